@@ -1,0 +1,89 @@
+"""The JSON API: one NinjaAPI, bearer-token auth on every endpoint, stable error codes.
+
+Each domain app contributes a router; this module only mounts them and maps errors.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from smarketing.core.errors import DomainError
+from smarketing.core.errors import PermissionDenied as DomainPermissionDenied
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class TokenAuth(HttpBearer):
+    """Bearer API token; viewers may read but not write."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from smarketing.team.services import api_token_authenticate
+
+        user = api_token_authenticate(token)
+        if user is None:
+            return None
+        if request.method not in SAFE_METHODS and not user.can_write:
+            raise DomainPermissionDenied(f"user {user.username!r} has role {user.role!r}, which is read-only",
+                                         field="role", record=f"user:{user.username}")
+        request.user = user
+        return user
+
+
+api = NinjaAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs",
+               description="One revenue team: accounts, contacts, opportunities, campaigns, touchpoints, "
+                           "lifecycle, playbook, analytics and feedback. Authenticate with `Authorization: Bearer smk_…`.")
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, {"code": "unauthenticated",
+                                         "message": "send a valid API token: Authorization: Bearer smk_…"}, status=401)
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    details = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+        details.append({"field": ".".join(loc) or "(body)", "message": err.get("msg", "invalid")})
+    message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return api.create_response(request, {"code": "validation_error", "message": message,
+                                         "field": details[0]["field"] if details else None, "details": details},
+                               status=422)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return api.create_response(request, {"code": f"http_{exc.status_code}", "message": str(exc)},
+                               status=exc.status_code)
+
+
+# (module, mount prefix, tag). A module that does not define `router` yet is skipped.
+ROUTERS = [
+    ("smarketing.team.api", "/team", "team"),
+    ("smarketing.playbook.api", "/playbook", "playbook"),
+    ("smarketing.crm.api", "", "crm"),
+    ("smarketing.campaigns.api", "", "campaigns"),
+    ("smarketing.lifecycle.api", "", "lifecycle"),
+    ("smarketing.feedback.api", "", "feedback"),
+    ("smarketing.lifecycle.engine_api", "/lifecycle", "lifecycle engine"),
+    ("smarketing.analytics.api", "/analytics", "analytics"),
+    ("smarketing.feedback.loop_api", "/loop", "feedback loop"),
+]
+
+for _module, _prefix, _tag in ROUTERS:
+    _router = getattr(import_module(_module), "router", None)
+    if _router is not None:
+        api.add_router(_prefix, _router, tags=[_tag])

@@ -1,0 +1,46 @@
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    PAID_SEARCH = "paid_search", "Paid search"
+    PAID_SOCIAL = "paid_social", "Paid social"
+    ORGANIC_SEARCH = "organic_search", "Organic search"
+    EMAIL = "email", "Email"
+    WEBINAR = "webinar", "Webinar"
+    EVENT = "event", "Event"
+    CONTENT = "content", "Content"
+    REFERRAL = "referral", "Referral"
+    DIRECT = "direct", "Direct"
+    DISPLAY = "display", "Display"
+    SALES = "sales", "Sales outreach"
+    PARTNER = "partner", "Partner"
+    OTHER = "other", "Other"
+
+
+class CampaignType(models.TextChoices):
+    DEMAND_GEN = "demand_gen", "Demand generation"
+    ABM = "abm", "Account-based"
+    NURTURE = "nurture", "Nurture"
+    BRAND = "brand", "Brand"
+    EVENT = "event", "Event"
+    PRODUCT_LAUNCH = "product_launch", "Product launch"
+    EXPANSION = "expansion", "Customer expansion"
+
+
+class TouchKind(models.TextChoices):
+    AD_IMPRESSION = "ad_impression", "Ad impression"
+    AD_CLICK = "ad_click", "Ad click"
+    PAGE_VIEW = "page_view", "Page view"
+    EMAIL_OPEN = "email_open", "Email open"
+    EMAIL_CLICK = "email_click", "Email click"
+    CONTENT_DOWNLOAD = "content_download", "Content download"
+    FORM_FILL = "form_fill", "Form fill"
+    WEBINAR_REGISTERED = "webinar_registered", "Webinar registered"
+    WEBINAR_ATTENDED = "webinar_attended", "Webinar attended"
+    EVENT_ATTENDED = "event_attended", "Event attended"
+    DEMO_REQUEST = "demo_request", "Demo request"
+    PRICING_VIEW = "pricing_view", "Pricing page view"
+    SALES_CALL = "sales_call", "Sales call"
+    SALES_EMAIL = "sales_email", "Sales email"
+    MEETING = "meeting", "Meeting"
+    CHAT = "chat", "Chat"

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
+from smarketing.core.models import AppendOnly, TimeStamped
+
+
+class Campaign(TimeStamped):
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=32, choices=Channel.choices, db_index=True)
+    type = models.CharField(max_length=32, choices=CampaignType.choices, default=CampaignType.DEMAND_GEN)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    budget = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    actual_cost = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="owned_campaigns")
+    audience = models.TextField(blank=True, help_text="Who the campaign is for")
+    core_message = models.TextField(blank=True)
+    source = models.CharField(max_length=32, blank=True, default="")
+    source_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], condition=~Q(source_id=""), name="campaign_source_key"),
+            models.CheckConstraint(condition=Q(budget__gte=0) & Q(actual_cost__gte=0), name="campaign_costs_not_negative"),
+            models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                                   name="campaign_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Touchpoint(AppendOnly):
+    """One interaction of a contact with marketing or sales; never updated."""
+
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="touchpoints")
+    # Denormalised from the contact at record time, so account-level journeys need no join.
+    account = models.ForeignKey("crm.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints")
+    channel = models.CharField(max_length=32, choices=Channel.choices)
+    kind = models.CharField(max_length=32, choices=TouchKind.choices)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=32, blank=True, default="")
+    source_id = models.CharField(max_length=128, blank=True, default="")
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~Q(source_id=""),
+                                               name="touchpoint_source_key")]
+        indexes = [models.Index(fields=["contact", "occurred_at"]), models.Index(fields=["campaign", "occurred_at"]),
+                   models.Index(fields=["account", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"

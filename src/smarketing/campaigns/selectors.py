@@ -1,0 +1,42 @@
+"""Reads of campaigns and touchpoints."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.core.errors import NotFound
+
+
+def campaign_list(*, channel: str = "", type: str = "", q: str = "") -> QuerySet[Campaign]:
+    """Campaigns, newest first."""
+    qs = Campaign.objects.select_related("owner").order_by("-start_date", "id")
+    if channel:
+        qs = qs.filter(channel=channel)
+    if type:
+        qs = qs.filter(type=type)
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return qs
+
+
+def campaign_get(*, pk: int) -> Campaign:
+    obj = Campaign.objects.select_related("owner").filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(f"campaign {pk} does not exist", record=f"campaign:{pk}")
+    return obj
+
+
+def touchpoint_list(*, contact_id: int | None = None, campaign_id: int | None = None,
+                    account_id: int | None = None, kind: str = "") -> QuerySet[Touchpoint]:
+    """Touchpoints, oldest first."""
+    qs = Touchpoint.objects.select_related("campaign").order_by("occurred_at", "id")
+    if contact_id:
+        qs = qs.filter(contact_id=contact_id)
+    if campaign_id:
+        qs = qs.filter(campaign_id=campaign_id)
+    if account_id:
+        qs = qs.filter(account_id=account_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs

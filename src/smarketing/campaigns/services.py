@@ -1,0 +1,59 @@
+"""Writes of campaigns and touchpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.core.errors import ValidationFailed
+from smarketing.core.services import apply_fields, validate_and_save
+from smarketing.crm.models import Contact
+
+CAMPAIGN_FIELDS = {"name", "channel", "type", "start_date", "end_date", "budget", "actual_cost", "owner", "audience",
+                   "core_message", "source", "source_id"}
+
+
+@transaction.atomic
+def campaign_create(**data: Any) -> Campaign:
+    """Create a campaign."""
+    campaign = Campaign()
+    apply_fields(campaign, data, allowed=CAMPAIGN_FIELDS)
+    validate_and_save(campaign, label="campaign")
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
+    """Change fields of a campaign."""
+    changed = apply_fields(campaign, data, allowed=CAMPAIGN_FIELDS)
+    if changed:
+        validate_and_save(campaign, label=f"campaign:{campaign.pk}", update_fields=[*changed, "updated_at"])
+    return campaign
+
+
+@transaction.atomic
+def touchpoint_record(*, contact: Contact, channel: str, kind: str, occurred_at: Any, campaign: Campaign | None = None,
+                      source: str = "", source_id: str = "", value: Any = None) -> tuple[Touchpoint, bool]:
+    """Append a touchpoint; with a source id a repeat delivery returns the existing row (created=False)."""
+    if source_id:
+        existing = Touchpoint.objects.filter(source=source, source_id=source_id).first()
+        if existing is not None:
+            return existing, False
+    if occurred_at is None or getattr(occurred_at, "tzinfo", None) is None:
+        raise ValidationFailed("occurred_at must be a timezone-aware datetime", field="occurred_at")
+    tp = Touchpoint(contact=contact, account_id=contact.account_id, campaign=campaign, channel=channel, kind=kind,
+                    occurred_at=occurred_at, source=source, source_id=source_id, value=value)
+    validate_and_save(tp, label="touchpoint")
+    transaction.on_commit(lambda: _after_touchpoint(tp.pk))
+    return tp, True
+
+
+def _after_touchpoint(touchpoint_id: int) -> None:
+    """Hook for incremental rescoring; the lifecycle app registers the work it needs here."""
+    for hook in TOUCHPOINT_HOOKS:
+        hook(touchpoint_id)
+
+
+TOUCHPOINT_HOOKS: list[Any] = []

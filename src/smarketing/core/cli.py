@@ -1,0 +1,44 @@
+"""Commands to run the product: migrate, serve, worker."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def migrate() -> None:
+        """Create or upgrade the database schema (the database comes from DATABASE_URL)."""
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=1)
+        from smarketing.playbook.services import playbook_bootstrap
+
+        version = playbook_bootstrap()
+        typer.echo(f"database ready; active playbook v{version.number}")
+
+    @app.command()
+    def serve(host: str = typer.Option("127.0.0.1", help="Address to bind"),
+              port: int = typer.Option(8000, help="Port to bind"),
+              threads: int = typer.Option(8, help="Worker threads")) -> None:
+        """Serve the web app, the API (/api/docs) and the admin (/admin/)."""
+        from django.core.management import call_command
+        from waitress import serve as waitress_serve
+
+        from smarketing.wsgi import application
+
+        call_command("migrate", interactive=False, verbosity=0)
+        typer.echo(f"smarketing is serving on http://{host}:{port}/  (API docs: /api/docs, admin: /admin/)")
+        waitress_serve(application, host=host, port=port, threads=threads, ident="smarketing", _quiet=True)
+
+    @app.command()
+    def worker(queues: str = typer.Option("default,sla,scoring,themes", help="Comma-separated queues"),
+               batch: bool = typer.Option(False, "--batch", help="Run until the queues are empty, then exit"),
+               interval: float = typer.Option(1.0, help="Seconds between polls")) -> None:
+        """Run the background task worker (database-backed queue)."""
+        from django.core.management import call_command
+
+        args = ["--queue-name", queues, "--interval", str(interval)]
+        if batch:
+            args.append("--batch")
+        call_command("db_worker", *args)

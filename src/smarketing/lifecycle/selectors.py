@@ -1,0 +1,20 @@
+"""Reads of lifecycle history."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from smarketing.lifecycle.models import StageChange
+
+
+def stage_change_list(*, contact_id: int | None = None, account_id: int | None = None,
+                      to_stage: str = "") -> QuerySet[StageChange]:
+    """Stage changes, oldest first, with the playbook version and actor."""
+    qs = StageChange.objects.select_related("playbook_version", "actor").order_by("occurred_at", "id")
+    if contact_id:
+        qs = qs.filter(contact_id=contact_id)
+    if account_id:
+        qs = qs.filter(account_id=account_id)
+    if to_stage:
+        qs = qs.filter(to_stage=to_stage)
+    return qs

@@ -1,0 +1,78 @@
+"""Reads of the playbook."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from smarketing.core.errors import Conflict, NotFound
+from smarketing.playbook import schema
+from smarketing.playbook.enums import VersionStatus
+from smarketing.playbook.models import PlaybookVersion
+
+
+def default_playbook_data() -> dict[str, Any]:
+    """The shipped default playbook as raw data."""
+    text = resources.files("smarketing.playbook").joinpath("default_playbook.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def playbook_version_active_get() -> PlaybookVersion:
+    """The active version, or a Conflict telling the user how to get one."""
+    version = PlaybookVersion.objects.filter(status=VersionStatus.ACTIVE).first()
+    if version is None:
+        raise Conflict("no active playbook: import one and have marketing and sales sign it off "
+                       "(smarketing playbook import FILE; then sign off in the web app or the API)",
+                       record="playbook")
+    return version
+
+
+def playbook_version_get(*, number: int) -> PlaybookVersion:
+    """One version by its number."""
+    version = PlaybookVersion.objects.prefetch_related("signoffs__user").filter(number=number).first()
+    if version is None:
+        raise NotFound(f"playbook version {number} does not exist", record=f"playbook:v{number}")
+    return version
+
+
+def playbook_version_list() -> list[PlaybookVersion]:
+    """All versions, newest first, with their sign-offs."""
+    return list(PlaybookVersion.objects.prefetch_related("signoffs__user").select_related("created_by"))
+
+
+@lru_cache(maxsize=32)
+def _parsed(version_id: int, sha: str) -> schema.Playbook:
+    version = PlaybookVersion.objects.get(pk=version_id)
+    return schema.parse(version.content)
+
+
+def playbook_terms(version: PlaybookVersion) -> schema.Playbook:
+    """The validated terms of a version (cached by content hash, since signed content never changes)."""
+    return _parsed(version.pk, version.content_sha)
+
+
+def playbook_active_terms() -> tuple[PlaybookVersion, schema.Playbook]:
+    """The active version with its validated terms."""
+    version = playbook_version_active_get()
+    return version, playbook_terms(version)
+
+
+def playbook_to_yaml(version: PlaybookVersion) -> str:
+    """A version as one YAML file (what `playbook export` writes)."""
+    header = (f"# smarketing playbook v{version.number} ({version.status})\n"
+              f"# content sha256: {version.content_sha}\n")
+    return header + yaml.safe_dump(version.content, sort_keys=False, allow_unicode=True)
+
+
+def playbook_diff(old: PlaybookVersion | None, new: PlaybookVersion) -> list[str]:
+    """A unified diff of two versions' YAML, for the version history."""
+    import difflib
+
+    a = yaml.safe_dump(old.content, sort_keys=False).splitlines() if old else []
+    b = yaml.safe_dump(new.content, sort_keys=False).splitlines()
+    return list(difflib.unified_diff(a, b, fromfile=f"v{old.number}" if old else "(none)",
+                                     tofile=f"v{new.number}", lineterm=""))

@@ -1,0 +1,11 @@
+from django.db import models
+
+
+class Role(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+    REVOPS = "revops", "RevOps admin"
+    VIEWER = "viewer", "Viewer"
+
+
+WRITER_ROLES = frozenset({Role.MARKETING, Role.SALES, Role.REVOPS})

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from smarketing.team.enums import WRITER_ROLES, Role
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    team_name = models.CharField(max_length=64, blank=True, help_text="Sales team or marketing pod")
+    region = models.CharField(max_length=32, blank=True)
+    segment = models.CharField(max_length=32, blank=True)
+    capacity_per_week = models.PositiveIntegerField(default=0, help_text="Leads a seller can take per week (0 = not routed)")
+    out_of_office_until = models.DateField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+
+    @property
+    def can_write(self) -> bool:
+        return self.is_superuser or self.role in WRITER_ROLES
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 digest is stored, the secret is shown once at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
