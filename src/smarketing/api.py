@@ -78,8 +78,10 @@ ROUTERS = [
     ("smarketing.campaigns.api", "", "campaigns"),
     ("smarketing.lifecycle.api", "", "lifecycle"),
     ("smarketing.feedback.api", "", "feedback"),
+    ("smarketing.scoring.api", "/scoring", "scoring"),
     ("smarketing.lifecycle.engine_api", "/lifecycle", "lifecycle engine"),
     ("smarketing.analytics.api", "/analytics", "analytics"),
+    ("smarketing.analytics.attribution_api", "/analytics", "attribution"),
     ("smarketing.feedback.loop_api", "/loop", "feedback loop"),
 ]
 

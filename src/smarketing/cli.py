@@ -18,8 +18,10 @@ COMMAND_MODULES = [
     "smarketing.playbook.cli",
     "smarketing.demo.cli",
     "smarketing.ingest.cli",
+    "smarketing.scoring.cli",
     "smarketing.lifecycle.cli",
     "smarketing.analytics.cli",
+    "smarketing.analytics.attribution_cli",
     "smarketing.feedback.cli",
     "smarketing.campaigns.cli",
 ]

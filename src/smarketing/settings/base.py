@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "smarketing.playbook",
     "smarketing.crm",
     "smarketing.lifecycle",
+    "smarketing.scoring",
     "smarketing.campaigns",
     "smarketing.feedback",
     "smarketing.analytics",

@@ -1,0 +1,1 @@
+"""Attribution commands; `register(app)` adds them to the smarketing CLI."""

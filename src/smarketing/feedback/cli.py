@@ -1,0 +1,1 @@
+"""Commands of this app; `register(app)` adds them to the smarketing CLI."""

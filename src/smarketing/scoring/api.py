@@ -1,0 +1,1 @@
+"""API router; see smarketing.api for mounting."""
