@@ -40,19 +40,19 @@ class ApiClient:
         self.tokens = tokens
 
     def _headers(self, role: str | None) -> dict[str, str]:
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.tokens[role]}"} if role else {}
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
 
     def get(self, path: str, role: str | None = "revops", **params: Any) -> Any:
-        return self.client.get(path, params, **self._headers(role))
+        return self.client.get(path, params, headers=self._headers(role))
 
     def post(self, path: str, body: Any, role: str | None = "revops") -> Any:
-        return self.client.post(path, body, content_type="application/json", **self._headers(role))
+        return self.client.post(path, body, content_type="application/json", headers=self._headers(role))
 
     def patch(self, path: str, body: Any, role: str | None = "revops") -> Any:
-        return self.client.patch(path, body, content_type="application/json", **self._headers(role))
+        return self.client.patch(path, body, content_type="application/json", headers=self._headers(role))
 
     def delete(self, path: str, role: str | None = "revops") -> Any:
-        return self.client.delete(path, **self._headers(role))
+        return self.client.delete(path, headers=self._headers(role))
 
 
 @pytest.fixture

@@ -64,12 +64,12 @@ class Contact(TimeStamped, SourceKeyed):
         ]
         indexes = [models.Index(fields=["account", "lifecycle_stage"])]
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or self.email or f"contact {self.pk}"
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Opportunity(TimeStamped, SourceKeyed):

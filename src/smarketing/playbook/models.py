@@ -45,3 +45,6 @@ class PlaybookSignoff(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["version", "user", "content_sha"], name="one_signoff_per_user")]
         ordering = ["signed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.side} sign-off by {self.user} on v{self.version.number}"
