@@ -44,3 +44,16 @@ class TouchKind(models.TextChoices):
     SALES_EMAIL = "sales_email", "Sales email"
     MEETING = "meeting", "Meeting"
     CHAT = "chat", "Chat"
+
+
+class OutreachKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    CALL_NOTE = "call_note", "Call note"
+    SEQUENCE_STEP = "sequence_step", "Sequence step"
+
+
+class BriefCommentTopic(models.TextChoices):
+    TARGETING = "targeting", "Targeting"
+    MESSAGING = "messaging", "Messaging"
+    ASSETS = "assets", "Assets"
+    OTHER = "other", "Other"

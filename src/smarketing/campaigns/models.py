@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
+from smarketing.campaigns.enums import BriefCommentTopic, CampaignType, Channel, OutreachKind, TouchKind
 from smarketing.core.models import AppendOnly, TimeStamped
 
 
@@ -57,3 +57,77 @@ class Touchpoint(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"
+
+
+class CampaignBrief(TimeStamped):
+    """What sales needs to carry a campaign: audience, core message, proof points, talk track, objections, assets."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="brief")
+    audience = models.TextField(blank=True)
+    core_message = models.TextField()
+    proof_points = models.JSONField(default=list, blank=True, help_text="List of short claims with evidence")
+    talk_track = models.TextField(blank=True)
+    objection_handling = models.JSONField(default=list, blank=True,
+                                          help_text='List of {"objection": ..., "response": ...}')
+    assets = models.JSONField(default=list, blank=True, help_text='List of {"title": ..., "url": ...}')
+    content_sha = models.CharField(max_length=64, blank=True, help_text="Hash of the content sales signs off")
+    launched_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    def __str__(self) -> str:
+        return f"brief for {self.campaign_id}"
+
+
+class BriefComment(AppendOnly):
+    """Sales' comment on a brief's targeting or messaging before launch."""
+
+    brief = models.ForeignKey(CampaignBrief, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    topic = models.CharField(max_length=16, choices=BriefCommentTopic.choices, default=BriefCommentTopic.MESSAGING)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.text[:60]}"
+
+
+class BriefSignoff(AppendOnly):
+    """Sales' sign-off of one version (content hash) of a brief."""
+
+    brief = models.ForeignKey(CampaignBrief, on_delete=models.CASCADE, related_name="signoffs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    content_sha = models.CharField(max_length=64)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"signed by {self.user_id}"
+
+
+class Outreach(AppendOnly):
+    """A rep's email, call note or sequence step, optionally linked to the campaign it carries."""
+
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="outreach")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="outreach")
+    contact = models.ForeignKey("crm.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    account = models.ForeignKey("crm.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=16, choices=OutreachKind.choices, default=OutreachKind.EMAIL)
+    subject = models.CharField(max_length=300, blank=True)
+    text = models.TextField()
+    sent_at = models.DateTimeField(db_index=True)
+    source = models.CharField(max_length=32, blank=True, default="")
+    source_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~Q(source_id=""),
+                                               name="outreach_source_key")]
+        indexes = [models.Index(fields=["campaign", "rep"])]
+        verbose_name_plural = "outreach"
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.rep_id}"
