@@ -1,0 +1,165 @@
+"""The one place that picks and opens the analytics engine, by configuration.
+
+`settings.SMARKETING["ANALYTICS_ENGINE"]` chooses:
+- `duckdb` (default): in process; the datasets are read through the Django connection into Arrow and
+  registered in an in-memory DuckDB (its SQLite/PostgreSQL scanners need a download, so they are not used).
+- `postgres`: ibis runs on the application's PostgreSQL itself, on Django's own connection (so it sees the
+  same transaction, which keeps tests honest).
+- `spark`: PySpark in local mode (`SMARKETING["SPARK_MASTER"]`); the datasets are loaded as Spark frames.
+
+Queries only ever see `Engine.table(name)` — typed ibis tables with the schemas in `datasets.SCHEMAS` — and
+`Engine.execute(expr)`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from smarketing.analytics import datasets
+from smarketing.analytics.datasets import EventFrames
+from smarketing.core.errors import ValidationFailed
+
+EngineName = Literal["duckdb", "postgres", "spark"]
+ENGINE_NAMES: tuple[EngineName, ...] = ("duckdb", "postgres", "spark")
+
+_spark_lock = threading.Lock()
+_spark_session: Any = None
+
+
+def configured_engine_name() -> EngineName:
+    from django.conf import settings
+
+    name = settings.SMARKETING.get("ANALYTICS_ENGINE", "duckdb")
+    if name not in ENGINE_NAMES:
+        raise ValidationFailed(f"analytics engine {name!r} is unknown; use one of {list(ENGINE_NAMES)}",
+                               field="ANALYTICS_ENGINE")
+    return name  # type: ignore[return-value]
+
+
+@dataclass
+class Engine:
+    """An open analytics connection with the six typed datasets; tables load lazily on first use."""
+
+    name: EngineName
+    backend: Any
+    frames: EventFrames | None = None
+    _tables: dict[str, ir.Table] = field(default_factory=dict)
+
+    def table(self, name: str) -> ir.Table:
+        if name not in datasets.SCHEMAS:
+            raise ValidationFailed(f"unknown dataset {name!r}; known: {list(datasets.DATASET_NAMES)}", field="dataset")
+        if name not in self._tables:
+            self._tables[name] = self._load(name)
+        return self._tables[name]
+
+    def _arrow(self, name: str) -> pa.Table:
+        return self.frames.table(name) if self.frames is not None else datasets.fetch_from_django(name)
+
+    def _load(self, name: str) -> ir.Table:
+        schema = datasets.SCHEMAS[name]
+        if self.name == "duckdb":
+            arrow = self._arrow(name)
+            # A real table (not a view over the Arrow object) so repeated scans stay in DuckDB's own format.
+            self.backend.con.register(f"_arrow_{name}", arrow)
+            self.backend.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "_arrow_{name}"')
+            self.backend.con.unregister(f"_arrow_{name}")
+            return self.backend.table(name)
+        if self.name == "spark":
+            session = self.backend._session
+            arrow = self._arrow(name)
+            frame = session.createDataFrame(arrow.to_pandas(), schema=_spark_schema(schema))
+            view = f"smk_{name}_{id(self)}"
+            frame.createOrReplaceTempView(view)
+            return self.backend.table(view)
+        # postgres
+        if self.frames is not None:
+            tmp = f"smk_{name}_{id(self)}"
+            return self.backend.create_table(tmp, self.frames.table(name), temp=True, overwrite=True)
+        return self.backend.sql(datasets.django_select(name)).cast(schema)
+
+    def execute(self, expr: ir.Expr) -> pd.DataFrame:
+        """Run an expression and return a pandas frame (scalars come back as one-row frames)."""
+        if isinstance(expr, ir.Scalar):
+            expr = expr.as_table()
+        result = self.backend.execute(expr)
+        return result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
+
+    def to_arrow(self, expr: ir.Table) -> pa.Table:
+        return self.backend.to_pyarrow(expr)
+
+    @property
+    def embedded(self) -> bool:
+        """True when the data lives in this process, so NumPy kernels may replace engine work."""
+        return self.name == "duckdb"
+
+    def close(self) -> None:
+        if self.name == "duckdb":
+            self.backend.disconnect()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_engine(name: EngineName | None = None, *, frames: EventFrames | None = None) -> Engine:
+    """Open the configured engine (or `name`) over the Django data, or over `frames` when given."""
+    name = name or configured_engine_name()
+    if name == "duckdb":
+        return Engine("duckdb", ibis.duckdb.connect(), frames)
+    if name == "postgres":
+        return Engine("postgres", _postgres_backend(), frames)
+    if name == "spark":
+        return Engine("spark", ibis.pyspark.connect(spark_session()), frames)
+    raise ValidationFailed(f"analytics engine {name!r} is unknown; use one of {list(ENGINE_NAMES)}", field="engine")
+
+
+def _postgres_backend() -> Any:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise ValidationFailed("the postgres analytics engine needs DATABASE_URL to point at PostgreSQL "
+                               f"(the application database is {connection.vendor})", field="ANALYTICS_ENGINE")
+    connection.ensure_connection()
+    return ibis.postgres.from_connection(connection.connection)
+
+
+def spark_session() -> Any:
+    """The process's one local Spark session (starting Spark is slow, so it is shared)."""
+    global _spark_session
+    with _spark_lock:
+        if _spark_session is None:
+            from django.conf import settings
+            from pyspark.sql import SparkSession
+
+            master = settings.SMARKETING.get("SPARK_MASTER", "local[2]")
+            _spark_session = (
+                SparkSession.builder.master(master).appName("smarketing-analytics")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                .config("spark.sql.shuffle.partitions", "4")
+                .config("spark.ui.enabled", "false")
+                .config("spark.driver.memory", "2g")
+                .getOrCreate()
+            )
+        return _spark_session
+
+
+def _spark_schema(schema: ibis.Schema) -> Any:
+    from pyspark.sql import types as T
+
+    mapping = {"int64": T.LongType(), "string": T.StringType(), "float64": T.DoubleType(),
+               "boolean": T.BooleanType(), "date": T.DateType()}
+    fields = []
+    for col, typ in schema.items():
+        spark_type = T.TimestampType() if typ.is_timestamp() else mapping[str(typ).lstrip("!")]
+        fields.append(T.StructField(col, spark_type, True))
+    return T.StructType(fields)

@@ -1,0 +1,105 @@
+"""One registry of analytics query kinds: spec → expression → engine → typed result.
+
+A query kind is a frozen spec type (`<Kind>Query`), a typed result (`<Kind>Result`) and a runner
+`run(engine, spec) -> result`. The API, the web pages and the CLI all go through `run_query`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from smarketing.core.errors import ValidationFailed
+
+
+class QuerySpec(BaseModel):
+    """Base of every `<Kind>Query`: frozen, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QueryResult(BaseModel):
+    """Base of every `<Kind>Result`: plain data, serialisable to JSON."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+S = TypeVar("S", bound=QuerySpec)
+R = TypeVar("R", bound=QueryResult)
+
+
+@dataclass(frozen=True)
+class QueryKind:
+    name: str
+    spec: type[QuerySpec]
+    result: type[QueryResult]
+    run: Callable[[Any, Any], QueryResult]
+    summary: str
+
+
+REGISTRY: dict[str, QueryKind] = {}
+
+
+def query_kind(name: str, *, spec: type[S], result: type[R]) -> Callable[[Callable[[Any, S], R]], Callable[[Any, S], R]]:
+    """Register `fn(engine, spec) -> result` as query kind `name`."""
+
+    def decorate(fn: Callable[[Any, S], R]) -> Callable[[Any, S], R]:
+        summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else name
+        REGISTRY[name] = QueryKind(name, spec, result, fn, summary)
+        return fn
+
+    return decorate
+
+
+def _load_kinds() -> None:
+    # Importing the query modules registers their kinds; each module is optional while it is being written.
+    from importlib import import_module
+
+    for module in ("funnel", "goals", "journeys", "attribution", "roi"):
+        try:
+            import_module(f"smarketing.analytics.queries.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"smarketing.analytics.queries.{module}":
+                raise
+
+
+def get_kind(name: str) -> QueryKind:
+    _load_kinds()
+    if name not in REGISTRY:
+        raise ValidationFailed(f"unknown query kind {name!r}; known: {sorted(REGISTRY)}", field="kind")
+    return REGISTRY[name]
+
+
+def kind_for_spec(spec: QuerySpec) -> QueryKind:
+    _load_kinds()
+    for kind in REGISTRY.values():
+        if type(spec) is kind.spec:
+            return kind
+    raise ValidationFailed(f"{type(spec).__name__} is not a registered query spec", field="kind")
+
+
+def run_query(spec: QuerySpec, *, engine: Any = None) -> QueryResult:
+    """Run a spec on `engine`, or on the configured engine opened (and closed) for this query."""
+    from smarketing.analytics.engine import open_engine
+
+    kind = kind_for_spec(spec)
+    if engine is not None:
+        return kind.run(engine, spec)
+    with open_engine() as eng:
+        return kind.run(eng, spec)
+
+
+def parse_spec(kind: str, data: dict[str, Any]) -> QuerySpec:
+    """Validate raw input into the kind's spec, turning pydantic errors into a DomainError naming the field."""
+    from pydantic import ValidationError
+
+    spec_type = get_kind(kind).spec
+    try:
+        return spec_type.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in e["loc"]) or "(spec)", "message": e["msg"]} for e in exc.errors()]
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        raise ValidationFailed(message, field=details[0]["field"], record=f"query:{kind}", details=details) from None
