@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from smarketing.campaigns.models import Campaign, Touchpoint
@@ -28,8 +30,9 @@ def campaign_get(*, pk: int) -> Campaign:
 
 
 def touchpoint_list(*, contact_id: int | None = None, campaign_id: int | None = None,
-                    account_id: int | None = None, kind: str = "") -> QuerySet[Touchpoint]:
-    """Touchpoints, oldest first."""
+                    account_id: int | None = None, kind: str = "", occurred_after: datetime | None = None,
+                    occurred_before: datetime | None = None) -> QuerySet[Touchpoint]:
+    """Touchpoints, oldest first (the window is `occurred_after` inclusive to `occurred_before` exclusive)."""
     qs = Touchpoint.objects.select_related("campaign").order_by("occurred_at", "id")
     if contact_id:
         qs = qs.filter(contact_id=contact_id)
@@ -39,4 +42,8 @@ def touchpoint_list(*, contact_id: int | None = None, campaign_id: int | None = 
         qs = qs.filter(account_id=account_id)
     if kind:
         qs = qs.filter(kind=kind)
+    if occurred_after:
+        qs = qs.filter(occurred_at__gte=occurred_after)
+    if occurred_before:
+        qs = qs.filter(occurred_at__lt=occurred_before)
     return qs
