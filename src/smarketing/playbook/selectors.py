@@ -33,7 +33,8 @@ def playbook_version_active_get() -> PlaybookVersion:
 
 def playbook_version_get(*, number: int) -> PlaybookVersion:
     """One version by its number."""
-    version = PlaybookVersion.objects.prefetch_related("signoffs__user").filter(number=number).first()
+    version = (PlaybookVersion.objects.prefetch_related("signoffs__user").select_related("created_by", "based_on")
+               .filter(number=number).first())
     if version is None:
         raise NotFound(f"playbook version {number} does not exist", record=f"playbook:v{number}")
     return version
@@ -41,7 +42,7 @@ def playbook_version_get(*, number: int) -> PlaybookVersion:
 
 def playbook_version_list() -> list[PlaybookVersion]:
     """All versions, newest first, with their sign-offs."""
-    return list(PlaybookVersion.objects.prefetch_related("signoffs__user").select_related("created_by"))
+    return list(PlaybookVersion.objects.prefetch_related("signoffs__user").select_related("created_by", "based_on"))
 
 
 @lru_cache(maxsize=32)
