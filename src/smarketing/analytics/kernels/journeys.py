@@ -1,0 +1,163 @@
+"""Integer-coded journeys: the one input every attribution kernel takes.
+
+A journey is an ordered run of touches (channel or campaign codes) ending in conversion or not. Journeys are
+stored as CSR-style arrays (`offsets`, `codes`) so kernels work with NumPy vector operations, never with path
+strings. One row may stand for many identical journeys (the aggregated path format): `conversions` and
+`nulls` count how many of them converted and how many did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from smarketing.core.errors import ValidationFailed
+
+
+class AttributionInputInvalid(ValidationFailed):
+    code = "attribution_input_invalid"
+
+
+@dataclass(frozen=True)
+class Journeys:
+    """Journeys as CSR arrays. Touches of journey j are `codes[offsets[j]:offsets[j+1]]`, oldest first."""
+
+    offsets: np.ndarray  # int64, len J+1, offsets[0] == 0
+    codes: np.ndarray  # int32 (or int64), len N, values in [0, n_codes)
+    names: tuple[str, ...]  # name of each code
+    conversions: np.ndarray  # float64, len J: conversions of this path (0/1 for one journey)
+    value: np.ndarray  # float64, len J: conversion value of this path
+    nulls: np.ndarray  # float64, len J: journeys on this path that did not convert
+    times: np.ndarray | None = None  # float64 days, len N: when each touch happened (for time decay)
+    end_times: np.ndarray | None = None  # float64 days, len J: when the journey converted / was cut off
+    # Position (within the journey) of the touch that created the lead / MQL and the opportunity; -1 unknown.
+    lead_pos: np.ndarray | None = None
+    opp_pos: np.ndarray | None = None
+
+    @property
+    def n_journeys(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    @property
+    def n_touches(self) -> int:
+        return int(self.codes.shape[0])
+
+    @property
+    def n_codes(self) -> int:
+        return len(self.names)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def journey_of_touch(self) -> np.ndarray:
+        """Journey index of every touch (int64, len N)."""
+        return np.repeat(np.arange(self.n_journeys, dtype=np.int64), self.lengths)
+
+    def position_of_touch(self) -> np.ndarray:
+        """Position of every touch within its journey (0 = first)."""
+        return np.arange(self.n_touches, dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths)
+
+    def total_conversions(self) -> float:
+        return float(self.conversions.sum())
+
+    def total_value(self) -> float:
+        return float(self.value.sum())
+
+    def total_journeys(self) -> float:
+        return float(self.conversions.sum() + self.nulls.sum())
+
+    def subset(self, journey_index: np.ndarray) -> Journeys:
+        """The journeys at `journey_index` (in that order), with their touches."""
+        journey_index = np.asarray(journey_index, dtype=np.int64)
+        lengths = self.lengths[journey_index]
+        offsets = np.zeros(journey_index.shape[0] + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        touch = _ranges(self.offsets[journey_index], lengths, int(offsets[-1]))
+
+        def pick(a: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
+            return None if a is None else a[idx]
+
+        return Journeys(offsets=offsets, codes=self.codes[touch], names=self.names,
+                        conversions=self.conversions[journey_index], value=self.value[journey_index],
+                        nulls=self.nulls[journey_index], times=pick(self.times, touch),
+                        end_times=pick(self.end_times, journey_index), lead_pos=pick(self.lead_pos, journey_index),
+                        opp_pos=pick(self.opp_pos, journey_index))
+
+    def converting(self) -> Journeys:
+        """Only the journeys with conversions: rule-based credit never reaches the others."""
+        return self.subset(np.flatnonzero(self.conversions > 0))
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray, total: int) -> np.ndarray:
+    """Concatenation of arange(s, s+l) for every (s, l), without a Python loop."""
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    out_offsets = np.cumsum(lengths) - lengths
+    # Each output slot = its start + its rank within the run.
+    idx = np.arange(total, dtype=np.int64) - np.repeat(out_offsets, lengths)
+    return idx + np.repeat(starts, lengths)
+
+
+def journeys_from_events(journey_ids: np.ndarray, codes: np.ndarray, names: Sequence[str], *,
+                         converted: np.ndarray, value: np.ndarray | None = None,
+                         times: np.ndarray | None = None, end_times: np.ndarray | None = None,
+                         presorted: bool = False) -> Journeys:
+    """Journeys from an event table: one row per touch (journey id, code, time), plus per-journey outcomes.
+
+    `journey_ids` are integers in [0, J); `converted`, `value` and `end_times` are indexed by journey id.
+    Events are ordered by (journey, time) unless `presorted` says the table already is.
+    Journeys without touches are kept with length 0 (they get no credit and do not enter the chain).
+    """
+    journey_ids = np.asarray(journey_ids, dtype=np.int64)
+    codes = np.asarray(codes)
+    converted = np.asarray(converted, dtype=np.float64)
+    n_journeys = converted.shape[0]
+    if journey_ids.shape != codes.shape:
+        raise AttributionInputInvalid("journey ids and channel codes differ in length", field="codes")
+    if codes.size and (codes.min() < 0 or codes.max() >= len(names)):
+        raise AttributionInputInvalid("a channel code is outside the list of channel names", field="codes")
+    if journey_ids.size and (journey_ids.min() < 0 or journey_ids.max() >= n_journeys):
+        raise AttributionInputInvalid("a journey id has no outcome row", field="journey_ids")
+    t = None if times is None else np.asarray(times, dtype=np.float64)
+    if not presorted:
+        order = np.lexsort((t, journey_ids)) if t is not None else np.argsort(journey_ids, kind="stable")
+        journey_ids, codes = journey_ids[order], codes[order]
+        t = None if t is None else t[order]
+    counts = np.bincount(journey_ids, minlength=n_journeys)
+    offsets = np.zeros(n_journeys + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    conv = converted
+    return Journeys(offsets=offsets, codes=codes.astype(np.int32, copy=False), names=tuple(names),
+                    conversions=conv, value=np.zeros(n_journeys) if value is None else np.asarray(value, np.float64),
+                    nulls=1.0 - np.minimum(conv, 1.0), times=t,
+                    end_times=None if end_times is None else np.asarray(end_times, dtype=np.float64))
+
+
+def journeys_from_lists(paths: Sequence[Sequence[str]], converted: Sequence[float], *,
+                        value: Sequence[float] | None = None, nulls: Sequence[float] | None = None,
+                        times: Sequence[Sequence[float]] | None = None,
+                        lead_pos: Sequence[int] | None = None, opp_pos: Sequence[int] | None = None,
+                        names: Sequence[str] | None = None) -> Journeys:
+    """Journeys from Python lists of channel names (small inputs, tests, the paths file)."""
+    if names is None:
+        seen: dict[str, int] = {}
+        for path in paths:
+            for ch in path:
+                seen.setdefault(ch, len(seen))
+        names = list(seen)
+    index = {n: i for i, n in enumerate(names)}
+    lengths = np.array([len(p) for p in paths], dtype=np.int64)
+    offsets = np.zeros(len(paths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    codes = np.array([index[ch] for p in paths for ch in p], dtype=np.int32)
+    conv = np.asarray(converted, dtype=np.float64)
+    return Journeys(
+        offsets=offsets, codes=codes, names=tuple(names), conversions=conv,
+        value=np.zeros(len(paths)) if value is None else np.asarray(value, dtype=np.float64),
+        nulls=1.0 - np.minimum(conv, 1.0) if nulls is None else np.asarray(nulls, dtype=np.float64),
+        times=None if times is None else np.array([x for t in times for x in t], dtype=np.float64),
+        lead_pos=None if lead_pos is None else np.asarray(lead_pos, dtype=np.int64),
+        opp_pos=None if opp_pos is None else np.asarray(opp_pos, dtype=np.int64))
