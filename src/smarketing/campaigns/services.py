@@ -57,3 +57,37 @@ def _after_touchpoint(touchpoint_id: int) -> None:
 
 
 TOUCHPOINT_HOOKS: list[Any] = []
+
+
+@transaction.atomic
+def touchpoints_record_many(*, touchpoints: list[dict[str, Any]]) -> int:
+    """Append many touchpoints at once (imports); rows whose (source, source_id) already exists are skipped.
+
+    Each row needs contact_id, account_id, channel, kind, occurred_at (aware), source and source_id.
+    The touchpoint hooks run on commit for every new row, as they do for touchpoint_record.
+    """
+    keys = [(t["source"], t["source_id"]) for t in touchpoints]
+    seen: set[tuple[str, str]] = set()
+    for source in {s for s, _ in keys}:
+        sids = [sid for s, sid in keys if s == source]
+        for start in range(0, len(sids), 2000):
+            seen.update((source, sid) for sid in Touchpoint.objects.filter(
+                source=source, source_id__in=sids[start:start + 2000]).values_list("source_id", flat=True))
+    new = []
+    for t in touchpoints:
+        key = (t["source"], t["source_id"])
+        if key in seen:
+            continue
+        seen.add(key)
+        if getattr(t["occurred_at"], "tzinfo", None) is None:
+            raise ValidationFailed("occurred_at must be a timezone-aware datetime", field="occurred_at",
+                                   record=f"touchpoint:{t['source']}:{t['source_id']}")
+        new.append(Touchpoint(**t))
+    created = Touchpoint.objects.bulk_create(new, batch_size=1000)
+    ids = [tp.pk for tp in created]
+    if not all(ids):  # a backend that cannot return ids from a bulk insert
+        ids = [pk for tp in new for pk in Touchpoint.objects.filter(source=tp.source, source_id=tp.source_id)
+               .values_list("pk", flat=True)]
+    if ids:
+        transaction.on_commit(lambda: [_after_touchpoint(pk) for pk in ids])
+    return len(new)

@@ -87,3 +87,39 @@ def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any]) -> Opp
     if changed:
         validate_and_save(opportunity, label=f"opportunity:{opportunity.pk}", update_fields=[*changed, "updated_at"])
     return opportunity
+
+
+@transaction.atomic
+def contacts_upsert_by_source(*, source: str, rows: list[dict[str, Any]]) -> tuple[dict[str, int], int, int]:
+    """Bulk create-or-update contacts keyed by (source, source_id), for imports that validated their rows.
+
+    Returns the contact id by source id, how many were created and how many updated.
+    """
+    fields = sorted({k for r in rows for k in r} - {"source", "source_id"})
+    unknown = sorted(set(fields) - CONTACT_FIELDS)
+    if unknown:
+        from smarketing.core.errors import ValidationFailed
+
+        raise ValidationFailed(f"unknown contact field(s): {', '.join(unknown)}", field=unknown[0])
+    by_sid = {r["source_id"]: r for r in rows}
+    existing: dict[str, Contact] = {}
+    sids = list(by_sid)
+    for start in range(0, len(sids), 2000):
+        for c in Contact.objects.filter(source=source, source_id__in=sids[start:start + 2000]):
+            existing[c.source_id] = c
+    new = [Contact(source=source, **r) for sid, r in by_sid.items() if sid not in existing]
+    changed = []
+    for sid, contact in existing.items():
+        row = by_sid[sid]
+        if any(getattr(contact, k) != v for k, v in row.items()):
+            for k, v in row.items():
+                setattr(contact, k, v)
+            changed.append(contact)
+    Contact.objects.bulk_create(new, batch_size=1000)
+    if changed:
+        Contact.objects.bulk_update(changed, [f for f in fields if f != "source_id"], batch_size=1000)
+    ids = {c.source_id: c.pk for c in existing.values()}
+    for start in range(0, len(sids), 2000):
+        ids.update(Contact.objects.filter(source=source, source_id__in=sids[start:start + 2000])
+                   .values_list("source_id", "id"))
+    return ids, len(new), len(changed)
