@@ -11,7 +11,12 @@ from smarketing.analytics.kernels.journeys import (
     journeys_from_lists,
 )
 from smarketing.analytics.kernels.markov import markov_credit, touch_share_from_channel_weights
-from smarketing.analytics.kernels.paths import PathsFileInvalid, journeys_from_path_strings, parse_paths, read_paths_file
+from smarketing.analytics.kernels.paths import (
+    PathsFileInvalid,
+    journeys_from_path_strings,
+    parse_paths,
+    read_paths_file,
+)
 from smarketing.analytics.kernels.rules import (
     RULE_MODELS,
     AttributionModel,

@@ -104,7 +104,10 @@ def markov_credit(j: Journeys, *, order: int = 1) -> Credit:
     if order not in range(1, MAX_ORDER + 1):
         raise AttributionWeightsInvalid(f"Markov order must be 1, 2 or 3, got {order}", field="order")
     c = j.n_codes
-    total_conv, total_val, total_j = j.total_conversions(), j.total_value(), j.total_journeys()
+    # Journeys without touches never enter the chain, so no channel can be credited with them.
+    has = j.lengths > 0
+    total_conv, total_val = float(j.conversions[has].sum()), float(j.value[has].sum())
+    total_j = float(j.conversions[has].sum() + j.nulls[has].sum())
     q, r_conv, r_val, digits, m = _chain(j, order)
     size = m + 1
     rhs = np.column_stack([r_conv, r_val])

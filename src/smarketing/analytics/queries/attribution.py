@@ -1,0 +1,415 @@
+"""Attribution: which channels and campaigns earned the conversions, pipeline and revenue.
+
+Spec → expression → engine → kernel → typed result. The relational part (conversion units, the touches before
+each, the first MQL of each subject) is one ibis expression per table and runs on DuckDB, PostgreSQL or Spark.
+The engine returns integer-coded touches; the pure NumPy kernels in `analytics.kernels` do the crediting.
+
+A *journey* ends in one conversion unit — an opportunity (created or won) or a subject's first arrival at a
+lifecycle stage — and holds the subject's touches up to that moment (within `window_days` if given). At contact
+level the subject is the contact (an opportunity's primary contact); at account level it is the account, so an
+opportunity's journey holds every touch of the buying committee. Subjects with touches and no conversion are
+non-converting journeys, which data-driven models need to see what does not work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field, model_validator
+
+from smarketing.analytics.kernels import (
+    AttributionModel,
+    Credit,
+    Journeys,
+    attribute,
+    touch_share_from_channel_weights,
+    validate_custom_weights,
+)
+from smarketing.analytics.queries.common import (
+    STAGE_KEYS,
+    day_after,
+    day_start,
+    epoch,
+    reached_set,
+    ts_literal,
+)
+from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
+from smarketing.core.errors import NotFound, ValidationFailed
+
+Level = Literal["contact", "account"]
+CreditKind = Literal["conversions", "pipeline", "revenue"]
+OPPORTUNITY_CONVERSIONS = ("opportunity_created", "opportunity_won")
+NO_CAMPAIGN = "(no campaign)"
+FAR_FUTURE = 2**62
+LEAD_STAGE = "mql"
+
+
+class AttributionQuery(QuerySpec):
+    """Which model, at which level, crediting what, for which conversion event."""
+
+    model: AttributionModel = AttributionModel.LAST_TOUCH
+    order: int = Field(default=1, ge=1, le=3, description="Markov chain order (states = last k channels)")
+    half_life_days: float = Field(default=7.0, gt=0, description="Time decay: a touch this old weighs half")
+    weights: tuple[float, ...] | None = Field(default=None, description="Custom position weights: first, …, last")
+    level: Level = "contact"
+    credit: CreditKind = "conversions"
+    conversion: str = Field(default="opportunity_created",
+                            description="opportunity_created, opportunity_won or a lifecycle stage reached (mql…)")
+    window_days: float | None = Field(default=None, gt=0, description="Only touches this many days before")
+    start: date | None = Field(default=None, description="First day of conversions counted")
+    end: date | None = Field(default=None, description="Last day (inclusive) of conversions counted")
+    seed: int = Field(default=0, description="Seed of Shapley's sampled orderings (beyond 15 channels)")
+
+    @model_validator(mode="after")
+    def _check(self) -> AttributionQuery:
+        if self.conversion not in OPPORTUNITY_CONVERSIONS and self.conversion not in STAGE_KEYS:
+            raise ValidationFailed(f"conversion {self.conversion!r} is unknown; use one of "
+                                   f"{[*OPPORTUNITY_CONVERSIONS, *STAGE_KEYS]}", field="conversion")
+        if self.model is AttributionModel.CUSTOM:
+            if self.weights is None:
+                raise ValidationFailed("the custom model needs weights, e.g. 0.4,0.2,0.4", field="weights")
+            validate_custom_weights(self.weights)
+        elif self.weights is not None:
+            raise ValidationFailed(f"weights apply to the custom model only, not {self.model.value}", field="weights")
+        if self.start and self.end and self.end < self.start:
+            raise ValidationFailed(f"the date range is empty: end {self.end} is before start {self.start}", field="end")
+        return self
+
+    @property
+    def opportunity_based(self) -> bool:
+        return self.conversion in OPPORTUNITY_CONVERSIONS
+
+
+class CreditRow(QueryResult):
+    key: str
+    name: str
+    conversions: float
+    value: float
+    share: float = Field(description="Share of attributed conversions")
+    weight: float | None = Field(default=None, description="The model's weight for this row (data-driven models)")
+    touches: int = Field(description="Touches in converting journeys")
+
+
+class AttributionResult(QueryResult):
+    query: AttributionQuery
+    weights: dict[str, Any] = Field(description="The model's weights, to show beside the figures")
+    value_label: str
+    journeys: int
+    converting_journeys: int
+    touches: int
+    total_conversions: float
+    total_value: float
+    unattributed_conversions: float = Field(description="Conversions with no touch before them")
+    unattributed_value: float
+    conversion_probability: float | None = None
+    channels: list[CreditRow]
+    campaigns: list[CreditRow]
+
+
+@dataclasses.dataclass(frozen=True)
+class JourneyData:
+    """Journeys keyed by channel and by campaign (same touches), with the ids that map back to records."""
+
+    by_channel: Journeys
+    by_campaign: Journeys
+    touch_ids: np.ndarray
+    unit_keys: np.ndarray
+    opportunity_ids: np.ndarray  # per journey, -1 when the unit is not an opportunity
+    subject_ids: np.ndarray
+    campaign_keys: tuple[str, ...]
+
+
+def _value_expr(spec: AttributionQuery, amount: ir.FloatingValue, outcome: ir.StringValue) -> ir.FloatingValue:
+    if spec.credit == "conversions":
+        return ibis.literal(1.0)
+    if spec.credit == "revenue":
+        return ibis.ifelse(outcome == "won", amount.fill_null(0.0), 0.0)
+    return amount.fill_null(0.0)
+
+
+def _in_period(spec: AttributionQuery, ts: ir.TimestampValue) -> ir.BooleanValue:
+    cond = ibis.literal(True)
+    if spec.start is not None:
+        cond &= ts >= ts_literal(day_start(spec.start))
+    if spec.end is not None:
+        cond &= ts < ts_literal(day_after(spec.end))
+    return cond
+
+
+def _subject_touches(engine: Any, level: Level) -> ir.Table:
+    tp = engine.table("touchpoints")
+    subject = tp.contact_id if level == "contact" else tp.account_id
+    if level == "account":
+        # Touchpoints carry the account at record time; fall back to the contact's current account.
+        con = engine.table("contacts").select(cid=lambda t: t.id, contact_account=lambda t: t.account_id)
+        tp = tp.join(con, tp.contact_id == con.cid, how="left")
+        subject = ibis.coalesce(tp.account_id, tp.contact_account)
+    tp = tp.mutate(subject=subject, t_epoch=epoch(tp.occurred_at))
+    return tp.filter(tp.subject.notnull()).select("id", "subject", "channel", "campaign_id", "t_epoch")
+
+
+def _first_reach(engine: Any, level: Level, stage: str) -> ir.Table:
+    from smarketing.analytics.queries.funnel import stage_events
+
+    sc = stage_events(engine, level)
+    sc = sc.filter(sc.to_stage.isin(reached_set(stage)))
+    return sc.group_by("subject").aggregate(reached_at=sc.occurred_at.min())
+
+
+def conversion_units(engine: Any, spec: AttributionQuery, touches: ir.Table) -> ir.Table:
+    """One row per conversion unit and per non-converting subject with touches:
+    (unit_key, subject, converted, value, end_epoch, opened_epoch, opportunity_id)."""
+    if spec.opportunity_based:
+        opp = engine.table("opportunities")
+        subject = opp.account_id if spec.level == "account" else opp.primary_contact_id
+        won = spec.conversion == "opportunity_won"
+        when = opp.closed_at if won else opp.opened_at
+        closed = ibis.coalesce(epoch(opp.closed_at), ibis.literal(FAR_FUTURE, "int64"))
+        units = opp.filter(subject.notnull()).mutate(
+            unit_key=opp.id, subject=subject,
+            converted=(opp.outcome == "won") if won else ibis.literal(True),
+            value=_value_expr(spec, opp.amount, opp.outcome),
+            end_epoch=closed if won else epoch(opp.opened_at), opened_epoch=epoch(opp.opened_at),
+            opportunity_id=opp.id, in_period=_in_period(spec, when) if won else _in_period(spec, opp.opened_at))
+        # A won deal counts in the period it closed; lost and open deals stay in as non-converting journeys.
+        units = units.filter(units.in_period | ~units.converted)
+    else:
+        reach = _first_reach(engine, spec.level, spec.conversion)
+        reach = reach.filter(_in_period(spec, reach.reached_at))
+        opp = engine.table("opportunities")
+        osub = opp.account_id if spec.level == "account" else opp.primary_contact_id
+        vals = (opp.filter(osub.notnull()).mutate(osub=osub, v=_value_expr(spec, opp.amount, opp.outcome))
+                .group_by("osub").aggregate(v=lambda t: t.v.sum()))
+        j = reach.join(vals, reach.subject == vals.osub, how="left")
+        units = j.mutate(unit_key=j.subject, converted=ibis.literal(True),
+                         value=ibis.literal(1.0) if spec.credit == "conversions" else j.v.fill_null(0.0),
+                         end_epoch=epoch(j.reached_at), opened_epoch=ibis.null("int64"),
+                         opportunity_id=ibis.null("int64"))
+    cols = ["unit_key", "subject", "converted", "value", "end_epoch", "opened_epoch", "opportunity_id"]
+    units = units.select(
+        unit_key=units.unit_key.cast("int64"), subject=units.subject.cast("int64"), converted=units.converted,
+        value=units.value.cast("float64"), end_epoch=units.end_epoch.cast("int64"),
+        opened_epoch=units.opened_epoch.cast("int64"), opportunity_id=units.opportunity_id.cast("int64"))
+    last_touch = touches.group_by("subject").aggregate(last_epoch=touches.t_epoch.max())
+    # Subjects with touches but no conversion at all (negative keys never collide with record ids).
+    lonely = last_touch.anti_join(units, last_touch.subject == units.subject)
+    nulls = lonely.select(
+        unit_key=-lonely.subject, subject=lonely.subject, converted=ibis.literal(False),
+        value=ibis.literal(0.0), end_epoch=lonely.last_epoch, opened_epoch=ibis.null("int64"),
+        opportunity_id=ibis.null("int64"))
+    return units.union(nulls.select(*cols))
+
+
+def journey_touches(engine: Any, spec: AttributionQuery, touches: ir.Table, units: ir.Table) -> ir.Table:
+    """Every (unit, touch) with the touch at or before the unit's end and inside the look-back window."""
+    u = units.select(u_key=units.unit_key, u_subject=units.subject, u_end=units.end_epoch)
+    j = touches.join(u, touches.subject == u.u_subject)
+    cond = j.t_epoch <= j.u_end
+    if spec.window_days is not None:
+        cond &= j.t_epoch >= j.u_end - int(spec.window_days * 86400)
+    return j.filter(cond).select(unit_key=j.u_key, touch_id=j.id, channel=j.channel,
+                                 campaign_id=j.campaign_id, t_epoch=j.t_epoch)
+
+
+def _codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, tuple[str, ...]]:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    enc = pc.dictionary_encode(values)
+    names = tuple(str(x) for x in enc.dictionary.to_pylist())
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), names
+
+
+def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
+    """Run the relational part on the engine and encode the result as integer journeys."""
+    touches = _subject_touches(engine, spec.level)
+    units = conversion_units(engine, spec, touches)
+    ut = engine.to_arrow(units)
+    tt = engine.to_arrow(journey_touches(engine, spec, touches, units))
+    lead = engine.to_arrow(_first_reach(engine, spec.level, LEAD_STAGE).mutate(
+        lead_epoch=lambda t: epoch(t.reached_at)).select("subject", "lead_epoch"))
+
+    keys = ut["unit_key"].to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    conv = ut["converted"].to_numpy(zero_copy_only=False).astype(np.float64)[order]
+    value = np.nan_to_num(ut["value"].to_numpy(zero_copy_only=False).astype(np.float64))[order] * conv
+    end = ut["end_epoch"].to_numpy(zero_copy_only=False).astype(np.float64)[order]
+    opened = ut["opened_epoch"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
+    opp_ids = ut["opportunity_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
+    subjects = ut["subject"].to_numpy(zero_copy_only=False).astype(np.int64)[order]
+
+    tkey = tt["unit_key"].to_numpy(zero_copy_only=False).astype(np.int64)
+    journey = np.searchsorted(keys, tkey)
+    t_epoch = tt["t_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
+    touch_id = tt["touch_id"].to_numpy(zero_copy_only=False).astype(np.int64)
+    sort = np.lexsort((touch_id, t_epoch, journey))
+    journey, t_epoch, touch_id = journey[sort], t_epoch[sort], touch_id[sort]
+    ch_codes, ch_names = _codes(tt["channel"].fill_null("other").take(pa.array(sort)))
+    camp = tt["campaign_id"].take(pa.array(sort))
+    camp_keys = pc.if_else(pc.is_null(camp), pa.scalar(NO_CAMPAIGN), pc.cast(camp, pa.string()))
+    cp_codes, cp_names = _codes(camp_keys)
+
+    n = keys.shape[0]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(journey, minlength=n), out=offsets[1:])
+    days = t_epoch.astype(np.float64) / 86400.0
+    pos = np.arange(journey.shape[0]) - offsets[:-1][journey]
+    lead_pos = _last_position_at_or_before(journey, pos, t_epoch, _lookup(lead, subjects), n)
+    opp_pos = np.where(opened >= 0, _last_position_at_or_before(journey, pos, t_epoch, opened, n), -1)
+    by_channel = Journeys(offsets=offsets, codes=ch_codes, names=ch_names, conversions=conv, value=value,
+                          nulls=1.0 - conv, times=days, end_times=end / 86400.0, lead_pos=lead_pos, opp_pos=opp_pos)
+    by_campaign = dataclasses.replace(by_channel, codes=cp_codes, names=cp_names)
+    return JourneyData(by_channel=by_channel, by_campaign=by_campaign, touch_ids=touch_id, unit_keys=keys,
+                       opportunity_ids=opp_ids, subject_ids=subjects, campaign_keys=cp_names)
+
+
+def _lookup(table: pa.Table, subjects: np.ndarray) -> np.ndarray:
+    """Per unit, the subject's first MQL epoch (-1 when it never became one)."""
+    s = table["subject"].to_numpy(zero_copy_only=False).astype(np.int64)
+    e = table["lead_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
+    if s.size == 0:
+        return np.full(subjects.shape[0], -1, dtype=np.int64)
+    order = np.argsort(s)
+    s, e = s[order], e[order]
+    i = np.clip(np.searchsorted(s, subjects), 0, s.size - 1)
+    return np.where(s[i] == subjects, e[i], -1)
+
+
+def _last_position_at_or_before(journey: np.ndarray, pos: np.ndarray, t: np.ndarray, when: np.ndarray,
+                                n: int) -> np.ndarray:
+    """Per journey, the position of its last touch at or before `when` (-1 when none or `when` unknown)."""
+    ok = (when[journey] >= 0) & (t <= when[journey])
+    count = np.bincount(journey[ok], minlength=n)
+    return np.where((when >= 0) & (count > 0), count - 1, -1)
+
+
+def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = None) -> list[CreditRow]:
+    conv_j = j.conversions > 0
+    touches = np.bincount(j.codes[conv_j[j.journey_of_touch()]], minlength=j.n_codes) if j.n_touches else \
+        np.zeros(j.n_codes, dtype=np.int64)
+    total = float(credit.conversions.sum())
+    shares = credit.weights.get("shares") or credit.weights.get("removal_effects")
+    rows = [CreditRow(key=k, name=(labels or {}).get(k, k), conversions=round(float(c), 9), value=round(float(v), 6),
+                      share=round(float(c) / total, 9) if total else 0.0,
+                      weight=None if shares is None else round(float(shares.get(k, 0.0)), 9), touches=int(t))
+            for k, c, v, t in zip(credit.names, credit.conversions, credit.value, touches, strict=True)]
+    return sorted(rows, key=lambda r: (-r.conversions, -r.value, r.key))
+
+
+def campaign_labels(engine: Any, keys: tuple[str, ...]) -> dict[str, str]:
+    camp = engine.to_arrow(engine.table("campaigns").select("id", "name"))
+    names = {str(i): str(n) for i, n in zip(camp["id"].to_pylist(), camp["name"].to_pylist(), strict=True)}
+    return {k: names.get(k, k) for k in keys}
+
+
+def run_model(data: JourneyData, spec: AttributionQuery, *, by: Literal["channel", "campaign"]) -> Credit:
+    j = data.by_channel if by == "channel" else data.by_campaign
+    if spec.model in (AttributionModel.MARKOV, AttributionModel.SHAPLEY):
+        return attribute(j, spec.model, order=spec.order, seed=spec.seed)
+    # Only converting journeys can be credited by a rule, so the kernel sees those alone.
+    return attribute(j.converting(), spec.model, half_life_days=spec.half_life_days, custom=spec.weights)
+
+
+@query_kind("attribution", spec=AttributionQuery, result=AttributionResult)
+def run_attribution(engine: Any, spec: AttributionQuery) -> AttributionResult:
+    """Credit per channel and per campaign under one attribution model, with the model's weights."""
+    data = build_journeys(engine, spec)
+    j = data.by_channel
+    ch = run_model(data, spec, by="channel")
+    cp = run_model(data, spec, by="campaign")
+    has = j.lengths > 0
+    total_conv, total_val = j.total_conversions(), j.total_value()
+    unattributed_conv = float(j.conversions[~has].sum())
+    unattributed_val = float(j.value[~has].sum())
+    weights = {k: v for k, v in ch.weights.items() if k not in ("shares", "removal_effects")}
+    prob = ch.extra.get("conversion_probability")
+    return AttributionResult(
+        query=spec, weights=weights, value_label=spec.credit, journeys=int(has.sum()),
+        converting_journeys=int(((j.conversions > 0) & has).sum()), touches=j.n_touches,
+        total_conversions=round(total_conv, 9), total_value=round(total_val, 6),
+        unattributed_conversions=round(unattributed_conv, 9), unattributed_value=round(unattributed_val, 6),
+        conversion_probability=None if prob is None else round(float(prob), 12),
+        channels=credit_rows(ch, j), campaigns=credit_rows(cp, data.by_campaign,
+                                                           campaign_labels(engine, data.campaign_keys)))
+
+
+class OpportunityAttributionQuery(AttributionQuery):
+    """One deal's decomposition: which touches got how much of its credit."""
+
+    opportunity_id: int = Field(description="The opportunity to decompose")
+    conversion: str = "opportunity_created"
+    credit: CreditKind = "pipeline"
+
+    @model_validator(mode="after")
+    def _check_opportunity(self) -> OpportunityAttributionQuery:
+        if not self.opportunity_based:
+            raise ValidationFailed("a deal decomposition needs an opportunity conversion: "
+                                   f"{list(OPPORTUNITY_CONVERSIONS)}", field="conversion")
+        return self
+
+
+class TouchCredit(QueryResult):
+    touch_id: int
+    occurred_at_epoch: int
+    channel: str
+    campaign: str
+    share: float
+    conversions: float
+    value: float
+
+
+class OpportunityAttributionResult(QueryResult):
+    query: OpportunityAttributionQuery
+    weights: dict[str, Any]
+    opportunity_id: int
+    converted: bool
+    value: float
+    touches: list[TouchCredit]
+    channels: dict[str, float]
+
+
+@query_kind("opportunity_attribution", spec=OpportunityAttributionQuery, result=OpportunityAttributionResult)
+def run_opportunity_attribution(engine: Any, spec: OpportunityAttributionQuery) -> OpportunityAttributionResult:
+    """Which touches earned how much of one opportunity's credit under the chosen model."""
+    data = build_journeys(engine, spec)
+    j = data.by_channel
+    hit = np.flatnonzero(data.opportunity_ids == spec.opportunity_id)
+    if hit.size == 0:
+        raise NotFound(f"opportunity {spec.opportunity_id} has no {spec.level} journey (unknown id, no "
+                       f"{'account' if spec.level == 'account' else 'primary contact'}, or outside the period)",
+                       field="opportunity_id", record=f"opportunity:{spec.opportunity_id}")
+    idx = int(hit[0])
+    if spec.model in (AttributionModel.MARKOV, AttributionModel.SHAPLEY):
+        credit = run_model(data, spec, by="channel")
+        per_channel = np.clip(credit.conversions, 0.0, None)
+        one = j.subset(np.array([idx]))
+        share = touch_share_from_channel_weights(one, per_channel)
+        weights = credit.weights
+    else:
+        one = j.subset(np.array([idx]))
+        credit = attribute(one, spec.model, half_life_days=spec.half_life_days, custom=spec.weights)
+        share = credit.touch_share if credit.touch_share is not None else np.zeros(one.n_touches)
+        weights = credit.weights
+    lo = int(j.offsets[idx])
+    labels = campaign_labels(engine, data.campaign_keys)
+    conv, val = float(j.conversions[idx]), float(j.value[idx])
+    touches = [TouchCredit(touch_id=int(data.touch_ids[lo + k]), occurred_at_epoch=int(round(j.times[lo + k] * 86400))
+                           if j.times is not None else 0, channel=j.names[j.codes[lo + k]],
+                           campaign=labels.get(data.campaign_keys[data.by_campaign.codes[lo + k]],
+                                               data.campaign_keys[data.by_campaign.codes[lo + k]]),
+                           share=round(float(s), 9), conversions=round(float(s) * conv, 9),
+                           value=round(float(s) * val, 6))
+               for k, s in enumerate(share)]
+    channels: dict[str, float] = {}
+    for t in touches:
+        channels[t.channel] = round(channels.get(t.channel, 0.0) + t.share, 9)
+    return OpportunityAttributionResult(query=spec, weights={k: v for k, v in weights.items()},
+                                        opportunity_id=spec.opportunity_id, converted=conv > 0, value=val,
+                                        touches=touches, channels=channels)
