@@ -1,0 +1,72 @@
+"""Expression helpers shared by the query kinds (written once, valid on every engine)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from smarketing.core.errors import ValidationFailed
+from smarketing.lifecycle.enums import FUNNEL_ORDER, Stage
+
+SECONDS_PER_DAY = 86400.0
+FUNNEL_KEYS: list[str] = [s.value for s in FUNNEL_ORDER]
+STAGE_KEYS: list[str] = [s.value for s in Stage]
+
+
+def epoch(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole seconds since 1970; engines disagree on sub-second epochs, so every engine floors."""
+    return ts.epoch_seconds().floor().cast("int64")
+
+
+def days_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
+    return (epoch(end) - epoch(start)).cast("float64") / SECONDS_PER_DAY
+
+
+def check_stage(value: str, field: str) -> str:
+    if value not in STAGE_KEYS:
+        raise ValidationFailed(f"{field} {value!r} is not a lifecycle stage; known: {STAGE_KEYS}", field=field)
+    return value
+
+
+def reached_set(stage: str) -> list[str]:
+    """A subject has 'reached' a funnel stage once it entered that stage or any later one (skips count)."""
+    if stage in FUNNEL_KEYS:
+        return FUNNEL_KEYS[FUNNEL_KEYS.index(stage):]
+    return [stage]
+
+
+def day_start(d: date) -> datetime:
+    from datetime import UTC
+
+    return datetime.combine(d, time(0), tzinfo=UTC)
+
+
+def day_after(d: date) -> datetime:
+    return day_start(d) + timedelta(days=1)
+
+
+def ts_literal(value: datetime) -> ir.TimestampScalar:
+    return ibis.literal(value, type="timestamp('UTC', 6)")
+
+
+def clean(value: Any, digits: int = 6) -> float | None:
+    """A float rounded so every engine prints the same digits; NaN/None become None."""
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(f):
+        return None
+    return round(f, digits)
+
+
+def ratio(num: float | int | None, den: float | int | None) -> float | None:
+    if not den or num is None:
+        return None
+    return round(float(num) / float(den), 6)

@@ -1,0 +1,270 @@
+"""Funnel: volume, conversion, velocity and value between two lifecycle stages.
+
+Cohort: every subject (contact or account) that reached `from_stage` (or a later funnel stage — skips count),
+entering at its first such change, optionally only entries inside [start, end]. A subject converts when it
+reaches `to_stage` (or later) at or after entering, within `window_days` if given. Every intermediate funnel
+stage is a step with its own volume and lag. Opportunities of the subject give value and outcome.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from pydantic import Field, model_validator
+
+from smarketing.analytics.queries.common import (
+    FUNNEL_KEYS,
+    check_stage,
+    clean,
+    day_after,
+    day_start,
+    days_between,
+    ratio,
+    reached_set,
+    ts_literal,
+)
+from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
+from smarketing.core.errors import ValidationFailed
+
+Level = Literal["contact", "account"]
+GROUP_FIELDS: dict[str, tuple[str, ...]] = {
+    "contact": ("source", "campaign", "segment", "owner", "cohort_month", "country"),
+    "account": ("segment", "owner", "cohort_month", "industry", "region"),
+}
+OUTCOMES = ("won", "lost", "open", "none")
+NONE_LABEL = "(none)"
+
+
+class FunnelQuery(QuerySpec):
+    """Which stages, which subjects, which cohort window, grouped how."""
+
+    from_stage: str = Field(description="Lifecycle stage the cohort enters, e.g. mql")
+    to_stage: str = Field(description="Lifecycle stage that counts as converted, e.g. customer")
+    level: Level = "contact"
+    by: str | None = Field(default=None, description="Group field: source, campaign, segment, owner, cohort_month…")
+    start: date | None = Field(default=None, description="First day of entries into from_stage")
+    end: date | None = Field(default=None, description="Last day (inclusive) of entries into from_stage")
+    window_days: float | None = Field(default=None, gt=0, description="Count conversions only within N days")
+
+    @model_validator(mode="after")
+    def _check(self) -> FunnelQuery:
+        check_stage(self.from_stage, "from_stage")
+        check_stage(self.to_stage, "to_stage")
+        if self.from_stage == self.to_stage:
+            raise ValidationFailed("to_stage must differ from from_stage", field="to_stage")
+        if (self.from_stage in FUNNEL_KEYS and self.to_stage in FUNNEL_KEYS
+                and FUNNEL_KEYS.index(self.to_stage) < FUNNEL_KEYS.index(self.from_stage)):
+            raise ValidationFailed(f"to_stage {self.to_stage!r} comes before from_stage {self.from_stage!r} in the "
+                                   f"funnel {FUNNEL_KEYS}", field="to_stage")
+        if self.start and self.end and self.end < self.start:
+            raise ValidationFailed(f"the date range is empty: end {self.end} is before start {self.start}", field="end")
+        if self.by is not None and self.by not in GROUP_FIELDS[self.level]:
+            raise ValidationFailed(f"cannot group {self.level} funnels by {self.by!r}; use one of "
+                                   f"{list(GROUP_FIELDS[self.level])}", field="by")
+        return self
+
+    @property
+    def steps(self) -> list[str]:
+        if self.from_stage in FUNNEL_KEYS and self.to_stage in FUNNEL_KEYS:
+            return FUNNEL_KEYS[FUNNEL_KEYS.index(self.from_stage): FUNNEL_KEYS.index(self.to_stage) + 1]
+        return [self.from_stage, self.to_stage]
+
+
+class FunnelStep(QueryResult):
+    stage: str
+    reached: int
+    conversion_from_previous: float | None
+    conversion_from_start: float | None
+    median_days_from_previous: float | None
+    mean_days_from_previous: float | None
+
+
+class FunnelGroup(QueryResult):
+    key: str
+    entered: int
+    converted: int
+    conversion_rate: float | None
+    median_days_to_convert: float | None
+    mean_days_to_convert: float | None
+    median_days_in_stage: float | None = Field(description="Time in from_stage until the next stage change")
+    mean_days_in_stage: float | None
+    pipeline_value: float = Field(description="Opportunity amounts of converted subjects")
+    won_value: float
+    outcomes: dict[str, int] = Field(description="Cohort split by the best outcome of its opportunities")
+    steps: list[FunnelStep]
+
+
+class FunnelResult(QueryResult):
+    query: FunnelQuery
+    stages: list[str]
+    total: FunnelGroup
+    groups: list[FunnelGroup]
+
+
+def stage_events(engine: Any, level: Level) -> ir.Table:
+    """(subject, to_stage, occurred_at): an account's history includes the changes of its contacts."""
+    sc = engine.table("stage_changes")
+    if level == "contact":
+        sc = sc.filter(sc.contact_id.notnull())
+        return sc.select(subject=sc.contact_id, to_stage=sc.to_stage, occurred_at=sc.occurred_at)
+    con = engine.table("contacts").select(cid=lambda t: t.id, contact_account=lambda t: t.account_id)
+    j = sc.join(con, sc.contact_id == con.cid, how="left")
+    j = j.mutate(subject=ibis.coalesce(j.account_id, j.contact_account))
+    return j.filter(j.subject.notnull()).select("subject", "to_stage", "occurred_at")
+
+
+def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
+    """One row per cohort subject: entered_at, reached_<k> per step, next_change_at (window applied)."""
+    sc = stage_events(engine, spec.level)
+    entered = (sc.filter(sc.to_stage.isin(reached_set(spec.from_stage)))
+               .group_by("subject").aggregate(entered_at=sc.occurred_at.min()))
+    if spec.start is not None:
+        entered = entered.filter(entered.entered_at >= ts_literal(day_start(spec.start)))
+    if spec.end is not None:
+        entered = entered.filter(entered.entered_at < ts_literal(day_after(spec.end)))
+    j = sc.join(entered, "subject")
+    j = j.filter(j.occurred_at >= j.entered_at)
+    aggs: dict[str, Any] = {"entered_at": j.entered_at.min(),
+                            "next_change_at": j.occurred_at.min(where=j.occurred_at > j.entered_at)}
+    for k, stage in enumerate(spec.steps[1:], start=1):
+        aggs[f"reached_{k}"] = j.occurred_at.min(where=j.to_stage.isin(reached_set(stage)))
+    per = j.group_by("subject").aggregate(**aggs)
+    if spec.window_days is not None:
+        limit = spec.window_days
+        per = per.mutate(**{
+            f"reached_{k}": ibis.ifelse(days_between(per.entered_at, per[f"reached_{k}"]) <= limit,
+                                        per[f"reached_{k}"], ibis.null("timestamp('UTC', 6)"))
+            for k in range(1, len(spec.steps))
+        })
+    return per
+
+
+def _group_keys(engine: Any, spec: FunnelQuery, per: ir.Table) -> ir.Table:
+    """Attach `group_key` (a string, or a year*100+month number for cohort months)."""
+    if spec.by is None:
+        return per.mutate(group_key=ibis.literal("all"))
+    if spec.by == "cohort_month":
+        return per.mutate(group_key=(per.entered_at.year() * 100 + per.entered_at.month()).cast("string"))
+    if spec.level == "account":
+        acc = engine.table("accounts")
+        column = {"segment": acc.segment, "industry": acc.industry, "region": acc.region,
+                  "owner": acc.owner_id.cast("string")}[spec.by]
+        keys = acc.select(subject=acc.id, group_key=column)
+    elif spec.by == "campaign":
+        tp = engine.table("touchpoints")
+        camp = engine.table("campaigns")
+        first = tp.filter(tp.contact_id.notnull()).mutate(
+            rn=ibis.row_number().over(group_by=tp.contact_id, order_by=[tp.occurred_at, tp.id]))
+        first = first.filter(first.rn == 0)
+        keys = first.join(camp, first.campaign_id == camp.id, how="left").select(
+            subject=first.contact_id, group_key=camp.name)
+    else:
+        con = engine.table("contacts")
+        column = {"source": con.lead_source, "segment": con.segment, "country": con.country,
+                  "owner": con.owner_id.cast("string")}[spec.by]
+        keys = con.select(subject=con.id, group_key=column)
+    joined = per.join(keys, "subject", how="left")
+    key = joined.group_key
+    return joined.mutate(group_key=ibis.ifelse(key.isnull() | (key == ""), NONE_LABEL, key)).select(
+        *per.columns, "group_key")
+
+
+def _values(engine: Any, spec: FunnelQuery) -> ir.Table:
+    opp = engine.table("opportunities")
+    col = opp.primary_contact_id if spec.level == "contact" else opp.account_id
+    opp = opp.filter(col.notnull()).mutate(subject=col)
+    return opp.group_by("subject").aggregate(
+        pipeline=opp.amount.sum(),
+        won_value=opp.amount.sum(where=opp.outcome == "won"),
+        n_won=(opp.outcome == "won").sum(),
+        n_open=(opp.outcome == "open").sum(),
+        n_lost=(opp.outcome == "lost").sum(),
+    )
+
+
+def funnel_frame(engine: Any, spec: FunnelQuery, *, grouped: bool) -> pd.DataFrame:
+    """The aggregated funnel as one frame row per group (one row overall when not grouped)."""
+    per = subject_timeline(engine, spec)
+    per = _group_keys(engine, spec if grouped else spec.model_copy(update={"by": None}), per)
+    vals = _values(engine, spec)
+    t = per.join(vals, "subject", how="left")
+    last = len(spec.steps) - 1
+    converted_at = t[f"reached_{last}"]
+    outcome = ibis.cases((t.n_won.fill_null(0) > 0, "won"), (t.n_open.fill_null(0) > 0, "open"),
+                         (t.n_lost.fill_null(0) > 0, "lost"), else_="none")
+    t = t.mutate(outcome=outcome, to_convert=days_between(t.entered_at, converted_at),
+                 in_stage=days_between(t.entered_at, t.next_change_at))
+    aggs: dict[str, Any] = {
+        "entered": t.count(),
+        "converted": converted_at.count(),
+        "median_to_convert": t.to_convert.median(),
+        "mean_to_convert": t.to_convert.mean(),
+        "median_in_stage": t.in_stage.median(),
+        "mean_in_stage": t.in_stage.mean(),
+        "pipeline_value": t.pipeline.sum(where=converted_at.notnull()),
+        "won_value": t.won_value.sum(where=converted_at.notnull()),
+    }
+    for name in OUTCOMES:
+        aggs[f"outcome_{name}"] = (t.outcome == name).sum()
+    for k in range(1, last + 1):
+        prev = t.entered_at if k == 1 else t[f"reached_{k - 1}"]
+        lag = days_between(prev, t[f"reached_{k}"])
+        aggs[f"reached_{k}"] = t[f"reached_{k}"].count()
+        aggs[f"median_lag_{k}"] = lag.median()
+        aggs[f"mean_lag_{k}"] = lag.mean()
+    return engine.execute(t.group_by("group_key").aggregate(**aggs))
+
+
+def _group(spec: FunnelQuery, row: pd.Series, key: str) -> FunnelGroup:
+    entered = int(row["entered"])
+    steps = [FunnelStep(stage=spec.steps[0], reached=entered, conversion_from_previous=None,
+                        conversion_from_start=1.0 if entered else None, median_days_from_previous=None,
+                        mean_days_from_previous=None)]
+    previous = entered
+    for k, stage in enumerate(spec.steps[1:], start=1):
+        reached = int(row[f"reached_{k}"])
+        steps.append(FunnelStep(stage=stage, reached=reached, conversion_from_previous=ratio(reached, previous),
+                                conversion_from_start=ratio(reached, entered),
+                                median_days_from_previous=clean(row.get(f"median_lag_{k}")),
+                                mean_days_from_previous=clean(row.get(f"mean_lag_{k}"))))
+        previous = reached
+    converted = int(row["converted"])
+    return FunnelGroup(
+        key=key, entered=entered, converted=converted, conversion_rate=ratio(converted, entered),
+        median_days_to_convert=clean(row.get("median_to_convert")), mean_days_to_convert=clean(row.get("mean_to_convert")),
+        median_days_in_stage=clean(row.get("median_in_stage")), mean_days_in_stage=clean(row.get("mean_in_stage")),
+        pipeline_value=clean(row["pipeline_value"], 2) or 0.0, won_value=clean(row["won_value"], 2) or 0.0,
+        outcomes={name: int(row[f"outcome_{name}"]) for name in OUTCOMES}, steps=steps,
+    )
+
+
+def _label(spec: FunnelQuery, key: str) -> str:
+    if spec.by == "cohort_month" and key.isdigit():
+        return f"{key[:4]}-{key[4:]}"
+    return key
+
+
+def _empty_row(spec: FunnelQuery) -> pd.Series:
+    data: dict[str, Any] = {"entered": 0, "converted": 0, "pipeline_value": 0.0, "won_value": 0.0}
+    data.update({f"outcome_{o}": 0 for o in OUTCOMES})
+    data.update({f"reached_{k}": 0 for k in range(1, len(spec.steps))})
+    return pd.Series(data)
+
+
+@query_kind("funnel", spec=FunnelQuery, result=FunnelResult)
+def run_funnel(engine: Any, spec: FunnelQuery) -> FunnelResult:
+    """Volume, conversion, velocity and value between two stages, optionally grouped."""
+    total_frame = funnel_frame(engine, spec, grouped=False)
+    total_row = total_frame.iloc[0] if len(total_frame) else _empty_row(spec)
+    total = _group(spec, total_row, "all")
+    groups: list[FunnelGroup] = []
+    if spec.by is not None:
+        frame = funnel_frame(engine, spec, grouped=True)
+        for _, row in frame.iterrows():
+            groups.append(_group(spec, row, _label(spec, str(row["group_key"]))))
+        groups.sort(key=lambda g: (-g.entered, g.key))
+    return FunnelResult(query=spec, stages=spec.steps, total=total, groups=groups)
