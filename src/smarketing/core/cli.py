@@ -38,6 +38,10 @@ def register(app: typer.Typer) -> None:
         """Run the background task worker (database-backed queue)."""
         from django.core.management import call_command
 
+        from smarketing.lifecycle.tasks import sla_check_schedule
+
+        # A worker killed mid-task leaves that run RUNNING for ever; make sure the SLA loop is queued.
+        sla_check_schedule()
         args = ["--queue-name", queues, "--interval", str(interval)]
         if batch:
             args.append("--batch")

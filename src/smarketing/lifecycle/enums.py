@@ -23,3 +23,51 @@ class ActorKind(models.TextChoices):
     IMPORT = "import", "Import"
     SYSTEM = "system", "System"
     SIMULATOR = "simulator", "Demo simulator"
+
+
+class Decision(models.TextChoices):
+    ACCEPT = "accept", "Accepted"
+    REJECT = "reject", "Rejected"
+    RECYCLE = "recycle", "Recycled"
+
+
+class ClockKind(models.TextChoices):
+    FIRST_TOUCH = "first_touch", "First touch"
+    DECISION = "decision", "Handoff decision"
+    MQL_VOLUME = "mql_volume", "MQL volume"
+    ACCEPTANCE_RATE = "acceptance_rate", "Acceptance rate"
+
+
+class SlaSide(models.TextChoices):
+    SALES = "sales", "Sales"
+    MARKETING = "marketing", "Marketing"
+
+
+class ClockState(models.TextChoices):
+    OPEN = "open", "Open"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SlaEventKind(models.TextChoices):
+    STARTED = "started", "Started"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"
+    ESCALATED = "escalated", "Escalated"
+    REASSIGNED = "reassigned", "Reassigned"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", "Lead assigned"
+    SLA_BREACH = "sla_breach", "SLA breached"
+    ESCALATION = "escalation", "SLA escalation"
+    REASSIGNED = "reassigned", "Lead reassigned"
+    DECISION = "decision", "Handoff decision"

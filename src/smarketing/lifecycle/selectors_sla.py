@@ -1,0 +1,197 @@
+"""Reads of the handoff and SLA: the handoff queue with countdowns, compliance of both sides, and worker health.
+
+Compliance is computed from the recorded history only: SlaEvent rows (met / breached) for sales, StageChange
+and HandoffDecision rows for marketing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q
+
+from smarketing.core import clock
+from smarketing.crm.models import Contact
+from smarketing.lifecycle import sla as sla_rules
+from smarketing.lifecycle.enums import ClockKind, ClockState, Decision, SlaEventKind, SlaSide, Stage
+from smarketing.lifecycle.models import Assignment, HandoffDecision, Notification, SlaClock, SlaEvent, StageChange
+from smarketing.playbook.selectors import playbook_active_terms
+
+SALES_KINDS = (ClockKind.FIRST_TOUCH, ClockKind.DECISION)
+
+
+def marketing_period_counts(*, period: sla_rules.Period, tz: str) -> dict[str, int]:
+    """MQLs that entered in a period and how sales decided on them."""
+    lo, hi = period.bounds_utc(tz)
+    mqls = StageChange.objects.filter(to_stage=Stage.MQL, contact__isnull=False, occurred_at__gte=lo,
+                                      occurred_at__lt=hi)
+    decided = (HandoffDecision.objects.filter(mql_change__in=mqls).values("decision")
+               .annotate(n=Count("id")))
+    by = {row["decision"]: row["n"] for row in decided}
+    return {"mql_volume": mqls.count(), "accepted": by.get(Decision.ACCEPT, 0),
+            "rejected": by.get(Decision.REJECT, 0), "recycled": by.get(Decision.RECYCLE, 0)}
+
+
+def _bucket() -> dict[str, Any]:
+    return {"met": 0, "breached": 0, "open": 0, "cancelled": 0}
+
+
+def _finish(b: dict[str, Any], target: float) -> dict[str, Any]:
+    b["measured"] = b["met"] + b["breached"]
+    b["within_sla_rate"] = sla_rules.rate(b["met"], b["measured"])
+    b["target"] = target
+    b["meets_target"] = None if b["within_sla_rate"] is None else b["within_sla_rate"] >= target
+    return b
+
+
+def sla_compliance(*, period_kind: str = "", period_key: str = "", now: datetime | None = None,
+                   target: float = 0.9) -> dict[str, Any]:
+    """Both sides of the SLA for one period: sales per team and person, marketing against its commitment.
+
+    A sales clock belongs to the period in which it started; `target` is the within-SLA share the report
+    flags against (the playbook sets deadlines, not a share, so 90 % is the house default).
+    """
+    now = now or clock.now()
+    _, terms = playbook_active_terms()
+    tz = terms.sla.calendar.timezone
+    kind = period_kind or terms.sla.marketing.period
+    period = sla_rules.period_parse(kind, period_key) if period_key else sla_rules.period_at(kind, now, tz)
+    lo, hi = period.bounds_utc(tz)
+
+    clocks = SlaClock.objects.filter(side=SlaSide.SALES, started_at__gte=lo, started_at__lt=hi)
+    overall = {k: _bucket() for k in SALES_KINDS}
+    teams: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: {k: _bucket() for k in SALES_KINDS})
+    people: dict[int | None, dict[str, dict[str, Any]]] = defaultdict(lambda: {k: _bucket() for k in SALES_KINDS})
+    names: dict[int | None, tuple[str, str]] = {}
+    events = (SlaEvent.objects.filter(clock__in=clocks, kind__in=[SlaEventKind.MET, SlaEventKind.BREACHED])
+              .values("clock_kind", "kind", "owner_id", "owner__username", "owner__first_name",
+                      "owner__last_name", "team").annotate(n=Count("id")))
+    for row in events:
+        ck, state, n = row["clock_kind"], row["kind"], row["n"]
+        overall[ck][state] += n
+        teams[row["team"] or "(no team)"][ck][state] += n
+        people[row["owner_id"]][ck][state] += n
+        full = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
+        names[row["owner_id"]] = (full or row["owner__username"] or "(unassigned)", row["team"])
+    open_rows = (clocks.filter(state__in=[ClockState.OPEN, ClockState.CANCELLED])
+                 .values("kind", "state", "owner_id", "owner__username", "team").annotate(n=Count("id")))
+    for row in open_rows:
+        state = "open" if row["state"] == ClockState.OPEN else "cancelled"
+        overall[row["kind"]][state] += row["n"]
+        teams[row["team"] or "(no team)"][row["kind"]][state] += row["n"]
+        people[row["owner_id"]][row["kind"]][state] += row["n"]
+        names.setdefault(row["owner_id"], (row["owner__username"] or "(unassigned)", row["team"]))
+
+    counts = marketing_period_counts(period=period, tz=tz)
+    today = now.astimezone(ZoneInfo(tz)).date()
+    verdict = sla_rules.marketing_verdict(terms.sla.marketing, period, today=today, **counts)
+    return {
+        "period": period.key, "period_kind": kind, "start": lo.isoformat(), "end": hi.isoformat(),
+        "sales": {
+            "first_touch_business_hours": terms.sla.sales.first_touch_business_hours,
+            "decision_business_days": terms.sla.sales.decision_business_days,
+            "overall": {k: _finish(v, target) for k, v in overall.items()},
+            "teams": [{"team": t, **{k: _finish(v, target) for k, v in b.items()}} for t, b in sorted(teams.items())],
+            "people": [{"owner_id": oid, "name": names.get(oid, ("(unassigned)", ""))[0],
+                        "team": names.get(oid, ("", ""))[1], **{k: _finish(v, target) for k, v in b.items()}}
+                       for oid, b in sorted(people.items(), key=lambda kv: names.get(kv[0], ("", ""))[0])],
+        },
+        "marketing": verdict.as_dict(),
+    }
+
+
+def handoff_queue(*, owner_id: int | None = None, team: str = "", now: datetime | None = None,
+                  limit: int = 200) -> list[dict[str, Any]]:
+    """MQLs awaiting a sales decision, most urgent first, with score, routing reason and SLA countdowns."""
+    now = now or clock.now()
+    _, terms = playbook_active_terms()
+    cal = terms.sla.calendar
+    contacts = Contact.objects.filter(lifecycle_stage=Stage.MQL).select_related("account", "owner")
+    if owner_id:
+        contacts = contacts.filter(owner_id=owner_id)
+    contact_map = {c.pk: c for c in contacts}
+    if not contact_map:
+        return []
+    mqls: dict[int, StageChange] = {}
+    for change in (StageChange.objects.filter(contact_id__in=contact_map, to_stage=Stage.MQL)
+                   .order_by("contact_id", "occurred_at", "id")):
+        mqls[change.contact_id] = change  # type: ignore[index]  # latest wins
+    assignments: dict[int, Assignment] = {}
+    for a in Assignment.objects.filter(mql_change__in=mqls.values()).select_related("owner").order_by("assigned_at",
+                                                                                                     "id"):
+        assignments[a.mql_change_id] = a  # type: ignore[index]
+    clocks: dict[int, dict[str, SlaClock]] = defaultdict(dict)
+    for c in SlaClock.objects.filter(mql_change__in=mqls.values()).order_by("generation", "id"):
+        clocks[c.mql_change_id][c.kind] = c
+    rows = []
+    for contact_id, change in mqls.items():
+        contact = contact_map[contact_id]
+        assignment = assignments.get(change.pk)
+        if team and (assignment is None or assignment.team != team):
+            continue
+        countdowns = {}
+        for kind, c in clocks.get(change.pk, {}).items():
+            resolved = c.state if c.state != ClockState.OPEN else ""
+            countdowns[kind] = sla_rules.countdown(cal, c.deadline, now, resolved_state=resolved).as_dict()
+        score = change.details.get("score", {})
+        rows.append({
+            "contact_id": contact.pk, "name": contact.name, "email": contact.email, "title": contact.title,
+            "account": contact.account.name if contact.account else "", "mql_at": change.occurred_at.isoformat(),
+            "mql_change_id": change.pk, "score_total": score.get("total"), "score_fit": score.get("fit"),
+            "score_engagement": score.get("engagement"),
+            "owner_id": assignment.owner_id if assignment else contact.owner_id,
+            "owner": (str(assignment.owner) if assignment and assignment.owner else ""),
+            "team": assignment.team if assignment else "",
+            "routing_reason": assignment.reason if assignment else "", "sla": countdowns,
+        })
+    rows.sort(key=lambda r: min([v["business_seconds_left"] for v in r["sla"].values()] or [float("inf")]))
+    return rows[:limit]
+
+
+def sla_status(*, now: datetime | None = None) -> dict[str, Any]:
+    """Where the SLA stands now: open and overdue clocks, recent breaches, this period's compliance, the worker."""
+    from django_tasks_db.models import DBTaskResult
+
+    from smarketing.lifecycle.tasks import sla_check
+
+    now = now or clock.now()
+    open_clocks = SlaClock.objects.filter(state=ClockState.OPEN)
+    agg = open_clocks.aggregate(open=Count("id"), overdue=Count("id", filter=Q(deadline__lte=now)))
+    recent = (SlaEvent.objects.filter(kind=SlaEventKind.BREACHED).select_related("owner", "contact")
+              .order_by("-occurred_at", "-id")[:10])
+    last_run = (DBTaskResult.objects.filter(task_path=sla_check.module_path, status="SUCCESSFUL")
+                .order_by("-finished_at").values_list("finished_at", flat=True).first())
+    scheduled = (DBTaskResult.objects.filter(task_path=sla_check.module_path, status="READY")
+                 .order_by("run_after").values_list("run_after", flat=True).first())
+    return {
+        "now": now.isoformat(),
+        "open_clocks": agg["open"], "overdue_unprocessed": agg["overdue"],
+        "recent_breaches": [{"event_id": e.pk, "clock_kind": e.clock_kind, "contact_id": e.contact_id,
+                             "contact": e.contact.name if e.contact else "", "owner": str(e.owner or ""),
+                             "team": e.team, "deadline": e.deadline.isoformat() if e.deadline else None}
+                            for e in recent],
+        "worker": {"last_sla_check_at": last_run.isoformat() if last_run else None,
+                   "next_sla_check_at": scheduled.isoformat() if scheduled else None},
+        "compliance": sla_compliance(now=now),
+    }
+
+
+def notification_list(*, user_id: int, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    """A user's notifications, newest first."""
+    qs = Notification.objects.filter(user_id=user_id).select_related("contact")
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def sla_event_list(*, contact_id: int | None = None, kind: str = "", limit: int = 200) -> list[SlaEvent]:
+    """SLA events, newest first."""
+    qs = SlaEvent.objects.select_related("owner", "contact", "clock")
+    if contact_id:
+        qs = qs.filter(contact_id=contact_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs.order_by("-occurred_at", "-id")[:limit])

@@ -1,0 +1,64 @@
+"""Background tasks of the lifecycle engine (django-tasks, database backend; run by `smarketing worker`).
+
+`sla_check` is a self-scheduling loop: each run handles one batch of due clocks, then enqueues either an
+immediate continuation (more are due) or the next run `SLA_CHECK_INTERVAL` later. Because a worker killed
+mid-task leaves its task RUNNING for ever, `sla_check_schedule()` is called when a worker starts: it puts
+a run on the queue unless one is already waiting. Every step is idempotent, so an extra run is harmless.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django_tasks import task
+
+from smarketing.core import clock
+
+SLA_CHECK_INTERVAL = timedelta(seconds=60)
+SLA_QUEUE = "sla"
+
+
+@task(queue_name=SLA_QUEUE)
+def sla_check(limit: int = 200, chain: bool = True) -> dict[str, Any]:
+    """Breach due SLA clocks, judge closed marketing periods, send due webhooks; then schedule the next run."""
+    from smarketing.lifecycle.services_sla import sla_check_run
+
+    continued = False
+    try:
+        result = sla_check_run(limit=limit)
+        for delivery_id in result.deliveries_due:
+            webhook_deliver.enqueue(delivery_id)
+        if result.remaining_due > len(result.failed):
+            sla_check.enqueue(limit=limit, chain=chain)
+            continued = True
+        return result.as_dict()
+    finally:
+        # Why finally: an unexpected error must not end the loop; the next run retries after the interval.
+        if chain and not continued:
+            sla_check_schedule(delay=SLA_CHECK_INTERVAL, limit=limit)
+
+
+# Higher priority than the check, so a breach's webhook goes out before the next batch of breaches.
+@task(queue_name=SLA_QUEUE, priority=10)
+def webhook_deliver(delivery_id: int) -> dict[str, Any]:
+    """Send one webhook delivery attempt (it schedules its own retry on failure)."""
+    from smarketing.lifecycle.services_webhooks import webhook_deliver as deliver
+
+    row = deliver(delivery_id=delivery_id)
+    if row is None:
+        return {"delivery_id": delivery_id, "sent": False}
+    return {"delivery_id": delivery_id, "sent": True, "status": row.status, "attempts": row.attempts,
+            "last_status_code": row.last_status_code}
+
+
+def sla_check_schedule(*, delay: timedelta = timedelta(0), limit: int = 200) -> bool:
+    """Enqueue an SLA check unless one is already waiting; returns whether one was enqueued."""
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = DBTaskResult.objects.filter(task_path=sla_check.module_path, status="READY").exists()
+    if waiting:
+        return False
+    run = sla_check.using(run_after=clock.now() + delay) if delay else sla_check
+    run.enqueue(limit=limit, chain=True)
+    return True
