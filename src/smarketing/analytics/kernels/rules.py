@@ -175,18 +175,19 @@ def _custom(j: Journeys, jt: np.ndarray, pos: np.ndarray, length: np.ndarray, w:
     if k == 1:
         return 1.0 / length
     interior = k - 2
-    bucket = np.where(pos == 0, 0, np.where(pos == length - 1, k - 1, 0))
+    # Bucket k is a zero-weight bucket for interior touches when only (first, last) weights are given.
+    wext = np.append(warr, 0.0)
+    bucket = np.where(pos == 0, 0, np.where(pos == length - 1, k - 1, k))
     if interior > 0:
         inner = (pos >= 1) & (pos <= length - 2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            seg = 1 + ((pos - 1) * interior) // np.maximum(length - 2, 1)
+        seg = 1 + ((pos - 1) * interior) // np.maximum(length - 2, 1)
         bucket = np.where(inner, seg, bucket)
     # One-touch journeys: the single touch is both first and last.
     single = length == 1
     # Touches per (journey, bucket), to spread a bucket's weight over its touches.
-    key = jt * k + bucket
-    per_bucket = np.bincount(key, minlength=j.n_journeys * k)
-    raw = warr[bucket] / per_bucket[key]
+    key = jt * (k + 1) + bucket
+    per_bucket = np.bincount(key, minlength=j.n_journeys * (k + 1))
+    raw = wext[bucket] / per_bucket[key]
     raw = np.where(single, warr[0] + warr[k - 1], raw)
     out = _normalise(j, jt, raw)
     # All present buckets weighted 0 (e.g. weights 0,1,0 on a two-touch path): fall back to equal shares.

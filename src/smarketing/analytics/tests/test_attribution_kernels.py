@@ -1,0 +1,169 @@
+"""Rule-based kernels on hand-computed journeys, exactness invariants and custom weight errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smarketing.analytics.kernels import (
+    RULE_MODELS,
+    AttributionModel,
+    AttributionWeightsInvalid,
+    attribute,
+    journeys_from_events,
+    journeys_from_lists,
+    rule_credit,
+)
+
+JOURNEYS = [["a", "b", "c"], ["a", "c"], ["b"], ["c", "a", "b", "b"]]
+CONVERTED = [1, 0, 1, 1]
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    # a>b>c, b and c>a>b>b convert; a>c does not.
+    ("first_touch", {"a": 1.0, "b": 1.0, "c": 1.0}),
+    ("last_touch", {"a": 0.0, "b": 2.0, "c": 1.0}),
+    ("linear", {"a": 1 / 3 + 1 / 4, "b": 1 / 3 + 1 + 2 / 4, "c": 1 / 3 + 1 / 4}),
+    # U: 40/20/40 — a>b>c: .4/.2/.4; b: 1; c>a>b>b: .4, .1, .1, .4
+    ("u_shaped", {"a": 0.4 + 0.1, "b": 0.2 + 1 + 0.1 + 0.4, "c": 0.4 + 0.4}),
+    # W without known key touches: first, a middle touch, last get 30 % each; a>b>c → 1/3 each;
+    # c>a>b>b → c .3, a .1 (non-key), b(pos 2, middle key) .3, b(last) .3
+    ("w_shaped", {"a": 1 / 3 + 0.1, "b": 1 / 3 + 1 + 0.6, "c": 1 / 3 + 0.3}),
+    # Full path: a>b>c → keys first, pos1 (lead and opp), last: .225, .45, .225 renormalised = .25/.5/.25;
+    # c>a>b>b → keys 0, 1 (lead), 2 (opp), 3 (close): 1/4 each
+    ("full_path", {"a": 0.25 + 0.25, "b": 0.5 + 1 + 0.5, "c": 0.25 + 0.25}),
+])
+def test_rule_models_match_hand_computed_credit(model, expected):
+    # Given four journeys, three converting
+    j = journeys_from_lists(JOURNEYS, CONVERTED, value=[10, 0, 5, 20])
+    # When the model credits them
+    c = rule_credit(j, model)
+    # Then each channel gets the hand-computed conversions and the model's weights travel with the figures
+    got = dict(zip(c.names, c.conversions.tolist(), strict=True))
+    assert got == pytest.approx(expected)
+    assert c.conversions.sum() == pytest.approx(3.0)
+    assert c.value.sum() == pytest.approx(35.0)
+    assert c.weights["model"] == model
+
+
+def test_time_decay_halves_weight_per_half_life():
+    # Given one converting journey with touches 14, 7 and 0 days before its last touch
+    j = journeys_from_lists([["a", "b", "c"]], [1], times=[[0.0, 7.0, 14.0]])
+    # When time decay with a 7-day half-life credits it
+    c = rule_credit(j, "time_decay", half_life_days=7.0)
+    # Then the weights are 1/4 : 1/2 : 1, normalised
+    assert c.conversions.tolist() == pytest.approx([0.25 / 1.75, 0.5 / 1.75, 1 / 1.75])
+    assert c.weights["half_life_days"] == 7.0
+
+
+def test_w_shaped_uses_known_lead_and_opportunity_touches():
+    # Given a five-touch journey whose MQL came at touch 1 and opportunity at touch 3
+    j = journeys_from_lists([["a", "b", "c", "d", "e"]], [1], lead_pos=[1], opp_pos=[3])
+    # When W-shaped credits it
+    c = rule_credit(j, "w_shaped")
+    # Then first, lead and opportunity touches get 30 % and the other two share 10 %
+    assert c.conversions.tolist() == pytest.approx([0.3, 0.3, 0.05, 0.3, 0.05])
+
+
+@pytest.mark.parametrize(("weights", "expected"), [
+    ((0.4, 0.2, 0.4), [0.4, 0.1, 0.1, 0.4]),
+    ((0.5, 0.5), [0.5, 0.0, 0.0, 0.5]),
+    ((1.0,), [0.25, 0.25, 0.25, 0.25]),
+    ((0.1, 0.2, 0.3, 0.4), [0.1, 0.2, 0.3, 0.4]),
+])
+def test_custom_position_weights(weights, expected):
+    # Given one converting four-touch journey with distinct channels
+    j = journeys_from_lists([["a", "b", "c", "d"]], [1])
+    # When custom weights credit it
+    c = rule_credit(j, "custom", custom=weights)
+    # Then first/last take the end weights and interior segments share theirs
+    assert c.conversions.tolist() == pytest.approx(expected)
+    assert c.weights["positions"] == list(weights)
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    ((0.4, 0.2, 0.3), "sum to 1"),
+    ((0.5, 0.6, -0.1), "not negative"),
+    ((), "empty"),
+    ((float("nan"), 1.0), "finite"),
+])
+def test_custom_weights_must_sum_to_one(weights, message):
+    # Given custom weights that are not a distribution
+    j = journeys_from_lists([["a", "b"]], [1])
+    # When the model runs, then a clear error names the weights field
+    with pytest.raises(AttributionWeightsInvalid, match=message) as err:
+        rule_credit(j, "custom", custom=weights)
+    assert err.value.field == "weights"
+
+
+def test_time_decay_rejects_a_non_positive_half_life():
+    j = journeys_from_lists([["a"]], [1], times=[[0.0]])
+    with pytest.raises(AttributionWeightsInvalid, match="half-life"):
+        rule_credit(j, "time_decay", half_life_days=0)
+
+
+def test_events_builder_sorts_touches_by_journey_and_time():
+    # Given an unsorted event table
+    j = journeys_from_events(np.array([1, 0, 1, 0]), np.array([0, 1, 1, 0]), ["a", "b"],
+                             converted=np.array([1.0, 1.0]), times=np.array([5.0, 2.0, 1.0, 1.0]))
+    # When first touch credits it, then each journey's earliest touch wins
+    c = rule_credit(j, "first_touch")
+    assert dict(zip(c.names, c.conversions.tolist(), strict=True)) == {"a": 1.0, "b": 1.0}
+
+
+def test_converting_subset_gives_the_same_rule_credit():
+    j = journeys_from_lists(JOURNEYS, CONVERTED, value=[10, 0, 5, 20])
+    for model in ("linear", "u_shaped", "w_shaped"):
+        assert rule_credit(j.converting(), model).conversions.tolist() == pytest.approx(
+            rule_credit(j, model).conversions.tolist())
+
+
+journey_lists = st.lists(
+    st.tuples(st.lists(st.sampled_from("abcde"), min_size=1, max_size=8), st.booleans(),
+              st.floats(min_value=0, max_value=1000, allow_nan=False)),
+    min_size=1, max_size=40)
+
+
+def _reference(paths, conv, model):
+    """Plain-Python first/last/linear."""
+    out: dict[str, float] = {}
+    for p, c in zip(paths, conv, strict=True):
+        if not c:
+            continue
+        if model == "first_touch":
+            parts = [(p[0], 1.0)]
+        elif model == "last_touch":
+            parts = [(p[-1], 1.0)]
+        else:
+            parts = [(ch, 1 / len(p)) for ch in p]
+        for ch, w in parts:
+            out[ch] = out.get(ch, 0.0) + w
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(journey_lists)
+def test_rule_credit_sums_to_totals_and_matches_reference(rows):
+    # Given random journeys
+    paths = [r[0] for r in rows]
+    conv = [1.0 if r[1] else 0.0 for r in rows]
+    value = [r[2] * c for r, c in zip(rows, conv, strict=True)]
+    j = journeys_from_lists(paths, conv, value=value, times=[list(range(len(p))) for p in paths])
+    for model in RULE_MODELS:
+        # When each rule model credits them
+        c = attribute(j, model, custom=(0.3, 0.3, 0.4))
+        # Then attributed conversions and value sum exactly to the totals
+        assert c.conversions.sum() == pytest.approx(sum(conv), abs=1e-9)
+        assert c.value.sum() == pytest.approx(sum(value), rel=1e-9, abs=1e-6)
+        assert (c.conversions >= -1e-12).all()
+    for model in ("first_touch", "last_touch", "linear"):
+        c = attribute(j, model)
+        got = {n: x for n, x in zip(c.names, c.conversions.tolist(), strict=True) if x}
+        assert got == pytest.approx(_reference(paths, conv, model))
+
+
+def test_unknown_model_is_rejected():
+    with pytest.raises(ValueError):
+        AttributionModel("magic")
