@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -57,17 +57,32 @@ def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     details = []
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
-        details.append({"field": ".".join(loc) or "(body)", "message": err.get("msg", "invalid")})
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        details.append({"field": ".".join(loc) or "(body)", "message": message})
     message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
     return api.create_response(request, {"code": "validation_error", "message": message,
                                          "field": details[0]["field"] if details else None, "details": details},
                                status=422)
 
 
+HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "not_allowed",
+              409: "conflict", 422: "validation_error", 429: "throttled"}
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return api.create_response(request, {"code": f"http_{exc.status_code}", "message": str(exc)},
-                               status=exc.status_code)
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        # Why: a body that is not JSON is a bad payload like any other, with the same code and shape.
+        message = "the request body is not valid JSON"
+        return api.create_response(request, {"code": "validation_error", "message": message, "field": "(body)",
+                                             "details": [{"field": "(body)", "message": message}]}, status=422)
+    return api.create_response(request, {"code": HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"),
+                                         "message": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"code": "not_found", "message": str(exc) or "not found"}, status=404)
 
 
 # (module, mount prefix, tag). A module that does not define `router` yet is skipped.

@@ -229,5 +229,5 @@ def parse(data: Any) -> Playbook:
     try:
         return Playbook.model_validate(data)
     except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(root)", "message": e["msg"]} for e in exc.errors()]
+        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(root)", "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
         raise PlaybookInvalid(errors) from None

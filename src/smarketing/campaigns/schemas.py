@@ -1,0 +1,126 @@
+"""API shapes of campaigns and touchpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ninja import Field, Schema
+from pydantic import AwareDatetime, ValidationInfo, field_validator
+
+from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
+from smarketing.core.apitools import InSchema, Paged, PageIn
+
+
+# ---------------------------------------------------------------- campaigns
+
+class CampaignIn(InSchema):
+    name: str = Field(..., min_length=1, max_length=200)
+    channel: Channel
+    type: CampaignType = CampaignType.DEMAND_GEN
+    start_date: date
+    end_date: date | None = None
+    budget: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    actual_cost: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    owner_id: int | None = None
+    audience: str = Field("", description="Who the campaign is for")
+    core_message: str = ""
+    source: str = Field("", max_length=32)
+    source_id: str = Field("", max_length=128)
+
+    @field_validator("end_date")
+    @classmethod
+    def _ends_after_start(cls, v: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")
+        if v is not None and start is not None and v < start:
+            raise ValueError(f"must be on or after start_date ({start})")
+        return v
+
+
+class CampaignPatch(InSchema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    channel: Channel | None = None
+    type: CampaignType | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    budget: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    actual_cost: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    owner_id: int | None = None
+    audience: str | None = None
+    core_message: str | None = None
+    source: str | None = Field(None, max_length=32)
+    source_id: str | None = Field(None, max_length=128)
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    channel: str
+    type: str
+    start_date: date
+    end_date: date | None
+    budget: float
+    actual_cost: float
+    owner_id: int | None
+    owner_username: str | None = None
+    audience: str
+    core_message: str
+    source: str
+    source_id: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_owner_username(obj: Any) -> str | None:
+        return obj.owner.username if obj.owner_id else None
+
+
+class CampaignFilters(PageIn):
+    q: str = Field("", description="Name contains")
+    channel: Channel | None = None
+    type: CampaignType | None = None
+
+
+class CampaignPage(Paged[CampaignOut]):
+    pass
+
+
+# ---------------------------------------------------------------- touchpoints
+
+class TouchpointIn(InSchema):
+    contact_id: int
+    campaign_id: int | None = None
+    channel: Channel
+    kind: TouchKind
+    occurred_at: AwareDatetime
+    source: str = Field("", max_length=32, description="Sending system; with source_id makes the append idempotent")
+    source_id: str = Field("", max_length=128, description="The event's id there; a repeat returns the first row")
+    value: Decimal | None = Field(None, max_digits=14, decimal_places=2)
+
+
+class TouchpointOut(Schema):
+    id: int
+    contact_id: int
+    account_id: int | None
+    campaign_id: int | None
+    channel: str
+    kind: str
+    occurred_at: datetime
+    source: str
+    source_id: str
+    value: float | None
+    recorded_at: datetime
+
+
+class TouchpointFilters(PageIn):
+    contact_id: int | None = None
+    account_id: int | None = None
+    campaign_id: int | None = None
+    kind: TouchKind | None = None
+    occurred_after: AwareDatetime | None = Field(None, description="On or after (inclusive)")
+    occurred_before: AwareDatetime | None = Field(None, description="Before (exclusive)")
+
+
+class TouchpointPage(Paged[TouchpointOut]):
+    pass
