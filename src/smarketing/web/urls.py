@@ -1,7 +1,25 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from smarketing.web import views
+from smarketing.web.views import campaigns, feedback, funnel, goals, handoff, journeys, playbook, scoreboard
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", scoreboard.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
+         name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("funnel/", funnel.funnel_page, name="funnel"),
+    path("handoff/", handoff.handoff_page, name="handoff"),
+    path("handoff/<int:contact_id>/<str:action>/", handoff.handoff_decide, name="handoff_decide"),
+    path("campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
+    path("journeys/", journeys.journeys_page, name="journeys"),
+    path("feedback/", feedback.feedback_page, name="feedback"),
+    path("feedback/capture/", feedback.feedback_capture, name="feedback_capture"),
+    path("playbook/", playbook.playbook_page, name="playbook"),
+    path("playbook/new/", playbook.playbook_draft, name="playbook_new"),
+    path("playbook/v<int:number>/", playbook.playbook_version, name="playbook_version"),
+    path("playbook/v<int:number>/edit/", playbook.playbook_draft, name="playbook_edit"),
+    path("playbook/v<int:number>/signoff/", playbook.playbook_signoff, name="playbook_signoff"),
+    path("goals/", goals.goals_page, name="goals"),
 ]

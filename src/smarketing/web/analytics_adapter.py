@@ -1,0 +1,70 @@
+"""Adapters from other apps' results to page rows (read-only); each tolerates the other app being partial."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smarketing.campaigns.models import Campaign
+from smarketing.web import integrations
+from smarketing.web.periods import Period
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    return default
+
+
+def campaign_attribution(*, kind: str, period: Period, model: str) -> tuple[list[dict[str, Any]], str]:
+    """Per-campaign attributed pipeline, revenue and ROI from the analytics query kind."""
+    from datetime import timedelta
+
+    from smarketing.web.data.common import cached
+
+    last_day = (period.end - timedelta(microseconds=1)).date()  # the query's end day is inclusive
+    spec: dict[str, Any] = {"start": period.start.date().isoformat(), "end": last_day.isoformat(), "model": model}
+    result = cached(f"query:{kind}", tuple(sorted(spec.items())), lambda: integrations.run_query(kind, spec))
+    rows_in = _get(result, "rows", "campaigns", default=[]) or []
+    rows = []
+    for r in rows_in:
+        cost = float(_get(r, "cost", "spend", default=0) or 0)
+        pipeline = float(_get(r, "pipeline", "attributed_pipeline", default=0) or 0)
+        revenue = float(_get(r, "revenue", "attributed_revenue", default=0) or 0)
+        roi = _get(r, "roi", default=None)
+        rows.append({"id": _get(r, "campaign_id", "id"), "name": _get(r, "campaign_name", "name", default="?"),
+                     "channel": _get(r, "channel", default=""), "cost": cost, "pipeline": pipeline,
+                     "revenue": revenue, "roi": roi if roi is not None else ((revenue - cost) / cost if cost else None)})
+    rows.sort(key=lambda x: -x["pipeline"])
+    weights = _get(result, "weights_description", "weights", default="")
+    return rows, weights if isinstance(weights, str) else describe_weights(dict(weights))
+
+
+def describe_weights(weights: dict[str, Any]) -> str:
+    """The model's weights as one readable line, e.g. 'first: 40 %, middle: 20 %, last: 40 %'."""
+    parts = []
+    for k, v in weights.items():
+        if k == "model" or isinstance(v, dict | list):
+            continue
+        if isinstance(v, float) and 0 <= v <= 1 and k not in ("half_life_days", "order"):
+            parts.append(f"{k.replace('_', ' ')}: {v * 100:.0f} %")
+        else:
+            parts.append(f"{k.replace('_', ' ')}: {v}")
+    return ", ".join(parts)
+
+
+def campaign_story(campaign: Campaign) -> dict[str, Any]:
+    """The campaign's brief, talk track, sales comments and message consistency, as far as they exist."""
+    brief = getattr(campaign, "brief", None) if hasattr(Campaign, "brief") else None
+    try:
+        comments = list(brief.comments.select_related("author").all()) if brief is not None else []
+    except Exception:  # noqa: BLE001 - the comments table may not be migrated yet on an old database
+        comments = []
+    consistency = None
+    fn = integrations.optional("smarketing.feedback.consistency", "campaign_consistency") or integrations.optional(
+        "smarketing.feedback.selectors", "campaign_consistency")
+    if fn is not None:
+        consistency, _err = integrations.safe(fn, campaign=campaign)
+    return {"brief": brief, "comments": comments, "consistency": consistency}

@@ -1,0 +1,129 @@
+"""Every page renders for every role, states its period, offers its numbers as CSV; anonymous users log in first."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+PAGES = ["/", "/funnel/", "/handoff/", "/campaigns/", "/journeys/", "/feedback/", "/playbook/", "/goals/",
+         "/playbook/v1/", "/playbook/new/"]
+ROLES = ["marketing", "sales", "revops", "viewer"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_users_are_sent_to_login(client, db, path):
+    # when
+    response = client.get(path)
+    # then
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", [p for p in PAGES if p != "/playbook/new/"])
+def test_every_page_renders_for_every_role(world, login, role, path):
+    # given
+    client = login(role)
+    # when
+    response = client.get(path, {"period": "2026-Q4"})
+    # then
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<main" in html and 'aria-label="Main"' in html
+    assert "Traceback" not in html
+
+
+def test_scoreboard_shows_goal_pacing_funnel_and_sla(world, login):
+    # when
+    html = login("marketing").get("/", {"period": "2026-Q4"}).content.decode()
+    # then: won revenue with unit, the playbook goal for Q4, the cohort of six contacts and both SLA sides
+    assert "$120.0k" in html
+    assert "playbook goal for Q4 2026" in html.lower().replace("q4", "Q4")
+    assert ">6<" in html
+    assert "MQLs decided within 2 business days" in html and "MQL acceptance rate" in html
+    assert "<svg" in html and "<title" in html
+
+
+def test_funnel_filters_live_in_the_url_and_narrow_the_cohort(world, login):
+    # given
+    client = login("sales")
+    # when
+    everyone = client.get("/funnel/", {"period": "2026-Q4"}).context["data"]
+    webinar = client.get("/funnel/", {"period": "2026-Q4", "source": "webinar", "by": "segment"}).context["data"]
+    # then
+    assert everyone.cohort_size == 6
+    assert webinar.cohort_size == 3
+    assert webinar.dimension == "segment"
+    assert [r.volume for r in everyone.stages] == [6, 5, 3, 2, 2, 1]
+
+
+def test_funnel_table_downloads_as_csv_with_units(world, login):
+    # when
+    response = login("viewer").get("/funnel/", {"period": "2026-Q4", "format": "csv", "table": "stages"})
+    # then
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][0].startswith("# Funnel by stage")
+    assert rows[1][:3] == ["Stage", "Contacts reached", "Conversion to next (%)"]
+    assert rows[2][:3] == ["Lead", "6", "83.33"]
+
+
+def test_unknown_csv_table_is_a_404_naming_the_tables(world, login):
+    response = login("viewer").get("/", {"format": "csv", "table": "nope"})
+    assert response.status_code == 404
+    assert b"funnel" in response.content
+
+
+def test_bad_period_is_explained_and_the_quarter_shown(world, login):
+    response = login("viewer").get("/funnel/", {"period": "someday"})
+    assert response.status_code == 200
+    assert "is not understood" in response.content.decode()
+
+
+def test_campaign_list_and_detail(world, login):
+    # given
+    client = login("marketing")
+    # when
+    listing = client.get("/campaigns/", {"period": "2026-Q4", "model": "first_touch"})
+    detail = client.get(f"/campaigns/{world['campaign'].pk}/")
+    missing = client.get("/campaigns/999999/")
+    # then
+    assert "Close faster webinar" in listing.content.decode()
+    assert listing.context["perf"].model == "first_touch"
+    assert "100 % to the first touch" in listing.content.decode() or listing.context["perf"].weights
+    assert detail.status_code == 200 and "Close faster webinar" in detail.content.decode()
+    assert missing.status_code == 404
+
+
+def test_login_page_and_logout(world, users, client):
+    # when
+    page = client.get("/login/")
+    logged = client.post("/login/", {"username": "sales1", "password": "pw"})
+    out = client.post("/logout/")
+    # then
+    assert page.status_code == 200 and 'for="id_username"' in page.content.decode()
+    assert logged.status_code == 302 and logged["Location"] == "/"
+    assert out.status_code == 302 and client.get("/").status_code == 302
+
+
+def test_htmx_is_served_locally_not_from_a_cdn(world, login):
+    html = login("viewer").get("/").content.decode()
+    assert "/static/django_htmx/htmx-2.min.js" in html
+    assert "https://" not in html.split("<body")[0]
+
+
+@pytest.mark.parametrize("model", ["first_touch", "linear", "u_shaped"])
+def test_campaigns_show_attributed_pipeline_under_the_chosen_model(world, login, model):
+    # when
+    response = login("sales").get("/campaigns/", {"period": "2026-Q4", "model": model})
+    perf = response.context["perf"]
+    # then: the one campaign carries the whole won deal whatever the model, and the weights are stated
+    assert perf.attributed, perf.note
+    row = next(r for r in perf.rows if r["name"] == "Close faster webinar")
+    assert row["pipeline"] == pytest.approx(120000)
+    assert row["cost"] == pytest.approx(8000)
+    assert perf.weights
+    assert 'id="model-weights"' in response.content.decode()

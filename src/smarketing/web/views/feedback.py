@@ -1,0 +1,82 @@
+"""Feedback: capture what customers say, see themes with their trend and revenue at stake, work the inbox."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from smarketing.core import clock
+from smarketing.core.errors import DomainError
+from smarketing.crm.selectors import account_list
+from smarketing.feedback.selectors import feedback_list
+from smarketing.feedback.services import feedback_record
+from smarketing.web import charts, integrations
+from smarketing.web.access import WRITE_ROLES, can, roles_required
+from smarketing.web.data.pages import feedback_by_kind, insight_rows, theme_rows
+from smarketing.web.formatting import money
+from smarketing.web.forms import FeedbackCaptureForm
+from smarketing.web.tables import Column, Table
+from smarketing.web.views.common import page, period_context, period_from
+
+
+def _capture_form_class() -> type:
+    return integrations.optional("smarketing.feedback.forms", "FeedbackForm") or FeedbackCaptureForm
+
+
+def _render(request: HttpRequest, form: object, status: int = 200) -> HttpResponse:
+    period, error = period_from(request)
+    themes = theme_rows(period=period)
+    by_kind = [] if themes else feedback_by_kind(period=period)
+    recent = list(feedback_list()[:12])
+    tables = {
+        "themes": Table("themes", "Feedback themes by revenue at stake", [
+            Column("theme", "Theme"), Column("key_phrases", "Key phrases"), Column("items", "Items", "int"),
+            Column("recent", "Items in the last 4 weeks", "int"), Column("accounts", "Accounts", "int"),
+            Column("revenue_at_stake", "Open pipeline at stake", "money")], themes,
+            period=f"trend: 8 weeks to the end of {period.label}") if themes else
+        Table("themes", "Feedback by kind (themes not built yet)", [
+            Column("theme", "Kind"), Column("items", "Items", "int"), Column("accounts", "Accounts", "int"),
+            Column("revenue_at_stake", "Open pipeline at stake", "money")], by_kind, period=period.label),
+    }
+    chart_rows = themes or by_kind
+    return page(request, "web/feedback.html", {
+        **period_context(request, period, error), "form": form, "themes": themes, "by_kind": by_kind,
+        "insights": insight_rows(), "recent": recent,
+        "can_capture": can(request.user, WRITE_ROLES),
+        "chart": charts.bar_chart([charts.Bar(str(r["theme"]).replace("_", " "), r["revenue_at_stake"])
+                                   for r in chart_rows[:8]], title="Open pipeline at stake by theme", fmt=money),
+        "sparks": {t["id"]: charts.line_chart([(str(i), float(v)) for i, v in enumerate(t["trend"])],
+                                              title=f"Weekly items: {t['theme']}", width=160, height=48)
+                   for t in themes[:20]},
+    }, status=status, tables=tables)
+
+
+@login_required
+def feedback_page(request: HttpRequest) -> HttpResponse:
+    return _render(request, _capture_form_class()())
+
+
+@roles_required(WRITE_ROLES, "record feedback")
+def feedback_capture(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("feedback")
+    form = _capture_form_class()(request.POST)
+    if not form.is_valid():
+        return _render(request, form, status=422)
+    data = form.cleaned_data
+    account = None
+    if data.get("account"):
+        account = account_list(q=data["account"]).first()
+        if account is None:
+            form.add_error("account", f"no account named like {data['account']!r}; leave it empty or check the name")
+            return _render(request, form, status=422)
+    try:
+        feedback_record(kind=data["kind"], text=data["text"], occurred_at=clock.now(), source="web",
+                        account=account, author=request.user)
+    except DomainError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return _render(request, form, status=exc.status)
+    messages.success(request, "Thanks — feedback recorded. It joins a theme at the next theme run.")
+    return redirect("feedback")

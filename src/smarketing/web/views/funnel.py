@@ -1,0 +1,56 @@
+"""The funnel page: waterfall, conversion by a dimension, time in stage; every filter lives in the URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+
+from smarketing.web import charts
+from smarketing.web.data.funnel import DIMENSIONS, funnel
+from smarketing.web.formatting import pct
+from smarketing.web.tables import Column, Table
+from smarketing.web.views.common import page, period_context, period_from
+
+
+@login_required
+def funnel_page(request: HttpRequest) -> HttpResponse:
+    period, error = period_from(request)
+    filters = {k: request.GET.get(k, "") for k in DIMENSIONS}
+    dimension = request.GET.get("by", "source")
+    data = funnel(period=period, filters=filters, dimension=dimension)
+    steps: list[tuple[str, float]] = []
+    for i, r in enumerate(data.stages):
+        if i == 0:
+            steps.append((f"{r.label}s", float(r.volume)))
+        else:
+            steps.append((f"lost before {r.label}", float(r.volume - data.stages[i - 1].volume)))
+    dim_label = DIMENSIONS.get(data.dimension, data.dimension)
+    tables = {
+        "stages": Table("stages", "Funnel by stage", [
+            Column("label", "Stage"), Column("volume", "Contacts reached", "int"),
+            Column("conversion", "Conversion to next", "pct"), Column("velocity_days", "Median days to next", "days"),
+            Column("value", "Value", "money")], [vars(r) for r in data.stages],
+            period=f"cohort entering in {period.label}"),
+        "breakdown": Table("breakdown", f"Conversion by {dim_label.lower()}", [
+            Column("group", dim_label), Column("contacts", "Contacts", "int"), Column("mql", "MQLs", "int"),
+            Column("sal", "SALs", "int"), Column("opportunity", "Opportunities", "int"),
+            Column("customer", "Customers", "int"), Column("lead_to_mql", "Lead → MQL", "pct"),
+            Column("mql_to_sal", "MQL → SAL", "pct"), Column("lead_to_customer", "Lead → customer", "pct")],
+            data.breakdown, period=f"cohort entering in {period.label}"),
+    }
+    active = {k: v for k, v in filters.items() if v}
+    query = urlencode({"period": period.key, "by": data.dimension, **active})
+    context = {
+        **period_context(request, period, error), "data": data, "dimensions": DIMENSIONS, "active_filters": active,
+        "share_query": query,
+        "waterfall": charts.waterfall_chart(steps, title=f"Where the {period.label} cohort drops out"),
+        "breakdown_chart": charts.bar_chart(
+            [charts.Bar(str(r["group"]), (r["lead_to_customer"] or 0) * 100) for r in data.breakdown[:10]],
+            title=f"Lead to customer conversion by {dim_label.lower()}", fmt=lambda v: pct(v / 100)),
+        "velocity_chart": charts.bar_chart(
+            [charts.Bar(f"{r.label} → next", r.velocity_days or 0) for r in data.stages[:-1]],
+            title="Median days from each stage to the next", fmt=lambda v: f"{v:.1f} d"),
+    }
+    return page(request, "web/funnel.html", context, tables=tables)

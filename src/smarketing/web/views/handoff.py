@@ -1,0 +1,107 @@
+"""The handoff queue: sales sees new MQLs with why they scored, what they did and how long is left to decide."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from smarketing.core import clock
+from smarketing.core.errors import DomainError, ValidationFailed
+from smarketing.crm.selectors import contact_get
+from smarketing.lifecycle.enums import ActorKind, Stage
+from smarketing.web import integrations
+from smarketing.web.access import HANDOFF_ROLES, roles_required
+from smarketing.web.context import web
+from smarketing.web.data.pages import QueueItem, handoff_queue
+from smarketing.web.views.common import active_terms, domain_errors, page
+
+HANDOFF = "smarketing.lifecycle.services_handoff"
+
+
+def _countdowns(items: list[QueueItem], terms: Any) -> None:
+    sla = integrations.optional("smarketing.lifecycle.sla", "sales_deadlines")
+    countdown = integrations.optional("smarketing.lifecycle.sla", "countdown")
+    now = clock.now()
+    for item in items:
+        if sla is None or countdown is None:
+            continue
+        deadlines = sla(terms.sla, item.mql_at)
+        item.deadline = deadlines.decision
+        cd = countdown(terms.sla.calendar, deadlines.decision, now)
+        item.countdown = cd  # type: ignore[attr-defined]
+        item.hours_left = cd.business_seconds_left / 3600  # type: ignore[attr-defined]
+
+
+@login_required
+@domain_errors
+def handoff_page(request: HttpRequest) -> HttpResponse:
+    version, terms = active_terms()
+    if terms is None:
+        return page(request, "web/handoff.html", {"items": [], "no_playbook": True})
+    scope = request.GET.get("scope") or ("mine" if request.user.role == "sales" else "all")  # type: ignore[union-attr]
+    items = handoff_queue(terms=terms, owner_id=request.user.pk if scope == "mine" else None)
+    _countdowns(items, terms)
+    return page(request, "web/handoff.html", {
+        "items": items, "scope": scope, "reasons": terms.handoff.rejection_reasons,
+        "recycle_days": terms.handoff.recycle_default_days, "sla_terms": terms.sla,
+        "wired": integrations.optional(HANDOFF, "handoff_accept") is not None})
+
+
+def _decide(request: HttpRequest, contact_id: int, action: str) -> str:
+    """Call the lifecycle handoff service for one decision; returns what happened, in words."""
+    contact = contact_get(pk=contact_id)
+    user = request.user
+    note = request.POST.get("note", "").strip()
+    reason = request.POST.get("reason_key", "").strip()
+    services = {a: integrations.optional(HANDOFF, f"handoff_{a}") for a in ("accept", "reject", "recycle")}
+    if action == "reject" and not reason:
+        raise ValidationFailed("choose a rejection reason", field="reason_key", record=f"contact:{contact_id}")
+    if services[action] is not None:
+        if action == "accept":
+            services["accept"](contact=contact, user=user, note=note)
+        elif action == "reject":
+            services["reject"](contact=contact, user=user, reason_key=reason, note=note)
+        else:
+            until_raw = request.POST.get("until", "")
+            try:
+                until = date.fromisoformat(until_raw) if until_raw else None
+            except ValueError:
+                raise ValidationFailed(f"recycle date {until_raw!r} is not a date (YYYY-MM-DD)", field="until") from None
+            services["recycle"](contact=contact, user=user, until=until, note=note, reason_key=reason)
+    else:  # lifecycle's handoff services not installed: record the stage change itself
+        from smarketing.lifecycle.services import stage_change_record
+
+        if contact.lifecycle_stage != Stage.MQL:
+            from smarketing.core.errors import Conflict
+
+            raise Conflict(f"contact {contact.pk} is {contact.lifecycle_stage}, not awaiting a decision",
+                           field="lifecycle_stage", record=f"contact:{contact.pk}")
+        to = {"accept": Stage.SAL, "reject": Stage.DISQUALIFIED, "recycle": Stage.RECYCLED}[action]
+        stage_change_record(contact=contact, to_stage=to, actor=user, actor_kind=ActorKind.USER,  # type: ignore[arg-type]
+                            reason=f"{action}ed by {user.get_username()}" + (f": {reason}" if reason else ""))
+    verb = {"accept": "accepted", "reject": "rejected", "recycle": "recycled to nurture"}[action]
+    return f"{contact.name} {verb}."
+
+
+@require_POST
+@roles_required(HANDOFF_ROLES, "decide on MQLs in the handoff queue")
+def handoff_decide(request: HttpRequest, contact_id: int, action: str) -> HttpResponse:
+    if action not in ("accept", "reject", "recycle"):
+        return HttpResponse(status=404)
+    try:
+        done = _decide(request, contact_id, action)
+        ok = True
+    except DomainError as exc:
+        done, ok = exc.message, False
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "web/_handoff_result.html",
+                      {**web(request), "message": done, "ok": ok, "contact_id": contact_id},
+                      status=200)  # htmx swaps only 2xx; the partial itself shows the error
+    (messages.success if ok else messages.error)(request, done)
+    return redirect("handoff")

@@ -1,0 +1,91 @@
+"""The scoreboard: the one page both teams open first."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+
+from smarketing.lifecycle.enums import FUNNEL_ORDER
+from smarketing.web import charts
+from smarketing.web.data import funnel as funnel_data
+from smarketing.web.data import scoreboard as sb
+from smarketing.web.data.pages import feedback_by_kind
+from smarketing.web.formatting import money
+from smarketing.web.planner import reverse_waterfall
+from smarketing.web.tables import Column, Table
+from smarketing.web.views.campaigns import campaign_performance
+from smarketing.web.views.common import active_terms, page, period_context, period_from
+
+
+def funnel_targets(goal: float | None, stages: list[str]) -> dict[str, float]:
+    """Reverse-waterfall targets per stage for a revenue goal, using historical conversion and deal size."""
+    deal = sb.avg_won_deal()
+    if not goal or not deal:
+        return {}
+    plan = reverse_waterfall(revenue=goal, avg_deal=deal, stages=stages, rates=funnel_data.overall_conversion())
+    return {r.stage: r.required for r in plan if r.required}
+
+
+def _empty_hint(span: tuple[object, object]) -> str:
+    first, last = span
+    if first is None or last is None:
+        return ""
+    return (f"Pick another period above: recorded history runs from {first:%B %Y} to {last:%B %Y}."  # type: ignore[str-format]
+            )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    period, error = period_from(request)
+    version, terms = active_terms()
+    pacing = sb.pacing(terms=terms, period=period)
+    fun = funnel_data.funnel(period=period)
+    targets = funnel_targets(pacing.goal, [s.value for s in FUNNEL_ORDER])
+    for row in fun.stages:
+        row.target = targets.get(row.stage)
+    sla = sb.sla_compliance(terms=terms, period=period)
+    perf = campaign_performance(period=period, model="linear")
+    themes = feedback_by_kind(period=period)[:6]
+    changes = sb.week_changes()
+    tables = {
+        "pacing": Table("pacing", "Won revenue, cumulative by week", [
+            Column("week", "Week starting"), Column("won", "Won to date", "money"),
+            Column("target", "Linear target to date", "money")],
+            [{"week": w, "won": v, "target": dict(pacing.target_series).get(w)} for w, v in pacing.series],
+            period=period.label),
+        "funnel": Table("funnel", "Funnel against reverse-waterfall targets", [
+            Column("label", "Stage"), Column("volume", "Contacts reached", "int"),
+            Column("target", "Target", "int"), Column("conversion", "Conversion to next", "pct"),
+            Column("velocity_days", "Median days to next", "days"), Column("value", "Value", "money")],
+            [vars(r) for r in fun.stages], period=f"cohort entering in {period.label}"),
+        "sla": Table("sla", "SLA compliance", [
+            Column("side", "Side"), Column("measure", "Measure"), Column("value", "Actual", "row"),
+            Column("target", "Commitment", "row"), Column("detail", "Detail")],
+            [{"side": s.side, "measure": s.measure, "value": s.value, "target": s.target, "detail": s.detail,
+              "kind": s.kind}
+             for s in sla], period=period.label),
+        "campaigns": perf.table("campaigns", limit=6),
+        "themes": Table("themes", "Top feedback by revenue at stake", [
+            Column("theme", "Theme"), Column("items", "Items", "int"), Column("accounts", "Accounts", "int"),
+            Column("revenue_at_stake", "Open pipeline at stake", "money")], themes, period=period.label),
+        "changes": Table("changes", "What changed since last week", [
+            Column("label", "Measure"), Column("this_week", "Last 7 days", "row"),
+            Column("last_week", "7 days before", "row"), Column("delta", "Change", "row")],
+            [{"label": c.label, "this_week": c.this_week, "last_week": c.last_week, "delta": c.delta, "kind": c.kind}
+             for c in changes], period="last 7 days against the 7 days before"),
+    }
+    fmt_money = lambda v: money(v, pacing.currency)  # noqa: E731
+    context = {
+        **period_context(request, period, error),
+        "playbook_version": version, "pacing": pacing, "funnel": fun, "sla": sla, "perf": perf,
+        "themes": themes, "changes": changes,
+        "pacing_chart": charts.line_chart(pacing.series, title=f"Won revenue vs goal, {period.label}",
+                                          fmt=fmt_money, target=pacing.target_series),
+        "funnel_chart": charts.funnel_chart(
+            [charts.Bar(r.label, r.volume, r.target) for r in fun.stages],
+            title=f"Funnel for the cohort entering in {period.label}"),
+        "theme_chart": charts.bar_chart([charts.Bar(t["theme"].replace("_", " "), t["revenue_at_stake"])
+                                         for t in themes], title="Open pipeline at stake by feedback", fmt=fmt_money),
+        "empty_hint": _empty_hint(sb.data_span()),
+    }
+    return page(request, "web/scoreboard.html", context, tables=tables)
