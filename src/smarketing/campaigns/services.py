@@ -29,8 +29,17 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     """Change fields of a campaign."""
     changed = apply_fields(campaign, data, allowed=CAMPAIGN_FIELDS)
     if changed:
+        _check_dates(campaign)
         validate_and_save(campaign, label=f"campaign:{campaign.pk}", update_fields=[*changed, "updated_at"])
     return campaign
+
+
+def _check_dates(campaign: Campaign) -> None:
+    # Why: the database constraint would catch it too, but as a conflict that names no field.
+    start, end = campaign.start_date, campaign.end_date
+    if start is not None and end is not None and str(end) < str(start):
+        raise ValidationFailed(f"campaign:{campaign.pk}: end_date {end} is before start_date {start}",
+                               field="end_date", record=f"campaign:{campaign.pk}")
 
 
 @transaction.atomic
