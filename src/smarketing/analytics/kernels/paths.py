@@ -41,14 +41,14 @@ def journeys_from_path_strings(paths: Sequence[str] | pa.Array, conversions: np.
                     value=np.asarray(value, np.float64), nulls=np.asarray(nulls, np.float64))
 
 
-def _number(text: str, line: int, column: str) -> float:
+def _number(text: str, line: int, column: str, source: str) -> float:
     try:
         x = float(text)
     except ValueError:
-        raise PathsFileInvalid(f"line {line}: {column} must be a number, got {text.strip()!r}",
+        raise PathsFileInvalid(f"{source} line {line}: {column} must be a number, got {text.strip()!r}",
                                field=column, record=f"line {line}") from None
     if not math.isfinite(x) or x < 0:
-        raise PathsFileInvalid(f"line {line}: {column} must be a finite number ≥ 0, got {text.strip()!r}",
+        raise PathsFileInvalid(f"{source} line {line}: {column} must be a finite number ≥ 0, got {text.strip()!r}",
                                field=column, record=f"line {line}")
     return x
 
@@ -79,9 +79,9 @@ def parse_paths(lines: Iterable[str], *, source: str = "paths") -> Journeys:
         if not path or any(not c for c in channels):
             raise PathsFileInvalid(f"{source} line {number}: the path has an empty channel: {path!r}",
                                    field="path", record=f"line {number}")
-        c = _number(cells[1], number, "total_conversions")
-        v = _number(cells[2], number, "total_conversion_value")
-        n = _number(cells[3], number, "total_null")
+        c = _number(cells[1], number, "total_conversions", source)
+        v = _number(cells[2], number, "total_conversion_value", source)
+        n = _number(cells[3], number, "total_null", source)
         if c + n == 0:
             raise PathsFileInvalid(f"{source} line {number}: total_conversions and total_null are both 0, "
                                    "so the row stands for no journey", field="total_null", record=f"line {number}")

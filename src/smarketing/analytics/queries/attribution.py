@@ -413,3 +413,34 @@ def run_opportunity_attribution(engine: Any, spec: OpportunityAttributionQuery) 
     return OpportunityAttributionResult(query=spec, weights={k: v for k, v in weights.items()},
                                         opportunity_id=spec.opportunity_id, converted=conv > 0, value=val,
                                         touches=touches, channels=channels)
+
+
+class PathsAttributionResult(QueryResult):
+    """Attribution of journeys brought in the aggregated path format."""
+
+    model: AttributionModel
+    weights: dict[str, Any]
+    journeys: float
+    total_conversions: float
+    total_value: float
+    conversion_probability: float | None = None
+    channels: list[CreditRow]
+
+
+def attribute_paths(j: Journeys, *, model: AttributionModel | str, order: int = 1,
+                    weights: tuple[float, ...] | None = None, seed: int = 0) -> PathsAttributionResult:
+    """Credit channels of journeys read from a paths file (no engine: the paths are the data)."""
+    m = AttributionModel(model)
+    if m is AttributionModel.TIME_DECAY:
+        raise ValidationFailed("the paths format has no touch times, so time decay cannot run on it",
+                               field="model")
+    if m is AttributionModel.CUSTOM and weights is None:
+        raise ValidationFailed("the custom model needs weights, e.g. 0.4,0.2,0.4", field="weights")
+    src = j if m in (AttributionModel.MARKOV, AttributionModel.SHAPLEY) else j.converting()
+    credit = attribute(src, m, order=order, custom=weights, seed=seed)
+    prob = credit.extra.get("conversion_probability")
+    return PathsAttributionResult(
+        model=m, weights={k: v for k, v in credit.weights.items() if k not in ("shares", "removal_effects")},
+        journeys=round(j.total_journeys(), 6), total_conversions=round(j.total_conversions(), 9),
+        total_value=round(j.total_value(), 6), conversion_probability=None if prob is None else round(float(prob), 12),
+        channels=credit_rows(credit, src))

@@ -1,0 +1,159 @@
+"""Campaign ROI: cost against what each campaign earned under the chosen attribution model.
+
+Per campaign: cost, attributed MQLs, SQLs, opportunities, pipeline, won deals and revenue (each an attribution
+run on the same engine), cost per MQL/SQL/opportunity, ROAS (attributed revenue / cost), ROI ((revenue − cost) /
+cost), and pipeline/revenue *influenced* — the full amount of every deal whose journey touched the campaign.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from smarketing.analytics.kernels import AttributionModel, Credit, validate_custom_weights
+from smarketing.analytics.queries.attribution import (
+    NO_CAMPAIGN,
+    AttributionQuery,
+    JourneyData,
+    Level,
+    build_journeys,
+    run_model,
+)
+from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
+from smarketing.core.errors import ValidationFailed
+
+
+class RoiQuery(QuerySpec):
+    """Which attribution model credits the campaigns, at which level, for which period."""
+
+    model: AttributionModel = AttributionModel.LINEAR
+    order: int = Field(default=1, ge=1, le=3)
+    half_life_days: float = Field(default=7.0, gt=0)
+    weights: tuple[float, ...] | None = None
+    level: Level = "contact"
+    window_days: float | None = Field(default=None, gt=0)
+    start: date | None = None
+    end: date | None = None
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> RoiQuery:
+        if self.model is AttributionModel.CUSTOM:
+            if self.weights is None:
+                raise ValidationFailed("the custom model needs weights, e.g. 0.4,0.2,0.4", field="weights")
+            validate_custom_weights(self.weights)
+        if self.start and self.end and self.end < self.start:
+            raise ValidationFailed(f"the date range is empty: end {self.end} is before start {self.start}", field="end")
+        return self
+
+    def attribution(self, conversion: str, credit: str) -> AttributionQuery:
+        return AttributionQuery(model=self.model, order=self.order, half_life_days=self.half_life_days,
+                                weights=self.weights if self.model is AttributionModel.CUSTOM else None,
+                                level=self.level, credit=credit, conversion=conversion,  # type: ignore[arg-type]
+                                window_days=self.window_days, start=self.start, end=self.end, seed=self.seed)
+
+
+class CampaignRoi(QueryResult):
+    campaign_id: int | None
+    name: str
+    channel: str
+    cost: float
+    budget: float
+    mqls: float
+    sqls: float
+    opportunities: float
+    pipeline: float
+    won: float
+    revenue: float
+    cost_per_mql: float | None
+    cost_per_sql: float | None
+    cost_per_opportunity: float | None
+    roas: float | None
+    roi: float | None
+    pipeline_influenced: float
+    revenue_influenced: float
+
+
+class RoiResult(QueryResult):
+    query: RoiQuery
+    weights: dict[str, Any]
+    campaigns: list[CampaignRoi]
+    total: CampaignRoi
+
+
+def _per_key(credit: Credit) -> dict[str, tuple[float, float]]:
+    return {k: (float(c), float(v)) for k, c, v in zip(credit.names, credit.conversions, credit.value, strict=True)}
+
+
+def _influenced(data: JourneyData) -> dict[str, float]:
+    """Full value of every converting journey, counted once for each campaign it touched."""
+    j = data.by_campaign
+    jt = j.journey_of_touch()
+    conv = j.conversions[jt] > 0
+    pairs = np.unique(jt[conv] * max(j.n_codes, 1) + j.codes[conv].astype(np.int64))
+    journeys, codes = pairs // max(j.n_codes, 1), pairs % max(j.n_codes, 1)
+    amounts = np.bincount(codes, weights=j.value[journeys], minlength=j.n_codes)
+    return {k: float(a) for k, a in zip(j.names, amounts, strict=True)}
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 6) if den else None
+
+
+def _row(cid: int | None, name: str, channel: str, cost: float, budget: float, figures: dict[str, float]) -> CampaignRoi:
+    rev = figures["revenue"]
+    return CampaignRoi(
+        campaign_id=cid, name=name, channel=channel, cost=round(cost, 2), budget=round(budget, 2),
+        **{k: round(v, 6) for k, v in figures.items()},
+        cost_per_mql=_ratio(cost, figures["mqls"]), cost_per_sql=_ratio(cost, figures["sqls"]),
+        cost_per_opportunity=_ratio(cost, figures["opportunities"]), roas=_ratio(rev, cost),
+        roi=_ratio(rev - cost, cost))
+
+
+@query_kind("roi", spec=RoiQuery, result=RoiResult)
+def run_roi(engine: Any, spec: RoiQuery) -> RoiResult:
+    """Campaign ROI, ROAS, cost per MQL/SQL/opportunity and pipeline influenced under one attribution model."""
+    runs: dict[str, tuple[Credit, JourneyData]] = {}
+    for label, conversion, credit in (("mql", "mql", "conversions"), ("sql", "sql", "conversions"),
+                                      ("opp", "opportunity_created", "pipeline"),
+                                      ("won", "opportunity_won", "revenue")):
+        aq = spec.attribution(conversion, credit)
+        data = build_journeys(engine, aq)
+        runs[label] = (run_model(data, aq, by="campaign"), data)
+    mql, sql, opp, won = (_per_key(runs[k][0]) for k in ("mql", "sql", "opp", "won"))
+    infl_pipe, infl_rev = _influenced(runs["opp"][1]), _influenced(runs["won"][1])
+
+    camp = engine.execute(engine.table("campaigns").select("id", "name", "channel", "budget", "actual_cost"))
+    rows: list[CampaignRoi] = []
+    totals = dict.fromkeys(("mqls", "sqls", "opportunities", "pipeline", "won", "revenue", "pipeline_influenced",
+                            "revenue_influenced"), 0.0)
+    total_cost = total_budget = 0.0
+    records = [(int(r.id), str(r.name), str(r.channel), float(r.actual_cost or 0.0), float(r.budget or 0.0))
+               for r in camp.itertuples()]
+    keys = [str(r[0]) for r in records]
+    # Touches without a campaign are shown as one row, so the totals still add up.
+    extra = [NO_CAMPAIGN] if any(NO_CAMPAIGN in d for d in (mql, sql, opp, won)) else []
+    for key, rec in [*zip(keys, records, strict=True), *((k, None) for k in extra)]:
+        figures = {"mqls": mql.get(key, (0.0, 0.0))[0], "sqls": sql.get(key, (0.0, 0.0))[0],
+                   "opportunities": opp.get(key, (0.0, 0.0))[0], "pipeline": opp.get(key, (0.0, 0.0))[1],
+                   "won": won.get(key, (0.0, 0.0))[0], "revenue": won.get(key, (0.0, 0.0))[1],
+                   "pipeline_influenced": infl_pipe.get(key, 0.0), "revenue_influenced": infl_rev.get(key, 0.0)}
+        cid, name, channel, cost, budget = rec if rec is not None else (None, NO_CAMPAIGN, "", 0.0, 0.0)
+        rows.append(_row(cid, name, channel, cost, budget, figures))
+        for k in totals:
+            if not k.endswith("_influenced"):
+                totals[k] += figures[k]
+        total_cost += cost
+        total_budget += budget
+    # Influence is not additive across campaigns (a deal touches several), so the total counts each deal once.
+    totals["pipeline_influenced"] = float(runs["opp"][1].by_campaign.value[
+        (runs["opp"][1].by_campaign.lengths > 0) & (runs["opp"][1].by_campaign.conversions > 0)].sum())
+    totals["revenue_influenced"] = float(runs["won"][1].by_campaign.value[
+        (runs["won"][1].by_campaign.lengths > 0) & (runs["won"][1].by_campaign.conversions > 0)].sum())
+    rows.sort(key=lambda r: (-(r.revenue), -(r.pipeline), r.name))
+    weights = {k: v for k, v in runs["won"][0].weights.items() if k not in ("shares", "removal_effects")}
+    return RoiResult(query=spec, weights=weights, campaigns=rows,
+                     total=_row(None, "(all campaigns)", "", total_cost, total_budget, totals))
