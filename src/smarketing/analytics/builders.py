@@ -58,14 +58,14 @@ def build_journeys(people: Mapping[str, Mapping[str, Any]],
         stage_rows(acc.get("events", []), None, aid)
 
     for cid, (name, person) in enumerate(people.items(), start=1):
-        aid = account_ids.get(person.get("account", ""))
+        contact_aid = account_ids.get(person.get("account", ""))
         segment = accounts.get(person.get("account", ""), {}).get("segment")
         events = list(person.get("events", []))
         first_seen = min((_ts(e[0]) for e in events), default=None)
-        rows["contacts"].append({"id": cid, "account_id": aid, "lead_source": person.get("source"),
+        rows["contacts"].append({"id": cid, "account_id": contact_aid, "lead_source": person.get("source"),
                                  "owner_id": person.get("owner"), "country": person.get("country"),
                                  "segment": segment, "first_seen_at": first_seen, "source": name})
-        stage_rows(events, cid, aid)
+        stage_rows(events, cid, contact_aid)
         for event in events:
             kind = str(event[1])
             if kind.startswith("stage:"):
@@ -79,13 +79,13 @@ def build_journeys(people: Mapping[str, Mapping[str, Any]],
                                           "start_date": _ts(event[0]).date(), "budget": extra.get("budget", 0.0),
                                           "actual_cost": extra.get("cost", 0.0)})
             rows["touchpoints"].append({
-                "id": len(rows["touchpoints"]) + 1, "contact_id": cid, "account_id": aid,
+                "id": len(rows["touchpoints"]) + 1, "contact_id": cid, "account_id": contact_aid,
                 "campaign_id": campaign_ids.get(camp) if camp is not None else None,
                 "channel": extra.get("channel", "other"), "kind": kind, "occurred_at": _ts(event[0]),
                 "value": extra.get("value")})
         for deal in person.get("deals", []):
             rows["opportunities"].append({
-                "id": len(rows["opportunities"]) + 1, "account_id": aid, "primary_contact_id": cid,
+                "id": len(rows["opportunities"]) + 1, "account_id": contact_aid, "primary_contact_id": cid,
                 "type": deal.get("type", "new_business"), "amount": float(deal.get("amount", 0)),
                 "stage": deal.get("stage", "closed_won" if deal.get("outcome") == "won" else "discovery"),
                 "outcome": deal.get("outcome", "open"), "opened_at": _ts(deal.get("opened", "2026-01-01")),
