@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.campaigns.models import (
+    BriefComment,
+    BriefSignoff,
+    Campaign,
+    CampaignBrief,
+    Outreach,
+    Touchpoint,
+)
 from smarketing.lifecycle.admin import AppendOnlyAdmin
 
 
@@ -16,3 +23,52 @@ class TouchpointAdmin(AppendOnlyAdmin):
     list_display = ("occurred_at", "contact", "campaign", "channel", "kind", "value")
     list_filter = ("channel", "kind")
     raw_id_fields = ("contact", "account", "campaign")
+
+
+class BriefCommentInline(admin.TabularInline):
+    model = BriefComment
+    extra = 0
+    can_delete = False
+    readonly_fields = ("author", "topic", "text", "recorded_at")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+class BriefSignoffInline(admin.TabularInline):
+    model = BriefSignoff
+    extra = 0
+    can_delete = False
+    readonly_fields = ("user", "content_sha", "comment", "recorded_at")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(CampaignBrief)
+class CampaignBriefAdmin(admin.ModelAdmin):
+    list_display = ("campaign", "core_message", "launched_at", "updated_at")
+    raw_id_fields = ("campaign", "created_by")
+    readonly_fields = ("content_sha", "launched_at")
+    inlines = [BriefCommentInline, BriefSignoffInline]
+
+
+@admin.register(BriefComment)
+class BriefCommentAdmin(AppendOnlyAdmin):
+    list_display = ("recorded_at", "brief", "author", "topic", "text")
+    list_filter = ("topic",)
+    raw_id_fields = ("brief", "author")
+
+
+@admin.register(BriefSignoff)
+class BriefSignoffAdmin(AppendOnlyAdmin):
+    list_display = ("recorded_at", "brief", "user", "content_sha")
+    raw_id_fields = ("brief", "user")
+
+
+@admin.register(Outreach)
+class OutreachAdmin(AppendOnlyAdmin):
+    list_display = ("sent_at", "rep", "kind", "campaign", "contact", "subject")
+    list_filter = ("kind",)
+    search_fields = ("text", "subject")
+    raw_id_fields = ("rep", "campaign", "contact", "account")

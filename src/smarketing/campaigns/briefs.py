@@ -1,0 +1,211 @@
+"""Writes of campaign briefs (with sales' comments and sign-off) and of sales outreach."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import transaction
+
+from smarketing.campaigns.enums import BriefCommentTopic, OutreachKind
+from smarketing.campaigns.models import BriefComment, BriefSignoff, Campaign, CampaignBrief, Outreach
+from smarketing.core import clock
+from smarketing.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from smarketing.crm.models import Account, Contact
+from smarketing.feedback.services import MAX_TEXT, as_utc
+from smarketing.feedback.text import clean
+from smarketing.team.enums import Role
+
+BRIEF_FIELDS = ("audience", "core_message", "proof_points", "talk_track", "objection_handling", "assets")
+
+
+def _content(brief: CampaignBrief) -> dict[str, Any]:
+    return {f: getattr(brief, f) for f in BRIEF_FIELDS}
+
+
+def brief_content_sha(brief: CampaignBrief) -> str:
+    return hashlib.sha256(json.dumps(_content(brief), sort_keys=True).encode()).hexdigest()
+
+
+def _label(brief: CampaignBrief | None, campaign_id: int | None = None) -> str:
+    return f"brief:{brief.pk}" if brief is not None and brief.pk else f"campaign:{campaign_id}"
+
+
+def _clean_fields(data: dict[str, Any], record: str) -> dict[str, Any]:
+    """Check and normalise brief fields; errors name the field and the position in a list."""
+    unknown = sorted(set(data) - set(BRIEF_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"unknown brief field(s): {', '.join(unknown)}", field=unknown[0], record=record)
+    out: dict[str, Any] = {}
+    for name in ("audience", "core_message", "talk_track"):
+        if name in data:
+            value = clean(str(data[name] or ""))
+            if len(value) > MAX_TEXT:
+                raise ValidationFailed(f"{name} is {len(value):,} characters; the limit is {MAX_TEXT:,}", field=name,
+                                       record=record)
+            out[name] = value
+    if "proof_points" in data:
+        points = data["proof_points"] or []
+        if not isinstance(points, list) or not all(isinstance(p, str) for p in points):
+            raise ValidationFailed("proof_points must be a list of texts", field="proof_points", record=record)
+        out["proof_points"] = [clean(p) for p in points if clean(p)]
+    if "objection_handling" in data:
+        pairs = data["objection_handling"] or []
+        if not isinstance(pairs, list):
+            raise ValidationFailed("objection_handling must be a list of {objection, response}",
+                                   field="objection_handling", record=record)
+        cleaned = []
+        for i, pair in enumerate(pairs):
+            obj = clean(str((pair or {}).get("objection", ""))) if isinstance(pair, dict) else ""
+            resp = clean(str((pair or {}).get("response", ""))) if isinstance(pair, dict) else ""
+            if not obj or not resp:
+                raise ValidationFailed(f"objection_handling[{i}] needs both an objection and a response",
+                                       field=f"objection_handling.{i}", record=record)
+            cleaned.append({"objection": obj, "response": resp})
+        out["objection_handling"] = cleaned
+    if "assets" in data:
+        assets = data["assets"] or []
+        if not isinstance(assets, list):
+            raise ValidationFailed("assets must be a list of {title, url}", field="assets", record=record)
+        cleaned_assets = []
+        for i, asset in enumerate(assets):
+            url = str(asset.get("url", "")).strip() if isinstance(asset, dict) else ""
+            title = str(asset.get("title", "")).strip() if isinstance(asset, dict) else ""
+            if not url.startswith(("https://", "http://", "/")):
+                raise ValidationFailed(f"assets[{i}].url {url!r} must be an http(s) link or a path on this site",
+                                       field=f"assets.{i}.url", record=record)
+            cleaned_assets.append({"title": title or url, "url": url})
+        out["assets"] = cleaned_assets
+    return out
+
+
+@transaction.atomic
+def brief_create(*, campaign_id: int, data: dict[str, Any], actor: Any = None) -> CampaignBrief:
+    """Write the brief of a campaign (one per campaign); the core message is required."""
+    campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(f"campaign {campaign_id} does not exist", field="campaign_id", record=f"campaign:{campaign_id}")
+    if CampaignBrief.objects.filter(campaign=campaign).exists():
+        raise Conflict(f"campaign {campaign_id} already has a brief; edit it instead", field="campaign_id",
+                       record=f"campaign:{campaign_id}")
+    values = _clean_fields(data, f"campaign:{campaign_id}")
+    values.setdefault("core_message", campaign.core_message)
+    values.setdefault("audience", campaign.audience)
+    if not values.get("core_message"):
+        raise ValidationFailed("a brief needs a core message", field="core_message", record=f"campaign:{campaign_id}")
+    brief = CampaignBrief(campaign=campaign, created_by=actor, **values)
+    brief.content_sha = brief_content_sha(brief)
+    brief.save()
+    return brief
+
+
+def _brief_for_update(brief_id: int) -> CampaignBrief:
+    brief = CampaignBrief.objects.select_for_update().filter(pk=brief_id).first()
+    if brief is None:
+        raise NotFound(f"brief {brief_id} does not exist", record=f"brief:{brief_id}")
+    return brief
+
+
+@transaction.atomic
+def brief_update(*, brief_id: int, data: dict[str, Any]) -> CampaignBrief:
+    """Change a brief; a changed content needs sales' sign-off again (earlier sign-offs signed other words)."""
+    brief = _brief_for_update(brief_id)
+    values = _clean_fields(data, f"brief:{brief_id}")
+    if "core_message" in values and not values["core_message"]:
+        raise ValidationFailed("a brief needs a core message", field="core_message", record=f"brief:{brief_id}")
+    for name, value in values.items():
+        setattr(brief, name, value)
+    brief.content_sha = brief_content_sha(brief)
+    brief.save()
+    return brief
+
+
+@transaction.atomic
+def brief_delete(*, brief_id: int) -> None:
+    """Delete a brief that was never launched."""
+    brief = _brief_for_update(brief_id)
+    if brief.launched_at is not None:
+        raise Conflict(f"brief {brief_id} was launched on {brief.launched_at:%Y-%m-%d}; it is kept as the record",
+                       field="launched_at", record=f"brief:{brief_id}")
+    brief.delete()
+
+
+@transaction.atomic
+def brief_comment_add(*, brief_id: int, author: Any, text: str, topic: str = BriefCommentTopic.MESSAGING) -> BriefComment:
+    """Sales' comment on targeting or messaging; only before launch, when it can still change the campaign."""
+    brief = _brief_for_update(brief_id)
+    if brief.launched_at is not None:
+        raise Conflict(f"brief {brief_id} is already launched; comments are taken before launch", field="launched_at",
+                       record=f"brief:{brief_id}")
+    if topic not in BriefCommentTopic.values:
+        raise ValidationFailed(f"topic {topic!r} is not one of {BriefCommentTopic.values}", field="topic",
+                               record=f"brief:{brief_id}")
+    text = clean(text or "")
+    if not text:
+        raise ValidationFailed("a comment cannot be empty", field="text", record=f"brief:{brief_id}")
+    if len(text) > MAX_TEXT:
+        raise ValidationFailed(f"a comment is at most {MAX_TEXT:,} characters", field="text", record=f"brief:{brief_id}")
+    return BriefComment.objects.create(brief=brief, author=author, topic=topic, text=text)
+
+
+@transaction.atomic
+def brief_sign_off(*, brief_id: int, user: Any, comment: str = "") -> BriefSignoff:
+    """Record sales' sign-off of the brief's current content (signing the same content twice is a no-op)."""
+    brief = _brief_for_update(brief_id)
+    if not (user.role == Role.SALES or user.is_superuser):
+        raise PermissionDenied(f"briefs are signed off by sales; user {user.username!r} has role {user.role!r}",
+                               field="role", record=f"brief:{brief_id}")
+    existing = BriefSignoff.objects.filter(brief=brief, user=user, content_sha=brief.content_sha).first()
+    if existing is not None:
+        return existing
+    return BriefSignoff.objects.create(brief=brief, user=user, content_sha=brief.content_sha,
+                                       comment=clean(comment or ""))
+
+
+@transaction.atomic
+def brief_launch(*, brief_id: int) -> CampaignBrief:
+    """Mark the brief launched; sales must have signed off its current content."""
+    brief = _brief_for_update(brief_id)
+    if brief.launched_at is not None:
+        return brief
+    if not BriefSignoff.objects.filter(brief=brief, content_sha=brief.content_sha).exists():
+        raise Conflict(f"brief {brief_id} has no sales sign-off of its current content", field="signoff",
+                       record=f"brief:{brief_id}")
+    brief.launched_at = clock.now()
+    brief.save(update_fields=["launched_at", "updated_at"])
+    return brief
+
+
+@transaction.atomic
+def outreach_record(*, rep: Any, text: str, sent_at: Any = None, kind: str = OutreachKind.EMAIL,
+                    campaign_id: int | None = None, contact_id: int | None = None, account_id: int | None = None,
+                    subject: str = "", source: str = "", source_id: str = "") -> tuple[Outreach, bool]:
+    """Record a rep's email, call note or sequence step; a repeated source id returns the existing row."""
+    if source_id:
+        existing = Outreach.objects.filter(source=source, source_id=source_id).first()
+        if existing is not None:
+            return existing, False
+    if kind not in OutreachKind.values:
+        raise ValidationFailed(f"outreach kind {kind!r} is not one of {OutreachKind.values}", field="kind")
+    body = clean(text or "")
+    if not body:
+        raise ValidationFailed("outreach text is empty", field="text")
+    if len(body) > MAX_TEXT:
+        raise ValidationFailed(f"outreach text is {len(body):,} characters; the limit is {MAX_TEXT:,}", field="text")
+    campaign = _get(Campaign, campaign_id, "campaign")
+    contact = _get(Contact, contact_id, "contact")
+    account = _get(Account, account_id, "account") or (contact.account if contact else None)
+    row = Outreach.objects.create(rep=rep, text=body, sent_at=as_utc(sent_at or clock.now()), kind=kind,
+                                  campaign=campaign, contact=contact, account=account, subject=clean(subject)[:300],
+                                  source=source, source_id=source_id)
+    return row, True
+
+
+def _get(model: Any, pk: int | None, label: str) -> Any:
+    if pk is None:
+        return None
+    obj = model.objects.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(f"{label} {pk} does not exist", field=f"{label}_id", record=f"{label}:{pk}")
+    return obj

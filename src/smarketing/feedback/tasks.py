@@ -1,0 +1,41 @@
+"""Background work of the feedback loop, on the "themes" queue (run `smarketing worker`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django_tasks import task
+
+log = logging.getLogger(__name__)
+
+
+@task(queue_name="themes")
+def themes_rebuild_task(backend: str | None = None, k: int | None = None, actor_id: int | None = None) -> dict[str, Any]:
+    """Re-cluster all feedback (keeping human edits), then raise insights over the threshold."""
+    from smarketing.feedback.insight_services import insights_refresh
+    from smarketing.feedback.theme_services import themes_rebuild
+    from smarketing.team.models import User
+
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    summary = themes_rebuild(backend=backend, k=k, actor=actor)
+    created = insights_refresh()
+    return {"run": summary.run.pk, "themes": summary.themes, "kept": summary.kept, "new": summary.new,
+            "retired": summary.retired, "unassigned": summary.unassigned, "insights_created": len(created)}
+
+
+@task(queue_name="themes")
+def themes_assign_new_task() -> dict[str, Any]:
+    """Place newly captured feedback on the nearest existing theme."""
+    from smarketing.feedback.theme_services import themes_assign_new
+
+    summary = themes_assign_new()
+    return {"assigned": summary.assigned, "unassigned": summary.unassigned, "rebuilt": summary.rebuilt}
+
+
+def schedule_assignment() -> None:
+    """Enqueue incremental assignment; a queue failure never loses the feedback that was already saved."""
+    try:
+        themes_assign_new_task.enqueue()
+    except Exception:  # noqa: BLE001 - the item is committed; the next run assigns it anyway
+        log.warning("could not enqueue theme assignment; it will happen at the next themes run", exc_info=True)
