@@ -5,6 +5,16 @@ from __future__ import annotations
 import typer
 
 
+def serve_app(*, host: str, port: int, threads: int = 8) -> None:
+    """Serve the WSGI app with waitress until interrupted (used by `serve` and `demo`)."""
+    from waitress import serve as waitress_serve
+
+    from smarketing.wsgi import application
+
+    typer.echo(f"smarketing is serving on http://{host}:{port}/  (API docs: /api/docs, admin: /admin/)")
+    waitress_serve(application, host=host, port=port, threads=threads, ident="smarketing", _quiet=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def migrate() -> None:
@@ -23,13 +33,9 @@ def register(app: typer.Typer) -> None:
               threads: int = typer.Option(8, help="Worker threads")) -> None:
         """Serve the web app, the API (/api/docs) and the admin (/admin/)."""
         from django.core.management import call_command
-        from waitress import serve as waitress_serve
-
-        from smarketing.wsgi import application
 
         call_command("migrate", interactive=False, verbosity=0)
-        typer.echo(f"smarketing is serving on http://{host}:{port}/  (API docs: /api/docs, admin: /admin/)")
-        waitress_serve(application, host=host, port=port, threads=threads, ident="smarketing", _quiet=True)
+        serve_app(host=host, port=port, threads=threads)
 
     @app.command()
     def worker(queues: str = typer.Option("default,sla,scoring,themes", help="Comma-separated queues"),
