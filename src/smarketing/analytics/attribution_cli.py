@@ -83,12 +83,13 @@ def register(app: typer.Typer) -> None:
                 raise ValidationFailed(f"model {model!r} is unknown; use one of {MODELS_HELP}", field="model") from None
             if not 1 <= order <= 3:
                 raise ValidationFailed(f"Markov order must be 1, 2 or 3, got {order}", field="order")
-            result = attribute_paths(read_paths_file(paths), model=m, order=order, weights=w)
+            paths_result = attribute_paths(read_paths_file(paths), model=m, order=order, weights=w)
             if as_json:
-                typer.echo(result.model_dump_json(indent=2))
+                typer.echo(paths_result.model_dump_json(indent=2))
             else:
-                _print_rows(f"{m.value} attribution of {paths.name} ({result.journeys:,.0f} journeys, "
-                            f"{result.total_conversions:,.0f} conversions)", result.weights, result.channels, "value")
+                _print_rows(f"{m.value} attribution of {paths.name} ({paths_result.journeys:,.0f} journeys, "
+                            f"{paths_result.total_conversions:,.0f} conversions)", paths_result.weights,
+                            paths_result.channels, "value")
             return
         from smarketing.analytics.registry import run_query
 
@@ -99,7 +100,7 @@ def register(app: typer.Typer) -> None:
                                 "end": date.fromisoformat(end) if end else None}
         if opportunity is not None:
             data["opportunity_id"] = opportunity
-            deal = run_query(_spec("opportunity_attribution", data))
+            deal: Any = run_query(_spec("opportunity_attribution", data))
             if as_json:
                 typer.echo(deal.model_dump_json(indent=2))
                 return
@@ -107,7 +108,7 @@ def register(app: typer.Typer) -> None:
             for t in deal.touches:
                 typer.echo(f"  touch {t.touch_id}  {t.channel:<16} {t.campaign:<30} {t.share:7.2%}  {t.value:12,.2f}")
             return
-        result = run_query(_spec("attribution", data))
+        result: Any = run_query(_spec("attribution", data))
         if as_json:
             typer.echo(result.model_dump_json(indent=2))
             return
@@ -132,18 +133,18 @@ def register(app: typer.Typer) -> None:
         from smarketing.analytics.registry import run_query
 
         w = parse_weights(weights)
-        result = run_query(_spec("roi", {"model": model, "level": level, "order": order, "half_life_days": half_life,
+        roi_result: Any = run_query(_spec("roi", {"model": model, "level": level, "order": order, "half_life_days": half_life,
                                          "weights": list(w) if w is not None else None,
                                          "start": date.fromisoformat(start) if start else None,
                                          "end": date.fromisoformat(end) if end else None}))
         if as_json:
-            typer.echo(result.model_dump_json(indent=2))
+            typer.echo(roi_result.model_dump_json(indent=2))
             return
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"Campaign ROI under {result.query.model.value} ({result.query.level} level); "
-                            f"weights: {json.dumps(result.weights)}", title_justify="left")
+        table = Table(title=f"Campaign ROI under {roi_result.query.model.value} ({roi_result.query.level} level); "
+                            f"weights: {json.dumps(roi_result.weights)}", title_justify="left")
         cols = ("campaign", "cost", "MQLs", "SQLs", "opps", "pipeline", "revenue", "cost/MQL", "cost/SQL", "cost/opp",
                 "ROAS", "ROI", "pipeline influenced")
         for c in cols:
@@ -152,7 +153,7 @@ def register(app: typer.Typer) -> None:
         def f(x: float | None, fmt: str = "{:,.2f}") -> str:
             return "—" if x is None else fmt.format(x)
 
-        for r in [*result.campaigns, result.total]:
+        for r in [*roi_result.campaigns, roi_result.total]:
             table.add_row(r.name, f(r.cost), f(r.mqls, "{:.2f}"), f(r.sqls, "{:.2f}"), f(r.opportunities, "{:.2f}"),
                           f(r.pipeline), f(r.revenue), f(r.cost_per_mql), f(r.cost_per_sql),
                           f(r.cost_per_opportunity), f(r.roas, "{:.2f}"), f(r.roi, "{:.1%}"), f(r.pipeline_influenced))

@@ -73,8 +73,8 @@ def _chain(j: Journeys, order: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
         cross = np.zeros(0, dtype=np.int64)
     pair_w = None if uniform else np.repeat(mult, lengths)[:-1]
     if size * size <= 16_000_000:
-        dt = np.int32 if size * size < 2**31 else np.int64
-        code = src.astype(dt) * dt(size) + dst.astype(dt)
+        # int32 codes halve the memory of the largest temporary (size² < 16M fits easily).
+        code = src.astype(np.int32) * np.int32(size) + dst.astype(np.int32)
         counts = np.bincount(code, weights=pair_w, minlength=size * size).astype(np.float64)
         if cross.size:
             counts -= np.bincount(code[cross], weights=None if pair_w is None else pair_w[cross],
@@ -129,7 +129,7 @@ def markov_credit(j: Journeys, *, order: int = 1) -> Credit:
         for d in range(digits.shape[1]):
             ok = digits[:, d] < c
             holds[np.flatnonzero(ok), digits[ok, d]] = True
-        present = holds.any(axis=0)
+        present = np.asarray(holds.any(axis=0), dtype=bool)
         for ch in range(c):
             if not present[ch]:
                 p_removed[ch] = p
