@@ -1,1 +1,76 @@
-"""Commands of this app; `register(app)` adds them to the smarketing CLI."""
+"""Commands of the demo company: `seed` (seed only) and `demo` (migrate, seed the small company if empty, serve)."""
+
+from __future__ import annotations
+
+import typer
+
+SIZES = ("small", "medium", "large")
+
+
+def _seed_with_progress(size: str, seed: int, force: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from smarketing.demo.services import DEMO_PASSWORD, demo_seed
+
+    with Progress(TextColumn("[bold]seeding {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("chunks · {task.fields[rows]:,} rows"), TimeElapsedColumn()) as bar:
+        task = bar.add_task(f"{size} demo (seed {seed})", total=None, rows=0)
+
+        def progress(done: int, total: int, rows: int) -> None:
+            bar.update(task, completed=done, total=total, rows=rows)
+
+        result = demo_seed(size=size, seed=seed, progress=progress, force=force)
+    counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.counts.items())
+    typer.echo(f"seeded the {size} demo company in {result.seconds:.1f}s: {counts}")
+    _print_logins([u for u, _ in result.logins], DEMO_PASSWORD)
+
+
+def _print_logins(usernames: list[str], password: str) -> None:
+    typer.echo("log in at /login/ with one user per role (password: " + password + "):")
+    for username in usernames:
+        typer.echo(f"  {username}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def seed(size: str = typer.Option("small", "--size", help="small (~2.3k contacts), medium (~24k) or large "
+                                                                "(~100k contacts, 5M touchpoints)"),
+             seed: int = typer.Option(1, "--seed", help="Same seed, same company"),
+             force: bool = typer.Option(False, "--force", help="Seed even if the database already has contacts")
+             ) -> None:
+        """Seed the synthetic demo company into the configured database (nothing is written if it fails)."""
+        from django.core.management import call_command
+
+        from smarketing.core.errors import ValidationFailed
+
+        if size not in SIZES:
+            raise ValidationFailed(f"--size must be one of {', '.join(SIZES)}", field="size")
+        call_command("migrate", interactive=False, verbosity=0)
+        _seed_with_progress(size, seed, force)
+
+    @app.command()
+    def demo(size: str = typer.Option("small", "--size", help="Size to seed when the database is empty"),
+             seed: int = typer.Option(1, "--seed", help="Seed of the demo company"),
+             host: str = typer.Option("127.0.0.1", help="Address to bind"),
+             port: int = typer.Option(8000, help="Port to bind")) -> None:
+        """Migrate, seed the demo company if the database is empty, print how to log in, then serve the app."""
+        from django.core.management import call_command
+
+        from smarketing.core.cli import serve_app
+        from smarketing.core.errors import ValidationFailed
+        from smarketing.demo.selectors import database_is_empty, demo_seed_latest
+        from smarketing.demo.services import DEMO_PASSWORD
+
+        if size not in SIZES:
+            raise ValidationFailed(f"--size must be one of {', '.join(SIZES)}", field="size")
+        call_command("migrate", interactive=False, verbosity=0)
+        if database_is_empty():
+            _seed_with_progress(size, seed, force=False)
+        else:
+            run = demo_seed_latest()
+            what = f"the {run.size} demo company (seed {run.seed})" if run else "existing data"
+            typer.echo(f"the database already has {what}; not seeding")
+            if run is not None:
+                _print_logins(["maria.marketing", "sam.sales", "rita.revops", "vic.viewer"], DEMO_PASSWORD)
+        typer.echo(f"open http://{host}:{port}/login/ (stop with Ctrl+C)")
+        serve_app(host=host, port=port)

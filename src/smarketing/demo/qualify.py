@@ -1,0 +1,149 @@
+"""When each simulated contact first qualifies as an MQL under the playbook in force at that moment.
+
+Pure and vectorised. Fit comes from `smarketing.scoring.rules.score_many` (the product's own scoring); engagement is
+the same rule (points per touch, newest `max_count` per rule, halved every half-life) evaluated as a *timeline*: the
+score only rises at a touch and decays between touches, so the first touch at which the score and the mql stage's
+entry criteria hold is the moment of qualification. Criteria are tested with `smarketing.playbook.criteria`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from smarketing.lifecycle.enums import Stage
+from smarketing.playbook.criteria import MISSING, holds
+from smarketing.playbook.schema import Criterion, Playbook, Scoring
+from smarketing.scoring.rules import TouchArrays, score_many
+
+_AS_OF = datetime(2000, 1, 1, tzinfo=UTC)  # fit does not depend on time
+
+
+@dataclass(frozen=True)
+class Qualification:
+    """Per contact: the index of the qualifying touch (-1 if none), and the scores at that moment."""
+
+    touch_index: np.ndarray
+    fit: np.ndarray
+    engagement: np.ndarray
+    total: np.ndarray
+
+
+def fit_points(scoring: Scoring, facts: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Raw fit points of every contact, by the product's scoring rules."""
+    empty = TouchArrays(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object), np.zeros(0, dtype="datetime64[us]"))
+    return score_many(scoring, facts, empty, _AS_OF).fit
+
+
+def static_mask(criteria: Sequence[Criterion], facts: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Whether the non-score criteria hold for each contact (each distinct value is tested once)."""
+    out = np.ones(len(facts), dtype=bool)
+    for c in criteria:
+        if c.field.startswith("score."):
+            continue
+        verdict: dict[Any, bool] = {}
+        col = np.empty(len(facts), dtype=bool)
+        for i, f in enumerate(facts):
+            value = f.get(c.field, MISSING)
+            key = (type(value), value) if value is not MISSING else MISSING
+            if key not in verdict:
+                verdict[key] = holds(c, {} if value is MISSING else {c.field: value})
+            col[i] = verdict[key]
+        out &= col
+    return out
+
+
+_OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less, "==": np.equal,
+        "!=": np.not_equal}
+
+
+def score_mask(criteria: Sequence[Criterion], scores: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Whether the `score.*` criteria hold at each touch (scores are always present numbers)."""
+    out = np.ones(n, dtype=bool)
+    for c in criteria:
+        if not c.field.startswith("score."):
+            continue
+        values = scores[c.field]
+        if c.op in _OPS:
+            out &= _OPS[c.op](values, float(c.value))
+        else:  # rare ops on scores: fall back to the scalar evaluator
+            out &= np.fromiter((holds(c, {c.field: float(v)}) for v in values), dtype=bool, count=n)
+    return out
+
+
+def engagement_timeline(scoring: Scoring, contact: np.ndarray, t_days: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Engagement of each touch's contact right after that touch (touches sorted by contact, then time)."""
+    n = contact.size
+    total = np.zeros(n)
+    if n == 0:
+        return total
+    new_contact = np.r_[True, contact[1:] != contact[:-1]]
+    starts = np.flatnonzero(new_contact)
+    row_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    hl = scoring.engagement_half_life_days
+    positions = np.arange(n)
+    for rule in scoring.engagement_rules:
+        sel = np.flatnonzero(kind == rule.kind)
+        if sel.size == 0:
+            continue
+        c, t = contact[sel], t_days[sel]
+        sub_new = np.r_[True, c[1:] != c[:-1]]
+        sub_starts = np.flatnonzero(sub_new)
+        sub_start = np.repeat(sub_starts, np.diff(np.r_[sub_starts, sel.size]))
+        rank = np.arange(sel.size) - sub_start
+        # Sum over the newest max_count touches of the rule, relative to the newest (weights <= 1, no overflow).
+        window = np.zeros(sel.size)
+        for s in range(min(rule.max_count, int(rank.max()) + 1)):
+            ok = rank >= s
+            j = np.flatnonzero(ok)
+            window[j] += np.power(0.5, (t[j] - t[j - s]) / hl)
+        # Carry the newest rule touch at or before each row forward, within the contact.
+        last = np.full(n, -1)
+        last[sel] = positions[sel]
+        last = np.maximum.accumulate(last)
+        valid = last >= row_start
+        where_in_sel = np.searchsorted(sel, last[valid])
+        age = t_days[valid] - t_days[last[valid]]
+        total[valid] += rule.points * window[where_in_sel] * np.power(0.5, age / hl)
+    # Touches at the same moment all count at that moment: give each tie the value after its last member.
+    end = np.r_[(contact[1:] != contact[:-1]) | (t_days[1:] != t_days[:-1]), True]
+    group = np.cumsum(np.r_[True, end[:-1]]) - 1
+    return total[np.flatnonzero(end)[group]]
+
+
+def first_mql(terms: Playbook, facts: Sequence[Mapping[str, Any]], contact: np.ndarray, t_days: np.ndarray,
+              kind: np.ndarray, eligible: np.ndarray | None = None) -> Qualification:
+    """The first touch at which each contact meets the MQL threshold and the mql entry criteria under `terms`.
+
+    `eligible` (per touch) restricts which touches may qualify, e.g. those while this playbook version was active.
+    """
+    scoring = terms.scoring
+    n = contact.size
+    fit_c = fit_points(scoring, facts)
+    fit = fit_c[contact] if n else np.zeros(0)
+    eng = engagement_timeline(scoring, contact, t_days, kind)
+    total = scoring.fit_weight * fit + scoring.engagement_weight * eng
+    stage = terms.stage(Stage.MQL)
+    criteria = list(stage.entry_criteria) if stage else []
+    ok = total >= scoring.mql_threshold
+    ok &= static_mask(criteria, facts)[contact] if n else ok
+    ok &= score_mask(criteria, {"score.fit": fit, "score.engagement": eng, "score.total": total}, n)
+    if eligible is not None:
+        ok &= eligible
+    first = np.full(len(facts), -1, dtype=np.int64)
+    hits = np.flatnonzero(ok)
+    if hits.size:
+        # Touches are sorted by contact, so the first hit per contact is the earliest.
+        contacts_hit, first_pos = np.unique(contact[hits], return_index=True)
+        first[contacts_hit] = hits[first_pos]
+    pick = np.maximum(first, 0)
+    has = first >= 0
+
+    def at(values: np.ndarray) -> np.ndarray:
+        return np.where(has, values[pick] if n else 0.0, 0.0)
+
+    return Qualification(touch_index=first, fit=fit_c, engagement=at(eng), total=at(total))

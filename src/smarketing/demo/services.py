@@ -1,0 +1,273 @@
+"""Seeding the demo company into the configured database, in one transaction.
+
+The simulator (pure) plans people, campaigns and two playbook versions; this module creates the users and the
+signed-off v2 through the team and playbook services (so the demo shows a real sign-off), then writes the
+simulated CRM, touchpoints, stage history and feedback with bulk inserts, chunk by chunk. Why raw bulk inserts
+instead of the other apps' services: millions of append-only rows; the rows are exactly what those services write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
+
+from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.core import clock
+from smarketing.core.errors import Conflict, ValidationFailed
+from smarketing.crm.models import Account, Contact, Opportunity
+from smarketing.demo import simulator, writer
+from smarketing.demo.models import DemoSeed
+from smarketing.demo.selectors import database_is_empty
+from smarketing.demo.simulator import Chunk, Person, Simulation
+from smarketing.demo.truth import GroundTruth
+from smarketing.feedback.models import FeedbackItem
+from smarketing.lifecycle.models import StageChange
+from smarketing.playbook.models import PlaybookVersion
+from smarketing.playbook.selectors import playbook_terms, playbook_version_active_get
+from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
+from smarketing.team.models import User
+from smarketing.team.services import user_create
+
+DEMO_PASSWORD = "demo"
+SOURCE = "demo"
+Progress = Callable[[int, int, int], None]  # (chunks done, chunks in all, rows written so far)
+
+
+@dataclass(frozen=True)
+class DemoSeedResult:
+    size: str
+    seed: int
+    seconds: float
+    counts: dict[str, int]
+    logins: list[tuple[str, str]]  # (username, role), one per role; the password is DEMO_PASSWORD
+    truth: GroundTruth = field(repr=False)
+
+    @property
+    def rows(self) -> int:
+        return sum(v for k, v in self.counts.items() if k != "users")
+
+
+@dataclass
+class _Ids:
+    """Offsets from simulator ids (0-based) to database ids, and simulator people to users."""
+
+    account: int
+    contact: int
+    opportunity: int
+    campaign: int
+    users: list[int]
+    versions: list[int]
+
+
+def demo_seed(*, size: str, seed: int, progress: Progress | None = None, force: bool = False) -> DemoSeedResult:
+    """Seed the demo company of a size from a seed; all or nothing."""
+    if size not in simulator.SIZES:
+        raise ValidationFailed(f"size {size!r} is not one of {', '.join(simulator.SIZES)}", field="size")
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            result = _seed(size=size, seed=seed, progress=progress, force=force, started=started)
+    except IntegrityError as exc:
+        raise Conflict(f"the demo company conflicts with rows already in this database ({str(exc).splitlines()[0]}); "
+                       "seed an empty database", record="demo") from None
+    finally:
+        clock.freeze(None)
+    return result
+
+
+def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, started: float) -> DemoSeedResult:
+    if not database_is_empty() and not force:
+        raise Conflict("the database already has contacts; seed an empty database or pass --force to add the demo "
+                       "company anyway", record="demo")
+    if Account.objects.filter(source=SOURCE).exists():
+        raise Conflict("the demo company is already in this database; use a fresh database (DATABASE_URL)",
+                       record="demo")
+    plan = simulator.simulate(size=size, seed=seed)  # people and campaigns; playbooks are replaced below
+    v1 = _active_playbook()
+    users = _users(plan.people)
+    v2 = _sign_off_v2(v1, users, plan)
+    sim = simulator.simulate(size=size, seed=seed, playbooks=[playbook_terms(v1), playbook_terms(v2)])
+    ids = _Ids(account=writer.next_id(Account), contact=writer.next_id(Contact),
+               opportunity=writer.next_id(Opportunity), campaign=writer.next_id(Campaign),
+               users=[u.pk for u in users], versions=[v1.pk, v2.pk])
+    counts = {"users": len(users), "campaigns": _write_campaigns(sim, ids)}
+    n_chunks = -(-sim.spec.accounts // sim.spec.chunk_accounts)
+    written = counts["campaigns"]
+    for chunk in sim.chunks():
+        for name, n in write_chunk(chunk, ids).items():
+            counts[name] = counts.get(name, 0) + n
+            written += n
+        if progress is not None:
+            progress(chunk.index + 1, n_chunks, written)
+    writer.reset_sequences([Account, Contact, Opportunity, Campaign])
+    truth = sim.truth()
+    seconds = time.perf_counter() - started
+    DemoSeed.objects.create(size=size, seed=seed, seconds=seconds, counts=counts, truth=_jsonable(truth))
+    logins = [(p.username, p.role) for p in sim.people[:4]]
+    return DemoSeedResult(size=size, seed=seed, seconds=seconds, counts=counts, logins=logins, truth=truth)
+
+
+def _jsonable(truth: GroundTruth) -> dict[str, Any]:
+    import json
+
+    return json.loads(truth.to_json())
+
+
+def _active_playbook() -> PlaybookVersion:
+    """The active version; on a new database the shipped default, adopted as of the first simulated day."""
+    if not PlaybookVersion.objects.filter(status="active").exists():
+        clock.freeze(simulator.start_datetime())
+        playbook_bootstrap()
+        clock.freeze(None)
+    return playbook_version_active_get()
+
+
+def _users(people: list[Person]) -> list[User]:
+    """One login per role (password 'demo'), then the marketers and sellers; existing usernames are reused."""
+    existing = {u.username: u for u in User.objects.filter(username__in=[p.username for p in people])}
+    shared_hash = make_password(DEMO_PASSWORD)
+    out: list[User] = []
+    for i, p in enumerate(people):
+        user = existing.get(p.username)
+        if user is None and i < 4:
+            user = user_create(username=p.username, password=DEMO_PASSWORD, role=p.role, first_name=p.first_name,
+                               last_name=p.last_name, email=f"{p.username}@ledgerline.example",
+                               team_name=p.team, region=p.region, segment=p.segment, capacity_per_week=p.capacity)
+        elif user is None:
+            # Why not user_create: hashing a password per seller costs seconds; they all share the demo password.
+            user = User(username=p.username, password=shared_hash, role=p.role, first_name=p.first_name,
+                        last_name=p.last_name, email=f"{p.username}@ledgerline.example", team_name=p.team,
+                        region=p.region, segment=p.segment, capacity_per_week=p.capacity)
+            user.save()
+        out.append(user)
+    return out
+
+
+def _sign_off_v2(v1: PlaybookVersion, users: list[User], plan: Simulation) -> PlaybookVersion:
+    """Marketing drafts v2 after the mid-year review; marketing and sales sign it off on the switch day."""
+    maria, sam = users[0], users[1]
+    clock.freeze(plan.switch_at - pd.Timedelta(days=3).to_pytimedelta())
+    draft = playbook_draft_create(content=simulator.v2_content(v1.content), created_by=maria, based_on=v1,
+                                  notes="Mid-year review: MQL threshold down 5 points, faster engagement decay "
+                                        "(sales asked for more, earlier leads).")
+    playbook_sign_off(version=draft, user=maria, comment="Marketing agrees.")
+    clock.freeze(plan.switch_at)
+    playbook_sign_off(version=draft, user=sam, comment="Sales agrees; we will work the extra MQLs within SLA.")
+    clock.freeze(None)
+    draft.refresh_from_db()
+    return draft
+
+
+def _write_campaigns(sim: Simulation, ids: _Ids) -> int:
+    c = sim.campaigns
+    start = simulator.start_datetime().date()
+    rows = []
+    for r in c.itertuples():
+        begin = start + pd.Timedelta(days=int(r.start_day)).to_pytimedelta()
+        end = start + pd.Timedelta(days=int(r.end_day) - 1).to_pytimedelta()
+        created = writer.timestamps(simulator.to_datetime64(np.array([max(r.start_day - 14, -30)])))[0]
+        rows.append((ids.campaign + int(r.idx), r.name, r.channel, r.type, begin.isoformat(), end.isoformat(),
+                     f"{r.budget:.2f}", f"{r.actual_cost:.2f}", ids.users[int(r.owner)], r.audience, r.message,
+                     SOURCE, r.key, created, created))
+    return writer.insert(Campaign, ["id", "name", "channel", "type", "start_date", "end_date", "budget", "actual_cost",
+                                    "owner", "audience", "core_message", "source", "source_id", "created_at",
+                                    "updated_at"], rows)
+
+
+def _user_ids(index: np.ndarray, ids: _Ids) -> list[int | None]:
+    users = np.asarray(ids.users + [0], dtype=object)
+    users[-1] = None
+    return users[np.where(np.asarray(index) >= 0, index, -1)].tolist()
+
+
+def _offset(values: np.ndarray, base: int) -> list[int | None]:
+    v = np.asarray(values, dtype=np.int64)
+    out = (v + base).astype(object)
+    out[v < 0] = None
+    return out.tolist()
+
+
+def chunk_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], list[tuple[Any, ...]]]]:
+    """A chunk as database rows: table by table, the model, its field names and the row tuples."""
+    ts = writer.timestamps
+    as_of = ts(simulator.to_datetime64(np.array([simulator.END_DAY - 1e-4])))[0]
+    acc, con, opp, tp, st, fb = (chunk.accounts, chunk.contacts, chunk.opportunities, chunk.touches,
+                                 chunk.stage_changes, chunk.feedback)
+    created_acc = con.groupby("account")["first_seen"].min().reindex(acc["id"]).to_numpy()
+    n = len(acc)
+    accounts = list(zip(
+        (acc["id"] + ids.account).tolist(), acc["name"].tolist(), acc["domain"].tolist(), acc["industry"].tolist(),
+        acc["employees"].tolist(), acc["revenue_band"].tolist(), acc["region"].tolist(), acc["segment"].tolist(),
+        _user_ids(acc["owner"].to_numpy(), ids), acc["lifecycle_stage"].tolist(), acc["is_customer"].tolist(),
+        [SOURCE] * n, [f"demo-a-{i}" for i in acc["id"]], ts(simulator.to_datetime64(created_acc)), [as_of] * n,
+        strict=True))
+    n = len(con)
+    first_seen = ts(simulator.to_datetime64(con["first_seen"].to_numpy()))
+    contacts = list(zip(
+        (con["id"] + ids.contact).tolist(), (con["account"] + ids.account).tolist(), con["email"].tolist(),
+        con["first_name"].tolist(), con["last_name"].tolist(), con["title"].tolist(), con["buying_role"].tolist(),
+        con["lifecycle_stage"].tolist(), _user_ids(con["owner"].to_numpy(), ids), con["lead_source"].tolist(),
+        con["country"].tolist(), first_seen, ["{}"] * n, [SOURCE] * n, [f"demo-c-{i}" for i in con["id"]],
+        first_seen, [as_of] * n, strict=True))
+    n = len(opp)
+    opened = ts(simulator.to_datetime64(opp["opened"].to_numpy()))
+    closed_days = opp["closed"].to_numpy(dtype=float)
+    closed = ts(simulator.to_datetime64(np.nan_to_num(closed_days)))
+    opportunities = list(zip(
+        (opp["id"] + ids.opportunity).tolist(), (opp["account"] + ids.account).tolist(),
+        (opp["contact"] + ids.contact).tolist(), opp["name"].tolist(), opp["type"].tolist(),
+        [f"{a:.2f}" for a in opp["amount"]], ["USD"] * n, opp["stage"].tolist(), opened,
+        [c if np.isfinite(d) else None for c, d in zip(closed, closed_days, strict=True)], opp["outcome"].tolist(),
+        opp["loss_reason"].tolist(), _user_ids(opp["owner"].to_numpy(), ids), opp["product"].tolist(), [SOURCE] * n,
+        [f"demo-o-{i}" for i in opp["id"]], opened, [as_of] * n, strict=True))
+    n = len(tp)
+    when = ts(simulator.to_datetime64(tp["t"].to_numpy()))
+    touches = list(zip(
+        (tp["contact"] + ids.contact).tolist(), (tp["account"] + ids.account).tolist(),
+        _offset(tp["campaign"].to_numpy(), ids.campaign), tp["channel"].tolist(), tp["kind"].tolist(), when,
+        [SOURCE] * n, [""] * n, when, strict=True))
+    n = len(st)
+    when = ts(simulator.to_datetime64(st["t"].to_numpy()))
+    versions = np.asarray(ids.versions, dtype=object)[st["version"].to_numpy(dtype=np.int64)].tolist()
+    stages = list(zip(
+        _offset(st["contact"].to_numpy(), ids.contact), _offset(st["account"].to_numpy(), ids.account),
+        st["from_stage"].tolist(), st["to_stage"].tolist(), when, _user_ids(st["actor"].to_numpy(), ids),
+        st["actor_kind"].tolist(), st["reason"].tolist(), st["details"].tolist(), versions, when, strict=True))
+    n = len(fb)
+    when = ts(simulator.to_datetime64(fb["t"].to_numpy(dtype=float)))
+    feedback = list(zip(
+        (fb["account"].to_numpy(dtype=np.int64) + ids.account).tolist(),
+        _offset(fb["contact"].to_numpy(), ids.contact), _offset(fb["opportunity"].to_numpy(), ids.opportunity),
+        _user_ids(fb["author"].to_numpy(dtype=np.int64), ids), fb["kind"].tolist(), fb["text"].tolist(), when,
+        ["simulator"] * n, fb["source_id"].tolist(), when, strict=True))
+    return {
+        "accounts": (Account, ["id", "name", "domain", "industry", "employees", "revenue_band", "region", "segment",
+                               "owner", "lifecycle_stage", "is_customer", "source", "source_id", "created_at",
+                               "updated_at"], accounts),
+        "contacts": (Contact, ["id", "account", "email", "first_name", "last_name", "title", "buying_role",
+                               "lifecycle_stage", "owner", "lead_source", "country", "first_seen_at", "attributes",
+                               "source", "source_id", "created_at", "updated_at"], contacts),
+        "opportunities": (Opportunity, ["id", "account", "primary_contact", "name", "type", "amount", "currency",
+                                        "stage", "opened_at", "closed_at", "outcome", "loss_reason", "owner",
+                                        "product", "source", "source_id", "created_at", "updated_at"],
+                          opportunities),
+        "touchpoints": (Touchpoint, ["contact", "account", "campaign", "channel", "kind", "occurred_at", "source",
+                                     "source_id", "recorded_at"], touches),
+        "stage_changes": (StageChange, ["contact", "account", "from_stage", "to_stage", "occurred_at", "actor",
+                                        "actor_kind", "reason", "details", "playbook_version", "recorded_at"],
+                          stages),
+        "feedback": (FeedbackItem, ["account", "contact", "opportunity", "author", "kind", "text", "occurred_at",
+                                    "source", "source_id", "recorded_at"], feedback),
+    }
+
+
+def write_chunk(chunk: Chunk, ids: _Ids) -> dict[str, int]:
+    """Write one chunk's rows in dependency order; returns rows per table."""
+    return {name: writer.insert(model, fields, rows) for name, (model, fields, rows) in chunk_rows(chunk, ids).items()}
