@@ -38,7 +38,7 @@ def _draft_body(example_notes: str) -> dict[str, Any]:
         "application/json": {"schema": {"type": "object", "required": ["content"], "properties": {
             "content": {"type": "object", "description": "The playbook (same sections as the YAML file)"},
             "notes": {"type": "string", "example": example_notes},
-            "based_on": {"type": "integer", "nullable": True}}}},
+            "based_on": {"type": ["integer", "null"]}}}},
         "application/yaml": {"schema": {"type": "string", "description": "The playbook YAML file itself; "
                                                                           "notes go in ?notes="}},
     }}}
