@@ -1,1 +1,70 @@
-"""API router; see smarketing.api for mounting."""
+"""Analytics API at /api/analytics: funnel, goals and journeys (GET with query parameters or POST a spec).
+
+Every endpoint parses input into the kind's spec and runs it through the registry on the configured engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+
+from smarketing.analytics.queries.funnel import FunnelQuery, FunnelResult
+from smarketing.analytics.queries.goals import GoalsQuery, GoalsResult
+from smarketing.analytics.queries.journeys import JourneysQuery, JourneysResult
+from smarketing.analytics.registry import QuerySpec, get_kind, parse_spec, run_query
+
+router = Router()
+
+
+def _from_params(kind: str, request: HttpRequest) -> Any:
+    params = {k: v for k, v in request.GET.items() if v != ""}
+    return run_query(parse_spec(kind, params)).model_dump(mode="json")
+
+
+def _from_body(spec: QuerySpec) -> Any:
+    return run_query(spec).model_dump(mode="json")
+
+
+@router.get("/kinds", response=list[dict[str, str]])
+def kinds(request: HttpRequest) -> Any:
+    """The registered analytics query kinds."""
+    from smarketing.analytics.registry import REGISTRY
+
+    get_kind("funnel")  # loads every kind
+    return [{"kind": k.name, "spec": k.spec.__name__, "result": k.result.__name__, "summary": k.summary}
+            for k in REGISTRY.values()]
+
+
+@router.get("/funnel", response=FunnelResult, summary="Funnel between two stages (query parameters)")
+def funnel_get(request: HttpRequest) -> Any:
+    """?from_stage=mql&to_stage=customer&by=source&window_days=90&level=contact&start=&end="""
+    return _from_params("funnel", request)
+
+
+@router.post("/funnel", response=FunnelResult, summary="Funnel between two stages (spec body)")
+def funnel_post(request: HttpRequest, spec: FunnelQuery) -> Any:
+    return _from_body(spec)
+
+
+@router.get("/goals", response=GoalsResult, summary="Reverse waterfall and pacing (query parameters)")
+def goals_get(request: HttpRequest) -> Any:
+    """?period=2026-Q4&revenue=3300000&segment=&lookback_days=365&as_of="""
+    return _from_params("goals", request)
+
+
+@router.post("/goals", response=GoalsResult, summary="Reverse waterfall and pacing (spec body)")
+def goals_post(request: HttpRequest, spec: GoalsQuery) -> Any:
+    return _from_body(spec)
+
+
+@router.get("/journeys", response=JourneysResult, summary="Journeys vs the ideal (query parameters)")
+def journeys_get(request: HttpRequest) -> Any:
+    """?level=contact&top=10&start=&end="""
+    return _from_params("journeys", request)
+
+
+@router.post("/journeys", response=JourneysResult, summary="Journeys vs the ideal (spec body)")
+def journeys_post(request: HttpRequest, spec: JourneysQuery) -> Any:
+    return _from_body(spec)

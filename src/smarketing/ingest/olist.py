@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import typer
 from django.db import transaction
 
 from smarketing.core.errors import ValidationFailed
@@ -231,3 +232,14 @@ def olist_import(*, folder: Path) -> OlistImportReport:
 def default_folder() -> Path:
     """`../shared/datasets/olist` beside the repository."""
     return Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets" / "olist"
+
+
+def command(folder: Path = typer.Argument(None, help="Folder with the two Olist marketing-funnel CSVs "
+                                                     "(default: ../shared/datasets/olist)")) -> None:
+    """Load the Olist MQLs and closed deals as contacts, won opportunities and stage history."""
+    report = olist_import(folder=folder or default_folder())
+    typer.echo(f"olist: {report.contacts_created} contacts, {report.accounts_created} accounts, "
+               f"{report.opportunities_created} won opportunities, {report.stage_changes_created} stage changes "
+               f"created; {report.already_present} MQLs were already imported")
+    for note in report.notes:
+        typer.echo(f"note: {note}")
