@@ -95,6 +95,7 @@ class CreditRow(QueryResult):
     share: float = Field(description="Share of attributed conversions")
     weight: float | None = Field(default=None, description="The model's weight for this row (data-driven models)")
     touches: int = Field(description="Touches in converting journeys")
+    reach: int = Field(default=0, description="Journeys (converting or not) with at least one touch of it")
 
 
 class AttributionResult(QueryResult):
@@ -294,12 +295,15 @@ def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = Non
     conv_j = j.conversions > 0
     touches = np.bincount(j.codes[conv_j[j.journey_of_touch()]], minlength=j.n_codes) if j.n_touches else \
         np.zeros(j.n_codes, dtype=np.int64)
+    jt = j.journey_of_touch()
+    reach = np.bincount(np.unique(jt * max(j.n_codes, 1) + j.codes) % max(j.n_codes, 1), minlength=j.n_codes)
     total = float(credit.conversions.sum())
     shares = credit.weights.get("shares") or credit.weights.get("removal_effects")
     rows = [CreditRow(key=k, name=(labels or {}).get(k, k), conversions=round(float(c), 9), value=round(float(v), 6),
                       share=round(float(c) / total, 9) if total else 0.0,
-                      weight=None if shares is None else round(float(shares.get(k, 0.0)), 9), touches=int(t))
-            for k, c, v, t in zip(credit.names, credit.conversions, credit.value, touches, strict=True)]
+                      weight=None if shares is None else round(float(shares.get(k, 0.0)), 9), touches=int(t),
+                      reach=int(r))
+            for k, c, v, t, r in zip(credit.names, credit.conversions, credit.value, touches, reach, strict=True)]
     return sorted(rows, key=lambda r: (-r.conversions, -r.value, r.key))
 
 
@@ -443,4 +447,4 @@ def attribute_paths(j: Journeys, *, model: AttributionModel | str, order: int = 
         model=m, weights={k: v for k, v in credit.weights.items() if k not in ("shares", "removal_effects")},
         journeys=round(j.total_journeys(), 6), total_conversions=round(j.total_conversions(), 9),
         total_value=round(j.total_value(), 6), conversion_probability=None if prob is None else round(float(prob), 12),
-        channels=credit_rows(credit, src))
+        channels=credit_rows(credit, j))
