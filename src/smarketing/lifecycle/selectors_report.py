@@ -75,7 +75,7 @@ def handoff_report(*, since: datetime | None = None, until: datetime | None = No
             info["points"] += float(line.get("points") or 0)
 
     touches: dict[int, list[tuple[datetime, int, str]]] = defaultdict(list)
-    contact_ids = {c.contact_id for c in changes}
+    contact_ids = {c.contact_id for c in changes if c.contact_id is not None}
     for contact_id, when, campaign_id, campaign_name in (
             Touchpoint.objects.filter(contact_id__in=contact_ids, campaign__isnull=False)
             .values_list("contact_id", "occurred_at", "campaign_id", "campaign__name")):
@@ -85,7 +85,7 @@ def handoff_report(*, since: datetime | None = None, until: datetime | None = No
     for change in changes:
         decision = decisions.get(change.pk)
         seen = set()
-        for when, campaign_id, name in touches.get(change.contact_id, []):  # type: ignore[call-overload]
+        for when, campaign_id, name in touches.get(change.contact_id or 0, []):
             if when <= change.occurred_at and campaign_id not in seen:
                 seen.add(campaign_id)
                 campaign_names[campaign_id] = name

@@ -17,7 +17,14 @@ from smarketing.core import clock
 from smarketing.crm.models import Contact
 from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockKind, ClockState, Decision, SlaEventKind, SlaSide, Stage
-from smarketing.lifecycle.models import Assignment, HandoffDecision, Notification, SlaClock, SlaEvent, StageChange
+from smarketing.lifecycle.models import (
+    Assignment,
+    HandoffDecision,
+    Notification,
+    SlaClock,
+    SlaEvent,
+    StageChange,
+)
 from smarketing.playbook.selectors import playbook_active_terms
 
 SALES_KINDS = (ClockKind.FIRST_TOUCH, ClockKind.DECISION)
@@ -62,9 +69,9 @@ def sla_compliance(*, period_kind: str = "", period_key: str = "", now: datetime
     lo, hi = period.bounds_utc(tz)
 
     clocks = SlaClock.objects.filter(side=SlaSide.SALES, started_at__gte=lo, started_at__lt=hi)
-    overall = {k: _bucket() for k in SALES_KINDS}
-    teams: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: {k: _bucket() for k in SALES_KINDS})
-    people: dict[int | None, dict[str, dict[str, Any]]] = defaultdict(lambda: {k: _bucket() for k in SALES_KINDS})
+    overall: dict[str, dict[str, Any]] = {str(k): _bucket() for k in SALES_KINDS}
+    teams: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: {str(k): _bucket() for k in SALES_KINDS})
+    people: dict[int | None, dict[str, dict[str, Any]]] = defaultdict(lambda: {str(k): _bucket() for k in SALES_KINDS})
     names: dict[int | None, tuple[str, str]] = {}
     events = (SlaEvent.objects.filter(clock__in=clocks, kind__in=[SlaEventKind.MET, SlaEventKind.BREACHED])
               .values("clock_kind", "kind", "owner_id", "owner__username", "owner__first_name",
@@ -78,12 +85,12 @@ def sla_compliance(*, period_kind: str = "", period_key: str = "", now: datetime
         names[row["owner_id"]] = (full or row["owner__username"] or "(unassigned)", row["team"])
     open_rows = (clocks.filter(state__in=[ClockState.OPEN, ClockState.CANCELLED])
                  .values("kind", "state", "owner_id", "owner__username", "team").annotate(n=Count("id")))
-    for row in open_rows:
-        state = "open" if row["state"] == ClockState.OPEN else "cancelled"
-        overall[row["kind"]][state] += row["n"]
-        teams[row["team"] or "(no team)"][row["kind"]][state] += row["n"]
-        people[row["owner_id"]][row["kind"]][state] += row["n"]
-        names.setdefault(row["owner_id"], (row["owner__username"] or "(unassigned)", row["team"]))
+    for orow in open_rows:
+        state = "open" if orow["state"] == ClockState.OPEN else "cancelled"
+        overall[orow["kind"]][state] += orow["n"]
+        teams[orow["team"] or "(no team)"][orow["kind"]][state] += orow["n"]
+        people[orow["owner_id"]][orow["kind"]][state] += orow["n"]
+        names.setdefault(orow["owner_id"], (orow["owner__username"] or "(unassigned)", orow["team"]))
 
     counts = marketing_period_counts(period=period, tz=tz)
     today = now.astimezone(ZoneInfo(tz)).date()

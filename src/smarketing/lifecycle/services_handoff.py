@@ -74,7 +74,7 @@ def mql_qualify(*, contact: Contact, at: datetime | None = None, actor: User | N
                 route: bool = True) -> QualifyResult:
     """Make a contact an MQL when the active playbook's criteria hold; then route it and start the SLA clocks."""
     when = _when(at)
-    contact = Contact.objects.select_for_update().select_related("account").get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("account").get(pk=contact.pk)
     version, terms = playbook_active_terms()
     score, unmet = contact_score_now(contact=contact, terms=terms, as_of=when)
     if contact.lifecycle_stage not in QUALIFIABLE:
@@ -143,7 +143,7 @@ def _check_decider(user: User) -> None:
 
 
 def _open_mql_locked(contact: Contact) -> tuple[Contact, StageChange, Assignment | None]:
-    contact = Contact.objects.select_for_update().select_related("account").get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("account").get(pk=contact.pk)
     if contact.lifecycle_stage != Stage.MQL:
         raise Conflict(f"contact {contact.pk} is {contact.lifecycle_stage}, not awaiting a handoff decision",
                        field="lifecycle_stage", record=f"contact:{contact.pk}")
@@ -159,7 +159,7 @@ def _decide(*, contact: Contact, user: User, decision: str, to_stage: str, at: d
     when = _when(at)
     contact, mql_change, assignment = _open_mql_locked(contact)
     version, _ = playbook_active_terms()
-    verb = {Decision.ACCEPT: "accepted", Decision.REJECT: "rejected", Decision.RECYCLE: "recycled"}[decision]
+    verb = {"accept": "accepted", "reject": "rejected", "recycle": "recycled"}[decision]
     why = f"{verb} by {user.username}" + (f": {reason_label}" if reason_label else "")
     change = stage_change_record(contact=contact, to_stage=to_stage, occurred_at=when, actor=user,
                                  actor_kind=ActorKind.USER, reason=why[:500],
@@ -241,3 +241,14 @@ def contact_get_for_handoff(*, contact_id: int) -> Contact:
     if contact is None:
         raise NotFound(f"contact {contact_id} does not exist", record=f"contact:{contact_id}")
     return contact
+
+
+def mql_qualify_pending(*, at: datetime | None = None, limit: int | None = None) -> dict[str, int]:
+    """Run qualification over every lead and recycled contact; each qualifies (and is routed) in its own transaction."""
+    ids = Contact.objects.filter(lifecycle_stage__in=QUALIFIABLE).order_by("id").values_list("id", flat=True)
+    checked = qualified = 0
+    for contact_id in list(ids[:limit] if limit else ids):
+        checked += 1
+        if mql_qualify(contact=Contact(pk=contact_id), at=at).qualified:
+            qualified += 1
+    return {"checked": checked, "qualified": qualified}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -27,7 +27,14 @@ from smarketing.lifecycle.enums import (
     SlaSide,
     Stage,
 )
-from smarketing.lifecycle.models import Assignment, HandoffDecision, Notification, SlaClock, SlaEvent, StageChange
+from smarketing.lifecycle.models import (
+    Assignment,
+    HandoffDecision,
+    Notification,
+    SlaClock,
+    SlaEvent,
+    StageChange,
+)
 from smarketing.playbook.schema import Playbook
 from smarketing.playbook.selectors import playbook_active_terms
 from smarketing.team.enums import Role
@@ -36,6 +43,8 @@ from smarketing.team.models import User
 logger = logging.getLogger(__name__)
 FIRST_TOUCH_KINDS = frozenset({"sales_call", "sales_email", "meeting"})
 DEFAULT_BATCH = 200
+# A delivery's own task normally sends it at once; the check only re-drives ones left behind for this long.
+DELIVERY_GRACE = timedelta(seconds=60)
 
 
 def notification_create(*, user_id: int, kind: str, title: str, body: str = "", contact: Contact | None = None,
@@ -84,7 +93,7 @@ def _resolve(row: SlaClock, *, at: datetime, details: dict[str, Any]) -> SlaEven
         row.state, row.resolved_at = ClockState.MET, at
         row.save(update_fields=["state", "resolved_at"])
         return _event(clock_row=row, kind=SlaEventKind.MET, occurred_at=at, details=details)
-    return _breach(row, details={**details, "resolved_late_at": at.isoformat()})
+    return _breach(row, now=max(at, clock.now()), details={**details, "resolved_late_at": at.isoformat()})
 
 
 def _open_clocks(mql_change_id: int, kind: str | None = None) -> list[SlaClock]:
@@ -126,12 +135,12 @@ def first_touch_detect(*, touchpoint_id: int) -> SlaEvent | None:
 # ------------------------------------------------------------------------------------------------ breaches
 
 
-def _breach(row: SlaClock, *, details: dict[str, Any] | None = None) -> SlaEvent | None:
+def _breach(row: SlaClock, *, now: datetime, details: dict[str, Any] | None = None) -> SlaEvent | None:
     event = _event(clock_row=row, kind=SlaEventKind.BREACHED, occurred_at=row.deadline, details=details)
     row.state, row.resolved_at = ClockState.BREACHED, row.deadline
     row.save(update_fields=["state", "resolved_at"])
     if event is not None:
-        _on_breach(row, event)
+        _on_breach(row, event, now=now)
     return event
 
 
@@ -139,7 +148,7 @@ def _users_with_role(role: str) -> list[int]:
     return list(User.objects.filter(role=role, is_active=True).order_by("id").values_list("id", flat=True))
 
 
-def _on_breach(row: SlaClock, event: SlaEvent) -> None:
+def _on_breach(row: SlaClock, event: SlaEvent, *, now: datetime) -> None:
     """Do what the playbook's sla.sales.on_breach says: notify, webhook, escalate, reassign."""
     from smarketing.lifecycle.services_webhooks import webhook_event_emit
 
@@ -150,7 +159,6 @@ def _on_breach(row: SlaClock, event: SlaEvent) -> None:
     what = "first touch" if row.kind == ClockKind.FIRST_TOUCH else "handoff decision"
     title = f"SLA breached: {what} on {name}"
     body = f"The {what} was due {row.deadline:%Y-%m-%d %H:%M} UTC."
-    now = clock.now()
     recipients: list[int] = []
     if ("owner" in action.notify or "in_app" in action.notify) and row.owner_id:
         recipients.append(row.owner_id)
@@ -188,8 +196,8 @@ def _reassign(row: SlaClock, *, contact: Contact, at: datetime) -> None:
         other.state, other.resolved_at = ClockState.CANCELLED, at
         other.save(update_fields=["state", "resolved_at"])
         _event(clock_row=other, kind=SlaEventKind.CANCELLED, occurred_at=at, details={"why": "reassigned"})
-    previous = Assignment.objects.filter(pk=row.assignment_id).first()
-    exclude = frozenset({row.owner_id}) if row.owner_id else frozenset()
+    previous = Assignment.objects.filter(pk=row.assignment_id).first() if row.assignment_id else None
+    exclude: frozenset[int] = frozenset({row.owner_id}) if row.owner_id else frozenset()
     new = lead_route(contact=contact, mql_change=row.mql_change, at=at, exclude_owner_ids=exclude,
                      reason_prefix="reassigned after an SLA breach; ", previous=previous,
                      generation=row.generation + 1)
@@ -216,7 +224,7 @@ def sla_clock_breach(*, clock_id: int, now: datetime) -> SlaEvent | None:
     row = qs.first()
     if row is None:
         return None
-    return _breach(row)
+    return _breach(row, now=now)
 
 
 @dataclass
@@ -236,9 +244,10 @@ class SlaCheckResult:
                 "deliveries_due": len(self.deliveries_due), "failed_clock_ids": self.failed}
 
 
-def sla_check_run(*, now: datetime | None = None, limit: int = DEFAULT_BATCH) -> SlaCheckResult:
+def sla_check_run(*, now: datetime | None = None, limit: int = DEFAULT_BATCH,
+                  delivery_grace: timedelta = DELIVERY_GRACE) -> SlaCheckResult:
     """One pass: breach up to `limit` due clocks (one transaction each), judge closed marketing periods,
-    and list webhook deliveries that are due (the caller sends them)."""
+    and list webhook deliveries overdue by more than `delivery_grace` (their task died; the caller sends them)."""
     from smarketing.lifecycle.services_webhooks import webhook_deliveries_due
 
     now = now or clock.now()
@@ -252,7 +261,7 @@ def sla_check_run(*, now: datetime | None = None, limit: int = DEFAULT_BATCH) ->
             result.failed.append(clock_id)
     result.remaining_due = SlaClock.objects.filter(state=ClockState.OPEN, deadline__lte=now).count()
     result.marketing_verdicts = marketing_period_judge(now=now)
-    result.deliveries_due = webhook_deliveries_due(now=now)
+    result.deliveries_due = webhook_deliveries_due(now=now - delivery_grace)
     return result
 
 
@@ -292,3 +301,16 @@ def marketing_period_judge(*, now: datetime) -> list[str]:
         webhook_event_emit(event_type="sla.marketing_breached", key=f"sla-event-{event.pk}",
                            data=verdict.as_dict(), at=now)
     return [f"{previous.key}: {kind}"]
+
+
+def sla_check_once(*, now: datetime | None = None, limit: int = 10_000) -> dict[str, Any]:
+    """One full pass without the worker (the CLI's `sla check`): breach, judge, and send every due webhook now."""
+    from smarketing.lifecycle.services_webhooks import webhook_deliver
+
+    now = now or clock.now()
+    result = sla_check_run(now=now, limit=limit, delivery_grace=timedelta(0))
+    sent = [webhook_deliver(delivery_id=i, now=now) for i in result.deliveries_due]
+    out = result.as_dict()
+    out["webhooks_delivered"] = sum(1 for d in sent if d is not None and d.status == "delivered")
+    out["webhooks_failed"] = sum(1 for d in sent if d is not None and d.status != "delivered")
+    return out

@@ -147,7 +147,7 @@ def webhook_deliveries_due(*, now: datetime) -> list[int]:
 
 @transaction.atomic
 def _claim(delivery_id: int, now: datetime) -> tuple[WebhookDelivery, str] | None:
-    row = (WebhookDelivery.objects.select_for_update().select_related("endpoint")
+    row = (WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint")
            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).first())
     if row is None or not row.endpoint.active:
         return None

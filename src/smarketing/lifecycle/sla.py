@@ -50,10 +50,7 @@ class Countdown:
 def countdown(cal: BusinessCalendar, deadline: datetime, now: datetime, *, resolved_state: str = "") -> Countdown:
     """The countdown of a clock; `resolved_state` (met/breached) wins over the time left."""
     left = calendar.business_time_between(cal, now, deadline).total_seconds()
-    if resolved_state:
-        state = resolved_state
-    else:
-        state = "due" if now >= deadline else "open"
+    state = resolved_state or ("due" if now >= deadline else "open")
     return Countdown(state=state, business_seconds_left=left, deadline=deadline)
 
 

@@ -18,8 +18,8 @@ US = BusinessCalendar(timezone="America/New_York", day_start=time(9), day_end=ti
                       holidays=[date(2026, 11, 26), date(2026, 12, 25)])
 
 
-def ny(*args: int) -> datetime:
-    return datetime(*args, tzinfo=NY)
+def ny(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=NY)
 
 
 @pytest.mark.parametrize(("start", "hours", "expected"), [

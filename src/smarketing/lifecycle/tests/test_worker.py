@@ -1,0 +1,115 @@
+"""The real background worker (`smarketing worker --batch` in a subprocess), killed with SIGKILL mid-batch.
+
+The receiver holds the first webhook request open, which parks the worker deterministically in the middle of
+its batch: one chunk of breaches committed, the rest not. After SIGKILL and a restart, every clock has
+exactly one breach event, nothing is lost, nothing is doubled, and the in-flight webhook is retried.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from smarketing.core import clock
+from smarketing.lifecycle.enums import ClockState, DeliveryStatus, SlaEventKind
+from smarketing.lifecycle.models import Notification, SlaClock, SlaEvent, WebhookDelivery
+from smarketing.lifecycle.services_handoff import mql_qualify
+from smarketing.lifecycle.services_webhooks import webhook_deliver, webhook_endpoint_create
+from smarketing.lifecycle.tasks import sla_check
+from smarketing.playbook.services import playbook_bootstrap
+from smarketing.team.services import user_create
+
+LEADS = 10
+CHUNK = 4
+PAST = datetime(2026, 1, 6, 15, tzinfo=UTC)  # long before any real "now" the worker sees
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def _start_worker(log: Path) -> subprocess.Popen[bytes]:
+    if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]) + "mode=memory":
+        pytest.skip("an in-memory SQLite test database is invisible to a worker subprocess")
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "smarketing.settings.test"}
+    return subprocess.Popen([sys.executable, "-m", "smarketing.cli", "worker", "--batch", "--interval", "0.1"],
+                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_batch_neither_loses_nor_duplicates_sla_events(make_lead, receiver, tmp_path):
+    # given sellers, a webhook endpoint and LEADS MQLs whose clocks are all long overdue
+    playbook_bootstrap()
+    user_create(username="ops", password="pw", role="revops")
+    for i in range(2):
+        user_create(username=f"seller{i}", password="pw", role="sales", team_name="EMEA", capacity_per_week=50)
+    webhook_endpoint_create(url=receiver.url, secret="s3cret-s3cret-s3cret")
+    clock.freeze(PAST)
+    for _ in range(LEADS):
+        assert mql_qualify(contact=make_lead(at=PAST)).qualified
+    clock.freeze(None)
+    clocks = SlaClock.objects.count()
+    assert clocks == 2 * LEADS
+    sla_check.enqueue(limit=CHUNK)
+    log = tmp_path / "worker.log"
+
+    # when the worker starts, the receiver holds the first webhook request open, and we SIGKILL the worker
+    receiver.block()
+    worker = _start_worker(log)
+    try:
+        for _ in range(900):  # up to 90 s, failing fast if the worker dies on its own
+            if receiver.arrived.wait(timeout=0.1) or worker.poll() is not None:
+                break
+        assert receiver.arrived.is_set() and worker.poll() is None, log.read_text()
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    # then exactly the first chunk was recorded, and nothing else
+    assert worker.returncode == -signal.SIGKILL
+    assert SlaEvent.objects.filter(kind=SlaEventKind.BREACHED, clock__isnull=False).count() == CHUNK
+    assert SlaClock.objects.filter(state=ClockState.BREACHED).count() == CHUNK
+    in_flight = WebhookDelivery.objects.get(attempts=1, status=DeliveryStatus.PENDING)
+
+    # when the receiver recovers and the worker is restarted until the queue is drained
+    receiver.release()
+    restarted = _start_worker(log)
+    try:
+        assert restarted.wait(timeout=180) == 0, log.read_text()
+    finally:
+        if restarted.poll() is None:
+            restarted.kill()
+
+    # then every clock has exactly one breach, escalation and owner notification: none lost, none doubled
+    breaches = SlaEvent.objects.filter(kind=SlaEventKind.BREACHED, clock__isnull=False)
+    assert breaches.count() == clocks
+    assert breaches.values("clock").distinct().count() == clocks
+    assert SlaClock.objects.exclude(state=ClockState.BREACHED).count() == 0
+    assert SlaEvent.objects.filter(kind=SlaEventKind.ESCALATED).count() == clocks
+    assert Notification.objects.filter(kind="sla_breach", dedupe_key__startswith="sla-breach:").exclude(
+        user__username="ops").count() == clocks
+    # and one webhook delivery per breach; all sent except, at most, the one that was in flight at the kill
+    breach_deliveries = WebhookDelivery.objects.filter(event_type="sla.breached")
+    assert breach_deliveries.count() == clocks
+    assert breach_deliveries.exclude(pk=in_flight.pk).exclude(status=DeliveryStatus.DELIVERED).count() == 0
+    in_flight.refresh_from_db()
+    if in_flight.status == DeliveryStatus.PENDING:
+        # its retry comes due after the backoff; sending it then delivers it (same idempotency key)
+        resent = webhook_deliver(delivery_id=in_flight.pk, now=clock.now() + timedelta(hours=1))
+        assert resent is not None and resent.status == DeliveryStatus.DELIVERED
+    received = [r["headers"]["Idempotency-Key"] for r in receiver.requests]
+    assert set(received) == set(WebhookDelivery.objects.values_list("idempotency_key", flat=True))
+    assert received.count(in_flight.idempotency_key) == 2  # at-least-once: receivers dedupe by the key
