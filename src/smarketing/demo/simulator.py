@@ -43,7 +43,7 @@ SIZES = {
     "small": SizeSpec("small", 400, {"Inbound": 3, "EMEA": 2, "AMER": 2, "Enterprise": 1}, 3, 0.5,
                       budget_scale=0.1),
     "medium": SizeSpec("medium", 4000, {"Inbound": 6, "EMEA": 4, "AMER": 5, "Enterprise": 3}, 5, 1.0),
-    "large": SizeSpec("large", 17500, {"Inbound": 12, "EMEA": 8, "AMER": 10, "Enterprise": 6}, 8, 2.4,
+    "large": SizeSpec("large", 17500, {"Inbound": 12, "EMEA": 8, "AMER": 10, "Enterprise": 6}, 8, 2.55,
                       budget_scale=4.0),
 }
 
