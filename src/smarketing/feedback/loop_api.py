@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from smarketing.campaigns import brief_selectors as bsel
 from smarketing.campaigns import briefs as bsvc
@@ -51,7 +51,7 @@ router = Router()
 def feedback_quick_capture(request: HttpRequest, payload: FeedbackCaptureIn) -> Any:
     """Capture one piece of customer feedback in seconds (kind guessed when empty; source id makes it idempotent)."""
     item, created = capture.feedback_capture(author=request.user, **payload.dict())
-    return (201 if created else 200), {**_item(item), "created": created}
+    return Status(201 if created else 200, {**_item(item), "created": created})
 
 
 def _item(item: Any) -> dict[str, Any]:
@@ -99,7 +99,7 @@ def themes_rebuild(request: HttpRequest, payload: ThemeRebuildIn) -> Any:
         theme_services._check_backend(payload.backend)
     result = themes_rebuild_task.enqueue(backend=payload.backend or None, k=payload.k,
                                          actor_id=getattr(request.user, "pk", None))
-    return 202, {"task_id": str(result.id), "queue": "themes", "status": str(result.status)}
+    return Status(202, {"task_id": str(result.id), "queue": "themes", "status": str(result.status)})
 
 
 @router.post("/themes/assign", response=AssignOut)
@@ -142,7 +142,7 @@ def theme_split(request: HttpRequest, theme_id: int, payload: ThemeSplitIn) -> A
     """Move some items into a new theme; returns the new theme."""
     new = theme_services.theme_split(theme_id=theme_id, item_ids=payload.item_ids, name=payload.name,
                                      actor=request.user, note=payload.note)
-    return 201, _row(new.pk)
+    return Status(201, _row(new.pk))
 
 
 @router.post("/themes/{int:theme_id}/items", response=ThemeOut)
@@ -183,7 +183,7 @@ def insights_refresh(request: HttpRequest, payload: InsightRefreshIn) -> Any:
                           min_revenue=base.min_revenue if payload.min_revenue is None else payload.min_revenue,
                           require_both=payload.require_both or base.require_both)
     created = insight_services.insights_refresh(threshold=threshold)
-    return 201, [_insight(theme_selectors.insight_get(pk=i.pk)) for i in created]
+    return Status(201, [_insight(theme_selectors.insight_get(pk=i.pk)) for i in created])
 
 
 @router.get("/insights/{int:insight_id}", response=InsightOut)
@@ -236,7 +236,7 @@ def brief_create(request: HttpRequest, payload: BriefIn) -> Any:
     """Write a campaign's brief: audience, core message, proof points, talk track, objections, assets."""
     data = payload.dict(exclude={"campaign_id"})
     brief = bsvc.brief_create(campaign_id=payload.campaign_id, data=data, actor=request.user)
-    return 201, _brief(bsel.brief_get(pk=brief.pk), detail=True)
+    return Status(201, _brief(bsel.brief_get(pk=brief.pk), detail=True))
 
 
 @router.get("/briefs/{int:brief_id}", response=BriefOut)
@@ -256,21 +256,21 @@ def brief_update(request: HttpRequest, brief_id: int, payload: BriefPatch) -> An
 def brief_delete(request: HttpRequest, brief_id: int) -> Any:
     """Delete a brief that was never launched."""
     bsvc.brief_delete(brief_id=brief_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/briefs/{int:brief_id}/comments", response={201: BriefCommentOut})
 def brief_comment(request: HttpRequest, brief_id: int, payload: BriefCommentIn) -> Any:
     """Sales' comment on targeting or messaging, before launch."""
     c = bsvc.brief_comment_add(brief_id=brief_id, author=request.user, text=payload.text, topic=payload.topic)
-    return 201, _comment(c)
+    return Status(201, _comment(c))
 
 
 @router.post("/briefs/{int:brief_id}/signoff", response={201: BriefSignoffOut})
 def brief_signoff(request: HttpRequest, brief_id: int, payload: BriefSignoffIn) -> Any:
     """Sales signs off the brief's current content."""
     s = bsvc.brief_sign_off(brief_id=brief_id, user=request.user, comment=payload.comment)
-    return 201, _signoff(s, bsel.brief_get(pk=brief_id))
+    return Status(201, _signoff(s, bsel.brief_get(pk=brief_id)))
 
 
 @router.post("/briefs/{int:brief_id}/launch", response=BriefOut)
@@ -292,7 +292,7 @@ def _outreach(o: Any, created: bool = True) -> dict[str, Any]:
 def outreach_create(request: HttpRequest, payload: OutreachIn) -> Any:
     """Record an email, call note or sequence step by the calling rep, optionally linked to a campaign."""
     o, created = bsvc.outreach_record(rep=request.user, **payload.dict())
-    return (201 if created else 200), _outreach(o, created)
+    return Status(201 if created else 200, _outreach(o, created))
 
 
 @router.get("/outreach", response=list[OutreachOut])
