@@ -99,3 +99,11 @@ def test_docs_page_renders(client):
     html = response.content.decode()
     assert "swagger" in html.lower()
     assert "openapi.json" in html
+
+
+def test_an_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/no-such-thing")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert "/api/docs" in response.json()["message"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -83,6 +83,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"code": "not_found", "message": str(exc) or "not found"}, status=404)
+
+
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """JSON 404 for a path under /api/ that no endpoint serves (instead of the site's HTML page)."""
+    body = {"code": "not_found", "message": f"no API endpoint at {request.path}; the endpoints are listed at /api/docs"}
+    return JsonResponse(body, status=404)
 
 
 # (module, mount prefix, tag). A module that does not define `router` yet is skipped.
