@@ -36,9 +36,23 @@ class TokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs",
-               description="One revenue team: accounts, contacts, opportunities, campaigns, touchpoints, "
-                           "lifecycle, playbook, analytics and feedback. Authenticate with `Authorization: Bearer smk_…`.")
+DESCRIPTION = """One revenue team: accounts, contacts, opportunities, campaigns, touchpoints, lifecycle, playbook,
+analytics and feedback.
+
+**Auth.** Every endpoint needs `Authorization: Bearer smk_…` (issue one with `smarketing token USER` or
+`POST /api/team/tokens`). Viewers read; marketing, sales and RevOps users also write.
+
+**Errors.** Every error body is `{"code", "message", "field", "record", "details": [{"field", "message"}]}` with a
+stable `code`: `unauthenticated` (401), `forbidden` (403), `not_found` (404), `conflict` (409),
+`validation_error` (422, every bad field listed in `details`). Nothing is written when a request fails.
+
+**Lists** take `limit` (1–500) and `offset` and return `{"total", "limit", "offset", "items"}`.
+
+**Appends** (touchpoints, feedback) are idempotent by `source` + `source_id`: a repeat returns the first row with
+200 instead of 201. History is append-only; a contact's stage moves only through `POST /api/stage-changes`.
+"""
+
+api = NinjaAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs", description=DESCRIPTION)
 
 
 @api.exception_handler(DomainError)

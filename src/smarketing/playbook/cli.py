@@ -17,6 +17,21 @@ def register(app: typer.Typer) -> None:
     playbook = typer.Typer(help="The shared playbook: show, export, import, sign off, diff.", no_args_is_help=True)
     app.add_typer(playbook, name="playbook")
 
+    @playbook.command("list")
+    def list_() -> None:
+        """List versions, newest first, with status and each side's sign-off."""
+        from smarketing.playbook.selectors import playbook_version_list
+
+        versions = playbook_version_list()
+        if not versions:
+            typer.echo("no playbook versions yet: smarketing migrate adopts the shipped default")
+            return
+        for v in versions:
+            status = _signoff_status(v)
+            sides = "  ".join(f"{side}: {s.user.username if s else '—'}" for side, s in status.items())
+            when = f"{v.created_at:%Y-%m-%d}"
+            typer.echo(f"v{v.number:<4} {v.status:<10} {when}  {sides}  {v.notes[:60]}")
+
     @playbook.command()
     def show(version: int | None = typer.Option(None, "--version", "-v", help="Version number (default: active)"),
              as_json: bool = typer.Option(False, "--json", help="Print the version and its content as JSON")) -> None:

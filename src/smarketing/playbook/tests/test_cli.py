@@ -189,3 +189,16 @@ def test_diff_lists_changed_terms(capsys, tmp_path, active_playbook):
     assert "routing.rules (order)" in out
     assert unified.startswith("--- v1\n+++ v2")
     assert "+  mql_threshold: 70.0" in unified
+
+
+def test_list_shows_versions_with_status_and_signers(capsys, tmp_path, users, active_playbook):
+    run(capsys, "playbook", "import", str(write_playbook(tmp_path, threshold_70)), "--notes", "stricter")
+    run(capsys, "playbook", "signoff", "2", "--as", "sales1")
+
+    code, out, _ = run(capsys, "playbook", "list")
+
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].startswith("v2") and "draft" in lines[0] and "sales: sales1" in lines[0]
+    assert "marketing: —" in lines[0] and "stricter" in lines[0]
+    assert lines[1].startswith("v1") and "active" in lines[1]
