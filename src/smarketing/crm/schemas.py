@@ -80,6 +80,7 @@ class AccountFilters(PageIn):
     region: str = ""
     owner_id: int | None = None
     stage: Stage | None = Field(None, description="Current lifecycle stage")
+    updated_after: AwareDatetime | None = Field(None, description="Changed at or after (for incremental syncs)")
 
 
 class AccountPage(Paged[AccountOut]):
@@ -164,6 +165,7 @@ class ContactFilters(PageIn):
     owner_id: int | None = None
     buying_role: BuyingRole | None = None
     lead_source: str = ""
+    updated_after: AwareDatetime | None = Field(None, description="Changed at or after (for incremental syncs)")
 
 
 class ContactPage(Paged[ContactOut]):
@@ -240,6 +242,7 @@ class OpportunityFilters(PageIn):
     stage: OpportunityStage | None = None
     type: OpportunityType | None = None
     owner_id: int | None = None
+    updated_after: AwareDatetime | None = Field(None, description="Changed at or after (for incremental syncs)")
 
 
 class OpportunityPage(Paged[OpportunityOut]):

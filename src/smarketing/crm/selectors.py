@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,8 +19,8 @@ def _get(qs: QuerySet[Any], pk: int, label: str) -> Any:
 
 
 def account_list(*, q: str = "", industry: str = "", region: str = "", owner_id: int | None = None,
-                 stage: str = "") -> QuerySet[Account]:
-    """Accounts, filtered."""
+                 stage: str = "", updated_after: datetime | None = None) -> QuerySet[Account]:
+    """Accounts, filtered (`updated_after` serves incremental syncs)."""
     qs = Account.objects.select_related("owner").order_by("name", "id")
     if q:
         qs = qs.filter(name__icontains=q)
@@ -31,6 +32,8 @@ def account_list(*, q: str = "", industry: str = "", region: str = "", owner_id:
         qs = qs.filter(owner_id=owner_id)
     if stage:
         qs = qs.filter(lifecycle_stage=stage)
+    if updated_after:
+        qs = qs.filter(updated_at__gte=updated_after)
     return qs
 
 
@@ -39,8 +42,9 @@ def account_get(*, pk: int) -> Account:
 
 
 def contact_list(*, q: str = "", account_id: int | None = None, stage: str = "", owner_id: int | None = None,
-                 buying_role: str = "", lead_source: str = "") -> QuerySet[Contact]:
-    """Contacts, filtered."""
+                 buying_role: str = "", lead_source: str = "", updated_after: datetime | None = None,
+                 ) -> QuerySet[Contact]:
+    """Contacts, filtered (`updated_after` serves incremental syncs)."""
     qs = Contact.objects.select_related("account", "owner").order_by("id")
     if q:
         qs = qs.filter(email__icontains=q) | qs.filter(last_name__icontains=q)
@@ -54,6 +58,8 @@ def contact_list(*, q: str = "", account_id: int | None = None, stage: str = "",
         qs = qs.filter(buying_role=buying_role)
     if lead_source:
         qs = qs.filter(lead_source=lead_source)
+    if updated_after:
+        qs = qs.filter(updated_at__gte=updated_after)
     return qs
 
 
@@ -62,8 +68,8 @@ def contact_get(*, pk: int) -> Contact:
 
 
 def opportunity_list(*, account_id: int | None = None, outcome: str = "", stage: str = "", type: str = "",
-                     owner_id: int | None = None) -> QuerySet[Opportunity]:
-    """Opportunities, filtered."""
+                     owner_id: int | None = None, updated_after: datetime | None = None) -> QuerySet[Opportunity]:
+    """Opportunities, filtered (`updated_after` serves incremental syncs)."""
     qs = Opportunity.objects.select_related("account", "owner", "primary_contact").order_by("-opened_at", "id")
     if account_id:
         qs = qs.filter(account_id=account_id)
@@ -75,6 +81,8 @@ def opportunity_list(*, account_id: int | None = None, outcome: str = "", stage:
         qs = qs.filter(type=type)
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
+    if updated_after:
+        qs = qs.filter(updated_at__gte=updated_after)
     return qs
 
 

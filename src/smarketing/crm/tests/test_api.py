@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from smarketing.crm.models import Account, Contact, Opportunity
@@ -267,3 +269,18 @@ def test_opportunity_list_filters_by_outcome(api):
 
     assert won["total"] == 2
     assert {o["outcome"] for o in won["items"]} == {"won"}
+
+
+@pytest.mark.parametrize(("path", "factory", "model"), [
+    ("/api/accounts", AccountFactory, Account),
+    ("/api/contacts", ContactFactory, Contact),
+    ("/api/opportunities", OpportunityFactory, Opportunity),
+])
+def test_updated_after_returns_only_recent_changes_for_incremental_sync(api, path, factory, model):
+    old, recent = factory(), factory()
+    model.objects.filter(pk=old.pk).update(updated_at=datetime(2026, 1, 1, tzinfo=UTC))
+    model.objects.filter(pk=recent.pk).update(updated_at=datetime(2026, 6, 1, tzinfo=UTC))
+
+    page = api.get(path, updated_after="2026-03-01T00:00:00Z").json()
+
+    assert [i["id"] for i in page["items"]] == [recent.pk]
