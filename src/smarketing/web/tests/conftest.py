@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from smarketing.core import clock
@@ -16,9 +15,11 @@ NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday afternoon
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    cache.clear()
+    from smarketing.web.data.common import clear
+
+    clear()
     yield
-    cache.clear()
+    clear()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from smarketing.feedback.selectors import feedback_list
 from smarketing.feedback.services import feedback_record
 from smarketing.web import charts, integrations
 from smarketing.web.access import WRITE_ROLES, can, roles_required
+from smarketing.web.data.common import forget_version
 from smarketing.web.data.pages import feedback_by_kind, insight_rows, theme_rows
 from smarketing.web.formatting import money
 from smarketing.web.forms import FeedbackCaptureForm
@@ -78,5 +79,6 @@ def feedback_capture(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return _render(request, form, status=exc.status)
+    forget_version()
     messages.success(request, "Thanks — feedback recorded. It joins a theme at the next theme run.")
     return redirect("feedback")

@@ -18,6 +18,7 @@ from smarketing.lifecycle.enums import ActorKind, Stage
 from smarketing.web import integrations
 from smarketing.web.access import HANDOFF_ROLES, roles_required
 from smarketing.web.context import web
+from smarketing.web.data.common import forget_version
 from smarketing.web.data.pages import QueueItem, handoff_queue
 from smarketing.web.views.common import active_terms, domain_errors, page
 
@@ -96,6 +97,7 @@ def handoff_decide(request: HttpRequest, contact_id: int, action: str) -> HttpRe
         return HttpResponse(status=404)
     try:
         done = _decide(request, contact_id, action)
+        forget_version()  # so this user's next page view sees the decision in the analytics too
         ok = True
     except DomainError as exc:
         done, ok = exc.message, False

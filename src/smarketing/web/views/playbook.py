@@ -12,6 +12,7 @@ from smarketing.playbook import selectors as pb
 from smarketing.playbook import services as pbs
 from smarketing.playbook.enums import Side, VersionStatus
 from smarketing.web.access import SIGNOFF_ROLES, WRITE_ROLES, roles_required
+from smarketing.web.data.common import forget_version
 from smarketing.web.forms import PlaybookDraftForm, SignoffForm
 from smarketing.web.views.common import domain_errors, page
 
@@ -83,6 +84,7 @@ def playbook_draft(request: HttpRequest, number: int | None = None) -> HttpRespo
                 else:
                     saved = pbs.playbook_draft_update(version=version, content=content, notes=notes or None)
                     messages.success(request, f"Draft v{saved.number} saved; earlier sign-offs no longer count.")
+                forget_version()
                 return redirect("playbook_version", number=saved.number)
             except DomainError as exc:
                 errors = _draft_errors(exc)
@@ -105,6 +107,7 @@ def playbook_signoff(request: HttpRequest, number: int) -> HttpResponse:
     form = SignoffForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     version = pbs.playbook_sign_off(version=version, user=request.user, comment=comment)  # type: ignore[arg-type]
+    forget_version()
     if version.status == VersionStatus.ACTIVE:
         messages.success(request, f"Both sides have signed: v{version.number} is now the active playbook.")
     else:

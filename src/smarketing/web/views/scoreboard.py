@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
@@ -41,8 +43,8 @@ def home(request: HttpRequest) -> HttpResponse:
     pacing = sb.pacing(terms=terms, period=period)
     fun = funnel_data.funnel(period=period)
     targets = funnel_targets(pacing.goal, [s.value for s in FUNNEL_ORDER])
-    for row in fun.stages:
-        row.target = targets.get(row.stage)
+    # The funnel is shared through the cache, so the targets go on copies.
+    fun = dataclasses.replace(fun, stages=[dataclasses.replace(r, target=targets.get(r.stage)) for r in fun.stages])
     sla = sb.sla_compliance(terms=terms, period=period)
     perf = campaign_performance(period=period, model="linear")
     themes = feedback_by_kind(period=period)[:6]

@@ -1,0 +1,182 @@
+"""Writes through the web app, and the server refusing them to roles that may not make them (direct requests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from smarketing.crm.models import Contact
+from smarketing.feedback.models import FeedbackItem
+from smarketing.playbook.models import PlaybookVersion
+from smarketing.playbook.selectors import default_playbook_data, playbook_to_yaml
+
+
+def _stage(contact: Contact) -> str:
+    return Contact.objects.get(pk=contact.pk).lifecycle_stage
+
+
+@pytest.mark.parametrize("role", ["sales", "revops"])
+def test_sales_and_revops_accept_an_mql_in_one_click(world, login, role):
+    # given
+    mql = world["mqls"][0]
+    # when
+    response = login(role).post(f"/handoff/{mql.pk}/accept/", HTTP_HX_REQUEST="true")
+    # then
+    assert response.status_code == 200
+    assert "accepted" in response.content.decode()
+    assert _stage(mql) == "sal"
+
+
+@pytest.mark.parametrize("role", ["marketing", "viewer"])
+@pytest.mark.parametrize("action", ["accept", "reject", "recycle"])
+def test_other_roles_get_403_on_handoff_actions(world, login, role, action):
+    # given
+    mql = world["mqls"][0]
+    # when
+    response = login(role).post(f"/handoff/{mql.pk}/{action}/", {"reason_key": "no_budget"})
+    # then
+    assert response.status_code == 403
+    assert _stage(mql) == "mql"
+
+
+def test_reject_needs_a_reason_and_records_it(world, login):
+    # given
+    mql = world["mqls"][1]
+    client = login("sales")
+    # when
+    missing = client.post(f"/handoff/{mql.pk}/reject/", HTTP_HX_REQUEST="true")
+    done = client.post(f"/handoff/{mql.pk}/reject/", {"reason_key": "no_need", "note": "tiny team"},
+                       HTTP_HX_REQUEST="true")
+    # then
+    assert "choose a rejection reason" in missing.content.decode()
+    assert "rejected" in done.content.decode()
+    assert _stage(mql) == "disqualified"
+
+
+def test_recycle_without_htmx_redirects_back_to_the_queue_with_a_message(world, login):
+    # given
+    mql = world["mqls"][1]
+    client = login("sales")
+    # when
+    response = client.post(f"/handoff/{mql.pk}/recycle/", follow=True)
+    # then
+    assert response.redirect_chain[-1][0] == "/handoff/"
+    assert "recycled to nurture" in response.content.decode()
+    assert _stage(mql) == "recycled"
+
+
+def test_deciding_twice_says_it_was_already_decided(world, login):
+    # given
+    mql = world["mqls"][0]
+    client = login("sales")
+    client.post(f"/handoff/{mql.pk}/accept/", HTTP_HX_REQUEST="true")
+    # when
+    again = client.post(f"/handoff/{mql.pk}/accept/", HTTP_HX_REQUEST="true")
+    # then
+    assert "not awaiting" in again.content.decode()
+
+
+def test_handoff_queue_explains_the_score_and_lists_touches(world, login):
+    # when
+    html = login("sales").get("/handoff/", {"scope": "all"}).content.decode()
+    # then
+    assert "Why they scored" in html
+    assert "Asked for a demo" in html
+    assert "Webinar attended" in html
+    assert world["mqls"][0].name in html
+
+
+def _draft_yaml(**scoring: object) -> str:
+    import yaml
+
+    data = default_playbook_data()
+    data["scoring"].update(scoring)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def test_playbook_draft_shows_validation_errors_by_field(world, login):
+    # when
+    response = login("marketing").post("/playbook/new/", {"yaml": _draft_yaml(mql_threshold=-5), "notes": "x"})
+    # then
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "scoring.mql_threshold" in html
+    assert PlaybookVersion.objects.count() == 1
+
+
+def test_playbook_draft_reports_unreadable_yaml(world, login):
+    response = login("sales").post("/playbook/new/", {"yaml": "name: [unclosed", "notes": ""})
+    assert response.status_code == 422
+    assert "cannot be read" in response.content.decode()
+
+
+def test_two_sided_signoff_activates_a_draft(world, login):
+    # given: marketing drafts a higher MQL threshold
+    marketing, sales = login("marketing"), login("sales")
+    created = marketing.post("/playbook/new/", {"yaml": _draft_yaml(mql_threshold=70), "notes": "raise the bar"})
+    draft = PlaybookVersion.objects.get(number=2)
+    assert created.status_code == 302 and draft.status == "draft"
+    # when: marketing signs, then sales signs
+    marketing.post(f"/playbook/v{draft.number}/signoff/", {"comment": "ok"})
+    halfway = PlaybookVersion.objects.get(pk=draft.pk).status
+    page = sales.post(f"/playbook/v{draft.number}/signoff/", {"comment": "agreed"}, follow=True)
+    # then
+    assert halfway == "draft"
+    assert PlaybookVersion.objects.get(pk=draft.pk).status == "active"
+    assert PlaybookVersion.objects.get(number=1).status == "superseded"
+    assert "now the active playbook" in page.content.decode()
+    assert "mql_threshold: 70" in sales.get(f"/playbook/v{draft.number}/").content.decode()
+
+
+@pytest.mark.parametrize("role", ["viewer", "revops"])
+def test_only_marketing_and_sales_sign_off(world, login, role):
+    # given
+    draft_text = playbook_to_yaml(PlaybookVersion.objects.get(number=1))
+    login("marketing").post("/playbook/new/", {"yaml": draft_text, "notes": "same"})
+    # when
+    response = login(role).post("/playbook/v2/signoff/", {})
+    # then
+    assert response.status_code == 403
+    assert not PlaybookVersion.objects.get(number=2).signoffs.exists()
+
+
+def test_viewer_cannot_create_or_edit_drafts(world, login):
+    client = login("viewer")
+    assert client.get("/playbook/new/").status_code == 403
+    assert client.post("/playbook/new/", {"yaml": _draft_yaml(), "notes": ""}).status_code == 403
+    assert PlaybookVersion.objects.count() == 1
+
+
+def test_editing_a_draft_voids_earlier_signatures(world, login):
+    # given
+    marketing = login("marketing")
+    marketing.post("/playbook/new/", {"yaml": _draft_yaml(mql_threshold=65), "notes": "a"})
+    marketing.post("/playbook/v2/signoff/", {})
+    # when
+    marketing.post("/playbook/v2/edit/", {"yaml": _draft_yaml(mql_threshold=66), "notes": "b"})
+    html = marketing.get("/playbook/v2/").content.decode()
+    # then
+    assert "mql_threshold: 66" in html
+    assert html.count("not yet") == 2
+
+
+def test_feedback_capture_records_an_item_for_the_account(world, login, users):
+    # when
+    response = login("sales").post("/feedback/capture/", {"kind": "objection", "text": "Needs SSO before buying",
+                                                          "account": "Acme"}, follow=True)
+    # then
+    item = FeedbackItem.objects.get(text="Needs SSO before buying")
+    assert item.account == world["account"] and item.author == users["sales"] and item.source == "web"
+    assert "feedback recorded" in response.content.decode()
+
+
+def test_feedback_capture_errors_are_shown_by_field(world, login):
+    response = login("marketing").post("/feedback/capture/", {"kind": "objection", "text": "",
+                                                              "account": "No Such Co"})
+    assert response.status_code == 422
+    assert "This field is required" in response.content.decode()
+
+
+def test_viewer_cannot_capture_feedback(world, login):
+    response = login("viewer").post("/feedback/capture/", {"kind": "praise", "text": "great"})
+    assert response.status_code == 403
+    assert not FeedbackItem.objects.filter(text="great").exists()

@@ -1,0 +1,146 @@
+"""A live smarketing server for browser tests: `smarketing serve` on a free 127.0.0.1 port, over a temporary
+SQLite database seeded with the demo company (or the small seed when the demo seeder is not installed).
+
+The server is a subprocess, so Playwright's event loop never meets Django's database connections.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _has_command(env: dict[str, str], name: str) -> bool:
+    out = _run([str(BIN / "smarketing"), "--help"], env, 120)
+    return any(line.strip("│ ").startswith(name + " ") for line in out.stdout.splitlines())
+
+
+def seed_database(env: dict[str, str], *, size: str = "small", contacts: int = 60) -> str:
+    """Migrate, then load the demo company if `smarketing seed` exists, and always the small seed's users."""
+    done = _run([str(BIN / "smarketing"), "migrate"], env, 300)
+    if done.returncode != 0:
+        raise RuntimeError(f"migrate failed: {done.stderr[-2000:]}")
+    how = "small seed"
+    if _has_command(env, "seed"):
+        demo = _run([str(BIN / "smarketing"), "seed", "--size", size], env, 900)
+        if demo.returncode == 0:
+            how = f"smarketing seed --size {size}"
+    small = _run([sys.executable, str(ROOT / "tests" / "browser" / "seed_small.py"), "--contacts", str(contacts)], env, 900)
+    if small.returncode != 0:
+        raise RuntimeError(f"seed failed: {small.stderr[-2000:]}")
+    return how
+
+
+class Server:
+    def __init__(self, url: str, proc: subprocess.Popen[bytes], env: dict[str, str], seeded_by: str) -> None:
+        self.url, self.proc, self.env, self.seeded_by = url, proc, env, seeded_by
+
+
+def start_server(data_dir: Path, *, size: str = "small", contacts: int = 60, threads: int = 8) -> Server:
+    env = {**os.environ, "SMARKETING_DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite:///{data_dir / 'db.sqlite3'}",
+           "DJANGO_SETTINGS_MODULE": "smarketing.settings.base", "SMARKETING_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    seeded_by = seed_database(env, size=size, contacts=contacts)
+    port = free_port()
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([str(BIN / "smarketing"), "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--threads", str(threads)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + "/login/", timeout=2) as r:
+                if r.status == 200:
+                    return Server(url, proc, env, seeded_by)
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("server did not answer within 90 s")
+
+
+def stop_server(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_smarketing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("smk-live"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def as_role(browser: Any, live_smarketing: Server) -> Iterator[Any]:
+    """`as_role("sam.sales", width=1366, height=768)` -> a logged-in page."""
+    contexts: list[Any] = []
+
+    def login(username: str, *, width: int = 1366, height: int = 768) -> Any:
+        ctx = browser.new_context(viewport={"width": width, "height": height}, base_url=live_smarketing.url)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.goto("/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill("demo")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(live_smarketing.url + "/")
+        return page
+
+    yield login
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def shot() -> Any:
+    """`shot(page, name)` saves a full-page screenshot to test-artifacts/screenshots/<name>.png."""
+
+    def take(page: Any, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
