@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import ibis
 from pydantic import Field, model_validator
 
 from smarketing.analytics.queries.common import (
@@ -199,7 +200,8 @@ def measure_rates(engine: Any, spec: GoalsQuery, period: Period) -> Rates:
     won = opp.outcome == "won"
     o = engine.execute(opp.aggregate(
         won=won.sum(), lost=(opp.outcome == "lost").sum(), size=opp.amount.mean(where=won),
-        cycle=days_between(opp.opened_at, opp.closed_at).median(where=won),
+        # median(where=…) does not compile on Spark; nulls outside the filter are ignored everywhere.
+        cycle=ibis.ifelse(won, days_between(opp.opened_at, opp.closed_at), ibis.null("float64")).median(),
     )).iloc[0]
     n_won, n_lost = int(o["won"] or 0), int(o["lost"] or 0)
     if n_won == 0:

@@ -206,7 +206,7 @@ def _paths_engine(engine: Any, ev: ir.Table, top: int, outcome: str) -> tuple[in
             steps=ev.activity.collect(order_by=[ev.occurred_at, ev.src, ev.eid]),
             conv=(ev.activity == outcome).any())
         per = per.mutate(path=per.steps.join(SEP))
-    grouped = per.group_by("path").aggregate(subjects=per.count(), converted=per.conv.cast("int64").sum())
+    grouped = per.group_by("path").aggregate(subjects=per.count(), converted=ibis.ifelse(per.conv, 1, 0).sum())
     total = int(engine.execute(per.count().name("n"))["n"].iloc[0])
     frame = engine.execute(grouped.order_by([ibis.desc("subjects"), "path"]).limit(top))
     return total, [PathCount(path=r.path.split(SEP), subjects=int(r.subjects), share=ratio(r.subjects, total) or 0.0,
