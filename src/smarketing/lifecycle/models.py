@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from smarketing.core.models import AppendOnly, TimeStamped
+from smarketing.crm.models import Contact
 from smarketing.lifecycle.enums import (
     ActorKind,
     ClockKind,
@@ -228,3 +229,12 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint_id} ({self.status}, {self.attempts} attempts)"
+
+
+class MqlAwaitingDecision(Contact):
+    """Contacts in the MQL stage, as the admin's handoff queue (a proxy: no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "MQL awaiting decision"
+        verbose_name_plural = "MQLs awaiting decision"

@@ -314,3 +314,24 @@ def sla_check_once(*, now: datetime | None = None, limit: int = 10_000) -> dict[
     out["webhooks_delivered"] = sum(1 for d in sent if d is not None and d.status == "delivered")
     out["webhooks_failed"] = sum(1 for d in sent if d is not None and d.status != "delivered")
     return out
+
+
+@transaction.atomic
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
+    """Mark one of the user's notifications read (idempotent)."""
+    from smarketing.core.errors import NotFound
+
+    row = Notification.objects.filter(pk=notification_id, user=user).first()
+    if row is None:
+        raise NotFound(f"notification {notification_id} does not exist for {user.username}",
+                       record=f"notification:{notification_id}")
+    if row.read_at is None:
+        row.read_at = clock.now()
+        row.save(update_fields=["read_at"])
+    return row
+
+
+@transaction.atomic
+def notification_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of the user read; returns how many."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=clock.now())

@@ -216,3 +216,11 @@ def webhook_delivery_retry_now(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.save(update_fields=["status", "next_attempt_at", "max_attempts"])
     transaction.on_commit(lambda: _enqueue([delivery.pk]))
     return delivery
+
+
+def webhook_delivery_get(*, delivery_id: int) -> WebhookDelivery:
+    """One delivery, or NotFound."""
+    row = WebhookDelivery.objects.filter(pk=delivery_id).first()
+    if row is None:
+        raise NotFound(f"webhook delivery {delivery_id} does not exist", record=f"webhook_delivery:{delivery_id}")
+    return row
