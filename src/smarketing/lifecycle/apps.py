@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -8,8 +10,14 @@ class LifecycleConfig(AppConfig):
 
     def ready(self) -> None:
         from smarketing.campaigns import services as campaign_services
-        from smarketing.lifecycle.hooks import touchpoint_first_touch
+        from smarketing.lifecycle.hooks import contact_rescored, touchpoint_first_touch
 
-        # Why a hook, not a signal: campaigns declares the extension point; a sales touch meets the SLA clock.
+        # Why hooks, not signals: campaigns and scoring declare the extension points the engine plugs into.
         if touchpoint_first_touch not in campaign_services.TOUCHPOINT_HOOKS:
             campaign_services.TOUCHPOINT_HOOKS.append(touchpoint_first_touch)
+        try:
+            rescore_hooks = getattr(import_module("smarketing.scoring.services"), "RESCORE_HOOKS", None)
+        except ImportError:
+            rescore_hooks = None
+        if rescore_hooks is not None and contact_rescored not in rescore_hooks:
+            rescore_hooks.append(contact_rescored)

@@ -209,3 +209,17 @@ def test_marketing_touches_do_not_count_as_first_touch(active_playbook, sellers,
     with django_capture_on_commit_callbacks(execute=True):
         touchpoint_record(contact=lead, channel="email", kind="email_click", occurred_at=now + timedelta(hours=1))
     assert SlaClock.objects.get(contact=lead, kind="first_touch").state == ClockState.OPEN
+
+
+def test_a_rescore_that_crosses_the_threshold_qualifies_the_contact(active_playbook, sellers, now, make_lead,
+                                                                    django_capture_on_commit_callbacks):
+    scoring = pytest.importorskip("smarketing.scoring.services")
+    # given a lead that was cold and just asked for a demo
+    lead = make_lead(qualifies=False)
+    touchpoint_record(contact=lead, channel="direct", kind="demo_request", occurred_at=now)
+    # when scoring rescores it (the incremental path after new touchpoints)
+    with django_capture_on_commit_callbacks(execute=True):
+        scoring.contacts_rescore(contact_ids=[lead.pk], as_of=now)
+    # then the lifecycle engine's hook made it an MQL and routed it
+    lead.refresh_from_db()
+    assert lead.lifecycle_stage == Stage.MQL and Assignment.objects.filter(contact=lead).count() == 1
