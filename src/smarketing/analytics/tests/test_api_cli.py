@@ -1,0 +1,97 @@
+"""The analytics API and CLI are thin edges over the same query kinds."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from smarketing.cli import main
+from smarketing.lifecycle.services import stage_change_record
+from smarketing.testing.factories import ContactFactory, OpportunityFactory
+
+
+@pytest.fixture
+def history(active_playbook):
+    for i, source in enumerate(["web", "web", "ads"]):
+        contact = ContactFactory(lead_source=source)
+        stage_change_record(contact=contact, to_stage="lead", occurred_at=datetime(2026, 1, 1 + i, tzinfo=UTC))
+        stage_change_record(contact=contact, to_stage="mql", occurred_at=datetime(2026, 1, 5 + i, tzinfo=UTC))
+        if i == 0:
+            stage_change_record(contact=contact, to_stage="customer", occurred_at=datetime(2026, 2, 4, tzinfo=UTC))
+            OpportunityFactory(account=contact.account, primary_contact=contact, amount=900, outcome="won",
+                               opened_at=datetime(2026, 1, 20, tzinfo=UTC), closed_at=datetime(2026, 2, 4, tzinfo=UTC))
+
+
+@pytest.mark.django_db
+def test_funnel_over_get_and_post(api, history):
+    # when a viewer asks for the funnel with query parameters
+    r = api.get("/api/analytics/funnel", role="viewer", from_stage="mql", to_stage="customer", by="source")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert (body["total"]["entered"], body["total"]["converted"]) == (3, 1)
+    assert {g["key"]: g["entered"] for g in body["groups"]} == {"web": 2, "ads": 1}
+    assert body["total"]["median_days_to_convert"] == 30.0
+    # and a revops user posts the same spec
+    r2 = api.post("/api/analytics/funnel", {"from_stage": "mql", "to_stage": "customer", "by": "source"})
+    assert r2.status_code == 200 and r2.json() == body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "params", "field"), [
+    ("/api/analytics/funnel", {"from_stage": "mql", "to_stage": "won"}, "to_stage"),
+    ("/api/analytics/funnel", {"from_stage": "mql", "to_stage": "sql", "start": "2026-02-01", "end": "2026-01-01"},
+     "end"),
+    ("/api/analytics/funnel", {"from_stage": "mql", "to_stage": "sql", "by": "shoe_size"}, "by"),
+    ("/api/analytics/goals", {"period": "2026-Q9", "revenue": "100"}, "period"),
+    ("/api/analytics/journeys", {"level": "galaxy"}, "level"),
+])
+def test_bad_specs_are_4xx_naming_the_field(api, history, path, params, field):
+    r = api.get(path, **params)
+    assert 400 <= r.status_code < 500
+    assert r.json()["field"] == field
+
+
+@pytest.mark.django_db
+def test_bad_posted_spec_is_4xx(api, history):
+    r = api.post("/api/analytics/funnel", {"from_stage": "nope", "to_stage": "sql"})
+    assert 400 <= r.status_code < 500
+    assert "from_stage" in json.dumps(r.json())
+
+
+@pytest.mark.django_db
+def test_goals_and_journeys_endpoints(api, history):
+    goals = api.get("/api/analytics/goals", period="2026-Q2", revenue="1800", as_of="2026-05-01")
+    assert goals.status_code == 200, goals.content
+    assert goals.json()["needed"]["deals"] == 2
+    journeys = api.get("/api/analytics/journeys", top="2")
+    assert journeys.status_code == 200
+    assert journeys.json()["top_paths"][0] == {"path": ["stage:lead", "stage:mql"], "subjects": 2,
+                                               "share": 0.666667, "converted": 0}
+    kinds = api.get("/api/analytics/kinds").json()
+    assert {"funnel", "goals", "journeys"} <= {k["kind"] for k in kinds}
+
+
+@pytest.mark.django_db
+def test_cli_json_and_tables(history, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["funnel", "--from", "mql", "--to", "customer", "--by", "source", "--json"])
+    assert done.value.code in (0, None)
+    out = json.loads(capsys.readouterr().out)
+    assert out["total"]["conversion_rate"] == 0.333333
+    with pytest.raises(SystemExit):
+        main(["journeys"])
+    assert "Top paths" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["goals", "--revenue", "1800", "--period", "2026-Q2", "--as-of", "2026-05-01"])
+    assert "Pacing" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_cli_prints_bad_spec_without_traceback(history, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["funnel", "--from", "mql", "--to", "won"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "to_stage" in err and "Traceback" not in err
