@@ -1,26 +1,20 @@
-"""`smarketing import …`: load public datasets and CRM exports; `register(app)` adds the group to the CLI."""
+"""`smarketing import …`: one sub-command per source mapping, each defined beside its mapping."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-import_app = typer.Typer(help="Import datasets and CRM exports.", no_args_is_help=True)
+from smarketing.ingest import xeducation
 
+import_app = typer.Typer(help="Import data from files (CSV mappings).", no_args_is_help=True)
+import_app.command("xeducation")(xeducation.command)
 
-@import_app.command("olist")
-def import_olist(folder: Path = typer.Argument(None, help="Folder with the two Olist marketing-funnel CSVs "
-                                                          "(default: ../shared/datasets/olist)")) -> None:
-    """Load the Olist MQLs and closed deals as contacts, won opportunities and stage history."""
-    from smarketing.ingest.olist import default_folder, olist_import
-
-    report = olist_import(folder=folder or default_folder())
-    typer.echo(f"olist: {report.contacts_created} contacts, {report.accounts_created} accounts, "
-               f"{report.opportunities_created} won opportunities, {report.stage_changes_created} stage changes "
-               f"created; {report.already_present} MQLs were already imported")
-    for note in report.notes:
-        typer.echo(f"note: {note}")
+try:  # the Olist mapping lives in its own module, added separately
+    from smarketing.ingest import olist
+except ImportError:
+    olist = None  # type: ignore[assignment]
+if getattr(olist, "command", None) is not None:
+    import_app.command("olist")(olist.command)  # type: ignore[attr-defined,unused-ignore]
 
 
 def register(app: typer.Typer) -> None:

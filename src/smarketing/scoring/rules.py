@@ -331,8 +331,12 @@ def _criterion_mask(c: Criterion, facts: Sequence[Mapping[str, Any]]) -> np.ndar
 
 
 def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: TouchArrays,
-               as_of: datetime) -> BatchScores:
-    """Vectorised score_contact for many contacts: same numbers, a fraction of the time."""
+               as_of: datetime | np.ndarray) -> BatchScores:
+    """Vectorised score_contact for many contacts: same numbers, a fraction of the time.
+
+    `as_of` is one moment for all, or a datetime64[us] array with each contact's own moment (e.g. when its
+    outcome was decided, to see the score it had then).
+    """
     n = len(facts)
     n_fit, n_eng = len(scoring.fit_rules), len(scoring.engagement_rules)
     points = np.zeros((n, n_fit + n_eng), dtype=np.float64)
@@ -348,7 +352,10 @@ def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: To
         counts[:, j] = mask.astype(np.int64)
 
     engagement = np.zeros(n, dtype=np.float64)
-    as_of64 = np.datetime64(_epoch_micros(as_of), "us")
+    if isinstance(as_of, datetime):
+        as_of64: Any = np.datetime64(_epoch_micros(as_of), "us")
+    else:
+        as_of64 = np.asarray(as_of, dtype="datetime64[us]")[touches.contact_index]
     age = (as_of64 - touches.occurred_at).astype("timedelta64[us]").astype(np.int64).astype(np.float64)
     age = age / 1e6 / SECONDS_PER_DAY
     valid = age >= 0

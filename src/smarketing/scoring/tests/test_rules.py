@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from smarketing.scoring.rules import (
     score_account,
     score_contact,
     score_many,
+    to_datetime64,
 )
 
 AS_OF = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -166,3 +168,16 @@ def test_vectorised_scores_equal_the_scalar_ones(contacts, half_life, fw, ew):
                [(c.rule_id, c.count, c.source) for c in many.explanation]
         for c1, c2 in zip(one.explanation, many.explanation, strict=True):
             assert math.isclose(c1.points, c2.points, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def test_each_contact_may_have_its_own_as_of():
+    # given two contacts with the same touch, scored as of different moments
+    touches = [[Touch("pricing_view", AS_OF)], [Touch("pricing_view", AS_OF)]]
+    as_of = np.asarray([to_datetime64(AS_OF), to_datetime64(AS_OF + timedelta(days=30))], dtype="datetime64[us]")
+    # when scored at once
+    batch = score_many(SCORING, [_facts(), _facts()], TouchArrays.from_lists(touches), as_of)
+    # then each decays to its own moment, as the scalar scorer would
+    assert batch.engagement[0] == pytest.approx(10)
+    assert batch.engagement[1] == pytest.approx(5)
+    assert batch.engagement[1] == pytest.approx(score_contact(SCORING, _facts(), touches[1],
+                                                              AS_OF + timedelta(days=30)).engagement)

@@ -1,0 +1,308 @@
+"""Reads for scoring: score inputs as plain data (facts and touches), cached scores, models and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, QuerySet
+
+from smarketing.campaigns.models import Touchpoint
+from smarketing.core.errors import NotFound
+from smarketing.crm.models import Account, Contact, Opportunity
+from smarketing.lifecycle.enums import Stage
+from smarketing.lifecycle.models import StageChange
+from smarketing.scoring.models import AccountScore, ContactScore, PredictiveModel
+from smarketing.scoring.rules import Touch, TouchArrays, facts_from, to_datetime64
+from smarketing.scoring.threshold import Outcome, Proposal, propose_threshold
+
+CONTACT_FACT_FIELDS = ("email", "title", "buying_role", "lead_source", "country", "lifecycle_stage", "attributes")
+ACCOUNT_FACT_FIELDS = ("name", "domain", "industry", "employees", "revenue_band", "region", "segment",
+                       "is_customer", "lifecycle_stage")
+ACCEPTED_STAGES = {Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER}
+OPPORTUNITY_STAGES = {Stage.OPPORTUNITY, Stage.CUSTOMER}
+
+
+@dataclass(frozen=True)
+class ScoreInputs:
+    """What the rules need for a batch of contacts, in row order."""
+
+    contact_ids: list[int]
+    account_ids: list[int | None]
+    facts: list[dict[str, Any]]
+    touches: TouchArrays
+
+
+def _facts_rows(contact_ids: Sequence[int] | None) -> list[dict[str, Any]]:
+    qs = Contact.objects.order_by("id")
+    if contact_ids is not None:
+        qs = qs.filter(id__in=list(contact_ids))
+    cols = ["id", "account_id", *CONTACT_FACT_FIELDS, *(f"account__{f}" for f in ACCOUNT_FACT_FIELDS)]
+    return list(qs.values(*cols))
+
+
+def score_inputs(*, contact_ids: Sequence[int]) -> ScoreInputs:
+    """Facts and touches of the given contacts (two queries however many contacts)."""
+    rows = _facts_rows(contact_ids)
+    ids = [r["id"] for r in rows]
+    position = {cid: i for i, cid in enumerate(ids)}
+    facts = []
+    for r in rows:
+        contact = {f: r[f] for f in CONTACT_FACT_FIELDS}
+        account = {f: r[f"account__{f}"] for f in ACCOUNT_FACT_FIELDS} if r["account_id"] else None
+        facts.append(facts_from(contact, account))
+    tp = Touchpoint.objects.filter(contact_id__in=ids).values_list("contact_id", "kind", "occurred_at")
+    idx, kinds, when = [], [], []
+    for cid, kind, occurred_at in tp.iterator(chunk_size=5000):
+        idx.append(position[cid])
+        kinds.append(kind)
+        when.append(to_datetime64(occurred_at))
+    arrays = TouchArrays(np.asarray(idx, dtype=np.int64), np.asarray(kinds, dtype=object),
+                         np.asarray(when, dtype="datetime64[us]"))
+    return ScoreInputs(contact_ids=ids, account_ids=[r["account_id"] for r in rows], facts=facts, touches=arrays)
+
+
+def contact_touches(*, contact_id: int) -> list[Touch]:
+    """One contact's touches as scoring sees them."""
+    return [Touch(k, t) for k, t in Touchpoint.objects.filter(contact_id=contact_id)
+            .values_list("kind", "occurred_at")]
+
+
+def contact_ids_all(*, batch_size: int) -> Iterator[list[int]]:
+    """Every contact id, in batches (keyset pagination, so memory stays flat)."""
+    last = 0
+    while True:
+        batch = list(Contact.objects.filter(id__gt=last).order_by("id").values_list("id", flat=True)[:batch_size])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1]
+
+
+def contact_count() -> int:
+    return Contact.objects.count()
+
+
+def account_contact_ids(*, account_id: int) -> list[int]:
+    return list(Contact.objects.filter(account_id=account_id).order_by("id").values_list("id", flat=True))
+
+
+def account_ids_with_contacts() -> list[int]:
+    return list(Account.objects.filter(contacts__isnull=False).distinct().order_by("id").values_list("id", flat=True))
+
+
+def contact_score_get(*, contact_id: int) -> ContactScore:
+    """A contact's cached score, or NotFound naming the contact."""
+    score = ContactScore.objects.select_related("playbook_version", "predictive_model").filter(
+        contact_id=contact_id).first()
+    if score is None:
+        if not Contact.objects.filter(pk=contact_id).exists():
+            raise NotFound(f"contact {contact_id} does not exist", record=f"contact:{contact_id}", field="contact_id")
+        raise NotFound(f"contact {contact_id} has not been scored yet (smarketing score rebuild)",
+                       record=f"contact:{contact_id}", field="contact_id")
+    return score
+
+
+def account_score_get(*, account_id: int) -> AccountScore:
+    """An account's cached score, or NotFound naming the account."""
+    score = AccountScore.objects.select_related("playbook_version").filter(account_id=account_id).first()
+    if score is None:
+        if not Account.objects.filter(pk=account_id).exists():
+            raise NotFound(f"account {account_id} does not exist", record=f"account:{account_id}", field="account_id")
+        raise NotFound(f"account {account_id} has not been scored yet", record=f"account:{account_id}",
+                       field="account_id")
+    return score
+
+
+def contact_score_list_top(*, limit: int = 50) -> QuerySet[ContactScore]:
+    """Highest-scoring contacts first."""
+    return ContactScore.objects.select_related("contact").order_by("-total", "contact_id")[:limit]
+
+
+def predictive_model_list() -> QuerySet[PredictiveModel]:
+    """Trained models, newest first (the artefact is left unloaded)."""
+    return PredictiveModel.objects.defer("artefact").order_by("-created_at", "-id")
+
+
+def predictive_model_get(*, pk: int) -> PredictiveModel:
+    model = PredictiveModel.objects.filter(pk=pk).first()
+    if model is None:
+        raise NotFound(f"predictive model {pk} does not exist", record=f"predictive_model:{pk}")
+    return model
+
+
+def predictive_model_active() -> PredictiveModel | None:
+    return PredictiveModel.objects.filter(active=True).first()
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Per-contact outcome flags derived from lifecycle history and opportunities."""
+
+    accepted: set[int]
+    opportunity: set[int]
+    won: set[int]
+
+
+def contact_outcomes() -> Outcomes:
+    """Which contacts sales accepted, which became opportunities and which were won (history + current stage)."""
+    reached: dict[int, set[str]] = {}
+    for cid, stage in StageChange.objects.filter(contact__isnull=False).values_list("contact_id", "to_stage"):
+        reached.setdefault(cid, set()).add(stage)
+    for cid, stage in Contact.objects.exclude(lifecycle_stage=Stage.LEAD).values_list("id", "lifecycle_stage"):
+        reached.setdefault(cid, set()).add(stage)
+    accepted = {c for c, s in reached.items() if s & ACCEPTED_STAGES}
+    opportunity = {c for c, s in reached.items() if s & OPPORTUNITY_STAGES}
+    won = {c for c, s in reached.items() if Stage.CUSTOMER in s}
+    for cid, outcome in Opportunity.objects.filter(primary_contact__isnull=False).values_list(
+            "primary_contact_id", "outcome"):
+        opportunity.add(cid)
+        accepted.add(cid)
+        if outcome == "won":
+            won.add(cid)
+    return Outcomes(accepted=accepted, opportunity=opportunity, won=won)
+
+
+def training_rows(*, contact_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Contacts' features as plain data for the predictive model: fields, attributes, account, touch counts."""
+    contacts = Contact.objects.order_by("id")
+    touches = Touchpoint.objects.all()
+    if contact_ids is not None:
+        contacts = contacts.filter(id__in=list(contact_ids))
+        touches = touches.filter(contact_id__in=list(contact_ids))
+    rows = {r["id"]: {**r, "touch_counts": {}} for r in contacts.values(
+        "id", "first_seen_at", "lead_source", "country", "buying_role", "title", "attributes",
+        *(f"account__{f}" for f in ("industry", "employees", "region", "segment")))}
+    counts = touches.order_by().values("contact_id", "kind").annotate(n=Count("id"))
+    for cid, kind, n in counts.values_list("contact_id", "kind", "n"):
+        if cid in rows:
+            rows[cid]["touch_counts"][kind] = n
+    return list(rows.values())
+
+
+def touchpoint_contact_id(*, touchpoint_id: int) -> int | None:
+    return Touchpoint.objects.filter(pk=touchpoint_id).values_list("contact_id", flat=True).first()
+
+
+def touchpoint_contact_ids(*, touchpoint_ids: Sequence[int]) -> list[int]:
+    """Distinct contacts of some touchpoints (in chunks, to stay under SQL parameter limits)."""
+    out: set[int] = set()
+    for start in range(0, len(touchpoint_ids), 5000):
+        chunk = list(touchpoint_ids[start:start + 5000])
+        out.update(Touchpoint.objects.filter(pk__in=chunk).values_list("contact_id", flat=True))
+    return sorted(out)
+
+
+def score_totals() -> dict[int, tuple[float, float | None]]:
+    """Every cached (total, predictive) by contact id."""
+    return {cid: (t, p) for cid, t, p in ContactScore.objects.values_list("contact_id", "total", "predictive")}
+
+
+DECISION_STAGES = {Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.DISQUALIFIED, Stage.RECYCLED}
+
+
+def _decision_times() -> dict[int, Any]:
+    """When each contact's outcome was decided: its first move past MQL (accepted, rejected or recycled)."""
+    out: dict[int, Any] = {}
+    for cid, at in (StageChange.objects.filter(contact__isnull=False, to_stage__in=list(DECISION_STAGES))
+                    .order_by("occurred_at").values_list("contact_id", "occurred_at")):
+        out.setdefault(cid, at)
+    return out
+
+
+def threshold_outcomes(*, score: str, batch_size: int = 5000) -> tuple[list[Outcome], str]:
+    """Each contact's score as it stood when its outcome was decided, with the outcome; and how it was scored.
+
+    Rule scores are recomputed as of the decision (or, undecided, as of the contact's latest touch), so old
+    history is not judged by today's decay. Predictive scores use only the active model's held-out contacts,
+    so the table is not flattered by contacts the model learned from.
+    """
+    from smarketing.core import clock
+    from smarketing.playbook.selectors import playbook_active_terms
+    from smarketing.scoring import predictive, rules
+
+    outcomes = contact_outcomes()
+
+    def outcome(cid: int, value: float) -> Outcome:
+        return Outcome(score=value, accepted=cid in outcomes.accepted, opportunity=cid in outcomes.opportunity,
+                       won=cid in outcomes.won)
+
+    if score == "predictive":
+        model = predictive_model_active()
+        if model is None:
+            raise NotFound("no active predictive model: train one first (smarketing score train)",
+                           record="predictive_model", field="score")
+        loaded = predictive.load(bytes(model.artefact))
+        holdout = [int(i) for i in loaded.get("holdout_ids") or []]
+        rows = training_rows(contact_ids=holdout)
+        probs = predictive.predict(loaded, rows)
+        return ([outcome(int(r["id"]), round(100 * float(p), 4)) for r, p in zip(rows, probs, strict=True)],
+                f"predictive probability × 100 of model {model.pk}, on its {len(rows)} held-out contacts")
+    _, terms = playbook_active_terms()
+    decided = _decision_times()
+    now = clock.now()
+    out: list[Outcome] = []
+    for ids in contact_ids_all(batch_size=batch_size):
+        inputs = score_inputs(contact_ids=ids)
+        latest: dict[int, Any] = {}
+        for i, when in zip(inputs.touches.contact_index.tolist(), inputs.touches.occurred_at.tolist(), strict=True):
+            if i not in latest or when > latest[i]:
+                latest[i] = when
+        as_of = []
+        for i, cid in enumerate(inputs.contact_ids):
+            at = decided.get(cid)
+            as_of.append(to_datetime64(at) if at is not None else
+                         np.datetime64(latest[i], "us") if i in latest else to_datetime64(now))
+        batch = rules.score_many(terms.scoring, inputs.facts, inputs.touches, np.asarray(as_of, dtype="datetime64[us]"))
+        out.extend(outcome(cid, float(batch.total[i])) for i, cid in enumerate(inputs.contact_ids))
+    return out, "rule-based total as of each contact's decision (or latest touch while undecided)"
+
+
+def threshold_proposal(*, score: str = "total") -> Proposal:
+    """The MQL threshold trade-off table from history, with a proposal against the acceptance commitment."""
+    from smarketing.playbook.selectors import playbook_active_terms
+
+    _, terms = playbook_active_terms()
+    outcomes, basis = threshold_outcomes(score=score)
+    proposal = propose_threshold(outcomes, target_acceptance_rate=terms.sla.marketing.min_acceptance_rate,
+                                 current_threshold=terms.scoring.mql_threshold if score == "total" else None)
+    return replace(proposal, basis=basis)
+
+
+def contact_score_explain(*, contact_id: int, fresh: bool = True) -> dict[str, Any]:
+    """A contact's score with every contributing rule and why it is or is not an MQL.
+
+    Fresh computes from history now (nothing is written); otherwise the cached score is shown.
+    """
+    from smarketing.core import clock
+    from smarketing.playbook.selectors import playbook_active_terms
+    from smarketing.scoring import predictive, rules
+
+    version, terms = playbook_active_terms()
+    inputs = score_inputs(contact_ids=[contact_id])
+    if not inputs.contact_ids:
+        raise NotFound(f"contact {contact_id} does not exist", record=f"contact:{contact_id}", field="contact_id")
+    facts = inputs.facts[0]
+    if fresh:
+        as_of = clock.now()
+        result = rules.score_many(terms.scoring, inputs.facts, inputs.touches, as_of).result(0)
+        model = predictive_model_active()
+        prob = float(predictive.predict(predictive.load(bytes(model.artefact)),
+                                        training_rows(contact_ids=[contact_id]))[0]) if model else None
+        version_number, model_id = version.number, model.pk if model else None
+    else:
+        cached = contact_score_get(contact_id=contact_id)
+        result = rules.ScoreResult(fit=cached.fit, engagement=cached.engagement, total=cached.total,
+                                   explanation=[rules.Contribution(**c) for c in cached.explanation])
+        as_of, prob = cached.as_of, cached.predictive
+        version_number, model_id = cached.playbook_version.number, cached.predictive_model_id
+    if prob is not None:
+        facts = {**facts, "score.predictive": prob}
+    unmet = rules.mql_unmet(terms, result, facts)
+    return {"contact_id": contact_id, **result.as_dict(), "fit_weight": terms.scoring.fit_weight,
+            "engagement_weight": terms.scoring.engagement_weight, "predictive": prob,
+            "predictive_model_id": model_id, "qualifies_as_mql": not unmet, "mql_unmet": unmet,
+            "mql_threshold": terms.scoring.mql_threshold, "playbook_version": version_number,
+            "as_of": as_of.isoformat(), "fresh": fresh}
