@@ -271,7 +271,12 @@ def marketing_period_judge(*, now: datetime) -> list[str]:
     from smarketing.lifecycle.selectors_sla import marketing_period_counts
     from smarketing.lifecycle.services_webhooks import webhook_event_emit
 
-    version, terms = playbook_active_terms()
+    from smarketing.core.errors import Conflict
+
+    try:
+        version, terms = playbook_active_terms()
+    except Conflict:  # no active playbook yet: there is no commitment to judge against
+        return []
     commitment = terms.sla.marketing
     tz = terms.sla.calendar.timezone
     current = sla_rules.period_at(commitment.period, now, tz)
