@@ -127,9 +127,14 @@ class JourneyData:
     campaign_keys: tuple[str, ...]
 
 
+def _float(x: int) -> ir.FloatingValue:
+    """A float constant every engine types as double (PostgreSQL reads a bare `1.0` as numeric)."""
+    return ibis.literal(x, "int64").cast("float64")
+
+
 def _value_expr(spec: AttributionQuery, amount: ir.FloatingValue, outcome: ir.StringValue) -> ir.FloatingValue:
     if spec.credit == "conversions":
-        return ibis.literal(1.0)
+        return _float(1)
     if spec.credit == "revenue":
         return ibis.ifelse(outcome == "won", amount.fill_null(0.0), 0.0)
     return amount.fill_null(0.0)
@@ -190,7 +195,7 @@ def conversion_units(engine: Any, spec: AttributionQuery, touches: ir.Table) -> 
                 .group_by("osub").aggregate(v=lambda t: t.v.sum()))
         j = reach.join(vals, reach.subject == vals.osub, how="left")
         units = j.mutate(unit_key=j.subject, converted=ibis.literal(True),
-                         value=ibis.literal(1.0) if spec.credit == "conversions" else j.v.fill_null(0.0),
+                         value=_float(1) if spec.credit == "conversions" else j.v.fill_null(0.0),
                          end_epoch=epoch(j.reached_at), opened_epoch=ibis.null("int64"),
                          opportunity_id=ibis.null("int64"))
     cols = ["unit_key", "subject", "converted", "value", "end_epoch", "opened_epoch", "opportunity_id"]
@@ -203,7 +208,7 @@ def conversion_units(engine: Any, spec: AttributionQuery, touches: ir.Table) -> 
     lonely = last_touch.anti_join(units, last_touch.subject == units.subject)
     nulls = lonely.select(
         unit_key=-lonely.subject, subject=lonely.subject, converted=ibis.literal(False),
-        value=ibis.literal(0.0), end_epoch=lonely.last_epoch, opened_epoch=ibis.null("int64"),
+        value=_float(0), end_epoch=lonely.last_epoch, opened_epoch=ibis.null("int64"),
         opportunity_id=ibis.null("int64"))
     return units.union(nulls.select(*cols))
 
