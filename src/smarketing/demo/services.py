@@ -9,12 +9,13 @@ instead of the other apps' services: millions of append-only rows; the rows are 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
@@ -77,8 +78,6 @@ def demo_seed(*, size: str, seed: int, progress: Progress | None = None, force: 
     except IntegrityError as exc:
         raise Conflict(f"the demo company conflicts with rows already in this database ({str(exc).splitlines()[0]}); "
                        "seed an empty database", record="demo") from None
-    finally:
-        clock.freeze(None)
     # Why: on PostgreSQL the deferred foreign-key checks run at commit; the result reports the whole time.
     return replace(result, seconds=time.perf_counter() - started)
 
@@ -121,12 +120,22 @@ def _jsonable(truth: GroundTruth) -> dict[str, Any]:
     return json.loads(truth.to_json())
 
 
+@contextmanager
+def _clock_at(moment: datetime) -> Iterator[None]:
+    """Pin the clock to a simulated moment (sign-offs happen on simulated days), then restore what it was."""
+    before = clock._frozen
+    clock.freeze(moment)
+    try:
+        yield
+    finally:
+        clock.freeze(before)
+
+
 def _active_playbook() -> PlaybookVersion:
     """The active version; on a new database the shipped default, adopted as of the first simulated day."""
     if not PlaybookVersion.objects.filter(status="active").exists():
-        clock.freeze(simulator.start_datetime())
-        playbook_bootstrap()
-        clock.freeze(None)
+        with _clock_at(simulator.start_datetime()):
+            playbook_bootstrap()
     return playbook_version_active_get()
 
 
@@ -154,14 +163,13 @@ def _users(people: list[Person]) -> list[User]:
 def _sign_off_v2(v1: PlaybookVersion, users: list[User], plan: Simulation) -> PlaybookVersion:
     """Marketing drafts v2 after the mid-year review; marketing and sales sign it off on the switch day."""
     maria, sam = users[0], users[1]
-    clock.freeze(plan.switch_at - pd.Timedelta(days=3).to_pytimedelta())
-    draft = playbook_draft_create(content=simulator.v2_content(v1.content), created_by=maria, based_on=v1,
-                                  notes="Mid-year review: MQL threshold down 5 points, faster engagement decay "
-                                        "(sales asked for more, earlier leads).")
-    playbook_sign_off(version=draft, user=maria, comment="Marketing agrees.")
-    clock.freeze(plan.switch_at)
-    playbook_sign_off(version=draft, user=sam, comment="Sales agrees; we will work the extra MQLs within SLA.")
-    clock.freeze(None)
+    with _clock_at(plan.switch_at - timedelta(days=3)):
+        draft = playbook_draft_create(content=simulator.v2_content(v1.content), created_by=maria, based_on=v1,
+                                      notes="Mid-year review: MQL threshold down 5 points, faster engagement decay "
+                                            "(sales asked for more, earlier leads).")
+        playbook_sign_off(version=draft, user=maria, comment="Marketing agrees.")
+    with _clock_at(plan.switch_at):
+        playbook_sign_off(version=draft, user=sam, comment="Sales agrees; we will work the extra MQLs within SLA.")
     draft.refresh_from_db()
     return draft
 
@@ -171,8 +179,8 @@ def _write_campaigns(sim: Simulation, ids: _Ids) -> int:
     start = simulator.start_datetime().date()
     rows = []
     for r in c.itertuples():
-        begin = start + pd.Timedelta(days=int(r.start_day)).to_pytimedelta()
-        end = start + pd.Timedelta(days=int(r.end_day) - 1).to_pytimedelta()
+        begin = start + timedelta(days=int(r.start_day))
+        end = start + timedelta(days=int(r.end_day) - 1)
         created = writer.timestamps(simulator.to_datetime64(np.array([max(r.start_day - 14, -30)])))[0]
         rows.append((ids.campaign + int(r.idx), r.name, r.channel, r.type, begin.isoformat(), end.isoformat(),
                      f"{r.budget:.2f}", f"{r.actual_cost:.2f}", ids.users[int(r.owner)], r.audience, r.message,

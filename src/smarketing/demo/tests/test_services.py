@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.auth import authenticate
 from typer.testing import CliRunner
 
 from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.core import clock
 from smarketing.core.errors import Conflict, ValidationFailed
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.demo import writer
@@ -75,10 +78,13 @@ def test_a_failure_half_way_leaves_nothing_written(db, monkeypatch):
         return real(model, fields, rows)
 
     monkeypatch.setattr(writer, "insert", failing)
+    pinned = datetime(2030, 1, 2, tzinfo=UTC)
+    clock.freeze(pinned)
     # when seeding runs
     with pytest.raises(RuntimeError, match="disk full"):
         demo_seed(size="small", seed=1)
-    # then no row of the demo remains, not even users or playbook versions
+    # then the caller's clock is as it was, and no row of the demo remains, not even users or playbook versions
+    assert clock.now() == pinned
     for model in (Account, Contact, Touchpoint, StageChange, Opportunity, Campaign, User, PlaybookVersion, DemoSeed):
         assert not model.objects.exists(), model.__name__
 
