@@ -227,3 +227,16 @@ def labelled_feedback(*, per_theme: int = 25, seed: int = 7) -> list[tuple[str, 
             out.append((text, label))
     rng.shuffle(out)
     return out
+
+
+def demo_labelled(*, per_theme: int = 25, seed: int = 3) -> list[tuple[str, str]]:
+    """(text, true theme) pairs from the demo simulator's feedback generator (its own themes and wording)."""
+    import numpy as np
+
+    from smarketing.demo.themes import THEMES as DEMO_THEMES
+    from smarketing.demo.themes import feedback_text
+
+    rng = np.random.default_rng(seed)
+    out = [(feedback_text(theme, rng), theme.key) for theme in DEMO_THEMES for _ in range(per_theme)]
+    order = rng.permutation(len(out))
+    return [out[i] for i in order]

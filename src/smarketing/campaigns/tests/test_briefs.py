@@ -1,0 +1,137 @@
+"""Campaign briefs: content, sales comments before launch, recorded sign-off, outreach capture."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from smarketing.campaigns.brief_selectors import brief_get, brief_signed_off
+from smarketing.campaigns.briefs import (
+    brief_comment_add,
+    brief_create,
+    brief_delete,
+    brief_launch,
+    brief_sign_off,
+    brief_update,
+    outreach_record,
+)
+from smarketing.campaigns.models import BriefSignoff, CampaignBrief, Outreach
+from smarketing.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from smarketing.testing.factories import CampaignFactory, ContactFactory
+
+CONTENT = {
+    "audience": "Controllers at 200-2000 employee companies",
+    "core_message": "Close the books in three days.",
+    "proof_points": ["Northwind: 10 to 3 days", "  "],
+    "talk_track": "Ask how long the close takes.",
+    "objection_handling": [{"objection": "Too expensive", "response": "Pays back in one quarter"}],
+    "assets": [{"title": "Case study", "url": "https://example.com/northwind.pdf"}],
+}
+
+
+def test_brief_lifecycle_comment_signoff_launch(db, users):
+    # Given a brief written by marketing
+    campaign = CampaignFactory()
+    brief = brief_create(campaign_id=campaign.pk, data=CONTENT, actor=users["marketing"])
+    assert brief.proof_points == ["Northwind: 10 to 3 days"] and brief.content_sha
+    # When sales comments and signs off, marketing edits, and sales signs again
+    brief_comment_add(brief_id=brief.pk, author=users["sales"], text="Add mid-market banks", topic="targeting")
+    brief_sign_off(brief_id=brief.pk, user=users["sales"], comment="Good to go")
+    assert brief_signed_off(brief_get(pk=brief.pk))
+    brief_update(brief_id=brief.pk, data={"audience": "Controllers and banks"})
+    # Then the earlier sign-off no longer counts, launch waits for a new one
+    assert not brief_signed_off(brief_get(pk=brief.pk))
+    with pytest.raises(Conflict, match="no sales sign-off"):
+        brief_launch(brief_id=brief.pk)
+    brief_sign_off(brief_id=brief.pk, user=users["sales"])
+    brief_sign_off(brief_id=brief.pk, user=users["sales"])  # same content: recorded once
+    assert BriefSignoff.objects.filter(brief=brief).count() == 2
+    launched = brief_launch(brief_id=brief.pk)
+    assert launched.launched_at is not None
+    # And after launch comments are closed and the brief is kept
+    with pytest.raises(Conflict, match="already launched"):
+        brief_comment_add(brief_id=brief.pk, author=users["sales"], text="late")
+    with pytest.raises(Conflict):
+        brief_delete(brief_id=brief.pk)
+
+
+def test_only_sales_signs_off(db, users):
+    brief = brief_create(campaign_id=CampaignFactory().pk, data=CONTENT)
+    with pytest.raises(PermissionDenied):
+        brief_sign_off(brief_id=brief.pk, user=users["marketing"])
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"core_message": ""}, "core_message"),
+    ({"core_message": "x", "proof_points": "one"}, "proof_points"),
+    ({"core_message": "x", "objection_handling": [{"objection": "Price"}]}, "objection_handling.0"),
+    ({"core_message": "x", "assets": [{"url": "ftp://x"}]}, "assets.0.url"),
+    ({"core_message": "x", "colour": "red"}, "colour"),
+])
+def test_brief_validation_names_the_field(db, data, field):
+    campaign = CampaignFactory(core_message="")
+    with pytest.raises(ValidationFailed) as exc:
+        brief_create(campaign_id=campaign.pk, data=data)
+    assert exc.value.field == field
+    assert CampaignBrief.objects.count() == 0
+
+
+def test_one_brief_per_campaign_and_core_message_defaults_to_the_campaign(db):
+    campaign = CampaignFactory()
+    brief = brief_create(campaign_id=campaign.pk, data={})
+    assert brief.core_message == campaign.core_message
+    with pytest.raises(Conflict):
+        brief_create(campaign_id=campaign.pk, data={})
+    with pytest.raises(NotFound):
+        brief_create(campaign_id=999999, data={})
+
+
+def test_outreach_is_recorded_idempotently_and_validated(db, users):
+    contact = ContactFactory()
+    o, created = outreach_record(rep=users["sales"], text="Close in three days", contact_id=contact.pk,
+                                 source="outreach_tool", source_id="m-1",
+                                 sent_at=datetime(2026, 3, 1, tzinfo=UTC))
+    again, created_again = outreach_record(rep=users["sales"], text="Close in three days", source="outreach_tool",
+                                           source_id="m-1")
+    assert created and not created_again and again.pk == o.pk and o.account == contact.account
+    for kwargs, field in [({"text": ""}, "text"), ({"text": "x", "kind": "fax"}, "kind"),
+                          ({"text": "x", "campaign_id": 99999}, "campaign_id")]:
+        with pytest.raises((ValidationFailed, NotFound)) as exc:
+            outreach_record(rep=users["sales"], **kwargs)
+        assert exc.value.field == field
+    assert Outreach.objects.count() == 1
+
+
+def test_brief_and_outreach_api(api, db):
+    campaign = CampaignFactory()
+    created = api.post("/api/loop/briefs", {"campaign_id": campaign.pk, **CONTENT}, role="marketing")
+    assert created.status_code == 201, created.content
+    bid = created.json()["id"]
+    assert created.json()["objection_handling"][0]["response"] == "Pays back in one quarter"
+    assert api.post("/api/loop/briefs", {"campaign_id": campaign.pk}, role="marketing").status_code == 409
+    comment = api.post(f"/api/loop/briefs/{bid}/comments", {"text": "Target banks too", "topic": "targeting"},
+                       role="sales")
+    assert comment.status_code == 201 and comment.json()["author"] == "sales1"
+    assert api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="marketing").status_code == 403
+    signed = api.post(f"/api/loop/briefs/{bid}/signoff", {"comment": "ok"}, role="sales")
+    assert signed.status_code == 201 and signed.json()["current"]
+    patched = api.patch(f"/api/loop/briefs/{bid}", {"talk_track": "New opener"}, role="marketing")
+    assert patched.status_code == 200 and not patched.json()["signed_off"]
+    assert api.post(f"/api/loop/briefs/{bid}/launch", {}, role="marketing").status_code == 409
+    api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="sales")
+    launched = api.post(f"/api/loop/briefs/{bid}/launch", {}, role="marketing")
+    assert launched.status_code == 200 and launched.json()["launched_at"]
+    detail = api.get(f"/api/loop/briefs/{bid}")
+    assert len(detail.json()["comments"]) == 1 and len(detail.json()["signoffs"]) == 2
+    assert api.get("/api/loop/briefs", campaign_id=campaign.pk).json()[0]["id"] == bid
+    bad = api.post("/api/loop/briefs", {"campaign_id": CampaignFactory().pk, "core_message": "x",
+                                        "assets": [{"url": "javascript:alert(1)"}]}, role="marketing")
+    assert bad.status_code == 422 and bad.json()["field"] == "assets.0.url"
+    out = api.post("/api/loop/outreach", {"text": "Close in three days", "campaign_id": campaign.pk,
+                                          "kind": "call_note"}, role="sales")
+    assert out.status_code == 201 and out.json()["rep"] == "sales1"
+    assert api.get("/api/loop/outreach", campaign_id=campaign.pk).json()[0]["kind"] == "call_note"
+    other = CampaignFactory()
+    draft = api.post("/api/loop/briefs", {"campaign_id": other.pk, "core_message": "x"}, role="marketing")
+    assert api.delete(f"/api/loop/briefs/{draft.json()['id']}", role="marketing").status_code == 204
