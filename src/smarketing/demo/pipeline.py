@@ -96,9 +96,12 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     mql_score = np.zeros((n, 3))
     thresholds = np.zeros(n)
     starts = [p.starts_day for p in periods] + [np.inf]
+    fits: list[tuple[Any, np.ndarray]] = []
     for p in periods:
         eligible = (t >= starts[p.index]) & (t < starts[p.index + 1]) & prospect[c_idx]
-        q = first_mql(p.terms, facts, c_idx, t, kind, eligible)
+        fit = next((f for rules, f in fits if rules == p.terms.scoring.fit_rules), None)
+        q = first_mql(p.terms, facts, c_idx, t, kind, eligible, fit=fit)
+        fits.append((p.terms.scoring.fit_rules, q.fit))
         new = (q.touch_index >= 0) & np.isnan(mql_day)
         mql_day[new] = t[q.touch_index[new]]
         mql_version[new] = p.index

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from smarketing.lifecycle.enums import Stage
 from smarketing.playbook.criteria import MISSING, holds
@@ -86,8 +87,13 @@ def engagement_timeline(scoring: Scoring, contact: np.ndarray, t_days: np.ndarra
     row_start = np.repeat(starts, np.diff(np.r_[starts, n]))
     hl = scoring.engagement_half_life_days
     positions = np.arange(n)
+    codes, kinds = pd.factorize(kind)  # compare small ints, not strings, once per rule
+    code_of = {str(k): i for i, k in enumerate(kinds)}
     for rule in scoring.engagement_rules:
-        sel = np.flatnonzero(kind == rule.kind)
+        code = code_of.get(str(rule.kind))
+        if code is None:
+            continue
+        sel = np.flatnonzero(codes == code)
         if sel.size == 0:
             continue
         c, t = contact[sel], t_days[sel]
@@ -116,22 +122,23 @@ def engagement_timeline(scoring: Scoring, contact: np.ndarray, t_days: np.ndarra
 
 
 def first_mql(terms: Playbook, facts: Sequence[Mapping[str, Any]], contact: np.ndarray, t_days: np.ndarray,
-              kind: np.ndarray, eligible: np.ndarray | None = None) -> Qualification:
+              kind: np.ndarray, eligible: np.ndarray | None = None, fit: np.ndarray | None = None) -> Qualification:
     """The first touch at which each contact meets the MQL threshold and the mql entry criteria under `terms`.
 
-    `eligible` (per touch) restricts which touches may qualify, e.g. those while this playbook version was active.
+    `eligible` (per touch) restricts which touches may qualify, e.g. those while this playbook version was active;
+    `fit` may pass raw fit points already computed with the same fit rules.
     """
     scoring = terms.scoring
     n = contact.size
-    fit_c = fit_points(scoring, facts)
-    fit = fit_c[contact] if n else np.zeros(0)
+    fit_c = fit_points(scoring, facts) if fit is None else fit
+    fit_t = fit_c[contact] if n else np.zeros(0)
     eng = engagement_timeline(scoring, contact, t_days, kind)
-    total = scoring.fit_weight * fit + scoring.engagement_weight * eng
+    total = scoring.fit_weight * fit_t + scoring.engagement_weight * eng
     stage = terms.stage(Stage.MQL)
     criteria = list(stage.entry_criteria) if stage else []
     ok = total >= scoring.mql_threshold
     ok &= static_mask(criteria, facts)[contact] if n else ok
-    ok &= score_mask(criteria, {"score.fit": fit, "score.engagement": eng, "score.total": total}, n)
+    ok &= score_mask(criteria, {"score.fit": fit_t, "score.engagement": eng, "score.total": total}, n)
     if eligible is not None:
         ok &= eligible
     first = np.full(len(facts), -1, dtype=np.int64)
