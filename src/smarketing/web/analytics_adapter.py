@@ -56,15 +56,25 @@ def describe_weights(weights: dict[str, Any]) -> str:
 
 
 def campaign_story(campaign: Campaign) -> dict[str, Any]:
-    """The campaign's brief, talk track, sales comments and message consistency, as far as they exist."""
-    brief = getattr(campaign, "brief", None) if hasattr(Campaign, "brief") else None
-    try:
-        comments = list(brief.comments.select_related("author").all()) if brief is not None else []
-    except Exception:  # noqa: BLE001 - the comments table may not be migrated yet on an old database
-        comments = []
-    consistency = None
-    fn = integrations.optional("smarketing.feedback.consistency", "campaign_consistency") or integrations.optional(
-        "smarketing.feedback.selectors", "campaign_consistency")
-    if fn is not None:
-        consistency, _err = integrations.safe(fn, campaign=campaign)
-    return {"brief": brief, "comments": comments, "consistency": consistency}
+    """The campaign's brief, talk track, sales comments and message consistency, through the campaigns app."""
+    brief_list = integrations.optional("smarketing.campaigns.brief_selectors", "brief_list")
+    signed = integrations.optional("smarketing.campaigns.brief_selectors", "brief_signed_off")
+    consistency_get = integrations.optional("smarketing.campaigns.brief_selectors", "campaign_consistency_get")
+    brief = brief_list(campaign_id=campaign.pk).first() if brief_list is not None else None
+    comments = list(brief.comments.select_related("author").all()) if brief is not None else []
+    consistency, note = (None, "")
+    if consistency_get is not None:
+        consistency, note = integrations.safe(consistency_get, campaign_id=campaign.pk)
+    return {"brief": brief, "comments": comments, "consistency": consistency, "consistency_note": note,
+            "brief_signed": bool(signed(brief)) if (brief is not None and signed is not None) else False}
+
+
+def consistency_scores() -> dict[int, float | None]:
+    """Campaign id -> message consistency, for the campaign list (empty while the campaigns app lacks it)."""
+    from smarketing.web.data.common import cached
+
+    fn = integrations.optional("smarketing.campaigns.brief_selectors", "consistency_by_campaign")
+    if fn is None:
+        return {}
+    got, _err = integrations.safe(lambda: cached("consistency", "all", fn))
+    return got or {}

@@ -9,6 +9,43 @@ from smarketing.feedback.enums import FeedbackKind
 CAPTURE_KINDS = [(k, v) for k, v in FeedbackKind.choices if k not in ("rejection_reason",)]
 
 
+def web_capture_form_class() -> type[forms.Form]:
+    """Feedback's own capture form, with the account typed by name instead of picked from every row in the CRM
+    (a select of every contact and deal does not scale to a real CRM); the web app's fallback before it existed."""
+    try:
+        from smarketing.feedback.forms import FeedbackCaptureForm as Owned
+    except ImportError:
+        return FeedbackCaptureForm
+
+    class WebFeedbackForm(Owned):  # type: ignore[misc,valid-type]
+        account = forms.CharField(required=False, max_length=200, label="Account (optional)",
+                                  help_text="Name or domain of the account, so revenue at stake can be counted.")
+        contact = None
+        opportunity = None
+        occurred_at = None
+
+        field_order = ["kind", "text", "account"]
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self.fields["text"].label = "What the customer said"
+            self.fields["text"].help_text = "In their words, as close as you can."
+            self.fields["kind"].label = "What kind of feedback"
+
+        def clean_account(self) -> object:
+            from smarketing.crm.selectors import account_list
+
+            name = (self.cleaned_data.get("account") or "").strip()
+            if not name:
+                return None
+            account = account_list(q=name).first()
+            if account is None:
+                raise forms.ValidationError(f"no account named like {name!r}; leave it empty or check the name")
+            return account
+
+    return WebFeedbackForm
+
+
 class FeedbackCaptureForm(forms.Form):
     kind = forms.ChoiceField(choices=CAPTURE_KINDS, label="What kind of feedback")
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("journeys/", journeys.journeys_page, name="journeys"),
     path("feedback/", feedback.feedback_page, name="feedback"),
     path("feedback/capture/", feedback.feedback_capture, name="feedback_capture"),
+    path("feedback/insights/<int:pk>/", feedback.insight_move, name="insight_move"),
     path("playbook/", playbook.playbook_page, name="playbook"),
     path("playbook/new/", playbook.playbook_draft, name="playbook_new"),
     path("playbook/v<int:number>/", playbook.playbook_version, name="playbook_version"),

@@ -44,7 +44,7 @@ def world(db, users, active_playbook) -> dict[str, Any]:
              ["lead", "mql", "sal", "sql", "opportunity", "customer"], ["lead"]]
     start = datetime(2026, 10, 5, 14, tzinfo=UTC)
     for i, path in enumerate(paths):
-        c = ContactFactory(account=account, lead_source="webinar" if i % 2 else "paid_search",
+        c: Any = ContactFactory(account=account, lead_source="webinar" if i % 2 else "paid_search",
                            owner=users["sales"] if i < 3 else None, first_seen_at=start)
         TouchpointFactory(contact=c, account=account, campaign=campaign, kind="webinar_attended",
                           occurred_at=start + timedelta(hours=1))

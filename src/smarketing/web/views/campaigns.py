@@ -43,7 +43,7 @@ class Performance:
         cols = [Column("name", "Campaign"), Column("channel", "Channel"), Column("cost", "Cost", "money")]
         if self.attributed:
             cols += [Column("pipeline", "Attributed pipeline", "money"), Column("revenue", "Attributed revenue", "money"),
-                     Column("roi", "ROI", "ratio")]
+                     Column("roi", "ROI", "ratio"), Column("consistency", "Message consistency", "pct")]
         else:
             cols += [Column("touches", "Touches", "int"), Column("contacts", "Contacts reached", "int")]
         rows = self.rows[:limit] if limit else self.rows
@@ -62,12 +62,16 @@ def _attributed(period: Period, model: str) -> tuple[list[dict[str, Any]], str] 
 
 
 def campaign_performance(*, period: Period, model: str) -> Performance:
-    """Cost and attributed results per campaign for a period under one attribution model."""
+    """Cost and attributed results per campaign for a period under one attribution model, with consistency."""
+    from smarketing.web.analytics_adapter import consistency_scores
+
     model = model if model in MODELS else "linear"
     base = campaign_rows(period=period)
     got, error = integrations.safe(_attributed, period, model)
+    scores = consistency_scores()
     if got:
         rows, weights = got
+        rows = [{**r, "consistency": scores.get(r["id"]) if r.get("id") else None} for r in rows]
         return Performance(model, period, rows, True, weights=weights or MODELS[model], models=MODELS)
     note = error or ("Attributed pipeline, revenue and ROI appear here once the analytics attribution query is "
                      "installed; until then campaigns are listed by cost with the touches they produced.")

@@ -17,13 +17,13 @@ from smarketing.web.access import WRITE_ROLES, can, roles_required
 from smarketing.web.data.common import forget_version
 from smarketing.web.data.pages import feedback_by_kind, insight_rows, theme_rows
 from smarketing.web.formatting import money
-from smarketing.web.forms import FeedbackCaptureForm
+from smarketing.web.forms import web_capture_form_class
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import page, period_context, period_from
 
 
 def _capture_form_class() -> type:
-    return integrations.optional("smarketing.feedback.forms", "FeedbackForm") or FeedbackCaptureForm
+    return web_capture_form_class()
 
 
 def _render(request: HttpRequest, form: object, status: int = 200) -> HttpResponse:
@@ -35,7 +35,8 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
         "themes": Table("themes", "Feedback themes by revenue at stake", [
             Column("theme", "Theme"), Column("key_phrases", "Key phrases"), Column("items", "Items", "int"),
             Column("recent", "Items in the last 4 weeks", "int"), Column("accounts", "Accounts", "int"),
-            Column("revenue_at_stake", "Open pipeline at stake", "money")], themes,
+            Column("open_pipeline", "Open pipeline", "money"), Column("arr", "Customer ARR", "money"),
+            Column("revenue_at_stake", "Revenue at stake", "money")], themes,
             period=f"trend: 8 weeks to the end of {period.label}") if themes else
         Table("themes", "Feedback by kind (themes not built yet)", [
             Column("theme", "Kind"), Column("items", "Items", "int"), Column("accounts", "Accounts", "int"),
@@ -46,8 +47,9 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
         **period_context(request, period, error), "form": form, "themes": themes, "by_kind": by_kind,
         "insights": insight_rows(), "recent": recent,
         "can_capture": can(request.user, WRITE_ROLES),
+        "can_move_insights": can(request.user, frozenset({"marketing", "revops"})),
         "chart": charts.bar_chart([charts.Bar(str(r["theme"]).replace("_", " "), r["revenue_at_stake"])
-                                   for r in chart_rows[:8]], title="Open pipeline at stake by theme", fmt=money),
+                                   for r in chart_rows[:8]], title="Revenue at stake by theme", fmt=money),
         "sparks": {t["id"]: charts.line_chart([(str(i), float(v)) for i, v in enumerate(t["trend"])],
                                               title=f"Weekly items: {t['theme']}", width=160, height=48)
                    for t in themes[:20]},
@@ -66,6 +68,12 @@ def feedback_capture(request: HttpRequest) -> HttpResponse:
     form = _capture_form_class()(request.POST)
     if not form.is_valid():
         return _render(request, form, status=422)
+    if hasattr(form, "capture"):  # the feedback app's form records through its own capture service
+        if form.capture(author=request.user) is None:
+            return _render(request, form, status=422)
+        forget_version()
+        messages.success(request, "Thanks — feedback recorded. It joins a theme at the next theme run.")
+        return redirect("feedback")
     data = form.cleaned_data
     account = None
     if data.get("account"):
@@ -82,3 +90,29 @@ def feedback_capture(request: HttpRequest) -> HttpResponse:
     forget_version()
     messages.success(request, "Thanks — feedback recorded. It joins a theme at the next theme run.")
     return redirect("feedback")
+
+
+INSIGHT_ROLES = frozenset({"marketing", "revops"})
+
+
+@roles_required(INSIGHT_ROLES, "work the insights inbox")
+def insight_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move an insight on (acknowledge, acted on with the response, close) through the feedback app's service."""
+    if request.method != "POST":
+        return redirect("feedback")
+    transition = integrations.optional("smarketing.feedback.insight_services", "insight_transition")
+    if transition is None:
+        messages.error(request, "Insights cannot be changed until the feedback loop is installed.")
+        return redirect("feedback")
+    try:
+        text = request.POST.get("response_note", "").strip()
+        to_status = request.POST.get("to_status", "")
+        transition(insight_id=pk, to_status=to_status, actor=request.user,
+                   note=request.POST.get("note", "").strip() or text,
+                   response_note=text if to_status == "acted_on" else "")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        forget_version()
+        messages.success(request, f"Insight {pk} is now {request.POST.get('to_status', '').replace('_', ' ')}.")
+    return redirect("/feedback/#h-ins")

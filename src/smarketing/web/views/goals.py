@@ -45,6 +45,7 @@ def goals_page(request: HttpRequest) -> HttpResponse:
     return page(request, "web/goals.html", {
         **period_context(request, period, error), "form": form, "rows": rows, "goal": goal, "goal_source": goal_source,
         "currency": currency, "goals": terms.goals if terms else [],
-        "chart": charts.funnel_chart([charts.Bar(r["stage"], float(r["actual"] or 0), r["required"]) for r in rows],
+        "chart": charts.funnel_chart([charts.Bar(str(r["stage"]), float(r["actual"] or 0), float(r["required"] or 0))
+                                      for r in rows],
                                      title=f"Reached vs required, {period.label}"),
     }, tables=tables)
