@@ -17,6 +17,45 @@ from smarketing.lifecycle.models import HandoffDecision, StageChange
 from smarketing.lifecycle.sla import rate
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How sales answered one MQL."""
+
+    decision: str
+    reason_key: str = ""
+    source: str = "handoff"  # handoff (a recorded decision) | history (the next stage change, e.g. imported)
+
+
+ACCEPTED_STAGES = {Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER}
+HISTORY_DECISION: dict[str, str] = {Stage.RECYCLED: Decision.RECYCLE, Stage.DISQUALIFIED: Decision.REJECT}
+
+
+def mql_outcomes(changes: list[StageChange]) -> dict[int, Outcome]:
+    """Each MQL's outcome: its handoff decision, or else the stage it moved to next (history from imports or
+    the demo, where no decision row exists). Undecided MQLs are absent."""
+    ids = [c.pk for c in changes]
+    out = {d.mql_change_id: Outcome(d.decision, d.reason_key)
+           for d in HandoffDecision.objects.filter(mql_change__in=ids).only("mql_change_id", "decision", "reason_key")}
+    undecided = [c for c in changes if c.pk not in out]
+    if not undecided:
+        return out
+    later: dict[int, list[tuple[datetime, int, str, str]]] = defaultdict(list)
+    for contact_id, when, pk, to_stage, details in (
+            StageChange.objects.filter(contact_id__in={c.contact_id for c in undecided}, from_stage=Stage.MQL)
+            .values_list("contact_id", "occurred_at", "id", "to_stage", "details")):
+        later[contact_id].append((when, pk, to_stage, (details or {}).get("reason_key", "")))
+    for c in undecided:
+        nxt = min((row for row in later.get(c.contact_id or 0, []) if (row[0], row[1]) > (c.occurred_at, c.pk)),
+                  default=None)
+        if nxt is None:
+            continue
+        if nxt[2] in ACCEPTED_STAGES:
+            out[c.pk] = Outcome(Decision.ACCEPT, "", "history")
+        elif nxt[2] in HISTORY_DECISION:
+            out[c.pk] = Outcome(HISTORY_DECISION[nxt[2]], nxt[3], "history")
+    return out
+
+
 @dataclass
 class Outcomes:
     """Decisions on a group of MQLs."""
@@ -27,18 +66,18 @@ class Outcomes:
     recycled: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
 
-    def add(self, decision: HandoffDecision | None) -> None:
+    def add(self, outcome: Outcome | None) -> None:
         self.mqls += 1
-        if decision is None:
+        if outcome is None:
             return
-        if decision.decision == Decision.ACCEPT:
+        if outcome.decision == Decision.ACCEPT:
             self.accepted += 1
-        elif decision.decision == Decision.REJECT:
+        elif outcome.decision == Decision.REJECT:
             self.rejected += 1
         else:
             self.recycled += 1
-        if decision.decision != Decision.ACCEPT:
-            self.reasons[decision.reason_key or "(no reason)"] += 1
+        if outcome.decision != Decision.ACCEPT:
+            self.reasons[outcome.reason_key or "(not recorded)"] += 1
 
     def as_dict(self) -> dict[str, Any]:
         decided = self.accepted + self.rejected + self.recycled
@@ -57,7 +96,7 @@ def handoff_report(*, since: datetime | None = None, until: datetime | None = No
     if until:
         mqls = mqls.filter(occurred_at__lt=until)
     changes = list(mqls.order_by("occurred_at", "id").only("id", "contact_id", "occurred_at", "details"))
-    decisions = {d.mql_change_id: d for d in HandoffDecision.objects.filter(mql_change__in=[c.pk for c in changes])}
+    decisions = mql_outcomes(changes)
 
     overall = Outcomes()
     by_rule: dict[str, Outcomes] = defaultdict(Outcomes)

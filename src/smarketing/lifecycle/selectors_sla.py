@@ -6,7 +6,7 @@ and HandoffDecision rows for marketing.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,6 @@ from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockKind, ClockState, Decision, SlaEventKind, SlaSide, Stage
 from smarketing.lifecycle.models import (
     Assignment,
-    HandoffDecision,
     Notification,
     SlaClock,
     SlaEvent,
@@ -33,12 +32,12 @@ SALES_KINDS = (ClockKind.FIRST_TOUCH, ClockKind.DECISION)
 def marketing_period_counts(*, period: sla_rules.Period, tz: str) -> dict[str, int]:
     """MQLs that entered in a period and how sales decided on them."""
     lo, hi = period.bounds_utc(tz)
-    mqls = StageChange.objects.filter(to_stage=Stage.MQL, contact__isnull=False, occurred_at__gte=lo,
-                                      occurred_at__lt=hi)
-    decided = (HandoffDecision.objects.filter(mql_change__in=mqls).values("decision")
-               .annotate(n=Count("id")))
-    by = {row["decision"]: row["n"] for row in decided}
-    return {"mql_volume": mqls.count(), "accepted": by.get(Decision.ACCEPT, 0),
+    from smarketing.lifecycle.selectors_report import mql_outcomes
+
+    mqls = list(StageChange.objects.filter(to_stage=Stage.MQL, contact__isnull=False, occurred_at__gte=lo,
+                                           occurred_at__lt=hi).only("id", "contact_id", "occurred_at"))
+    by = Counter(o.decision for o in mql_outcomes(mqls).values())
+    return {"mql_volume": len(mqls), "accepted": by.get(Decision.ACCEPT, 0),
             "rejected": by.get(Decision.REJECT, 0), "recycled": by.get(Decision.RECYCLE, 0)}
 
 
@@ -84,13 +83,15 @@ def sla_compliance(*, period_kind: str = "", period_key: str = "", now: datetime
         full = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
         names[row["owner_id"]] = (full or row["owner__username"] or "(unassigned)", row["team"])
     open_rows = (clocks.filter(state__in=[ClockState.OPEN, ClockState.CANCELLED])
-                 .values("kind", "state", "owner_id", "owner__username", "team").annotate(n=Count("id")))
+                 .values("kind", "state", "owner_id", "owner__username", "owner__first_name", "owner__last_name",
+                         "team").annotate(n=Count("id")))
     for orow in open_rows:
         state = "open" if orow["state"] == ClockState.OPEN else "cancelled"
         overall[orow["kind"]][state] += orow["n"]
         teams[orow["team"] or "(no team)"][orow["kind"]][state] += orow["n"]
         people[orow["owner_id"]][orow["kind"]][state] += orow["n"]
-        names.setdefault(orow["owner_id"], (orow["owner__username"] or "(unassigned)", orow["team"]))
+        full = f"{orow['owner__first_name'] or ''} {orow['owner__last_name'] or ''}".strip()
+        names.setdefault(orow["owner_id"], (full or orow["owner__username"] or "(unassigned)", orow["team"]))
 
     counts = marketing_period_counts(period=period, tz=tz)
     today = now.astimezone(ZoneInfo(tz)).date()
