@@ -76,6 +76,8 @@ def insert(model: type[models.Model], fields: Sequence[str], rows: Sequence[tupl
                     for row in rows:
                         copy.write_row(row)
         else:
+            # Why: index pages of millions of rows do not fit SQLite's default 2 MB page cache; 256 MB does.
+            cursor.execute("PRAGMA cache_size = -262144")
             sql = f"INSERT INTO {qn(table)} ({col_sql}) VALUES ({', '.join(['%s'] * len(columns))})"
             for i in range(0, len(rows), BATCH):
                 batch = rows[i:i + BATCH]
