@@ -204,7 +204,7 @@ def mql_unmet(terms: Playbook, score: ScoreResult, facts: Mapping[str, Any]) -> 
     for c in stage.entry_criteria if stage else []:
         if not holds(c, merged):
             actual = merged.get(c.field, MISSING)
-            shown = "missing" if actual is MISSING else repr(actual)
+            shown = "missing" if actual is MISSING else (f"{actual:.2f}" if isinstance(actual, float) else repr(actual))
             unmet.append(f"{_describe(c)} does not hold (is {shown})")
     return unmet
 

@@ -1,0 +1,118 @@
+"""Scores in the database: the cache, incremental rescoring through the task queue, full rebuilds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django_tasks_db.models import DBTaskResult
+
+from smarketing.campaigns.services import touchpoint_record
+from smarketing.core import clock
+from smarketing.scoring import services
+from smarketing.scoring.models import AccountScore, ContactScore
+from smarketing.testing.factories import AccountFactory, ContactFactory, TouchpointFactory
+
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def now():
+    clock.freeze(NOW)
+    return NOW
+
+
+def run_scoring_worker() -> None:
+    call_command("db_worker", "--batch", "--queue-name", "scoring", "--no-startup-delay", verbosity=0)
+
+
+def test_contact_rescore_caches_an_explained_score_and_the_account(active_playbook, now):
+    # given a decision maker at a target account who asked for a demo yesterday
+    account = AccountFactory(industry="Software", employees=800)
+    contact = ContactFactory(account=account, buying_role="decision_maker")
+    TouchpointFactory(contact=contact, kind="demo_request", occurred_at=now - timedelta(days=1))
+    # when rescored
+    score = services.contact_rescore(contact_id=contact.pk)
+    # then fit 50 (industry 15 + size 15 + decision maker 20) plus a barely decayed demo request
+    assert score.fit == 50
+    assert score.engagement == pytest.approx(35 * 0.5 ** (1 / 30))
+    assert sum(line["points"] for line in score.explanation) == pytest.approx(score.total, abs=0.01)
+    assert score.qualifies_as_mql is True and score.playbook_version == active_playbook
+    # and the account score covers the engaged decision maker plus half the best contact
+    acc = AccountScore.objects.get(account=account)
+    assert acc.engaged_roles == ["decision_maker"]
+    assert acc.total == pytest.approx(20 + 0.5 * score.total)
+
+
+# The worker commits and reconnects like the real one, so these tests commit for real too.
+@pytest.mark.django_db(transaction=True)
+def test_a_new_touchpoint_queues_a_rescore_of_only_its_contact(active_playbook, now):
+    # given two scored contacts
+    first, second = ContactFactory(), ContactFactory()
+    services.scores_rebuild_all()
+    before_second = ContactScore.objects.get(contact=second)
+    # when a touchpoint is recorded for the first and the transaction commits
+    touchpoint_record(contact=first, channel="webinar", kind="webinar_attended", occurred_at=now)
+    # then one rescore task is queued, for that contact only
+    queued = DBTaskResult.objects.filter(queue_name="scoring", status="READY")
+    assert [(t.task_path.rsplit(".", 1)[-1], t.args_kwargs["args"]) for t in queued] == [
+        ("contact_rescore_task", [first.pk])]
+    assert ContactScore.objects.get(contact=first).engagement == 0  # nothing happens until the worker runs
+    # when the worker runs the queue
+    run_scoring_worker()
+    # then the contact's score includes the webinar and the other contact was not touched
+    assert ContactScore.objects.get(contact=first).engagement == pytest.approx(12)
+    after_second = ContactScore.objects.get(contact=second)
+    assert after_second.computed_at == before_second.computed_at
+    assert DBTaskResult.objects.get(pk=queued[0].pk).status == "SUCCESSFUL"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_writes_queue_one_task_for_all_their_contacts(active_playbook, now):
+    # given a bulk write of six touchpoints for three contacts inside one deferral block
+    contacts = [ContactFactory() for _ in range(3)]
+    with services.rescore_deferred(), transaction.atomic():
+        for c in contacts:
+            for kind in ("page_view", "email_click"):
+                touchpoint_record(contact=c, channel="email", kind=kind, occurred_at=now)
+    # then one task is queued for the three contacts
+    queued = list(DBTaskResult.objects.filter(queue_name="scoring"))
+    assert len(queued) == 1 and queued[0].task_path.endswith("contacts_rescore_task")
+    assert sorted(queued[0].args_kwargs["args"][0]) == sorted(c.pk for c in contacts)
+    # and running it scores each with a page view (1) and an email click (3)
+    run_scoring_worker()
+    assert sorted(s.engagement for s in ContactScore.objects.all()) == pytest.approx([4, 4, 4])
+
+
+def test_full_rebuild_equals_rescoring_each_contact(active_playbook, now):
+    # given a mix of contacts, accounts and touches
+    accounts = [AccountFactory(industry=i, employees=e) for i, e in (("Software", 900), ("Retail", 12000))]
+    for n in range(12):
+        c = ContactFactory(account=accounts[n % 2] if n % 3 else None,
+                           buying_role=["champion", "user", "decision_maker"][n % 3])
+        for d in range(n % 5):
+            TouchpointFactory(contact=c, kind=["pricing_view", "page_view", "demo_request"][d % 3],
+                              occurred_at=now - timedelta(days=7 * d + n))
+    # when everything is rebuilt in small batches
+    progress = []
+    assert services.scores_rebuild_all(batch_size=5, progress=lambda d, t: progress.append((d, t))) == 12
+    rebuilt = {s.contact_id: (s.fit, s.engagement, s.total, s.explanation) for s in ContactScore.objects.all()}
+    accounts_rebuilt = {a.account_id: a.total for a in AccountScore.objects.all()}
+    # then each contact's incremental rescore gives the same numbers
+    for cid, (fit, eng, total, expl) in rebuilt.items():
+        one = services.contact_rescore(contact_id=cid)
+        assert (one.fit, one.engagement, one.total) == pytest.approx((fit, eng, total))
+        assert one.explanation == expl
+    assert {a.account_id: a.total for a in AccountScore.objects.all()} == pytest.approx(accounts_rebuilt)
+    assert progress == [(5, 12), (10, 12), (12, 12)]
+    assert set(accounts_rebuilt) == {a.pk for a in accounts}
+
+
+def test_rescoring_a_missing_contact_names_it(active_playbook):
+    from smarketing.core.errors import DomainError
+
+    with pytest.raises(DomainError) as err:
+        services.contact_rescore(contact_id=999999)
+    assert err.value.field == "contact_id" and "999999" in err.value.message
