@@ -94,7 +94,7 @@ def mql_qualify(*, contact: Contact, at: datetime | None = None, actor: User | N
     return QualifyResult(qualified=True, score=score, stage_change=change, assignment=assignment)
 
 
-def _route_decision(*, contact: Contact, terms: Playbook, at: datetime,
+def _route_decision(*, contact: Contact, terms: Playbook, at: datetime, score: dict[str, Any] | None = None,
                     exclude_owner_ids: frozenset[int] = frozenset()) -> routing.RoutingDecision:
     period = period_at(terms.routing.capacity_period, at, terms.sla.calendar.timezone)
     lo, hi = period.bounds_utc(terms.sla.calendar.timezone)
@@ -104,8 +104,10 @@ def _route_decision(*, contact: Contact, terms: Playbook, at: datetime,
     if owner_id in exclude_owner_ids:
         owner_id = None
     local_day = at.astimezone(ZoneInfo(terms.sla.calendar.timezone)).date()
-    return routing.route(terms.routing, facts=contact_facts(contact), sellers=sellers, on=local_day,
-                         account_owner_id=owner_id)
+    facts = contact_facts(contact)
+    # Routing rules may test the score at qualification (e.g. hot leads to a fast-lane team).
+    facts.update({f"score.{k}": score[k] for k in ("fit", "engagement", "total") if score and k in score})
+    return routing.route(terms.routing, facts=facts, sellers=sellers, on=local_day, account_owner_id=owner_id)
 
 
 @transaction.atomic
@@ -119,7 +121,8 @@ def lead_route(*, contact: Contact, mql_change: StageChange | None = None, at: d
     terms = terms or active_terms
     if mql_change is None:
         mql_change = mql_open_get(contact_id=contact.pk)
-    decision = _route_decision(contact=contact, terms=terms, at=when, exclude_owner_ids=exclude_owner_ids)
+    decision = _route_decision(contact=contact, terms=terms, at=when, score=mql_change.details.get("score"),
+                               exclude_owner_ids=exclude_owner_ids)
     reason = f"{reason_prefix}{decision.reason}" if reason_prefix else decision.reason
     assignment = Assignment.objects.create(
         contact=contact, mql_change=mql_change, owner_id=decision.owner_id, team=decision.team,
@@ -131,6 +134,10 @@ def lead_route(*, contact: Contact, mql_change: StageChange | None = None, at: d
         notification_create(user_id=assignment.owner_id, kind=NotificationKind.ASSIGNED,
                             title=f"New MQL: {contact.name}", body=reason, contact=contact,
                             dedupe_key=f"assigned:{assignment.pk}", at=when)
+    else:  # nobody could take it: revops must route it by hand before the clocks run out
+        for uid in User.objects.filter(role=Role.REVOPS, is_active=True).values_list("id", flat=True):
+            notification_create(user_id=uid, kind=NotificationKind.ASSIGNED, title=f"Unrouted MQL: {contact.name}",
+                                body=reason, contact=contact, dedupe_key=f"unrouted:{assignment.pk}", at=when)
     sla_clocks_start(assignment=assignment, mql_change=mql_change, terms=terms, started_at=when,
                      generation=generation)
     return assignment

@@ -223,3 +223,24 @@ def test_a_rescore_that_crosses_the_threshold_qualifies_the_contact(active_playb
     # then the lifecycle engine's hook made it an MQL and routed it
     lead.refresh_from_db()
     assert lead.lifecycle_stage == Stage.MQL and Assignment.objects.filter(contact=lead).count() == 1
+
+
+def test_with_every_seller_away_the_mql_is_unrouted_and_revops_is_told(active_playbook, users, now, make_lead):
+    UserFactory(username="away", role="sales", team_name="EMEA", capacity_per_week=10,
+                out_of_office_until=date(2026, 12, 31))
+    lead = make_lead()
+    assignment = mql_qualify(contact=lead).assignment
+    assert assignment.owner is None and assignment.reason_code == "unassigned"
+    assert Notification.objects.filter(user=users["revops"], title__startswith="Unrouted MQL").count() == 1
+    # the clocks still run, owned by nobody, so a breach escalates
+    assert SlaClock.objects.filter(contact=lead, owner__isnull=True).count() == 2
+
+
+def test_routing_rules_can_use_the_score_at_qualification(playbook_with, sellers, now, make_lead):
+    def fast_lane(d):
+        d["routing"]["rules"].insert(0, {"id": "route-hot", "team": "Inbound",
+                                         "when": [{"field": "score.total", "op": ">=", "value": 80}]})
+
+    playbook_with(fast_lane)
+    assignment = mql_qualify(contact=make_lead()).assignment  # total 85
+    assert assignment.owner == sellers["inbound"] and assignment.details["rule_id"] == "route-hot"
