@@ -268,10 +268,9 @@ def sla_check_run(*, now: datetime | None = None, limit: int = DEFAULT_BATCH,
 @transaction.atomic
 def marketing_period_judge(*, now: datetime) -> list[str]:
     """Record marketing's MQL-volume verdict for the last closed period, once, and tell marketing if it fell short."""
+    from smarketing.core.errors import Conflict
     from smarketing.lifecycle.selectors_sla import marketing_period_counts
     from smarketing.lifecycle.services_webhooks import webhook_event_emit
-
-    from smarketing.core.errors import Conflict
 
     try:
         version, terms = playbook_active_terms()
