@@ -7,6 +7,7 @@ activity codes. No path strings are built except for the few top paths returned.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class EventArrays:
     code: np.ndarray  # int32 activity codes into `labels`
     labels: list[str]
 
-    @property
+    @cached_property
     def starts(self) -> np.ndarray:
         """Index of each subject's first event."""
         if len(self.subject) == 0:
@@ -42,13 +43,13 @@ def dfg(ev: EventArrays) -> Dfg:
     n = len(ev.code)
     if n == 0:
         return Dfg({}, {}, {})
-    same = ev.subject[1:] == ev.subject[:-1]
-    a = ev.code[:-1][same].astype(np.int64)
-    b = ev.code[1:][same].astype(np.int64)
-    gap = (ev.ts[1:] - ev.ts[:-1])[same].astype(np.float64)
-    pair = a * k + b
-    counts = np.bincount(pair, minlength=k * k)
-    sums = np.bincount(pair, weights=gap, minlength=k * k)
+    # Pairs that cross a subject boundary go to a sentinel bin instead of being filtered out (no compaction).
+    cross = ev.subject[1:] != ev.subject[:-1]
+    pair = ev.code[:-1].astype(np.int64) * k + ev.code[1:]
+    pair[cross] = k * k
+    gap = (ev.ts[1:] - ev.ts[:-1]).astype(np.float64)
+    counts = np.bincount(pair, minlength=k * k + 1)[: k * k]
+    sums = np.bincount(pair, weights=gap, minlength=k * k + 1)[: k * k]
     nz = np.flatnonzero(counts)
     edges = {(int(p // k), int(p % k)): (int(counts[p]), float(sums[p] / counts[p])) for p in nz}
     starts = ev.starts
@@ -62,7 +63,7 @@ def dfg(ev: EventArrays) -> Dfg:
 def path_ids(ev: EventArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group subjects by identical activity sequence: (path id per subject, representative subject index, counts).
 
-    Sequences are hashed twice (64-bit polynomial hashes); every subject is then checked element by element
+    Sequences are hashed (64-bit polynomial hash with the length mixed in); every subject is then checked element by element
     against its group's representative, so a hash collision can never merge two different paths.
     """
     n = len(ev.code)
@@ -76,11 +77,9 @@ def path_ids(ev: EventArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     max_len = int(lengths.max())
     with np.errstate(over="ignore"):
         pow1 = np.cumprod(np.full(max_len, _P1, dtype=np.uint64))
-        pow2 = np.cumprod(np.full(max_len, _P2, dtype=np.uint64))
         codes = ev.code.astype(np.uint64) + np.uint64(1)
-        h1 = np.add.reduceat(codes * pow1[offset], starts)
-        h2 = np.add.reduceat(codes * pow2[offset], starts)
-        key = h1 ^ (h2 * np.uint64(31)) ^ lengths.astype(np.uint64)
+        h = np.add.reduceat(codes * pow1[offset], starts)
+        key = h ^ (lengths.astype(np.uint64) * _P2)
     uniq, rep_idx, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
     rep_subject = rep_idx[inverse]
     same_len = lengths == lengths[rep_subject]

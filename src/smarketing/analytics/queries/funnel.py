@@ -90,7 +90,8 @@ class FunnelGroup(QueryResult):
     conversion_rate: float | None
     median_days_to_convert: float | None
     mean_days_to_convert: float | None
-    median_days_in_stage: float | None = Field(description="Time in from_stage until the next stage change")
+    median_days_in_stage: float | None = Field(description="Time from entering from_stage to leaving it (subjects "
+                                                           "that were in it and left)")
     mean_days_in_stage: float | None
     pipeline_value: float = Field(description="Opportunity amounts of converted subjects")
     won_value: float
@@ -110,29 +111,42 @@ def stage_events(engine: Any, level: Level) -> ir.Table:
     sc = engine.table("stage_changes")
     if level == "contact":
         sc = sc.filter(sc.contact_id.notnull())
-        return sc.select(subject=sc.contact_id, to_stage=sc.to_stage, occurred_at=sc.occurred_at)
+        return sc.select(subject=sc.contact_id, from_stage=sc.from_stage, to_stage=sc.to_stage,
+                         occurred_at=sc.occurred_at)
     con = engine.table("contacts").select(cid=lambda t: t.id, contact_account=lambda t: t.account_id)
     j = sc.join(con, sc.contact_id == con.cid, how="left")
     j = j.mutate(subject=ibis.coalesce(j.account_id, j.contact_account))
-    return j.filter(j.subject.notnull()).select("subject", "to_stage", "occurred_at")
+    return j.filter(j.subject.notnull()).select("subject", "from_stage", "to_stage", "occurred_at")
 
 
 def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
-    """One row per cohort subject: entered_at, reached_<k> per step, next_change_at (window applied)."""
+    """One row per cohort subject: entered_at, reached_<k> per step, stage_in_at/stage_out_at (window applied)."""
     sc = stage_events(engine, spec.level)
-    entered = (sc.filter(sc.to_stage.isin(reached_set(spec.from_stage)))
-               .group_by("subject").aggregate(entered_at=sc.occurred_at.min()))
+    in_stage = {"stage_in_at": sc.occurred_at.min(where=sc.to_stage == spec.from_stage),
+                "stage_out_at": sc.occurred_at.min(where=sc.from_stage == spec.from_stage)}
+    if all(stage in FUNNEL_KEYS for stage in spec.steps):
+        # Reaching a later funnel stage implies having reached the entry one, so every reached_k is at or after
+        # entered_at by construction: one pass over the history, no join back.
+        aggs: dict[str, Any] = {"entered_at": sc.occurred_at.min(where=sc.to_stage.isin(reached_set(spec.from_stage))),
+                                **in_stage}
+        for k, stage in enumerate(spec.steps[1:], start=1):
+            aggs[f"reached_{k}"] = sc.occurred_at.min(where=sc.to_stage.isin(reached_set(stage)))
+        per = sc.group_by("subject").aggregate(**aggs)
+        per = per.filter(per.entered_at.notnull())
+    else:
+        entered = (sc.filter(sc.to_stage.isin(reached_set(spec.from_stage)))
+                   .group_by("subject").aggregate(entered_at=sc.occurred_at.min()))
+        j = sc.join(entered, "subject")
+        stays = sc.group_by("subject").aggregate(**in_stage)
+        j = j.filter(j.occurred_at >= j.entered_at)
+        aggs = {"entered_at": j.entered_at.min()}
+        for k, stage in enumerate(spec.steps[1:], start=1):
+            aggs[f"reached_{k}"] = j.occurred_at.min(where=j.to_stage.isin(reached_set(stage)))
+        per = j.group_by("subject").aggregate(**aggs).join(stays, "subject")
     if spec.start is not None:
-        entered = entered.filter(entered.entered_at >= ts_literal(day_start(spec.start)))
+        per = per.filter(per.entered_at >= ts_literal(day_start(spec.start)))
     if spec.end is not None:
-        entered = entered.filter(entered.entered_at < ts_literal(day_after(spec.end)))
-    j = sc.join(entered, "subject")
-    j = j.filter(j.occurred_at >= j.entered_at)
-    aggs: dict[str, Any] = {"entered_at": j.entered_at.min(),
-                            "next_change_at": j.occurred_at.min(where=j.occurred_at > j.entered_at)}
-    for k, stage in enumerate(spec.steps[1:], start=1):
-        aggs[f"reached_{k}"] = j.occurred_at.min(where=j.to_stage.isin(reached_set(stage)))
-    per = j.group_by("subject").aggregate(**aggs)
+        per = per.filter(per.entered_at < ts_literal(day_after(spec.end)))
     if spec.window_days is not None:
         limit = spec.window_days
         per = per.mutate(**{
@@ -186,9 +200,9 @@ def _values(engine: Any, spec: FunnelQuery) -> ir.Table:
     )
 
 
-def funnel_frame(engine: Any, spec: FunnelQuery, *, grouped: bool) -> pd.DataFrame:
+def funnel_frame(engine: Any, spec: FunnelQuery, *, grouped: bool, per: ir.Table | None = None) -> pd.DataFrame:
     """The aggregated funnel as one frame row per group (one row overall when not grouped)."""
-    per = subject_timeline(engine, spec)
+    per = subject_timeline(engine, spec) if per is None else per
     per = _group_keys(engine, spec if grouped else spec.model_copy(update={"by": None}), per)
     vals = _values(engine, spec)
     t = per.join(vals, "subject", how="left")
@@ -197,7 +211,8 @@ def funnel_frame(engine: Any, spec: FunnelQuery, *, grouped: bool) -> pd.DataFra
     outcome = ibis.cases((t.n_won.fill_null(0) > 0, "won"), (t.n_open.fill_null(0) > 0, "open"),
                          (t.n_lost.fill_null(0) > 0, "lost"), else_="none")
     t = t.mutate(outcome=outcome, to_convert=days_between(t.entered_at, converted_at),
-                 in_stage=days_between(t.entered_at, t.next_change_at))
+                 in_stage=ibis.ifelse(t.stage_out_at >= t.stage_in_at, days_between(t.stage_in_at, t.stage_out_at),
+                                      ibis.null("float64")))
     aggs: dict[str, Any] = {
         "entered": t.count(),
         "converted": converted_at.count(),
@@ -258,12 +273,15 @@ def _empty_row(spec: FunnelQuery) -> pd.Series:
 @query_kind("funnel", spec=FunnelQuery, result=FunnelResult)
 def run_funnel(engine: Any, spec: FunnelQuery) -> FunnelResult:
     """Volume, conversion, velocity and value between two stages, optionally grouped."""
-    total_frame = funnel_frame(engine, spec, grouped=False)
+    per = subject_timeline(engine, spec)
+    if spec.by is not None and engine.embedded:
+        per = per.cache()  # both passes (overall and grouped) reuse one materialised timeline
+    total_frame = funnel_frame(engine, spec, grouped=False, per=per)
     total_row = total_frame.iloc[0] if len(total_frame) else _empty_row(spec)
     total = _group(spec, total_row, "all")
     groups: list[FunnelGroup] = []
     if spec.by is not None:
-        frame = funnel_frame(engine, spec, grouped=True)
+        frame = funnel_frame(engine, spec, grouped=True, per=per)
         for _, row in frame.iterrows():
             groups.append(_group(spec, row, _label(spec, str(row["group_key"]))))
         groups.sort(key=lambda g: (-g.entered, g.key))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -27,8 +27,8 @@ SPECS = [
     FunnelQuery(from_stage="lead", to_stage="customer", by="source"),
     FunnelQuery(from_stage="mql", to_stage="opportunity", by="campaign", window_days=20),
     FunnelQuery(from_stage="mql", to_stage="customer", level="account", by="segment"),
-    FunnelQuery(from_stage="lead", to_stage="sql", by="cohort_month", start="2026-01-01", end="2026-03-31"),
-    GoalsQuery(period="2026-Q4", revenue=250_000, as_of="2026-11-20"),
+    FunnelQuery(from_stage="lead", to_stage="sql", by="cohort_month", start=date(2026, 1, 1), end=date(2026, 3, 31)),
+    GoalsQuery(period="2026-Q4", revenue=250_000, as_of=date(2026, 11, 20)),
     JourneysQuery(top=5),
     JourneysQuery(level="account", top=5),
 ]
