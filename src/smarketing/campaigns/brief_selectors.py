@@ -149,3 +149,56 @@ def rep_consistency_list(*, backend: str | None = None) -> list[RepConsistency]:
         n = sum(p[1] for p in parts)
         out.append(RepConsistency(rid, parts[0][0], n, round(sum(p[1] * p[2] for p in parts) / n, 3) if n else None))
     return sorted(out, key=lambda r: (-(r.score or 0), r.rep))
+
+
+# --- beside ROI -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConsistencyRoiRow:
+    campaign_id: int
+    campaign: str
+    consistency: float | None
+    outreach: int
+    roi: float | None
+    roas: float | None
+    revenue: float
+    pipeline: float
+
+
+@dataclass(frozen=True)
+class ConsistencyRoi:
+    rows: list[ConsistencyRoiRow]
+    # Spearman rank correlation of consistency with ROI over campaigns that have both (None under 3 campaigns)
+    correlation: float | None
+
+
+def join_roi(consistency: list[CampaignConsistency], roi_rows: Iterable[Any]) -> ConsistencyRoi:
+    """Pure join of consistency rows with ROI rows (objects with campaign_id, name, roi, roas, revenue, pipeline)."""
+    by_id = {c.campaign_id: c for c in consistency}
+    rows = []
+    for r in roi_rows:
+        if r.campaign_id is None:
+            continue
+        c = by_id.get(r.campaign_id)
+        rows.append(ConsistencyRoiRow(campaign_id=r.campaign_id, campaign=r.name,
+                                      consistency=c.score if c else None, outreach=c.outreach if c else 0,
+                                      roi=r.roi, roas=r.roas, revenue=float(r.revenue), pipeline=float(r.pipeline)))
+    both = [(r.consistency, r.roi) for r in rows if r.consistency is not None and r.roi is not None]
+    corr = None
+    if len(both) >= 3:
+        from scipy.stats import spearmanr
+
+        value = spearmanr([b[0] for b in both], [b[1] for b in both]).statistic
+        corr = None if value != value else round(float(value), 3)  # NaN when one side is constant
+    rows.sort(key=lambda r: (r.consistency is None, -(r.consistency or 0), r.campaign_id))
+    return ConsistencyRoi(rows=rows, correlation=corr)
+
+
+def consistency_beside_roi(*, backend: str | None = None, roi: Any = None) -> ConsistencyRoi:
+    """Each campaign's consistency next to its ROI (linear attribution unless an ROI result is passed)."""
+    if roi is None:
+        from smarketing.analytics.queries.roi import RoiQuery
+        from smarketing.analytics.registry import run_query
+
+        roi = run_query(RoiQuery())
+    return join_roi(campaign_consistency_list(backend=backend), roi.campaigns)

@@ -19,9 +19,29 @@ def _verdicts(items: list[Any], status: str, limit: int = 3) -> list[dict[str, A
 @campaign_app.command("consistency")
 def consistency(campaign: int = typer.Option(0, help="One campaign, with matching and drifting sentences"),
                 backend: str = typer.Option("", help="tfidf or embedding (default: SMARKETING_THEME_BACKEND)"),
+                with_roi: bool = typer.Option(False, "--with-roi", help="Show consistency beside each campaign's ROI"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """How closely sales outreach carries each campaign's core message and proof points, per campaign and rep."""
-    from smarketing.campaigns.brief_selectors import campaign_consistency_get, campaign_consistency_list
+    from smarketing.campaigns.brief_selectors import (
+        campaign_consistency_get,
+        campaign_consistency_list,
+        consistency_beside_roi,
+    )
+
+    if with_roi:
+        joined = consistency_beside_roi(backend=backend or None)
+        if as_json:
+            typer.echo(json.dumps({"rows": [j.__dict__ for j in joined.rows], "correlation": joined.correlation},
+                                  indent=2, default=str))
+            return
+        typer.echo(f"{'id':>4}  {'campaign':<40}  {'consistency':>11}  {'ROI':>8}  {'revenue':>12}")
+        for j in joined.rows:
+            cons = "-" if j.consistency is None else f"{j.consistency:.2f}"
+            roi = "-" if j.roi is None else f"{j.roi:.2f}"
+            typer.echo(f"{j.campaign_id:>4}  {j.campaign:<40}  {cons:>11}  {roi:>8}  {j.revenue:>12,.0f}")
+        if joined.correlation is not None:
+            typer.echo(f"rank correlation of consistency with ROI: {joined.correlation:+.2f}")
+        return
 
     rows = ([campaign_consistency_get(campaign_id=campaign, backend=backend or None)] if campaign
             else campaign_consistency_list(backend=backend or None))

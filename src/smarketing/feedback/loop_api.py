@@ -23,6 +23,7 @@ from smarketing.feedback.loop_schemas import (
     BriefSignoffOut,
     CampaignConsistencyOut,
     CaptureOut,
+    ConsistencyRoiOut,
     FeedbackCapturedOut,
     FeedbackCaptureIn,
     InsightOut,
@@ -326,6 +327,13 @@ def consistency_list(request: HttpRequest, backend: str = "") -> Any:
 def consistency_reps(request: HttpRequest, backend: str = "") -> Any:
     """Each rep's consistency across every campaign they wrote outreach for."""
     return [r.__dict__ for r in bsel.rep_consistency_list(backend=backend or None)]
+
+
+@router.get("/consistency/roi", response=ConsistencyRoiOut)
+def consistency_roi(request: HttpRequest, backend: str = "") -> Any:
+    """Consistency beside each campaign's ROI (linear attribution), with their rank correlation."""
+    result = bsel.consistency_beside_roi(backend=backend or None)
+    return {"rows": [r.__dict__ for r in result.rows], "correlation": result.correlation}
 
 
 @router.get("/consistency/{int:campaign_id}", response=CampaignConsistencyOut)

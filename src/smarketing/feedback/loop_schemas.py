@@ -296,3 +296,19 @@ class CampaignConsistencyOut(Schema):
     coverage: float | None
     reps: list[RepConsistencyOut]
     items: list[OutreachConsistencyOut] = []
+
+
+class ConsistencyRoiRowOut(Schema):
+    campaign_id: int
+    campaign: str
+    consistency: float | None
+    outreach: int
+    roi: float | None
+    roas: float | None
+    revenue: float
+    pipeline: float
+
+
+class ConsistencyRoiOut(Schema):
+    rows: list[ConsistencyRoiRowOut]
+    correlation: float | None = Field(None, description="Spearman rank correlation of consistency with ROI")

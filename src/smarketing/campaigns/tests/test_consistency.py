@@ -132,3 +132,25 @@ def test_embedding_consistency_ranks_the_same_way():
                             similarity=embedding_similarity_fn(embeddings.encode))
     values = [s.score for s in scores]
     assert values[0] > values[1] > max(values[2], values[3])
+
+
+def test_join_roi_lines_up_campaigns_and_ranks_the_relation():
+    from types import SimpleNamespace
+
+    from smarketing.campaigns.brief_selectors import CampaignConsistency, join_roi
+
+    cons = [CampaignConsistency(i, f"c{i}", True, 3, score, None) for i, score in [(1, 0.9), (2, 0.5), (3, 0.2)]]
+    roi = [SimpleNamespace(campaign_id=i, name=f"c{i}", roi=r, roas=None, revenue=10.0, pipeline=5.0)
+           for i, r in [(1, 3.0), (2, 1.0), (3, -0.5), (4, 2.0)]] + [
+        SimpleNamespace(campaign_id=None, name="(no campaign)", roi=None, roas=None, revenue=1.0, pipeline=0.0)]
+    joined = join_roi(cons, roi)
+    assert [r.campaign_id for r in joined.rows] == [1, 2, 3, 4]
+    assert joined.rows[-1].consistency is None and joined.correlation == 1.0
+
+
+def test_consistency_beside_roi_api(api, campaign_world):
+    campaign = campaign_world[0]
+    res = api.get("/api/loop/consistency/roi")
+    assert res.status_code == 200, res.content
+    row = next(r for r in res.json()["rows"] if r["campaign_id"] == campaign.pk)
+    assert row["consistency"] is not None and row["outreach"] == 4

@@ -262,3 +262,12 @@ def test_cli_import_reports_and_writes_rejects(db, tmp_path, capsys):
     assert run_cli(["feedback", "import", str(bad)]) == 2
     assert "row 1 (line 2), kind" in capsys.readouterr().err
     assert FeedbackItem.objects.count() == 1
+
+
+def test_capture_queues_theme_assignment_after_commit(db, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    with django_capture_on_commit_callbacks(execute=True):
+        feedback_capture(text="They need SSO", occurred_at=WHEN)
+    queued = DBTaskResult.objects.get(queue_name="themes")
+    assert queued.task_path.endswith("themes_assign_new_task")

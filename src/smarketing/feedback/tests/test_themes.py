@@ -290,3 +290,14 @@ def test_cli_themes_json(db, capsys):
     body = json.loads(capsys.readouterr().out)
     assert body["summary"]["mode"] == "rebuild" and body["themes"]
     assert sum(t["volume"] for t in body["themes"]) + body["unassigned"] == FeedbackItem.objects.count()
+
+
+def test_rebuild_task_runs_the_rebuild_and_raises_insights(db, settings):
+    from smarketing.feedback.models import Insight
+    from smarketing.feedback.tasks import themes_assign_new_task, themes_rebuild_task
+
+    settings.SMARKETING = {**settings.SMARKETING, "INSIGHT_MIN_VOLUME": 3}
+    _corpus(per_theme=3)
+    out = themes_rebuild_task.call(backend="tfidf")
+    assert out["themes"] > 0 and out["insights_created"] == Insight.objects.count() > 0
+    assert themes_assign_new_task.call() == {"assigned": 0, "unassigned": 0, "rebuilt": False}
