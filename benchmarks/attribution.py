@@ -126,11 +126,11 @@ def task_ours_events(args: argparse.Namespace) -> dict[str, Any]:
     del d
     base = rss_mb()
     reset_peak()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     j = journeys_from_events(journey, codes, names, converted=conv, value=value, presorted=True)
     credit = markov_credit(j, order=args.order)
-    seconds = time.perf_counter() - t
-    return {"seconds": seconds, "peak_mb": peak_rss_mb(), "input_mb": base,
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak_rss_mb(), "input_mb": base,
             "conversions": dict(zip(names, credit.conversions.tolist(), strict=True)),
             "removal_effects": credit.weights["removal_effects"], "states": credit.extra["states"],
             "p": credit.extra["conversion_probability"], "observed": credit.extra["observed_conversion_rate"]}
@@ -142,13 +142,13 @@ def task_ours_paths(args: argparse.Namespace) -> dict[str, Any]:
     frame = aggregated_paths(generate(args.n, args.channels, args.seed))
     base = rss_mb()
     reset_peak()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     j = journeys_from_path_strings(frame["path"].tolist() if args.lists else frame["path"].to_numpy(dtype=object),
                                    frame["total_conversions"].to_numpy(), frame["total_conversion_value"].to_numpy(),
                                    frame["total_null"].to_numpy())
     credit = markov_credit(j, order=args.order)
-    seconds = time.perf_counter() - t
-    return {"seconds": seconds, "peak_mb": peak_rss_mb(), "input_mb": base, "rows": len(frame),
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak_rss_mb(), "input_mb": base, "rows": len(frame),
             "conversions": dict(zip(j.names, credit.conversions.tolist(), strict=True)),
             "removal_effects": credit.weights["removal_effects"]}
 
@@ -164,7 +164,7 @@ def task_ca(args: argparse.Namespace, *, from_events: bool) -> dict[str, Any]:
         del d
     base = rss_mb()
     reset_peak()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     if frame is None:
         frame = aggregated_paths(d)  # building the peer's path strings is part of its work from an event table
     import contextlib
@@ -174,10 +174,10 @@ def task_ca(args: argparse.Namespace, *, from_events: bool) -> dict[str, Any]:
         res = ca.markov_model(frame, "path", "total_conversions", var_value="total_conversion_value",
                               var_null="total_null", order=args.order, conv_par=args.conv_par, verbose=False,
                               flg_pro=False, out_more=True)
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     result = res["result"] if isinstance(res, dict) else res
     removal = res.get("removal_effects") if isinstance(res, dict) else None
-    out = {"seconds": seconds, "peak_mb": peak_rss_mb(), "input_mb": base,
+    out = {"seconds": seconds, "cpu": cpu, "peak_mb": peak_rss_mb(), "input_mb": base,
            "conversions": dict(zip(result["channel_name"], result["total_conversions"].astype(float), strict=True))}
     if removal is not None:
         out["removal_effects"] = dict(zip(removal["channel_name"], removal["removal_effects_conversion"].astype(float),
@@ -205,12 +205,12 @@ def task_mam(args: argparse.Namespace) -> dict[str, Any]:
                        "has_conversion": rows_conv, "weight": rows_w, "conversion_value": [0.0] * len(rows_paths)})
     base = rss_mb()
     reset_peak()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     model = MarkovModel()
     model._compute_markov(df)  # the exact matrix solution (removal effects); the attribution step is per journey
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     removal = model.removal_effect_df["removal_effect"]
-    return {"seconds": seconds, "peak_mb": peak_rss_mb(), "input_mb": base,
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak_rss_mb(), "input_mb": base,
             "removal_effects": {str(k): float(v) for k, v in removal.items()}}
 
 
@@ -225,7 +225,7 @@ def task_rules(args: argparse.Namespace) -> dict[str, Any]:
     del d
     base = rss_mb()
     reset_peak()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     conv = j.converting()  # rule-based credit never reaches non-converting journeys
     split = time.perf_counter() - t
     per_model = {}
@@ -234,8 +234,8 @@ def task_rules(args: argparse.Namespace) -> dict[str, Any]:
         c = rule_credit(conv, model, custom=(0.4, 0.2, 0.4))
         per_model[str(model)] = time.perf_counter() - t1
         assert abs(c.conversions.sum() - conv.total_conversions()) < 1e-6 * max(1.0, conv.total_conversions())
-    seconds = time.perf_counter() - t
-    return {"seconds": seconds, "peak_mb": peak_rss_mb(), "input_mb": base, "events": events,
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak_rss_mb(), "input_mb": base, "events": events,
             "converting_touches": conv.n_touches, "select_converting_s": split, "per_model_s": per_model}
 
 
@@ -248,11 +248,11 @@ def task_shapley(args: argparse.Namespace) -> dict[str, Any]:
     del d
     base = rss_mb()
     reset_peak()
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     c = shapley_credit(j, permutations=args.permutations)
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     err = c.extra["stderr_conversions"]
-    return {"seconds": seconds, "peak_mb": peak_rss_mb(), "input_mb": base, "exact": c.extra["exact"],
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak_rss_mb(), "input_mb": base, "exact": c.extra["exact"],
             "max_stderr_over_total": float(np.max(err) / max(j.total_conversions(), 1.0)),
             "sum_matches": abs(c.conversions.sum() - j.total_conversions()) < 1e-6 * max(1.0, j.total_conversions())}
 
@@ -292,7 +292,7 @@ def fmt(r: dict[str, Any]) -> str:
         return f"unavailable: {r['unavailable']}"
     if "error" in r:
         return f"failed: {r['error']}"
-    return f"{r['seconds']:8.3f} s   peak RSS {r['peak_mb']:7.0f} MB (input held {r['input_mb']:.0f} MB)"
+    return f"{r['seconds']:8.3f} s wall {r['cpu']:8.3f} s cpu   peak RSS {r['peak_mb']:7.0f} MB (input held {r['input_mb']:.0f} MB)"
 
 
 def main() -> None:
@@ -329,6 +329,8 @@ def main() -> None:
 
     peers = {p.strip() for p in args.peers.split(",") if p.strip() and p.strip() != "none"}
     mam_max = parse_size(args.mam_max)
+    print(f"load average before: {os.getloadavg()[0]:.1f} (wall times are only meaningful on a quiet machine; cpu "
+          "times are this process's own)")
     print(f"attribution benchmark — seed {args.seed}, {os.cpu_count()} cores, ChannelAttribution timed with "
           f"conv_par={args.conv_par}, agreement with conv_par={args.agree_conv_par} up to {args.agree_max}")
     for channels in [int(c) for c in args.channels.split(",")]:
@@ -349,9 +351,11 @@ def main() -> None:
                     print(f"  ChannelAttribution, events    {fmt(ca_e)}")
                     print(f"  ChannelAttribution, paths     {fmt(ca_p)}")
                     if "seconds" in ca_e and "seconds" in ours_e:
-                        print(f"    speed-up from event table: {ca_e['seconds'] / ours_e['seconds']:.1f}×")
+                        print(f"    speed-up from event table: {ca_e['seconds'] / ours_e['seconds']:.1f}× wall, "
+                              f"{ca_e['cpu'] / ours_e['cpu']:.1f}× cpu")
                     if "seconds" in ca_p and "seconds" in ours_p:
-                        print(f"    speed-up from path strings: {ca_p['seconds'] / ours_p['seconds']:.1f}×")
+                        print(f"    speed-up from path strings: {ca_p['seconds'] / ours_p['seconds']:.1f}× wall, "
+                              f"{ca_p['cpu'] / ours_p['cpu']:.1f}× cpu")
                         print(f"    agreement at conv_par={args.conv_par}: L1(attributed conversions) / total = "
                               f"{l1_share(ours_p['conversions'], ca_p['conversions']):.4%}")
                     if size <= parse_size(args.agree_max) and "seconds" in ours_p:

@@ -161,3 +161,28 @@ def journeys_from_lists(paths: Sequence[Sequence[str]], converted: Sequence[floa
         times=None if times is None else np.array([x for t in times for x in t], dtype=np.float64),
         lead_pos=None if lead_pos is None else np.asarray(lead_pos, dtype=np.int64),
         opp_pos=None if opp_pos is None else np.asarray(opp_pos, dtype=np.int64))
+
+
+def unique_ints(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an integer array (sort-based: NumPy's hash-based unique is far slower here)."""
+    if x.size == 0:
+        return x.copy()
+    s = np.sort(x)
+    keep = np.empty(s.shape[0], dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+def unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and, for every element, the index of its value among them."""
+    if x.size == 0:
+        return x.copy(), np.zeros(0, dtype=np.int64)
+    order = np.argsort(x, kind="stable")
+    s = x[order]
+    new = np.empty(s.shape[0], dtype=bool)
+    new[0] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    inverse = np.empty(x.shape[0], dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return s[new], inverse

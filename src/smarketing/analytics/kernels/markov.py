@@ -21,7 +21,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from smarketing.analytics.kernels.journeys import Journeys
+from smarketing.analytics.kernels.journeys import Journeys, unique_inverse
 from smarketing.analytics.kernels.rules import AttributionWeightsInvalid, Credit
 
 MAX_ORDER = 3
@@ -32,7 +32,7 @@ def _states(j: Journeys, order: int) -> tuple[np.ndarray, np.ndarray, int]:
     """State id per touch (0-based, transient states only), the channel digits of each state and the state count."""
     c = j.n_codes
     if order == 1:
-        return j.codes.astype(np.int64), np.arange(c, dtype=np.int64)[:, None], c
+        return j.codes, np.arange(c, dtype=np.int64)[:, None], c
     pos = j.position_of_touch()
     base = c + 1  # digit c means "before the journey started"
     key = np.zeros(j.n_touches, dtype=np.int64)
@@ -44,7 +44,7 @@ def _states(j: Journeys, order: int) -> tuple[np.ndarray, np.ndarray, int]:
             ok = pos >= d
             digit[d:][ok[d:]] = j.codes[:-d][ok[d:]]
         key = key * base + digit
-    uniq, inverse = np.unique(key, return_inverse=True)
+    uniq, inverse = unique_inverse(key)
     digits = np.empty((uniq.shape[0], order), dtype=np.int64)
     rest = uniq.copy()
     for d in range(order - 1, -1, -1):
@@ -62,19 +62,18 @@ def _chain(j: Journeys, order: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
     mult = j.conversions + j.nulls
     firsts = j.offsets[:-1][has]
     lasts = j.offsets[1:][has] - 1
-    s = state + 1
+    # 1-based state ids (0 is start); int32 keeps the per-touch temporaries small at tens of millions of touches.
+    s = (state + 1).astype(np.int32 if size < 2**31 else np.int64, copy=False)
     uniform = bool(np.all(mult[has] == 1.0))
     # Consecutive pairs over the whole touch array, minus the pairs that cross from one journey into the next.
     src, dst = s[:-1], s[1:]
-    if j.n_touches > 1:
-        inner = j.offsets[1:-1]
-        cross = np.unique(inner[(inner > 0) & (inner < j.n_touches)]) - 1
-    else:
-        cross = np.zeros(0, dtype=np.int64)
+    # Pair i crosses journeys when touch i+1 starts a (non-empty) journey; non-empty starts are distinct.
+    cross = firsts[firsts > 0] - 1
     pair_w = None if uniform else np.repeat(mult, lengths)[:-1]
     if size * size <= 16_000_000:
         # int32 codes halve the memory of the largest temporary (size² < 16M fits easily).
-        code = src.astype(np.int32) * np.int32(size) + dst.astype(np.int32)
+        code = src.astype(np.int32, copy=False) * np.int32(size)
+        code += dst
         counts = np.bincount(code, weights=pair_w, minlength=size * size).astype(np.float64)
         if cross.size:
             counts -= np.bincount(code[cross], weights=None if pair_w is None else pair_w[cross],

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from smarketing.analytics.kernels.journeys import Journeys
+from smarketing.analytics.kernels.journeys import Journeys, unique_ints
 from smarketing.analytics.kernels.rules import Credit
 
 EXACT_MAX_CHANNELS = 15
@@ -65,7 +65,7 @@ def _sampled(j: Journeys, mult: np.ndarray, permutations: int, seed: int) -> tup
     c = j.n_codes
     jt = j.journey_of_touch()
     # Each journey's distinct channels, as CSR (journey-major, sorted).
-    key = np.unique(jt * c + j.codes.astype(np.int64))
+    key = unique_ints(jt * c + j.codes.astype(np.int64))
     set_j, set_code = key // c, key % c
     has = np.bincount(set_j, minlength=j.n_journeys) > 0
     starts = np.searchsorted(set_j, np.flatnonzero(has))

@@ -32,6 +32,7 @@ from smarketing.analytics.kernels import (
     touch_share_from_channel_weights,
     validate_custom_weights,
 )
+from smarketing.analytics.kernels.journeys import unique_ints
 from smarketing.analytics.queries.common import (
     STAGE_KEYS,
     day_after,
@@ -301,7 +302,7 @@ def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = Non
     touches = np.bincount(j.codes[conv_j[j.journey_of_touch()]], minlength=j.n_codes) if j.n_touches else \
         np.zeros(j.n_codes, dtype=np.int64)
     jt = j.journey_of_touch()
-    reach = np.bincount(np.unique(jt * max(j.n_codes, 1) + j.codes) % max(j.n_codes, 1), minlength=j.n_codes)
+    reach = np.bincount(unique_ints(jt * max(j.n_codes, 1) + j.codes) % max(j.n_codes, 1), minlength=j.n_codes)
     total = float(credit.conversions.sum())
     shares = credit.weights.get("shares") or credit.weights.get("removal_effects")
     rows = [CreditRow(key=k, name=(labels or {}).get(k, k), conversions=round(float(c), 9), value=round(float(v), 6),

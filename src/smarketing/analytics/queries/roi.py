@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from smarketing.analytics.kernels import AttributionModel, Credit, validate_custom_weights
+from smarketing.analytics.kernels.journeys import unique_ints
 from smarketing.analytics.queries.attribution import (
     NO_CAMPAIGN,
     AttributionQuery,
@@ -93,7 +94,7 @@ def _influenced(data: JourneyData) -> dict[str, float]:
     j = data.by_campaign
     jt = j.journey_of_touch()
     conv = j.conversions[jt] > 0
-    pairs = np.unique(jt[conv] * max(j.n_codes, 1) + j.codes[conv].astype(np.int64))
+    pairs = unique_ints(jt[conv] * max(j.n_codes, 1) + j.codes[conv].astype(np.int64))
     journeys, codes = pairs // max(j.n_codes, 1), pairs % max(j.n_codes, 1)
     amounts = np.bincount(codes, weights=j.value[journeys], minlength=j.n_codes)
     return {k: float(a) for k, a in zip(j.names, amounts, strict=True)}
