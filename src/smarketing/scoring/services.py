@@ -239,6 +239,9 @@ def predictive_model_activate(*, model: PredictiveModel) -> PredictiveModel:
     PredictiveModel.objects.filter(active=True).exclude(pk=model.pk).update(active=False)
     PredictiveModel.objects.filter(pk=model.pk).update(active=True)
     model.active = True
+    from smarketing.scoring.tasks import scores_rebuild_all_task
+
+    transaction.on_commit(lambda: scores_rebuild_all_task.enqueue())
     return model
 
 

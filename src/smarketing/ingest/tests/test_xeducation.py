@@ -111,10 +111,10 @@ def test_reimport_updates_and_never_duplicates(active_playbook, leads_csv, tmp_p
         (lead("p-9", 600009, Converted="yes"), 3, "Converted"),
         (lead("p-9", 600009, TotalVisits="many"), 3, "TotalVisits"),
         (lead("p-9", 600009, TotalVisits="-2"), 3, "TotalVisits"),
-        (lead("p-9", 600009, **{"Do Not Email": "Maybe"}), 3, "Do Not Email"),
+        (lead("p-9", 600009, 0, **{"Do Not Email": "Maybe"}), 3, "Do Not Email"),
         (lead("", 600009), 3, "Prospect ID"),
         (lead("p-1", 600009), 3, "Prospect ID"),  # repeats line 2
-        (lead("p-9", 600009, **{"Lead Number": ""}), 3, "Lead Number"),
+        (lead("p-9", 600009, 0, **{"Lead Number": ""}), 3, "Lead Number"),
     ],
 )
 def test_a_bad_row_names_line_and_column_and_writes_nothing(active_playbook, tmp_path, bad_row, line, column):

@@ -27,7 +27,7 @@ def _planted(n: int = 160) -> list[Any]:
         working = i % 2 == 0
         converts = rng.random() < (0.8 if working else 0.15)
         # `tags` is written by sales once they know the outcome: a planted leak.
-        c = ContactFactory(account=None, attributes={"occupation": "working" if working else "student",
+        c: Any = ContactFactory(account=None, attributes={"occupation": "working" if working else "student",
                                                      "noise": rng.random(), "tags": "won" if converts else "lost"})
         if converts:
             stage_change_record(to_stage="opportunity", contact=c)
