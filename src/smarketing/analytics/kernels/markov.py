@@ -59,14 +59,19 @@ def _chain(j: Journeys, order: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
     size = m + 1
     lengths = j.lengths
     has = lengths > 0
+    every = bool(has.all())  # the usual case: no empty journeys, so no masked copies of per-journey arrays
     mult = j.conversions + j.nulls
-    firsts = j.offsets[:-1][has]
-    lasts = j.offsets[1:][has] - 1
+    firsts = j.offsets[:-1] if every else j.offsets[:-1][has]
+    lasts = (j.offsets[1:] if every else j.offsets[1:][has]) - 1
+    conv_j, null_j, value_j = (j.conversions, j.nulls, j.value) if every else \
+        (j.conversions[has], j.nulls[has], j.value[has])
+    mult_j = mult if every else mult[has]
     # 1-based state ids (0 is start); int32 keeps the per-touch temporaries small at tens of millions of touches.
     s = (state + 1).astype(np.int32 if size < 2**31 else np.int64, copy=False)
-    uniform = bool(np.all(mult[has] == 1.0))
+    uniform = bool(np.all(mult_j == 1.0))
     # Consecutive pairs over the whole touch array, minus the pairs that cross from one journey into the next.
     src, dst = s[:-1], s[1:]
+    s_first = s[firsts]
     # Pair i crosses journeys when touch i+1 starts a (non-empty) journey; non-empty starts are distinct.
     cross = firsts[firsts > 0] - 1
     pair_w = None if uniform else np.repeat(mult, lengths)[:-1]
@@ -78,7 +83,7 @@ def _chain(j: Journeys, order: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
         if cross.size:
             counts -= np.bincount(code[cross], weights=None if pair_w is None else pair_w[cross],
                                   minlength=size * size)
-        counts[: size] += np.bincount(s[firsts], weights=mult[has], minlength=size)  # start row
+        counts[: size] += np.bincount(s_first, weights=mult_j, minlength=size)  # start row
         dense = counts.reshape(size, size)
         q_counts = sp.csr_matrix(dense)
     else:
@@ -86,12 +91,13 @@ def _chain(j: Journeys, order: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
         keep[cross] = False
         w = np.ones(int(keep.sum())) if pair_w is None else pair_w[keep]
         rows = np.concatenate([src[keep], np.zeros(firsts.shape[0], dtype=np.int64)])
-        cols = np.concatenate([dst[keep], s[firsts]])
-        vals = np.concatenate([w, mult[has]])
+        cols = np.concatenate([dst[keep], s_first])
+        vals = np.concatenate([w, mult_j])
         q_counts = sp.coo_matrix((vals, (rows, cols)), shape=(size, size)).tocsr()
-    conv_out = np.bincount(s[lasts], weights=j.conversions[has], minlength=size)
-    null_out = np.bincount(s[lasts], weights=j.nulls[has], minlength=size)
-    value_out = np.bincount(s[lasts], weights=j.value[has], minlength=size)
+    s_last = s[lasts]
+    conv_out = np.bincount(s_last, weights=conv_j, minlength=size)
+    null_out = np.bincount(s_last, weights=null_j, minlength=size)
+    value_out = np.bincount(s_last, weights=value_j, minlength=size)
     out = np.asarray(q_counts.sum(axis=1)).ravel() + conv_out + null_out
     inv = np.divide(1.0, out, out=np.zeros(size), where=out > 0)
     q = sp.diags(inv) @ q_counts
