@@ -51,6 +51,7 @@ def _worker(args: argparse.Namespace) -> None:
         return
     # The peer: prerequisites (users, playbook versions) untimed, then only the inserts of the same rows.
     with transaction.atomic():
+        writer.begin_bulk()
         plan = simulator.simulate(size=args.size, seed=args.seed)
         v1 = services._active_playbook()
         users = services._users(plan.people)

@@ -89,6 +89,7 @@ def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, start
     if Account.objects.filter(source=SOURCE).exists():
         raise Conflict("the demo company is already in this database; use a fresh database (DATABASE_URL)",
                        record="demo")
+    writer.begin_bulk()
     plan = simulator.simulate(size=size, seed=seed)  # people and campaigns; playbooks are replaced below
     v1 = _active_playbook()
     users = _users(plan.people)

@@ -85,6 +85,17 @@ def insert(model: type[models.Model], fields: Sequence[str], rows: Sequence[tupl
     return len(rows)
 
 
+def begin_bulk() -> None:
+    """Tune the current transaction for bulk loading.
+
+    PostgreSQL: check foreign keys row by row during COPY instead of queueing millions of deferred checks for the
+    commit (measured: the same COPY time, and the commit no longer takes a third of the seed).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def next_id(model: type[models.Model]) -> int:
     """The first free primary key (seeded rows get explicit ids so related rows can point at them)."""
     top = model._default_manager.aggregate(m=models.Max("pk"))["m"]
