@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from smarketing.feedback.text import clean, sentences, words
+from smarketing.feedback.text import clean, sentences, stem, words
 
 SimilarityFn = Callable[[Sequence[str], Sequence[str]], np.ndarray]
 
@@ -67,17 +67,6 @@ class OutreachScore:
     @property
     def drifting(self) -> list[SentenceVerdict]:
         return [s for s in self.sentences if s.status == "drift"]
-
-
-_SUFFIXES = ("ational", "ation", "ations", "ments", "ment", "ings", "ing", "edly", "ed", "ies", "es", "s", "ly")
-
-
-def stem(word: str) -> str:
-    """A deliberately small suffix stripper: 'reconciliations' and 'reconciling' meet at 'reconcil'."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
 
 
 def _analyse(text: str) -> list[str]:

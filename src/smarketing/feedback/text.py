@@ -45,6 +45,17 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text or "") if s and s.strip()]
 
 
+_SUFFIXES = ("ational", "ation", "ations", "ments", "ment", "ings", "ing", "edly", "ed", "ies", "es", "s", "ly")
+
+
+def stem(word: str) -> str:
+    """A deliberately small suffix stripper: 'reconciliations' and 'reconciling' meet at 'reconcili'/'reconcil'."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
 @dataclass(frozen=True)
 class TextProfile:
     words: int

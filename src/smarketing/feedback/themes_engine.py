@@ -25,7 +25,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
-from smarketing.feedback.text import clean, sentences, words
+from smarketing.feedback.text import clean, sentences, stem, words
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -84,10 +84,15 @@ def default_k(n: int) -> int:
     return max(2, min(30, round((n / 2) ** 0.5)))
 
 
+def analyse(text: str) -> list[str]:
+    """Stemmed content words and their bigrams (stop words and one-letter words dropped)."""
+    tokens = [stem(w) for w in words(text) if w not in _STOP_SET and len(w) > 1]
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
 def _vectorizer(n: int) -> TfidfVectorizer:
-    return TfidfVectorizer(stop_words=STOP_WORDS, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2),
-                           min_df=2 if n >= 20 else 1, max_df=0.5 if n >= 20 else 1.0, sublinear_tf=True,
-                           lowercase=True)
+    return TfidfVectorizer(analyzer=analyse, min_df=2 if n >= 20 else 1, max_df=0.5 if n >= 20 else 1.0,
+                           sublinear_tf=True)
 
 
 def _silhouette(x: Any, labels: np.ndarray, seed: int) -> float:
@@ -294,8 +299,7 @@ def merge_centroids(a: Any, size_a: int, b: Any, size_b: int) -> Any:
 
 def tfidf_transform(texts: Sequence[str], *, vocabulary: dict[str, int], idf: Sequence[float]) -> Any:
     """Vectorise new texts in a stored run's TF-IDF space (same analyser, same weights), L2-normalised."""
-    counter = CountVectorizer(stop_words=STOP_WORDS, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2),
-                              lowercase=True, vocabulary=vocabulary)
+    counter = CountVectorizer(analyzer=analyse, vocabulary=vocabulary)
     counts = counter.transform(prepare(texts)).astype(np.float64)
     counts.data = 1.0 + np.log(counts.data)  # sublinear tf, as in the fit
     return normalize(counts @ sparse.diags(np.asarray(idf, dtype=np.float64)))
