@@ -78,7 +78,7 @@ def _chain(j: Journeys, order: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
     if size * size <= 16_000_000:
         # int32 codes halve the memory of the largest temporary (size² < 16M fits easily).
         code = src.astype(np.int32, copy=False) * np.int32(size)
-        code += dst
+        np.add(code, dst, out=code, casting="same_kind")
         counts = np.bincount(code, weights=pair_w, minlength=size * size).astype(np.float64)
         if cross.size:
             counts -= np.bincount(code[cross], weights=None if pair_w is None else pair_w[cross],

@@ -11,20 +11,25 @@ from smarketing.analytics.queries.roi import RoiQuery
 from smarketing.analytics.registry import run_query
 from smarketing.analytics.tests.test_attribution_api import deal_world  # noqa: F401  (fixture)
 
-SPECS = [
-    AttributionQuery(model="linear", level="account", credit="pipeline"),
-    AttributionQuery(model="markov", order=2),
-    AttributionQuery(model="shapley", level="account", conversion="opportunity_won", credit="revenue"),
-    AttributionQuery(model="w_shaped", level="account"),
-    AttributionQuery(model="time_decay", half_life_days=2, conversion="mql", window_days=30),
-    AttributionQuery(model="custom", weights=(0.5, 0.2, 0.3), level="account", start="2026-01-15"),
-    RoiQuery(model="markov", level="account"),
+SPECS: list[AttributionQuery | RoiQuery] = [
+    AttributionQuery.model_validate(spec) for spec in (
+        {"model": "linear", "level": "account", "credit": "pipeline"},
+        {"model": "markov", "order": 2},
+        {"model": "shapley", "level": "account", "conversion": "opportunity_won", "credit": "revenue"},
+        {"model": "w_shaped", "level": "account"},
+        {"model": "time_decay", "half_life_days": 2, "conversion": "mql", "window_days": 30},
+        {"model": "custom", "weights": (0.5, 0.2, 0.3), "level": "account", "start": "2026-01-15"},
+    )
 ]
+SPECS.append(RoiQuery.model_validate({"model": "markov", "level": "account"}))
 
 
-def _results(engine_name: str, deal_id: int, specs: list = SPECS) -> list[dict]:
+def _results(engine_name: str, deal_id: int, specs: list | None = None) -> list[dict]:
+    specs = SPECS if specs is None else specs
     with open_engine(engine_name) as engine:  # type: ignore[arg-type]
-        specs = [*specs, OpportunityAttributionQuery(opportunity_id=deal_id, model="full_path", level="account")]
+        deal = OpportunityAttributionQuery.model_validate({"opportunity_id": deal_id, "model": "full_path",
+                                                           "level": "account"})
+        specs = [*specs, deal]
         return [run_query(spec, engine=engine).model_dump(mode="json") for spec in specs]
 
 
