@@ -97,6 +97,8 @@ class CreditRow(QueryResult):
     weight: float | None = Field(default=None, description="The model's weight for this row (data-driven models)")
     touches: int = Field(description="Touches in converting journeys")
     reach: int = Field(default=0, description="Journeys (converting or not) with at least one touch of it")
+    stderr: float | None = Field(default=None, description="Standard error of `conversions` when the model "
+                                                           "estimates it by sampling (Shapley beyond 15 channels)")
 
 
 class AttributionResult(QueryResult):
@@ -305,11 +307,14 @@ def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = Non
     reach = np.bincount(unique_ints(jt * max(j.n_codes, 1) + j.codes) % max(j.n_codes, 1), minlength=j.n_codes)
     total = float(credit.conversions.sum())
     shares = credit.weights.get("shares") or credit.weights.get("removal_effects")
+    sampled = credit.extra.get("exact") is False
+    errs = credit.extra.get("stderr_conversions") if sampled else None
     rows = [CreditRow(key=k, name=(labels or {}).get(k, k), conversions=round(float(c), 9), value=round(float(v), 6),
                       share=round(float(c) / total, 9) if total else 0.0,
                       weight=None if shares is None else round(float(shares.get(k, 0.0)), 9), touches=int(t),
-                      reach=int(r))
-            for k, c, v, t, r in zip(credit.names, credit.conversions, credit.value, touches, reach, strict=True)]
+                      reach=int(r), stderr=None if errs is None else round(float(errs[i]), 9))
+            for i, (k, c, v, t, r) in enumerate(zip(credit.names, credit.conversions, credit.value, touches, reach,
+                                                    strict=True))]
     return sorted(rows, key=lambda r: (-r.conversions, -r.value, r.key))
 
 
