@@ -36,6 +36,23 @@ def _decision_out(d: Any) -> dict[str, Any]:
             "decided_at": d.decided_at, "playbook_version": d.playbook_version.number}
 
 
+def _print_compliance(c: dict[str, Any]) -> None:
+    typer.echo(f"\nsales, {c['period']}:")
+    for kind, b in c["sales"]["overall"].items():
+        typer.echo(f"  {kind:<12} within SLA {_pct(b['within_sla_rate'])} ({b['met']} met, {b['breached']} "
+                   f"breached, {b['open']} open)")
+    for t in c["sales"]["teams"]:
+        typer.echo(f"    team {t['team'][:19]:<19} first touch {_pct(t['first_touch']['within_sla_rate']):>4}  "
+                   f"decision {_pct(t['decision']['within_sla_rate']):>4}")
+    for p in c["sales"]["people"]:
+        typer.echo(f"    {p['name'][:24]:<24} first touch {_pct(p['first_touch']['within_sla_rate']):>4}  "
+                   f"decision {_pct(p['decision']['within_sla_rate']):>4}  ({p['team']})")
+    m = c["marketing"]
+    typer.echo(f"\nmarketing, {m['period']}: {m['mql_volume']} MQLs of {m['mql_target']} committed "
+               f"({'met' if m['volume_met'] else 'missed' if m['closed'] else 'on pace' if m['on_pace'] else 'behind pace'}); "
+               f"acceptance {_pct(m['acceptance_rate'])} vs {m['acceptance_target']:.0%}")
+
+
 def register(app: typer.Typer) -> None:
     handoff = typer.Typer(help="MQL handoff: qualify, the queue, accept / reject / recycle, closed-loop report.",
                           no_args_is_help=True)
@@ -181,31 +198,25 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _echo_json(out)
             return
-        c = out["compliance"]
         typer.echo(f"open clocks {out['open_clocks']}, overdue awaiting the worker {out['overdue_unprocessed']}; "
                    f"last check {out['worker']['last_sla_check_at'] or 'never'}")
-        typer.echo(f"\nsales, {c['period']}:")
-        for kind, b in c["sales"]["overall"].items():
-            typer.echo(f"  {kind:<12} within SLA {_pct(b['within_sla_rate'])} ({b['met']} met, {b['breached']} "
-                       f"breached, {b['open']} open)")
-        for p in c["sales"]["people"]:
-            typer.echo(f"    {p['name'][:24]:<24} {p['team'][:12]:<12} first touch "
-                       f"{_pct(p['first_touch']['within_sla_rate']):>4}  decision {_pct(p['decision']['within_sla_rate']):>4}")
-        m = c["marketing"]
-        typer.echo(f"\nmarketing, {m['period']}: {m['mql_volume']} MQLs of {m['mql_target']} committed "
-                   f"({'on pace' if m['on_pace'] else 'behind pace'}); acceptance {_pct(m['acceptance_rate'])} "
-                   f"vs {m['acceptance_target']:.0%}")
+        _print_compliance(out["compliance"])
 
     @sla.command()
     def compliance(period: str = typer.Option("", "--period", help="2026-11, 2026-W48 or 2026-Q4 (default: now)"),
                    kind: str = typer.Option("", "--kind", help="week, month or quarter (default: the playbook's)"),
-                   as_json: bool = typer.Option(True, "--json/--no-json")) -> None:
+                   as_json: bool = typer.Option(False, "--json")) -> None:
         """Compliance of both sides for one period, per team and per person."""
+        from smarketing.core.errors import ValidationFailed
         from smarketing.lifecycle.selectors_sla import sla_compliance
 
         if period and not kind:
             kind = "week" if "-W" in period else "quarter" if "-Q" in period else "month"
-        _echo_json(sla_compliance(period_kind=kind, period_key=period))
+        try:
+            out = sla_compliance(period_kind=kind, period_key=period)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), field="period") from None
+        _echo_json(out) if as_json else _print_compliance(out)
 
     @sla.command()
     def check(as_json: bool = typer.Option(False, "--json")) -> None:
