@@ -1,4 +1,4 @@
-"""Pure text helpers for feedback: cleaning, sentences, a language hint and a lexicon sentiment scorer.
+"""Pure text helpers for feedback: cleaning, sentences, a light stemmer and a lexicon sentiment scorer.
 
 No ORM and no downloads: the sentiment lexicon is small and written here, so scores are explainable.
 """
@@ -20,11 +20,6 @@ _SPACES = re.compile(r"[ \t]+")
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
-# Function words of English: a text with letters but none of these is probably not English.
-_EN_FUNCTION = _wordset(
-    "the a an and or but is are was were be to of in on for with it this that they we you our your their "
-    "not no too very so as at by from have has had do does did can could would should will"
-)
 
 
 def clean(text: str) -> str:
@@ -54,30 +49,6 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
     return word
-
-
-@dataclass(frozen=True)
-class TextProfile:
-    words: int
-    letters_ratio: float
-    english: bool
-
-    @property
-    def usable(self) -> bool:
-        """True when there are words to group by; emoji-only or number-only texts are kept but not themed."""
-        return self.words > 0
-
-
-def profile(text: str) -> TextProfile:
-    """A cheap description of a text: word count, share of letters, and whether it reads as English."""
-    ws = words(text)
-    chars = [c for c in text if not c.isspace()]
-    letters = sum(1 for c in chars if c.isalpha())
-    ratio = letters / len(chars) if chars else 0.0
-    hits = sum(1 for w in ws if w in _EN_FUNCTION)
-    latin = sum(1 for w in ws if all("a" <= c <= "z" for c in w))
-    english = bool(ws) and (hits >= 1 or len(ws) <= 3) and latin >= 0.6 * len(ws)
-    return TextProfile(words=len(ws), letters_ratio=round(ratio, 3), english=english)
 
 
 # --- sentiment -------------------------------------------------------------------------------------------------
