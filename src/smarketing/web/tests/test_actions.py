@@ -83,6 +83,7 @@ def test_handoff_queue_explains_the_score_and_lists_touches(world, login):
     assert "Asked for a demo" in html
     assert "Webinar attended" in html
     assert world["mqls"][0].name in html
+    assert "Decision: " in html and "First touch: " in html and "overdue" in html
 
 
 def _draft_yaml(**scoring: object) -> str:
@@ -180,3 +181,21 @@ def test_viewer_cannot_capture_feedback(world, login):
     response = login("viewer").post("/feedback/capture/", {"kind": "praise", "text": "great"})
     assert response.status_code == 403
     assert not FeedbackItem.objects.filter(text="great").exists()
+
+
+def test_queue_shows_the_score_recorded_when_the_contact_became_an_mql(world, login, users):
+    # given an MQL whose qualification recorded its score and explanation
+    from smarketing.lifecycle.services import stage_change_record
+    from smarketing.testing.factories import ContactFactory
+
+    contact = ContactFactory(account=world["account"], owner=users["sales"])
+    stage_change_record(contact=contact, to_stage="lead")
+    stage_change_record(contact=contact, to_stage="mql", details={"score": {
+        "fit": 35, "engagement": 41.5, "total": 76.5,
+        "explanation": [{"rule_id": "fit-industry", "description": "Target industry", "points": 15, "count": 1},
+                        {"rule_id": "eng-demo", "description": "Asked for a demo", "points": 35, "count": 1}]}})
+    # when
+    html = login("sales").get("/handoff/", {"scope": "mine"}).content.decode()
+    # then
+    assert "Why they scored 76 pts" in html or "Why they scored 77 pts" in html
+    assert "at MQL: fit 35" in html

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.contrib import messages
@@ -25,18 +25,32 @@ from smarketing.web.views.common import active_terms, domain_errors, page
 HANDOFF = "smarketing.lifecycle.services_handoff"
 
 
-def _countdowns(items: list[QueueItem], terms: Any) -> None:
-    sla = integrations.optional("smarketing.lifecycle.sla", "sales_deadlines")
+def _countdowns(items: list[QueueItem], terms: Any, owner_id: int | None) -> list[QueueItem]:
+    """Attach SLA countdowns: the lifecycle's running clocks when routing started them, else deadlines computed
+    from the MQL time by the lifecycle's business calendar. Most urgent first."""
+    queue = integrations.optional("smarketing.lifecycle.selectors_sla", "handoff_queue")
+    rows, _err = integrations.safe(queue, owner_id=owner_id) if queue is not None else (None, "")
+    by_contact = {r["contact_id"]: r for r in rows or []}
+    deadlines = integrations.optional("smarketing.lifecycle.sla", "sales_deadlines")
     countdown = integrations.optional("smarketing.lifecycle.sla", "countdown")
     now = clock.now()
     for item in items:
-        if sla is None or countdown is None:
-            continue
-        deadlines = sla(terms.sla, item.mql_at)
-        item.deadline = deadlines.decision
-        cd = countdown(terms.sla.calendar, deadlines.decision, now)
-        item.countdown = cd  # type: ignore[attr-defined]
-        item.hours_left = cd.business_seconds_left / 3600  # type: ignore[attr-defined]
+        clocks: dict[str, Any] = {}
+        row = by_contact.get(item.contact.pk)
+        if row and row.get("sla"):
+            clocks = row["sla"]
+            item.assigned_reason = row.get("routing_reason", "")
+        elif deadlines is not None and countdown is not None:
+            d = deadlines(terms.sla, item.mql_at)
+            clocks = {"first_touch": countdown(terms.sla.calendar, d.first_touch, now).as_dict(),
+                      "decision": countdown(terms.sla.calendar, d.decision, now).as_dict()}
+        item.clocks = [{"kind": k.replace("_", " "), "state": v["state"],  # type: ignore[attr-defined]
+                        "hours_left": v["business_hours_left"],
+                        "deadline": datetime.fromisoformat(v["deadline"]).astimezone(UTC).strftime("%b %d, %H:%M")}
+                       for k, v in sorted(clocks.items())]
+        open_left = [v["business_seconds_left"] for v in clocks.values() if v["state"] in ("open", "due")]
+        item.urgency = min(open_left) if open_left else float("inf")  # type: ignore[attr-defined]
+    return sorted(items, key=lambda i: (getattr(i, "urgency", float("inf")), i.mql_at))
 
 
 @login_required
@@ -46,8 +60,8 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
     if terms is None:
         return page(request, "web/handoff.html", {"items": [], "no_playbook": True})
     scope = request.GET.get("scope") or ("mine" if request.user.role == "sales" else "all")  # type: ignore[union-attr]
-    items = handoff_queue(terms=terms, owner_id=request.user.pk if scope == "mine" else None)
-    _countdowns(items, terms)
+    owner_id = request.user.pk if scope == "mine" else None
+    items = _countdowns(handoff_queue(terms=terms, owner_id=owner_id), terms, owner_id)
     return page(request, "web/handoff.html", {
         "items": items, "scope": scope, "reasons": terms.handoff.rejection_reasons,
         "recycle_days": terms.handoff.recycle_default_days, "sla_terms": terms.sla,
