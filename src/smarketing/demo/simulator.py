@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smarketing.demo import catalog, journeys, pipeline
+from smarketing.demo import catalog, journeys, pipeline, stats
 from smarketing.demo.themes import LOSS_DRIVERS, THEMES
 from smarketing.demo.truth import GroundTruth
 from smarketing.playbook import schema
@@ -197,7 +197,7 @@ class Simulation:
                                     counters, self.stats)
             for fid, theme in zip(chunk.feedback["source_id"], chunk.feedback["theme"], strict=True):
                 self.feedback_themes[str(fid)] = str(theme)
-            pipeline.accumulate(self.stats, chunk, hazard, self.campaigns)
+            stats.accumulate(self.stats, chunk, hazard, self.campaigns)
             yield chunk
         self._done = True
 
@@ -221,7 +221,7 @@ class Simulation:
             base_hazard_per_day=journeys.BASE_HAZARD, hazard_multipliers=journeys.hazard_multipliers(),
             win_rates=dict(catalog.WIN_RATE), loss_drivers={k: dict(v) for k, v in LOSS_DRIVERS.items()},
             themes={t.key: t.label for t in THEMES}, feedback_themes=dict(self.feedback_themes),
-            conversion_rates=pipeline.rates(self.stats), exposure_conversion=pipeline.exposure_rates(self.stats),
+            conversion_rates=stats.rates(self.stats), exposure_conversion=stats.exposure_rates(self.stats),
             counts={k: int(v) for k, v in self.stats.items() if k.startswith("n_")})
 
 
