@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from smarketing.lifecycle.enums import Stage
 from smarketing.playbook.criteria import MISSING, all_hold, holds
@@ -257,14 +258,18 @@ class TouchArrays:
 
     @classmethod
     def from_lists(cls, touches: Sequence[Iterable[Touch]]) -> TouchArrays:
-        idx, kinds, when = [], [], []
+        idx, kinds, micros = [], [], []
         for i, ts in enumerate(touches):
             for t in ts:
                 idx.append(i)
                 kinds.append(t.kind)
-                when.append(to_datetime64(t.occurred_at))
-        return cls(np.asarray(idx, dtype=np.int64), np.asarray(kinds, dtype=object),
-                   np.asarray(when, dtype="datetime64[us]"))
+                micros.append(_epoch_micros(t.occurred_at))
+        return cls(np.asarray(idx, dtype=np.int64), np.asarray(kinds, dtype=object), micros_to_datetime64(micros))
+
+
+def micros_to_datetime64(micros: Sequence[int]) -> np.ndarray:
+    """Microseconds since the epoch (UTC) as a datetime64[us] array."""
+    return np.asarray(micros, dtype=np.int64).view("datetime64[us]")
 
 
 def to_datetime64(dt: datetime) -> np.datetime64:
@@ -274,7 +279,14 @@ def to_datetime64(dt: datetime) -> np.datetime64:
     return np.datetime64(_epoch_micros(dt), "us")
 
 
+def epoch_micros(dt: datetime) -> int:
+    """A timezone-aware datetime as whole microseconds since the epoch (exact, no float rounding)."""
+    return _epoch_micros(dt)
+
+
 def _epoch_micros(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        raise ValueError("scoring needs timezone-aware datetimes")
     delta = dt.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
@@ -313,21 +325,60 @@ def _key(value: Any) -> Any:
     return (type(value), value)
 
 
-def _criterion_mask(c: Criterion, facts: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """Evaluate one criterion for every contact by testing each distinct value once."""
-    codes = np.empty(len(facts), dtype=np.int64)
+@dataclass(frozen=True)
+class _Column:
+    """One fact across all contacts, factorised: each row's code into the distinct values."""
+
+    codes: np.ndarray
+    uniques: list[Any]
+
+
+def _column(field_name: str, facts: Sequence[Mapping[str, Any]]) -> _Column:
+    values = [f.get(field_name, MISSING) for f in facts]
+    if all(type(v) is str for v in values):
+        # The common case (industries, roles, emails): strings hash and compare plainly, so factorise in C.
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        return _Column(np.asarray(codes, dtype=np.int64), list(uniques))
+    out = np.empty(len(values), dtype=np.int64)
     seen: dict[Any, int] = {}
-    verdicts: list[bool] = []
-    for i, f in enumerate(facts):
-        value = f.get(c.field, MISSING)
+    distinct: list[Any] = []
+    for i, value in enumerate(values):
         k = _key(value)
         code = seen.get(k)
         if code is None:
-            code = len(verdicts)
-            seen[k] = code
-            verdicts.append(holds(c, {c.field: value} if value is not MISSING else {}))
-        codes[i] = code
-    return np.asarray(verdicts, dtype=bool)[codes] if verdicts else np.zeros(0, dtype=bool)
+            code = seen[k] = len(distinct)
+            distinct.append(value)
+        out[i] = code
+    return _Column(out, distinct)
+
+
+def _as_number(value: Any) -> float:
+    if value is MISSING or value is None:
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+_COMPARE = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
+
+
+def _criterion_mask(c: Criterion, column: _Column) -> np.ndarray:
+    """Evaluate one criterion for every contact, testing each distinct value once (numbers all at once).
+
+    Same verdicts as `criteria.holds`: a missing or non-numeric value fails a comparison (NaN compares false).
+    """
+    if not column.uniques:
+        return np.zeros(0, dtype=bool)
+    if c.op in _COMPARE:
+        numbers = np.asarray([_as_number(u) for u in column.uniques], dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            verdicts = _COMPARE[c.op](numbers, float(c.value))
+    else:
+        verdicts = np.asarray([holds(c, {c.field: u} if u is not MISSING else {}) for u in column.uniques],
+                              dtype=bool)
+    return np.asarray(verdicts, dtype=bool)[column.codes]
 
 
 def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: TouchArrays,
@@ -343,10 +394,13 @@ def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: To
     counts = np.zeros((n, n_fit + n_eng), dtype=np.int64)
 
     fit = np.zeros(n, dtype=np.float64)
+    columns: dict[str, _Column] = {}
     for j, frule in enumerate(scoring.fit_rules):
         mask = np.ones(n, dtype=bool)
         for c in frule.when:
-            mask &= _criterion_mask(c, facts)
+            if c.field not in columns:
+                columns[c.field] = _column(c.field, facts)
+            mask &= _criterion_mask(c, columns[c.field])
         fit += np.where(mask, float(frule.points), 0.0)
         points[:, j] = np.where(mask, scoring.fit_weight * frule.points, 0.0)
         counts[:, j] = mask.astype(np.int64)
@@ -363,10 +417,14 @@ def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: To
     # Newest first within each contact, the order score_contact adds in.
     order = np.lexsort((age, idx))
     idx, kinds, age = idx[order], kinds[order], age[order]
+    kind_codes, kind_names = pd.factorize(kinds, use_na_sentinel=False) if kinds.size else (kinds, [])
+    code_of = {str(name): c for c, name in enumerate(kind_names)}
     hl = scoring.engagement_half_life_days
     for k, rule in enumerate(scoring.engagement_rules):
         j = n_fit + k
-        sel = kinds == rule.kind
+        if str(rule.kind) not in code_of:
+            continue
+        sel = kind_codes == code_of[str(rule.kind)]
         r_idx, r_age = idx[sel], age[sel]
         if r_idx.size == 0:
             continue

@@ -15,7 +15,14 @@ from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.lifecycle.enums import Stage
 from smarketing.lifecycle.models import StageChange
 from smarketing.scoring.models import AccountScore, ContactScore, PredictiveModel
-from smarketing.scoring.rules import Touch, TouchArrays, facts_from, to_datetime64
+from smarketing.scoring.rules import (
+    Touch,
+    TouchArrays,
+    epoch_micros,
+    facts_from,
+    micros_to_datetime64,
+    to_datetime64,
+)
 from smarketing.scoring.threshold import Outcome, Proposal, propose_threshold
 
 CONTACT_FACT_FIELDS = ("email", "title", "buying_role", "lead_source", "country", "lifecycle_stage", "attributes")
@@ -54,13 +61,13 @@ def score_inputs(*, contact_ids: Sequence[int]) -> ScoreInputs:
         account = {f: r[f"account__{f}"] for f in ACCOUNT_FACT_FIELDS} if r["account_id"] else None
         facts.append(facts_from(contact, account))
     tp = Touchpoint.objects.filter(contact_id__in=ids).values_list("contact_id", "kind", "occurred_at")
-    idx, kinds, when = [], [], []
+    idx, kinds, micros = [], [], []
     for cid, kind, occurred_at in tp.iterator(chunk_size=5000):
         idx.append(position[cid])
         kinds.append(kind)
-        when.append(to_datetime64(occurred_at))
+        micros.append(epoch_micros(occurred_at))
     arrays = TouchArrays(np.asarray(idx, dtype=np.int64), np.asarray(kinds, dtype=object),
-                         np.asarray(when, dtype="datetime64[us]"))
+                         micros_to_datetime64(micros))
     return ScoreInputs(contact_ids=ids, account_ids=[r["account_id"] for r in rows], facts=facts, touches=arrays)
 
 

@@ -142,7 +142,8 @@ touch_st = st.builds(Touch, st.sampled_from(KINDS),
 contact_st = st.tuples(
     st.fixed_dictionaries({"role": st.sampled_from(["decision_maker", "champion", "influencer", "user", "unknown"]),
                            "industry": st.sampled_from(["Software", "Retail", "healthcare ", ""]),
-                           "employees": st.one_of(st.none(), st.integers(0, 20000)),
+                           "employees": st.one_of(st.none(), st.integers(0, 20000),
+                                                  st.sampled_from(["many", "300", " 7000 ", True, 250.5])),
                            "email": st.sampled_from(["a@gmail.com", "b@corp.example", ""])}),
     st.lists(touch_st, max_size=25),
 )
