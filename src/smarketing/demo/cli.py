@@ -12,14 +12,18 @@ def _seed_with_progress(size: str, seed: int, force: bool) -> None:
 
     from smarketing.demo.services import DEMO_PASSWORD, demo_seed
 
-    with Progress(TextColumn("[bold]seeding {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("chunks · {task.fields[rows]:,} rows"), TimeElapsedColumn()) as bar:
-        task = bar.add_task(f"{size} demo (seed {seed})", total=None, rows=0)
+    bar = Progress(TextColumn("[bold]seeding {task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("chunks · {task.fields[rows]:,} rows"), TimeElapsedColumn())
+    task = bar.add_task(f"{size} demo (seed {seed})", total=None, rows=0)
 
-        def progress(done: int, total: int, rows: int) -> None:
-            bar.update(task, completed=done, total=total, rows=rows)
+    def progress(done: int, total: int, rows: int) -> None:
+        bar.start()  # shown from the first chunk on, so a refusal prints no empty bar
+        bar.update(task, completed=done, total=total, rows=rows)
 
+    try:
         result = demo_seed(size=size, seed=seed, progress=progress, force=force)
+    finally:
+        bar.stop()
     counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.counts.items())
     typer.echo(f"seeded the {size} demo company in {result.seconds:.1f}s: {counts}")
     _print_logins([u for u, _ in result.logins], DEMO_PASSWORD)

@@ -101,6 +101,8 @@ def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, start
     counts = {"users": len(users), "campaigns": _write_campaigns(sim, ids)}
     n_chunks = -(-sim.spec.accounts // sim.spec.chunk_accounts)
     written = counts["campaigns"]
+    if progress is not None:
+        progress(0, n_chunks, written)
     for chunk in sim.chunks():
         for name, n in write_chunk(chunk, ids).items():
             counts[name] = counts.get(name, 0) + n
