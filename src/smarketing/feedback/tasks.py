@@ -34,8 +34,20 @@ def themes_assign_new_task() -> dict[str, Any]:
 
 
 def schedule_assignment() -> None:
-    """Enqueue incremental assignment; a queue failure never loses the feedback that was already saved."""
+    """Enqueue incremental assignment once; a queue failure never loses the feedback that was already saved."""
     try:
+        if _already_waiting():
+            return
         themes_assign_new_task.enqueue()
     except Exception:  # noqa: BLE001 - the item is committed; the next run assigns it anyway
         log.warning("could not enqueue theme assignment; it will happen at the next themes run", exc_info=True)
+
+
+def _already_waiting() -> bool:
+    """True when an assignment task is queued and not started: it will pick up this item too."""
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # another task backend: just enqueue
+        return False
+    path = f"{themes_assign_new_task.func.__module__}.{themes_assign_new_task.func.__qualname__}"
+    return DBTaskResult.objects.ready().filter(task_path=path).exists()

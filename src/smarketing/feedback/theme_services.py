@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from smarketing.core import clock
 from smarketing.core.errors import Conflict, NotFound, ValidationFailed
@@ -27,6 +27,7 @@ from smarketing.feedback.text import sentiment
 
 # Cosine to the nearest theme centroid below which a new item waits for the next run.
 ASSIGN_THRESHOLD = {ThemeBackend.TFIDF: 0.12, ThemeBackend.EMBEDDING: 0.35}
+THEMES_LOCK = 5_100_001  # advisory lock key of theme writes
 FOLD_SHARE = 0.5  # share of a cluster's items that came from a merged-away theme for it to follow the merge
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -75,7 +76,18 @@ def themes_rebuild(*, backend: str | None = None, k: int | None = None, actor: A
     else:
         result = engine.cluster_tfidf(texts, k=k)
     with transaction.atomic():
+        _lock_themes()
         return _apply_run(backend=backend, k=k, actor=actor, started=started, ids=ids, result=result)
+
+
+def _lock_themes() -> None:
+    """Serialise writers of themes (a queued rebuild and a CLI one): the second matches against the first's result.
+
+    SQLite already serialises write transactions (IMMEDIATE mode); PostgreSQL takes a transaction advisory lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [THEMES_LOCK])
 
 
 def _apply_run(*, backend: str, k: int | None, actor: Any, started: Any, ids: list[int],
@@ -248,6 +260,7 @@ def themes_assign_new(*, embed: Embed | None = None, item_ids: Iterable[int] | N
                                     sentiment=sentiment(text).score, run=run,
                                     note="" if theme else "no theme close enough yet; grouped at the next rebuild"))
     with transaction.atomic():
+        _lock_themes()
         ThemeAssignment.objects.bulk_create(objs, batch_size=500, ignore_conflicts=True)
     assigned = sum(1 for o in objs if o.theme is not None)
     return AssignSummary(assigned, len(objs) - assigned, False)

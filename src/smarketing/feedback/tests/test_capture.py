@@ -267,7 +267,8 @@ def test_cli_import_reports_and_writes_rejects(db, tmp_path, capsys):
 def test_capture_queues_theme_assignment_after_commit(db, django_capture_on_commit_callbacks):
     from django_tasks_db.models import DBTaskResult
 
-    with django_capture_on_commit_callbacks(execute=True):
-        feedback_capture(text="They need SSO", occurred_at=WHEN)
-    queued = DBTaskResult.objects.get(queue_name="themes")
+    for text in ("They need SSO", "They need SCIM"):
+        with django_capture_on_commit_callbacks(execute=True):
+            feedback_capture(text=text, occurred_at=WHEN)
+    queued = DBTaskResult.objects.get(queue_name="themes")  # one waiting task serves both items
     assert queued.task_path.endswith("themes_assign_new_task")
