@@ -98,5 +98,10 @@ def touchpoints_record_many(*, touchpoints: list[dict[str, Any]]) -> int:
         ids = [pk for tp in new for pk in Touchpoint.objects.filter(source=tp.source, source_id=tp.source_id)
                .values_list("pk", flat=True)]
     if ids:
-        transaction.on_commit(lambda: [_after_touchpoint(pk) for pk in ids])
+        transaction.on_commit(lambda: _after_touchpoints(ids))
     return len(new)
+
+
+def _after_touchpoints(touchpoint_ids: list[int]) -> None:
+    for pk in touchpoint_ids:
+        _after_touchpoint(pk)
