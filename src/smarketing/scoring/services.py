@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from django.db import transaction
@@ -127,14 +127,24 @@ def contact_rescore(*, contact_id: int, as_of: datetime | None = None) -> Contac
 
 def scores_rebuild_all(*, progress: Progress | None = None, batch_size: int = 2000,
                        as_of: datetime | None = None) -> int:
-    """Rescore every contact and account in vectorised batches (one transaction per batch); returns contacts."""
+    """Rescore every contact and account in vectorised batches (one transaction per batch); returns contacts.
+
+    RESCORE_HOOKS run for the contacts that newly qualify as MQL (not for every contact).
+    """
     version, terms = playbook_active_terms()
     when = as_of or clock.now()
     total = selectors.contact_count()
     done = 0
     for ids in selectors.contact_ids_all(batch_size=batch_size):
         with transaction.atomic():
-            _upsert_contacts(_contact_score_rows(version, terms, selectors.score_inputs(contact_ids=ids), when))
+            was_mql = set(ContactScore.objects.filter(contact_id__in=ids, qualifies_as_mql=True)
+                          .values_list("contact_id", flat=True))
+            rows = _contact_score_rows(version, terms, selectors.score_inputs(contact_ids=ids), when)
+            _upsert_contacts(rows)
+            # Only contacts that newly meet the MQL criteria need the lifecycle's attention.
+            crossed = [r.contact_id for r in rows if r.qualifies_as_mql and r.contact_id not in was_mql]
+            if crossed:
+                transaction.on_commit(partial(_after_rescore, crossed))
         done += len(ids)
         if progress:
             progress(done, total)

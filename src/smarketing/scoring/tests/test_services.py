@@ -116,3 +116,20 @@ def test_rescoring_a_missing_contact_names_it(active_playbook):
     with pytest.raises(DomainError) as err:
         services.contact_rescore(contact_id=999999)
     assert err.value.field == "contact_id" and "999999" in err.value.message
+
+
+def test_full_rebuild_calls_rescore_hooks_only_for_contacts_that_newly_qualify(
+        active_playbook, now, monkeypatch, django_capture_on_commit_callbacks):
+    # given a hook recorder and a qualifying contact that was already scored, plus one not yet scored
+    seen: list[int] = []
+    monkeypatch.setattr(services, "RESCORE_HOOKS", [seen.append])
+    old, new, cold = ContactFactory(), ContactFactory(), ContactFactory(buying_role="user", account=None)
+    for c in (old, new, cold):
+        TouchpointFactory(contact=c, kind="demo_request", occurred_at=now)
+    services.scores_rebuild_all()
+    ContactScore.objects.filter(contact__in=[new, cold]).delete()
+    # when everything is rebuilt and committed
+    with django_capture_on_commit_callbacks(execute=True):
+        services.scores_rebuild_all()
+    # then only the contact that newly qualifies reaches the hooks
+    assert seen == [new.pk]
