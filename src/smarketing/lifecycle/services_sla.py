@@ -267,10 +267,14 @@ def sla_check_run(*, now: datetime | None = None, limit: int = DEFAULT_BATCH,
 
 @transaction.atomic
 def marketing_period_judge(*, now: datetime) -> list[str]:
-    """Record marketing's MQL-volume verdict for the last closed period, once, and tell marketing if it fell short."""
+    """Record marketing's verdicts for the last closed period, once each, and tell marketing when it fell short.
+
+    MQL volume is judged when the period closes; the acceptance rate once the period's last MQLs have had
+    the sales decision window (sla.sales.decision_business_days after the close) to be decided.
+    """
     from smarketing.core.errors import Conflict
+    from smarketing.lifecycle import calendar
     from smarketing.lifecycle.selectors_sla import marketing_period_counts
-    from smarketing.lifecycle.services_webhooks import webhook_event_emit
 
     try:
         version, terms = playbook_active_terms()
@@ -280,31 +284,52 @@ def marketing_period_judge(*, now: datetime) -> list[str]:
     tz = terms.sla.calendar.timezone
     current = sla_rules.period_at(commitment.period, now, tz)
     previous = sla_rules.period_of(commitment.period, current.start.fromordinal(current.start.toordinal() - 1))
-    if SlaEvent.objects.filter(clock__isnull=True, side=SlaSide.MARKETING, clock_kind=ClockKind.MQL_VOLUME,
-                               period=previous.key).exists():
-        return []
-    # Why: a brand-new install must not judge periods before anything was recorded.
     lo, hi = previous.bounds_utc(tz)
+    # Why: a brand-new install must not judge periods before anything was recorded.
     if not StageChange.objects.filter(occurred_at__lt=hi).exists():
         return []
-    counts = marketing_period_counts(period=previous, tz=tz)
-    verdict = sla_rules.marketing_verdict(commitment, previous, today=current.start, **counts)
-    kind = SlaEventKind.MET if verdict.volume_met else SlaEventKind.BREACHED
-    try:
-        with transaction.atomic():
-            event = SlaEvent.objects.create(kind=kind, side=SlaSide.MARKETING, clock_kind=ClockKind.MQL_VOLUME,
-                                            period=previous.key, occurred_at=hi, details=verdict.as_dict(),
-                                            playbook_version=version)
-    except IntegrityError:
+    done = set(SlaEvent.objects.filter(clock__isnull=True, side=SlaSide.MARKETING, period=previous.key)
+               .values_list("clock_kind", flat=True))
+    decided_by = calendar.add_business_days(terms.sla.calendar, hi, terms.sla.sales.decision_business_days)
+    todo = [k for k in (ClockKind.MQL_VOLUME, ClockKind.ACCEPTANCE_RATE) if k not in done
+            and (k == ClockKind.MQL_VOLUME or now >= decided_by)]
+    if not todo:
         return []
-    if kind == SlaEventKind.BREACHED:
-        title = f"Marketing SLA: {verdict.mql_volume} MQLs in {previous.key}, committed {verdict.mql_target}"
-        for uid in _users_with_role(Role.MARKETING) + _users_with_role(Role.REVOPS):
-            notification_create(user_id=uid, kind=NotificationKind.SLA_BREACH, title=title,
-                                dedupe_key=f"sla-breach:{event.pk}", at=now)
-        webhook_event_emit(event_type="sla.marketing_breached", key=f"sla-event-{event.pk}",
-                           data=verdict.as_dict(), at=now)
-    return [f"{previous.key}: {kind}"]
+    verdict = sla_rules.marketing_verdict(commitment, previous, today=current.start,
+                                          **marketing_period_counts(period=previous, tz=tz))
+    out = []
+    for clock_kind in todo:
+        met = verdict.volume_met if clock_kind == ClockKind.MQL_VOLUME else verdict.acceptance_met
+        if met is None:  # nothing decided: no acceptance rate to judge
+            continue
+        kind = SlaEventKind.MET if met else SlaEventKind.BREACHED
+        when = hi if clock_kind == ClockKind.MQL_VOLUME else decided_by
+        try:
+            with transaction.atomic():
+                event = SlaEvent.objects.create(kind=kind, side=SlaSide.MARKETING, clock_kind=clock_kind,
+                                                period=previous.key, occurred_at=when, details=verdict.as_dict(),
+                                                playbook_version=version)
+        except IntegrityError:
+            continue
+        if kind == SlaEventKind.BREACHED:
+            _marketing_breach_notify(event, verdict, now=now)
+        out.append(f"{previous.key} {clock_kind}: {kind}")
+    return out
+
+
+def _marketing_breach_notify(event: SlaEvent, verdict: sla_rules.MarketingVerdict, *, now: datetime) -> None:
+    from smarketing.lifecycle.services_webhooks import webhook_event_emit
+
+    if event.clock_kind == ClockKind.MQL_VOLUME:
+        title = f"Marketing SLA: {verdict.mql_volume} MQLs in {verdict.period}, committed {verdict.mql_target}"
+    else:
+        title = (f"Marketing SLA: sales accepted {verdict.acceptance_rate or 0:.0%} of {verdict.period}'s MQLs, "
+                 f"committed {verdict.acceptance_target:.0%}")
+    for uid in dict.fromkeys(_users_with_role(Role.MARKETING) + _users_with_role(Role.REVOPS)):
+        notification_create(user_id=uid, kind=NotificationKind.SLA_BREACH, title=title,
+                            dedupe_key=f"sla-breach:{event.pk}", at=now)
+    webhook_event_emit(event_type="sla.marketing_breached", key=f"sla-event-{event.pk}",
+                       data={"commitment": event.clock_kind, **verdict.as_dict()}, at=now)
 
 
 def sla_check_once(*, now: datetime | None = None, limit: int = 10_000) -> dict[str, Any]:

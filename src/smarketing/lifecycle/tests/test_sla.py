@@ -110,16 +110,26 @@ def test_compliance_per_team_and_person_from_recorded_events(active_playbook, se
     assert mk["acceptance_rate"] == 0.5 and mk["acceptance_met"] is False and mk["volume_met"] is False
 
 
-def test_marketing_verdict_is_recorded_once_when_the_period_closes(active_playbook, users, sellers, now, make_lead):
-    mql_qualify(contact=make_lead())
-    december = datetime(2026, 12, 2, 15, tzinfo=UTC)
+def test_marketing_verdicts_are_recorded_once_after_the_period_closes(active_playbook, users, sellers, now,
+                                                                      make_lead):
+    # given November's MQLs: one accepted, one rejected (50 % against a 60 % commitment)
+    leads = [make_lead() for _ in range(2)]
+    owners = [mql_qualify(contact=lead).assignment.owner for lead in leads]
+    handoff_accept(contact=leads[0], user=owners[0])
+    handoff_reject(contact=leads[1], user=owners[1], reason_key="no_need")
+    # when the check runs on 1 December: the volume is judged, acceptance waits for the decision window
+    december = datetime(2026, 12, 1, 15, tzinfo=UTC)
     clock.freeze(december)
     first = sla_check_run(now=december)
     again = sla_check_run(now=december + timedelta(hours=1))
-    assert first.marketing_verdicts == ["2026-11: breached"] and again.marketing_verdicts == []
-    event = SlaEvent.objects.get(side="marketing")
-    assert event.period == "2026-11" and event.details["mql_volume"] == 1
-    assert Notification.objects.filter(user=users["marketing"], kind="sla_breach").count() == 1
+    assert first.marketing_verdicts == ["2026-11 mql_volume: breached"] and again.marketing_verdicts == []
+    volume = SlaEvent.objects.get(side="marketing", clock_kind="mql_volume")
+    assert volume.period == "2026-11" and volume.details["mql_volume"] == 2
+    # two business days after the close (Tue 1 Dec 00:00 New York + 2 days = Wed 17:00) acceptance is judged
+    later = sla_check_run(now=datetime(2026, 12, 3, 23, tzinfo=UTC))
+    assert later.marketing_verdicts == ["2026-11 acceptance_rate: breached"]
+    assert SlaEvent.objects.get(clock_kind="acceptance_rate").details["acceptance_rate"] == 0.5
+    assert Notification.objects.filter(user=users["marketing"], kind="sla_breach").count() == 2
 
 
 @pytest.mark.parametrize(("volume", "accepted", "rejected", "recycled", "volume_met", "acceptance_met"), [
