@@ -59,22 +59,36 @@ def login(base: str, username: str, password: str) -> urllib.request.OpenerDirec
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     html = opener.open(base + "/login/", timeout=30).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    body = urllib.parse.urlencode({"username": username, "password": password,
+    body = urllib.parse.urlencode({"username": username, "password": password, "next": "/playbook/",
                                    "csrfmiddlewaretoken": token.group(1) if token else ""}).encode()
     req = urllib.request.Request(base + "/login/", data=body, headers={"Referer": base + "/login/"})
-    final = opener.open(req, timeout=30)
-    if final.geturl().rstrip("/") != base:
+    final = opener.open(req, timeout=120)
+    if not final.geturl().endswith("/playbook/"):
         sys.exit(f"login as {username} failed (ended at {final.geturl()})")
     return opener
 
 
 def hit(opener: urllib.request.OpenerDirector, url: str) -> float:
+    return fetch(opener, url)[0]
+
+
+def fetch(opener: urllib.request.OpenerDirector, url: str) -> tuple[float, str]:
     t0 = time.perf_counter()
-    with opener.open(url, timeout=120) as r:
-        r.read()
+    with opener.open(url, timeout=600) as r:
+        body = r.read().decode("utf-8", "replace")
         if r.status != 200:
             raise RuntimeError(f"{url} answered {r.status}")
-    return (time.perf_counter() - t0) * 1000
+    return (time.perf_counter() - t0) * 1000, body
+
+
+def warm_up(opener: urllib.request.OpenerDirector, url: str, max_seconds: float) -> tuple[float, float]:
+    """First view (ms), then poll until no figure is being computed in the background; returns (first, waited s)."""
+    first, body = fetch(opener, url)
+    t0 = time.perf_counter()
+    while 'data-pending="1"' in body and time.perf_counter() - t0 < max_seconds:
+        time.sleep(3)
+        body = fetch(opener, url)[1]
+    return first, time.perf_counter() - t0
 
 
 def pct(values: list[float], q: float) -> float:
@@ -84,8 +98,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def measure(opener: urllib.request.OpenerDirector, url: str, requests: int, concurrency: int,
-            max_seconds: float) -> tuple[list[float], float, float]:
-    warm = hit(opener, url)  # first view computes the page's analytics for this data version
+            max_seconds: float, warm_seconds: float) -> tuple[list[float], float, float, float]:
+    warm, waited = warm_up(opener, url, warm_seconds)
     latencies: list[float] = []
     deadline = time.perf_counter() + max_seconds
     t0 = time.perf_counter()
@@ -102,7 +116,7 @@ def measure(opener: urllib.request.OpenerDirector, url: str, requests: int, conc
     with ThreadPoolExecutor(concurrency) as pool:
         for part in pool.map(worker, share):
             latencies.extend(part)
-    return latencies, time.perf_counter() - t0, warm
+    return latencies, time.perf_counter() - t0, warm, waited
 
 
 def main() -> None:
@@ -113,6 +127,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--max-seconds", type=float, default=60.0, help="Time cap per page")
     ap.add_argument("--threads", type=int, default=8, help="Server worker threads")
+    ap.add_argument("--warm-seconds", type=float, default=1200.0,
+                    help="Longest wait per page for background computations before measuring")
     ap.add_argument("--user", default="sam.sales")
     args = ap.parse_args()
     args.requests = max(1, min(args.requests, 2000))
@@ -138,24 +154,26 @@ def main() -> None:
         opener = login(base, args.user, "demo")
         print(f"server {base} ({args.threads} threads); {args.requests} requests per page, concurrency "
               f"{args.concurrency}, cap {args.max_seconds:.0f}s per page; user {args.user}\n")
-        header = f"{'page':32} {'first ms':>9} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'p95/peer':>9}"
+        header = f"{'page':32} {'first ms':>9} {'ready s':>8} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'p95/peer':>9}"
         print(header)
         print("-" * len(header))
         peer_p95 = None
         worst = 0.0
         anonymous = urllib.request.build_opener()
         for path in PAGES:
-            lat, secs, warm = measure(anonymous if path == "/login/" else opener, base + path, args.requests, args.concurrency, args.max_seconds)
+            lat, secs, warm, waited = measure(anonymous if path == "/login/" else opener, base + path,
+                                              args.requests, args.concurrency, args.max_seconds, args.warm_seconds)
             p50, p95, p99 = pct(lat, 50), pct(lat, 95), pct(lat, 99)
             if peer_p95 is None:
                 peer_p95 = p95
             if path != "/login/":
                 worst = max(worst, p95)
-            print(f"{path:32} {warm:9.0f} {len(lat):5d} {p50:8.1f} {p95:8.1f} {p99:8.1f} {len(lat) / secs:7.1f} "
-                  f"{p95 / peer_p95:8.1f}×")
+            print(f"{path:32} {warm:9.0f} {waited:8.1f} {len(lat):5d} {p50:8.1f} {p95:8.1f} {p99:8.1f} "
+                  f"{len(lat) / secs:7.1f} {p95 / peer_p95:8.1f}×")
         verdict = "meets" if worst < TARGET_MS else "misses"
         print(f"\nworst page p95 {worst:.0f} ms — {verdict} the {TARGET_MS:.0f} ms target on the {args.size} demo "
-              "(warm cache; 'first ms' is the uncached first view)")
+              "(measured once the page's figures are computed; 'first ms' is the first view, which answers at once and "
+              "computes slow figures in the background; 'ready s' is how long those took)")
     finally:
         server.terminate()
         try:

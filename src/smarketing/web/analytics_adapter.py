@@ -18,6 +18,10 @@ def _get(obj: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
+class Pending(Exception):
+    """A result is being computed in the background; the page says so and the user reloads later."""
+
+
 def campaign_attribution(*, kind: str, period: Period, model: str) -> tuple[list[dict[str, Any]], str]:
     """Per-campaign attributed pipeline, revenue and ROI from the analytics query kind."""
     from datetime import timedelta
@@ -26,7 +30,10 @@ def campaign_attribution(*, kind: str, period: Period, model: str) -> tuple[list
 
     last_day = (period.end - timedelta(microseconds=1)).date()  # the query's end day is inclusive
     spec: dict[str, Any] = {"start": period.start.date().isoformat(), "end": last_day.isoformat(), "model": model}
-    result = cached(f"query:{kind}", tuple(sorted(spec.items())), lambda: integrations.run_query(kind, spec))
+    result = cached(f"query:{kind}", tuple(sorted(spec.items())), lambda: integrations.run_query(kind, spec),
+                    background=True)
+    if result is None:
+        raise Pending(f"{kind} for {period.label} under the {model.replace('_', ' ')} model")
     rows_in = _get(result, "rows", "campaigns", default=[]) or []
     rows = []
     for r in rows_in:

@@ -54,8 +54,12 @@ def run_query(kind: str, data: dict[str, Any]) -> Any:
 
 def safe(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, str]:
     """Call a read that may fail on partial data; returns (value, error message for the page)."""
+    from smarketing.web.analytics_adapter import Pending
+
     try:
         return fn(*args, **kwargs), ""
+    except Pending:
+        raise
     except DomainError as exc:
         return None, exc.message
     except Exception as exc:  # noqa: BLE001 - one broken panel must not take the whole page down

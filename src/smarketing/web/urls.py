@@ -1,11 +1,21 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from smarketing.web.views import campaigns, feedback, funnel, goals, handoff, journeys, playbook, scoreboard
+from smarketing.web.views import (
+    auth,
+    campaigns,
+    feedback,
+    funnel,
+    goals,
+    handoff,
+    journeys,
+    playbook,
+    scoreboard,
+)
 
 urlpatterns = [
     path("", scoreboard.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
+    path("login/", auth.WarmingLoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
          name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("funnel/", funnel.funnel_page, name="funnel"),

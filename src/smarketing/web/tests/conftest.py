@@ -14,12 +14,14 @@ NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday afternoon
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    from smarketing.web.data.common import clear
+def _fresh_cache(monkeypatch, settings):
+    from smarketing.web.data import common
 
-    clear()
+    settings.SMARKETING_WEB_WARM = False  # no background threads against the test database
+    monkeypatch.setattr(common, "RUN_INLINE", True)
+    common.clear()
     yield
-    clear()
+    common.clear()
 
 
 @pytest.fixture

@@ -87,3 +87,23 @@ def test_reverse_waterfall_divides_back_from_customers():
                              rates={"lead": 0.5, "mql": 0.5})
     # then
     assert [(r.stage, r.required) for r in plan] == [("lead", 80), ("mql", 40), ("customer", 20)]
+
+
+def test_cache_serves_the_last_value_while_a_new_version_is_computed(monkeypatch):
+    # given a value computed for data version "a"
+    import time as _time
+
+    from smarketing.web.data import common
+
+    monkeypatch.setattr(common, "RUN_INLINE", False)
+    common.clear()
+    assert common.cached("k", 1, lambda: "old", version="a") == "old"
+    # when the data changes, the old value is served and the new one computed off the request
+    assert common.cached("k", 1, lambda: "new", version="b") == "old"
+    deadline = _time.monotonic() + 10
+    while common.pending() and _time.monotonic() < deadline:
+        _time.sleep(0.01)
+    # then the next request sees the new value, and a never-computed background value starts as None
+    assert common.cached("k", 1, lambda: "newer", version="b") == "new"
+    assert common.cached("slow", 1, lambda: "x", version="b", background=True) in (None, "x")
+    common.clear()

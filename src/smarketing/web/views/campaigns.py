@@ -36,6 +36,7 @@ class Performance:
     rows: list[dict[str, Any]]
     attributed: bool
     note: str = ""
+    pending: bool = False
     weights: str = ""
     models: dict[str, str] = field(default_factory=dict)
 
@@ -67,7 +68,14 @@ def campaign_performance(*, period: Period, model: str) -> Performance:
 
     model = model if model in MODELS else "linear"
     base = campaign_rows(period=period)
-    got, error = integrations.safe(_attributed, period, model)
+    from smarketing.web.analytics_adapter import Pending
+
+    try:
+        got, error = integrations.safe(_attributed, period, model)
+    except Pending as exc:
+        got, error = None, (f"Attribution ({exc}) is being computed in the background — it reads every touch, "
+                            "which takes a while on a large CRM. Reload in a minute; meanwhile campaigns are "
+                            "listed by cost.")
     scores = consistency_scores()
     if got:
         rows, weights = got
@@ -75,7 +83,8 @@ def campaign_performance(*, period: Period, model: str) -> Performance:
         return Performance(model, period, rows, True, weights=weights or MODELS[model], models=MODELS)
     note = error or ("Attributed pipeline, revenue and ROI appear here once the analytics attribution query is "
                      "installed; until then campaigns are listed by cost with the touches they produced.")
-    return Performance(model, period, base, False, note=note, weights=MODELS[model], models=MODELS)
+    return Performance(model, period, base, False, note=note, weights=MODELS[model], models=MODELS,
+                       pending="background" in note)
 
 
 @login_required

@@ -40,7 +40,10 @@ def page(request: HttpRequest, template: str, context: Mapping[str, Any], *, sta
     """Render a page (or, with ?format=csv, one of its tables as CSV)."""
     if tables is not None and wants_csv(request):
         return csv_response(tables, request)
-    return render(request, template, {**web(request), **context, "tables": tables or {}}, status=status)
+    from smarketing.web.data.common import pending
+
+    return render(request, template, {**web(request), **context, "tables": tables or {}, "computing": pending()},
+                  status=status)
 
 
 def period_from(request: HttpRequest) -> tuple[Period, str]:

@@ -19,31 +19,30 @@ from smarketing.web import integrations
 from smarketing.web.access import HANDOFF_ROLES, roles_required
 from smarketing.web.context import web
 from smarketing.web.data.common import forget_version
-from smarketing.web.data.pages import QueueItem, handoff_queue
+from smarketing.web.data.pages import QueueItem, handoff_queue, sla_clocks_for
 from smarketing.web.views.common import active_terms, domain_errors, page
 
 HANDOFF = "smarketing.lifecycle.services_handoff"
 
 
-def _countdowns(items: list[QueueItem], terms: Any, owner_id: int | None) -> list[QueueItem]:
+def _countdowns(items: list[QueueItem], terms: Any) -> list[QueueItem]:
     """Attach SLA countdowns: the lifecycle's running clocks when routing started them, else deadlines computed
     from the MQL time by the lifecycle's business calendar. Most urgent first."""
-    queue = integrations.optional("smarketing.lifecycle.selectors_sla", "handoff_queue")
-    rows, _err = integrations.safe(queue, owner_id=owner_id) if queue is not None else (None, "")
-    by_contact = {r["contact_id"]: r for r in rows or []}
     deadlines = integrations.optional("smarketing.lifecycle.sla", "sales_deadlines")
     countdown = integrations.optional("smarketing.lifecycle.sla", "countdown")
+    if countdown is None:
+        return items
+    running, _err = integrations.safe(sla_clocks_for, [i.mql_change_id for i in items])
     now = clock.now()
+    cal = terms.sla.calendar
     for item in items:
         clocks: dict[str, Any] = {}
-        row = by_contact.get(item.contact.pk)
-        if row and row.get("sla"):
-            clocks = row["sla"]
-            item.assigned_reason = row.get("routing_reason", "")
-        elif deadlines is not None and countdown is not None:
+        for kind, c in (running or {}).get(item.mql_change_id, {}).items():
+            clocks[kind] = countdown(cal, c.deadline, now, resolved_state="" if c.state == "open" else c.state).as_dict()
+        if not clocks and deadlines is not None:
             d = deadlines(terms.sla, item.mql_at)
-            clocks = {"first_touch": countdown(terms.sla.calendar, d.first_touch, now).as_dict(),
-                      "decision": countdown(terms.sla.calendar, d.decision, now).as_dict()}
+            clocks = {"first_touch": countdown(cal, d.first_touch, now).as_dict(),
+                      "decision": countdown(cal, d.decision, now).as_dict()}
         item.clocks = [{"kind": k.replace("_", " "), "state": v["state"],  # type: ignore[attr-defined]
                         "hours_left": v["business_hours_left"],
                         "deadline": datetime.fromisoformat(v["deadline"]).astimezone(UTC).strftime("%b %d, %H:%M")}
@@ -61,7 +60,7 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
         return page(request, "web/handoff.html", {"items": [], "no_playbook": True})
     scope = request.GET.get("scope") or ("mine" if request.user.role == "sales" else "all")  # type: ignore[union-attr]
     owner_id = request.user.pk if scope == "mine" else None
-    items = _countdowns(handoff_queue(terms=terms, owner_id=owner_id), terms, owner_id)
+    items = _countdowns(handoff_queue(terms=terms, owner_id=owner_id), terms)
     return page(request, "web/handoff.html", {
         "items": items, "scope": scope, "reasons": terms.handoff.rejection_reasons,
         "recycle_days": terms.handoff.recycle_default_days, "sla_terms": terms.sla,

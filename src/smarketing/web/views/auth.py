@@ -1,0 +1,18 @@
+"""Log in: Django's view, which also starts warming the scoreboard's figures while the user types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+
+
+class WarmingLoginView(auth_views.LoginView):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(settings, "SMARKETING_WEB_WARM", True):
+            from smarketing.web.data.warm import warm_async
+
+            warm_async()
+        return super().get(request, *args, **kwargs)
