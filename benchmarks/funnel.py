@@ -103,6 +103,7 @@ def timed(label: str, rows: int, fn, baseline: float | None = None) -> float:  #
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=50_000_000, help="stage changes + touchpoints")
+    parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit (the machine is shared)")
     args = parser.parse_args()
     import django
 
@@ -122,6 +123,7 @@ def main() -> None:
     print(f"funnel benchmark: {n_sc:,} stage changes + {n_tp:,} touchpoints, {len(tables['contacts']):,} contacts "
           f"(generated in {time.perf_counter() - t:.1f} s), DuckDB {duckdb.__version__}, {os.cpu_count()} cores")
     engine = open_engine("duckdb", frames=EventFrames(tables))
+    engine.backend.con.execute(f"SET memory_limit = '{args.memory_limit}'")
     t = time.perf_counter()
     for name in DATASET_NAMES:
         engine.table(name)
