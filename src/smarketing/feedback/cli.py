@@ -86,7 +86,8 @@ def _theme_dict(row: Any) -> dict[str, Any]:
 
 
 @feedback_app.command("themes")
-def themes(backend: str = typer.Option("", help="tfidf or embedding (default: SMARKETING_THEME_BACKEND)"),
+def themes(backend: str = typer.Option("", help="tfidf or embedding (default: SMARKETING_THEME_BACKEND); "
+                                                 "naming one rebuilds"),
            rebuild: bool = typer.Option(False, "--rebuild", help="Re-cluster everything (keeps human edits)"),
            k: int = typer.Option(0, help="Number of themes for a rebuild (0 = automatic)"),
            as_json: bool = typer.Option(False, "--json")) -> None:

@@ -172,7 +172,11 @@ def cluster_tfidf(texts: Sequence[str], *, k: int | None = None, seed: int = 0) 
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            w = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=500).fit_transform(xu)
+            # Why: coordinate descent is the better fit on small sets; past ~2,000 items multiplicative updates
+            # are ~7x faster for a few points of ARI (see benchmarks/themes.py).
+            solver = "cd" if m <= 2000 else "mu"
+            w = NMF(n_components=k, init="nndsvda", solver=solver, random_state=seed,
+                    max_iter=500 if solver == "cd" else 300).fit_transform(xu)
         labels_u = np.asarray(w.argmax(axis=1)).ravel()
     labels_u, k = _compact(labels_u)
     sil = _silhouette(xu, labels_u, seed) if k > 1 else None
