@@ -33,6 +33,7 @@ from smarketing.lifecycle.services_sla import (
     sla_clocks_start,
 )
 from smarketing.lifecycle.sla import period_at
+from smarketing.playbook.models import PlaybookVersion
 from smarketing.playbook.schema import Playbook
 from smarketing.playbook.selectors import playbook_active_terms
 from smarketing.team.enums import Role
@@ -90,7 +91,8 @@ def mql_qualify(*, contact: Contact, at: datetime | None = None, actor: User | N
         actor_kind=ActorKind.USER if actor else ActorKind.RULE,
         reason=f"score {score['total']:.1f} ≥ MQL threshold {terms.scoring.mql_threshold:g} and entry criteria hold",
         details={"score": score, "threshold": terms.scoring.mql_threshold, "playbook_version": version.number})
-    assignment = lead_route(contact=contact, mql_change=change, at=when, terms=terms) if route else None
+    assignment = (lead_route(contact=contact, mql_change=change, at=when, terms=terms, version=version)
+                  if route else None)
     return QualifyResult(qualified=True, score=score, stage_change=change, assignment=assignment)
 
 
@@ -114,11 +116,12 @@ def _route_decision(*, contact: Contact, terms: Playbook, at: datetime, score: d
 def lead_route(*, contact: Contact, mql_change: StageChange | None = None, at: datetime | None = None,
                terms: Playbook | None = None, actor: User | None = None,
                exclude_owner_ids: frozenset[int] = frozenset(), reason_prefix: str = "",
-               previous: Assignment | None = None, generation: int = 0) -> Assignment:
+               previous: Assignment | None = None, generation: int = 0,
+               version: PlaybookVersion | None = None) -> Assignment:
     """Assign an MQL to a seller by the playbook's routing, record why, notify them and start the SLA clocks."""
     when = _when(at)
-    version, active_terms = playbook_active_terms()
-    terms = terms or active_terms
+    if version is None or terms is None:
+        version, terms = playbook_active_terms()
     if mql_change is None:
         mql_change = mql_open_get(contact_id=contact.pk)
     decision = _route_decision(contact=contact, terms=terms, at=when, score=mql_change.details.get("score"),
@@ -129,7 +132,7 @@ def lead_route(*, contact: Contact, mql_change: StageChange | None = None, at: d
         reason_code=decision.reason_code, reason=reason[:500], details=decision.details, assigned_at=when,
         actor=actor, previous=previous, playbook_version=version)
     if decision.owner_id is not None and decision.owner_id != contact.owner_id:
-        contact_update(contact=contact, data={"owner": User.objects.get(pk=decision.owner_id)})
+        contact_update(contact=contact, data={"owner": User(pk=decision.owner_id)})
     if assignment.owner_id is not None:
         notification_create(user_id=assignment.owner_id, kind=NotificationKind.ASSIGNED,
                             title=f"New MQL: {contact.name}", body=reason, contact=contact,

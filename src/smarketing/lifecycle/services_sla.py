@@ -57,15 +57,22 @@ def notification_create(*, user_id: int, kind: str, title: str, body: str = "", 
 
 
 def _event(*, clock_row: SlaClock, kind: str, occurred_at: datetime, details: dict[str, Any] | None = None,
-           owner_id: int | None = None) -> SlaEvent | None:
-    """Append one event for a clock, or None if that fact is already recorded (the constraint says so)."""
-    try:
-        with transaction.atomic():
-            return SlaEvent.objects.create(
+           owner_id: int | None = None, guard: bool = True) -> SlaEvent | None:
+    """Append one event for a clock, or None if that fact is already recorded (the constraint says so).
+
+    `guard=False` skips the savepoint for facts that cannot exist yet (the start of a clock just created)."""
+    def create() -> SlaEvent:
+        return SlaEvent.objects.create(
                 clock=clock_row, kind=kind, side=clock_row.side, clock_kind=clock_row.kind,
                 contact_id=clock_row.contact_id, owner_id=owner_id if owner_id is not None else clock_row.owner_id,
                 team=clock_row.team, deadline=clock_row.deadline, occurred_at=occurred_at, details=details or {},
                 playbook_version_id=clock_row.playbook_version_id)
+
+    if not guard:
+        return create()
+    try:
+        with transaction.atomic():
+            return create()
     except IntegrityError:
         return None
 
@@ -81,7 +88,7 @@ def sla_clocks_start(*, assignment: Assignment, mql_change: StageChange, terms: 
             owner_id=assignment.owner_id, team=assignment.team, kind=kind, side=SlaSide.SALES,
             generation=generation, started_at=started_at, deadline=deadline, state=ClockState.OPEN,
             playbook_version_id=assignment.playbook_version_id)
-        _event(clock_row=row, kind=SlaEventKind.STARTED, occurred_at=started_at,
+        _event(clock_row=row, kind=SlaEventKind.STARTED, occurred_at=started_at, guard=False,
                details={"assignment_id": assignment.pk, "reason_code": assignment.reason_code})
         clocks.append(row)
     return clocks
