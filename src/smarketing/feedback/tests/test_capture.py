@@ -272,3 +272,30 @@ def test_capture_queues_theme_assignment_after_commit(db, django_capture_on_comm
             feedback_capture(text=text, occurred_at=WHEN)
     queued = DBTaskResult.objects.get(queue_name="themes")  # one waiting task serves both items
     assert queued.task_path.endswith("themes_assign_new_task")
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ({"text": "x" * (MAX_TEXT + 1)}, 422, "text"),
+    ({"text": ""}, 422, "text"),
+    ({"text": None}, 422, "text"),
+    ({}, 422, "text"),
+    ({"text": "Ok", "kind": "rumour"}, 422, "kind"),
+    ({"text": "Ok", "occurred_at": "yesterday"}, 422, "occurred_at"),
+    ({"text": "El precio es demasiado alto para nuestro equipo."}, 201, None),
+    ({"text": "価格が高すぎます"}, 201, None),
+])
+def test_api_capture_handles_bad_and_foreign_texts(api, body, status, field):
+    res = api.post("/api/loop/feedback", body, role="sales")
+    assert res.status_code == status, res.content
+    if field:
+        assert res.json()["field"] == field
+        assert FeedbackItem.objects.count() == 0
+    else:
+        assert FeedbackItem.objects.get().text == body["text"]
+
+
+def test_api_capture_rejects_malformed_json(api):
+    res = api.client.post("/api/loop/feedback", "{not json", content_type="application/json",
+                          HTTP_AUTHORIZATION=f"Bearer {api.tokens['sales']}")
+    assert res.status_code in (400, 422)
+    assert FeedbackItem.objects.count() == 0
