@@ -109,3 +109,25 @@ def test_seed_command_rejects_an_unknown_size(db):
     assert result.exit_code != 0
     assert isinstance(result.exception, ValidationFailed)
     assert not Contact.objects.exists()
+
+
+@pytest.mark.slow
+def test_demo_command_seeds_an_empty_database_prints_logins_then_serves(db, monkeypatch):
+    from smarketing.cli import build_app
+    from smarketing.core import cli as core_cli
+
+    served = []
+    monkeypatch.setattr(core_cli, "serve_app", lambda **kw: served.append(kw))
+    # given an empty database, when `smarketing demo` runs
+    result = CliRunner().invoke(build_app(), ["demo", "--port", "8123"])
+    # then it seeded the small company, told how to log in as each role and served on the port asked
+    assert result.exit_code == 0, result.output
+    assert Contact.objects.count() >= 2000
+    for username in ("maria.marketing", "sam.sales", "rita.revops", "vic.viewer"):
+        assert username in result.output
+    assert "password: demo" in result.output
+    assert served == [{"host": "127.0.0.1", "port": 8123}]
+    # and a second run does not seed again
+    again = CliRunner().invoke(build_app(), ["demo"])
+    assert again.exit_code == 0 and "not seeding" in again.output
+    assert DemoSeed.objects.count() == 1
