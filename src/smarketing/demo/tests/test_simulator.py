@@ -143,7 +143,7 @@ def test_feedback_has_a_theme_label_per_item_and_varied_texts(small):
 
 
 def test_losses_follow_the_planted_loss_drivers():
-    # given a medium-sized sample of lost smb and enterprise deals
+    # given the lost new-business deals of another small company
     g = generate(size="small", seed=11)
     lost = g.opportunities[(g.opportunities["outcome"] == "lost") & (g.opportunities["type"] == "new_business")]
     seg = lost["local_account"].map(g.accounts["segment"])
