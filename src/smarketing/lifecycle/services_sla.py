@@ -210,6 +210,10 @@ def _reassign(row: SlaClock, *, contact: Contact, at: datetime) -> None:
                      generation=row.generation + 1)
     event = _event(clock_row=row, kind=SlaEventKind.REASSIGNED, occurred_at=at,
                    details={"from_owner_id": row.owner_id, "to_owner_id": new.owner_id, "assignment_id": new.pk})
+    if event is not None and row.owner_id and row.owner_id != new.owner_id:
+        notification_create(user_id=row.owner_id, kind=NotificationKind.REASSIGNED,
+                            title=f"Reassigned: {contact.name}", body=new.reason, contact=contact,
+                            dedupe_key=f"reassigned:{event.pk}", at=at)
     if event is not None:
         webhook_event_emit(event_type="lead.reassigned", key=f"sla-event-{event.pk}",
                            data={"contact_id": contact.pk, "from_owner_id": row.owner_id, "to_owner_id": new.owner_id,

@@ -68,6 +68,8 @@ def test_breach_reassigns_when_the_playbook_says_so(playbook_with, sellers, now,
     assert {c.owner for c in open_clocks} == {latest.owner} and {c.generation for c in open_clocks} == {1}
     lead.refresh_from_db()
     assert lead.owner == latest.owner
+    assert Notification.objects.filter(user=first_owner, kind="reassigned").count() == 1
+    assert Notification.objects.filter(user=latest.owner, kind="assigned").count() >= 1
     # the next check does not reassign again
     sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=2))
     assert Assignment.objects.filter(contact=lead).count() == 2
