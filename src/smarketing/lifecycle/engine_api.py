@@ -223,6 +223,13 @@ def webhook_deliveries(request: HttpRequest, endpoint_id: int, status: str = "",
                                                     limit=min(max(limit, 1), 500))
 
 
+@router.post("/webhooks/{endpoint_id}/ping", response={200: WebhookDeliveryOut, **WRITE_ERRORS},
+             summary="Send a signed ping to the endpoint now and return the attempt")
+def webhook_ping(request: HttpRequest, endpoint_id: int) -> Any:
+    _revops(request)
+    return webhooks.webhook_ping(endpoint=webhooks.webhook_endpoint_get(endpoint_id=endpoint_id))
+
+
 @router.post("/webhooks/deliveries/{delivery_id}/retry", response={200: WebhookDeliveryOut, **WRITE_ERRORS},
              summary="Retry a delivery now")
 def webhook_delivery_retry(request: HttpRequest, delivery_id: int) -> Any:

@@ -224,3 +224,16 @@ def webhook_delivery_get(*, delivery_id: int) -> WebhookDelivery:
     if row is None:
         raise NotFound(f"webhook delivery {delivery_id} does not exist", record=f"webhook_delivery:{delivery_id}")
     return row
+
+
+def webhook_ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Send a signed `ping` to one endpoint now (to check URL, secret and signature verification)."""
+    now = clock.now()
+    key = f"ping-{endpoint.pk}-{int(now.timestamp() * 1000)}"
+    payload = {"id": key, "type": "ping", "created_at": now.isoformat(), "data": {"endpoint_id": endpoint.pk}}
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    row = WebhookDelivery.objects.create(endpoint=endpoint, event_type="ping", idempotency_key=key,
+                                         payload=payload, body=body, next_attempt_at=now, created_at=now,
+                                         max_attempts=1)
+    sent = webhook_deliver(delivery_id=row.pk, now=now)
+    return sent or row

@@ -109,5 +109,10 @@ def test_webhook_crud_is_for_revops(api, active_playbook, receiver):
     assert patched.status_code == 200 and patched.json()["active"] is False
     assert api.patch(f"{BASE}/webhooks/{wid}", {"url": "ftp://x"}, role="revops").status_code == 422
     assert api.get(f"{BASE}/webhooks/{wid}/deliveries").json() == []
+    api.patch(f"{BASE}/webhooks/{wid}", {"active": True}, role="revops")
+    ping = api.post(f"{BASE}/webhooks/{wid}/ping", {}, role="revops").json()
+    assert ping["status"] == "delivered" and ping["last_status_code"] == 200
+    assert receiver.requests[-1]["headers"]["X-Smarketing-Event"] == "ping"
+    assert len(api.get(f"{BASE}/webhooks/{wid}/deliveries").json()) == 1
     assert api.delete(f"{BASE}/webhooks/{wid}", role="revops").status_code == 204
     assert api.get(f"{BASE}/webhooks/{wid}").status_code == 404
