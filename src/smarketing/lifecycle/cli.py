@@ -200,6 +200,9 @@ def register(app: typer.Typer) -> None:
             return
         typer.echo(f"open clocks {out['open_clocks']}, overdue awaiting the worker {out['overdue_unprocessed']}; "
                    f"last check {out['worker']['last_sla_check_at'] or 'never'}")
+        for b in out["recent_breaches"][:5]:
+            typer.echo(f"  breached: {b['clock_kind']:<11} #{b['contact_id']} {b['contact'][:28]:<28} "
+                       f"{b['owner'] or '(nobody)'}, due {b['deadline']}")
         _print_compliance(out["compliance"])
 
     @sla.command()
@@ -255,3 +258,13 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             typer.echo(f"{r['id']:>4} {'on ' if r['active'] else 'off'} {r['url']}  delivered {r['delivered']}, "
                        f"pending {r['pending']}, failed {r['failed']}")
+
+    @webhook.command()
+    def ping(endpoint_id: int = typer.Argument(..., help="Endpoint id (see `webhook list`)")) -> None:
+        """Send a signed test delivery to an endpoint now."""
+        from smarketing.lifecycle.services_webhooks import webhook_endpoint_get, webhook_ping
+
+        row = webhook_ping(endpoint=webhook_endpoint_get(endpoint_id=endpoint_id))
+        typer.echo(f"ping to {row.endpoint.url}: {row.status}"
+                   + (f" (HTTP {row.last_status_code})" if row.last_status_code else "")
+                   + (f" — {row.last_error}" if row.last_error else ""))

@@ -67,5 +67,7 @@ def test_sla_check_status_and_webhook_add(active_playbook, sellers, now, make_le
     assert status["compliance"]["sales"]["overall"]["first_touch"]["breached"] == 1
     assert status["recent_breaches"][0]["clock_kind"] == "first_touch"
     assert "first_touch" in run("sla", "status")
+    assert "breached: first_touch" in run("sla", "status")
     listed = json.loads(run("webhook", "list", "--json"))
     assert listed[0]["delivered"] == 1
+    assert "delivered (HTTP 200)" in run("webhook", "ping", str(listed[0]["id"]))
