@@ -8,7 +8,7 @@ conversion rate because expected visits of the fitted chain equal the observed v
 The removal effect of channel c is 1 − P(convert | c removed) / P(convert), where removing c sends every
 transition into a state holding c to null. Order 1 uses the fundamental matrix N = (I − Q)⁻¹ and the first-passage
 identity P(convert avoiding c) = P(convert) − (N[s,c] / N[c,c]) · h[c], so all channels cost one factorisation.
-Higher orders solve the chain restricted to the states without c, one sparse LU per channel.
+Higher orders solve the chain restricted to the states without c, one sparse solve per channel (see `_solve`).
 Value is attributed with the same removal logic on the chain's expected conversion value.
 """
 
@@ -26,6 +26,30 @@ from smarketing.analytics.kernels.rules import AttributionWeightsInvalid, Credit
 
 MAX_ORDER = 3
 DENSE_LIMIT = 2500  # states; beyond it the order-1 chain is solved sparsely per channel
+DIRECT_LIMIT = 500  # states; up to here a sparse LU is cheap, beyond it LU fill-in makes Krylov much faster
+RESIDUAL_TOL = 1e-12  # max |(I − Q) x − r| accepted from GMRES, relative to max(1, max |r|)
+
+
+def _solve(a: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
+    """Solve (I − Q) x = r for each column of r, deterministically.
+
+    Small chains use a sparse LU. Larger ones (higher-order chains have thousands of states whose LU fills in
+    densely) use GMRES iterated to machine precision; the result is accepted only when its residual is below
+    RESIDUAL_TOL, else the LU is used after all. I − Q is a non-singular M-matrix with a small condition number
+    (about the expected path length), so a 1e-12 residual means the same digits as the direct solve.
+    """
+    n = a.shape[0]
+    if n > DIRECT_LIMIT:
+        out = np.empty_like(rhs)
+        for k in range(rhs.shape[1]):
+            b = rhs[:, k]
+            x, info = spla.gmres(a, b, rtol=1e-15, atol=0.0, restart=min(200, n), maxiter=100)
+            if not np.all(np.isfinite(x)) or np.abs(a @ x - b).max() > RESIDUAL_TOL * max(1.0, np.abs(b).max()):
+                break
+            out[:, k] = x
+        else:
+            return out
+    return spla.splu(a.tocsc()).solve(rhs)
 
 
 def _states(j: Journeys, order: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -75,8 +99,8 @@ def _chain(j: Journeys, order: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarr
     # Pair i crosses journeys when touch i+1 starts a (non-empty) journey; non-empty starts are distinct.
     cross = firsts[firsts > 0] - 1
     pair_w = None if uniform else np.repeat(mult, lengths)[:-1]
-    if size * size <= 16_000_000:
-        # int32 codes halve the memory of the largest temporary (size² < 16M fits easily).
+    if size * size <= 4_000_000:
+        # int32 codes halve the memory of the largest temporary (size² ≤ 4M fits easily).
         code = src.astype(np.int32, copy=False) * np.int32(size)
         np.add(code, dst, out=code, casting="same_kind")
         counts = np.bincount(code, weights=pair_w, minlength=size * size).astype(np.float64)
@@ -127,8 +151,7 @@ def markov_credit(j: Journeys, *, order: int = 1) -> Credit:
         p = h[0]
         p_removed = p[None, :] - hit[1:, None] * h[1:]
     else:
-        lu_full = spla.splu(a.tocsc())
-        h = lu_full.solve(rhs)
+        h = _solve(a, rhs)
         p = h[0]
         holds = np.zeros((m, c), dtype=bool)
         for d in range(digits.shape[1]):
@@ -140,8 +163,7 @@ def markov_credit(j: Journeys, *, order: int = 1) -> Credit:
                 p_removed[ch] = p
                 continue
             keep = np.concatenate([[0], 1 + np.flatnonzero(~holds[:, ch])])
-            sub = a[keep][:, keep].tocsc()
-            p_removed[ch] = spla.splu(sub).solve(rhs[keep])[0]
+            p_removed[ch] = _solve(a[keep][:, keep], rhs[keep])[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         removal = np.where(p > 0, 1.0 - p_removed / p, 0.0)
     removal = np.clip(removal, 0.0, None)  # rounding can leave -1e-17 on channels that never matter

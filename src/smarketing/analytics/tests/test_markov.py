@@ -136,3 +136,21 @@ def test_chain_probability_equals_observed_rate_and_credit_sums_to_totals(rows, 
         assert c.conversions.sum() == pytest.approx(sum(conv), abs=1e-9)
         assert c.value.sum() == pytest.approx(sum(value), rel=1e-9, abs=1e-6)
     assert (c.conversions >= 0).all()
+
+
+def test_krylov_solve_of_large_chains_equals_the_direct_solve(monkeypatch):
+    # Given an order-3 chain with a few hundred states
+    rng = np.random.default_rng(11)
+    paths = [[f"c{x}" for x in rng.integers(0, 7, rng.integers(1, 9))] for _ in range(3000)]
+    conv = (rng.random(3000) < 0.1).astype(float)
+    j = journeys_from_lists(paths, conv, value=conv * 100)
+    # When it is solved directly and (forced) by residual-checked GMRES
+    monkeypatch.setattr(markov_module, "DIRECT_LIMIT", 10**9)
+    direct = markov_credit(j, order=3)
+    monkeypatch.setattr(markov_module, "DIRECT_LIMIT", 1)
+    krylov = markov_credit(j, order=3)
+    # Then removal effects agree to machine precision
+    assert direct.extra["states"] > 300
+    for ch in j.names:
+        assert krylov.weights["removal_effects"][ch] == pytest.approx(direct.weights["removal_effects"][ch], abs=1e-12)
+    assert np.allclose(krylov.conversions, direct.conversions, atol=1e-9)
