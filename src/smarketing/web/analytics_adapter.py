@@ -85,3 +85,26 @@ def consistency_scores() -> dict[int, float | None]:
         return {}
     got, _err = integrations.safe(lambda: cached("consistency", "all", fn))
     return got or {}
+
+
+def goals_plan(*, period: Period) -> tuple[Any, str]:
+    """The analytics `goals` result for a calendar period (measured rates, monthly targets, pacing), computed in the
+    background on first use, and why there is none (rolling period, not enough history, no goal)."""
+    import re
+
+    from smarketing.core.errors import DomainError
+    from smarketing.web.data.common import cached
+
+    if not re.match(r"^\d{4}(-Q[1-4]|-\d{2})?$", period.key) or not integrations.has_query("goals"):
+        return None, ""
+
+    def compute() -> Any:
+        try:
+            return integrations.run_query("goals", {"period": period.key})
+        except DomainError as exc:  # cached too, so the page does not re-run a query that cannot answer
+            return exc.message
+
+    result, err = integrations.safe(lambda: cached("query:goals", period.key, compute, background=True))
+    if isinstance(result, str):
+        return None, result
+    return result, err

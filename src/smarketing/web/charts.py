@@ -32,7 +32,8 @@ def _fmt_default(v: float) -> str:
 def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> SafeString:
     uid = abs(hash((title, desc, width, height))) % 10**8
     head = (f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-labelledby="t{uid} d{uid}" xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">'
+            f'aria-labelledby="t{uid} d{uid}" xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet" '
+            f'style="max-width:{width * 1.25:.0f}px">'
             f'<title id="t{uid}">{escape(title)}</title><desc id="d{uid}">{escape(desc)}</desc>')
     return mark_safe(head + "".join(body) + "</svg>")  # noqa: S308 - every interpolated text is escaped
 
@@ -117,7 +118,7 @@ def line_chart(points: Sequence[tuple[str, float]], *, title: str, fmt: Callable
 
 
 def waterfall_chart(steps: Sequence[tuple[str, float]], *, title: str, fmt: Callable[[float], str] = _fmt_default,
-                    width: int = 640, height: int = 240) -> SafeString:
+                    width: int = 640, height: int = 240, end_label: str = "End") -> SafeString:
     """A waterfall: the first step is a total, the following are signed changes, the last bar is the running end."""
     if not steps:
         return _empty(width, height, title)
@@ -128,7 +129,7 @@ def waterfall_chart(steps: Sequence[tuple[str, float]], *, title: str, fmt: Call
         start = 0.0 if i == 0 else running
         running = v if i == 0 else running + v
         spans.append((label, start, running, v))
-    spans.append(("End", 0.0, running, running))
+    spans.append((end_label, 0.0, running, running))
     top = max(max(s[1], s[2]) for s in spans) or 1.0
     slot = plot_w / len(spans)
     bw = slot * 0.62
@@ -143,8 +144,8 @@ def waterfall_chart(steps: Sequence[tuple[str, float]], *, title: str, fmt: Call
                     f'<title>{escape(label)}: {escape(fmt(v))}</title></rect>')
         body.append(f'<text x="{x + bw / 2:.1f}" y="{y0 - 4:.1f}" text-anchor="middle" font-size="11" '
                     f'fill="{INK}">{escape(fmt(v))}</text>')
-        body.append(f'<text x="{x + bw / 2:.1f}" y="{height - 26}" text-anchor="middle" font-size="11" '
-                    f'fill="{MUTED}">{escape(label[:14])}</text>')
+        body.append(f'<text x="{x + bw / 2:.1f}" y="{height - 26}" text-anchor="middle" font-size="10.5" '
+                    f'fill="{MUTED}">{escape(label[:12])}</text>')
     desc = "; ".join(f"{s[0]} {fmt(s[3])}" for s in spans)
     return _svg(width, height, title, desc, body)
 
@@ -220,6 +221,7 @@ def flow_chart(edges: Sequence[tuple[str, str, float]], *, title: str, order: Se
     out_off = {n: 0.0 for n in nodes}
     in_off = {n: 0.0 for n in nodes}
     body: list[str] = []
+    skipped = 0
     for i, (a, b, w) in enumerate(sorted(edges, key=lambda e: -e[2])):
         ax, ay, _ = box[a]
         bx, by, _ = box[b]
@@ -229,18 +231,21 @@ def flow_chart(edges: Sequence[tuple[str, str, float]], *, title: str, order: Se
         out_off[a] += t
         in_off[b] += t
         x1, x2 = ax + node_w, bx
-        if x2 <= x1:  # a loop or back edge: draw it as an arc above
-            mid = (x1 + x2) / 2
-            d = f"M{x1:.1f},{y1:.1f} C{x1 + 40:.1f},{y1 - 60:.1f} {mid:.1f},{min(y1, y2) - 70:.1f} {x2:.1f},{y2:.1f}"
-        else:
-            cx = (x1 + x2) / 2
-            d = f"M{x1:.1f},{y1:.1f} C{cx:.1f},{y1:.1f} {cx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
-        body.append(f'<path d="{d}" fill="none" stroke="{PALETTE[i % len(PALETTE)]}" stroke-opacity="0.45" '
+        if x2 <= x1:
+            # Back-and-forth relations (loops) would knot the picture; they stay in the table under the chart.
+            skipped += 1
+            continue
+        cx = (x1 + x2) / 2
+        d = f"M{x1:.1f},{y1:.1f} C{cx:.1f},{y1:.1f} {cx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+        body.append(f'<path d="{d}" fill="none" stroke="{PALETTE[i % len(PALETTE)]}" stroke-opacity="0.35" '
                     f'stroke-width="{t:.1f}"><title>{escape(a)} → {escape(b)}: {w:,.0f}</title></path>')
     for n, (x, y, h) in box.items():
         body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{node_w}" height="{h:.1f}" fill="{INK}"/>')
         anchor, tx = ("start", x + node_w + 4) if x < width / 2 else ("end", x - 4)
         body.append(f'<text x="{tx:.1f}" y="{y + h / 2 + 4:.1f}" text-anchor="{anchor}" font-size="11" '
                     f'fill="{INK}">{escape(n)}</text>')
+    if skipped:
+        body.append(f'<text x="{width - 4}" y="{height - 6}" text-anchor="end" font-size="11" fill="{MUTED}">'
+                    f'{skipped} back-and-forth relation{"s" if skipped > 1 else ""} listed in the table</text>')
     desc = "; ".join(f"{a} to {b}: {w:,.0f}" for a, b, w in edges[:40])
     return _svg(width, height, title, desc, body)

@@ -129,3 +129,26 @@ def test_campaigns_show_attributed_pipeline_under_the_chosen_model(world, login,
     assert row["cost"] == pytest.approx(8000)
     assert perf.weights
     assert 'id="model-weights"' in response.content.decode()
+
+
+def test_journeys_judge_conformance_only_for_contacts_that_reached_the_outcome(world, login):
+    # when
+    response = login("marketing").get("/journeys/", {"period": "2026-Q4"})
+    data = response.context["data"]
+    # then: six contacts were active, one became a customer, and it skipped the content download and sales call
+    assert data.cases == 6
+    assert data.completed == 1 and data.fitting == 0
+    assert "0 of the 1 contacts who reached" in response.content.decode()
+    assert ("webinar attended", "demo request", 6) in data.edges
+
+
+def test_goals_planner_keeps_inputs_in_the_url_and_shows_the_measured_plan(world, login):
+    # when: a $1M goal at $50k deals and 50 % at every step
+    rates = {s: 50 for s in ("lead", "mql", "sal", "sql", "opportunity")}
+    response = login("viewer").get("/goals/", {"period": "2026-Q4", "revenue": 1_000_000, "avg_deal": 50_000, **rates})
+    # then: 20 customers, 40 opportunities … 640 leads; the analytics engine says why it cannot measure a plan
+    # (nothing was won in the year before Q4)
+    rows = {r["stage"]: r["required"] for r in response.context["rows"]}
+    assert rows["Customer"] == pytest.approx(20) and rows["Lead"] == pytest.approx(640)
+    assert response.context["measured"] is None
+    assert "no opportunity was won between 2025-10-01 and 2026-09-30" in response.content.decode()

@@ -21,11 +21,12 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
     dimension = request.GET.get("by", "source")
     data = funnel(period=period, filters=filters, dimension=dimension)
     steps: list[tuple[str, float]] = []
+    short = {"MQL": "no MQL", "SAL": "no SAL", "SQL": "no SQL", "Opportunity": "no opp.", "Customer": "not won"}
     for i, r in enumerate(data.stages):
         if i == 0:
             steps.append((f"{r.label}s", float(r.volume)))
         else:
-            steps.append((f"lost before {r.label}", float(r.volume - data.stages[i - 1].volume)))
+            steps.append((short.get(r.label, f"no {r.label}"), float(r.volume - data.stages[i - 1].volume)))
     dim_label = DIMENSIONS.get(data.dimension, data.dimension)
     tables = {
         "stages": Table("stages", "Funnel by stage", [
@@ -45,7 +46,8 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
     context = {
         **period_context(request, period, error), "data": data, "dimensions": DIMENSIONS, "active_filters": active,
         "share_query": query,
-        "waterfall": charts.waterfall_chart(steps, title=f"Where the {period.label} cohort drops out"),
+        "waterfall": charts.waterfall_chart(steps, title=f"Where the {period.label} cohort drops out",
+                                            end_label="Customers"),
         "breakdown_chart": charts.bar_chart(
             [charts.Bar(str(r["group"]), (r["lead_to_customer"] or 0) * 100) for r in data.breakdown[:10]],
             title=f"Lead to customer conversion by {dim_label.lower()}", fmt=lambda v: pct(v / 100)),

@@ -42,7 +42,17 @@ def goals_page(request: HttpRequest) -> HttpResponse:
         Column("stage", "Stage"), Column("required", "Required", "int"), Column("actual", "Reached so far", "int"),
         Column("gap", "Gap", "int"), Column("rate", "Planned conversion to next", "pct"),
         Column("historical", "Historical conversion", "pct")], rows, period=period.label)}
+    from smarketing.web.analytics_adapter import goals_plan
+
+    measured, measured_note = goals_plan(period=period)
+    if measured is not None:
+        tables["measured"] = Table("measured", "Plan from measured history", [
+            Column("stage", "Stage"), Column("target", "Needed in the period", "int"),
+            Column("target_to_date", "Needed by today", "int"), Column("actual_to_date", "Actual to date", "int"),
+            Column("pacing", "Pacing", "pct"), Column("status", "Status")],
+            [p.model_dump() for p in measured.pacing], period=period.label)
     return page(request, "web/goals.html", {
+        "measured": measured, "measured_note": measured_note,
         **period_context(request, period, error), "form": form, "rows": rows, "goal": goal, "goal_source": goal_source,
         "currency": currency, "goals": terms.goals if terms else [],
         "chart": charts.funnel_chart([charts.Bar(str(r["stage"]), float(r["actual"] or 0), float(r["required"] or 0))
