@@ -121,6 +121,33 @@ def themes(backend: str = typer.Option("", help="tfidf or embedding (default: SM
         typer.echo(f"{waiting} items wait for the next --rebuild (no theme close enough yet)")
 
 
+@feedback_app.command("theme-show")
+def theme_show(theme_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One theme: volume by month, sentiment, who raises it, revenue at stake, latest items and edits."""
+    from smarketing.feedback.theme_selectors import theme_detail
+
+    d = theme_detail(pk=theme_id, items=10)
+    if as_json:
+        _json({"theme": _theme_dict(d.row), "volume_by_month": d.volume_by_month, "sentiment": d.sentiment_split,
+               "segments": d.segments, "industries": d.industries, "buying_roles": d.buying_roles,
+               "titles": d.titles, "items": d.items, "edits": d.edits})
+        return
+    r = d.row
+    typer.echo(f"theme {r.id}: {r.name}  [{r.status}]  key phrases: {', '.join(r.key_phrases)}")
+    typer.echo(f"{r.volume} items from {r.revenue.accounts} accounts; open pipeline {r.revenue.open_pipeline:,.0f}, "
+               f"ARR {r.revenue.arr:,.0f}")
+    typer.echo("by month: " + ", ".join(f"{m} {n}" for m, n in d.volume_by_month))
+    typer.echo("sentiment: " + ", ".join(f"{k} {v}" for k, v in d.sentiment_split.items()))
+    for label, pairs in (("segments", d.segments), ("industries", d.industries), ("buying roles", d.buying_roles),
+                         ("titles", d.titles)):
+        if pairs:
+            typer.echo(f"{label}: " + ", ".join(f"{k} {n}" for k, n in pairs[:5]))
+    for item in d.items:
+        typer.echo(f"  #{item['id']} {item['occurred_at']:%Y-%m-%d} {item['kind']}: {item['text'][:100]}")
+    for e in d.edits:
+        typer.echo(f"  edit {e['kind']} by {e['by'] or '-'} at {e['at']:%Y-%m-%d}: {e['old_name']} -> {e['new_name']}")
+
+
 @feedback_app.command("theme-rename")
 def theme_rename(theme_id: int, name: str) -> None:
     """Name a theme; later runs keep the name."""

@@ -69,14 +69,17 @@ _NEGATIVE = _wordset(
     "lost lose losing churn churned cancel cancelled downtime outage outages error errors delay delays delayed "
     "unclear unhappy angry useless limited limitation limitations steep weak lacklustre lackluster cumbersome "
     "caro malo lento difícil problema cher mauvais lent difficile problème teuer schlecht langsam schwierig "
-    "problem fehler"
+    "problem fehler stalled stuck deprioritised deprioritized breaks broke lags laggy sluggish freezes timeout "
+    "timeouts balked scared afraid dealbreaker"
 )
 _NEGATORS = _wordset("not no never without hardly barely isn't aren't wasn't don't doesn't didn't can't cannot "
                       "won't nothing nobody none nor")
 _INTENSIFIERS = {"very": 1.5, "really": 1.4, "extremely": 1.8, "so": 1.3, "too": 1.4, "super": 1.5,
                  "incredibly": 1.8, "quite": 1.2, "totally": 1.5, "absolutely": 1.6}
 _NEGATIVE_PHRASES = ("too expensive", "too high", "too long", "too slow", "too much", "went with", "switched to",
-                     "chose a competitor", "no budget", "not a priority", "doesn't integrate", "does not integrate")
+                     "chose a competitor", "no budget", "not a priority", "doesn't integrate", "does not integrate",
+                     "does not", "doesn't", "no native", "cannot", "can't", "would have to", "deal breaker",
+                     "came up again", "pushed back", "push back")
 
 
 @dataclass(frozen=True)

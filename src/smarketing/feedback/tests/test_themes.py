@@ -290,6 +290,13 @@ def test_cli_themes_json(db, capsys):
     body = json.loads(capsys.readouterr().out)
     assert body["summary"]["mode"] == "rebuild" and body["themes"]
     assert sum(t["volume"] for t in body["themes"]) + body["unassigned"] == FeedbackItem.objects.count()
+    first = body["themes"][0]
+    assert run_cli(["feedback", "theme-show", str(first["id"]), "--json"]) == 0
+    detail = json.loads(capsys.readouterr().out)
+    assert detail["theme"]["volume"] == first["volume"] == sum(n for _, n in detail["volume_by_month"])
+    assert run_cli(["feedback", "theme-rename", str(first["id"]), "Named"]) == 0
+    assert Theme.objects.get(pk=first["id"]).name == "Named"
+    assert run_cli(["feedback", "theme-show", "999999"]) == 2
 
 
 def test_rebuild_task_runs_the_rebuild_and_raises_insights(db, settings):
