@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from smarketing.feedback.enums import FeedbackKind
@@ -18,15 +20,16 @@ def web_capture_form_class() -> type[forms.Form]:
         return FeedbackCaptureForm
 
     class WebFeedbackForm(Owned):  # type: ignore[misc,valid-type]
-        account = forms.CharField(required=False, max_length=200, label="Account (optional)",
-                                  help_text="Name or domain of the account, so revenue at stake can be counted.")
-        contact = None
-        opportunity = None
-        occurred_at = None
+        account = forms.CharField(  # type: ignore[assignment]
+            required=False, max_length=200, label="Account (optional)",
+            help_text="Name or domain of the account, so revenue at stake can be counted.")
+        contact = None  # type: ignore[assignment]
+        opportunity = None  # type: ignore[assignment]
+        occurred_at = None  # type: ignore[assignment]
 
         field_order = ["kind", "text", "account"]
 
-        def __init__(self, *args: object, **kwargs: object) -> None:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.fields["text"].label = "What the customer said"
             self.fields["text"].help_text = "In their words, as close as you can."
