@@ -68,7 +68,15 @@ def _states(j: Journeys, order: int) -> tuple[np.ndarray, np.ndarray, int]:
             ok = pos >= d
             digit[d:][ok[d:]] = j.codes[:-d][ok[d:]]
         key = key * base + digit
-    uniq, inverse = unique_inverse(key)
+    space = base**order
+    if space <= 16_000_000:
+        # Small key space: compact by a presence table (linear time) instead of sorting the touches.
+        present = np.bincount(key, minlength=space) > 0
+        uniq = np.flatnonzero(present)
+        remap = np.cumsum(present) - 1
+        inverse = remap[key]
+    else:
+        uniq, inverse = unique_inverse(key)
     digits = np.empty((uniq.shape[0], order), dtype=np.int64)
     rest = uniq.copy()
     for d in range(order - 1, -1, -1):
