@@ -252,9 +252,9 @@ def task_shapley(args: argparse.Namespace) -> dict[str, Any]:
     c = shapley_credit(j, permutations=args.permutations)
     seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     err = c.extra["stderr_conversions"]
-    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak_rss_mb(), "input_mb": base, "exact": c.extra["exact"],
+    return {"seconds": seconds, "cpu": cpu, "peak_mb": peak_rss_mb(), "input_mb": base, "exact": bool(c.extra["exact"]),
             "max_stderr_over_total": float(np.max(err) / max(j.total_conversions(), 1.0)),
-            "sum_matches": abs(c.conversions.sum() - j.total_conversions()) < 1e-6 * max(1.0, j.total_conversions())}
+            "sum_matches": bool(abs(c.conversions.sum() - j.total_conversions()) < 1e-6 * max(1.0, j.total_conversions()))}
 
 
 TASKS = {"ours_events": task_ours_events, "ours_paths": task_ours_paths,

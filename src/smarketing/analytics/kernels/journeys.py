@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -48,17 +49,26 @@ class Journeys:
     def n_codes(self) -> int:
         return len(self.names)
 
-    @property
+    # Derived arrays are cached: every model run needs them and the arrays never change.
+    @cached_property
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
+    @cached_property
+    def _journey_of_touch(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_journeys, dtype=np.int64), self.lengths)
+
+    @cached_property
+    def _position_of_touch(self) -> np.ndarray:
+        return np.arange(self.n_touches, dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths)
+
     def journey_of_touch(self) -> np.ndarray:
         """Journey index of every touch (int64, len N)."""
-        return np.repeat(np.arange(self.n_journeys, dtype=np.int64), self.lengths)
+        return self._journey_of_touch
 
     def position_of_touch(self) -> np.ndarray:
         """Position of every touch within its journey (0 = first)."""
-        return np.arange(self.n_touches, dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths)
+        return self._position_of_touch
 
     def total_conversions(self) -> float:
         return float(self.conversions.sum())
