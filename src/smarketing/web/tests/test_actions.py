@@ -199,3 +199,18 @@ def test_queue_shows_the_score_recorded_when_the_contact_became_an_mql(world, lo
     # then
     assert "Why they scored 76 pts" in html or "Why they scored 77 pts" in html
     assert "at MQL: fit 35" in html
+
+
+def test_queue_pages_through_mqls(world, login, monkeypatch):
+    # given a page size of one
+    from smarketing.web.views import handoff
+
+    monkeypatch.setattr(handoff, "PAGE_SIZE", 1)
+    client = login("sales")
+    # when
+    first = client.get("/handoff/", {"scope": "all"})
+    second = client.get("/handoff/", {"scope": "all", "offset": 1})
+    # then: the two MQLs are split over two pages, each linking on
+    assert len(first.context["items"]) == 1 and first.context["has_more"]
+    assert len(second.context["items"]) == 1 and not second.context["has_more"]
+    assert first.context["items"][0].contact.pk != second.context["items"][0].contact.pk

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from smarketing.core import clock
@@ -23,6 +24,7 @@ from smarketing.web.data.pages import QueueItem, handoff_queue, sla_clocks_for
 from smarketing.web.views.common import active_terms, domain_errors, page
 
 HANDOFF = "smarketing.lifecycle.services_handoff"
+PAGE_SIZE = 20
 
 
 def _countdowns(items: list[QueueItem], terms: Any) -> list[QueueItem]:
@@ -60,9 +62,16 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
         return page(request, "web/handoff.html", {"items": [], "no_playbook": True})
     scope = request.GET.get("scope") or ("mine" if request.user.role == "sales" else "all")  # type: ignore[union-attr]
     owner_id = request.user.pk if scope == "mine" else None
-    items = _countdowns(handoff_queue(terms=terms, owner_id=owner_id), terms)
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    window = handoff_queue(terms=terms, owner_id=owner_id, limit=offset + PAGE_SIZE + 1)
+    items = _countdowns(window, terms)[offset:offset + PAGE_SIZE + 1]
     return page(request, "web/handoff.html", {
-        "items": items, "scope": scope, "reasons": terms.handoff.rejection_reasons,
+        "items": items[:PAGE_SIZE], "has_more": len(items) > PAGE_SIZE, "offset": offset, "page_size": PAGE_SIZE,
+        "next_offset": offset + PAGE_SIZE, "prev_offset": max(0, offset - PAGE_SIZE),
+        "handoff_base": reverse("handoff"), "scope": scope, "reasons": terms.handoff.rejection_reasons,
         "recycle_days": terms.handoff.recycle_default_days, "sla_terms": terms.sla,
         "wired": integrations.optional(HANDOFF, "handoff_accept") is not None})
 
