@@ -271,7 +271,10 @@ def run(task: str, n: int, channels: int, order: int, args: argparse.Namespace, 
            "--order", str(order), "--seed", str(args.seed), "--conv-par", str(conv_par),
            "--events", str(extra.get("events", 0)), "--permutations", str(args.permutations)]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": [f"timed out after {args.timeout:.0f} s"]}
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
