@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -113,3 +114,75 @@ def test_worker_killed_mid_batch_neither_loses_nor_duplicates_sla_events(make_le
     received = [r["headers"]["Idempotency-Key"] for r in receiver.requests]
     assert set(received) == set(WebhookDelivery.objects.values_list("idempotency_key", flat=True))
     assert received.count(in_flight.idempotency_key) == 2  # at-least-once: receivers dedupe by the key
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(make_lead, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("parking the worker inside a transaction needs PostgreSQL row locks; "
+                    "the webhook-held kill above runs on SQLite too")
+    import psycopg
+
+    from smarketing.crm.models import Account
+
+    # given five overdue MQLs owned by A, then one whose account belongs to B
+    playbook_bootstrap()
+    seller_a = user_create(username="a", password="pw", role="sales", team_name="EMEA", capacity_per_week=50)
+    seller_b = user_create(username="b", password="pw", role="sales", team_name="EMEA", capacity_per_week=0)
+    clock.freeze(PAST)
+    leads = [make_lead(at=PAST) for _ in range(5)] + [make_lead(at=PAST, owner=seller_b)]
+    for lead in leads:
+        mql_qualify(contact=lead)
+    clock.freeze(None)
+    assert Account.objects.get(contacts=leads[-1]).owner == seller_b
+    assert SlaClock.objects.filter(owner=seller_a).count() == 10
+    sla_check.enqueue(limit=50)
+    # and another connection holding B's user row, so the breach of B's clock cannot commit (its foreign keys
+    # to B are checked at COMMIT)
+    s = connection.settings_dict
+    params = {"host": s["HOST"] or "127.0.0.1", "port": s["PORT"] or 5432, "user": s["USER"],
+              "password": s.get("PASSWORD") or None, "dbname": s["NAME"]}
+    blocker = psycopg.connect(**params)
+    # A second, autocommit connection watches: statistics views are frozen inside one transaction.
+    watcher = psycopg.connect(**params, autocommit=True)
+    try:
+        blocker.execute("SELECT 1 FROM team_user WHERE id = %s FOR UPDATE", [seller_b.pk])
+        log = tmp_path / "worker.log"
+        worker = _start_worker(log)
+        try:
+            # when the worker has committed A's five first-touch breaches and waits inside B's transaction
+            waiting = 0
+            for _ in range(900):
+                row = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'").fetchone()
+                waiting = row[0] if row else 0
+                if waiting or worker.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert waiting and worker.poll() is None, log.read_text()
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=30)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    finally:
+        blocker.rollback()
+        blocker.close()
+        watcher.close()
+    # then B's half-done breach was rolled back with the process; A's five stand
+    b_clock = SlaClock.objects.get(owner=seller_b, kind="first_touch")
+    assert b_clock.state == ClockState.OPEN and not SlaEvent.objects.filter(clock=b_clock, kind="breached").exists()
+    assert SlaEvent.objects.filter(kind=SlaEventKind.BREACHED, clock__isnull=False).count() == 5
+
+    # when the worker is restarted, everything is breached exactly once
+    restarted = _start_worker(tmp_path / "worker.log")
+    try:
+        assert restarted.wait(timeout=180) == 0
+    finally:
+        if restarted.poll() is None:
+            restarted.kill()
+    breaches = SlaEvent.objects.filter(kind=SlaEventKind.BREACHED, clock__isnull=False)
+    assert breaches.count() == breaches.values("clock").distinct().count() == SlaClock.objects.count() == 12
+    assert Notification.objects.filter(user=seller_b, kind="sla_breach").count() == 2
