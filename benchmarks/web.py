@@ -130,6 +130,7 @@ def main() -> None:
     ap.add_argument("--warm-seconds", type=float, default=1200.0,
                     help="Longest wait per page for background computations before measuring")
     ap.add_argument("--user", default="sam.sales")
+    ap.add_argument("--pages", default="", help="Comma-separated paths to measure (default: every page)")
     args = ap.parse_args()
     args.requests = max(1, min(args.requests, 2000))
     args.concurrency = max(1, min(args.concurrency, 16))
@@ -160,7 +161,8 @@ def main() -> None:
         peer_p95 = None
         worst = 0.0
         anonymous = urllib.request.build_opener()
-        for path in PAGES:
+        chosen = ["/login/", *[p for p in args.pages.split(",") if p]] if args.pages else PAGES
+        for path in chosen:
             lat, secs, warm, waited = measure(anonymous if path == "/login/" else opener, base + path,
                                               args.requests, args.concurrency, args.max_seconds, args.warm_seconds)
             p50, p95, p99 = pct(lat, 50), pct(lat, 95), pct(lat, 99)
