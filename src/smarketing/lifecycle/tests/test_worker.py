@@ -126,7 +126,7 @@ def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(m
 
     from smarketing.crm.models import Account
 
-    # given five overdue MQLs owned by A, then one whose account belongs to B
+    # given five overdue MQLs routed to A, then one whose account belongs to B
     playbook_bootstrap()
     seller_a = user_create(username="a", password="pw", role="sales", team_name="EMEA", capacity_per_week=50)
     seller_b = user_create(username="b", password="pw", role="sales", team_name="EMEA", capacity_per_week=0)
@@ -138,8 +138,10 @@ def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(m
     assert Account.objects.get(contacts=leads[-1]).owner == seller_b
     assert SlaClock.objects.filter(owner=seller_a).count() == 10
     sla_check.enqueue(limit=50)
-    # and another connection holding B's user row, so the breach of B's clock cannot commit (its foreign keys
-    # to B are checked at COMMIT)
+    # and another connection with an uncommitted "escalated" event for B's first-touch clock: the worker's breach
+    # transaction for that clock (breach recorded, clock updated, owner notified) waits on the unique index when
+    # it escalates, before it can send COMMIT
+    b_clock = SlaClock.objects.get(owner=seller_b, kind="first_touch")
     s = connection.settings_dict
     params = {"host": s["HOST"] or "127.0.0.1", "port": s["PORT"] or 5432, "user": s["USER"],
               "password": s.get("PASSWORD") or None, "dbname": s["NAME"]}
@@ -147,7 +149,9 @@ def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(m
     # A second, autocommit connection watches: statistics views are frozen inside one transaction.
     watcher = psycopg.connect(**params, autocommit=True)
     try:
-        blocker.execute("SELECT 1 FROM team_user WHERE id = %s FOR UPDATE", [seller_b.pk])
+        blocker.execute(
+            "INSERT INTO lifecycle_slaevent (recorded_at, clock_id, kind, side, clock_kind, team, occurred_at, period,"
+            " details) VALUES (now(), %s, 'escalated', 'sales', 'first_touch', '', now(), '', '{}')", [b_clock.pk])
         log = tmp_path / "worker.log"
         worker = _start_worker(log)
         try:
@@ -172,7 +176,7 @@ def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(m
         blocker.close()
         watcher.close()
     # then B's half-done breach was rolled back with the process; A's five stand
-    b_clock = SlaClock.objects.get(owner=seller_b, kind="first_touch")
+    b_clock.refresh_from_db()
     assert b_clock.state == ClockState.OPEN and not SlaEvent.objects.filter(clock=b_clock, kind="breached").exists()
     assert SlaEvent.objects.filter(kind=SlaEventKind.BREACHED, clock__isnull=False).count() == 5
 
