@@ -26,12 +26,11 @@ def campaign_attribution(*, kind: str, period: Period, model: str) -> tuple[list
     """Per-campaign attributed pipeline, revenue and ROI from the analytics query kind."""
     from datetime import timedelta
 
-    from smarketing.web.data.common import cached
+    from smarketing.web.data.common import query_result
 
     last_day = (period.end - timedelta(microseconds=1)).date()  # the query's end day is inclusive
     spec: dict[str, Any] = {"start": period.start.date().isoformat(), "end": last_day.isoformat(), "model": model}
-    result = cached(f"query:{kind}", tuple(sorted(spec.items())), lambda: integrations.run_query(kind, spec),
-                    background=True)
+    result = query_result(kind, spec) if integrations.has_query(kind) else None
     if result is None:
         raise Pending(f"{kind} for {period.label} under the {model.replace('_', ' ')} model")
     rows_in = _get(result, "rows", "campaigns", default=[]) or []
@@ -85,26 +84,3 @@ def consistency_scores() -> dict[int, float | None]:
         return {}
     got, _err = integrations.safe(lambda: cached("consistency", "all", fn))
     return got or {}
-
-
-def goals_plan(*, period: Period) -> tuple[Any, str]:
-    """The analytics `goals` result for a calendar period (measured rates, monthly targets, pacing), computed in the
-    background on first use, and why there is none (rolling period, not enough history, no goal)."""
-    import re
-
-    from smarketing.core.errors import DomainError
-    from smarketing.web.data.common import cached
-
-    if not re.match(r"^\d{4}(-Q[1-4]|-\d{2})?$", period.key) or not integrations.has_query("goals"):
-        return None, ""
-
-    def compute() -> Any:
-        try:
-            return integrations.run_query("goals", {"period": period.key})
-        except DomainError as exc:  # cached too, so the page does not re-run a query that cannot answer
-            return exc.message
-
-    result, err = integrations.safe(lambda: cached("query:goals", period.key, compute, background=True))
-    if isinstance(result, str):
-        return None, result
-    return result, err

@@ -68,10 +68,11 @@ class SignoffForm(forms.Form):
 
 
 class GoalPlanForm(forms.Form):
+    """What-if inputs of the reverse waterfall (the analytics goals query's chain: lead → MQL → SQL → opp → won)."""
+
     revenue = forms.FloatField(min_value=1, label="Revenue goal (USD)")
     avg_deal = forms.FloatField(min_value=1, label="Average deal size (USD)")
-    lead = forms.FloatField(min_value=0.1, max_value=100, label="Lead → MQL (%)")
-    mql = forms.FloatField(min_value=0.1, max_value=100, label="MQL → SAL (%)")
-    sal = forms.FloatField(min_value=0.1, max_value=100, label="SAL → SQL (%)")
-    sql = forms.FloatField(min_value=0.1, max_value=100, label="SQL → opportunity (%)")
-    opportunity = forms.FloatField(min_value=0.1, max_value=100, label="Opportunity → customer (%)")
+    lead_to_mql = forms.FloatField(min_value=0.1, max_value=100, label="Lead → MQL (%)")
+    mql_to_sql = forms.FloatField(min_value=0.1, max_value=100, label="MQL → SQL (%)")
+    sql_to_opportunity = forms.FloatField(min_value=0.1, max_value=100, label="SQL → opportunity (%)")
+    win_rate = forms.FloatField(min_value=0.1, max_value=100, label="Opportunity → won (%)")

@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday afternoon
 def _fresh_cache(monkeypatch, settings):
     from smarketing.web.data import common
 
-    settings.SMARKETING_WEB_WARM = False  # no background threads against the test database
+    settings.SMARKETING_WEB_WARM = False  # no warm-up tasks queued by the login page
     monkeypatch.setattr(common, "RUN_INLINE", True)
     common.clear()
     yield

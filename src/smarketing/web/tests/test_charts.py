@@ -11,7 +11,6 @@ from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
 from smarketing.web import charts, formatting
 from smarketing.web.periods import parse_period
-from smarketing.web.planner import reverse_waterfall
 
 
 def _widths(svg: str) -> list[float]:
@@ -79,31 +78,3 @@ def test_rolling_period_ends_now_and_bad_keys_name_the_field():
     with pytest.raises(ValidationFailed) as err:
         parse_period("2026-13")
     assert err.value.field == "period"
-
-
-def test_reverse_waterfall_divides_back_from_customers():
-    # given a $1M goal, $50k deals and 50 % at every step
-    plan = reverse_waterfall(revenue=1_000_000, avg_deal=50_000, stages=["lead", "mql", "customer"],
-                             rates={"lead": 0.5, "mql": 0.5})
-    # then
-    assert [(r.stage, r.required) for r in plan] == [("lead", 80), ("mql", 40), ("customer", 20)]
-
-
-def test_cache_serves_the_last_value_while_a_new_version_is_computed(monkeypatch):
-    # given a value computed for data version "a"
-    import time as _time
-
-    from smarketing.web.data import common
-
-    monkeypatch.setattr(common, "RUN_INLINE", False)
-    common.clear()
-    assert common.cached("k", 1, lambda: "old", version="a") == "old"
-    # when the data changes, the old value is served and the new one computed off the request
-    assert common.cached("k", 1, lambda: "new", version="b") == "old"
-    deadline = _time.monotonic() + 10
-    while common.pending() and _time.monotonic() < deadline:
-        _time.sleep(0.01)
-    # then the next request sees the new value, and a never-computed background value starts as None
-    assert common.cached("k", 1, lambda: "newer", version="b") == "new"
-    assert common.cached("slow", 1, lambda: "x", version="b", background=True) in (None, "x")
-    common.clear()

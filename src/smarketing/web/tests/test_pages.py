@@ -131,24 +131,26 @@ def test_campaigns_show_attributed_pipeline_under_the_chosen_model(world, login,
     assert 'id="model-weights"' in response.content.decode()
 
 
-def test_journeys_judge_conformance_only_for_contacts_that_reached_the_outcome(world, login):
+def test_journeys_show_the_analytics_conformance_and_directly_follows(world, login):
     # when
     response = login("marketing").get("/journeys/", {"period": "2026-Q4"})
     data = response.context["data"]
-    # then: six contacts were active, one became a customer, and it skipped the content download and sales call
+    # then: six contacts were active; the one customer skipped steps of the ideal journey, so it does not conform
     assert data.cases == 6
-    assert data.completed == 1 and data.fitting == 0
-    assert "0 of the 1 contacts who reached" in response.content.decode()
+    assert data.subjects == 6 and data.fitting == 0 and data.conformance == 0
+    assert "0 of the 6 contacts on the new customer journey" in response.content.decode()
     assert ("webinar attended", "demo request", 6) in data.edges
+    assert data.deviations and sum(d["subjects"] for d in data.deviations) == 6
 
 
 def test_goals_planner_keeps_inputs_in_the_url_and_shows_the_measured_plan(world, login):
-    # when: a $1M goal at $50k deals and 50 % at every step
-    rates = {s: 50 for s in ("lead", "mql", "sal", "sql", "opportunity")}
-    response = login("viewer").get("/goals/", {"period": "2026-Q4", "revenue": 1_000_000, "avg_deal": 50_000, **rates})
-    # then: 20 customers, 40 opportunities … 640 leads; the analytics engine says why it cannot measure a plan
+    # when: a $1M goal at $50k deals and 50 % at every step of the goals query's chain
+    rates = {r: 50 for r in ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "win_rate")}
+    response = login("viewer").get("/goals/", {"period": "2026-Q4", "revenue": 1_000_000, "avg_deal": 50_000,
+                                               **rates})
+    # then: 20 deals, 40 opportunities … 320 leads; the analytics engine says why it cannot measure a plan
     # (nothing was won in the year before Q4)
     rows = {r["stage"]: r["required"] for r in response.context["rows"]}
-    assert rows["Customer"] == pytest.approx(20) and rows["Lead"] == pytest.approx(640)
+    assert rows["Customer"] == 20 and rows["Opportunity"] == 40 and rows["Lead"] == 320
     assert response.context["measured"] is None
     assert "no opportunity was won between 2025-10-01 and 2026-09-30" in response.content.decode()

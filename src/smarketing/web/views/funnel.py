@@ -28,6 +28,7 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
         else:
             steps.append((short.get(r.label, f"no {r.label}"), float(r.volume - data.stages[i - 1].volume)))
     dim_label = DIMENSIONS.get(data.dimension, data.dimension)
+    share: dict[str, str] = {"period": period.key, "by": data.dimension, **data.filters}
     tables = {
         "stages": Table("stages", "Funnel by stage", [
             Column("label", "Stage"), Column("volume", "Contacts reached", "int"),
@@ -41,11 +42,9 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
             Column("mql_to_sal", "MQL → SAL", "pct"), Column("lead_to_customer", "Lead → customer", "pct")],
             data.breakdown, period=f"cohort entering in {period.label}"),
     }
-    active = {k: v for k, v in filters.items() if v}
-    query = urlencode({"period": period.key, "by": data.dimension, **active})
     context = {
-        **period_context(request, period, error), "data": data, "dimensions": DIMENSIONS, "active_filters": active,
-        "share_query": query,
+        **period_context(request, period, error), "data": data, "dimensions": DIMENSIONS,
+        "active_filters": data.filters, "share_query": urlencode(share),
         "waterfall": charts.waterfall_chart(steps, title=f"Where the {period.label} cohort drops out",
                                             end_label="Customers"),
         "breakdown_chart": charts.bar_chart(

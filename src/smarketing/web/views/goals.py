@@ -2,49 +2,65 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from smarketing.lifecycle.enums import FUNNEL_ORDER
 from smarketing.web import charts
-from smarketing.web.data import funnel as funnel_data
-from smarketing.web.data import scoreboard as sb
+from smarketing.web.data import goals as goals_data
 from smarketing.web.forms import GoalPlanForm
-from smarketing.web.planner import reverse_waterfall
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import active_terms, page, period_context, period_from
 
-STAGES = [s.value for s in FUNNEL_ORDER]
-SHORT = funnel_data.SHORT
+PLAN = [("leads", "Lead", "lead_to_mql"), ("mqls", "MQL", "mql_to_sql"), ("sqls", "SQL", "sql_to_opportunity"),
+        ("opportunities", "Opportunity", "win_rate"), ("deals", "Customer", None)]
+RATES = [r for _, _, r in PLAN if r]
+FALLBACK_RATE = 20.0  # percent, until history can be measured
+FALLBACK_DEAL = 25_000.0
+
+
+def what_if(measured: Any, cleaned: dict[str, Any], months: list[Any]) -> dict[str, int]:
+    """The analytics reverse waterfall over the entered rates (measured lags kept, so months line up)."""
+    from smarketing.analytics.queries.goals import Rates, reverse_waterfall
+
+    lags = ({k: v for k, v in measured.rates.model_dump().items() if k.startswith("days_")} if measured is not None
+            else {"days_lead_to_mql": 0.0, "days_mql_to_sql": 0.0, "days_sql_to_opportunity": 0.0,
+                  "days_opportunity_to_won": 0.0})
+    rates = Rates(**{r: cleaned[r] / 100 for r in RATES}, average_deal_size=cleaned["avg_deal"], **lags)
+    needed, _per_month = reverse_waterfall(revenue=cleaned["revenue"], rates=rates, months=months)
+    return needed
 
 
 @login_required
 def goals_page(request: HttpRequest) -> HttpResponse:
-    """The planner: inputs in the URL (GET form), defaults from the playbook goal and historical rates."""
+    """The planner: inputs in the URL (GET form), defaults from the playbook goal and the measured goals query."""
+    from smarketing.analytics.queries.goals import parse_period as plan_period
+
     period, error = period_from(request)
     _version, terms = active_terms()
-    goal, goal_source, currency = sb.goal_for(terms, period)
-    hist = funnel_data.overall_conversion()
-    deal = sb.avg_won_deal()
-    defaults = {"revenue": round(goal or 1_000_000), "avg_deal": round(deal or 25_000),
-                **{s: round((hist.get(s) or 0.2) * 100, 1) for s in STAGES[:-1]}}
+    data = goals_data.goals_data(terms=terms, period=period)
+    measured = data.result
+    rates = measured.rates if measured is not None else None
+    defaults: dict[str, Any] = {
+        "revenue": round(data.goal or 1_000_000), "avg_deal": round(rates.average_deal_size if rates else FALLBACK_DEAL),
+        **{r: round(getattr(rates, r) * 100, 1) if rates and getattr(rates, r) > 0 else FALLBACK_RATE for r in RATES}}
     form = GoalPlanForm({**defaults, **{k: v for k, v in request.GET.items() if k in GoalPlanForm.base_fields}})
-    plan = []
+    rows: list[dict[str, Any]] = []
     if form.is_valid():
-        d = form.cleaned_data
-        rates = {s: d[s] / 100 for s in STAGES[:-1]}
-        plan = reverse_waterfall(revenue=d["revenue"], avg_deal=d["avg_deal"], stages=STAGES, rates=rates)
-    actual = {r.stage: r.volume for r in funnel_data.funnel(period=period).stages}
-    rows = [{"stage": SHORT[r.stage], "required": r.required, "actual": actual.get(r.stage),
-             "gap": (actual.get(r.stage) or 0) - r.required, "rate": r.rate_to_next, "historical": hist.get(r.stage)}
-            for r in plan]
+        months = plan_period(period.key).months if goals_data.CALENDAR.match(period.key) else [period.start.date()]
+        needed = what_if(measured, form.cleaned_data, months)
+        actual = {p.stage: p.actual_to_date for p in measured.pacing} if measured is not None else {}
+        for key, label, rate in PLAN:
+            got = actual.get(key)
+            rows.append({"stage": label, "required": needed[key], "actual": got,
+                         "gap": None if got is None else got - needed[key],
+                         "rate": form.cleaned_data[rate] / 100 if rate else None,
+                         "historical": getattr(rates, rate) if rates is not None and rate else None})
     tables = {"plan": Table("plan", "Reverse waterfall", [
         Column("stage", "Stage"), Column("required", "Required", "int"), Column("actual", "Reached so far", "int"),
         Column("gap", "Gap", "int"), Column("rate", "Planned conversion to next", "pct"),
-        Column("historical", "Historical conversion", "pct")], rows, period=period.label)}
-    from smarketing.web.analytics_adapter import goals_plan
-
-    measured, measured_note = goals_plan(period=period)
+        Column("historical", "Measured conversion", "pct")], rows, period=period.label)}
     if measured is not None:
         tables["measured"] = Table("measured", "Plan from measured history", [
             Column("stage", "Stage"), Column("target", "Needed in the period", "int"),
@@ -52,9 +68,10 @@ def goals_page(request: HttpRequest) -> HttpResponse:
             Column("pacing", "Pacing", "pct"), Column("status", "Status")],
             [p.model_dump() for p in measured.pacing], period=period.label)
     return page(request, "web/goals.html", {
-        "measured": measured, "measured_note": measured_note,
-        **period_context(request, period, error), "form": form, "rows": rows, "goal": goal, "goal_source": goal_source,
-        "currency": currency, "goals": terms.goals if terms else [],
+        "measured": measured, "measured_note": data.note, "measured_computing": data.computing,
+        "goals_spec": data.spec,
+        **period_context(request, period, error), "form": form, "rows": rows, "goal": data.goal,
+        "goal_source": data.goal_source, "currency": data.currency, "goals": terms.goals if terms else [],
         "chart": charts.funnel_chart([charts.Bar(str(r["stage"]), float(r["actual"] or 0), float(r["required"] or 0))
                                       for r in rows],
                                      title=f"Reached vs required, {period.label}"),

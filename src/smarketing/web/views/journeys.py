@@ -16,7 +16,7 @@ def journeys_page(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
     _version, terms = active_terms()
     which = request.GET.get("journey", "new_customer")
-    data = journeys(period=period, terms=terms, which=which) if terms else None
+    data = journeys(period=period, which=which) if terms else None
     tables = {}
     context = {**period_context(request, period, error), "data": data, "journey": which}
     if data is not None:
@@ -26,8 +26,15 @@ def journeys_page(request: HttpRequest) -> HttpResponse:
                 [{"source": a, "target": b, "count": c} for a, b, c in data.edges], period=period.label),
             "variants": Table("variants", "Most common journeys", [
                 Column("variant", "Journey (first 8 steps)"), Column("count", "Contacts", "int"),
-                Column("share", "Share", "pct")],
-                [{"variant": v, "count": c, "share": s} for v, c, s in data.variants], period=period.label),
+                Column("share", "Share", "pct"), Column("converted", "Reached the outcome", "int")],
+                [{"variant": v, "count": c, "share": s, "converted": n} for v, c, s, n in data.variants],
+                period=period.label),
+            "deviations": Table("deviations", "Where journeys leave the ideal", [
+                Column("step", "First required step missed"), Column("subjects", "Contacts", "int"),
+                Column("skipped", "Skipped it, went on", "int"), Column("stopped", "Stopped there", "int")],
+                data.deviations, period=period.label),
         }
-        context["flow"] = charts.flow_chart(data.edges, title=f"What contacts did next, {period.label}")
+        # Repeats (a touch followed by the same kind) stay in the table; the diagram shows moves between steps.
+        context["flow"] = charts.flow_chart([e for e in data.edges if e[0] != e[1]],
+                                            title=f"What contacts did next, {period.label}")
     return page(request, "web/journeys.html", context, tables=tables)

@@ -7,25 +7,15 @@ import dataclasses
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from smarketing.lifecycle.enums import FUNNEL_ORDER
 from smarketing.web import charts
 from smarketing.web.data import funnel as funnel_data
+from smarketing.web.data import goals as goals_data
 from smarketing.web.data import scoreboard as sb
 from smarketing.web.data.pages import feedback_by_kind
 from smarketing.web.formatting import money
-from smarketing.web.planner import reverse_waterfall
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.campaigns import campaign_performance
 from smarketing.web.views.common import active_terms, page, period_context, period_from
-
-
-def funnel_targets(goal: float | None, stages: list[str]) -> dict[str, float]:
-    """Reverse-waterfall targets per stage for a revenue goal, using historical conversion and deal size."""
-    deal = sb.avg_won_deal()
-    if not goal or not deal:
-        return {}
-    plan = reverse_waterfall(revenue=goal, avg_deal=deal, stages=stages, rates=funnel_data.overall_conversion())
-    return {r.stage: r.required for r in plan if r.required}
 
 
 def _empty_hint(span: tuple[object, object]) -> str:
@@ -40,20 +30,21 @@ def _empty_hint(span: tuple[object, object]) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
     version, terms = active_terms()
-    pacing = sb.pacing(terms=terms, period=period)
+    goals = goals_data.goals_data(terms=terms, period=period)
+    pacing = goals_data.pacing(goals, period)
     fun = funnel_data.funnel(period=period)
-    targets = funnel_targets(pacing.goal, [s.value for s in FUNNEL_ORDER])
-    # The funnel is shared through the cache, so the targets go on copies.
+    targets = goals_data.funnel_targets(goals)
+    # The funnel rows may be shared through the cache, so the targets go on copies.
     fun = dataclasses.replace(fun, stages=[dataclasses.replace(r, target=targets.get(r.stage)) for r in fun.stages])
     sla = sb.sla_compliance(terms=terms, period=period)
     perf = campaign_performance(period=period, model="linear")
     themes = feedback_by_kind(period=period)[:6]
     changes = sb.week_changes()
     tables = {
-        "pacing": Table("pacing", "Won revenue, cumulative by week", [
-            Column("week", "Week starting"), Column("won", "Won to date", "money"),
-            Column("target", "Linear target to date", "money")],
-            [{"week": w, "won": v, "target": dict(pacing.target_series).get(w)} for w, v in pacing.series],
+        "pacing": Table("pacing", "Won revenue, cumulative by month", [
+            Column("month", "Month"), Column("won", "Won to date", "money"),
+            Column("target", "Planned to date", "money")],
+            [{"month": m, "won": dict(pacing.series).get(m), "target": t} for m, t in pacing.target_series],
             period=period.label),
         "funnel": Table("funnel", "Funnel against reverse-waterfall targets", [
             Column("label", "Stage"), Column("volume", "Contacts reached", "int"),
@@ -79,7 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
     fmt_money = lambda v: money(v, pacing.currency)  # noqa: E731
     context = {
         **period_context(request, period, error),
-        "playbook_version": version, "pacing": pacing, "funnel": fun, "sla": sla, "perf": perf,
+        "playbook_version": version, "pacing": pacing, "goals_spec": goals.spec, "funnel": fun, "sla": sla, "perf": perf,
         "themes": themes, "changes": changes,
         "pacing_chart": charts.line_chart(pacing.series, title=f"Won revenue vs goal, {period.label}",
                                           fmt=fmt_money, target=pacing.target_series),

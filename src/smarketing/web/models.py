@@ -1,0 +1,28 @@
+"""Computed page figures shared by every process: the web servers read what the task worker wrote."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ComputedFigure(models.Model):
+    """One cached result per (name, spec): the data version it was computed for and its pickled value.
+
+    A row with `pending_version` set is a computation queued (or running) for that version, so concurrent
+    requests enqueue it once.
+    """
+
+    key = models.CharField(max_length=64, unique=True)  # sha256 of name + spec
+    name = models.CharField(max_length=80)
+    version = models.CharField(max_length=400, blank=True)
+    value = models.BinaryField(null=True)
+    computed_at = models.DateTimeField(null=True)
+    pending_version = models.CharField(max_length=400, blank=True)
+    pending_since = models.DateTimeField(null=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["pending_since"], name="web_figure_pending_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.version}"

@@ -1,0 +1,31 @@
+"""Background work of the web pages, on the "default" queue (run `smarketing worker`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django_tasks import task
+
+log = logging.getLogger(__name__)
+
+
+@task(queue_name="default")
+def figure_compute_task(kind: str, spec_json: str, version: str) -> dict[str, Any]:
+    """Compute an analytics query kind for a page and store it in the shared figure cache."""
+    from smarketing.core.errors import DomainError
+    from smarketing.web.data.common import compute_query
+
+    try:
+        compute_query(kind=kind, spec_json=spec_json, version=version)
+    except DomainError as exc:  # stored for the page, which shows the message; not a task failure
+        return {"kind": kind, "error": exc.message}
+    return {"kind": kind, "version": version}
+
+
+@task(queue_name="default")
+def scoreboard_warm_task() -> dict[str, Any]:
+    """Compute the scoreboard's figures for this quarter, so the first page after logging in does not wait."""
+    from smarketing.web.data.warm import warm
+
+    return warm()
