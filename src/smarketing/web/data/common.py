@@ -1,0 +1,261 @@
+"""Page figures cached per (spec, data version) in the shared `ComputedFigure` table, and the data version.
+
+Every process (web servers, the task worker) reads and writes the same rows, so a result computed by
+`smarketing worker` reaches every web server. Analytics results that are slow on a large CRM are computed by
+the task queue (`web.tasks.figure_compute_task`); a page that finds none shows "being computed" and refreshes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import logging
+import pickle
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+
+from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.core import clock
+from smarketing.core.errors import DomainError, ValidationFailed
+from smarketing.crm.models import Contact, Opportunity
+from smarketing.feedback.models import FeedbackItem
+from smarketing.lifecycle.models import StageChange
+from smarketing.playbook.models import PlaybookVersion
+from smarketing.web.models import ComputedFigure
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_VERSION_TTL = 2.0  # seconds; analytics panels may lag a write by this much, live lists (the queue) never do
+_version_memo: tuple[float, str, int] | None = None
+# A queued computation not finished after this long is presumed lost (worker killed) and queued again.
+PENDING_TIMEOUT = timedelta(minutes=10)
+# An older version's value is served for this long while the new one is computed by the worker.
+STALE_FOR = timedelta(minutes=15)
+# Below this many contacts an analytics query runs inside the request (well under a second); above it, the worker.
+INLINE_MAX_CONTACTS = 20_000
+# Tests set this so queued computations run inside the request and results are deterministic.
+RUN_INLINE = False
+_MEMO_MAX = 128
+_memo: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # this process's copy of rows it has read: key -> (version, value)
+_inline: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_inline", default=False)
+_computing: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_computing", default=False)
+
+
+def _version_and_size() -> tuple[str, int]:
+    global _version_memo
+    now = time.monotonic()
+    memo = _version_memo
+    if memo is not None and now - memo[0] < _VERSION_TTL:
+        return memo[1], memo[2]
+    value, size = _read_version(), Contact.objects.count()
+    _version_memo = (time.monotonic(), value, size)
+    return value, size
+
+
+def data_version() -> str:
+    """A fingerprint of everything the analytics read, re-read at most every two seconds per process."""
+    return _version_and_size()[0]
+
+
+def forget_version() -> None:
+    """Drop the memoised version (tests and writes in this process that must be seen at once)."""
+    global _version_memo
+    _version_memo = None
+
+
+def _read_version() -> str:
+    """Max ids of the append-only history and latest edit times of the mutable tables."""
+    parts = [
+        StageChange.objects.aggregate(v=Max("id"))["v"],
+        Touchpoint.objects.aggregate(v=Max("id"))["v"],
+        Opportunity.objects.aggregate(v=Max("updated_at"))["v"],
+        Contact.objects.aggregate(v=Max("updated_at"))["v"],
+        Campaign.objects.aggregate(v=Max("updated_at"))["v"],
+        FeedbackItem.objects.aggregate(v=Max("id"))["v"],
+        PlaybookVersion.objects.aggregate(v=Max("updated_at"))["v"],
+    ]
+    return "|".join(str(p) for p in parts)
+
+
+def figure_key(name: str, spec: Any) -> str:
+    return hashlib.sha256(f"{name}:{spec!r}".encode()).hexdigest()
+
+
+def _remember(key: str, version: str, value: Any) -> None:
+    _memo[key] = (version, value)
+    _memo.move_to_end(key)
+    while len(_memo) > _MEMO_MAX:
+        _memo.popitem(last=False)
+
+
+class _Stored:
+    """What the table holds for a key: its version, value (or the domain error it raised) and pending state."""
+
+    def __init__(self, row: ComputedFigure | None) -> None:
+        self.row = row
+
+    def value_for(self, version: str) -> tuple[bool, Any]:
+        row = self.row
+        if row is None or row.version != version or row.computed_at is None:
+            return False, None
+        if row.error:
+            raise ValidationFailed(row.error, record=row.name)
+        memo = _memo.get(row.key)
+        if memo is not None and memo[0] == version:
+            return True, memo[1]
+        try:
+            value = pickle.loads(bytes(row.value)) if row.value is not None else None  # noqa: S301 - our own rows
+        except Exception:  # noqa: BLE001 - a row written by older code is a miss, not an error
+            return False, None
+        _remember(row.key, version, value)
+        return True, value
+
+    def stale_value(self) -> tuple[bool, Any]:
+        row = self.row
+        if row is None or row.computed_at is None or row.error or clock.now() - row.computed_at > STALE_FOR:
+            return False, None
+        return self.value_for(row.version)
+
+
+def _load(key: str, version: str) -> _Stored:
+    memo = _memo.get(key)
+    if memo is not None and memo[0] == version:
+        row = ComputedFigure(key=key, version=version, computed_at=clock.now())
+        return _StoredMemo(row, memo[1])
+    return _Stored(ComputedFigure.objects.filter(key=key).first())
+
+
+class _StoredMemo(_Stored):
+    def __init__(self, row: ComputedFigure, value: Any) -> None:
+        super().__init__(row)
+        self._value = value
+
+    def value_for(self, version: str) -> tuple[bool, Any]:
+        return True, self._value
+
+
+def store(*, key: str, name: str, version: str, value: Any = None, error: str = "") -> None:
+    """Write a computed value (or the domain error it raised) for a version, clearing its pending mark."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) if not error else None
+    fields = {"name": name[:80], "version": version, "value": data, "error": error, "computed_at": clock.now(),
+              "pending_version": "", "pending_since": None}
+    try:
+        with transaction.atomic():
+            ComputedFigure.objects.update_or_create(key=key, defaults=fields)
+    except IntegrityError:  # another process inserted the same key first: overwrite theirs
+        ComputedFigure.objects.filter(key=key).update(**fields)
+    if not error:
+        _remember(key, version, value)
+
+
+def claim(*, key: str, name: str, version: str) -> bool:
+    """Mark `key` as being computed for `version`; True for the one caller that should enqueue the computation."""
+    now = clock.now()
+    taken = (ComputedFigure.objects.filter(key=key).exclude(version=version, computed_at__isnull=False)
+             .filter(~Q(pending_version=version) | Q(pending_since__lt=now - PENDING_TIMEOUT) | Q(pending_since=None))
+             .update(pending_version=version, pending_since=now))
+    if taken:
+        return True
+    if ComputedFigure.objects.filter(key=key).exists():
+        return False  # computed for this version already, or being computed
+    try:
+        with transaction.atomic():
+            ComputedFigure.objects.create(key=key, name=name[:80], pending_version=version, pending_since=now)
+    except IntegrityError:
+        return False
+    return True
+
+
+def cached(name: str, spec: Any, compute: Callable[[], T], *, version: str | None = None) -> T:
+    """Compute once per (name, spec, data version) inside the request; the value is shared through the table.
+
+    For quick reads over the ORM. Analytics query kinds go through `query_result`, which uses the task queue.
+    """
+    key = figure_key(name, spec)
+    ver = version or data_version()
+    found, value = _load(key, ver).value_for(ver)
+    if found:
+        return value  # type: ignore[no-any-return]
+    value = compute()
+    store(key=key, name=name, version=ver, value=value)
+    return value
+
+
+def query_spec(kind: str, data: dict[str, Any]) -> Any:
+    """The analytics spec for raw input, validated exactly as the API and CLI validate it."""
+    from smarketing.analytics.registry import parse_spec
+
+    return parse_spec(kind, {k: v for k, v in data.items() if v is not None})
+
+
+def query_result(kind: str, data: dict[str, Any]) -> Any:
+    """The analytics query kind's typed result for a spec, from the shared cache.
+
+    A spec never computed for this data version runs inline on a small CRM (or in tests); otherwise it is queued
+    once for `smarketing worker`, the last result (if recent) is served meanwhile, and None means "being
+    computed". A DomainError the query raised is cached and raised again for the same data version.
+    """
+    spec = query_spec(kind, data)
+    spec_json = spec.model_dump_json()
+    name = f"query:{kind}"
+    key = figure_key(name, spec_json)
+    ver, size = _version_and_size()
+    stored = _load(key, ver)
+    found, value = stored.value_for(ver)
+    if found:
+        return value
+    if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
+        return compute_query(kind=kind, spec_json=spec_json, version=ver)
+    if claim(key=key, name=name, version=ver):
+        from smarketing.web.tasks import figure_compute_task
+
+        figure_compute_task.enqueue(kind, spec_json, ver)
+    _computing.set(True)
+    stale, old = stored.stale_value()
+    return old if stale else None
+
+
+def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
+    """Run an analytics query kind (the API's and CLI's runner) and store its result or domain error."""
+    from smarketing.analytics.registry import get_kind, run_query
+
+    spec = get_kind(kind).spec.model_validate_json(spec_json)
+    key, name = figure_key(f"query:{kind}", spec_json), f"query:{kind}"
+    try:
+        result = run_query(spec)
+    except DomainError as exc:
+        store(key=key, name=name, version=version, error=exc.message)
+        raise
+    store(key=key, name=name, version=version, value=result)
+    return result
+
+
+def inline() -> contextvars.Token[bool]:
+    """Compute queries inside this context instead of queueing them (the worker's own computations)."""
+    return _inline.set(True)
+
+
+def inline_reset(token: contextvars.Token[bool]) -> None:
+    _inline.reset(token)
+
+
+def pending() -> bool:
+    """Whether this request met a figure that is still being computed (and reset the flag for the next one)."""
+    value = _computing.get()
+    _computing.set(False)
+    return value
+
+
+def clear(*, rows: bool = False) -> None:
+    """Forget this process's copies and the memoised data version (and with `rows`, every shared row too)."""
+    _memo.clear()
+    forget_version()
+    if rows:
+        ComputedFigure.objects.all().delete()
