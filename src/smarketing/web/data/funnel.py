@@ -101,7 +101,11 @@ def funnel(*, period: Period, filters: dict[str, str] | None = None, dimension: 
         active = {first: active[first]}
     data = FunnelData(period=period, cohort_size=0, stages=[], dimension=dimension, filters=active, note=note,
                       spec=funnel_spec(period, by=dimension))
+    # Ask for every spec the page needs first, so the worker gets them queued together.
+    pdim = next(iter(active), None)
     grouped = query_result("funnel", funnel_spec(period, by=dimension))
+    by_filter = grouped if pdim in (None, dimension) else query_result("funnel", funnel_spec(period, by=pdim))
+    pipe = query_result("funnel", {**funnel_spec(period, by=pdim), "to_stage": "opportunity"})
     if grouped is None:
         data.computing = True
         return data
@@ -110,7 +114,6 @@ def funnel(*, period: Period, filters: dict[str, str] | None = None, dimension: 
     group: Any = grouped.total
     if active:
         (fdim, fval), = active.items()
-        by_filter = grouped if fdim == dimension else query_result("funnel", funnel_spec(period, by=fdim))
         if by_filter is None:
             data.computing = True
             return data
@@ -123,8 +126,6 @@ def funnel(*, period: Period, filters: dict[str, str] | None = None, dimension: 
     data.stages = stage_rows(group)
     data.cohort_size = group.entered
     # The opportunity row's value: pipeline of the cohort's contacts that reached opportunity (lead → opportunity).
-    pdim = next(iter(active), None)
-    pipe = query_result("funnel", {**funnel_spec(period, by=pdim), "to_stage": "opportunity"})
     if pipe is not None:
         pgroup = pipe.total if pdim is None else next((g for g in pipe.groups if g.key == active[pdim]), None)
         for r in data.stages:

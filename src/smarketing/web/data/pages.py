@@ -6,7 +6,7 @@ Each is a stand-in the owning app can replace with its own selector; the pages c
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
