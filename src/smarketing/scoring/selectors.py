@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,14 @@ def predictive_model_active() -> PredictiveModel | None:
     return PredictiveModel.objects.filter(active=True).first()
 
 
+@lru_cache(maxsize=4)
+def predictive_model_loaded(*, model_id: int) -> dict[str, Any]:
+    """A stored model's fitted pipeline, unpickled once per process (stored models never change)."""
+    from smarketing.scoring import predictive
+
+    return predictive.load(bytes(PredictiveModel.objects.only("artefact").get(pk=model_id).artefact))
+
+
 @dataclass(frozen=True)
 class Outcomes:
     """Per-contact outcome flags derived from lifecycle history and opportunities."""
@@ -241,7 +250,7 @@ def threshold_outcomes(*, score: str, batch_size: int = 5000) -> tuple[list[Outc
         if model is None:
             raise NotFound("no active predictive model: train one first (smarketing score train)",
                            record="predictive_model", field="score")
-        loaded = predictive.load(bytes(model.artefact))
+        loaded = predictive_model_loaded(model_id=model.pk)
         holdout = [int(i) for i in loaded.get("holdout_ids") or []]
         rows = training_rows(contact_ids=holdout)
         probs = predictive.predict(loaded, rows)
@@ -295,8 +304,8 @@ def contact_score_explain(*, contact_id: int, fresh: bool = True) -> dict[str, A
     if fresh:
         as_of = clock.now()
         result = rules.score_many(terms.scoring, inputs.facts, inputs.touches, as_of).result(0)
-        model = predictive_model_active()
-        prob = float(predictive.predict(predictive.load(bytes(model.artefact)),
+        model = PredictiveModel.objects.filter(active=True).defer("artefact").first()
+        prob = float(predictive.predict(predictive_model_loaded(model_id=model.pk),
                                         training_rows(contact_ids=[contact_id]))[0]) if model else None
         version_number, model_id = version.number, model.pk if model else None
     else:

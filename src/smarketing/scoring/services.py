@@ -11,8 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import lru_cache, partial
-from typing import Any
+from functools import partial
 
 from django.db import transaction
 
@@ -36,17 +35,12 @@ ACCOUNT_SCORE_FIELDS = ["coverage", "total", "best_contact", "engaged_roles", "e
                         "playbook_version"]
 
 
-@lru_cache(maxsize=4)
-def _loaded_model(model_id: int) -> dict[str, Any]:
-    return predictive.load(bytes(PredictiveModel.objects.only("artefact").get(pk=model_id).artefact))
-
-
 def _predictive(contact_ids: Sequence[int]) -> tuple[PredictiveModel | None, dict[int, float]]:
     model = PredictiveModel.objects.filter(active=True).defer("artefact").first()
     if model is None or not contact_ids:
         return model, {}
     rows = selectors.training_rows(contact_ids=contact_ids)
-    probs = predictive.predict(_loaded_model(model.pk), rows)
+    probs = predictive.predict(selectors.predictive_model_loaded(model_id=model.pk), rows)
     return model, {int(r["id"]): float(p) for r, p in zip(rows, probs, strict=True)}
 
 
