@@ -74,8 +74,8 @@ def campaign_performance(*, period: Period, model: str) -> Performance:
         got, error = integrations.safe(_attributed, period, model)
     except Pending as exc:
         got, error = None, (f"Attribution ({exc}) is being computed in the background — it reads every touch, "
-                            "which takes a while on a large CRM. Reload in a minute; meanwhile campaigns are "
-                            "listed by cost.")
+                            "which takes a while on a large CRM. The task worker is on it and this page refreshes by itself; "
+                            "meanwhile campaigns are listed by cost.")
     scores = consistency_scores()
     if got:
         rows, weights = got

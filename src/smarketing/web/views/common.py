@@ -38,11 +38,12 @@ def domain_errors(view: Any) -> Any:
 def page(request: HttpRequest, template: str, context: Mapping[str, Any], *, status: int = 200,
          tables: Mapping[str, Table] | None = None) -> HttpResponse:
     """Render a page (or, with ?format=csv, one of its tables as CSV)."""
-    if tables is not None and wants_csv(request):
-        return csv_response(tables, request)
     from smarketing.web.data.common import pending
 
-    return render(request, template, {**web(request), **context, "tables": tables or {}, "computing": pending()},
+    computing = pending()  # read (and reset) in every branch, so the flag never leaks into the thread's next request
+    if tables is not None and wants_csv(request):
+        return csv_response(tables, request)
+    return render(request, template, {**web(request), **context, "tables": tables or {}, "computing": computing},
                   status=status)
 
 
