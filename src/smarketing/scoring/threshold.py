@@ -87,13 +87,12 @@ def candidate_thresholds(scores: Sequence[float], *, max_rows: int = 30) -> list
     if not scores:
         return []
     lo, hi = float(min(scores)), float(max(scores))
-    step = _nice_step(hi - lo, max_rows)
+    # A step below the numbers' resolution would never advance; keep it well above it.
+    step = max(_nice_step(hi - lo, max_rows), 1e-9 * max(abs(lo), abs(hi), 1.0))
     start = math.floor(lo / step) * step
-    out = []
-    t = start
-    while t <= hi + 1e-9:
-        out.append(round(t, 6))
-        t += step
+    count = min(int(math.floor((hi - start) / step + 1e-9)) + 1, max_rows + 2)
+    out = sorted({round(start + i * step, 6) for i in range(max(count, 1))})
+    out[0] = min(out[0], lo)  # rounding must not lift the lowest candidate above the lowest score
     return out
 
 

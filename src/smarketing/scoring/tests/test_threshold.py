@@ -81,3 +81,9 @@ def test_candidates_are_round_numbers_spanning_the_scores(scores, step_at_most):
     cands = candidate_thresholds(scores)
     assert cands[0] <= min(scores) and cands[-1] >= max(scores) - step_at_most
     assert len(cands) <= 31
+
+
+@pytest.mark.parametrize("scores", [[149.99999999999997, 150.0], [1e-300, 2e-300], [0.0, 1e12]])
+def test_candidates_terminate_for_nearly_equal_or_extreme_scores(scores):
+    cands = candidate_thresholds(scores)
+    assert 1 <= len(cands) <= 32 and cands[0] <= min(scores)
