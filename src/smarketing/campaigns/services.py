@@ -8,7 +8,7 @@ from django.db import transaction
 
 from smarketing.campaigns.models import Campaign, Touchpoint
 from smarketing.core.errors import ValidationFailed
-from smarketing.core.services import apply_fields, validate_and_save
+from smarketing.core.services import record_create, record_update, validate_and_save
 from smarketing.crm.models import Contact
 
 CAMPAIGN_FIELDS = {"name", "channel", "type", "start_date", "end_date", "budget", "actual_cost", "owner", "audience",
@@ -18,20 +18,13 @@ CAMPAIGN_FIELDS = {"name", "channel", "type", "start_date", "end_date", "budget"
 @transaction.atomic
 def campaign_create(**data: Any) -> Campaign:
     """Create a campaign."""
-    campaign = Campaign()
-    apply_fields(campaign, data, allowed=CAMPAIGN_FIELDS)
-    validate_and_save(campaign, label="campaign")
-    return campaign
+    return record_create(Campaign, data, allowed=CAMPAIGN_FIELDS, label="campaign")
 
 
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     """Change fields of a campaign."""
-    changed = apply_fields(campaign, data, allowed=CAMPAIGN_FIELDS)
-    if changed:
-        _check_dates(campaign)
-        validate_and_save(campaign, label=f"campaign:{campaign.pk}", update_fields=[*changed, "updated_at"])
-    return campaign
+    return record_update(campaign, data, allowed=CAMPAIGN_FIELDS, label="campaign", check=_check_dates)
 
 
 def _check_dates(campaign: Campaign) -> None:

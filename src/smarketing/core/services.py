@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models
@@ -36,6 +37,28 @@ def validate_and_save(instance: models.Model, *, label: str, update_fields: list
         instance.save(update_fields=update_fields)
     except IntegrityError as exc:
         raise Conflict(f"{label}: conflicts with an existing record ({_constraint(exc)})", record=label) from None
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def record_create(model: type[M], data: dict[str, Any], *, allowed: set[str], label: str) -> M:
+    """Build a new row from allowed fields, validate it and save it (call inside the service's transaction)."""
+    instance = model()
+    apply_fields(instance, data, allowed=allowed)
+    validate_and_save(instance, label=label)
+    return instance
+
+
+def record_update(instance: M, data: dict[str, Any], *, allowed: set[str], label: str,
+                  check: Callable[[M], None] | None = None) -> M:
+    """Change allowed fields of a row; validates and saves only what changed."""
+    changed = apply_fields(instance, data, allowed=allowed)
+    if changed:
+        if check is not None:
+            check(instance)
+        validate_and_save(instance, label=f"{label}:{instance.pk}", update_fields=[*changed, "updated_at"])
+    return instance
 
 
 def _constraint(exc: IntegrityError) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from smarketing.core.services import apply_fields, validate_and_save
+from smarketing.core.services import record_create, record_update
 from smarketing.crm.models import Account, Contact, Opportunity
 
 ACCOUNT_FIELDS = {"name", "domain", "industry", "employees", "revenue_band", "region", "segment", "owner",
@@ -20,41 +20,29 @@ OPPORTUNITY_FIELDS = {"account", "primary_contact", "name", "type", "amount", "c
 @transaction.atomic
 def account_create(**data: Any) -> Account:
     """Create an account."""
-    account = Account()
-    apply_fields(account, data, allowed=ACCOUNT_FIELDS)
-    validate_and_save(account, label="account")
-    return account
+    return record_create(Account, data, allowed=ACCOUNT_FIELDS, label="account")
 
 
 @transaction.atomic
 def account_update(*, account: Account, data: dict[str, Any]) -> Account:
     """Change fields of an account."""
-    changed = apply_fields(account, data, allowed=ACCOUNT_FIELDS)
-    if changed:
-        validate_and_save(account, label=f"account:{account.pk}", update_fields=[*changed, "updated_at"])
-    return account
+    return record_update(account, data, allowed=ACCOUNT_FIELDS, label="account")
 
 
 @transaction.atomic
 def contact_create(**data: Any) -> Contact:
     """Create a contact (a lead until the lifecycle moves it)."""
-    contact = Contact()
-    if data.get("email"):
-        data["email"] = data["email"].strip().lower()
-    apply_fields(contact, data, allowed=CONTACT_FIELDS)
-    validate_and_save(contact, label="contact")
-    return contact
+    return record_create(Contact, _clean_email(data), allowed=CONTACT_FIELDS, label="contact")
 
 
 @transaction.atomic
 def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
     """Change fields of a contact; the lifecycle stage changes only through lifecycle services."""
-    if data.get("email"):
-        data["email"] = data["email"].strip().lower()
-    changed = apply_fields(contact, data, allowed=CONTACT_FIELDS)
-    if changed:
-        validate_and_save(contact, label=f"contact:{contact.pk}", update_fields=[*changed, "updated_at"])
-    return contact
+    return record_update(contact, _clean_email(data), allowed=CONTACT_FIELDS, label="contact")
+
+
+def _clean_email(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "email": data["email"].strip().lower()} if data.get("email") else data
 
 
 def contact_stage_set(*, contact: Contact, stage: str) -> None:
@@ -74,19 +62,13 @@ def account_stage_set(*, account: Account, stage: str) -> None:
 @transaction.atomic
 def opportunity_create(**data: Any) -> Opportunity:
     """Open an opportunity."""
-    opp = Opportunity()
-    apply_fields(opp, data, allowed=OPPORTUNITY_FIELDS)
-    validate_and_save(opp, label="opportunity")
-    return opp
+    return record_create(Opportunity, data, allowed=OPPORTUNITY_FIELDS, label="opportunity")
 
 
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any]) -> Opportunity:
     """Change fields of an opportunity (closing it sets outcome and, if lost, a loss reason)."""
-    changed = apply_fields(opportunity, data, allowed=OPPORTUNITY_FIELDS)
-    if changed:
-        validate_and_save(opportunity, label=f"opportunity:{opportunity.pk}", update_fields=[*changed, "updated_at"])
-    return opportunity
+    return record_update(opportunity, data, allowed=OPPORTUNITY_FIELDS, label="opportunity")
 
 
 @transaction.atomic
