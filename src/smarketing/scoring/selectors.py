@@ -145,9 +145,14 @@ def predictive_model_active() -> PredictiveModel | None:
     return PredictiveModel.objects.filter(active=True).first()
 
 
-@lru_cache(maxsize=4)
-def predictive_model_loaded(*, model_id: int) -> dict[str, Any]:
+def predictive_model_loaded(*, model: PredictiveModel) -> dict[str, Any]:
     """A stored model's fitted pipeline, unpickled once per process (stored models never change)."""
+    # Why the creation time is in the key: ids can be reused after a rollback or a restored database.
+    return _loaded(model.pk, model.created_at.isoformat())
+
+
+@lru_cache(maxsize=4)
+def _loaded(model_id: int, created_at: str) -> dict[str, Any]:
     from smarketing.scoring import predictive
 
     return predictive.load(bytes(PredictiveModel.objects.only("artefact").get(pk=model_id).artefact))
@@ -250,7 +255,7 @@ def threshold_outcomes(*, score: str, batch_size: int = 5000) -> tuple[list[Outc
         if model is None:
             raise NotFound("no active predictive model: train one first (smarketing score train)",
                            record="predictive_model", field="score")
-        loaded = predictive_model_loaded(model_id=model.pk)
+        loaded = predictive_model_loaded(model=model)
         holdout = [int(i) for i in loaded.get("holdout_ids") or []]
         rows = training_rows(contact_ids=holdout)
         probs = predictive.predict(loaded, rows)
@@ -305,7 +310,7 @@ def contact_score_explain(*, contact_id: int, fresh: bool = True) -> dict[str, A
         as_of = clock.now()
         result = rules.score_many(terms.scoring, inputs.facts, inputs.touches, as_of).result(0)
         model = PredictiveModel.objects.filter(active=True).defer("artefact").first()
-        prob = float(predictive.predict(predictive_model_loaded(model_id=model.pk),
+        prob = float(predictive.predict(predictive_model_loaded(model=model),
                                         training_rows(contact_ids=[contact_id]))[0]) if model else None
         version_number, model_id = version.number, model.pk if model else None
     else:

@@ -40,7 +40,7 @@ def _predictive(contact_ids: Sequence[int]) -> tuple[PredictiveModel | None, dic
     if model is None or not contact_ids:
         return model, {}
     rows = selectors.training_rows(contact_ids=contact_ids)
-    probs = predictive.predict(selectors.predictive_model_loaded(model_id=model.pk), rows)
+    probs = predictive.predict(selectors.predictive_model_loaded(model=model), rows)
     return model, {int(r["id"]): float(p) for r, p in zip(rows, probs, strict=True)}
 
 
