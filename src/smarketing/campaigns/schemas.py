@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from ninja import Field, Schema
 from pydantic import AwareDatetime, ValidationInfo, field_validator
 
 from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
-from smarketing.core.apitools import InSchema, Paged, PageIn
-
+from smarketing.core.apitools import InSchema, OwnedRecordOut, Paged, PageIn
 
 # ---------------------------------------------------------------- campaigns
 
@@ -53,7 +51,7 @@ class CampaignPatch(InSchema):
     source_id: str | None = Field(None, max_length=128)
 
 
-class CampaignOut(Schema):
+class CampaignOut(OwnedRecordOut):
     id: int
     name: str
     channel: str
@@ -62,18 +60,8 @@ class CampaignOut(Schema):
     end_date: date | None
     budget: float
     actual_cost: float
-    owner_id: int | None
-    owner_username: str | None = None
     audience: str
     core_message: str
-    source: str
-    source_id: str
-    created_at: datetime
-    updated_at: datetime
-
-    @staticmethod
-    def resolve_owner_username(obj: Any) -> str | None:
-        return obj.owner.username if obj.owner_id else None
 
 
 class CampaignFilters(PageIn):

@@ -6,6 +6,7 @@ Routers import from here (not from `smarketing.api`, which imports the routers) 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from django.http import HttpRequest
@@ -43,6 +44,26 @@ class InSchema(Schema):
     """Request bodies reject unknown fields, so a typo is a 422 naming it rather than a silent no-op."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class RecordOut(Schema):
+    """What every source-keyed record shows besides its own fields: its import keys and timestamps."""
+
+    source: str
+    source_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class OwnedRecordOut(RecordOut):
+    """A record with an owner, shown by id and username."""
+
+    owner_id: int | None
+    owner_username: str | None = None
+
+    @staticmethod
+    def resolve_owner_username(obj: Any) -> str | None:
+        return obj.owner.username if obj.owner_id else None
 
 
 class PageIn(Schema):

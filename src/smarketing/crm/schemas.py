@@ -6,12 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ninja import Field, Schema
+from ninja import Field
 from pydantic import AwareDatetime, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from smarketing.core import clock
-from smarketing.core.apitools import InSchema, Paged, PageIn
+from smarketing.core.apitools import InSchema, OwnedRecordOut, Paged, PageIn, RecordOut
 from smarketing.crm.enums import BuyingRole, OpportunityStage, OpportunityType, Outcome, RevenueBand
 from smarketing.lifecycle.enums import Stage
 
@@ -51,7 +51,7 @@ class AccountPatch(InSchema):
     source_id: str | None = Field(None, max_length=128)
 
 
-class AccountOut(Schema):
+class AccountOut(OwnedRecordOut):
     id: int
     name: str
     domain: str
@@ -60,18 +60,8 @@ class AccountOut(Schema):
     revenue_band: str
     region: str
     segment: str
-    owner_id: int | None
-    owner_username: str | None = None
     lifecycle_stage: str
     is_customer: bool
-    source: str
-    source_id: str
-    created_at: datetime
-    updated_at: datetime
-
-    @staticmethod
-    def resolve_owner_username(obj: Any) -> str | None:
-        return obj.owner.username if obj.owner_id else None
 
 
 class AccountFilters(PageIn):
@@ -132,7 +122,7 @@ class ContactPatch(_StageIsHistory):
     source_id: str | None = Field(None, max_length=128)
 
 
-class ContactOut(Schema):
+class ContactOut(RecordOut):
     id: int
     account_id: int | None
     account_name: str | None = None
@@ -148,10 +138,6 @@ class ContactOut(Schema):
     country: str
     first_seen_at: datetime | None
     attributes: dict[str, Any]
-    source: str
-    source_id: str
-    created_at: datetime
-    updated_at: datetime
 
     @staticmethod
     def resolve_account_name(obj: Any) -> str | None:
@@ -210,7 +196,7 @@ class OpportunityPatch(InSchema):
     source_id: str | None = Field(None, max_length=128)
 
 
-class OpportunityOut(Schema):
+class OpportunityOut(RecordOut):
     id: int
     account_id: int | None
     account_name: str | None = None
@@ -226,10 +212,6 @@ class OpportunityOut(Schema):
     loss_reason: str
     owner_id: int | None
     product: str
-    source: str
-    source_id: str
-    created_at: datetime
-    updated_at: datetime
 
     @staticmethod
     def resolve_account_name(obj: Any) -> str | None:
