@@ -29,6 +29,12 @@ def _fmt_default(v: float) -> str:
     return f"{v:,.0f}"
 
 
+def _fit(label: str, px: int, char_px: float = 7.8) -> str:
+    """Shorten a label to the pixels it has (13 px sans: about 7 px a character), marking the cut with an ellipsis."""
+    room = max(4, int(px / char_px))
+    return label if len(label) <= room else label[: room - 1].rstrip() + "…"
+
+
 def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> SafeString:
     uid = abs(hash((title, desc, width, height))) % 10**8
     head = (f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
@@ -48,7 +54,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, fmt: Callable[[float], str] = 
     """Horizontal bars with an optional target tick per bar."""
     if not bars:
         return _empty(width, 80, title)
-    label_w, value_w, pad = 170, 90, 6
+    label_w, value_w, pad = 200, 90, 6
     plot_w = width - label_w - value_w
     top = max([b.value for b in bars] + [b.target or 0 for b in bars]) or 1.0
     height = len(bars) * (bar_height + pad) + pad
@@ -57,7 +63,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, fmt: Callable[[float], str] = 
         y = pad + i * (bar_height + pad)
         w = max(0.0, b.value) / top * plot_w
         body.append(f'<text x="{label_w - 8}" y="{y + bar_height * 0.68:.1f}" text-anchor="end" fill="{INK}" '
-                    f'font-size="13">{escape(b.label[:26])}</text>')
+                    f'font-size="13">{escape(_fit(b.label, label_w - 12))}<title>{escape(b.label)}</title></text>')
         body.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" rx="3" '
                     f'fill="{PALETTE[0]}"><title>{escape(b.label)}: {escape(fmt(b.value))}</title></rect>')
         body.append(f'<text x="{label_w + w + 6:.1f}" y="{y + bar_height * 0.68:.1f}" fill="{INK}" '
