@@ -130,6 +130,22 @@ class HandoffDecisionAdmin(ReadOnlyAdmin):
     list_filter = ("decision", "reason_key", "to_stage")
     raw_id_fields = ("contact", "mql_change", "assignment", "stage_change", "decided_by")
     date_hierarchy = "decided_at"
+    actions = ["closed_loop_report"]
+
+    @admin.action(description="Show the closed-loop report (acceptance and reasons per rule and campaign)")
+    def closed_loop_report(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        from smarketing.lifecycle.selectors_report import handoff_report
+
+        report = handoff_report()
+        o = report["overall"]
+        self.message_user(request, f"All MQLs: {o['mqls']}, decided {o['decided']}, acceptance "
+                                   f"{_pct(o['acceptance_rate'])}, reasons {o['reasons']}", messages.INFO)
+        for title, rows in (("rule", report["rules"]), ("campaign", report["campaigns"])):
+            for row in rows[:15]:
+                name = row.get("rule_id") or row.get("campaign") or row.get("name") or row.get("key")
+                self.message_user(request, f"{title} {name}: {row.get('mqls')} MQLs, acceptance "
+                                           f"{_pct(row.get('acceptance_rate'))}, reasons {row.get('reasons')}",
+                                  messages.INFO)
 
 
 @admin.register(SlaClock)
@@ -154,6 +170,20 @@ class SlaEventAdmin(ReadOnlyAdmin):
     list_filter = ("side", "clock_kind", "kind", "team")
     raw_id_fields = ("clock", "contact", "owner")
     date_hierarchy = "occurred_at"
+    actions = ["sla_status"]
+
+    @admin.action(description="Show SLA status (open and overdue clocks, recent breaches, the worker)")
+    def sla_status(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        from smarketing.lifecycle.selectors_sla import sla_status
+
+        status = sla_status()
+        self.message_user(request, f"{status['open_clocks']} open SLA clock(s), {status['overdue_unprocessed']} "
+                                   f"overdue awaiting the worker; {len(status['recent_breaches'])} recent breach(es); "
+                                   f"last SLA check {status['worker']['last_sla_check_at'] or 'never'}", messages.INFO)
+
+
+def _pct(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.0f} %"
 
 
 @admin.register(Notification)

@@ -30,7 +30,14 @@ class ContactScoreAdmin(DerivedAdmin):
     list_filter = ("qualifies_as_mql", "playbook_version")
     search_fields = ("contact__email", "contact__last_name")
     raw_id_fields = ("contact",)
-    actions = ["rescore_selected", "train_model"]
+    actions = ["explain_selected", "rescore_selected", "train_model"]
+
+    @admin.action(description="Explain selected scores (which rules gave how many points)")
+    def explain_selected(self, request: HttpRequest, queryset: QuerySet[ContactScore]) -> None:
+        for row in queryset.select_related("contact")[:20]:
+            lines = ", ".join(f"{c.get('rule_id')} {float(c.get('points', 0)):+.1f}" for c in row.explanation) or "no rule"
+            self.message_user(request, f"{row.contact}: total {row.total:.1f} (fit {row.fit:.1f}, engagement "
+                                       f"{row.engagement:.1f}) = {lines}", messages.INFO)
 
     @admin.action(description="Rescore selected contacts (and their accounts)")
     def rescore_selected(self, request: HttpRequest, queryset: QuerySet[ContactScore]) -> None:

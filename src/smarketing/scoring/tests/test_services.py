@@ -133,3 +133,24 @@ def test_full_rebuild_calls_rescore_hooks_only_for_contacts_that_newly_qualify(
         services.scores_rebuild_all()
     # then only the contact that newly qualifies reaches the hooks
     assert seen == [new.pk]
+
+
+def test_admin_explains_selected_scores(users, active_playbook):
+    from django.test import Client
+
+    from smarketing.scoring.models import ContactScore
+    from smarketing.testing.factories import ContactFactory
+
+    # given a scored decision maker at a target-industry account
+    contact = ContactFactory(buying_role="decision_maker")
+    services.contacts_rescore(contact_ids=[contact.pk])
+    score = ContactScore.objects.get(contact=contact)
+    client = Client()
+    client.force_login(users["revops"])
+    # when revops runs the explain action
+    page = client.post("/admin/scoring/contactscore/", {"action": "explain_selected", "_selected_action": [score.pk]},
+                       follow=True)
+    # then the rules and their points are listed
+    text = page.content.decode()
+    assert f"total {score.total:.1f}" in text
+    assert "fit-decision-maker +20.0" in text
