@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from smarketing.core.errors import DomainError
+from smarketing.core.formatting import percent
 from smarketing.lifecycle.models import (
     Assignment,
     HandoffDecision,
@@ -139,12 +140,12 @@ class HandoffDecisionAdmin(ReadOnlyAdmin):
         report = handoff_report()
         o = report["overall"]
         self.message_user(request, f"All MQLs: {o['mqls']}, decided {o['decided']}, acceptance "
-                                   f"{_pct(o['acceptance_rate'])}, reasons {o['reasons']}", messages.INFO)
+                                   f"{percent(o['acceptance_rate'])}, reasons {o['reasons']}", messages.INFO)
         for title, rows in (("rule", report["rules"]), ("campaign", report["campaigns"])):
             for row in rows[:15]:
                 name = row.get("rule_id") or row.get("campaign") or row.get("name") or row.get("key")
                 self.message_user(request, f"{title} {name}: {row.get('mqls')} MQLs, acceptance "
-                                           f"{_pct(row.get('acceptance_rate'))}, reasons {row.get('reasons')}",
+                                           f"{percent(row.get('acceptance_rate'))}, reasons {row.get('reasons')}",
                                   messages.INFO)
 
 
@@ -180,10 +181,6 @@ class SlaEventAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{status['open_clocks']} open SLA clock(s), {status['overdue_unprocessed']} "
                                    f"overdue awaiting the worker; {len(status['recent_breaches'])} recent breach(es); "
                                    f"last SLA check {status['worker']['last_sla_check_at'] or 'never'}", messages.INFO)
-
-
-def _pct(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate * 100:.0f} %"
 
 
 @admin.register(Notification)

@@ -9,13 +9,11 @@ from typing import Any
 
 import typer
 
+from smarketing.core.formatting import percent
+
 
 def _echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
 
 
 def _decider(username: str | None, contact: Any) -> Any:
@@ -39,18 +37,18 @@ def _decision_out(d: Any) -> dict[str, Any]:
 def _print_compliance(c: dict[str, Any]) -> None:
     typer.echo(f"\nsales, {c['period']}:")
     for kind, b in c["sales"]["overall"].items():
-        typer.echo(f"  {kind:<12} within SLA {_pct(b['within_sla_rate'])} ({b['met']} met, {b['breached']} "
+        typer.echo(f"  {kind:<12} within SLA {percent(b['within_sla_rate'])} ({b['met']} met, {b['breached']} "
                    f"breached, {b['open']} open)")
     for t in c["sales"]["teams"]:
-        typer.echo(f"    team {t['team'][:19]:<19} first touch {_pct(t['first_touch']['within_sla_rate']):>4}  "
-                   f"decision {_pct(t['decision']['within_sla_rate']):>4}")
+        typer.echo(f"    team {t['team'][:19]:<19} first touch {percent(t['first_touch']['within_sla_rate']):>4}  "
+                   f"decision {percent(t['decision']['within_sla_rate']):>4}")
     for p in c["sales"]["people"]:
-        typer.echo(f"    {p['name'][:24]:<24} first touch {_pct(p['first_touch']['within_sla_rate']):>4}  "
-                   f"decision {_pct(p['decision']['within_sla_rate']):>4}  ({p['team']})")
+        typer.echo(f"    {p['name'][:24]:<24} first touch {percent(p['first_touch']['within_sla_rate']):>4}  "
+                   f"decision {percent(p['decision']['within_sla_rate']):>4}  ({p['team']})")
     m = c["marketing"]
     typer.echo(f"\nmarketing, {m['period']}: {m['mql_volume']} MQLs of {m['mql_target']} committed "
                f"({'met' if m['volume_met'] else 'missed' if m['closed'] else 'on pace' if m['on_pace'] else 'behind pace'}); "
-               f"acceptance {_pct(m['acceptance_rate'])} vs {m['acceptance_target']:.0%}")
+               f"acceptance {percent(m['acceptance_rate'])} vs {m['acceptance_target']:.0%}")
 
 
 def register(app: typer.Typer) -> None:
@@ -178,14 +176,14 @@ def register(app: typer.Typer) -> None:
             _echo_json(out)
             return
         o = out["overall"]
-        typer.echo(f"{o['mqls']} MQLs, {o['decided']} decided: accepted {_pct(o['acceptance_rate'])}, "
-                   f"rejected/recycled {_pct(o['rejection_rate'])}")
+        typer.echo(f"{o['mqls']} MQLs, {o['decided']} decided: accepted {percent(o['acceptance_rate'])}, "
+                   f"rejected/recycled {percent(o['rejection_rate'])}")
         for title, rows, key in (("scoring rule", out["rules"], "rule_id"), ("campaign", out["campaigns"], "campaign")):
             typer.echo(f"\nby {title}:")
             for r in rows:
                 reasons = ", ".join(f"{k} {v}" for k, v in list(r["reasons"].items())[:3])
-                typer.echo(f"  {str(r[key])[:32]:<32} {r['mqls']:>5} MQLs  accepted {_pct(r['acceptance_rate']):>4}  "
-                           f"rejected {_pct(r['rejection_rate']):>4}  {reasons}")
+                typer.echo(f"  {str(r[key])[:32]:<32} {r['mqls']:>5} MQLs  accepted {percent(r['acceptance_rate']):>4}  "
+                           f"rejected {percent(r['rejection_rate']):>4}  {reasons}")
 
     # ----------------------------------------------------------------------------------------------- sla
 
