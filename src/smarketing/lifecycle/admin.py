@@ -44,6 +44,7 @@ class StageChangeAdmin(AppendOnlyAdmin):
     list_display = ("occurred_at", "contact", "account", "from_stage", "to_stage", "actor_kind", "actor",
                     "playbook_version", "reason")
     list_filter = ("to_stage", "actor_kind", "playbook_version")
+    search_fields = ("source_key",)
     raw_id_fields = ("contact", "account", "actor")
     date_hierarchy = "occurred_at"
 

@@ -35,10 +35,18 @@ class StageChange(AppendOnly):
     reason = models.CharField(max_length=500, blank=True)
     details = models.JSONField(default=dict, blank=True)
     playbook_version = models.ForeignKey("playbook.PlaybookVersion", on_delete=models.PROTECT, related_name="+")
+    source_key = models.CharField(max_length=128, blank=True, default="",
+                                  help_text="The sender's id for this change; a replay with the same key is not "
+                                            "recorded twice")
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(contact__isnull=False) | Q(account__isnull=False),
-                                              name="stagechange_has_subject")]
+        constraints = [
+            models.CheckConstraint(condition=Q(contact__isnull=False) | Q(account__isnull=False),
+                                   name="stagechange_has_subject"),
+            # Why: a client retrying a POST (or two workers delivering the same event) must not append the move
+            # twice; the database, not a look-up before the insert, keeps each key single.
+            models.UniqueConstraint(fields=["source_key"], condition=~Q(source_key=""), name="stagechange_source_key"),
+        ]
         indexes = [models.Index(fields=["contact", "occurred_at"]), models.Index(fields=["to_stage", "occurred_at"])]
         ordering = ["occurred_at", "id"]
 

@@ -22,6 +22,9 @@ class StageChangeIn(InSchema):
     reason: str = Field("", max_length=500)
     details: dict[str, Any] = Field(default_factory=dict)
     actor_kind: ActorKind = Field(ActorKind.USER, description="Who moved it; the token's user is recorded as actor")
+    source_key: str = Field("", max_length=128,
+                            description="Your id for this change; sending it again returns the first row (200, "
+                                        "`created: false`) instead of appending a second")
 
 
 class StageChangeOut(Schema):
@@ -37,6 +40,7 @@ class StageChangeOut(Schema):
     reason: str
     details: dict[str, Any]
     playbook_version: int = Field(..., description="Number of the playbook version active when it was recorded")
+    source_key: str
     recorded_at: datetime
 
     @staticmethod
@@ -48,10 +52,15 @@ class StageChangeOut(Schema):
         return int(obj.playbook_version.number)
 
 
+class StageChangeRecordOut(StageChangeOut):
+    created: bool = Field(..., description="false when the source_key was seen before and nothing was appended")
+
+
 class StageChangeFilters(PageIn):
     contact_id: int | None = None
     account_id: int | None = None
     to_stage: Stage | None = None
+    source_key: str | None = None
     occurred_after: AwareDatetime | None = Field(None, description="On or after (inclusive)")
     occurred_before: AwareDatetime | None = Field(None, description="Before (exclusive)")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from smarketing.core import clock
-from smarketing.core.errors import ValidationFailed
+from smarketing.core.errors import Conflict, ValidationFailed
 from smarketing.crm.models import Account, Contact
 from smarketing.crm.services import account_stage_set, contact_stage_set
 from smarketing.lifecycle.enums import ActorKind, Stage
@@ -17,14 +17,45 @@ from smarketing.playbook.selectors import playbook_active_terms
 from smarketing.team.models import User
 
 
+class SourceKeyConflict(Conflict):
+    """A source key already names a stage change that says something else (another subject, stage or time)."""
+
+    code = "source_key_conflict"
+
+
 @transaction.atomic
 def stage_change_record(*, to_stage: str, contact: Contact | None = None, account: Account | None = None,
                         occurred_at: datetime | None = None, actor: User | None = None,
                         actor_kind: str = ActorKind.SYSTEM, reason: str = "",
-                        details: dict[str, Any] | None = None) -> StageChange:
+                        details: dict[str, Any] | None = None, source_key: str = "") -> StageChange:
     """Move a contact or account to a stage, recording who/what moved it, why, and under which playbook version."""
+    change, _ = stage_change_record_once(to_stage=to_stage, contact=contact, account=account, occurred_at=occurred_at,
+                                         actor=actor, actor_kind=actor_kind, reason=reason, details=details,
+                                         source_key=source_key)
+    return change
+
+
+@transaction.atomic
+def stage_change_record_once(*, to_stage: str, contact: Contact | None = None, account: Account | None = None,
+                             occurred_at: datetime | None = None, actor: User | None = None,
+                             actor_kind: str = ActorKind.SYSTEM, reason: str = "",
+                             details: dict[str, Any] | None = None,
+                             source_key: str = "") -> tuple[StageChange, bool]:
+    """Record a stage change once per source key: a replay returns the first row with created=False.
+
+    The same key with another subject, stage or time is a SourceKeyConflict naming the field that differs.
+    Without a key every call appends (created=True).
+    """
     if (contact is None) == (account is None):
         raise ValidationFailed("a stage change needs exactly one of contact or account", field="contact")
+    if len(source_key) > 128:
+        raise ValidationFailed("source_key is longer than 128 characters", field="source_key")
+    if occurred_at is not None and occurred_at.tzinfo is None:
+        raise ValidationFailed("occurred_at must carry a time zone", field="occurred_at")
+    if source_key:
+        existing = _by_source_key(source_key)
+        if existing is not None:
+            return _replayed(existing, to_stage=to_stage, contact=contact, account=account, occurred_at=occurred_at)
     version, terms = playbook_active_terms()
     if to_stage not in Stage.values:
         raise ValidationFailed(f"unknown stage {to_stage!r}; stages are {Stage.values}", field="to_stage")
@@ -33,18 +64,48 @@ def stage_change_record(*, to_stage: str, contact: Contact | None = None, accoun
     if actor_kind not in ActorKind.values:
         raise ValidationFailed(f"unknown actor kind {actor_kind!r}", field="actor_kind")
     when = occurred_at or clock.now()
-    if when.tzinfo is None:
-        raise ValidationFailed("occurred_at must carry a time zone", field="occurred_at")
     subject = contact if contact is not None else account
     assert subject is not None
     from_stage = subject.lifecycle_stage if subject.pk else ""
-    change = StageChange.objects.create(
+    row = StageChange(
         contact=contact, account=account, from_stage=from_stage or "", to_stage=to_stage, occurred_at=when,
         actor=actor if actor_kind == ActorKind.USER or actor else None, actor_kind=actor_kind, reason=reason,
-        details=details or {}, playbook_version=version)
+        details=details or {}, playbook_version=version, source_key=source_key)
+    try:
+        # Why a savepoint: a concurrent request with the same key may commit between the look-up and this insert;
+        # the unique constraint refuses the second row and only the insert is rolled back, not the caller's work.
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        existing = _by_source_key(source_key) if source_key else None
+        if existing is None:
+            raise
+        return _replayed(existing, to_stage=to_stage, contact=contact, account=account, occurred_at=occurred_at)
     if contact is not None:
         contact_stage_set(contact=contact, stage=to_stage)
     else:
         assert account is not None
         account_stage_set(account=account, stage=to_stage)
-    return change
+    return row, True
+
+
+def _by_source_key(source_key: str) -> StageChange | None:
+    return StageChange.objects.filter(source_key=source_key).first()
+
+
+def _replayed(existing: StageChange, *, to_stage: str, contact: Contact | None, account: Account | None,
+              occurred_at: datetime | None) -> tuple[StageChange, bool]:
+    """The stored row for a repeated key, or a conflict naming each field the repeat changes."""
+    sent: dict[str, Any] = {"contact_id": contact.pk if contact is not None else None,
+                            "account_id": account.pk if account is not None else None, "to_stage": to_stage}
+    if occurred_at is not None:  # a replay that leaves the time out means "when it was first recorded"
+        sent["occurred_at"] = occurred_at
+    differs = [name for name, value in sent.items() if getattr(existing, name) != value]
+    if not differs:
+        return existing, False
+    record = f"stage_change:{existing.pk}"
+    details = [{"field": name, "message": f"recorded as {getattr(existing, name)!s}, sent {sent[name]!s}"}
+               for name in differs]
+    raise SourceKeyConflict(
+        f"source_key {existing.source_key!r} was already used for {record} with another "
+        f"{', '.join(differs)}; send a new key for a new change", field=differs[0], record=record, details=details)

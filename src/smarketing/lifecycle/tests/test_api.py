@@ -107,3 +107,88 @@ def test_stage_change_list_filters(api, active_playbook):
     assert mqls["total"] == 2
     assert [c["to_stage"] for c in of_a["items"]] == ["mql", "sal"]
     assert june_early["total"] == 2
+
+
+# ------------------------------------------------------------------------------------- source keys (replays)
+
+
+def test_replaying_a_source_key_returns_the_first_row_and_appends_nothing(api, active_playbook):
+    # given a stage change recorded with the sender's key
+    contact = ContactFactory()
+    body = {"contact_id": contact.pk, "to_stage": "mql", "occurred_at": "2026-05-04T09:30:00Z",
+            "source_key": "hubspot:evt-1"}
+    first = api.post("/api/stage-changes", body)
+
+    # when the sender retries the same request
+    again = api.post("/api/stage-changes", body)
+
+    # then the retry is a 200 with the first row, flagged as not created, and the history holds one row
+    assert (first.status_code, first.json()["created"]) == (201, True)
+    assert (again.status_code, again.json()["created"]) == (200, False)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["source_key"] == "hubspot:evt-1"
+    assert StageChange.objects.filter(contact=contact).count() == 1
+    listed = api.get("/api/stage-changes", source_key="hubspot:evt-1").json()
+    assert [c["id"] for c in listed["items"]] == [first.json()["id"]]
+
+
+def test_a_replay_after_the_subject_moved_on_does_not_move_it_back(api, active_playbook):
+    # given an MQL change with a key, then a later move to SAL
+    contact = ContactFactory()
+    mql = {"contact_id": contact.pk, "to_stage": "mql", "occurred_at": "2026-05-04T09:30:00Z", "source_key": "k-mql"}
+    api.post("/api/stage-changes", mql)
+    api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "sal"})
+
+    # when the MQL change is delivered again, without its time (the sender's retry omits the default)
+    response = api.post("/api/stage-changes", {k: v for k, v in mql.items() if k != "occurred_at"})
+
+    # then it is recognised as the first row and the contact stays a SAL
+    assert (response.status_code, response.json()["created"]) == (200, False)
+    contact.refresh_from_db()
+    assert contact.lifecycle_stage == "sal"
+    assert StageChange.objects.filter(contact=contact).count() == 2
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"to_stage": "sal"}, "to_stage"),
+    ({"occurred_at": "2026-05-05T09:30:00Z"}, "occurred_at"),
+    ({"contact_id": "OTHER"}, "contact_id"),
+])
+def test_the_same_source_key_with_other_content_is_a_409_naming_the_field(api, active_playbook, change, field):
+    # given a keyed stage change
+    contact, other = ContactFactory(), ContactFactory()
+    body = {"contact_id": contact.pk, "to_stage": "mql", "occurred_at": "2026-05-04T09:30:00Z", "source_key": "k1"}
+    first = api.post("/api/stage-changes", body).json()
+
+    # when the key is sent again with different content
+    response = api.post("/api/stage-changes", {**body, **{k: other.pk if v == "OTHER" else v
+                                                             for k, v in change.items()}})
+
+    # then it is refused with a stable code, the differing field and the existing record; nothing is appended
+    assert response.status_code == 409
+    error = response.json()
+    assert (error["code"], error["field"], error["record"]) == ("source_key_conflict", field,
+                                                                f"stage_change:{first['id']}")
+    assert "k1" in error["message"]
+    assert StageChange.objects.count() == 1
+    assert Contact.objects.get(pk=other.pk).lifecycle_stage == "lead"
+    assert Contact.objects.get(pk=contact.pk).lifecycle_stage == "mql"
+
+
+def test_without_a_source_key_each_post_appends(api, active_playbook):
+    contact = ContactFactory()
+    body = {"contact_id": contact.pk, "to_stage": "mql", "occurred_at": "2026-05-04T09:30:00Z"}
+
+    statuses = [api.post("/api/stage-changes", body).status_code for _ in range(2)]
+
+    assert statuses == [201, 201]
+    assert StageChange.objects.filter(contact=contact, source_key="").count() == 2
+
+
+def test_a_source_key_longer_than_128_characters_is_422(api, active_playbook):
+    contact = ContactFactory()
+
+    response = api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "mql", "source_key": "k" * 129})
+
+    assert response.status_code == 422
+    assert StageChange.objects.count() == 0

@@ -1,0 +1,124 @@
+"""Stage-change writes: a source key records a change once, even when two deliveries race."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from smarketing.lifecycle import services
+from smarketing.lifecycle.models import StageChange
+from smarketing.lifecycle.services import SourceKeyConflict, stage_change_record, stage_change_record_once
+from smarketing.testing.factories import AccountFactory, ContactFactory
+
+AT = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+
+
+def _lookup_misses_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pre-insert look-up finds nothing, as when another request commits the key just after it ran."""
+    real = services._by_source_key
+    calls: list[str] = []
+
+    def first_misses(source_key: str) -> Any:
+        calls.append(source_key)
+        return None if len(calls) == 1 else real(source_key)
+
+    monkeypatch.setattr(services, "_by_source_key", first_misses)
+
+
+def test_a_key_committed_by_a_racing_request_is_returned_and_the_transaction_goes_on(active_playbook, monkeypatch):
+    # given a keyed MQL change, after which the contact moved on to SAL
+    contact = ContactFactory()
+    first = stage_change_record(contact=contact, to_stage="mql", occurred_at=AT, source_key="evt-1")
+    stage_change_record(contact=contact, to_stage="sal")
+    _lookup_misses_once(monkeypatch)
+
+    # when the same change arrives and only the database's constraint sees the repeat, inside a caller's transaction
+    with transaction.atomic():
+        change, created = stage_change_record_once(contact=contact, to_stage="mql", occurred_at=AT,
+                                                   source_key="evt-1")
+        # then the caller's transaction is still usable (PostgreSQL aborts it without the savepoint)
+        later = stage_change_record(contact=contact, to_stage="sql")
+
+    # and the first row comes back, nothing was appended for the repeat and the contact was not moved back
+    assert (change.pk, created) == (first.pk, False)
+    assert list(StageChange.objects.filter(contact=contact).values_list("to_stage", flat=True)) == [
+        "mql", "sal", "sql"]
+    assert later.from_stage == "sal"
+    contact.refresh_from_db()
+    assert contact.lifecycle_stage == "sql"
+
+
+def test_a_racing_key_with_other_content_is_a_conflict(active_playbook, monkeypatch):
+    contact = ContactFactory()
+    first = stage_change_record(contact=contact, to_stage="mql", occurred_at=AT, source_key="evt-1")
+    _lookup_misses_once(monkeypatch)
+
+    with pytest.raises(SourceKeyConflict) as err:
+        stage_change_record_once(contact=contact, to_stage="sal", occurred_at=AT, source_key="evt-1")
+
+    assert (err.value.status, err.value.code, err.value.field) == (409, "source_key_conflict", "to_stage")
+    assert err.value.record == f"stage_change:{first.pk}"
+    assert StageChange.objects.count() == 1
+
+
+def test_a_key_used_for_a_contact_conflicts_on_an_account(active_playbook):
+    contact, account = ContactFactory(), AccountFactory()
+    stage_change_record(contact=contact, to_stage="customer", occurred_at=AT, source_key="evt-1")
+
+    with pytest.raises(SourceKeyConflict) as err:
+        stage_change_record_once(account=account, to_stage="customer", occurred_at=AT, source_key="evt-1")
+
+    assert err.value.field == "contact_id"
+    assert {d["field"] for d in err.value.details} == {"contact_id", "account_id"}
+    account.refresh_from_db()
+    assert account.lifecycle_stage == "lead"
+
+
+def test_the_same_instant_in_another_time_zone_is_a_replay(active_playbook):
+    from zoneinfo import ZoneInfo
+
+    contact = ContactFactory()
+    first = stage_change_record(contact=contact, to_stage="mql", occurred_at=AT, source_key="evt-1")
+
+    change, created = stage_change_record_once(contact=contact, to_stage="mql", source_key="evt-1",
+                                               occurred_at=AT.astimezone(ZoneInfo("America/New_York")))
+
+    assert (change.pk, created) == (first.pk, False)
+
+
+# Two real connections racing need committed data and row locks: PostgreSQL only (SQLite serialises writers).
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_deliveries_of_one_key_append_one_row(active_playbook) -> None:
+    contact: Any = ContactFactory()
+    start = threading.Barrier(2)
+    results: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            start.wait(timeout=10)
+            change, created = stage_change_record_once(contact=contact, to_stage="mql", occurred_at=AT,
+                                                       source_key="evt-race")
+            results.append((change.pk, created))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert errors == []
+    assert sorted(created for _, created in results) == [False, True]
+    assert len({pk for pk, _ in results}) == 1
+    assert StageChange.objects.filter(source_key="evt-race").count() == 1
