@@ -103,7 +103,7 @@ class MqlAwaitingDecisionAdmin(ReadOnlyAdmin):
             return actions
         for reason in terms.handoff.rejection_reasons:
             name = f"reject_{reason.key}"
-            actions[name] = (_reject_action(reason.key), name, f"Reject selected MQLs: {reason.label}")
+            actions[name] = (_reject_action(reason.key), name, f"Reject selected MQLs: {reason.label} (→ {reason.disposition})")
         return actions
 
 

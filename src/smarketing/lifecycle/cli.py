@@ -130,7 +130,8 @@ def register(app: typer.Typer) -> None:
                reason: str = typer.Option(..., "--reason", help="A rejection reason key from the playbook"),
                note: str = typer.Option("", "--note", help="Free text for marketing"),
                as_user: str | None = typer.Option(None, "--as", help="Who decides (default: the contact's owner)"),
-               to_stage: str = typer.Option("", "--to", help="recycled or disqualified (default: by reason)"),
+               to_stage: str = typer.Option("", "--to", help="recycled or disqualified (default: the "
+                                                             "reason's disposition in the playbook)"),
                as_json: bool = typer.Option(False, "--json")) -> None:
         """Reject an MQL with a reason from the playbook; it is disqualified or recycled."""
         from smarketing.lifecycle.services_handoff import contact_get_for_handoff, handoff_reject

@@ -75,8 +75,7 @@ def handoff_reasons(request: HttpRequest) -> list[dict[str, str]]:
     from smarketing.playbook.selectors import playbook_active_terms
 
     _, terms = playbook_active_terms()
-    return [{"key": r.key, "label": r.label, "disposition": services_handoff.reason_disposition(r.key)}
-            for r in terms.handoff.rejection_reasons]
+    return [{"key": r.key, "label": r.label, "disposition": r.disposition} for r in terms.handoff.rejection_reasons]
 
 
 @router.post("/handoff/{contact_id}/qualify", response={200: QualifyOut, **WRITE_ERRORS},

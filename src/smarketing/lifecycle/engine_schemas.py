@@ -53,7 +53,8 @@ class AcceptIn(InSchema):
 class RejectIn(InSchema):
     reason_key: str = Field(..., description="A key from the playbook's handoff.rejection_reasons")
     note: str = Field("", max_length=5000)
-    to_stage: Literal["", "recycled", "disqualified"] = Field("", description="Default: decided by the reason")
+    to_stage: Literal["", "recycled", "disqualified"] = Field(
+        "", description="Default: the reason's disposition in the playbook")
 
 
 class RecycleIn(InSchema):
@@ -80,7 +81,8 @@ class DecisionOut(Schema):
 class ReasonOut(Schema):
     key: str
     label: str
-    disposition: str = Field(..., description="Where a rejection with this reason sends the lead")
+    disposition: str = Field(..., description="Where a rejection with this reason sends the lead, as the playbook "
+                                              "states it: recycled or disqualified")
 
 
 class OutcomesOut(Schema):

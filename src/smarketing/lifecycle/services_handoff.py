@@ -42,8 +42,6 @@ from smarketing.team.models import User
 QUALIFIABLE = {Stage.LEAD, Stage.RECYCLED}
 ACCEPT_STAGES = {Stage.SAL, Stage.SQL}
 DECIDER_ROLES = {Role.SALES, Role.REVOPS}
-# The playbook lists reasons without a disposition; these mean "not now" and send the lead back to nurture.
-RECYCLE_REASON_HINTS = ("timing", "budget", "not_now", "later", "nurture")
 
 
 @dataclass(frozen=True)
@@ -196,32 +194,31 @@ def handoff_accept(*, contact: Contact, user: User, to_stage: str = Stage.SAL, n
     return _decide(contact=contact, user=user, decision=Decision.ACCEPT, to_stage=to_stage, at=at, note=note)
 
 
-def reason_disposition(reason_key: str) -> str:
-    """Where a rejection sends the lead: recycled (not now) or disqualified (not a fit)."""
-    return Stage.RECYCLED if any(h in reason_key for h in RECYCLE_REASON_HINTS) else Stage.DISQUALIFIED
-
-
 @transaction.atomic
 def handoff_reject(*, contact: Contact, user: User, reason_key: str, note: str = "", at: datetime | None = None,
                    to_stage: str = "") -> HandoffDecision:
-    """Sales rejects an MQL with a reason from the playbook; it is disqualified or recycled as the reason implies."""
+    """Sales rejects an MQL with a reason from the playbook; it goes where the reason's disposition says.
+
+    `to_stage` (recycled or disqualified) overrides the playbook's disposition for this one decision.
+    """
     _, terms = playbook_active_terms()
-    reasons = {r.key: r.label for r in terms.handoff.rejection_reasons}
+    reasons = {r.key: r for r in terms.handoff.rejection_reasons}
     if reason_key not in reasons:
         raise ValidationFailed(f"rejection reason {reason_key!r} is not in the playbook; use one of "
                                f"{', '.join(sorted(reasons))}", field="reason_key",
-                               details=[{"key": k, "label": v} for k, v in reasons.items()])
-    target = to_stage or reason_disposition(reason_key)
+                               details=[{"key": k, "label": r.label} for k, r in reasons.items()])
+    reason = reasons[reason_key]
+    target = to_stage or reason.disposition
     if target not in (Stage.RECYCLED, Stage.DISQUALIFIED):
         raise ValidationFailed(f"a rejected MQL moves to recycled or disqualified, not {target!r}", field="to_stage")
     when = _when(at)
     until = (when + timedelta(days=terms.handoff.recycle_default_days)).date() if target == Stage.RECYCLED else None
     decision = _decide(contact=contact, user=user, decision=Decision.REJECT, to_stage=target, at=when,
-                       reason_key=reason_key, reason_label=reasons[reason_key], note=note, recycle_until=until)
+                       reason_key=reason_key, reason_label=reason.label, note=note, recycle_until=until)
     from smarketing.feedback.enums import FeedbackKind, FeedbackSource
     from smarketing.feedback.services import feedback_record
 
-    text = reasons[reason_key] + (f": {note.strip()}" if note.strip() else "")
+    text = reason.label + (f": {note.strip()}" if note.strip() else "")
     feedback_record(kind=FeedbackKind.REJECTION_REASON, text=text, occurred_at=when,
                     source=FeedbackSource.HANDOFF_REJECTION, source_id=f"handoff:{decision.pk}",
                     contact=decision.contact, author=user)

@@ -223,7 +223,7 @@ def render_summary(version: PlaybookVersion, terms: Playbook) -> str:
     lines.append(f"  marketing: {sla.marketing.mql_volume} MQLs per {sla.marketing.period}, "
                  f"acceptance rate at least {sla.marketing.min_acceptance_rate:.0%}")
     lines.append(f"Handoff: recycled leads return after {terms.handoff.recycle_default_days} days; rejection reasons: "
-                 + ", ".join(r.key for r in terms.handoff.rejection_reasons))
+                 + ", ".join(f"{r.key} (→ {r.disposition})" for r in terms.handoff.rejection_reasons))
 
     lines.append("Goals:" if terms.goals else "Goals: none")
     for g in terms.goals:

@@ -161,9 +161,29 @@ class SLA(_Strict):
     marketing: MarketingSLA
 
 
+Disposition = Literal["recycled", "disqualified"]
+# Playbooks written before reasons stated a disposition: keys meaning "not now" recycled the lead, others disqualified.
+LEGACY_RECYCLE_HINTS = ("timing", "budget", "not_now", "later", "nurture")
+
+
+def legacy_disposition(key: str) -> Disposition:
+    """The disposition an older playbook implied by a reason's key (used only when the reason does not state it)."""
+    return "recycled" if any(h in key for h in LEGACY_RECYCLE_HINTS) else "disqualified"
+
+
 class Reason(_Strict):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_]*$")
     label: str
+    disposition: Disposition = Field(description="Where a rejection for this reason sends the lead: recycled (back "
+                                                 "to nurture, it may qualify again) or disqualified (not a fit)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _disposition_default(cls, data: Any) -> Any:
+        # Why: versions signed before the field existed must keep meaning what they meant when they were signed.
+        if isinstance(data, dict) and "disposition" not in data and isinstance(data.get("key"), str):
+            return {**data, "disposition": legacy_disposition(data["key"])}
+        return data
 
 
 class Handoff(_Strict):

@@ -53,6 +53,24 @@ def test_reject_validates_the_reason_against_the_playbook(api, mql):
     assert {"key": "bad_timing", "label": "Timing: not this year", "disposition": "recycled"} in reasons
 
 
+def test_reasons_and_rejections_follow_the_playbooks_stated_disposition(api, playbook_with, sellers, now, make_lead):
+    # given a signed playbook that disqualifies on bad timing
+    def restate(data: dict) -> None:
+        next(r for r in data["handoff"]["rejection_reasons"] if r["key"] == "bad_timing")["disposition"] = (
+            "disqualified")
+
+    playbook_with(restate)
+    lead = make_lead()
+    mql_qualify(contact=lead)
+    # when sales rejects an MQL for bad timing through the API
+    response = api.post(f"{BASE}/handoff/{lead.pk}/reject", {"reason_key": "bad_timing"}, role="sales")
+    # then it is disqualified, as the reasons endpoint announces
+    assert response.status_code == 200, response.json()
+    assert response.json()["to_stage"] == "disqualified"
+    reasons = api.get(f"{BASE}/handoff/reasons").json()
+    assert {"key": "bad_timing", "label": "Timing: not this year", "disposition": "disqualified"} in reasons
+
+
 def test_recycle_with_a_date_and_unknown_fields_are_refused(api, mql):
     bad = api.post(f"{BASE}/handoff/{mql.pk}/recycle", {"until": "2027-02-01", "colour": "red"}, role="sales")
     assert bad.status_code == 422 and bad.json()["field"] == "colour"

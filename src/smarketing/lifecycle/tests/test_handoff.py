@@ -133,6 +133,27 @@ def test_reject_with_a_playbook_reason_disqualifies_or_recycles_and_feeds_the_lo
     assert SlaClock.objects.get(contact=lead, kind="first_touch").state == ClockState.CANCELLED
 
 
+@pytest.mark.parametrize(("reason", "disposition"), [("bad_timing", Stage.DISQUALIFIED),
+                                                     ("no_need", Stage.RECYCLED)])
+def test_reject_follows_the_disposition_the_playbook_states_not_the_reason_key(playbook_with, sellers, now,
+                                                                              make_lead, reason, disposition):
+    # given a playbook whose teams agreed the opposite of what the reason's key suggests
+    def restate(data: dict) -> None:
+        for r in data["handoff"]["rejection_reasons"]:
+            if r["key"] == reason:
+                r["disposition"] = disposition.value
+
+    playbook_with(restate)
+    lead = make_lead()
+    owner = mql_qualify(contact=lead).assignment.owner
+    # when sales rejects with that reason
+    decision = handoff_reject(contact=lead, user=owner, reason_key=reason)
+    # then the lead goes where the playbook says
+    lead.refresh_from_db()
+    assert lead.lifecycle_stage == disposition == decision.to_stage
+    assert (decision.recycle_until is not None) == (disposition == Stage.RECYCLED)
+
+
 def test_reject_with_an_unknown_reason_names_the_field_and_lists_the_valid_ones(active_playbook, sellers, now,
                                                                              make_lead):
     lead = make_lead()

@@ -104,6 +104,16 @@ def test_invalid_playbook_lists_every_bad_field_path_and_writes_nothing(api, act
     assert PlaybookVersion.objects.count() == 1
 
 
+def test_an_unknown_rejection_disposition_is_422_naming_its_path(api, active_playbook):
+    response = api.post("/api/playbook/versions", {"content": edited(
+        lambda d: d["handoff"]["rejection_reasons"][0].__setitem__("disposition", "nurture"))})
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "handoff.rejection_reasons.0.disposition"
+    assert "recycled" in response.json()["message"] and "disqualified" in response.json()["message"]
+    assert PlaybookVersion.objects.count() == 1
+
+
 @pytest.mark.parametrize(("text", "field"), [
     ("name: [unclosed\n", "(yaml)"),
     ("- just\n- a list\n", "(root)"),

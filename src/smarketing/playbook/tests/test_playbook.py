@@ -35,6 +35,8 @@ def test_shipped_default_playbook_is_valid():
         (lambda d: d["stages"][1]["entry_criteria"][0].__setitem__("field", "salary"),
          "stages.1.entry_criteria.0.field"),
         (lambda d: d.__setitem__("surprise", 1), "surprise"),
+        (lambda d: d["handoff"]["rejection_reasons"][3].__setitem__("disposition", "recycle_later"),
+         "handoff.rejection_reasons.3.disposition"),
     ],
 )
 def test_invalid_playbook_names_the_field(mutate, field):
@@ -44,6 +46,41 @@ def test_invalid_playbook_names_the_field(mutate, field):
         schema.parse(data)
     assert field in [e["field"] for e in exc.value.errors]
     assert field in str(exc.value)
+
+
+def test_shipped_default_playbook_states_every_rejection_disposition():
+    # the shipped YAML says where each rejection sends the lead, rather than leaving it to the key's wording
+    reasons = default_playbook_data()["handoff"]["rejection_reasons"]
+    assert all(r.get("disposition") in {"recycled", "disqualified"} for r in reasons)
+    assert {r["key"] for r in reasons if r["disposition"] == "recycled"} == {"no_budget", "bad_timing"}
+
+
+@pytest.mark.parametrize(("key", "disposition"), [("bad_timing", "recycled"), ("no_budget", "recycled"),
+                                                  ("nurture_later", "recycled"), ("no_need", "disqualified"),
+                                                  ("competitor", "disqualified")])
+def test_a_reason_without_a_disposition_keeps_what_its_key_implied(key, disposition):
+    # given a playbook written before reasons stated their disposition
+    data = copy.deepcopy(default_playbook_data())
+    data["handoff"]["rejection_reasons"] = [{"key": key, "label": key}]
+    # when it is read
+    reason = schema.parse(data).handoff.rejection_reasons[0]
+    # then the reason gets the disposition its key implied, and stating it overrides that
+    assert reason.disposition == disposition
+    other = "disqualified" if disposition == "recycled" else "recycled"
+    data["handoff"]["rejection_reasons"][0]["disposition"] = other
+    assert schema.parse(data).handoff.rejection_reasons[0].disposition == other
+
+
+def test_a_draft_stores_each_reasons_disposition_explicitly(db):
+    data = copy.deepcopy(default_playbook_data())
+    for r in data["handoff"]["rejection_reasons"]:
+        r.pop("disposition")
+
+    version = playbook_draft_create(content=data)
+
+    assert {r["key"]: r["disposition"] for r in version.content["handoff"]["rejection_reasons"]}["bad_timing"] == (
+        "recycled")
+    assert all("disposition" in r for r in version.content["handoff"]["rejection_reasons"])
 
 
 def test_invalid_draft_writes_nothing(db):
