@@ -153,7 +153,8 @@ def draft_update(request: HttpRequest, number: int, notes: str | None = None) ->
 @router.post("/versions/{number}/signoff", response={200: PlaybookVersionDetailOut, **WRITE_ERRORS},
              summary="Sign off a draft for your side",
              description="Marketing users sign for marketing, sales users for sales; once both sides have signed "
-                         "the current content, the draft becomes the active version.")
+                         "the current content, the draft becomes the active version and the worker rebuilds the "
+                         "cached scores under its rules.")
 def signoff(request: HttpRequest, number: int, payload: SignoffIn | None = None) -> PlaybookVersion:
     version = selectors.playbook_version_get(number=number)
     comment = payload.comment if payload is not None else ""

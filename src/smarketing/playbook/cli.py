@@ -110,7 +110,8 @@ def register(app: typer.Typer) -> None:
         v = playbook_version_get(number=v.number)
         typer.echo(f"{user.username} signed v{v.number} for {user.role}")
         if v.status == "active":
-            typer.echo(f"playbook v{v.number} is now active; new stage changes are stamped with it")
+            typer.echo(f"playbook v{v.number} is now active; new stage changes are stamped with it and the "
+                       "worker rebuilds the scores under its rules")
         else:
             waiting = [side for side, st in _signoff_status(v).items() if not st]
             typer.echo(f"v{v.number} is still a draft; waiting for: {', '.join(waiting)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -18,6 +19,9 @@ from smarketing.playbook.models import PlaybookSignoff, PlaybookVersion
 from smarketing.playbook.selectors import default_playbook_data
 from smarketing.team.enums import Role
 from smarketing.team.models import User
+
+# Called on commit with the id of a version that both teams' sign-off made active; scoring queues its rebuild here.
+ACTIVATION_HOOKS: list[Callable[[int], None]] = []
 
 
 def content_sha(content: dict[str, Any]) -> str:
@@ -91,7 +95,10 @@ def signoff_sides(version: PlaybookVersion) -> set[str]:
 
 @transaction.atomic
 def playbook_sign_off(*, version: PlaybookVersion, user: User, comment: str = "") -> PlaybookVersion:
-    """Sign a draft for the user's side; when marketing and sales have both signed it becomes active."""
+    """Sign a draft for the user's side; when marketing and sales have both signed it becomes active.
+
+    Activation runs ACTIVATION_HOOKS after the commit (scoring rescores every contact under the new rules).
+    """
     version = PlaybookVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != VersionStatus.DRAFT:
         raise Conflict(f"playbook v{version.number} is {version.status}; only drafts can be signed off",
@@ -101,6 +108,8 @@ def playbook_sign_off(*, version: PlaybookVersion, user: User, comment: str = ""
                                           defaults={"side": side, "comment": comment, "signed_at": clock.now()})
     if signoff_sides(version) >= {Side.MARKETING, Side.SALES}:
         _activate(version)
+        version_id = version.pk
+        transaction.on_commit(lambda: _after_activation(version_id))
     return version
 
 
@@ -112,12 +121,18 @@ def _activate(version: PlaybookVersion) -> None:
     version.save(update_fields=["status", "activated_at", "updated_at"])
 
 
+def _after_activation(version_id: int) -> None:
+    for hook in ACTIVATION_HOOKS:
+        hook(version_id)
+
+
 @transaction.atomic
 def playbook_bootstrap() -> PlaybookVersion:
     """On a database that never had an active playbook, adopt the shipped default as v1, marked as bootstrap.
 
     Why: imports and the first stage changes need a version to stamp; the UI shows that this one
-    was never signed by the teams until they sign a successor.
+    was never signed by the teams until they sign a successor. No activation hooks run: no score can exist
+    before the first active version, so there is nothing to rescore.
     """
     active = PlaybookVersion.objects.select_for_update().filter(status=VersionStatus.ACTIVE).first()
     if active is not None:

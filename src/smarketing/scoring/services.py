@@ -2,7 +2,7 @@
 
 Scores are a cache of the playbook's rules applied to history; they are rewritten, never appended. A new
 touchpoint rescores only its contact and account (through the task queue); a full rebuild scores every
-contact in vectorised batches.
+contact in vectorised batches, queued too when a new playbook version becomes active.
 """
 
 from __future__ import annotations
@@ -165,6 +165,20 @@ def touchpoint_rescore_hook(touchpoint_id: int) -> None:
         from smarketing.scoring.tasks import contact_rescore_task
 
         contact_rescore_task.enqueue(contact_id)
+
+
+def playbook_activated_rescore_hook(version_id: int) -> None:
+    """Registered in playbook's ACTIVATION_HOOKS: queue a full rebuild, so every score follows the new rules.
+
+    The task scores under whichever version is active when it runs, so a quick succession of sign-offs still
+    ends with scores of the latest one. Without any cached score nothing is stale, so nothing is queued (a
+    seeded or bulk-loaded database is scored when someone asks for it, as before).
+    """
+    if not ContactScore.objects.exists():
+        return
+    from smarketing.scoring.tasks import scores_rebuild_all_task
+
+    scores_rebuild_all_task.enqueue()
 
 
 BULK_REBUILD_AT = 500

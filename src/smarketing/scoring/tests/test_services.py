@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -84,6 +85,58 @@ def test_bulk_writes_queue_one_task_for_all_their_contacts(active_playbook, now)
     # and running it scores each with a page view (1) and an email click (3)
     run_scoring_worker()
     assert sorted(s.engagement for s in ContactScore.objects.all()) == pytest.approx([4, 4, 4])
+
+
+def _sign_v2(users, active_playbook, change):
+    from smarketing.playbook.services import playbook_draft_create, playbook_sign_off
+
+    content = copy.deepcopy(active_playbook.content)
+    change(content)
+    draft = playbook_draft_create(content=content, based_on=active_playbook)
+    playbook_sign_off(version=draft, user=users["marketing"])
+    return draft, lambda: playbook_sign_off(version=draft, user=users["sales"])
+
+
+def _demo_request_points(points):
+    def change(content):
+        rule = next(r for r in content["scoring"]["engagement_rules"] if r["kind"] == "demo_request")
+        rule["points"] = points
+
+    return change
+
+
+@pytest.mark.django_db(transaction=True)
+def test_activating_a_new_playbook_version_queues_a_rebuild_under_its_rules(users, active_playbook, now):
+    # given a contact scored under v1, where a demo request is worth 35
+    contact = ContactFactory(account=None, buying_role="user")
+    TouchpointFactory(contact=contact, kind="demo_request", occurred_at=now)
+    services.scores_rebuild_all()
+    assert ContactScore.objects.get(contact=contact).engagement == pytest.approx(35)
+    # when a v2 worth 50 per demo request is signed by marketing only, nothing is queued yet
+    v2, sales_signs = _sign_v2(users, active_playbook, _demo_request_points(50))
+    assert not DBTaskResult.objects.exists()
+    # when sales signs too and v2 becomes active
+    sales_signs()
+    # then one full rebuild is queued, and scores change only when the worker runs it
+    queued = list(DBTaskResult.objects.filter(queue_name="scoring", status="READY"))
+    assert [t.task_path.rsplit(".", 1)[-1] for t in queued] == ["scores_rebuild_all_task"]
+    assert ContactScore.objects.get(contact=contact).playbook_version_id == active_playbook.pk
+    run_scoring_worker()
+    score = ContactScore.objects.get(contact=contact)
+    assert score.engagement == pytest.approx(50)
+    assert score.playbook_version_id == v2.pk
+    assert any(line["rule_id"] == "eng-demo-request" and line["points"] == pytest.approx(50)
+               for line in score.explanation)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_activation_without_any_cached_score_queues_nothing(users, active_playbook, now):
+    ContactFactory()
+    _, sales_signs = _sign_v2(users, active_playbook, _demo_request_points(50))
+
+    sales_signs()
+
+    assert not DBTaskResult.objects.exists()
 
 
 def test_full_rebuild_equals_rescoring_each_contact(active_playbook, now):
