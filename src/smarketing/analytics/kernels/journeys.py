@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from smarketing.analytics.kernels import loops
 from smarketing.core.errors import ValidationFailed
 
 
@@ -123,26 +124,36 @@ def journeys_from_events(journey_ids: np.ndarray, codes: np.ndarray, names: Sequ
     """
     journey_ids = np.asarray(journey_ids, dtype=np.int64)
     codes = np.asarray(codes)
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise AttributionInputInvalid("channel codes must be integers", field="codes")
+    codes = codes.astype(np.int32, copy=False)
     converted = np.asarray(converted, dtype=np.float64)
     n_journeys = converted.shape[0]
     if journey_ids.shape != codes.shape:
         raise AttributionInputInvalid("journey ids and channel codes differ in length", field="codes")
-    if codes.size and (codes.min() < 0 or codes.max() >= len(names)):
-        raise AttributionInputInvalid("a channel code is outside the list of channel names", field="codes")
-    if journey_ids.size and (journey_ids.min() < 0 or journey_ids.max() >= n_journeys):
-        raise AttributionInputInvalid("a journey id has no outcome row", field="journey_ids")
     t = None if times is None else np.asarray(times, dtype=np.float64)
     if not presorted:
         order = np.lexsort((t, journey_ids)) if t is not None else np.argsort(journey_ids, kind="stable")
         journey_ids, codes = journey_ids[order], codes[order]
         t = None if t is None else t[order]
-    counts = np.bincount(journey_ids, minlength=n_journeys)
-    offsets = np.zeros(n_journeys + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    conv = converted
-    return Journeys(offsets=offsets, codes=codes.astype(np.int32, copy=False), names=tuple(names),
-                    conversions=conv, value=np.zeros(n_journeys) if value is None else np.asarray(value, np.float64),
-                    nulls=1.0 - np.minimum(conv, 1.0), times=t,
+    # One compiled pass finds the journey boundaries and checks every row.
+    offsets, status, row = loops.scan_events(journey_ids, codes, n_journeys, len(names))
+    if status == loops.SCAN_BAD_JOURNEY:
+        raise AttributionInputInvalid(f"event row {row}: journey id {journey_ids[row]} has no outcome row "
+                                      f"(outcomes cover ids 0 to {n_journeys - 1})", field="journey_ids",
+                                      record=f"row {row}")
+    if status == loops.SCAN_BAD_CODE:
+        raise AttributionInputInvalid(f"event row {row}: channel code {codes[row]} is outside the list of "
+                                      f"{len(names)} channel names", field="codes", record=f"row {row}")
+    if status == loops.SCAN_UNSORTED:
+        raise AttributionInputInvalid(f"event row {row}: events said to be sorted by journey are not "
+                                      f"(journey {journey_ids[row]} after {journey_ids[row - 1]})",
+                                      field="journey_ids", record=f"row {row}")
+    nulls = np.minimum(converted, 1.0)
+    np.subtract(1.0, nulls, out=nulls)
+    return Journeys(offsets=offsets, codes=codes, names=tuple(names), conversions=converted,
+                    value=np.zeros(n_journeys) if value is None else np.asarray(value, np.float64),
+                    nulls=nulls, times=t,
                     end_times=None if end_times is None else np.asarray(end_times, dtype=np.float64))
 
 

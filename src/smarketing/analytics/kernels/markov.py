@@ -14,6 +14,7 @@ Value is attributed with the same removal logic on the chain's expected conversi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from smarketing.analytics.kernels import loops
 from smarketing.analytics.kernels.journeys import Journeys, unique_inverse
 from smarketing.analytics.kernels.rules import AttributionWeightsInvalid, Credit
 
@@ -52,88 +54,80 @@ def _solve(a: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
     return spla.splu(a.tocsc()).solve(rhs)
 
 
-def _states(j: Journeys, order: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """State id per touch (0-based, transient states only), the channel digits of each state and the state count."""
+PRESENCE_LIMIT = 16_000_000  # state keys; up to here states are found with a presence table, beyond by sorting
+DENSE_COUNTS_LIMIT = 8_000_000  # states × channels; up to here transitions are counted in a dense table per thread
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The fitted chain over transient states (0 = start): Q, exit rates to conversion and value, the channels each
+    state holds, and the totals of the journeys that entered it."""
+
+    q: sp.csr_matrix
+    r_conv: np.ndarray
+    r_val: np.ndarray
+    digits: np.ndarray  # (m, order) channel digits of each non-start state; n_codes means "before the start"
+    m: int
+    total_conversions: float
+    total_journeys: float
+    total_value: float
+
+
+def _chain(j: Journeys, order: int) -> Chain:
+    """Fit the order-k chain with compiled loops: state keys roll along each journey (see `loops`), states are
+    numbered by a presence table over the key space (or by sorting the keys when the space is huge) and
+    transitions are counted per (state, next channel)."""
     c = j.n_codes
-    if order == 1:
-        return j.codes, np.arange(c, dtype=np.int64)[:, None], c
-    pos = j.position_of_touch()
-    base = c + 1  # digit c means "before the journey started"
-    key = np.zeros(j.n_touches, dtype=np.int64)
-    for d in range(order):
-        digit = np.full(j.n_touches, c, dtype=np.int64)
-        if d == 0:
-            digit[:] = j.codes
-        else:
-            ok = pos >= d
-            digit[d:][ok[d:]] = j.codes[:-d][ok[d:]]
-        key = key * base + digit
+    base = c + 1
     space = base**order
-    if space <= 16_000_000:
-        # Small key space: compact by a presence table (linear time) instead of sorting the touches.
-        present = np.bincount(key, minlength=space) > 0
-        uniq = np.flatnonzero(present)
-        remap = np.cumsum(present) - 1
-        inverse = remap[key]
+    start_key = c * (space - 1) // (base - 1)  # every digit "before the start"
+    offsets, codes = j.offsets, j.codes
+    empty = np.zeros(0, dtype=np.int64)
+    touch_state, remap = empty, empty
+    if order == 1:
+        keys = np.arange(c, dtype=np.int64)
+    elif space <= PRESENCE_LIMIT:
+        keys = np.flatnonzero(np.logical_or.reduce(
+            loops.in_chunks(loops.mark_states, offsets, offsets, codes, order, base, space))).astype(np.int64)
+        remap = np.zeros(space, dtype=np.int64)
+        remap[keys] = np.arange(1, keys.shape[0] + 1)
     else:
-        uniq, inverse = unique_inverse(key)
-    digits = np.empty((uniq.shape[0], order), dtype=np.int64)
-    rest = uniq.copy()
+        keys, inverse = unique_inverse(loops.touch_keys(offsets, codes, order, base))
+        touch_state = inverse + 1
+    m = int(keys.shape[0])
+    size = m + 1
+    dense = size * max(c, 1) <= DENSE_COUNTS_LIMIT
+    prev_out = empty if dense else np.empty(j.n_touches, dtype=np.int64)
+    parts = loops.in_chunks(loops.count_chain, offsets, offsets, codes, j.conversions, j.nulls, j.value, remap,
+                            touch_state, order, base, size, c, dense, prev_out)
+    nxt, exits, totals = (np.sum([p[k] for p in parts], axis=0) for k in range(3))
+    if dense:
+        src, ch = np.nonzero(nxt)
+        weights = nxt[src, ch]
+    else:
+        mult = j.conversions + j.nulls
+        pair, inv = unique_inverse(prev_out * c + codes)
+        weights = np.bincount(inv, weights=np.repeat(mult, j.lengths), minlength=pair.shape[0])
+        src, ch = pair // c, pair % c
+    state_key = np.concatenate([[start_key], keys])
+    dst_key = ch * base ** (order - 1) + state_key[src] // base
+    if order == 1:
+        dst = dst_key + 1
+    elif remap.shape[0]:
+        dst = remap[dst_key]
+    else:
+        dst = np.searchsorted(keys, dst_key) + 1  # every destination is a state some touch reached
+    q_counts = sp.coo_matrix((weights, (src, dst)), shape=(size, size)).tocsr()
+    out = np.asarray(q_counts.sum(axis=1)).ravel() + exits[:, 0] + exits[:, 1]
+    inv_out = np.divide(1.0, out, out=np.zeros(size), where=out > 0)
+    digits = np.empty((m, order), dtype=np.int64)
+    rest = keys.copy()
     for d in range(order - 1, -1, -1):
         digits[:, d] = rest % base
         rest //= base
-    return inverse.astype(np.int64), digits, int(uniq.shape[0])
-
-
-def _chain(j: Journeys, order: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Transition matrix Q over transient states (0 = start, 1.. = states), conversion and value exit rates."""
-    state, digits, m = _states(j, order)
-    size = m + 1
-    lengths = j.lengths
-    has = lengths > 0
-    every = bool(has.all())  # the usual case: no empty journeys, so no masked copies of per-journey arrays
-    mult = j.conversions + j.nulls
-    firsts = j.offsets[:-1] if every else j.offsets[:-1][has]
-    lasts = (j.offsets[1:] if every else j.offsets[1:][has]) - 1
-    conv_j, null_j, value_j = (j.conversions, j.nulls, j.value) if every else \
-        (j.conversions[has], j.nulls[has], j.value[has])
-    mult_j = mult if every else mult[has]
-    # 1-based state ids (0 is start); int32 keeps the per-touch temporaries small at tens of millions of touches.
-    s = (state + 1).astype(np.int32 if size < 2**31 else np.int64, copy=False)
-    uniform = bool(np.all(mult_j == 1.0))
-    # Consecutive pairs over the whole touch array, minus the pairs that cross from one journey into the next.
-    src, dst = s[:-1], s[1:]
-    s_first = s[firsts]
-    # Pair i crosses journeys when touch i+1 starts a (non-empty) journey; non-empty starts are distinct.
-    cross = firsts[firsts > 0] - 1
-    pair_w = None if uniform else np.repeat(mult, lengths)[:-1]
-    if size * size <= 4_000_000:
-        # int32 codes halve the memory of the largest temporary (size² ≤ 4M fits easily).
-        code = src.astype(np.int32, copy=False) * np.int32(size)
-        np.add(code, dst, out=code, casting="same_kind")
-        counts = np.bincount(code, weights=pair_w, minlength=size * size).astype(np.float64)
-        if cross.size:
-            counts -= np.bincount(code[cross], weights=None if pair_w is None else pair_w[cross],
-                                  minlength=size * size)
-        counts[: size] += np.bincount(s_first, weights=mult_j, minlength=size)  # start row
-        dense = counts.reshape(size, size)
-        q_counts = sp.csr_matrix(dense)
-    else:
-        keep = np.ones(src.shape[0], dtype=bool)
-        keep[cross] = False
-        w = np.ones(int(keep.sum())) if pair_w is None else pair_w[keep]
-        rows = np.concatenate([src[keep], np.zeros(firsts.shape[0], dtype=np.int64)])
-        cols = np.concatenate([dst[keep], s_first])
-        vals = np.concatenate([w, mult_j])
-        q_counts = sp.coo_matrix((vals, (rows, cols)), shape=(size, size)).tocsr()
-    s_last = s[lasts]
-    conv_out = np.bincount(s_last, weights=conv_j, minlength=size)
-    null_out = np.bincount(s_last, weights=null_j, minlength=size)
-    value_out = np.bincount(s_last, weights=value_j, minlength=size)
-    out = np.asarray(q_counts.sum(axis=1)).ravel() + conv_out + null_out
-    inv = np.divide(1.0, out, out=np.zeros(size), where=out > 0)
-    q = sp.diags(inv) @ q_counts
-    return q.tocsr(), conv_out * inv, value_out * inv, digits, m
+    return Chain(q=(sp.diags(inv_out) @ q_counts).tocsr(), r_conv=exits[:, 0] * inv_out, r_val=exits[:, 2] * inv_out,
+                 digits=digits, m=m, total_conversions=float(totals[0]), total_journeys=float(totals[1]),
+                 total_value=float(totals[2]))
 
 
 def markov_credit(j: Journeys, *, order: int = 1) -> Credit:
@@ -141,11 +135,10 @@ def markov_credit(j: Journeys, *, order: int = 1) -> Credit:
     if order not in range(1, MAX_ORDER + 1):
         raise AttributionWeightsInvalid(f"Markov order must be 1, 2 or 3, got {order}", field="order")
     c = j.n_codes
+    chain = _chain(j, order)
     # Journeys without touches never enter the chain, so no channel can be credited with them.
-    has = j.lengths > 0
-    total_conv, total_val = float(j.conversions[has].sum()), float(j.value[has].sum())
-    total_j = float(j.conversions[has].sum() + j.nulls[has].sum())
-    q, r_conv, r_val, digits, m = _chain(j, order)
+    total_conv, total_val, total_j = chain.total_conversions, chain.total_value, chain.total_journeys
+    q, r_conv, r_val, digits, m = chain.q, chain.r_conv, chain.r_val, chain.digits, chain.m
     size = m + 1
     rhs = np.column_stack([r_conv, r_val])
     a = sp.identity(size, format="csr") - q

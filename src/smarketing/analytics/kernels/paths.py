@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from smarketing.analytics.kernels.journeys import AttributionInputInvalid, Journeys
+from smarketing.analytics.kernels.loops import jit
 
 SEPARATOR = " > "
 HEADER = ("path", "total_conversions", "total_conversion_value", "total_null")
@@ -24,21 +24,174 @@ class PathsFileInvalid(AttributionInputInvalid):
     code = "paths_file_invalid"
 
 
-def journeys_from_path_strings(paths: Sequence[str] | pa.Array, conversions: np.ndarray, value: np.ndarray,
-                               nulls: np.ndarray, *, separator: str = SEPARATOR) -> Journeys:
-    """Encode path strings to integer codes with Arrow's vectorised split and dictionary encoding."""
-    arr = paths if isinstance(paths, pa.Array) else pa.array(paths, type=pa.string())
-    parts = pc.split_pattern(arr, pattern=separator)
-    flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
-    encoded = pc.dictionary_encode(flat).combine_chunks() if isinstance(flat, pa.ChunkedArray) else \
-        pc.dictionary_encode(flat)
-    names = tuple(encoded.dictionary.to_pylist())
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-    lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False).astype(np.int64)
-    offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return Journeys(offsets=offsets, codes=codes, names=names, conversions=np.asarray(conversions, np.float64),
-                    value=np.asarray(value, np.float64), nulls=np.asarray(nulls, np.float64))
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@jit
+def _split_points(data: np.ndarray, begin: int, end: int, sep: np.ndarray) -> int:
+    """Number of separators in data[begin:end] (non-overlapping, left to right)."""
+    k = sep.shape[0]
+    n = 0
+    i = begin
+    while i <= end - k:
+        hit = True
+        for t in range(k):
+            if data[i + t] != sep[t]:
+                hit = False
+                break
+        if hit:
+            n += 1
+            i += k
+        else:
+            i += 1
+    return n
+
+
+@jit
+def _is_space(b: int) -> bool:
+    return b == 32 or (9 <= b <= 13)
+
+
+@jit
+def _encode_rows(data: np.ndarray, offsets: np.ndarray, sep: np.ndarray, out_offsets: np.ndarray,
+                 codes: np.ndarray, slot_hash: np.ndarray, slot_code: np.ndarray, name_start: np.ndarray,
+                 name_len: np.ndarray, row: int, n_names: int) -> tuple[int, int]:
+    """Encode rows from `row` on until done or until a row might fill the table past half; returns (next row,
+    names so far). The table never grows here (growing arrays inside this loop would slow every token)."""
+    rows = offsets.shape[0] - 1
+    k = sep.shape[0]
+    capacity = slot_code.shape[0]
+    mask = capacity - 1
+    for r in range(row, rows):
+        a, b = offsets[r], offsets[r + 1]
+        t = out_offsets[r]
+        if a == b:
+            continue
+        if 2 * (n_names + out_offsets[r + 1] - t) > capacity:
+            return r, n_names
+        i = a
+        while True:
+            # The channel runs from i to the next separator (or the end of the string), trimmed of whitespace.
+            stop = b
+            j = i
+            while j <= b - k:
+                if data[j] == sep[0]:
+                    hit = True
+                    for u in range(1, k):
+                        if data[j + u] != sep[u]:
+                            hit = False
+                            break
+                    if hit:
+                        stop = j
+                        break
+                j += 1
+            lo, hi = i, stop
+            while lo < hi and _is_space(data[lo]):
+                lo += 1
+            while hi > lo and _is_space(data[hi - 1]):
+                hi -= 1
+            h = _FNV_OFFSET
+            for u in range(lo, hi):
+                h = (h ^ np.uint64(data[u])) * _FNV_PRIME
+            s = np.int64(h & np.uint64(mask))
+            code = -1
+            while slot_code[s] >= 0:
+                if slot_hash[s] == h:
+                    c = slot_code[s]
+                    if name_len[c] == hi - lo:
+                        same = True
+                        for u in range(hi - lo):
+                            if data[name_start[c] + u] != data[lo + u]:
+                                same = False
+                                break
+                        if same:
+                            code = c
+                            break
+                s = (s + 1) & mask
+            if code < 0:
+                code = n_names
+                name_start[code], name_len[code] = lo, hi - lo
+                slot_hash[s], slot_code[s] = h, code
+                n_names += 1
+            codes[t] = code
+            t += 1
+            if stop == b:
+                break
+            i = stop + k
+    return rows, n_names
+
+
+@jit
+def _encode(data: np.ndarray, offsets: np.ndarray, sep: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split every string at `sep`, trim each channel's surrounding whitespace and number the channels in order of
+    first appearance: (journey offsets, codes, first byte and length of each channel's name).
+
+    Channels are found through an open-addressing table keyed by their FNV-1a hash; names are compared byte by
+    byte on a hash match, so two channels never share a code."""
+    rows = offsets.shape[0] - 1
+    out_offsets = np.zeros(rows + 1, dtype=np.int64)
+    for r in range(rows):
+        a, b = offsets[r], offsets[r + 1]
+        out_offsets[r + 1] = out_offsets[r] + (0 if a == b else 1 + _split_points(data, a, b, sep))
+    codes = np.empty(out_offsets[-1], dtype=np.int32)
+    capacity = 64
+    slot_hash = np.zeros(capacity, dtype=np.uint64)
+    slot_code = np.full(capacity, -1, dtype=np.int64)
+    name_start = np.empty(capacity, dtype=np.int64)
+    name_len = np.empty(capacity, dtype=np.int64)
+    row, n_names = 0, 0
+    while True:
+        row, n_names = _encode_rows(data, offsets, sep, out_offsets, codes, slot_hash, slot_code, name_start,
+                                    name_len, row, n_names)
+        if row == rows:
+            break
+        # Grow until the next row fits in a half-full table, and re-insert the names.
+        need = n_names + out_offsets[row + 1] - out_offsets[row]
+        while 2 * need > capacity:
+            capacity *= 2
+        mask = capacity - 1
+        new_hash = np.zeros(capacity, dtype=np.uint64)
+        new_code = np.full(capacity, -1, dtype=np.int64)
+        for old in range(slot_code.shape[0]):
+            if slot_code[old] >= 0:
+                s = np.int64(slot_hash[old] & np.uint64(mask))
+                while new_code[s] >= 0:
+                    s = (s + 1) & mask
+                new_hash[s], new_code[s] = slot_hash[old], slot_code[old]
+        slot_hash, slot_code = new_hash, new_code
+        name_start = np.concatenate((name_start, np.empty(capacity - name_start.shape[0], dtype=np.int64)))
+        name_len = np.concatenate((name_len, np.empty(capacity - name_len.shape[0], dtype=np.int64)))
+    return out_offsets, codes, name_start[:n_names].copy(), name_len[:n_names].copy()
+
+
+def journeys_from_path_strings(paths: Sequence[str] | pa.Array | pa.ChunkedArray, conversions: np.ndarray,
+                               value: np.ndarray, nulls: np.ndarray, *, separator: str = SEPARATOR) -> Journeys:
+    """Encode path strings to integer codes in one compiled pass over Arrow's UTF-8 buffer (no Python strings per
+    channel). An empty string is a journey without touches."""
+    arr = paths if isinstance(paths, pa.Array | pa.ChunkedArray) else pa.array(paths, type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    if arr.null_count:
+        row = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
+        raise AttributionInputInvalid(f"path {row} is missing", field="path", record=f"row {row}")
+    if not separator:
+        raise AttributionInputInvalid("the channel separator is empty", field="separator")
+    _, offset_buf, data_buf = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(offset_buf, dtype=width)[arr.offset: arr.offset + len(arr) + 1].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
+    sep = np.frombuffer(separator.encode(), dtype=np.uint8)
+    j_offsets, codes, starts, lens = _encode(data, offsets, sep)
+    names = tuple(data[a: a + n].tobytes().decode("utf-8") for a, n in zip(starts.tolist(), lens.tolist(),
+                                                                           strict=True))
+    return Journeys(offsets=j_offsets, codes=codes, names=names,
+                    conversions=np.ascontiguousarray(conversions, dtype=np.float64),
+                    value=np.ascontiguousarray(value, dtype=np.float64),
+                    nulls=np.ascontiguousarray(nulls, dtype=np.float64))
 
 
 def _number(text: str, line: int, column: str, source: str) -> float:

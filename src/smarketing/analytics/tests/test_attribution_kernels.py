@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from smarketing.analytics.kernels import (
     RULE_MODELS,
+    AttributionInputInvalid,
     AttributionModel,
     AttributionWeightsInvalid,
     attribute,
@@ -111,6 +112,18 @@ def test_events_builder_sorts_touches_by_journey_and_time():
     # When first touch credits it, then each journey's earliest touch wins
     c = rule_credit(j, "first_touch")
     assert dict(zip(c.names, c.conversions.tolist(), strict=True)) == {"a": 1.0, "b": 1.0}
+
+
+@pytest.mark.parametrize(("journey", "code", "presorted", "message"), [
+    ([0, 2], [0, 1], False, "event row 1: journey id 2 has no outcome row"),
+    ([0, -1], [0, 1], False, "event row 0: journey id -1 has no outcome row"),
+    ([0, 1], [0, 2], True, "event row 1: channel code 2 is outside the list of 2 channel names"),
+    ([1, 0], [0, 1], True, "event row 1: events said to be sorted by journey are not"),
+])
+def test_events_builder_names_the_bad_row(journey, code, presorted, message):
+    with pytest.raises(AttributionInputInvalid, match=message):
+        journeys_from_events(np.array(journey), np.array(code), ["a", "b"], converted=np.array([1.0, 0.0]),
+                             presorted=presorted)
 
 
 def test_converting_subset_gives_the_same_rule_credit():

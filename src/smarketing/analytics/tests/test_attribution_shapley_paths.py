@@ -6,11 +6,19 @@ from itertools import combinations
 from math import factorial
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smarketing.analytics.kernels import PathsFileInvalid, journeys_from_lists, parse_paths, shapley_credit
+from smarketing.analytics.kernels import (
+    AttributionInputInvalid,
+    PathsFileInvalid,
+    journeys_from_lists,
+    journeys_from_path_strings,
+    parse_paths,
+    shapley_credit,
+)
 
 
 def _reference_shapley(paths, conv):
@@ -75,6 +83,37 @@ def test_shapley_credit_sums_to_total_conversions(rows):
 
 
 HEADER = "path;total_conversions;total_conversion_value;total_null"
+
+channel_names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12).map(
+    str.strip).filter(lambda s: s and not set(s) & set(">|→"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 299), max_size=8), min_size=1, max_size=40),
+       st.lists(channel_names, min_size=300, max_size=300, unique=True), st.sampled_from([" > ", ">", " | ", "→"]),
+       st.booleans())
+def test_path_strings_encode_like_a_plain_split(rows, names, separator, large):
+    # Given paths over up to 300 distinct channels (the channel table grows several times), padded with spaces
+    strings = [separator.join(f"  {names[c]} " for c in row) for row in rows]
+    arr = pa.array(strings, type=pa.large_string() if large else pa.string())
+    # When they are encoded by the compiled splitter
+    j = journeys_from_path_strings(arr, np.ones(len(rows)), np.zeros(len(rows)), np.zeros(len(rows)),
+                                   separator=separator)
+    # Then channels are numbered by first appearance and every journey reads back as the plain split
+    expected_names = list(dict.fromkeys(t.strip() for s in strings if s for t in s.split(separator)))
+    assert list(j.names) == expected_names
+    decoded = [[j.names[c] for c in j.codes[j.offsets[r]:j.offsets[r + 1]]] for r in range(len(rows))]
+    assert decoded == [[names[c] for c in row] for row in rows]
+
+
+def test_path_strings_from_a_sliced_arrow_array_and_missing_paths():
+    # Given an Arrow slice (non-zero offset), it encodes only its own rows
+    arr = pa.array(["x > y", "a > b", "b"]).slice(1)
+    j = journeys_from_path_strings(arr, np.ones(2), np.zeros(2), np.zeros(2))
+    assert j.names == ("a", "b") and j.codes.tolist() == [0, 1, 1]
+    # A missing path is named by its row
+    with pytest.raises(AttributionInputInvalid, match="path 1 is missing"):
+        journeys_from_path_strings(pa.array(["a", None]), np.ones(2), np.zeros(2), np.zeros(2))
 
 
 def test_paths_format_parses_counts_and_channels():

@@ -154,3 +154,30 @@ def test_krylov_solve_of_large_chains_equals_the_direct_solve(monkeypatch):
     for ch in j.names:
         assert krylov.weights["removal_effects"][ch] == pytest.approx(direct.weights["removal_effects"][ch], abs=1e-12)
     assert np.allclose(krylov.conversions, direct.conversions, atol=1e-9)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("forced", ["sorted_keys", "sparse_counts", "threads", "all"])
+def test_every_counting_path_fits_the_same_chain(monkeypatch, order, forced):
+    # Given journeys with empty ones among them and aggregated rows
+    rng = np.random.default_rng(order)
+    paths = [[f"c{x}" for x in rng.integers(0, 9, rng.integers(0, 9))] for _ in range(4000)]
+    conv = rng.integers(0, 3, 4000).astype(float)
+    j = journeys_from_lists(paths, conv, value=conv * rng.random(4000) * 50, nulls=rng.integers(0, 3, 4000),
+                            names=[f"c{x}" for x in range(9)])
+    baseline = markov_credit(j, order=order)
+    # When the chain is fitted with key sorting instead of a presence table, sparse instead of dense counts, or on
+    # several threads
+    if forced in ("sorted_keys", "all"):
+        monkeypatch.setattr(markov_module, "PRESENCE_LIMIT", 1)
+    if forced in ("sparse_counts", "all"):
+        monkeypatch.setattr(markov_module, "DENSE_COUNTS_LIMIT", 1)
+    if forced in ("threads", "all"):
+        monkeypatch.setattr(markov_module.loops, "PARALLEL_MIN_TOUCHES", 1)
+        monkeypatch.setattr(markov_module.loops, "workers", lambda: 3)
+    other = markov_credit(j, order=order)
+    # Then it is the same chain: same states, same probability, same credit
+    assert other.extra["states"] == baseline.extra["states"]
+    assert other.extra["conversion_probability"] == pytest.approx(baseline.extra["conversion_probability"], abs=1e-14)
+    assert np.allclose(other.conversions, baseline.conversions, atol=1e-9)
+    assert np.allclose(other.value, baseline.value, atol=1e-7)

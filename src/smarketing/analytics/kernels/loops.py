@@ -1,0 +1,206 @@
+"""Compiled loops (Numba) over integer-coded journeys: the hot paths of the attribution and journey kernels.
+
+Each loop makes one pass over the CSR arrays (`offsets`, `codes`) and builds no per-touch temporaries, so a
+chain over ten million journeys costs little more memory than its input. Loops release the GIL and work on a
+range of journeys `[j0, j1)`; `in_chunks` runs one per core on Python threads and the caller adds the partial
+results. No Numba threading layer is involved, which keeps the loops safe to call from a threaded web server.
+Compiled code is cached on disk, so only the first call after an install pays for compilation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import numba
+import numpy as np
+
+T = TypeVar("T")
+
+jit = numba.njit(cache=True, nogil=True)
+
+PARALLEL_MIN_TOUCHES = 1_000_000  # below this, one thread is faster than handing out work
+MAX_WORKERS = 8
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def workers() -> int:
+    """Threads used for one kernel call: the cores this process may run on, at most MAX_WORKERS."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, MAX_WORKERS))
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="smarketing-kernel")
+        return _pool
+
+
+def chunk_bounds(offsets: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Split journeys into `parts` contiguous ranges holding about the same number of touches."""
+    n_journeys = offsets.shape[0] - 1
+    if parts <= 1 or n_journeys <= 1:
+        return [(0, n_journeys)]
+    cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], parts + 1), side="left")
+    cuts[0], cuts[-1] = 0, n_journeys
+    cuts = np.unique(np.clip(cuts, 0, n_journeys))
+    return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a] or [(0, n_journeys)]
+
+
+def in_chunks(fn: Callable[..., T], offsets: np.ndarray, *args: Any) -> list[T]:
+    """Run `fn(*args, j0, j1)` over journey ranges, one per core when the input is large enough."""
+    parts = workers() if offsets[-1] >= PARALLEL_MIN_TOUCHES else 1
+    bounds = chunk_bounds(offsets, parts)
+    if len(bounds) == 1:
+        return [fn(*args, *bounds[0])]
+    futures = [_executor().submit(fn, *args, a, b) for a, b in bounds]
+    return [f.result() for f in futures]
+
+
+# ---------------------------------------------------------------------------------------------- event tables
+
+SCAN_OK, SCAN_UNSORTED, SCAN_BAD_JOURNEY, SCAN_BAD_CODE = 0, 1, 2, 3
+
+
+@jit
+def scan_events(journey_ids: np.ndarray, codes: np.ndarray, n_journeys: int, n_codes: int
+                ) -> tuple[np.ndarray, int, int]:
+    """CSR offsets of an event table sorted by journey, checking every row on the way.
+
+    Returns (offsets, status, row): status is SCAN_OK, or the first problem found and the row holding it.
+    """
+    offsets = np.zeros(n_journeys + 1, dtype=np.int64)
+    prev = -1
+    for i in range(journey_ids.shape[0]):
+        jid = journey_ids[i]
+        if jid < 0 or jid >= n_journeys:
+            return offsets, SCAN_BAD_JOURNEY, i
+        if jid < prev:
+            return offsets, SCAN_UNSORTED, i
+        c = codes[i]
+        if c < 0 or c >= n_codes:
+            return offsets, SCAN_BAD_CODE, i
+        offsets[jid + 1] += 1
+        prev = jid
+    for j in range(n_journeys):
+        offsets[j + 1] += offsets[j]
+    return offsets, SCAN_OK, -1
+
+
+@jit
+def lengths_to_offsets(lengths: np.ndarray) -> np.ndarray:
+    out = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+    for j in range(lengths.shape[0]):
+        out[j + 1] = out[j] + lengths[j]
+    return out
+
+
+@jit
+def gather(offsets: np.ndarray, codes: np.ndarray, times: np.ndarray, picked: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets, codes and times (empty when `times` is) of the journeys at `picked`, in that order."""
+    out_offsets = np.zeros(picked.shape[0] + 1, dtype=np.int64)
+    for k in range(picked.shape[0]):
+        j = picked[k]
+        out_offsets[k + 1] = out_offsets[k] + offsets[j + 1] - offsets[j]
+    total = out_offsets[-1]
+    out_codes = np.empty(total, dtype=codes.dtype)
+    with_times = times.shape[0] > 0
+    out_times = np.empty(total if with_times else 0, dtype=np.float64)
+    for k in range(picked.shape[0]):
+        j = picked[k]
+        a, o = offsets[j], out_offsets[k]
+        for i in range(offsets[j + 1] - a):
+            out_codes[o + i] = codes[a + i]
+            if with_times:
+                out_times[o + i] = times[a + i]
+    return out_offsets, out_codes, out_times
+
+
+# ---------------------------------------------------------------------------------------------- Markov chains
+# A state of an order-k chain is the last k channels, encoded as a key in base B = C + 1 with the newest channel
+# as the most significant digit and digit C meaning "before the journey started". Keys are computed from the
+# window of the last k touches (no division, and no dependency from one touch to the next).
+
+
+@jit
+def state_key(codes: np.ndarray, i: int, first: int, order: int, base: int) -> int:
+    """Key of the state after touch i of a journey whose first touch is at `first`."""
+    key = 0
+    for d in range(order):
+        key = key * base + (codes[i - d] if i - d >= first else base - 1)
+    return key
+
+
+@jit
+def mark_states(offsets: np.ndarray, codes: np.ndarray, order: int, base: int, space: int,
+                j0: int, j1: int) -> np.ndarray:
+    """Which state keys occur in journeys [j0, j1)."""
+    present = np.zeros(space, dtype=np.bool_)
+    for j in range(j0, j1):
+        a = offsets[j]
+        for i in range(a, offsets[j + 1]):
+            present[state_key(codes, i, a, order, base)] = True
+    return present
+
+
+@jit
+def touch_keys(offsets: np.ndarray, codes: np.ndarray, order: int, base: int) -> np.ndarray:
+    """State key of every touch (for key spaces too large for a presence table)."""
+    out = np.empty(codes.shape[0], dtype=np.int64)
+    for j in range(offsets.shape[0] - 1):
+        a = offsets[j]
+        for i in range(a, offsets[j + 1]):
+            out[i] = state_key(codes, i, a, order, base)
+    return out
+
+
+@jit
+def count_chain(offsets: np.ndarray, codes: np.ndarray, conversions: np.ndarray, nulls: np.ndarray,
+                value: np.ndarray, remap: np.ndarray, touch_state: np.ndarray, order: int, base: int,
+                n_states: int, n_codes: int, dense: bool, prev_out: np.ndarray,
+                j0: int, j1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Transition counts of journeys [j0, j1): `nxt[s, c]` journeys moving from state s (0 = start) by channel c,
+    `exits[s]` = (conversions, nulls, value) ending in s, and totals (conversions, journeys, value) of the
+    journeys with touches. A touch's state is its code + 1 (order 1), `touch_state[i]` when that array is given,
+    else `remap[key]`. When `dense` is false the counting is left to the caller: `prev_out[i]` gets the state
+    before touch i."""
+    nxt = np.zeros((n_states if dense else 0, n_codes), dtype=np.float64)
+    exits = np.zeros((n_states, 3), dtype=np.float64)
+    totals = np.zeros(3, dtype=np.float64)
+    by_touch = touch_state.shape[0] > 0
+    for j in range(j0, j1):
+        a, b = offsets[j], offsets[j + 1]
+        if a == b:
+            continue
+        m = conversions[j] + nulls[j]
+        prev = 0
+        for i in range(a, b):
+            c = codes[i]
+            if dense:
+                nxt[prev, c] += m
+            else:
+                prev_out[i] = prev
+            if order == 1:
+                prev = c + 1
+            elif by_touch:
+                prev = touch_state[i]
+            else:
+                prev = remap[state_key(codes, i, a, order, base)]
+        exits[prev, 0] += conversions[j]
+        exits[prev, 1] += nulls[j]
+        exits[prev, 2] += value[j]
+        totals[0] += conversions[j]
+        totals[1] += m
+        totals[2] += value[j]
+    return nxt, exits, totals
