@@ -83,33 +83,21 @@ class Journeys:
     def subset(self, journey_index: np.ndarray) -> Journeys:
         """The journeys at `journey_index` (in that order), with their touches."""
         journey_index = np.asarray(journey_index, dtype=np.int64)
-        lengths = self.lengths[journey_index]
-        offsets = np.zeros(journey_index.shape[0] + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        touch = _ranges(self.offsets[journey_index], lengths, int(offsets[-1]))
+        times = self.times if self.times is not None else np.zeros(0)
+        offsets, codes, picked_times = loops.gather(self.offsets, self.codes, times, journey_index)
 
         def pick(a: np.ndarray | None, idx: np.ndarray) -> np.ndarray | None:
             return None if a is None else a[idx]
 
-        return Journeys(offsets=offsets, codes=self.codes[touch], names=self.names,
+        return Journeys(offsets=offsets, codes=codes, names=self.names,
                         conversions=self.conversions[journey_index], value=self.value[journey_index],
-                        nulls=self.nulls[journey_index], times=pick(self.times, touch),
+                        nulls=self.nulls[journey_index], times=None if self.times is None else picked_times,
                         end_times=pick(self.end_times, journey_index), lead_pos=pick(self.lead_pos, journey_index),
                         opp_pos=pick(self.opp_pos, journey_index))
 
     def converting(self) -> Journeys:
         """Only the journeys with conversions: rule-based credit never reaches the others."""
         return self.subset(np.flatnonzero(self.conversions > 0))
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray, total: int) -> np.ndarray:
-    """Concatenation of arange(s, s+l) for every (s, l), without a Python loop."""
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    out_offsets = np.cumsum(lengths) - lengths
-    # Each output slot = its start + its rank within the run.
-    idx = np.arange(total, dtype=np.int64) - np.repeat(out_offsets, lengths)
-    return idx + np.repeat(starts, lengths)
 
 
 def journeys_from_events(journey_ids: np.ndarray, codes: np.ndarray, names: Sequence[str], *,

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from smarketing.analytics.kernels import loops
 from smarketing.analytics.kernels.journeys import Journeys
+from smarketing.analytics.kernels.loops import jit
 from smarketing.core.errors import ValidationFailed
 
 
@@ -74,133 +76,202 @@ def validate_custom_weights(weights: Sequence[float]) -> tuple[float, ...]:
     return w
 
 
-def _normalise(j: Journeys, jt: np.ndarray, w: np.ndarray) -> np.ndarray:
-    sums = np.bincount(jt, weights=w, minlength=j.n_journeys)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = w / sums[jt]
-    return np.nan_to_num(out, nan=0.0)
+# Model numbers understood by the compiled loop.
+_FIRST, _LAST, _LINEAR, _DECAY, _U, _W, _FULL, _CUSTOM = range(8)
+_CODES = {AttributionModel.FIRST_TOUCH: _FIRST, AttributionModel.LAST_TOUCH: _LAST, AttributionModel.LINEAR: _LINEAR,
+          AttributionModel.TIME_DECAY: _DECAY, AttributionModel.U_SHAPED: _U, AttributionModel.W_SHAPED: _W,
+          AttributionModel.FULL_PATH: _FULL, AttributionModel.CUSTOM: _CUSTOM}
 
 
-def _slot_weights(j: Journeys, jt: np.ndarray, slots: list[tuple[np.ndarray, float]], middle: float) -> np.ndarray:
-    """Key touches get their slot weights (slots landing on one touch add up); the rest share `middle`.
-
-    A slot whose position is -1 is dropped. Journeys with no non-key touch are renormalised over the key touches,
-    so a one-touch journey gives that touch everything and a two-touch U-shape gives 50/50.
-    """
-    n = j.n_touches
-    starts = j.offsets[:-1]
-    key_w = np.zeros(n)
-    for pos, weight in slots:
-        ok = pos >= 0
-        key_w += np.bincount(starts[ok] + pos[ok], minlength=n) * weight
-    is_key = np.zeros(n, dtype=bool)
-    for pos, _ in slots:
-        ok = pos >= 0
-        is_key[starts[ok] + pos[ok]] = True
-    rest = j.lengths - np.bincount(jt[is_key], minlength=j.n_journeys)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mid = np.where(is_key, 0.0, middle / rest[jt])
-    return _normalise(j, jt, key_w + np.nan_to_num(mid, nan=0.0, posinf=0.0))
-
-
-def _middle_pos(lengths: np.ndarray, known: np.ndarray | None, fraction: float) -> np.ndarray:
+@jit
+def _middle_pos(length: int, known: int, fraction: float) -> int:
     """The known key position, else an interior touch at `fraction` of the path; -1 when there is no interior."""
-    guess = np.clip(np.rint((lengths - 1) * fraction).astype(np.int64), 1, np.maximum(lengths - 2, 1))
-    guess = np.where(lengths >= 3, guess, -1)
-    if known is None:
-        return guess
-    ok = (known >= 0) & (known < lengths)
-    return np.where(ok, known, guess)
+    if 0 <= known < length:
+        return known
+    if length < 3:
+        return -1
+    return min(max(int(np.rint((length - 1) * fraction)), 1), max(length - 2, 1))
 
 
-def touch_weights(j: Journeys, model: AttributionModel | str, *, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
-                  custom: Sequence[float] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Share of its journey's credit for every touch, and the weights to show next to the figures."""
+@jit
+def _slots(share: np.ndarray, a: int, n: int, pos: np.ndarray, weight: np.ndarray, k: int, middle: float) -> None:
+    """Key touches get their slot weights (slots landing on one touch add up); the rest share `middle`; then the
+    journey is normalised. A slot at -1 is dropped, so a journey without other touches is renormalised over the
+    key touches (a one-touch journey gives that touch everything, a two-touch U-shape gives 50/50)."""
+    for i in range(n):
+        share[a + i] = -1.0  # not a key touch yet
+    keys = 0
+    for s in range(k):
+        if pos[s] >= 0 and share[a + pos[s]] < 0:
+            share[a + pos[s]] = 0.0
+            keys += 1
+    for s in range(k):
+        if pos[s] >= 0:
+            share[a + pos[s]] += weight[s]
+    rest = n - keys
+    total = 0.0
+    for i in range(n):
+        if share[a + i] < 0:
+            share[a + i] = middle / rest
+        total += share[a + i]
+    for i in range(n):
+        share[a + i] = share[a + i] / total if total > 0 else 0.0
+
+
+@jit
+def _custom(share: np.ndarray, a: int, n: int, w: np.ndarray, per_bucket: np.ndarray) -> None:
+    """Weights (first, middle segments…, last): the first and last touches take the end weights; interior touches
+    are cut into len(w)-2 equal segments, each sharing its weight; buckets without touches are renormalised away
+    and a journey whose touches all weigh 0 is split evenly."""
+    k = w.shape[0]
+    if k == 1 or n == 1:
+        for i in range(n):
+            share[a + i] = 1.0 / n
+        return
+    interior = k - 2
+    per_bucket[:] = 0
+    for i in range(n):
+        per_bucket[_bucket(i, n, k, interior)] += 1
+    total = 0.0
+    for i in range(n):
+        b = _bucket(i, n, k, interior)
+        share[a + i] = (w[b] if b < k else 0.0) / per_bucket[b]
+        total += share[a + i]
+    for i in range(n):
+        share[a + i] = share[a + i] / total if total > 0 else 1.0 / n
+
+
+@jit
+def _bucket(i: int, n: int, k: int, interior: int) -> int:
+    if i == 0:
+        return 0
+    if i == n - 1:
+        return k - 1
+    if interior == 0:
+        return k  # interior touches weigh nothing when only (first, last) weights are given
+    return 1 + ((i - 1) * interior) // max(n - 2, 1)
+
+
+@jit
+def _rule_loop(offsets: np.ndarray, codes: np.ndarray, conversions: np.ndarray, value: np.ndarray,
+               times: np.ndarray, lead_pos: np.ndarray, opp_pos: np.ndarray, model: int, half_life: float,
+               custom: np.ndarray, n_codes: int, share: np.ndarray, j0: int, j1: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Touch shares of journeys [j0, j1) under one model, and the conversions and value they credit per code."""
+    conv = np.zeros(n_codes)
+    val = np.zeros(n_codes)
+    pos = np.empty(4, dtype=np.int64)
+    weight = np.empty(4)
+    per_bucket = np.zeros(custom.shape[0] + 1, dtype=np.int64)
+    for j in range(j0, j1):
+        a = offsets[j]
+        n = offsets[j + 1] - a
+        if n == 0:
+            continue
+        if model in (_FIRST, _LAST):
+            for i in range(n):
+                share[a + i] = 0.0
+            share[a if model == _FIRST else a + n - 1] = 1.0
+        elif model == _LINEAR:
+            for i in range(n):
+                share[a + i] = 1.0 / n
+        elif model == _DECAY:
+            # Normalised weights do not depend on the reference time, so age is measured from the journey's
+            # newest touch: it weighs 1 and no journey underflows to all-zero weights.
+            newest = times[a]
+            for i in range(n):
+                newest = max(newest, times[a + i])
+            total = 0.0
+            for i in range(n):
+                share[a + i] = 2.0 ** (-(newest - times[a + i]) / half_life)
+                total += share[a + i]
+            for i in range(n):
+                share[a + i] /= total
+        elif model == _CUSTOM:
+            _custom(share, a, n, custom, per_bucket)
+        else:
+            known_lead = lead_pos[j] if lead_pos.shape[0] else -1
+            known_opp = opp_pos[j] if opp_pos.shape[0] else -1
+            if model == _U:
+                pos[0], pos[1], weight[0], weight[1], k, middle = 0, n - 1, 0.4, 0.4, 2, 0.2
+            elif model == _W:
+                opp = known_opp if 0 <= known_opp < n else n - 1
+                pos[0], pos[1], pos[2] = 0, _middle_pos(n, known_lead, 0.5), opp
+                weight[0], weight[1], weight[2], k, middle = 0.3, 0.3, 0.3, 3, 0.1
+            else:
+                pos[0], pos[1], pos[2], pos[3] = (0, _middle_pos(n, known_lead, 1 / 3),
+                                                  _middle_pos(n, known_opp, 2 / 3), n - 1)
+                weight[:] = 0.225
+                k, middle = 4, 0.1
+            _slots(share, a, n, pos, weight, k, middle)
+        for i in range(n):
+            conv[codes[a + i]] += share[a + i] * conversions[j]
+            val[codes[a + i]] += share[a + i] * value[j]
+    return conv, val
+
+
+def _run(j: Journeys, model: AttributionModel, half_life_days: float, custom: tuple[float, ...]
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    empty = np.zeros(0)
+    none = np.zeros(0, dtype=np.int64)
+    share = np.zeros(j.n_touches)
+    parts = loops.in_chunks(
+        _rule_loop, j.offsets, j.offsets, j.codes, j.conversions, j.value,
+        j.times if j.times is not None else empty,
+        j.lead_pos.astype(np.int64) if j.lead_pos is not None else none,
+        j.opp_pos.astype(np.int64) if j.opp_pos is not None else none,
+        _CODES[model], float(half_life_days), np.asarray(custom, dtype=np.float64), j.n_codes, share)
+    conv, val = (np.sum([p[k] for p in parts], axis=0) for k in range(2))
+    return share, conv, val
+
+
+def _checked(j: Journeys, model: AttributionModel | str, half_life_days: float, custom: Sequence[float] | None
+             ) -> tuple[AttributionModel, tuple[float, ...], dict[str, Any]]:
+    """The model, its custom weights and the weights to show next to the figures; bad settings raise."""
     model = AttributionModel(model)
-    jt = j.journey_of_touch()
-    pos = j.position_of_touch()
-    length = j.lengths[jt]
-    first = np.zeros(j.n_journeys, dtype=np.int64)
-    last = j.lengths - 1
+    shown: dict[str, Any]
+    w: tuple[float, ...] = ()
     if model is AttributionModel.FIRST_TOUCH:
-        return (pos == 0).astype(np.float64), {"first": 1.0}
-    if model is AttributionModel.LAST_TOUCH:
-        return (pos == length - 1).astype(np.float64), {"last": 1.0}
-    if model is AttributionModel.LINEAR:
-        return 1.0 / length, {"each_touch": "1/n"}
-    if model is AttributionModel.TIME_DECAY:
+        shown = {"first": 1.0}
+    elif model is AttributionModel.LAST_TOUCH:
+        shown = {"last": 1.0}
+    elif model is AttributionModel.LINEAR:
+        shown = {"each_touch": "1/n"}
+    elif model is AttributionModel.TIME_DECAY:
         if not half_life_days > 0:
             raise AttributionWeightsInvalid(f"half-life must be a positive number of days, got {half_life_days}",
                                             field="half_life_days")
         if j.times is None:
             raise AttributionWeightsInvalid("time decay needs touch times", field="model")
-        # Normalised weights do not depend on the reference time, so measure age from the journey's newest touch:
-        # that touch has weight 1 and no journey underflows to all-zero weights.
-        age = _group_max(j.times, j)[jt] - j.times
-        w = np.exp2(-age / half_life_days)
-        return _normalise(j, jt, w), {"half_life_days": half_life_days, "weight": "2^(-age_days/half_life)"}
-    if model is AttributionModel.U_SHAPED:
-        return _slot_weights(j, jt, [(first, 0.4), (last, 0.4)], 0.2), dict(U_SHAPE)
-    if model is AttributionModel.W_SHAPED:
-        lead = _middle_pos(j.lengths, j.lead_pos, 0.5)
-        opp = last if j.opp_pos is None else np.where((j.opp_pos >= 0) & (j.opp_pos < j.lengths), j.opp_pos, last)
-        return _slot_weights(j, jt, [(first, 0.3), (lead, 0.3), (opp, 0.3)], 0.1), dict(W_SHAPE)
-    if model is AttributionModel.FULL_PATH:
-        lead = _middle_pos(j.lengths, j.lead_pos, 1 / 3)
-        opp = _middle_pos(j.lengths, j.opp_pos, 2 / 3)
-        slots = [(first, 0.225), (lead, 0.225), (opp, 0.225), (last, 0.225)]
-        return _slot_weights(j, jt, slots, 0.1), dict(FULL_PATH_SHAPE)
-    if model is AttributionModel.CUSTOM:
+        shown = {"half_life_days": half_life_days, "weight": "2^(-age_days/half_life)"}
+    elif model is AttributionModel.U_SHAPED:
+        shown = dict(U_SHAPE)
+    elif model is AttributionModel.W_SHAPED:
+        shown = dict(W_SHAPE)
+    elif model is AttributionModel.FULL_PATH:
+        shown = dict(FULL_PATH_SHAPE)
+    elif model is AttributionModel.CUSTOM:
         if custom is None:
             raise AttributionWeightsInvalid("the custom model needs position weights, e.g. --weights 0.4,0.2,0.4",
                                             field="weights")
         w = validate_custom_weights(custom)
-        return _custom(j, jt, pos, length, w), {"positions": list(w)}
-    raise AttributionWeightsInvalid(f"{model} is not a rule-based model", field="model")
+        shown = {"positions": list(w)}
+    else:
+        raise AttributionWeightsInvalid(f"{model} is not a rule-based model", field="model")
+    return model, w, shown
 
 
-def _group_max(x: np.ndarray, j: Journeys) -> np.ndarray:
-    nonempty = j.lengths > 0
-    out = np.zeros(j.n_journeys)
-    if j.n_touches:
-        out[nonempty] = np.maximum.reduceat(x, j.offsets[:-1][nonempty])
-    return out
-
-
-def _custom(j: Journeys, jt: np.ndarray, pos: np.ndarray, length: np.ndarray, w: tuple[float, ...]) -> np.ndarray:
-    """Weights (first, middle segments…, last): first and last touches take the end weights; interior touches are
-    cut into len(w)-2 equal segments, each sharing its weight; buckets without touches are renormalised away."""
-    k = len(w)
-    warr = np.asarray(w)
-    if k == 1:
-        return 1.0 / length
-    interior = k - 2
-    # Bucket k is a zero-weight bucket for interior touches when only (first, last) weights are given.
-    wext = np.append(warr, 0.0)
-    bucket = np.where(pos == 0, 0, np.where(pos == length - 1, k - 1, k))
-    if interior > 0:
-        inner = (pos >= 1) & (pos <= length - 2)
-        seg = 1 + ((pos - 1) * interior) // np.maximum(length - 2, 1)
-        bucket = np.where(inner, seg, bucket)
-    # One-touch journeys: the single touch is both first and last.
-    single = length == 1
-    # Touches per (journey, bucket), to spread a bucket's weight over its touches.
-    key = jt * (k + 1) + bucket
-    per_bucket = np.bincount(key, minlength=j.n_journeys * (k + 1))
-    raw = wext[bucket] / per_bucket[key]
-    raw = np.where(single, warr[0] + warr[k - 1], raw)
-    out = _normalise(j, jt, raw)
-    # All present buckets weighted 0 (e.g. weights 0,1,0 on a two-touch path): fall back to equal shares.
-    zero = np.bincount(jt, weights=out, minlength=j.n_journeys) == 0
-    return np.where(zero[jt], 1.0 / length, out)
+def touch_weights(j: Journeys, model: AttributionModel | str, *, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+                  custom: Sequence[float] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Share of its journey's credit for every touch, and the weights to show next to the figures."""
+    m, w, shown = _checked(j, model, half_life_days, custom)
+    return _run(j, m, half_life_days, w)[0], shown
 
 
 def rule_credit(j: Journeys, model: AttributionModel | str, *, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
                 custom: Sequence[float] | None = None) -> Credit:
-    """Conversions and value credited to each code under a rule-based model."""
-    share, weights = touch_weights(j, model, half_life_days=half_life_days, custom=custom)
-    jt = j.journey_of_touch()
-    conv = np.bincount(j.codes, weights=share * j.conversions[jt], minlength=j.n_codes)
-    val = np.bincount(j.codes, weights=share * j.value[jt], minlength=j.n_codes)
-    return Credit(names=j.names, conversions=conv, value=val, weights={"model": str(model), **weights},
+    """Conversions and value credited to each code under a rule-based model (one compiled pass)."""
+    m, w, shown = _checked(j, model, half_life_days, custom)
+    share, conv, val = _run(j, m, half_life_days, w)
+    return Credit(names=j.names, conversions=conv, value=val, weights={"model": str(m), **shown},
                   touch_share=share)
