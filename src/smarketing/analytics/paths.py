@@ -1,4 +1,4 @@
-"""In-process kernels over integer-coded event arrays (NumPy), for the embedded engine.
+"""In-process kernels over integer-coded event arrays (NumPy and compiled loops), for the embedded engine.
 
 Events arrive sorted by (subject, time, tie-break) as three arrays: subject ids, whole-second timestamps and
 activity codes. No path strings are built except for the few top paths returned.
@@ -11,6 +11,8 @@ from functools import cached_property
 
 import numpy as np
 
+from smarketing.analytics.kernels.loops import in_chunks, jit
+
 _P1 = np.uint64(0x9E3779B97F4A7C15)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
@@ -21,6 +23,11 @@ class EventArrays:
     ts: np.ndarray  # int64 seconds
     code: np.ndarray  # int32 activity codes into `labels`
     labels: list[str]
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        """CSR offsets: subject k's events are `[offsets[k], offsets[k + 1])`."""
+        return np.append(self.starts, len(self.code)).astype(np.int64)
 
     @cached_property
     def starts(self) -> np.ndarray:
@@ -37,62 +44,114 @@ class Dfg:
     end: dict[int, int]
 
 
+@jit
+def _dfg_loop(offsets: np.ndarray, code: np.ndarray, ts: np.ndarray, k: int, j0: int, j1: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Directly-follows counts and summed gaps (k × k), and start/end activity counts, of subjects [j0, j1)."""
+    counts = np.zeros(k * k, dtype=np.int64)
+    gaps = np.zeros(k * k, dtype=np.float64)
+    start = np.zeros(k, dtype=np.int64)
+    end = np.zeros(k, dtype=np.int64)
+    for j in range(j0, j1):
+        a, b = offsets[j], offsets[j + 1]
+        start[code[a]] += 1
+        end[code[b - 1]] += 1
+        for i in range(a + 1, b):
+            edge = code[i - 1] * k + code[i]
+            counts[edge] += 1
+            gaps[edge] += ts[i] - ts[i - 1]
+    return counts, gaps, start, end
+
+
 def dfg(ev: EventArrays) -> Dfg:
     """Directly-follows counts and mean gap per edge, and start/end activity counts."""
     k = len(ev.labels)
-    n = len(ev.code)
-    if n == 0:
+    if len(ev.code) == 0:
         return Dfg({}, {}, {})
-    # Pairs that cross a subject boundary go to a sentinel bin instead of being filtered out (no compaction).
-    cross = ev.subject[1:] != ev.subject[:-1]
-    pair = ev.code[:-1].astype(np.int64) * k + ev.code[1:]
-    pair[cross] = k * k
-    gap = (ev.ts[1:] - ev.ts[:-1]).astype(np.float64)
-    counts = np.bincount(pair, minlength=k * k + 1)[: k * k]
-    sums = np.bincount(pair, weights=gap, minlength=k * k + 1)[: k * k]
+    offsets = ev.offsets
+    parts = in_chunks(_dfg_loop, offsets, offsets, ev.code, ev.ts, k)
+    counts, sums, sc, ec = (np.sum([p[i] for p in parts], axis=0) for i in range(4))
     nz = np.flatnonzero(counts)
     edges = {(int(p // k), int(p % k)): (int(counts[p]), float(sums[p] / counts[p])) for p in nz}
-    starts = ev.starts
-    ends = np.r_[starts[1:] - 1, n - 1]
-    sc = np.bincount(ev.code[starts], minlength=k)
-    ec = np.bincount(ev.code[ends], minlength=k)
     return Dfg(edges, {int(i): int(sc[i]) for i in np.flatnonzero(sc)},
                {int(i): int(ec[i]) for i in np.flatnonzero(ec)})
 
 
-def path_ids(ev: EventArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group subjects by identical activity sequence: (path id per subject, representative subject index, counts).
+@jit
+def _mix(h: np.uint64) -> np.uint64:
+    """splitmix64's finaliser: spreads every input bit over the low bits used to index the table."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
 
-    Sequences are hashed (64-bit polynomial hash with the length mixed in); every subject is then checked element by element
-    against its group's representative, so a hash collision can never merge two different paths.
-    """
-    n = len(ev.code)
-    starts = ev.starts
-    if n == 0:
+
+@jit
+def _sequence_hashes(offsets: np.ndarray, code: np.ndarray, j0: int, j1: int) -> np.ndarray:
+    out = np.empty(j1 - j0, dtype=np.uint64)
+    for j in range(j0, j1):
+        h = np.uint64(offsets[j + 1] - offsets[j]) * _P2
+        for i in range(offsets[j], offsets[j + 1]):
+            h = (h ^ np.uint64(code[i] + 1)) * _P1
+        out[j - j0] = _mix(h)
+    return out
+
+
+@jit
+def _same_sequence(offsets: np.ndarray, code: np.ndarray, x: int, y: int) -> bool:
+    n = offsets[x + 1] - offsets[x]
+    if offsets[y + 1] - offsets[y] != n:
+        return False
+    for i in range(n):  # noqa: SIM110 - a plain loop: Numba compiles no generator into all()
+        if code[offsets[x] + i] != code[offsets[y] + i]:
+            return False
+    return True
+
+
+@jit
+def _group_paths(offsets: np.ndarray, code: np.ndarray, hashes: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Path id of every subject (numbered by first appearance), each path's first subject and its count.
+
+    Subjects are grouped through an open-addressing table keyed by the hash of their sequence; a hash match is
+    confirmed element by element, so a collision can never merge two different paths."""
+    n = hashes.shape[0]
+    capacity = 16
+    while capacity < 2 * n:
+        capacity *= 2
+    mask = np.uint64(capacity - 1)
+    slot_hash = np.zeros(capacity, dtype=np.uint64)
+    slot_path = np.full(capacity, -1, dtype=np.int64)
+    inverse = np.empty(n, dtype=np.int64)
+    rep = np.empty(n, dtype=np.int64)
+    counts = np.zeros(n, dtype=np.int64)
+    n_paths = 0
+    for s in range(n):
+        h = hashes[s]
+        slot = np.int64(h & mask)
+        while True:
+            p = slot_path[slot]
+            if p < 0:
+                slot_hash[slot], slot_path[slot] = h, n_paths
+                rep[n_paths] = s
+                p = n_paths
+                n_paths += 1
+                break
+            if slot_hash[slot] == h and _same_sequence(offsets, code, rep[p], s):
+                break
+            slot = (slot + 1) & (capacity - 1)
+        inverse[s] = p
+        counts[p] += 1
+    return inverse, rep[:n_paths].copy(), counts[:n_paths].copy()
+
+
+def path_ids(ev: EventArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group subjects by identical activity sequence: (path id per subject, representative subject index, counts)."""
+    if len(ev.code) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    lengths = np.diff(np.r_[starts, n])
-    subj_of = np.repeat(np.arange(len(starts)), lengths)
-    offset = np.arange(n) - starts[subj_of]
-    max_len = int(lengths.max())
-    with np.errstate(over="ignore"):
-        pow1 = np.cumprod(np.full(max_len, _P1, dtype=np.uint64))
-        codes = ev.code.astype(np.uint64) + np.uint64(1)
-        h = np.add.reduceat(codes * pow1[offset], starts)
-        key = h ^ (lengths.astype(np.uint64) * _P2)
-    uniq, rep_idx, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
-    rep_subject = rep_idx[inverse]
-    same_len = lengths == lengths[rep_subject]
-    rep_pos = starts[rep_subject][subj_of] + offset
-    ok = same_len.all() and bool(np.all(ev.code[np.minimum(rep_pos, n - 1)] == ev.code))
-    if not ok:
-        # A collision: fall back to exact grouping by the sequences themselves (never expected in practice).
-        seqs = [tuple(ev.code[s:s + ln].tolist()) for s, ln in zip(starts, lengths, strict=True)]
-        mapping: dict[tuple[int, ...], int] = {}
-        inverse = np.array([mapping.setdefault(s, len(mapping)) for s in seqs], dtype=np.int64)
-        counts = np.bincount(inverse)
-        rep_idx = np.array([seqs.index(s) for s in mapping], dtype=np.int64)
-    return inverse.astype(np.int64), rep_idx.astype(np.int64), counts.astype(np.int64)
+    offsets = ev.offsets
+    hashes = np.concatenate(in_chunks(_sequence_hashes, offsets, offsets, ev.code))
+    return _group_paths(offsets, ev.code, hashes)
 
 
 def sequence(ev: EventArrays, subject_index: int) -> list[str]:

@@ -133,6 +133,22 @@ def test_kernels_match_plain_python(seed):
         return all(any(x == r for x in it) for r in required)
 
     assert paths.conformance(ev, required).conforming.tolist() == [conforms(v) for v in seqs.values()]
+    # inverse: every subject points at a path with its own sequence
+    for s, v in enumerate(seqs.values()):
+        assert paths.sequence(ev, int(rep[inverse[s]])) == [f"k{c}" for c in v]
+
+
+def test_path_grouping_survives_hash_collisions():
+    # Given subjects whose sequence hashes all collide (a worst case no real hash produces)
+    ev = _random_events(4, subjects=200)
+    colliding = np.zeros(len(ev.starts), dtype=np.uint64)
+    # When they are grouped
+    inverse, rep, counts = paths._group_paths(ev.offsets, ev.code, colliding)
+    # Then the groups are still exactly the distinct sequences
+    _, rep_true, counts_true = paths.path_ids(ev)
+    as_set = {tuple(paths.sequence(ev, int(r))): int(c) for r, c in zip(rep, counts, strict=True)}
+    assert as_set == {tuple(paths.sequence(ev, int(r))): int(c) for r, c in zip(rep_true, counts_true, strict=True)}
+    assert counts.sum() == len(ev.starts)
 
 
 @pytest.mark.parametrize(("data", "field"), [
