@@ -1,4 +1,4 @@
-"""Directly-follows graph and top paths over seeded synthetic events: our NumPy kernel and DuckDB engine path
+"""Directly-follows graph and top paths over seeded synthetic events: our compiled kernel and DuckDB engine path
 versus pm4py on the very same events. Prints time, peak memory and the ratio; checks the numbers agree.
 
     .venv/bin/python benchmarks/journeys.py --events 30000000 [--pm4py-events 10000000] [--top 10]
@@ -153,7 +153,7 @@ def main() -> None:
     ours_kernel(subject[:1000], ts[:1000], code[:1000], args.top)  # warm up: imports outside the timing
     print(f"  subjects {subject[-1] + 1:,}, activities {len(LABELS)}")
     (edges, top), t_ours, m_ours = measure(lambda: ours_kernel(subject, ts, code, args.top))
-    print(f"  ours (NumPy kernel)   {t_ours:8.2f} s  {m_ours:8.0f} MB  {args.events / t_ours / 1e6:7.1f} M events/s")
+    print(f"  ours (compiled kernel)   {t_ours:8.2f} s  {m_ours:8.0f} MB  {args.events / t_ours / 1e6:7.1f} M events/s")
     if not args.skip_engine:
         (e_edges, e_top), t_eng, m_eng = measure(lambda: ours_engine(subject, ts, code, args.top))
         agree = e_edges == edges and [(n, p) for n, p in e_top] == top
@@ -171,7 +171,7 @@ def main() -> None:
         cut = np.flatnonzero(subject != subject[-1])[-1] + 1
         subject, ts, code = subject[:cut], ts[:cut], code[:cut]
         (edges, top), t_ours, m_ours = measure(lambda: ours_kernel(subject, ts, code, args.top))
-        print(f"  at {len(subject):,} events: ours (NumPy kernel) {t_ours:8.2f} s  {m_ours:8.0f} MB")
+        print(f"  at {len(subject):,} events: ours (compiled kernel) {t_ours:8.2f} s  {m_ours:8.0f} MB")
     (p_edges, p_top), t_pm, m_pm = measure(lambda: pm4py_run(subject, ts, code, args.top))
     print(f"  pm4py {pm4py.__version__:12s}     {t_pm:8.2f} s  {m_pm:8.0f} MB  (DFG + variants, same events)")
     print(f"  agreement: DFG {'identical' if p_edges == edges else 'DIFFERENT'}, "

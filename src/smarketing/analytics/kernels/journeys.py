@@ -110,16 +110,17 @@ def journeys_from_events(journey_ids: np.ndarray, codes: np.ndarray, names: Sequ
     Events are ordered by (journey, time) unless `presorted` says the table already is.
     Journeys without touches are kept with length 0 (they get no credit and do not enter the chain).
     """
-    journey_ids = np.asarray(journey_ids, dtype=np.int64)
+    # Contiguous arrays of fixed types: the compiled loops are built (and cached) for exactly these.
+    journey_ids = np.ascontiguousarray(journey_ids, dtype=np.int64)
     codes = np.asarray(codes)
     if not np.issubdtype(codes.dtype, np.integer):
         raise AttributionInputInvalid("channel codes must be integers", field="codes")
-    codes = codes.astype(np.int32, copy=False)
-    converted = np.asarray(converted, dtype=np.float64)
+    codes = np.ascontiguousarray(codes, dtype=np.int32)
+    converted = np.ascontiguousarray(converted, dtype=np.float64)
     n_journeys = converted.shape[0]
     if journey_ids.shape != codes.shape:
         raise AttributionInputInvalid("journey ids and channel codes differ in length", field="codes")
-    t = None if times is None else np.asarray(times, dtype=np.float64)
+    t = None if times is None else np.ascontiguousarray(times, dtype=np.float64)
     if not presorted:
         order = np.lexsort((t, journey_ids)) if t is not None else np.argsort(journey_ids, kind="stable")
         journey_ids, codes = journey_ids[order], codes[order]
@@ -140,7 +141,7 @@ def journeys_from_events(journey_ids: np.ndarray, codes: np.ndarray, names: Sequ
     nulls = np.minimum(converted, 1.0)
     np.subtract(1.0, nulls, out=nulls)
     return Journeys(offsets=offsets, codes=codes, names=tuple(names), conversions=converted,
-                    value=np.zeros(n_journeys) if value is None else np.asarray(value, np.float64),
+                    value=np.zeros(n_journeys) if value is None else np.ascontiguousarray(value, np.float64),
                     nulls=nulls, times=t,
                     end_times=None if end_times is None else np.asarray(end_times, dtype=np.float64))
 
