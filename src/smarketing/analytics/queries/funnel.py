@@ -8,13 +8,15 @@ stage is a step with its own volume and lag. Opportunities of the subject give v
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from smarketing.analytics.queries.common import (
     FUNNEL_KEYS,
@@ -37,6 +39,7 @@ GROUP_FIELDS: dict[str, tuple[str, ...]] = {
 }
 OUTCOMES = ("won", "lost", "open", "none")
 NONE_LABEL = "(none)"
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 class FunnelQuery(QuerySpec):
@@ -49,6 +52,17 @@ class FunnelQuery(QuerySpec):
     start: date | None = Field(default=None, description="First day of entries into from_stage")
     end: date | None = Field(default=None, description="Last day (inclusive) of entries into from_stage")
     window_days: float | None = Field(default=None, gt=0, description="Count conversions only within N days")
+    filters: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Only subjects whose group field has one of the values, e.g. {\"source\": [\"webinar\", "
+                    "\"referral\"], \"segment\": [\"enterprise\"]}: fields ANDed, values ORed; the keys groups "
+                    "report (\"(none)\" for a missing value, user ids for owner, YYYY-MM for cohort_month)")
+
+    @field_validator("filters", mode="after")
+    @classmethod
+    def _canonical_filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        # One spelling per meaning, so equal filters share cached results and read the same in exports.
+        return {name: sorted(set(values)) for name, values in sorted(value.items())}
 
     @model_validator(mode="after")
     def _check(self) -> FunnelQuery:
@@ -65,6 +79,8 @@ class FunnelQuery(QuerySpec):
         if self.by is not None and self.by not in GROUP_FIELDS[self.level]:
             raise ValidationFailed(f"cannot group {self.level} funnels by {self.by!r}; use one of "
                                    f"{list(GROUP_FIELDS[self.level])}", field="by")
+        for name, values in self.filters.items():
+            _check_filter(self.level, name, values)
         return self
 
     @property
@@ -72,6 +88,41 @@ class FunnelQuery(QuerySpec):
         if self.from_stage in FUNNEL_KEYS and self.to_stage in FUNNEL_KEYS:
             return FUNNEL_KEYS[FUNNEL_KEYS.index(self.from_stage): FUNNEL_KEYS.index(self.to_stage) + 1]
         return [self.from_stage, self.to_stage]
+
+
+def _check_filter(level: Level, name: str, values: list[str]) -> None:
+    path = f"filters.{name}"
+    if name not in GROUP_FIELDS[level]:
+        raise ValidationFailed(f"{path}: cannot filter {level} funnels on {name!r}; use one of "
+                               f"{list(GROUP_FIELDS[level])}", field=path)
+    if not values:
+        raise ValidationFailed(f"{path} has no values; give at least one (values of one field are ORed)", field=path)
+    for value in values:
+        if value == "":
+            raise ValidationFailed(f"{path} has an empty value; use {NONE_LABEL!r} for subjects without a {name}",
+                                   field=path)
+        if name == "cohort_month" and not _MONTH.fullmatch(value):
+            raise ValidationFailed(f"{path} value {value!r} is not a month; use YYYY-MM, e.g. 2026-01", field=path)
+        if name == "owner" and not (value.isdigit() or value == NONE_LABEL):
+            raise ValidationFailed(f"{path} value {value!r} is not a user id; owners are filtered by id (or "
+                                   f"{NONE_LABEL!r} for unowned)", field=path)
+
+
+def filters_from_terms(terms: Iterable[str], *, sep: str, source: str) -> dict[str, list[str]]:
+    """Repeated `field<sep>value` terms (`--where source=webinar`, `filter=source:webinar`) as a filters mapping."""
+    filters: dict[str, list[str]] = {}
+    for term in terms:
+        name, found, value = term.partition(sep)
+        if not found or not name.strip():
+            raise ValidationFailed(f"{source} {term!r} is not field{sep}value, e.g. source{sep}webinar", field=source)
+        filters.setdefault(name.strip(), []).append(value.strip())
+    return filters
+
+
+def describe_filters(filters: dict[str, list[str]]) -> str:
+    """`source in (referral, webinar); segment = enterprise`, or "" without filters (titles of tables, exports)."""
+    return "; ".join(f"{name} = {values[0]}" if len(values) == 1 else f"{name} in ({', '.join(values)})"
+                     for name, values in filters.items())
 
 
 class FunnelStep(QueryResult):
@@ -147,6 +198,10 @@ def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
         per = per.filter(per.entered_at >= ts_literal(day_start(spec.start)))
     if spec.end is not None:
         per = per.filter(per.entered_at < ts_literal(day_after(spec.end)))
+    for name, values in spec.filters.items():
+        wanted = [v.replace("-", "") for v in values] if name == "cohort_month" else values
+        keyed = _with_key(engine, spec.level, name, per, "filter_key")
+        per = keyed.filter(keyed.filter_key.isin(wanted)).drop("filter_key")
     if spec.window_days is not None:
         limit = spec.window_days
         per = per.mutate(**{
@@ -157,34 +212,39 @@ def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
     return per
 
 
-def _group_keys(engine: Any, spec: FunnelQuery, per: ir.Table) -> ir.Table:
-    """Attach `group_key` (a string, or a year*100+month number for cohort months)."""
-    if spec.by is None:
-        return per.mutate(group_key=ibis.literal("all"))
-    if spec.by == "cohort_month":
-        return per.mutate(group_key=(per.entered_at.year() * 100 + per.entered_at.month()).cast("string"))
-    if spec.level == "account":
+def _with_key(engine: Any, level: Level, field: str, per: ir.Table, column: str) -> ir.Table:
+    """`per` plus `column`: each subject's key for a group field (a string; year*100+month for cohort months)."""
+    if field == "cohort_month":
+        return per.mutate(**{column: (per.entered_at.year() * 100 + per.entered_at.month()).cast("string")})
+    if level == "account":
         acc = engine.table("accounts")
-        column = {"segment": acc.segment, "industry": acc.industry, "region": acc.region,
-                  "owner": acc.owner_id.cast("string")}[spec.by]
-        keys = acc.select(subject=acc.id, group_key=column)
-    elif spec.by == "campaign":
+        value = {"segment": acc.segment, "industry": acc.industry, "region": acc.region,
+                 "owner": acc.owner_id.cast("string")}[field]
+        keys = acc.select(subject=acc.id, field_value=value)
+    elif field == "campaign":
         tp = engine.table("touchpoints")
         camp = engine.table("campaigns")
         first = tp.filter(tp.contact_id.notnull()).mutate(
             rn=ibis.row_number().over(group_by=tp.contact_id, order_by=[tp.occurred_at, tp.id]))
         first = first.filter(first.rn == 0)
         keys = first.join(camp, first.campaign_id == camp.id, how="left").select(
-            subject=first.contact_id, group_key=camp.name)
+            subject=first.contact_id, field_value=camp.name)
     else:
         con = engine.table("contacts")
-        column = {"source": con.lead_source, "segment": con.segment, "country": con.country,
-                  "owner": con.owner_id.cast("string")}[spec.by]
-        keys = con.select(subject=con.id, group_key=column)
+        value = {"source": con.lead_source, "segment": con.segment, "country": con.country,
+                 "owner": con.owner_id.cast("string")}[field]
+        keys = con.select(subject=con.id, field_value=value)
     joined = per.join(keys, "subject", how="left")
-    key = joined.group_key
-    return joined.mutate(group_key=ibis.ifelse(key.isnull() | (key == ""), NONE_LABEL, key)).select(
-        *per.columns, "group_key")
+    key = joined.field_value
+    return joined.mutate(**{column: ibis.ifelse(key.isnull() | (key == ""), NONE_LABEL, key)}).select(
+        *per.columns, column)
+
+
+def _group_keys(engine: Any, spec: FunnelQuery, per: ir.Table) -> ir.Table:
+    """Attach `group_key` (a string, or a year*100+month number for cohort months)."""
+    if spec.by is None:
+        return per.mutate(group_key=ibis.literal("all"))
+    return _with_key(engine, spec.level, spec.by, per, "group_key")
 
 
 def _values(engine: Any, spec: FunnelQuery) -> ir.Table:

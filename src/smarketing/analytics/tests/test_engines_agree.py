@@ -28,6 +28,11 @@ SPECS = [
     FunnelQuery(from_stage="mql", to_stage="opportunity", by="campaign", window_days=20),
     FunnelQuery(from_stage="mql", to_stage="customer", level="account", by="segment"),
     FunnelQuery(from_stage="lead", to_stage="sql", by="cohort_month", start=date(2026, 1, 1), end=date(2026, 3, 31)),
+    FunnelQuery(from_stage="mql", to_stage="customer", by="owner",
+                filters={"source": ["webinar", "referral"], "segment": ["enterprise", "smb"]}),
+    FunnelQuery(from_stage="lead", to_stage="opportunity", by="source", window_days=30,
+                filters={"campaign": ["Summit"], "cohort_month": ["2026-01", "2026-02"], "country": ["(none)"]}),
+    FunnelQuery(from_stage="mql", to_stage="customer", level="account", filters={"segment": ["smb", "mid_market"]}),
     GoalsQuery(period="2026-Q4", revenue=250_000, as_of=date(2026, 11, 20)),
     JourneysQuery(top=5),
     JourneysQuery(level="account", top=5),
@@ -73,7 +78,10 @@ def _results(engine_name: str, specs: list = SPECS) -> list[dict]:
 def test_duckdb_and_postgresql_agree(company):
     duck = _results("duckdb")
     assert duck[0]["total"]["entered"] == 12
-    assert duck[5]["subjects"] == 12
+    assert duck[8]["subjects"] == 12
+    # the filtered funnels are not trivially empty or unfiltered, so agreeing on them means something
+    assert 0 < duck[4]["total"]["entered"] < duck[1]["total"]["entered"] and duck[4]["groups"]
+    assert 0 < duck[5]["total"]["entered"] < 12 and 0 < duck[6]["total"]["entered"] < 3
     if connection.vendor != "postgresql":
         pytest.skip("the PostgreSQL engine runs when the application database is PostgreSQL")
     assert _results("postgres") == duck
@@ -83,7 +91,8 @@ def test_duckdb_and_postgresql_agree(company):
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_spark_agrees_with_duckdb(company):
-    # Spark is slow to start and to plan, so it runs a representative subset: a grouped windowed funnel, the
-    # reverse waterfall, and journeys (engine DFG and ordered paths against DuckDB's NumPy kernel).
-    specs = [SPECS[1], SPECS[4], SPECS[5]]
+    # Spark is slow to start and to plan, so it runs a representative subset: a grouped windowed funnel, a
+    # filtered one (fields ANDed, values ORed, a first-campaign and a "(none)" filter), the reverse waterfall, and
+    # journeys (engine DFG and ordered paths against DuckDB's NumPy kernel).
+    specs = [SPECS[1], SPECS[5], SPECS[7], SPECS[8]]
     assert _results("spark", specs) == _results("duckdb", specs)

@@ -6,7 +6,12 @@ import pytest
 
 from smarketing.analytics.builders import build_journeys
 from smarketing.analytics.engine import open_engine
-from smarketing.analytics.queries.funnel import FunnelQuery, run_funnel
+from smarketing.analytics.queries.funnel import (
+    FunnelQuery,
+    describe_filters,
+    filters_from_terms,
+    run_funnel,
+)
 from smarketing.analytics.registry import parse_spec
 from smarketing.core.errors import ValidationFailed
 
@@ -99,6 +104,88 @@ def test_account_level_rolls_up_contact_changes(engine):
 def test_empty_cohort_gives_zeros_not_errors(engine):
     r = run_funnel(engine, FunnelQuery(from_stage="mql", to_stage="sql", start="2030-01-01", end="2030-02-01"))
     assert (r.total.entered, r.total.converted, r.total.conversion_rate) == (0, 0, None)
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    ({"source": ["webinar"]}, (2, 1)),                                    # ada, bob
+    ({"source": ["webinar", "ads"]}, (3, 1)),                             # values of one field are ORed
+    ({"source": ["webinar", "ads"], "segment": ["smb"]}, (1, 0)),         # fields are ANDed: cy
+    ({"source": ["(none)"]}, (1, 1)),                                     # dee has no source
+    ({"campaign": ["Nurture"]}, (1, 0)),                                  # bob's first touch; ada's was Webinar
+    ({"owner": ["7"]}, (1, 1)),
+    ({"cohort_month": ["2026-01", "2026-03"]}, (3, 2)),                   # ada, bob; dee entered MQL in March
+    ({"source": ["referral"]}, (0, 0)),                                   # nobody: zeros, not an error
+])
+def test_filters_narrow_the_cohort(engine, filters, expected):
+    r = run_funnel(engine, FunnelQuery(from_stage="mql", to_stage="customer", filters=filters))
+    assert (r.total.entered, r.total.converted) == expected
+    assert [s.reached for s in r.total.steps][0] == expected[0]
+
+
+def test_filters_and_grouping_combine_and_the_result_echoes_the_filters(engine):
+    # when the MQL→customer funnel for webinar or ads leads is grouped by owner
+    r = run_funnel(engine, FunnelQuery(from_stage="mql", to_stage="customer", by="owner",
+                                       filters={"source": ["webinar", "ads"]}))
+    # then only ada, bob and cy are counted, split by owner
+    assert (r.total.entered, r.total.converted, r.total.won_value) == (3, 1, 5000.0)
+    assert {g.key: (g.entered, g.converted) for g in r.groups} == {"7": (1, 1), "(none)": (2, 0)}
+    assert r.query.filters == {"source": ["ads", "webinar"]}
+    assert r.model_dump(mode="json")["query"]["filters"] == {"source": ["ads", "webinar"]}
+
+
+@pytest.mark.parametrize("field", ["source", "campaign", "segment", "owner", "cohort_month"])
+def test_filtering_on_a_group_key_gives_exactly_that_groups_numbers(engine, field):
+    # given the funnel grouped by a field
+    grouped = run_funnel(engine, FunnelQuery(from_stage="lead", to_stage="customer", by=field))
+    for group in grouped.groups:
+        # when the funnel is filtered to one group's key
+        filtered = run_funnel(engine, FunnelQuery(from_stage="lead", to_stage="customer",
+                                                  filters={field: [group.key]}))
+        # then its total is that group, step by step
+        assert filtered.total.model_dump(exclude={"key"}) == group.model_dump(exclude={"key"}), group.key
+
+
+def test_account_funnels_filter_on_account_fields(engine):
+    r = run_funnel(engine, FunnelQuery(from_stage="mql", to_stage="customer", level="account",
+                                       filters={"segment": ["enterprise"]}))
+    assert (r.total.entered, r.total.converted, r.total.median_days_to_convert) == (1, 1, 40.0)
+
+
+def test_filters_are_stored_in_one_spelling():
+    a = FunnelQuery(from_stage="mql", to_stage="sql", filters={"source": ["webinar", "ads", "webinar"],
+                                                               "campaign": ["Guide"]})
+    b = FunnelQuery(from_stage="mql", to_stage="sql", filters={"campaign": ["Guide"], "source": ["ads", "webinar"]})
+    assert a == b and a.model_dump_json() == b.model_dump_json()
+    assert list(a.filters) == ["campaign", "source"]
+    assert describe_filters(a.filters) == "campaign = Guide; source in (ads, webinar)"
+    assert describe_filters({}) == ""
+
+
+def test_filter_terms_from_the_edges():
+    assert filters_from_terms(["source=webinar", "segment = enterprise", "source=referral", "campaign=A=B"],
+                              sep="=", source="--where") == {
+        "source": ["webinar", "referral"], "segment": ["enterprise"], "campaign": ["A=B"]}
+    assert filters_from_terms(["source:webinar"], sep=":", source="filter") == {"source": ["webinar"]}
+    for bad in ("webinar", "=webinar"):
+        with pytest.raises(ValidationFailed) as err:
+            filters_from_terms([bad], sep="=", source="--where")
+        assert err.value.field == "--where" and "source=webinar" in err.value.message
+
+
+@pytest.mark.parametrize(("filters", "level", "field", "words"), [
+    ({"colour": ["red"]}, "contact", "filters.colour", ["'colour'", "'source'", "'cohort_month'", "'country'"]),
+    ({"source": ["webinar"]}, "account", "filters.source", ["'source'", "'industry'", "'region'"]),
+    ({"source": []}, "contact", "filters.source", ["no values"]),
+    ({"source": [""]}, "contact", "filters.source", ["(none)"]),
+    ({"cohort_month": ["2026-13"]}, "contact", "filters.cohort_month", ["YYYY-MM"]),
+    ({"owner": ["ana"]}, "contact", "filters.owner", ["user id"]),
+    ({"source": "webinar"}, "contact", "filters.source", ["list"]),
+])
+def test_bad_filters_name_the_field_path(filters, level, field, words):
+    with pytest.raises(ValidationFailed) as err:
+        parse_spec("funnel", {"from_stage": "mql", "to_stage": "sql", "level": level, "filters": filters})
+    assert err.value.field == field
+    assert all(w in err.value.message for w in words), err.value.message
 
 
 @pytest.mark.parametrize(("data", "field"), [
