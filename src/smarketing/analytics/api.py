@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from smarketing.analytics.queries.funnel import FunnelQuery, FunnelResult
+from smarketing.analytics.queries.funnel import FunnelQuery, FunnelResult, filters_from_terms
 from smarketing.analytics.queries.goals import GoalsQuery, GoalsResult
 from smarketing.analytics.queries.journeys import JourneysQuery, JourneysResult
 from smarketing.analytics.registry import QuerySpec, get_kind, parse_spec, run_query
@@ -18,9 +18,12 @@ from smarketing.analytics.registry import QuerySpec, get_kind, parse_spec, run_q
 router = Router()
 
 
+def _params(request: HttpRequest) -> dict[str, Any]:
+    return {k: v for k, v in request.GET.items() if v != ""}
+
+
 def _from_params(kind: str, request: HttpRequest) -> Any:
-    params = {k: v for k, v in request.GET.items() if v != ""}
-    return run_query(parse_spec(kind, params)).model_dump(mode="json")
+    return run_query(parse_spec(kind, _params(request))).model_dump(mode="json")
 
 
 def _from_body(spec: QuerySpec) -> Any:
@@ -39,8 +42,18 @@ def kinds(request: HttpRequest) -> Any:
 
 @router.get("/funnel", response=FunnelResult, summary="Funnel between two stages (query parameters)")
 def funnel_get(request: HttpRequest) -> Any:
-    """?from_stage=mql&to_stage=customer&by=source&window_days=90&level=contact&start=&end="""
-    return _from_params("funnel", request)
+    """?from_stage=mql&to_stage=customer&by=owner&window_days=90&level=contact&start=&end=
+    &filter=source:webinar&filter=source:referral&filter=segment:enterprise
+
+    Each `filter` is `field:value` on a group field; values of one field are ORed, fields ANDed ("(none)" matches
+    a missing value, owners are user ids, cohort months YYYY-MM). The result's `query.filters` echoes them.
+    """
+    params = _params(request)
+    params.pop("filter", None)
+    terms = request.GET.getlist("filter")
+    if terms:
+        params["filters"] = filters_from_terms(terms, sep=":", source="filter")
+    return run_query(parse_spec("funnel", params)).model_dump(mode="json")
 
 
 @router.post("/funnel", response=FunnelResult, summary="Funnel between two stages (spec body)")

@@ -33,8 +33,12 @@ def _emit_json(result: Any) -> None:
 
 
 def render_funnel(result: Any, console: Console) -> None:
+    from smarketing.analytics.queries.funnel import describe_filters
+
     q = result.query
-    title = f"Funnel {q.from_stage} → {q.to_stage} ({q.level}s)" + (f" by {q.by}" if q.by else "")
+    where = describe_filters(q.filters)
+    title = (f"Funnel {q.from_stage} → {q.to_stage} ({q.level}s)" + (f" by {q.by}" if q.by else "")
+             + (f" where {where}" if where else ""))
     steps = Table(title=title + " — steps")
     for col in ("stage", "reached", "from previous", "from start", "median days", "mean days"):
         steps.add_column(col, justify="left" if col == "stage" else "right")
@@ -125,12 +129,17 @@ def register(app: typer.Typer) -> None:
         level: str = typer.Option("contact", "--level", help="contact or account"),
         start: str = typer.Option(None, "--start", help="First day of entries (YYYY-MM-DD)"),
         end: str = typer.Option(None, "--end", help="Last day of entries (YYYY-MM-DD)"),
+        where: list[str] = typer.Option(None, "--where", help="Only FIELD=VALUE (a group field; repeat it: one "
+                                        "field's values are ORed, fields ANDed; '(none)' for a missing value)"),
         engine: str = typer.Option(None, "--engine", help=ENGINE_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
         """Volume, conversion, velocity and value between two lifecycle stages."""
+        from smarketing.analytics.queries.funnel import filters_from_terms
+
+        filters = filters_from_terms(where or [], sep="=", source="--where") or None
         result = _run("funnel", {"from_stage": from_stage, "to_stage": to_stage, "by": by, "window_days": window,
-                                 "level": level, "start": start, "end": end}, engine)
+                                 "level": level, "start": start, "end": end, "filters": filters}, engine)
         if as_json:
             _emit_json(result)
         else:

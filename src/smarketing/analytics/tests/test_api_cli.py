@@ -39,6 +39,49 @@ def test_funnel_over_get_and_post(api, history):
 
 
 @pytest.mark.django_db
+def test_funnel_filters_over_get_and_post_are_echoed(api, history):
+    # when a viewer asks for the funnel of web leads only, then web or ads leads, with repeated `filter` parameters
+    web = api.get("/api/analytics/funnel", role="viewer", from_stage="mql", to_stage="customer",
+                  filter="source:web")
+    both = api.get("/api/analytics/funnel", role="viewer", from_stage="mql", to_stage="customer", by="source",
+                   filter=["source:web", "source:ads"])
+    # then the cohort is narrowed, the values of one field are ORed, and the result says which filters it applied
+    assert web.status_code == 200, web.content
+    assert (web.json()["total"]["entered"], web.json()["total"]["converted"]) == (2, 1)
+    assert web.json()["query"]["filters"] == {"source": ["web"]}
+    assert both.json()["total"]["entered"] == 3 and both.json()["query"]["filters"] == {"source": ["ads", "web"]}
+    # and fields are ANDed: no web lead came from ads
+    none = api.get("/api/analytics/funnel", from_stage="mql", to_stage="customer",
+                   filter=["source:web", "owner:(none)", "cohort_month:2026-02"])
+    assert none.json()["total"]["entered"] == 0
+    # and posting the same spec gives the same body
+    posted = api.post("/api/analytics/funnel", {"from_stage": "mql", "to_stage": "customer", "by": "source",
+                                                "filters": {"source": ["web", "ads"]}})
+    assert posted.status_code == 200 and posted.json() == both.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("params", "field"), [
+    ({"filter": "colour:red"}, "filters.colour"),
+    ({"filter": "source:"}, "filters.source"),
+    ({"filter": "source=web"}, "filter"),
+    ({"filter": ["source:web", "cohort_month:January"]}, "filters.cohort_month"),
+])
+def test_bad_funnel_filters_are_4xx_naming_the_field(api, history, params, field):
+    r = api.get("/api/analytics/funnel", from_stage="mql", to_stage="customer", **params)
+    assert r.status_code == 422, r.content
+    assert r.json()["field"] == field
+
+
+@pytest.mark.django_db
+def test_bad_posted_filter_names_the_field_and_the_allowed_ones(api, history):
+    r = api.post("/api/analytics/funnel", {"from_stage": "mql", "to_stage": "sql", "filters": {"colour": ["red"]}})
+    assert 400 <= r.status_code < 500
+    body = json.dumps(r.json())
+    assert "filters.colour" in body and "cohort_month" in body
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(("path", "params", "field"), [
     ("/api/analytics/funnel", {"from_stage": "mql", "to_stage": "won"}, "to_stage"),
     ("/api/analytics/funnel", {"from_stage": "mql", "to_stage": "sql", "start": "2026-02-01", "end": "2026-01-01"},
@@ -86,6 +129,37 @@ def test_cli_json_and_tables(history, capsys):
     with pytest.raises(SystemExit):
         main(["goals", "--revenue", "1800", "--period", "2026-Q2", "--as-of", "2026-05-01"])
     assert "Pacing" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_cli_where_filters_json_and_table_title(history, capsys):
+    # when the CLI is asked for web-or-ads leads, grouped by source, as JSON and as tables
+    args = ["funnel", "--from", "mql", "--to", "customer", "--by", "source", "--where", "source=web",
+            "--where", "source=ads"]
+    with pytest.raises(SystemExit):
+        main([*args, "--json"])
+    out = json.loads(capsys.readouterr().out)
+    # then the cohort is narrowed and the filters are echoed
+    assert (out["total"]["entered"], out["query"]["filters"]) == (3, {"source": ["ads", "web"]})
+    with pytest.raises(SystemExit):
+        main(["funnel", "--from", "mql", "--to", "customer", "--where", "source=web", "--json"])
+    assert json.loads(capsys.readouterr().out)["total"]["entered"] == 2
+    with pytest.raises(SystemExit):
+        main(args)
+    assert "where source in (ads, web)" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("where", "words"), [
+    ("colour=red", ["filters.colour", "source", "cohort_month"]),
+    ("source", ["--where", "source=webinar"]),
+])
+def test_cli_prints_bad_filters_without_traceback(history, capsys, where, words):
+    with pytest.raises(SystemExit) as done:
+        main(["funnel", "--from", "mql", "--to", "customer", "--where", where])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert all(w in err for w in words) and "Traceback" not in err, err
 
 
 @pytest.mark.django_db
