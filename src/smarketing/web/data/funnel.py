@@ -1,16 +1,19 @@
 """The funnel pages' figures, from the analytics `funnel` query kind (the spec the API and CLI run).
 
 The web only reshapes the typed `FunnelResult`: stage rows for the waterfall, group rows for the breakdown.
-The cohort is every contact whose first funnel stage falls in the period (skipped stages count as reached).
+The cohort is every contact whose first funnel stage falls in the period (skipped stages count as reached),
+narrowed by the spec's filters (fields ANDed, values of one field ORed).
 """
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from smarketing.web.data.common import query_result
+from smarketing.web.data.common import cached, query_result
 from smarketing.web.periods import Period
 
 DIMENSIONS = {"source": "Lead source", "campaign": "First campaign", "segment": "Segment", "owner": "Owner",
@@ -18,6 +21,8 @@ DIMENSIONS = {"source": "Lead source", "campaign": "First campaign", "segment": 
 STAGES = ["lead", "mql", "sal", "sql", "opportunity", "customer"]
 SHORT = {"lead": "Lead", "mql": "MQL", "sal": "SAL", "sql": "SQL", "opportunity": "Opportunity",
          "customer": "Customer"}
+NONE_KEY = "(none)"  # the key the funnel query gives a missing value, in groups and in filters
+OPTIONS_MAX = 200
 
 
 @dataclass
@@ -38,18 +43,81 @@ class FunnelData:
     stages: list[StageRow]
     breakdown: list[dict[str, Any]] = field(default_factory=list)
     dimension: str = "source"
-    filters: dict[str, str] = field(default_factory=dict)
-    options: dict[str, list[str]] = field(default_factory=dict)
+    filters: dict[str, list[str]] = field(default_factory=dict)
     computing: bool = False
     note: str = ""
     spec: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def cli(self) -> str:
+        """The `smarketing funnel` command that prints these numbers."""
+        return cli_command(self.spec)
 
-def funnel_spec(period: Period, *, by: str | None = None) -> dict[str, Any]:
+
+def funnel_spec(period: Period, *, by: str | None = None,
+                filters: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
     """The analytics spec of a period's lead-to-customer cohort funnel (its end day is inclusive, as in the CLI)."""
     last_day = (period.end - timedelta(microseconds=1)).date()
     return {"from_stage": "lead", "to_stage": "customer", "start": period.start.date().isoformat(),
-            "end": last_day.isoformat(), "by": by}
+            "end": last_day.isoformat(), "by": by, "filters": dict(filters or {})}
+
+
+def cli_command(spec: Mapping[str, Any]) -> str:
+    """The equivalent `smarketing funnel … --json` command line, quoted for a shell."""
+    args = ["smarketing", "funnel", "--from", spec["from_stage"], "--to", spec["to_stage"], "--start", spec["start"],
+            "--end", spec["end"]]
+    if spec.get("by"):
+        args += ["--by", spec["by"]]
+    for name, values in (spec.get("filters") or {}).items():
+        for value in values:
+            args += ["--where", f"{name}={value}"]
+    return shlex.join([*args, "--json"])
+
+
+def clean_filters(raw: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """Filters from the page's address (`?source=webinar&source=referral&segment=enterprise`): known dimensions,
+    blank values dropped, one spelling (the analytics spec validates the values themselves)."""
+    out = {}
+    for name in DIMENSIONS:
+        values = sorted({v.strip() for v in raw.get(name, ()) if v.strip()})
+        if values:
+            out[name] = values
+    return out
+
+
+def filter_options() -> dict[str, list[tuple[str, str]]]:
+    """(value, label) choices per filterable dimension: the values present in the CRM, and "(none)"."""
+    return cached("funnel:filter-options", OPTIONS_MAX, _filter_options)
+
+
+def _filter_options() -> dict[str, list[tuple[str, str]]]:
+    from smarketing.campaigns.models import Campaign
+    from smarketing.crm.models import Account, Contact
+
+    def distinct(qs: Any, column: str) -> list[tuple[str, str]]:
+        values = qs.exclude(**{column: ""}).order_by(column).values_list(column, flat=True).distinct()
+        return [(str(v), str(v).replace("_", " ")) for v in values[:OPTIONS_MAX]]
+
+    owner_ids = [str(pk) for pk in Contact.objects.filter(owner__isnull=False).order_by("owner_id")
+                 .values_list("owner_id", flat=True).distinct()[:OPTIONS_MAX]]
+    names = _owner_names(owner_ids)
+    none = (NONE_KEY, "none")
+    return {
+        "source": [*distinct(Contact.objects.all(), "lead_source"), none],
+        "campaign": [*distinct(Campaign.objects.all(), "name"), none],
+        "segment": [*distinct(Account.objects.all(), "segment"), none],
+        "owner": [*[(pk, names.get(pk, pk)) for pk in owner_ids], none],
+        "country": [*distinct(Contact.objects.all(), "country"), none],
+    }
+
+
+def filters_label(filters: Mapping[str, list[str]], options: Mapping[str, list[tuple[str, str]]]) -> str:
+    """`Lead source: paid search or webinar; Owner: sales1` (what a table or an export shows), or ""."""
+    parts = []
+    for name, values in filters.items():
+        labels = dict(options.get(name, ()))
+        parts.append(f"{DIMENSIONS.get(name, name)}: {' or '.join(labels.get(v, v) for v in values)}")
+    return "; ".join(parts)
 
 
 def stage_rows(group: Any) -> list[StageRow]:
@@ -89,46 +157,25 @@ def breakdown_rows(result: Any, dimension: str) -> list[dict[str, Any]]:
     return out
 
 
-def funnel(*, period: Period, filters: dict[str, str] | None = None, dimension: str = "source") -> FunnelData:
-    """Cohort funnel of a period, with conversion broken down by one dimension; one filter narrows the stages to
-    that group of the grouped query (the same numbers `smarketing funnel --by <dimension>` prints for it)."""
-    active = {k: v for k, v in (filters or {}).items() if k in DIMENSIONS and v}
+def funnel(*, period: Period, filters: Mapping[str, list[str]] | None = None, dimension: str = "source") -> FunnelData:
+    """Cohort funnel of a period, narrowed by filters, with conversion broken down by one dimension (the numbers
+    `smarketing funnel --by <dimension> --where <field>=<value>…` prints)."""
+    active = clean_filters(filters or {})
     dimension = dimension if dimension in DIMENSIONS else "source"
-    note = ""
-    if len(active) > 1:
-        first = next(iter(active))
-        note = f"One filter at a time: showing {DIMENSIONS[first].lower()} = {active[first]}."
-        active = {first: active[first]}
-    data = FunnelData(period=period, cohort_size=0, stages=[], dimension=dimension, filters=active, note=note,
-                      spec=funnel_spec(period, by=dimension))
+    spec = funnel_spec(period, by=dimension, filters=active)
+    data = FunnelData(period=period, cohort_size=0, stages=[], dimension=dimension, filters=active, spec=spec)
     # Ask for every spec the page needs first, so the worker gets them queued together.
-    pdim = next(iter(active), None)
-    grouped = query_result("funnel", funnel_spec(period, by=dimension))
-    by_filter = grouped if pdim in (None, dimension) else query_result("funnel", funnel_spec(period, by=pdim))
-    pipe = query_result("funnel", {**funnel_spec(period, by=pdim), "to_stage": "opportunity"})
+    grouped = query_result("funnel", spec)
+    pipe = query_result("funnel", {**funnel_spec(period, filters=active), "to_stage": "opportunity"})
     if grouped is None:
         data.computing = True
         return data
     data.breakdown = breakdown_rows(grouped, dimension)
-    data.options = {dimension: [g.key for g in grouped.groups][:200]}
-    group: Any = grouped.total
-    if active:
-        (fdim, fval), = active.items()
-        if by_filter is None:
-            data.computing = True
-            return data
-        data.options[fdim] = [g.key for g in by_filter.groups][:200]
-        group = next((g for g in by_filter.groups if g.key == fval), None)
-        data.spec = funnel_spec(period, by=fdim)
-        if group is None:
-            data.stages = [StageRow(s, SHORT[s], 0, None, None) for s in STAGES]
-            return data
-    data.stages = stage_rows(group)
-    data.cohort_size = group.entered
+    data.stages = stage_rows(grouped.total)
+    data.cohort_size = grouped.total.entered
     # The opportunity row's value: pipeline of the cohort's contacts that reached opportunity (lead → opportunity).
     if pipe is not None:
-        pgroup = pipe.total if pdim is None else next((g for g in pipe.groups if g.key == active[pdim]), None)
         for r in data.stages:
-            if r.stage == "opportunity" and pgroup is not None:
-                r.value = pgroup.pipeline_value
+            if r.stage == "opportunity":
+                r.value = pipe.total.pipeline_value
     return data

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import shlex
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,25 +33,45 @@ def _pct(v: float | None) -> str:
     return "" if v is None else f"{v * 100:.2f}"
 
 
-@pytest.mark.parametrize("filters", [{}, {"source": "webinar"}])
-def test_funnel_csv_equals_the_cli_json_for_the_same_spec(world, login, filters):
-    # given the funnel page's spec for Q4 2026 (shown on the page as the equivalent CLI command)
+@pytest.mark.parametrize("filters", [
+    {},
+    {"source": ["webinar"]},
+    {"source": ["webinar", "paid_search"], "owner": ["SALES"]},
+    {"campaign": ["Close faster webinar"], "owner": ["(none)"]},
+])
+def test_funnel_page_api_and_cli_give_the_same_numbers_for_the_same_filters(world, login, api, users, filters):
+    filters = {k: [str(users["sales"].pk) if v == "SALES" else v for v in vs] for k, vs in filters.items()}
+    # given the funnel page for Q4 2026 with filters in its address (it shows the equivalent CLI command)
     client = login("viewer")
     page = client.get("/funnel/", {"period": "2026-Q4", **filters})
-    spec = page.context["data"].spec
-    assert f"--start {spec['start']} --end {spec['end']}" in page.content.decode()
-    # when the CLI runs that spec with --json, and the page's stage table is downloaded as CSV
-    cli = _cli_json("funnel", "--from", "lead", "--to", "customer", "--start", spec["start"], "--end", spec["end"],
-                    *(["--by", spec["by"]] if spec["by"] else []), "--json")
+    data = page.context["data"]
+    assert data.cli in html.unescape(page.content.decode())
+    # when the CLI runs that very command, the API the same spec with `filter` parameters, and the page's tables
+    # are downloaded as CSV
+    cli = _cli_json(*shlex.split(data.cli)[1:])
+    got = api.get("/api/analytics/funnel", role="viewer", from_stage="lead", to_stage="customer",
+                  start=data.spec["start"], end=data.spec["end"], by=data.spec["by"],
+                  filter=[f"{k}:{v}" for k, vs in filters.items() for v in vs])
+    assert got.status_code == 200, got.content
     rows = _csv(client.get("/funnel/", {"period": "2026-Q4", **filters, "format": "csv", "table": "stages"}))[2:]
-    # then every stage's volume, conversion to the next stage and velocity are the CLI's
-    group = cli["total"] if not filters else next(g for g in cli["groups"] if g["key"] == filters["source"])
-    steps = group["steps"]
+    groups = _csv(client.get("/funnel/", {"period": "2026-Q4", **filters, "format": "csv", "table": "breakdown"}))
+    # then the API and the CLI agree, and both echo the filters
+    assert got.json() == cli
+    assert cli["query"]["filters"] == {k: sorted(vs) for k, vs in filters.items()}
+    # and every stage's volume, conversion to the next stage and velocity on the page are theirs
+    steps = cli["total"]["steps"]
+    assert steps[0]["reached"] == data.cohort_size > 0
     assert [r[1] for r in rows] == [str(s["reached"]) for s in steps]
     assert [r[2] for r in rows] == [_pct(s["conversion_from_previous"]) for s in steps[1:]] + [""]
     assert [float(r[3]) if r[3] else None for r in rows] == pytest.approx(
         [s["median_days_from_previous"] for s in steps[1:]] + [None], abs=0.01)
-    assert rows[-1][4] and float(rows[-1][4]) == pytest.approx(group["won_value"])
+    assert float(rows[-1][4] or 0) == pytest.approx(cli["total"]["won_value"])
+    # and so is the breakdown, which says which filters it shows
+    assert {r[0]: (int(r[1]), int(r[5])) for r in groups[2:]} == {
+        g["key"]: (g["entered"], g["converted"]) for g in cli["groups"]}
+    shown = page.context["filters_label"]
+    assert (shown != "") == bool(filters)
+    assert groups[0][0].endswith(f"cohort entering in Q4 2026{'; ' + shown if shown else ''}")
 
 
 def test_funnel_breakdown_equals_the_api_grouped_funnel(world, login, api):

@@ -61,6 +61,66 @@ def test_funnel_filters_live_in_the_url_and_narrow_the_cohort(world, login):
     assert [r.volume for r in everyone.stages] == [6, 5, 3, 2, 2, 1]
 
 
+def test_several_funnel_filters_combine_and_stay_in_the_share_link(world, login, users):
+    # given the sales rep's id (owners are filtered by id and shown by name)
+    client = login("revops")
+    sales = str(users["sales"].pk)
+    # when two sources are picked (either counts) and the owner narrows them
+    both = client.get("/funnel/", {"period": "2026-Q4", "source": ["webinar", "paid_search"]}).context["data"]
+    page = client.get("/funnel/", {"period": "2026-Q4", "source": "webinar", "owner": sales, "by": "owner"})
+    unowned = client.get("/funnel/", {"period": "2026-Q4", "owner": "(none)"}).context["data"]
+    # then: six contacts for either source; only contact 1 is a webinar lead owned by the rep; 3, 4, 5 have no owner
+    assert both.cohort_size == 6 and both.filters == {"source": ["paid_search", "webinar"]}
+    data = page.context["data"]
+    assert (data.cohort_size, [r.volume for r in data.stages]) == (1, [1, 1, 0, 0, 0, 0])
+    assert [(r["group"], r["contacts"]) for r in data.breakdown] == [("sales1", 1)]
+    assert unowned.cohort_size == 3
+    # and the page says what it shows, links to itself, offers to remove each filter and names the CLI command
+    html = page.content.decode()
+    assert "Showing only Lead source: webinar; Owner: sales1." in html
+    assert f"?period=2026-Q4&amp;by=owner&amp;source=webinar&amp;owner={sales}" in html
+    assert f'href="?period=2026-Q4&amp;by=owner&amp;owner={sales}"' in html  # removes the source filter
+    assert f"--by owner --where source=webinar --where owner={sales} --json" in html
+    assert f'<option value="{sales}" selected>sales1</option>' in html and '<option value="webinar" selected>' in html
+
+
+def test_funnel_exports_say_which_filters_they_show(world, login, users):
+    rows = list(csv.reader(io.StringIO(login("viewer").get("/funnel/", {
+        "period": "2026-Q4", "source": "webinar", "owner": str(users["sales"].pk), "format": "csv",
+        "table": "breakdown"}).content.decode())))
+    assert rows[0] == ["# Conversion by lead source — cohort entering in Q4 2026; Lead source: webinar; Owner: sales1"]
+    assert rows[2][:2] == ["webinar", "1"]
+
+
+def test_funnel_filter_form_updates_only_the_results_over_htmx(world, login):
+    # when the filter form is submitted by htmx into the results
+    client = login("viewer")
+    params = {"period": "2026-Q4", "source": "webinar"}
+    partial = client.get("/funnel/", params, headers={"HX-Request": "true", "HX-Target": "funnel-results"})
+    full = client.get("/funnel/", params)
+    # then only the results come back (no page, no form), with the same numbers as the whole page
+    html = partial.content.decode()
+    assert partial.status_code == 200 and "<form" not in html and "<main" not in html
+    assert "Showing only Lead source: webinar." in html and "Waterfall" in html
+    assert [r.volume for r in partial.context["data"].stages] == [r.volume for r in full.context["data"].stages]
+    # and the page's own form targets that part, pushing the filters into the address
+    page = full.content.decode()
+    assert 'hx-target="#funnel-results"' in page and 'hx-push-url="true"' in page and 'id="funnel-results"' in page
+    # while the "being computed" poll (which targets the whole page) still gets the whole page
+    poll = client.get("/funnel/", params, headers={"HX-Request": "true", "HX-Target": "main"})
+    assert "<main" in poll.content.decode()
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"owner": "ana"}, ["filters.owner", "user id"]),
+    ({"cohort_month": "2026-13"}, ["filters.cohort_month", "YYYY-MM"]),
+])
+def test_a_bad_filter_in_the_address_is_explained(world, login, params, words):
+    response = login("viewer").get("/funnel/", {"period": "2026-Q4", **params})
+    assert response.status_code == 422
+    assert all(w in response.content.decode() for w in words)
+
+
 def test_funnel_table_downloads_as_csv_with_units(world, login):
     # when
     response = login("viewer").get("/funnel/", {"period": "2026-Q4", "format": "csv", "table": "stages"})
