@@ -25,11 +25,12 @@ class StageEvents:
 
     def __init__(self) -> None:
         self.cols: dict[str, list[np.ndarray]] = {k: [] for k in ("contact", "account", "to_stage", "t", "actor",
-                                                                   "actor_kind", "reason", "details")}
+                                                                   "actor_kind", "reason", "details", "episode")}
 
     def add(self, *, contact: np.ndarray | None = None, account: np.ndarray | None = None, to_stage: str,
             t: np.ndarray, actor: np.ndarray | int = -1, actor_kind: str | np.ndarray, reason: np.ndarray | str = "",
-            details: np.ndarray | list[str] | None = None) -> None:
+            details: np.ndarray | list[str] | None = None, episode: np.ndarray | None = None) -> None:
+        """Append stage changes; `episode` links an MQL and the handoff decision on it (-1 for other changes)."""
         n = np.asarray(t).size
         self.cols["contact"].append(np.full(n, -1) if contact is None else np.asarray(contact))
         self.cols["account"].append(np.full(n, -1) if account is None else np.asarray(account))
@@ -40,6 +41,8 @@ class StageEvents:
         self.cols["reason"].append(np.broadcast_to(np.asarray(reason, dtype=object), (n,)))
         self.cols["details"].append(np.full(n, "{}", dtype=object) if details is None
                                     else np.asarray(details, dtype=object))
+        self.cols["episode"].append(np.full(n, -1, dtype=np.int64) if episode is None
+                                    else np.asarray(episode, dtype=np.int64))
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({k: np.concatenate(v) if v else np.zeros(0) for k, v in self.cols.items()})

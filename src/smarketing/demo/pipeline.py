@@ -12,13 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smarketing.demo import catalog, deals
-from smarketing.demo.events import END_DAY, StageEvents, business_time, sales_touches, touch_frame
-from smarketing.demo.qualify import first_mql
+from smarketing.demo import catalog, deals, handoff, recycle
+from smarketing.demo.events import END_DAY, StageEvents, touch_frame
+from smarketing.demo.qualify import first_mql, mql_details
 
 POST_MQL = next(i for i, c in enumerate(catalog.CAMPAIGNS) if c.key == "email-post-mql")
-REJECT_PASSIVE = ("no_need", "bad_timing", "no_authority", "no_budget")
-REJECT_FREE = ("student_or_job_seeker", "bad_data")
 
 
 def _facts(con: pd.DataFrame) -> list[dict[str, Any]]:
@@ -31,10 +29,11 @@ def _facts(con: pd.DataFrame) -> list[dict[str, Any]]:
 
 def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: pd.DataFrame, touches: pd.DataFrame,
            camps: pd.DataFrame, periods: list[Any], people: list[Any], counters: dict[str, int],
-           stats: dict[str, Any]) -> Any:
+           stats: dict[str, Any], habits: handoff.Habits) -> Any:
     """Run one chunk's contacts through the funnel; returns a simulator Chunk with global ids."""
-    from smarketing.demo.simulator import Chunk
+    from smarketing.demo.simulator import Chunk, start_datetime
 
+    origin = start_datetime()
     n = len(con)
     touches = touches.sort_values(["contact_local", "t"], kind="stable", ignore_index=True)
     c_idx = touches["contact_local"].to_numpy()
@@ -44,8 +43,7 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     facts = _facts(con)
     mql_day = np.full(n, np.nan)
     mql_version = np.full(n, -1)
-    mql_score = np.zeros((n, 3))
-    thresholds = np.zeros(n)
+    mql_fit = np.zeros(n)
     starts = [p.starts_day for p in periods] + [np.inf]
     fits: list[tuple[Any, np.ndarray]] = []
     for p in periods:
@@ -56,9 +54,9 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
         new = (q.touch_index >= 0) & np.isnan(mql_day)
         mql_day[new] = t[q.touch_index[new]]
         mql_version[new] = p.index
-        mql_score[new] = np.c_[q.fit, q.engagement, q.total][new]
-        thresholds[new] = p.terms.scoring.mql_threshold
+        mql_fit[new] = q.fit[new]
     local_acc = con["local_account"].to_numpy()
+    owned_at_start = acc["owner"].to_numpy() >= 0
     owner = acc["owner"].to_numpy().copy()
     seller = acc["seller"].to_numpy()
     in_market = con["in_market_day"].to_numpy()
@@ -77,64 +75,58 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     ev.add(contact=cc, to_stage="customer", t=np.maximum(since[cc], first_seen[cc] + 0.01), actor=owner[local_acc[cc]],
            actor_kind="import", reason="customer before the demo year")
 
-    # MQL, by the playbook rule.
+    # MQL, by the playbook rule. Account owner first; otherwise the routed seller becomes the owner at the first MQL.
     m_idx = np.flatnonzero(np.isfinite(mql_day))
     m = mql_day[m_idx]
-    details = [json.dumps({"fit": round(float(f), 2), "engagement": round(float(e), 2), "total": round(float(s), 2),
-                           "threshold": float(th), "rule": "scoring.mql_threshold + mql entry criteria"})
-               for (f, e, s), th in zip(mql_score[m_idx], thresholds[m_idx], strict=True)]
-    ev.add(contact=m_idx, to_stage="mql", t=m, actor_kind="rule",
-           reason=np.asarray([f"score {s:.0f} reached the MQL threshold {th:g}"
-                              for s, th in zip(mql_score[m_idx, 2], thresholds[m_idx], strict=True)], dtype=object),
-           details=details)
-    # Account owner first; otherwise the routed seller becomes the owner at the first MQL.
     la = local_acc[m_idx]
     first_mql_acc = pd.Series(m).groupby(la).idxmin()
+    first_of_account = np.zeros(m_idx.size, dtype=bool)
+    first_of_account[first_mql_acc.to_numpy()] = True
     unowned = owner[first_mql_acc.index.to_numpy()] < 0
     owner[first_mql_acc.index.to_numpy()[unowned]] = seller[first_mql_acc.index.to_numpy()[unowned]]
     who = owner[la]
     contact_owner = np.full(n, -1)
     contact_owner[m_idx] = who
     contact_owner[cc] = owner[local_acc[cc]]
-
-    # Sales follow-up: the post-MQL sequence (marketing), the first sales email, the accept/reject decision.
-    k = m_idx.size
-    seq = rng.random(k) < 0.9
-    extra.append(_sequence(rng, m_idx[seq], m[seq]))
-    first_touch = np.maximum(business_time(m + rng.lognormal(np.log(0.15), 0.8, k)), m + 0.01)
-    extra.append(sales_touches(m_idx, "sales_email", first_touch))
-    t_sal = np.maximum(business_time(m + rng.lognormal(np.log(0.35), 0.9, k)), m + 0.02)
     intent = np.isfinite(in_market[m_idx]) & (in_market[m_idx] <= m + 30)
-    p_accept = np.where(intent, np.where(mql_score[m_idx, 0] >= 10, 0.88, 0.6), 0.3)
-    p_accept = np.where(free[m_idx], 0.05, p_accept)
-    accepted = rng.random(k) < p_accept
-    rejected = ~accepted
-    reason_keys = np.where(free[m_idx], _choice(rng, REJECT_FREE, k), _choice(rng, REJECT_PASSIVE, k))
-    recycle = rng.random(k) < 0.65
-    labels = {r.key: r.label for r in periods[0].terms.handoff.rejection_reasons}
-    for stage, sel in (("recycled", rejected & recycle), ("disqualified", rejected & ~recycle)):
-        idx = np.flatnonzero(sel)
-        ev.add(contact=m_idx[idx], to_stage=stage, t=t_sal[idx], actor=who[idx], actor_kind="user",
-               reason=np.asarray([f"rejected: {labels.get(r, r)}" for r in reason_keys[idx]], dtype=object),
-               details=[json.dumps({"rejection_reason": r}) for r in reason_keys[idx]])
-    a = np.flatnonzero(accepted)
-    ev.add(contact=m_idx[a], to_stage="sal", t=t_sal[a], actor=who[a], actor_kind="user", reason="accepted")
-    calls = a[rng.random(a.size) < 0.7]
-    extra.append(sales_touches(m_idx[calls], "sales_call", business_time(t_sal[calls] + rng.uniform(0.05, 3, calls.size))))
-    p_sql = np.where(intent[a], 0.72, 0.12)
-    qualifies = rng.random(a.size) < p_sql
-    s = a[qualifies]
-    t_sql = np.maximum(business_time(t_sal[s] + rng.lognormal(np.log(6), 0.6, s.size)), t_sal[s] + 0.05)
-    extra.append(sales_touches(m_idx[s], "meeting", t_sql - rng.uniform(0.01, 0.5, s.size)))
-    ev.add(contact=m_idx[s], to_stage="sql", t=t_sql, actor=who[s], actor_kind="user",
-           reason="discovery call confirmed budget, authority, need and timing")
-    stall = a[~qualifies]
-    ev.add(contact=m_idx[stall], to_stage="recycled", t=business_time(t_sal[stall] + rng.uniform(14, 45, stall.size)),
-           actor=who[stall], actor_kind="user",
-           reason=_choice(rng, ("no response after three attempts", "not a priority this quarter"), stall.size))
+    eps = handoff.Episodes(id=_take(counters, "episode", m_idx.size), contact=m_idx, t=m, version=mql_version[m_idx],
+                           owner=who, owned_before=owned_at_start[la] | ~first_of_account, intent=intent,
+                           fit=mql_fit[m_idx], free=free[m_idx], round=1)
+    _mql_events(ev, eps, periods, facts, c_idx, t, kind, origin)
 
-    opps, opp_touches = deals.opportunities(rng, acc, con, m_idx[s], t_sql, owner, counters, ev)
+    # Sales follow-up: the post-MQL sequence (marketing), then the handoff and what sales does with the lead.
+    seq = rng.random(m_idx.size) < 0.9
+    extra.append(_sequence(rng, m_idx[seq], m[seq]))
+    first = handoff.respond(rng, eps, periods, people, habits, ev, origin)
+    extra.extend(first.touches)
+    opps, opp_touches = deals.opportunities(rng, acc, con, first.sql_contacts, first.t_sql, owner, counters, ev)
     extra.append(opp_touches)
+
+    # Recycle loop: recycled contacts that come back and qualify again go through the handoff once more.
+    rec = recycle.recycled_contacts(ev.frame(), first.frame)
+    back_touches, back = recycle.reengage(rng, rec)
+    extra.append(back_touches)
+    so_far = pd.concat([touches, *extra], ignore_index=True).sort_values(["contact_local", "t"], kind="stable",
+                                                                        ignore_index=True)
+    c2, t2, v2, fit2 = recycle.requalify(rec, so_far, periods, facts, fits)
+    came_back = np.isin(c2, rec.contact[back])
+    window = np.isfinite(in_market[c2]) & (in_market[c2] > t2 - 60) & (in_market[c2] <= t2 + 30)
+    owner2 = np.where(owner[local_acc[c2]] >= 0, owner[local_acc[c2]], seller[local_acc[c2]])
+    eps2 = handoff.Episodes(id=_take(counters, "episode", c2.size), contact=c2, t=t2, version=v2, owner=owner2,
+                            owned_before=np.ones(c2.size, dtype=bool), intent=came_back | window, fit=fit2,
+                            free=free[c2], round=2)
+    _mql_events(ev, eps2, periods, facts, so_far["contact_local"].to_numpy(), so_far["t"].to_numpy(),
+                so_far["kind"].to_numpy(), origin)
+    seq2 = rng.random(c2.size) < 0.9
+    extra.append(_sequence(rng, c2[seq2], t2[seq2]))
+    second = handoff.respond(rng, eps2, periods, people, habits, ev, origin)
+    extra.extend(second.touches)
+    keep = _no_open_deal(opps, local_acc[second.sql_contacts], second.t_sql)
+    opps2, opp_touches2 = deals.opportunities(rng, acc, con, second.sql_contacts[keep], second.t_sql[keep], owner,
+                                              counters, ev)
+    extra.append(opp_touches2)
+    opps = pd.concat([opps, opps2], ignore_index=True) if len(opps2) else opps
+
     feedback = deals.feedback(rng, acc, con, opps, owner, counters)
     opps, feedback = deals.expansions(rng, acc, con, opps, feedback, owner, counters, touches)
 
@@ -146,14 +138,90 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     stages = stages[stages["t"] < END_DAY].copy()
     stages["version"] = np.clip(np.searchsorted(np.asarray(starts[:-1]), stages["t"].to_numpy(), side="right") - 1,
                                 0, None)
+    final = _final_stages(stages, con, acc)
+    final["id"] = _take(counters, "stage_change", len(final))
+    handoffs = _final_handoffs(pd.concat([first.frame, second.frame], ignore_index=True), final, con, acc,
+                               periods, people)
+    final["mql_ref"] = _mql_refs(final, handoffs)
+    stats["handoff_reengaged"] = stats.get("handoff_reengaged", 0) + int(back.sum())
     return Chunk(index=chunk_index, accounts=_final_accounts(acc, owner, stages),
                  contacts=_final_contacts(con, contact_owner, stages, mql_day, in_market),
-                 touches=_final_touches(all_touches, con), opportunities=opps, stage_changes=_final_stages(stages, con, acc),
-                 feedback=feedback)
+                 touches=_final_touches(all_touches, con), opportunities=opps, stage_changes=final,
+                 feedback=feedback, handoffs=handoffs)
 
 
-def _choice(rng: np.random.Generator, values: tuple[str, ...], n: int) -> np.ndarray:
-    return np.asarray(values, dtype=object)[rng.integers(0, len(values), n)]
+def _take(counters: dict[str, int], key: str, n: int) -> np.ndarray:
+    """The next n global ids of a kind (episodes, stage changes)."""
+    first = counters.get(key, 0)
+    counters[key] = first + n
+    return np.arange(first, first + n, dtype=np.int64)
+
+
+def _mql_events(ev: StageEvents, eps: handoff.Episodes, periods: list[Any], facts: list[dict[str, Any]],
+                c_idx: np.ndarray, t: np.ndarray, kind: np.ndarray, origin: Any) -> None:
+    """MQL stage changes as the product records them: by the rule, with the score and its explanation."""
+    for p in periods:
+        sel = np.flatnonzero(eps.version == p.index)
+        if sel.size == 0:
+            continue
+        details = mql_details(p.terms, facts, eps.contact[sel], eps.t[sel], c_idx, t, kind, origin)
+        th = p.terms.scoring.mql_threshold
+        ev.add(contact=eps.contact[sel], to_stage="mql", t=eps.t[sel], actor_kind="rule",
+               reason=np.asarray([f"score {d['score']['total']:.1f} ≥ MQL threshold {th:g} and entry criteria hold"
+                                  for d in details], dtype=object),
+               details=[json.dumps(d) for d in details], episode=eps.id[sel])
+
+
+def _no_open_deal(opps: pd.DataFrame, account: np.ndarray, t_sql: np.ndarray) -> np.ndarray:
+    """Which SQLs come at a time their account has no open or won new-business deal (so a new one can open)."""
+    deals_ = opps[opps["type"] == "new_business"]
+    ok = np.ones(account.size, dtype=bool)
+    for a, opened, closed, outcome in zip(deals_["local_account"], deals_["opened"], deals_["closed"],
+                                          deals_["outcome"], strict=True):
+        end = closed if np.isfinite(closed) else np.inf
+        busy = (account == a) & (t_sql >= opened) & ((t_sql < end) | (outcome == "won"))
+        ok &= ~busy
+    return ok
+
+
+def _final_handoffs(frame: pd.DataFrame, stages: pd.DataFrame, con: pd.DataFrame, acc: pd.DataFrame,
+                    periods: list[Any], people: list[Any]) -> pd.DataFrame:
+    """One row per MQL episode with its stage-change ids, routing, SLA outcomes and who hears about breaches."""
+    ep = stages[stages["episode"] >= 0]
+    mql = ep[ep["to_stage"] == "mql"].set_index("episode")["id"]
+    dec = ep[ep["to_stage"] != "mql"].set_index("episode")["id"]
+    out = frame.copy()
+    out["mql_sc"] = mql.reindex(out["episode"]).fillna(-1).to_numpy(dtype=np.int64)
+    out["dec_sc"] = dec.reindex(out["episode"]).fillna(-1).to_numpy(dtype=np.int64)
+    pending = out["dec_sc"].to_numpy() < 0
+    for col, blank in (("decision", ""), ("reason_key", ""), ("reason_label", ""), ("note", ""), ("to_stage", "")):
+        out.loc[pending, col] = blank
+    out.loc[pending, "recycle_until"] = np.nan
+    out = handoff.sla_outcomes(out)
+    local = out["contact_local"].to_numpy()
+    out["contact"] = con["id"].to_numpy()[local]
+    out["account"] = con["account"].to_numpy()[local]
+    out["contact_name"] = (con["first_name"] + " " + con["last_name"]).to_numpy()[local]
+    routing = [handoff.routing_reason(p.terms, people) for p in periods]
+    rows = [routing[v](int(o), bool(b)) for v, o, b in zip(out["version"], out["owner"], out["owned_before"],
+                                                           strict=True)]
+    out["team"] = [r[0] for r in rows]
+    out["reason_code"] = [r[1] for r in rows]
+    out["rule_id"] = [r[2] for r in rows]
+    out["route_reason"] = [r[3] for r in rows]
+    out["notify_owner"] = [handoff.breach_notifies_owner(periods[v].terms) for v in out["version"]]
+    out["escalate_role"] = [periods[v].terms.sla.sales.on_breach.escalate_to_role for v in out["version"]]
+    out["breach_to"] = [handoff.breach_recipients(periods[v].terms, people) for v in out["version"]]
+    out["escalate_to"] = [handoff.escalation_recipients(periods[v].terms, people) for v in out["version"]]
+    return out
+
+
+def _mql_refs(stages: pd.DataFrame, handoffs: pd.DataFrame) -> np.ndarray:
+    """For each decision stage change, the id of the MQL stage change it decides (-1 for other changes)."""
+    mql_of = pd.Series(handoffs["mql_sc"].to_numpy(), index=handoffs["episode"].to_numpy())
+    episode = stages["episode"].to_numpy()
+    ref = mql_of.reindex(episode).fillna(-1).to_numpy(dtype=np.int64)
+    return np.where((episode >= 0) & (stages["to_stage"].to_numpy() != "mql"), ref, -1)
 
 
 def _sequence(rng: np.random.Generator, contact: np.ndarray, m: np.ndarray) -> pd.DataFrame:
@@ -184,7 +252,8 @@ def _with_accounts(stages: pd.DataFrame, con: pd.DataFrame, acc: pd.DataFrame) -
     rows = pd.DataFrame({"contact": -1, "account": df["account"].to_numpy(), "to_stage": df["stage"].to_numpy(),
                          "t": df["t"].to_numpy() + 1e-5, "actor": df["actor"].to_numpy(),
                          "actor_kind": df["kind"].to_numpy(),
-                         "reason": ["first contact reached " + s for s in df["stage"]], "details": "{}"})
+                         "reason": ["first contact reached " + s for s in df["stage"]], "details": "{}",
+                         "episode": -1})
     return pd.concat([stages, rows], ignore_index=True)
 
 

@@ -154,3 +154,26 @@ def first_mql(terms: Playbook, facts: Sequence[Mapping[str, Any]], contact: np.n
         return np.where(has, values[pick] if n else 0.0, 0.0)
 
     return Qualification(touch_index=first, fit=fit_c, engagement=at(eng), total=at(total))
+
+
+def _micros(origin: np.datetime64, days: np.ndarray) -> np.ndarray:
+    return origin + np.round(np.asarray(days, dtype=np.float64) * 86_400e6).astype(np.int64).astype("timedelta64[us]")
+
+
+def mql_details(terms: Playbook, facts: Sequence[Mapping[str, Any]], contacts: np.ndarray, at: np.ndarray,
+                c_idx: np.ndarray, t_days: np.ndarray, kind: np.ndarray, origin: datetime) -> list[dict[str, Any]]:
+    """What the product records on an MQL stage change: the score at that moment with its explanation.
+
+    `contacts` (distinct) qualified at `at` (days); the touches are all touches (c_idx, t_days, kind).
+    Scored by `smarketing.scoring.rules.score_many`, the product's own scoring.
+    """
+    if contacts.size == 0:
+        return []
+    base = np.datetime64(origin.replace(tzinfo=None), "us")
+    row = np.full(len(facts), -1, dtype=np.int64)
+    row[contacts] = np.arange(contacts.size)
+    sel = row[c_idx] >= 0
+    touches = TouchArrays(row[c_idx[sel]], np.asarray(kind[sel], dtype=object), _micros(base, t_days[sel]))
+    scores = score_many(terms.scoring, [facts[c] for c in contacts], touches, _micros(base, at))
+    threshold = terms.scoring.mql_threshold
+    return [{"score": scores.result(i).as_dict(), "threshold": threshold} for i in range(contacts.size)]

@@ -19,17 +19,16 @@ import numpy as np
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
-from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.campaigns.models import Campaign
 from smarketing.core import clock
 from smarketing.core.errors import Conflict, ValidationFailed
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.demo import simulator, writer
 from smarketing.demo.models import DemoSeed
+from smarketing.demo.rows import EXPLICIT_IDS, _Ids, chunk_rows, write_chunk  # noqa: F401 (the seed benchmark)
 from smarketing.demo.selectors import database_is_empty
-from smarketing.demo.simulator import Chunk, Person, Simulation
+from smarketing.demo.simulator import Person, Simulation
 from smarketing.demo.truth import GroundTruth
-from smarketing.feedback.models import FeedbackItem
-from smarketing.lifecycle.models import StageChange
 from smarketing.playbook.models import PlaybookVersion
 from smarketing.playbook.selectors import playbook_terms, playbook_version_active_get
 from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
@@ -53,18 +52,6 @@ class DemoSeedResult:
     @property
     def rows(self) -> int:
         return sum(v for k, v in self.counts.items() if k != "users")
-
-
-@dataclass
-class _Ids:
-    """Offsets from simulator ids (0-based) to database ids, and simulator people to users."""
-
-    account: int
-    contact: int
-    opportunity: int
-    campaign: int
-    users: list[int]
-    versions: list[int]
 
 
 def demo_seed(*, size: str, seed: int, progress: Progress | None = None, force: bool = False) -> DemoSeedResult:
@@ -109,7 +96,7 @@ def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, start
             written += n
         if progress is not None:
             progress(chunk.index + 1, n_chunks, written)
-    writer.reset_sequences([Account, Contact, Opportunity, Campaign])
+    writer.reset_sequences([Account, Contact, Opportunity, Campaign, *EXPLICIT_IDS])
     truth = sim.truth()
     seconds = time.perf_counter() - started
     DemoSeed.objects.create(size=size, seed=seed, seconds=seconds, counts=counts, truth=_jsonable(truth))
@@ -191,95 +178,3 @@ def _write_campaigns(sim: Simulation, ids: _Ids) -> int:
     return writer.insert(Campaign, ["id", "name", "channel", "type", "start_date", "end_date", "budget", "actual_cost",
                                     "owner", "audience", "core_message", "source", "source_id", "created_at",
                                     "updated_at"], rows)
-
-
-def _user_ids(index: np.ndarray, ids: _Ids) -> list[int | None]:
-    users = np.asarray(ids.users + [0], dtype=object)
-    users[-1] = None
-    return users[np.where(np.asarray(index) >= 0, index, -1)].tolist()
-
-
-def _offset(values: np.ndarray, base: int) -> list[int | None]:
-    v = np.asarray(values, dtype=np.int64)
-    out = (v + base).astype(object)
-    out[v < 0] = None
-    return out.tolist()
-
-
-def chunk_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], list[tuple[Any, ...]]]]:
-    """A chunk as database rows: table by table, the model, its field names and the row tuples."""
-    ts = writer.timestamps
-    as_of = ts(simulator.to_datetime64(np.array([simulator.END_DAY - 1e-4])))[0]
-    acc, con, opp, tp, st, fb = (chunk.accounts, chunk.contacts, chunk.opportunities, chunk.touches,
-                                 chunk.stage_changes, chunk.feedback)
-    created_acc = con.groupby("account")["first_seen"].min().reindex(acc["id"]).to_numpy()
-    n = len(acc)
-    accounts = list(zip(
-        (acc["id"] + ids.account).tolist(), acc["name"].tolist(), acc["domain"].tolist(), acc["industry"].tolist(),
-        acc["employees"].tolist(), acc["revenue_band"].tolist(), acc["region"].tolist(), acc["segment"].tolist(),
-        _user_ids(acc["owner"].to_numpy(), ids), acc["lifecycle_stage"].tolist(), acc["is_customer"].tolist(),
-        [SOURCE] * n, [f"demo-a-{i}" for i in acc["id"]], ts(simulator.to_datetime64(created_acc)), [as_of] * n,
-        strict=True))
-    n = len(con)
-    first_seen = ts(simulator.to_datetime64(con["first_seen"].to_numpy()))
-    contacts = list(zip(
-        (con["id"] + ids.contact).tolist(), (con["account"] + ids.account).tolist(), con["email"].tolist(),
-        con["first_name"].tolist(), con["last_name"].tolist(), con["title"].tolist(), con["buying_role"].tolist(),
-        con["lifecycle_stage"].tolist(), _user_ids(con["owner"].to_numpy(), ids), con["lead_source"].tolist(),
-        con["country"].tolist(), first_seen, ["{}"] * n, [SOURCE] * n, [f"demo-c-{i}" for i in con["id"]],
-        first_seen, [as_of] * n, strict=True))
-    n = len(opp)
-    opened = ts(simulator.to_datetime64(opp["opened"].to_numpy()))
-    closed_days = opp["closed"].to_numpy(dtype=float)
-    closed = ts(simulator.to_datetime64(np.nan_to_num(closed_days)))
-    opportunities = list(zip(
-        (opp["id"] + ids.opportunity).tolist(), (opp["account"] + ids.account).tolist(),
-        (opp["contact"] + ids.contact).tolist(), opp["name"].tolist(), opp["type"].tolist(),
-        [f"{a:.2f}" for a in opp["amount"]], ["USD"] * n, opp["stage"].tolist(), opened,
-        [c if np.isfinite(d) else None for c, d in zip(closed, closed_days, strict=True)], opp["outcome"].tolist(),
-        opp["loss_reason"].tolist(), _user_ids(opp["owner"].to_numpy(), ids), opp["product"].tolist(), [SOURCE] * n,
-        [f"demo-o-{i}" for i in opp["id"]], opened, [as_of] * n, strict=True))
-    n = len(tp)
-    when = ts(simulator.to_datetime64(tp["t"].to_numpy()))
-    touches = list(zip(
-        (tp["contact"] + ids.contact).tolist(), (tp["account"] + ids.account).tolist(),
-        _offset(tp["campaign"].to_numpy(), ids.campaign), tp["channel"].tolist(), tp["kind"].tolist(), when,
-        [SOURCE] * n, [""] * n, when, strict=True))
-    n = len(st)
-    when = ts(simulator.to_datetime64(st["t"].to_numpy()))
-    versions = np.asarray(ids.versions, dtype=object)[st["version"].to_numpy(dtype=np.int64)].tolist()
-    stages = list(zip(
-        _offset(st["contact"].to_numpy(), ids.contact), _offset(st["account"].to_numpy(), ids.account),
-        st["from_stage"].tolist(), st["to_stage"].tolist(), when, _user_ids(st["actor"].to_numpy(), ids),
-        st["actor_kind"].tolist(), st["reason"].tolist(), st["details"].tolist(), versions, when, strict=True))
-    n = len(fb)
-    when = ts(simulator.to_datetime64(fb["t"].to_numpy(dtype=float)))
-    feedback = list(zip(
-        (fb["account"].to_numpy(dtype=np.int64) + ids.account).tolist(),
-        _offset(fb["contact"].to_numpy(), ids.contact), _offset(fb["opportunity"].to_numpy(), ids.opportunity),
-        _user_ids(fb["author"].to_numpy(dtype=np.int64), ids), fb["kind"].tolist(), fb["text"].tolist(), when,
-        ["simulator"] * n, fb["source_id"].tolist(), when, strict=True))
-    return {
-        "accounts": (Account, ["id", "name", "domain", "industry", "employees", "revenue_band", "region", "segment",
-                               "owner", "lifecycle_stage", "is_customer", "source", "source_id", "created_at",
-                               "updated_at"], accounts),
-        "contacts": (Contact, ["id", "account", "email", "first_name", "last_name", "title", "buying_role",
-                               "lifecycle_stage", "owner", "lead_source", "country", "first_seen_at", "attributes",
-                               "source", "source_id", "created_at", "updated_at"], contacts),
-        "opportunities": (Opportunity, ["id", "account", "primary_contact", "name", "type", "amount", "currency",
-                                        "stage", "opened_at", "closed_at", "outcome", "loss_reason", "owner",
-                                        "product", "source", "source_id", "created_at", "updated_at"],
-                          opportunities),
-        "touchpoints": (Touchpoint, ["contact", "account", "campaign", "channel", "kind", "occurred_at", "source",
-                                     "source_id", "recorded_at"], touches),
-        "stage_changes": (StageChange, ["contact", "account", "from_stage", "to_stage", "occurred_at", "actor",
-                                        "actor_kind", "reason", "details", "playbook_version", "recorded_at"],
-                          stages),
-        "feedback": (FeedbackItem, ["account", "contact", "opportunity", "author", "kind", "text", "occurred_at",
-                                    "source", "source_id", "recorded_at"], feedback),
-    }
-
-
-def write_chunk(chunk: Chunk, ids: _Ids) -> dict[str, int]:
-    """Write one chunk's rows in dependency order; returns rows per table."""
-    return {name: writer.insert(model, fields, rows) for name, (model, fields, rows) in chunk_rows(chunk, ids).items()}

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smarketing.demo import catalog, journeys, pipeline, stats
+from smarketing.demo import catalog, handoff, journeys, pipeline, recycle, stats
 from smarketing.demo.themes import LOSS_DRIVERS, THEMES
 from smarketing.demo.truth import GroundTruth
 from smarketing.playbook import schema
@@ -78,10 +78,11 @@ class Chunk:
     opportunities: pd.DataFrame
     stage_changes: pd.DataFrame
     feedback: pd.DataFrame
+    handoffs: pd.DataFrame  # one row per MQL episode: routing, SLA clocks, the decision (demo.handoff)
 
     def rows(self) -> int:
         return sum(len(f) for f in (self.accounts, self.contacts, self.touches, self.opportunities,
-                                    self.stage_changes, self.feedback))
+                                    self.stage_changes, self.feedback, self.handoffs))
 
 
 def v2_content(v1: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +172,7 @@ class Simulation:
     people: list[Person]
     campaigns: pd.DataFrame
     periods: list[PlaybookPeriod]
+    habits: handoff.Habits
     stats: dict[str, Any] = field(default_factory=dict)
     feedback_themes: dict[str, str] = field(default_factory=dict)
     _done: bool = False
@@ -180,7 +182,7 @@ class Simulation:
         return day_to_datetime(self.periods[-1].starts_day)
 
     def chunks(self) -> Iterator[Chunk]:
-        counters = {"contact": 0, "opportunity": 0, "feedback": 0}
+        counters = {"contact": 0, "opportunity": 0, "feedback": 0, "episode": 0, "stage_change": 0}
         sellers = [i for i, p in enumerate(self.people) if p.role == "sales"]
         self.stats = {}
         self.feedback_themes = {}
@@ -194,7 +196,7 @@ class Simulation:
             counters["contact"] += len(contacts)
             touches, hazard = journeys.journeys(rng, accounts, contacts, self.campaigns, self.spec.touch_scale)
             chunk = pipeline.funnel(rng, k, accounts, contacts, touches, self.campaigns, self.periods, self.people,
-                                    counters, self.stats)
+                                    counters, self.stats, self.habits)
             for fid, theme in zip(chunk.feedback["source_id"], chunk.feedback["theme"], strict=True):
                 self.feedback_themes[str(fid)] = str(theme)
             stats.accumulate(self.stats, chunk, hazard, self.campaigns)
@@ -222,7 +224,15 @@ class Simulation:
             win_rates=dict(catalog.WIN_RATE), loss_drivers={k: dict(v) for k, v in LOSS_DRIVERS.items()},
             themes={t.key: t.label for t in THEMES}, feedback_themes=dict(self.feedback_themes),
             conversion_rates=stats.rates(self.stats), exposure_conversion=stats.exposure_rates(self.stats),
-            counts={k: int(v) for k, v in self.stats.items() if k.startswith("n_")})
+            counts={k: int(v) for k, v in self.stats.items() if k.startswith("n_")},
+            handoff=self._handoff_truth())
+
+    def _handoff_truth(self) -> dict[str, Any]:
+        return {"sellers": self.habits.by_username(self.people),
+                "rejection_reason_weights": dict(handoff.REJECT_REASONS),
+                "free_email_rejection_reason_weights": dict(handoff.REJECT_FREE),
+                "recycle_decision_share": handoff.RECYCLE_SHARE, "reengage_share": dict(recycle.REENGAGE),
+                "reengage_delay_days": recycle.REENGAGE_DELAY_DAYS}
 
 
 def simulate(*, size: str = "small", seed: int = 1, playbooks: list[schema.Playbook] | None = None) -> Simulation:
@@ -237,8 +247,9 @@ def simulate(*, size: str = "small", seed: int = 1, playbooks: list[schema.Playb
     periods = [PlaybookPeriod(i, 0.0 if i == 0 else SWITCH_DAY, terms) for i, terms in enumerate(playbooks)]
     crowd = people(spec, rng)
     marketers = [i for i, p in enumerate(crowd) if p.role == "marketing"]
+    habits = handoff.Habits.draw(np.random.default_rng(np.random.SeedSequence([seed, 4])), crowd)
     return Simulation(spec=spec, seed=seed, people=crowd, campaigns=campaigns_frame(spec, marketers, rng),
-                      periods=periods)
+                      periods=periods, habits=habits)
 
 
 @dataclass(frozen=True)
@@ -252,6 +263,7 @@ class Generated:
     opportunities: pd.DataFrame
     stage_changes: pd.DataFrame
     feedback: pd.DataFrame
+    handoffs: pd.DataFrame
     truth: GroundTruth
 
 
@@ -264,5 +276,5 @@ def generate(*, size: str = "small", seed: int = 1) -> Generated:
         return pd.concat([getattr(c, name) for c in chunks], ignore_index=True)
 
     return Generated(sim, cat("accounts"), cat("contacts"), cat("touches"), cat("opportunities"),
-                     cat("stage_changes"), cat("feedback"), sim.truth())
+                     cat("stage_changes"), cat("feedback"), cat("handoffs"), sim.truth())
 

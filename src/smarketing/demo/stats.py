@@ -32,6 +32,19 @@ def accumulate(stats: dict[str, Any], chunk: Any, exposures: dict[str, np.ndarra
     add("n_won", int((chunk.opportunities["outcome"] == "won").sum()))
     add("n_lost", int((chunk.opportunities["outcome"] == "lost").sum()))
     add("n_feedback", len(chunk.feedback))
+    h = chunk.handoffs
+    add("n_handoffs", len(h))
+    for decision in ("accept", "reject", "recycle"):
+        add(f"n_handoff_{decision}", int((h["decision"] == decision).sum()))
+    for clock in ("ft", "dec"):
+        add(f"n_sla_{clock}_met", int((h[f"{clock}_state"] == "met").sum()))
+        add(f"n_sla_{clock}_breached", int((h[f"{clock}_state"] == "breached").sum()))
+    again = h[h["round"] == 2]
+    add("n_requalified", len(again))
+    onwards = st[(st["contact"] >= 0) & st["to_stage"].isin(["sql", "opportunity", "customer"])]
+    later = onwards.merge(again[["contact", "t_mql"]], on="contact")
+    add("n_requalified_sql", int(later.loc[later["t"] > later["t_mql"], "contact"].nunique()))
+    add("n_reengaged", int(stats.pop("handoff_reengaged", 0)))
     # Per campaign: exposed vs unexposed prospects, how many became in-market / reached an opportunity.
     C = len(camps)
     im = con["in_market"].to_numpy()

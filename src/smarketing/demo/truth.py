@@ -15,6 +15,13 @@ The causal story the simulator implements:
 * Sales accepts, qualifies and opens opportunities with realistic lags; outcomes depend on segment and role, and
   the reason for a loss is a feedback theme drawn from `loss_drivers[segment]`.
 * Existing customers expand more when they attended a campaign in `expansion_lifts`.
+* Every MQL is routed (account owner first) with two SLA clocks from the playbook's calendar: first touch and
+  decision. Each seller has planted habits (`handoff["sellers"]`): how often they touch and decide in time and how
+  closely their outreach follows campaign talk tracks. Rejections use the playbook's reasons with planted weights
+  and go where each reason's disposition says (recycled or disqualified).
+* Recycled contacts come back: a planted share (`handoff["reengage_share"]`, by why they were recycled) re-engage
+  some weeks after their recycle date, without any campaign; the playbook's scoring re-qualifies them as MQLs and
+  the handoff starts again.
 
 Read it with `smarketing.demo.selectors.demo_truth_get()` after seeding, or from `simulate(...).truth`.
 """
@@ -46,6 +53,9 @@ class GroundTruth:
     conversion_rates: dict[str, float] = field(default_factory=dict)  # realised stage-to-stage rates
     exposure_conversion: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
     counts: dict[str, int] = field(default_factory=dict)
+    # Planted handoff behaviour: per seller the chance of a first touch / decision within the SLA and of following
+    # a campaign's talk track; rejection reason weights; the share of recycled contacts that re-engage.
+    handoff: dict[str, Any] = field(default_factory=dict)
 
     def campaigns_with_role(self, role: str) -> list[str]:
         """Campaign names with a planted role: strong, null or capture."""

@@ -93,9 +93,9 @@ def test_the_null_display_campaign_has_most_touches_and_little_effect(small):
 
 
 def test_last_touch_favours_capture_campaigns_over_the_ones_that_caused_the_deal(small):
-    # given each opportunity's contact and the last campaign touch before the opportunity opened
+    # given each opportunity's contact and the last campaign touch before its first opportunity opened
     st = small.stage_changes
-    opened = st[(st["to_stage"] == "opportunity") & (st["contact"] >= 0)].set_index("contact")["t"]
+    opened = st[(st["to_stage"] == "opportunity") & (st["contact"] >= 0)].groupby("contact")["t"].min()
     tp = small.touches[(small.touches["campaign"] >= 0) & small.touches["contact"].isin(opened.index)]
     tp = tp[tp["t"] < tp["contact"].map(opened)]
     last = tp.sort_values("t").groupby("contact").tail(1)["campaign"]
