@@ -130,7 +130,7 @@ def respond(rng: np.random.Generator, eps: Episodes, periods: list[Any], people:
     dec_s = np.zeros(k, dtype=np.int64)
     on_ft = rng.random(k) < habits.first_touch_on_time[eps.owner]
     on_dec = rng.random(k) < habits.decision_on_time[eps.owner]
-    ft_frac, dec_frac = rng.beta(1.2, 3.0, k), rng.beta(1.5, 3.0, k)
+    ft_frac, dec_frac = rng.beta(1.2, 3.0, k), rng.beta(2.0, 2.0, k)
     ft_late = 60 + rng.exponential(LATE_FIRST_TOUCH_HOURS * 3600, k)
     dec_late = 60 + rng.exponential(LATE_DECISION_HOURS * 3600, k)
     for v, terms in enumerate(sla):

@@ -2,28 +2,29 @@
 
 The simulator (pure) plans people, campaigns and two playbook versions; this module creates the users and the
 signed-off v2 through the team and playbook services (so the demo shows a real sign-off), then writes the
-simulated CRM, touchpoints, stage history and feedback with bulk inserts, chunk by chunk. Why raw bulk inserts
-instead of the other apps' services: millions of append-only rows; the rows are exactly what those services write.
+simulated CRM, touchpoints, stage history, the handoff history and feedback with bulk inserts, chunk by chunk
+(`demo.rows`). Why raw bulk inserts instead of the other apps' services: millions of append-only rows; the rows
+are exactly what those services write. Small volumes go through the services themselves (`demo.services_history`):
+marketing's monthly SLA verdicts, campaign briefs with sales' sign-off, and the reps' outreach.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from smarketing.campaigns.models import Campaign
-from smarketing.core import clock
 from smarketing.core.errors import Conflict, ValidationFailed
 from smarketing.crm.models import Account, Contact, Opportunity
-from smarketing.demo import simulator, writer
+from smarketing.demo import briefs, services_history, simulator, writer
 from smarketing.demo.models import DemoSeed
 from smarketing.demo.rows import EXPLICIT_IDS, _Ids, chunk_rows, write_chunk  # noqa: F401 (the seed benchmark)
 from smarketing.demo.selectors import database_is_empty
@@ -90,13 +91,27 @@ def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, start
     written = counts["campaigns"]
     if progress is not None:
         progress(0, n_chunks, written)
+    wanted = {k: i for k, i in zip(sim.campaigns["key"], sim.campaigns["idx"], strict=True)
+              if k in {b.key for b in briefs.BRIEFS} | set(briefs.NO_BRIEF)}
+    candidates: list[pd.DataFrame] = []
+    first_names: dict[int, str] = {}
     for chunk in sim.chunks():
         for name, n in write_chunk(chunk, ids).items():
             counts[name] = counts.get(name, 0) + n
             written += n
+        found = briefs.outreach_candidates(chunk.handoffs, chunk.touches, wanted)
+        candidates.append(found)
+        people = chunk.contacts[chunk.contacts["id"].isin(found["contact"])]
+        first_names.update(zip(people["id"].tolist(), people["first_name"].tolist(), strict=True))
         if progress is not None:
             progress(chunk.index + 1, n_chunks, written)
     writer.reset_sequences([Account, Contact, Opportunity, Campaign, *EXPLICIT_IDS])
+    # Small volumes through the other apps' services, so this history is written the way the product writes it.
+    counts["marketing_verdicts"] = services_history.marketing_verdicts_write()
+    counts["briefs"] = services_history.briefs_write(sim=sim, ids=ids, users=users)
+    counts["outreach"] = services_history.outreach_write(sim=sim, ids=ids, users=users,
+                                                         candidates=pd.concat(candidates, ignore_index=True),
+                                                         first_names=first_names)
     truth = sim.truth()
     seconds = time.perf_counter() - started
     DemoSeed.objects.create(size=size, seed=seed, seconds=seconds, counts=counts, truth=_jsonable(truth))
@@ -110,15 +125,7 @@ def _jsonable(truth: GroundTruth) -> dict[str, Any]:
     return json.loads(truth.to_json())
 
 
-@contextmanager
-def _clock_at(moment: datetime) -> Iterator[None]:
-    """Pin the clock to a simulated moment (sign-offs happen on simulated days), then restore what it was."""
-    before = clock._frozen
-    clock.freeze(moment)
-    try:
-        yield
-    finally:
-        clock.freeze(before)
+_clock_at = services_history.clock_at
 
 
 def _active_playbook() -> PlaybookVersion:
@@ -154,9 +161,11 @@ def _sign_off_v2(v1: PlaybookVersion, users: list[User], plan: Simulation) -> Pl
     """Marketing drafts v2 after the mid-year review; marketing and sales sign it off on the switch day."""
     maria, sam = users[0], users[1]
     with _clock_at(plan.switch_at - timedelta(days=3)):
-        draft = playbook_draft_create(content=simulator.v2_content(v1.content), created_by=maria, based_on=v1,
+        content = simulator.v2_content(v1.content, monthly_mqls=plan.spec.monthly_mqls)
+        draft = playbook_draft_create(content=content, created_by=maria, based_on=v1,
                                       notes="Mid-year review: MQL threshold down 5 points, faster engagement decay "
-                                            "(sales asked for more, earlier leads).")
+                                            "(sales asked for more, earlier leads), and a monthly MQL commitment "
+                                            f"marketing can keep ({plan.spec.monthly_mqls}).")
         playbook_sign_off(version=draft, user=maria, comment="Marketing agrees.")
     with _clock_at(plan.switch_at):
         playbook_sign_off(version=draft, user=sam, comment="Sales agrees; we will work the extra MQLs within SLA.")

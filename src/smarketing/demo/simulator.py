@@ -38,6 +38,11 @@ class SizeSpec:
     chunk_accounts: int = 2000
     budget_scale: float = 1.0
 
+    @property
+    def monthly_mqls(self) -> int:
+        """The MQL volume marketing commits to per month in v2: about what a second-half month delivers."""
+        return max(10, int(round(self.accounts * 0.15, -1)))
+
 
 SIZES = {
     "small": SizeSpec("small", 400, {"Inbound": 3, "EMEA": 2, "AMER": 2, "Enterprise": 1}, 3, 0.5,
@@ -85,11 +90,16 @@ class Chunk:
                                     self.stage_changes, self.feedback, self.handoffs))
 
 
-def v2_content(v1: dict[str, Any]) -> dict[str, Any]:
-    """The demo's second playbook: after the mid-year review both teams lower the bar and speed up decay."""
+def v2_content(v1: dict[str, Any], *, monthly_mqls: int | None = None) -> dict[str, Any]:
+    """The demo's second playbook: after the mid-year review both teams lower the bar and speed up decay, and
+    marketing commits to a monthly MQL volume it can keep (`monthly_mqls`, when given)."""
     import copy
 
     data = copy.deepcopy(v1)
+    marketing = data.get("sla", {}).get("marketing")
+    if monthly_mqls is not None and marketing is not None:
+        marketing["period"] = "month"
+        marketing["mql_volume"] = monthly_mqls
     scoring = data["scoring"]
     old = float(scoring["mql_threshold"])
     new = max(old - 5, 0)
@@ -243,7 +253,7 @@ def simulate(*, size: str = "small", seed: int = 1, playbooks: list[schema.Playb
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
     if playbooks is None:
         base = default_playbook_data()
-        playbooks = [schema.parse(base), schema.parse(v2_content(base))]
+        playbooks = [schema.parse(base), schema.parse(v2_content(base, monthly_mqls=spec.monthly_mqls))]
     periods = [PlaybookPeriod(i, 0.0 if i == 0 else SWITCH_DAY, terms) for i, terms in enumerate(playbooks)]
     crowd = people(spec, rng)
     marketers = [i for i, p in enumerate(crowd) if p.role == "marketing"]

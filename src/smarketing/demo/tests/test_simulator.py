@@ -22,7 +22,7 @@ def small() -> Generated:
 
 def _digest(g: Generated) -> str:
     h = hashlib.sha256()
-    for name in ("accounts", "contacts", "touches", "opportunities", "stage_changes", "feedback"):
+    for name in ("accounts", "contacts", "touches", "opportunities", "stage_changes", "feedback", "handoffs"):
         frame: pd.DataFrame = getattr(g, name)
         h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
     return h.hexdigest()
