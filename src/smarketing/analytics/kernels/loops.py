@@ -29,6 +29,15 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
+def _forget_pool() -> None:
+    """A forked child inherits the pool object but not its threads: start afresh there."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def workers() -> int:
     """Threads used for one kernel call: the cores this process may run on, at most MAX_WORKERS."""
     try:

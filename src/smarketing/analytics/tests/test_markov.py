@@ -181,3 +181,23 @@ def test_every_counting_path_fits_the_same_chain(monkeypatch, order, forced):
     assert other.extra["conversion_probability"] == pytest.approx(baseline.extra["conversion_probability"], abs=1e-14)
     assert np.allclose(other.conversions, baseline.conversions, atol=1e-9)
     assert np.allclose(other.value, baseline.value, atol=1e-7)
+
+
+def test_kernels_run_in_a_forked_child_after_the_parent_used_threads(monkeypatch):
+    import multiprocessing
+
+    # Given a parent that has run a kernel on its thread pool
+    monkeypatch.setattr(markov_module.loops, "PARALLEL_MIN_TOUCHES", 1)
+    monkeypatch.setattr(markov_module.loops, "workers", lambda: 2)
+    j = journeys_from_lists([["a", "b"], ["b"], ["a"]] * 50, [1, 0, 1] * 50)
+    expected = markov_credit(j, order=1).conversions.tolist()
+    # When a forked child runs the same kernel
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_credit_in_child, (j,)).get(timeout=60)
+    # Then it finishes with the same numbers (no wait on threads that only existed in the parent)
+    assert got == pytest.approx(expected)
+
+
+def _credit_in_child(j):
+    return markov_credit(j, order=1).conversions.tolist()
