@@ -305,6 +305,19 @@ TASKS = {"ours_events": task_ours_events, "ours_paths": task_ours_paths,
 
 
 def run(task: str, n: int, channels: int, order: int, args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
+    """The task in `--repeat` fresh processes (one for agreement runs); the fastest run is reported, with the others,
+    so a moment of load on the shared machine does not decide a ratio."""
+    runs = [_run_once(task, n, channels, order, args, **extra)
+            for _ in range(1 if "conv_par" in extra else max(1, args.repeat))]
+    ok = [r for r in runs if "seconds" in r]
+    if not ok:
+        return runs[0]
+    best = min(ok, key=lambda r: r["seconds"])
+    best["all_seconds"] = [r["seconds"] for r in ok]
+    return best
+
+
+def _run_once(task: str, n: int, channels: int, order: int, args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
     conv_par = extra.get("conv_par", args.conv_par)
     cmd = [sys.executable, __file__, "--worker", task, "--n", str(n), "--channels", str(channels),
            "--order", str(order), "--seed", str(args.seed), "--conv-par", str(conv_par),
@@ -335,6 +348,8 @@ def fmt(r: dict[str, Any]) -> str:
     if "error" in r:
         return f"failed: {r['error']}"
     warm = f"; first-call warm-up {r['warm_up_s']:.2f} s, untimed" if "warm_up_s" in r else ""
+    if len(r.get("all_seconds", [])) > 1:
+        warm += f"; best of {', '.join(f'{x:.3f}' for x in r['all_seconds'])} s"
     return (f"{r['seconds']:8.3f} s wall {r['cpu']:8.3f} s cpu   peak RSS {r['peak_mb']:7.0f} MB "
             f"(input held {r['input_mb']:.0f} MB{warm})")
 
@@ -356,6 +371,7 @@ def main() -> None:
                         help="Largest size for the ChannelAttribution agreement run (slow at small conv_par)")
     parser.add_argument("--permutations", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="Fresh-process runs per timed task (fastest reported)")
     parser.add_argument("--timeout", type=float, default=3600)
     # Worker mode (internal).
     parser.add_argument("--worker")
