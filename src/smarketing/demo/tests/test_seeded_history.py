@@ -193,3 +193,31 @@ def test_every_page_renders_with_the_demo_company(seeded):
     assert "signed off by sales" in client.get(f"/campaigns/{briefed.campaign_id}/").content.decode()
     assert "awaiting sales sign-off" in client.get(f"/campaigns/{pending.campaign_id}/").content.decode()
     assert Contact.objects.filter(lifecycle_stage="mql").exists()
+
+
+def test_seeding_in_several_chunks_links_each_handoff_row_to_its_own_contact(db, monkeypatch):
+    from dataclasses import replace
+
+    from django.db.models import F
+
+    from smarketing.demo import simulator
+
+    # given the small company simulated in three chunks (as the larger sizes are)
+    monkeypatch.setitem(simulator.SIZES, "small", replace(simulator.SIZES["small"], chunk_accounts=150))
+    result = demo_seed(size="small", seed=2)
+    assert result.counts["handoff_decisions"] == HandoffDecision.objects.count() > 100
+    # then every decision, assignment, clock and event points at stage changes of its own contact
+    assert not HandoffDecision.objects.exclude(mql_change__contact_id=F("contact_id")).exists()
+    assert not HandoffDecision.objects.exclude(stage_change__contact_id=F("contact_id")).exists()
+    assert not HandoffDecision.objects.exclude(assignment__mql_change_id=F("mql_change_id")).exists()
+    assert not Assignment.objects.exclude(mql_change__contact_id=F("contact_id")).exists()
+    assert not SlaClock.objects.exclude(mql_change__contact_id=F("contact_id")).exists()
+    assert not SlaEvent.objects.filter(clock__isnull=False).exclude(clock__contact_id=F("contact_id")).exists()
+    pairs = HandoffDecision.objects.values_list("stage_change__details", "mql_change_id")
+    assert all(details["mql_change_id"] == mql for details, mql in pairs)
+    # and the product can go on writing history after the seeded ids
+    person = ContactFactory(account=AccountFactory())
+    from smarketing.lifecycle.services import stage_change_record
+
+    assert stage_change_record(contact=person, to_stage="lead").pk > StageChange.objects.exclude(
+        contact=person).order_by("-pk").first().pk
