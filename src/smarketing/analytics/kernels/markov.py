@@ -80,7 +80,7 @@ def _chain(j: Journeys, order: int) -> Chain:
     c = j.n_codes
     base = c + 1
     space = base**order
-    start_key = c * (space - 1) // (base - 1)  # every digit "before the start"
+    start_key = space - 1  # every digit is C, "before the start"
     offsets, codes = j.offsets, j.codes
     empty = np.zeros(0, dtype=np.int64)
     touch_state, remap = empty, empty

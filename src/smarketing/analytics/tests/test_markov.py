@@ -201,3 +201,14 @@ def test_kernels_run_in_a_forked_child_after_the_parent_used_threads(monkeypatch
 
 def _credit_in_child(j):
     return markov_credit(j, order=1).conversions.tolist()
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_journeys_without_any_touch_credit_nothing(order):
+    # Given journeys that converted without a single recorded touch
+    j = journeys_from_lists([[], []], [1, 0], names=[])
+    # When the chain is solved
+    c = markov_credit(j, order=order)
+    # Then there is no channel to credit and nothing fails
+    assert c.conversions.shape == (0,)
+    assert c.extra["conversion_probability"] == 0.0
