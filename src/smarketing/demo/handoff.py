@@ -180,9 +180,9 @@ def respond(rng: np.random.Generator, eps: Episodes, periods: list[Any], people:
                     until[i] = day0 + p.terms.handoff.recycle_default_days
     note_pick = rng.random(k)
     has_note = rng.random(k) < NOTE_SHARE
-    notes = np.asarray(["" if not has_note[i] else
-                        NOTES.get(reason_key[i] or "accept", ("",))[int(note_pick[i] * len(NOTES.get(
-                            reason_key[i] or "accept", ("",))))] for i in range(k)], dtype=object)
+    banks = [NOTES.get(r or "accept", ("",)) for r in reason_key]
+    notes = np.asarray([b[int(u * len(b))] if h else "" for b, u, h in zip(banks, note_pick, has_note, strict=True)],
+                       dtype=object)
 
     # A rejected MQL gets a first touch only if the seller wrote before deciding; an accepted one always does.
     touched = accepted | (t_ft < t_dec)
@@ -203,8 +203,13 @@ def respond(rng: np.random.Generator, eps: Episodes, periods: list[Any], people:
     # After acceptance: calls, discovery, and either an SQL or a stall back to nurture.
     a = np.flatnonzero(accepted)
     calls = a[rng.random(a.size) < 0.7]
-    touches.append(sales_touches(eps.contact[calls], "sales_call",
-                                 business_time(t_dec[calls] + rng.uniform(0.05, 3, calls.size))))
+    t_call = business_time(t_dec[calls] + rng.uniform(0.05, 3, calls.size))
+    touches.append(sales_touches(eps.contact[calls], "sales_call", t_call))
+    # Whichever sales touch comes first meets the first-touch clock (lifecycle's first_touch_detect).
+    first_call = np.full(k, np.inf)
+    first_call[calls] = t_call
+    t_first = np.where(touched, np.minimum(t_ft, first_call), np.nan)
+    first_kind = np.where(first_call < t_ft, "sales_call", "sales_email").astype(object)
     qualifies = rng.random(a.size) < np.where(eps.intent[a], 0.72, 0.12)
     s = a[qualifies]
     t_sql = np.maximum(business_time(t_dec[s] + rng.lognormal(np.log(6), 0.6, s.size)), t_dec[s] + 0.05)
@@ -220,7 +225,7 @@ def respond(rng: np.random.Generator, eps: Episodes, periods: list[Any], people:
     frame = pd.DataFrame({
         "episode": eps.id, "contact_local": eps.contact, "round": eps.round, "owner": who, "version": eps.version,
         "owned_before": eps.owned_before, "t_mql": eps.t, "ft_deadline": ft_deadline / DAY,
-        "dec_deadline": dec_deadline / DAY, "t_first_touch": np.where(touched, t_ft, np.nan), "t_decision": t_dec,
+        "dec_deadline": dec_deadline / DAY, "t_first_touch": t_first, "first_kind": first_kind, "t_decision": t_dec,
         "dec_version": dec_version, "decision": decision, "reason_key": reason_key, "reason_label": reason_label,
         "note": notes, "to_stage": to_stage, "recycle_until": until})
     return Response(frame=frame, touches=touches, sql_contacts=eps.contact[s], t_sql=t_sql)

@@ -233,6 +233,7 @@ def handoff_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], li
                                            strict=True)]
     clock0, event0 = ids.first(SlaClock), ids.first(SlaEvent)
     decision = h["decision"].tolist()
+    first_kind = h["first_kind"].tolist()
     escalate_role = h["escalate_role"].tolist()
     for k, (kind, col, what) in enumerate(CLOCKS):
         deadline_days = h[f"{col}_deadline"].to_numpy(dtype=float)
@@ -249,7 +250,7 @@ def handoff_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], li
                                  {"assignment_id": assignment[i], "reason_code": code[i]}))
             s = state[i]
             if s == "met":
-                events.append(_event(base + 2 + k, row, "met", resolved[i], {"touch_kind": "sales_email"}
+                events.append(_event(base + 2 + k, row, "met", resolved[i], {"touch_kind": first_kind[i]}
                                      if col == "ft" else {"decision": decision[i]}))
             elif s == "cancelled":
                 events.append(_event(base + 2 + k, row, "cancelled", resolved[i],

@@ -100,6 +100,22 @@ def test_sla_compliance_is_mostly_in_time_with_breaches_on_both_clocks(small):
     assert (h.loc[h["ft_state"] == "cancelled", "decision"] != "accept").all()
 
 
+def test_the_first_touch_clock_follows_the_contacts_first_sales_touch(small):
+    # given each episode and the sales touches (email, call, meeting) of its contact
+    h = small.handoffs
+    tp = small.touches[small.touches["kind"].isin(["sales_email", "sales_call", "meeting"])]
+    by_contact = {c: np.sort(g["t"].to_numpy()) for c, g in tp.groupby("contact")}
+    for row in h.itertuples():
+        times = by_contact.get(row.contact, np.zeros(0))
+        after = times[times >= row.t_mql]
+        first = after[0] if after.size else np.inf
+        # then a met clock was met by the first sales touch after the MQL, and a breached one saw none in time
+        if row.ft_state == "met":
+            assert first == row.ft_resolved, row.episode
+        elif row.ft_state == "breached":
+            assert first > row.ft_deadline, row.episode
+
+
 def test_sellers_with_better_planted_habits_breach_less(small):
     h = small.handoffs
     habit = small.simulation.habits.first_touch_on_time
