@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ninja import Field, Schema
 
 from smarketing.core.apitools import InSchema
+from smarketing.lifecycle.sla import MarketingVerdict
 
 
 class ClockCountdownOut(Schema):
@@ -150,29 +151,13 @@ class SalesComplianceOut(Schema):
     people: list[PersonComplianceOut]
 
 
-class MarketingComplianceOut(Schema):
-    period: str
-    mql_volume: int
-    mql_target: int
-    volume_met: bool
-    expected_to_date: float
-    on_pace: bool
-    accepted: int
-    rejected: int
-    recycled: int
-    acceptance_rate: float | None
-    acceptance_target: float
-    acceptance_met: bool | None
-    closed: bool
-
-
 class ComplianceOut(Schema):
     period: str
     period_kind: str
     start: datetime
     end: datetime
     sales: SalesComplianceOut
-    marketing: MarketingComplianceOut
+    marketing: MarketingVerdict  # the pure SLA rule's verdict, served as it is
 
 
 class BreachOut(Schema):
