@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from pydantic import Field
 
 from smarketing.campaigns import consistency as cons
 from smarketing.campaigns.models import CampaignBrief, Outreach
@@ -168,8 +169,8 @@ class ConsistencyRoiRow:
 @dataclass(frozen=True)
 class ConsistencyRoi:
     rows: list[ConsistencyRoiRow]
-    # Spearman rank correlation of consistency with ROI over campaigns that have both (None under 3 campaigns)
-    correlation: float | None
+    correlation: Annotated[float | None, Field(description=(
+        "Spearman rank correlation of consistency with ROI over campaigns that have both (None under 3 campaigns)"))]
 
 
 def join_roi(consistency: list[CampaignConsistency], roi_rows: Iterable[Any]) -> ConsistencyRoi:

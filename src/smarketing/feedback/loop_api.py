@@ -23,7 +23,6 @@ from smarketing.feedback.loop_schemas import (
     BriefSignoffOut,
     CampaignConsistencyOut,
     CaptureOut,
-    ConsistencyRoiOut,
     FeedbackCapturedOut,
     FeedbackCaptureIn,
     InsightOut,
@@ -31,7 +30,6 @@ from smarketing.feedback.loop_schemas import (
     InsightTransitionIn,
     OutreachIn,
     OutreachOut,
-    RepConsistencyOut,
     TaskOut,
     ThemeDetailOut,
     ThemeItemsIn,
@@ -309,7 +307,7 @@ def _consistency(c: Any) -> dict[str, Any]:
         return [v.__dict__ for v in items if v.status == status]
 
     return {**{k: v for k, v in c.__dict__.items() if k not in {"reps", "items"}},
-            "reps": [r.__dict__ for r in c.reps],
+            "reps": c.reps,
             "items": [{"outreach_id": i.outreach_id, "rep": i.rep, "kind": i.kind, "sent_at": i.sent_at,
                        "score": i.result.score, "semantic": i.result.semantic, "coverage": i.result.coverage,
                        "covered": i.result.covered, "missing": i.result.missing,
@@ -323,17 +321,16 @@ def consistency_list(request: HttpRequest, backend: str = "") -> Any:
     return [_consistency(c) for c in bsel.campaign_consistency_list(backend=backend or None)]
 
 
-@router.get("/consistency/reps", response=list[RepConsistencyOut])
+@router.get("/consistency/reps", response=list[bsel.RepConsistency])
 def consistency_reps(request: HttpRequest, backend: str = "") -> Any:
     """Each rep's consistency across every campaign they wrote outreach for."""
-    return [r.__dict__ for r in bsel.rep_consistency_list(backend=backend or None)]
+    return bsel.rep_consistency_list(backend=backend or None)
 
 
-@router.get("/consistency/roi", response=ConsistencyRoiOut)
+@router.get("/consistency/roi", response=bsel.ConsistencyRoi)
 def consistency_roi(request: HttpRequest, backend: str = "") -> Any:
     """Consistency beside each campaign's ROI (linear attribution), with their rank correlation."""
-    result = bsel.consistency_beside_roi(backend=backend or None)
-    return {"rows": [r.__dict__ for r in result.rows], "correlation": result.correlation}
+    return bsel.consistency_beside_roi(backend=backend or None)
 
 
 @router.get("/consistency/{int:campaign_id}", response=CampaignConsistencyOut)

@@ -9,6 +9,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
+from smarketing.campaigns.brief_selectors import RepConsistency
+
 
 class FeedbackCaptureIn(Schema):
     text: str
@@ -259,13 +261,6 @@ class OutreachOut(Schema):
     created: bool = True
 
 
-class RepConsistencyOut(Schema):
-    rep_id: int
-    rep: str
-    outreach: int
-    score: float | None
-
-
 class SentenceOut(Schema):
     text: str
     similarity: float
@@ -294,21 +289,5 @@ class CampaignConsistencyOut(Schema):
     outreach: int
     score: float | None
     coverage: float | None
-    reps: list[RepConsistencyOut]
+    reps: list[RepConsistency]
     items: list[OutreachConsistencyOut] = []
-
-
-class ConsistencyRoiRowOut(Schema):
-    campaign_id: int
-    campaign: str
-    consistency: float | None
-    outreach: int
-    roi: float | None
-    roas: float | None
-    revenue: float
-    pipeline: float
-
-
-class ConsistencyRoiOut(Schema):
-    rows: list[ConsistencyRoiRowOut]
-    correlation: float | None = Field(None, description="Spearman rank correlation of consistency with ROI")
