@@ -155,3 +155,31 @@ def test_viewer_writes_are_refused_by_the_server(as_role, live_smarketing):
     # and anonymous requests end on the login page
     with urllib.request.urlopen(live_smarketing.url + "/funnel/", timeout=5) as r:
         assert "/login/" in r.geturl()
+
+
+def test_revops_filters_the_funnel_on_several_fields_in_place_and_shares_the_view(as_role, shot):
+    # given the whole year's funnel
+    page = as_role("rita.revops")
+    page.goto("/funnel/?period=last-365d&by=owner")
+    results = page.locator("#funnel-results")
+    everyone = results.locator("#h-wf").locator("..").locator("p.help").inner_text()
+    # when two sources are picked and then a segment, from the form (htmx swaps only the results)
+    sources = page.locator("#f-source option").all_text_contents()
+    picked = [s for s in sources if s != "none"][:2]
+    page.get_by_label("Lead source").select_option(label=picked)
+    page.wait_for_url(re.compile(r".*source=.*source=.*"))
+    page.get_by_label("Segment").select_option(label="enterprise")
+    page.wait_for_url(re.compile(r".*segment=enterprise.*"))
+    # then the results say which filters they show, the page was not reloaded into itself, and the counts narrowed
+    results.get_by_label("Active filters").wait_for()
+    shown = results.get_by_label("Active filters").inner_text()
+    assert "Segment: enterprise" in shown and all(p in shown for p in picked)
+    assert page.locator("h1").count() == 1 and page.locator("form.filters").count() == 1
+    assert results.locator("#h-wf").locator("..").locator("p.help").inner_text() != everyone
+    shot(page, "revops-funnel-filtered")
+    # and the address alone brings the same view back (shareable), with the choices still selected
+    url = page.url
+    fresh = as_role("sam.sales")
+    fresh.goto(url)
+    assert fresh.get_by_label("Active filters").inner_text() == shown
+    assert fresh.locator("#f-segment option:checked").all_text_contents() == ["enterprise"]
