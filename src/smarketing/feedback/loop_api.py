@@ -34,7 +34,6 @@ from smarketing.feedback.loop_schemas import (
     ThemeDetailOut,
     ThemeItemsIn,
     ThemeMergeIn,
-    ThemeOut,
     ThemeRebuildIn,
     ThemeRenameIn,
     ThemeSplitIn,
@@ -66,20 +65,14 @@ def capture_losses(request: HttpRequest) -> Any:
 
 # --- themes -----------------------------------------------------------------------------------------------------
 
-def _theme(row: Any) -> dict[str, Any]:
-    rev = row.revenue
-    return {**row.__dict__, "revenue": {"accounts": rev.accounts, "open_pipeline": rev.open_pipeline, "arr": rev.arr,
-                                        "at_stake": rev.at_stake}}
-
-
 def _counts(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
     return [{"label": k, "count": n} for k, n in pairs]
 
 
-@router.get("/themes", response=list[ThemeOut])
+@router.get("/themes", response=list[theme_selectors.ThemeRow])
 def themes_list(request: HttpRequest, status: str = "active") -> Any:
     """Themes with volume, sentiment and revenue at stake, largest first."""
-    return [_theme(r) for r in theme_selectors.theme_rows(status=status)]
+    return theme_selectors.theme_rows(status=status)
 
 
 @router.get("/themes/unassigned", response=list[UnassignedOut])
@@ -111,24 +104,24 @@ def themes_assign(request: HttpRequest) -> Any:
 def theme_detail(request: HttpRequest, theme_id: int) -> Any:
     """A theme's volume by month, sentiment, segments and personas, revenue at stake, latest items and edits."""
     d = theme_selectors.theme_detail(pk=theme_id)
-    return {"theme": _theme(d.row), "volume_by_month": _counts(d.volume_by_month),
+    return {"theme": d.row, "volume_by_month": _counts(d.volume_by_month),
             "sentiment_split": d.sentiment_split, "segments": _counts(d.segments),
             "industries": _counts(d.industries), "buying_roles": _counts(d.buying_roles),
             "titles": _counts(d.titles), "items": d.items, "edits": d.edits}
 
 
-def _row(theme_id: int) -> dict[str, Any]:
-    return _theme(theme_selectors.theme_rows(status="", ids=[theme_id])[0])
+def _row(theme_id: int) -> theme_selectors.ThemeRow:
+    return theme_selectors.theme_rows(status="", ids=[theme_id])[0]
 
 
-@router.post("/themes/{int:theme_id}/rename", response=ThemeOut)
+@router.post("/themes/{int:theme_id}/rename", response=theme_selectors.ThemeRow)
 def theme_rename(request: HttpRequest, theme_id: int, payload: ThemeRenameIn) -> Any:
     """Name a theme; every later run keeps the name."""
     theme_services.theme_rename(theme_id=theme_id, name=payload.name, actor=request.user)
     return _row(theme_id)
 
 
-@router.post("/themes/{int:theme_id}/merge", response=ThemeOut)
+@router.post("/themes/{int:theme_id}/merge", response=theme_selectors.ThemeRow)
 def theme_merge(request: HttpRequest, theme_id: int, payload: ThemeMergeIn) -> Any:
     """Merge other themes into this one; later runs keep the merge."""
     theme_services.theme_merge(target_id=theme_id, source_ids=payload.source_ids, actor=request.user,
@@ -136,7 +129,7 @@ def theme_merge(request: HttpRequest, theme_id: int, payload: ThemeMergeIn) -> A
     return _row(theme_id)
 
 
-@router.post("/themes/{int:theme_id}/split", response={201: ThemeOut})
+@router.post("/themes/{int:theme_id}/split", response={201: theme_selectors.ThemeRow})
 def theme_split(request: HttpRequest, theme_id: int, payload: ThemeSplitIn) -> Any:
     """Move some items into a new theme; returns the new theme."""
     new = theme_services.theme_split(theme_id=theme_id, item_ids=payload.item_ids, name=payload.name,
@@ -144,7 +137,7 @@ def theme_split(request: HttpRequest, theme_id: int, payload: ThemeSplitIn) -> A
     return Status(201, _row(new.pk))
 
 
-@router.post("/themes/{int:theme_id}/items", response=ThemeOut)
+@router.post("/themes/{int:theme_id}/items", response=theme_selectors.ThemeRow)
 def theme_items(request: HttpRequest, theme_id: int, payload: ThemeItemsIn) -> Any:
     """Put items in this theme by hand; they stay there across runs."""
     theme_services.theme_items_move(theme_id=theme_id, item_ids=payload.item_ids, actor=request.user,

@@ -10,6 +10,7 @@ from ninja import Schema
 from pydantic import Field
 
 from smarketing.campaigns.brief_selectors import RepConsistency
+from smarketing.feedback.theme_selectors import ThemeRow
 
 
 class FeedbackCaptureIn(Schema):
@@ -38,33 +39,13 @@ class CaptureOut(Schema):
     existing: int
 
 
-class RevenueOut(Schema):
-    accounts: int
-    open_pipeline: Decimal
-    arr: Decimal
-    at_stake: Decimal
-
-
-class ThemeOut(Schema):
-    id: int
-    name: str
-    name_is_manual: bool
-    key_phrases: list[str]
-    status: str
-    volume: int
-    sentiment: float | None
-    first_signal_at: datetime | None
-    last_signal_at: datetime | None
-    revenue: RevenueOut
-
-
 class Count(Schema):
     label: str
     count: int
 
 
 class ThemeDetailOut(Schema):
-    theme: ThemeOut
+    theme: ThemeRow
     volume_by_month: list[Count]
     sentiment_split: dict[str, int]
     segments: list[Count]

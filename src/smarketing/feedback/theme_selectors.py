@@ -22,13 +22,16 @@ ZERO = Decimal("0")
 
 @dataclass(frozen=True)
 class Revenue:
+    """Revenue behind a theme: its accounts' open pipeline and ARR; at stake is their sum."""
+
     accounts: int
     open_pipeline: Decimal
     arr: Decimal
+    at_stake: Decimal
 
-    @property
-    def at_stake(self) -> Decimal:
-        return self.open_pipeline + self.arr
+    @classmethod
+    def of(cls, *, accounts: int, open_pipeline: Decimal, arr: Decimal) -> Revenue:
+        return cls(accounts=accounts, open_pipeline=open_pipeline, arr=arr, at_stake=open_pipeline + arr)
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,9 @@ def _revenue_by_theme(theme_ids: list[int]) -> dict[int, Revenue]:
     out = {}
     for theme_id in theme_ids:
         accs = accounts.get(theme_id, set())
-        out[theme_id] = Revenue(accounts=len(accs),
-                                open_pipeline=sum((sums[a][Outcome.OPEN] for a in accs if a in sums), ZERO),
-                                arr=sum((sums[a][Outcome.WON] for a in accs if a in sums), ZERO))
+        out[theme_id] = Revenue.of(accounts=len(accs),
+                                   open_pipeline=sum((sums[a][Outcome.OPEN] for a in accs if a in sums), ZERO),
+                                   arr=sum((sums[a][Outcome.WON] for a in accs if a in sums), ZERO))
     return out
 
 

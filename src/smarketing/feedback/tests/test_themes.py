@@ -260,6 +260,9 @@ def test_theme_api_detail_and_edits(api, themed):
     assert listing.status_code == 200 and {t["id"] for t in listing.json()} >= {theme.pk, other.pk}
     detail = api.get(f"/api/loop/themes/{theme.pk}")
     assert detail.status_code == 200 and detail.json()["theme"]["volume"] > 0
+    revenue = detail.json()["theme"]["revenue"]
+    assert set(revenue) == {"accounts", "open_pipeline", "arr", "at_stake"}
+    assert Decimal(revenue["at_stake"]) == Decimal(revenue["open_pipeline"]) + Decimal(revenue["arr"])
     renamed = api.post(f"/api/loop/themes/{theme.pk}/rename", {"name": "Renamed"}, role="marketing")
     assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
     merged = api.post(f"/api/loop/themes/{theme.pk}/merge", {"source_ids": [other.pk]}, role="marketing")
