@@ -20,9 +20,9 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Touchpoint)
 class TouchpointAdmin(AppendOnlyAdmin):
-    list_display = ("occurred_at", "contact", "campaign", "channel", "kind", "value")
+    list_display = ("occurred_at", "contact", "campaign", "channel", "kind", "actor", "value")
     list_filter = ("channel", "kind")
-    raw_id_fields = ("contact", "account", "campaign")
+    raw_id_fields = ("contact", "account", "campaign", "actor")
 
 
 class BriefCommentInline(admin.TabularInline):

@@ -27,7 +27,7 @@ from smarketing.team.selectors import user_get
 router = Router()
 
 CAMPAIGN_REFS = {"owner_id": user_get}
-TOUCHPOINT_REFS = {"contact_id": contact_get, "campaign_id": selectors.campaign_get}
+TOUCHPOINT_REFS = {"contact_id": contact_get, "campaign_id": selectors.campaign_get, "actor_id": user_get}
 
 
 @router.get("/campaigns", response={200: CampaignPage, **READ_ERRORS}, summary="List campaigns, newest first")

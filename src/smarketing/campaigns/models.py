@@ -48,6 +48,10 @@ class Touchpoint(AppendOnly):
     source = models.CharField(max_length=32, blank=True, default="")
     source_id = models.CharField(max_length=128, blank=True, default="")
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Who made a sales touch (the rep who called, emailed, met). Empty for marketing touches, legacy rows and
+    # imports that do not know the rep; the SLA's first-touch rule treats an empty actor as "any seller".
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~Q(source_id=""),

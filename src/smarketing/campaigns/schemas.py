@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from ninja import Field, Schema
 from pydantic import AwareDatetime, ValidationInfo, field_validator
@@ -85,6 +86,9 @@ class TouchpointIn(InSchema):
     source: str = Field("", max_length=32, description="Sending system; with source_id makes the append idempotent")
     source_id: str = Field("", max_length=128, description="The event's id there; a repeat returns the first row")
     value: Decimal | None = Field(None, max_digits=14, decimal_places=2)
+    actor_id: int | None = Field(None, description="The user (rep) who made a sales touch. The SLA's first-touch "
+                                                   "clock stops only for the lead's owner; a touch without an "
+                                                   "actor counts for whoever owns the lead")
 
 
 class TouchpointOut(Schema):
@@ -98,7 +102,13 @@ class TouchpointOut(Schema):
     source: str
     source_id: str
     value: float | None
+    actor_id: int | None
+    actor_username: str | None = None
     recorded_at: datetime
+
+    @staticmethod
+    def resolve_actor_username(obj: Any) -> str | None:
+        return obj.actor.username if obj.actor_id else None
 
 
 class TouchpointFilters(PageIn):
@@ -106,6 +116,7 @@ class TouchpointFilters(PageIn):
     account_id: int | None = None
     campaign_id: int | None = None
     kind: TouchKind | None = None
+    actor_id: int | None = None
     occurred_after: AwareDatetime | None = Field(None, description="On or after (inclusive)")
     occurred_before: AwareDatetime | None = Field(None, description="Before (exclusive)")
 

@@ -31,9 +31,9 @@ def campaign_get(*, pk: int) -> Campaign:
 
 def touchpoint_list(*, contact_id: int | None = None, campaign_id: int | None = None,
                     account_id: int | None = None, kind: str = "", occurred_after: datetime | None = None,
-                    occurred_before: datetime | None = None) -> QuerySet[Touchpoint]:
+                    occurred_before: datetime | None = None, actor_id: int | None = None) -> QuerySet[Touchpoint]:
     """Touchpoints, oldest first (the window is `occurred_after` inclusive to `occurred_before` exclusive)."""
-    qs = Touchpoint.objects.select_related("campaign").order_by("occurred_at", "id")
+    qs = Touchpoint.objects.select_related("campaign", "actor").order_by("occurred_at", "id")
     if contact_id:
         qs = qs.filter(contact_id=contact_id)
     if campaign_id:
@@ -42,6 +42,8 @@ def touchpoint_list(*, contact_id: int | None = None, campaign_id: int | None = 
         qs = qs.filter(account_id=account_id)
     if kind:
         qs = qs.filter(kind=kind)
+    if actor_id:
+        qs = qs.filter(actor_id=actor_id)
     if occurred_after:
         qs = qs.filter(occurred_at__gte=occurred_after)
     if occurred_before:

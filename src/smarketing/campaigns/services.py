@@ -10,6 +10,7 @@ from smarketing.campaigns.models import Campaign, Touchpoint
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.services import record_create, record_update, validate_and_save
 from smarketing.crm.models import Contact
+from smarketing.team.models import User
 
 CAMPAIGN_FIELDS = {"name", "channel", "type", "start_date", "end_date", "budget", "actual_cost", "owner", "audience",
                    "core_message", "source", "source_id"}
@@ -37,8 +38,12 @@ def _check_dates(campaign: Campaign) -> None:
 
 @transaction.atomic
 def touchpoint_record(*, contact: Contact, channel: str, kind: str, occurred_at: Any, campaign: Campaign | None = None,
-                      source: str = "", source_id: str = "", value: Any = None) -> tuple[Touchpoint, bool]:
-    """Append a touchpoint; with a source id a repeat delivery returns the existing row (created=False)."""
+                      source: str = "", source_id: str = "", value: Any = None,
+                      actor: User | None = None) -> tuple[Touchpoint, bool]:
+    """Append a touchpoint (with the rep who made it, for sales touches); a repeated source id returns the first row.
+
+    A repeat delivery is not an edit: the first row stands as recorded, whatever actor the repeat names.
+    """
     if source_id:
         existing = Touchpoint.objects.filter(source=source, source_id=source_id).first()
         if existing is not None:
@@ -46,7 +51,7 @@ def touchpoint_record(*, contact: Contact, channel: str, kind: str, occurred_at:
     if occurred_at is None or getattr(occurred_at, "tzinfo", None) is None:
         raise ValidationFailed("occurred_at must be a timezone-aware datetime", field="occurred_at")
     tp = Touchpoint(contact=contact, account_id=contact.account_id, campaign=campaign, channel=channel, kind=kind,
-                    occurred_at=occurred_at, source=source, source_id=source_id, value=value)
+                    occurred_at=occurred_at, source=source, source_id=source_id, value=value, actor=actor)
     validate_and_save(tp, label="touchpoint")
     transaction.on_commit(lambda: _after_touchpoint(tp.pk))
     return tp, True
@@ -65,7 +70,8 @@ TOUCHPOINT_HOOKS: list[Any] = []
 def touchpoints_record_many(*, touchpoints: list[dict[str, Any]]) -> int:
     """Append many touchpoints at once (imports); rows whose (source, source_id) already exists are skipped.
 
-    Each row needs contact_id, account_id, channel, kind, occurred_at (aware), source and source_id.
+    Each row needs contact_id, account_id, channel, kind, occurred_at (aware), source and source_id; it may
+    carry campaign_id, value and actor_id (the rep who made a sales touch).
     The touchpoint hooks run on commit for every new row, as they do for touchpoint_record.
     """
     keys = [(t["source"], t["source_id"]) for t in touchpoints]

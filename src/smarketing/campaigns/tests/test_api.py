@@ -103,6 +103,7 @@ def test_same_source_id_from_another_source_is_a_new_touchpoint(api):
     ({"occurred_at": "2026-02-03T16:00:00"}, "occurred_at"),
     ({"kind": "telepathy"}, "kind"),
     ({"channel": None}, "channel"),
+    ({"actor_id": 999999}, "actor_id"),
 ])
 def test_invalid_touchpoint_is_422_and_writes_nothing(api, change, field):
     contact = ContactFactory()
@@ -114,6 +115,38 @@ def test_invalid_touchpoint_is_422_and_writes_nothing(api, change, field):
     assert response.status_code == 422
     assert field in {d["field"] for d in response.json().get("details", [])} | {response.json().get("field")}
     assert Touchpoint.objects.count() == 0
+
+
+def test_touchpoint_records_the_rep_who_made_it(api, users):
+    # given a dialer that knows which rep called
+    contact = ContactFactory()
+
+    # when it posts the call with the rep's user id
+    response = api.post("/api/touchpoints", {"contact_id": contact.pk, "channel": "sales", "kind": "sales_call",
+                                             "occurred_at": "2026-02-03T16:00:00Z", "actor_id": users["sales"].pk})
+
+    # then the row names the rep, and the list shows and filters by them
+    assert response.status_code == 201, response.json()
+    assert (response.json()["actor_id"], response.json()["actor_username"]) == (users["sales"].pk, "sales1")
+    assert Touchpoint.objects.get(pk=response.json()["id"]).actor == users["sales"]
+    TouchpointFactory(contact=contact)  # a marketing touch: no actor
+    page = api.get("/api/touchpoints", role="viewer", contact_id=contact.pk).json()
+    assert [i["actor_username"] for i in page["items"]] == [None, "sales1"]
+    mine = api.get("/api/touchpoints", role="viewer", actor_id=users["sales"].pk).json()
+    assert [i["id"] for i in mine["items"]] == [response.json()["id"]]
+
+
+def test_touchpoint_repeat_with_another_actor_keeps_the_first_row(api, users):
+    contact = ContactFactory()
+    event = {"contact_id": contact.pk, "channel": "sales", "kind": "sales_email",
+             "occurred_at": "2026-02-03T16:00:00Z", "source": "outreach", "source_id": "m-1"}
+
+    first = api.post("/api/touchpoints", {**event, "actor_id": users["sales"].pk})
+    repeat = api.post("/api/touchpoints", {**event, "actor_id": users["revops"].pk})
+
+    assert (first.status_code, repeat.status_code) == (201, 200)
+    assert repeat.json()["actor_id"] == users["sales"].pk
+    assert Touchpoint.objects.get().actor == users["sales"]
 
 
 def test_touchpoint_list_filters_by_contact_kind_and_time_window(api):
