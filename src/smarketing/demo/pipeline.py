@@ -106,8 +106,11 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     rec = recycle.recycled_contacts(ev.frame(), first.frame)
     back_touches, back = recycle.reengage(rng, rec)
     extra.append(back_touches)
-    so_far = pd.concat([touches, *extra], ignore_index=True).sort_values(["contact_local", "t"], kind="stable",
-                                                                        ignore_index=True)
+    # Only the recycled contacts' touches matter for qualifying again (sorting every touch twice costs seconds).
+    recycled = np.zeros(n, dtype=bool)
+    recycled[rec.contact] = True
+    so_far = pd.concat([f[recycled[f["contact_local"].to_numpy()]] for f in (touches, *extra)], ignore_index=True)
+    so_far = so_far.sort_values(["contact_local", "t"], kind="stable", ignore_index=True)
     c2, t2, v2, fit2 = recycle.requalify(rec, so_far, periods, facts, fits)
     came_back = np.isin(c2, rec.contact[back])
     window = np.isfinite(in_market[c2]) & (in_market[c2] > t2 - 60) & (in_market[c2] <= t2 + 30)

@@ -176,4 +176,14 @@ def mql_details(terms: Playbook, facts: Sequence[Mapping[str, Any]], contacts: n
     touches = TouchArrays(row[c_idx[sel]], np.asarray(kind[sel], dtype=object), _micros(base, t_days[sel]))
     scores = score_many(terms.scoring, [facts[c] for c in contacts], touches, _micros(base, at))
     threshold = terms.scoring.mql_threshold
-    return [{"score": scores.result(i).as_dict(), "threshold": threshold} for i in range(contacts.size)]
+    # Why not scores.result(i).as_dict(): the same dicts (ScoreResult.as_dict's keys, order and rounding) without a
+    # dataclass per rule line, which dominated the seeding of the larger companies.
+    lines: list[list[dict[str, Any]]] = [[] for _ in range(contacts.size)]
+    rows, cols = np.nonzero(scores.counts > 0)
+    points, counts = scores.points[rows, cols].tolist(), scores.counts[rows, cols].tolist()
+    for i, j, p, n in zip(rows.tolist(), cols.tolist(), points, counts, strict=True):
+        lines[i].append({"rule_id": scores.rule_ids[j], "description": scores.descriptions[j], "points": round(p, 2),
+                         "count": n, "source": scores.sources[j]})
+    fit, eng, total = scores.fit.tolist(), scores.engagement.tolist(), scores.total.tolist()
+    return [{"score": {"fit": round(fit[i], 2), "engagement": round(eng[i], 2), "total": round(total[i], 2),
+                       "explanation": lines[i]}, "threshold": threshold} for i in range(contacts.size)]
