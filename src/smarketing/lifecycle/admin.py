@@ -170,7 +170,7 @@ class SlaClockAdmin(ReadOnlyAdmin):
 class SlaEventAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "side", "clock_kind", "kind", "contact", "owner", "team", "period", "deadline")
     list_filter = ("side", "clock_kind", "kind", "team")
-    raw_id_fields = ("clock", "contact", "owner")
+    raw_id_fields = ("clock", "contact", "owner", "touchpoint")
     date_hierarchy = "occurred_at"
     actions = ["sla_status"]
 

@@ -109,8 +109,10 @@ def register(app: typer.Typer) -> None:
             typer.echo("no MQLs are waiting for a decision")
         for r in rows:
             clocks = "  ".join(f"{k}: {v['state']} {v['business_hours_left']:+.1f} bh" for k, v in r["sla"].items())
+            others = sorted({t["actor"] or "?" for t in r["touched_by_others"]})
+            touched = f"  touched by someone else: {', '.join(others)}" if others else ""
             typer.echo(f"#{r['contact_id']:<6} {r['name'][:28]:<28} {r['account'][:20]:<20} "
-                       f"score {r['score_total'] or 0:>5.1f}  {r['owner'] or '-':<12} {clocks}")
+                       f"score {r['score_total'] or 0:>5.1f}  {r['owner'] or '-':<12} {clocks}{touched}")
 
     @handoff.command()
     def accept(contact_id: int = typer.Argument(...),

@@ -18,6 +18,16 @@ class ClockCountdownOut(Schema):
     deadline: datetime
 
 
+class OtherTouchOut(Schema):
+    """A sales touch on the lead by someone other than its owner: it did not stop the first-touch clock."""
+
+    touchpoint_id: int | None
+    occurred_at: datetime
+    touch_kind: str
+    actor_id: int | None
+    actor: str
+
+
 class QueueRowOut(Schema):
     contact_id: int
     name: str
@@ -34,6 +44,9 @@ class QueueRowOut(Schema):
     team: str
     routing_reason: str
     sla: dict[str, ClockCountdownOut]
+    touched_by_others: list[OtherTouchOut] = Field(
+        default_factory=list, description="Sales touches by someone other than the owner, which do not stop the "
+                                          "owner's first-touch clock")
 
 
 class QualifyOut(Schema):
@@ -197,6 +210,7 @@ class SlaEventOut(Schema):
     occurred_at: datetime
     period: str
     details: dict[str, Any]
+    touchpoint_id: int | None = None
 
 
 class SlaCheckOut(Schema):

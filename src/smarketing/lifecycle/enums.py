@@ -57,6 +57,8 @@ class SlaEventKind(models.TextChoices):
     ESCALATED = "escalated", "Escalated"
     REASSIGNED = "reassigned", "Reassigned"
     CANCELLED = "cancelled", "Cancelled"
+    # A sales touch on the lead by someone other than its owner: recorded, but it does not stop the clock.
+    OTHER_TOUCH = "other_touch", "Touched by someone else"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -155,14 +155,20 @@ class SlaEvent(AppendOnly):
     occurred_at = models.DateTimeField(db_index=True)
     period = models.CharField(max_length=16, blank=True, help_text="Marketing verdicts: the period judged")
     details = models.JSONField(default=dict, blank=True)
+    touchpoint = models.ForeignKey("campaigns.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", help_text="The sales touch that met the clock or touched the "
+                                                               "lead without counting")
     playbook_version = models.ForeignKey("playbook.PlaybookVersion", null=True, blank=True, on_delete=models.PROTECT,
                                          related_name="+")
 
     class Meta:
         constraints = [
             # Why: the worker may crash and re-run; the database, not the code path, keeps each fact single.
-            models.UniqueConstraint(fields=["clock", "kind"], condition=Q(clock__isnull=False),
+            models.UniqueConstraint(fields=["clock", "kind"], condition=Q(clock__isnull=False) & ~Q(kind="other_touch"),
                                     name="slaevent_once_per_clock"),
+            # Touches by someone other than the owner may be many per clock, but each touch is one fact.
+            models.UniqueConstraint(fields=["clock", "touchpoint"], condition=Q(kind="other_touch"),
+                                    name="slaevent_other_touch_once"),
             models.UniqueConstraint(fields=["side", "clock_kind", "period"], condition=Q(clock__isnull=True),
                                     name="slaevent_once_per_period"),
         ]

@@ -134,6 +134,15 @@ def handoff_queue(*, owner_id: int | None = None, team: str = "", now: datetime 
     clocks: dict[int, dict[str, SlaClock]] = defaultdict(dict)
     for c in SlaClock.objects.filter(mql_change__in=mqls.values()).order_by("generation", "id"):
         clocks[c.mql_change_id][c.kind] = c
+    # Sales touches by someone other than the owner: they did not stop the clock, but the queue shows them.
+    others: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for e in (SlaEvent.objects.filter(clock__mql_change__in=mqls.values(), kind=SlaEventKind.OTHER_TOUCH)
+              .order_by("occurred_at", "id").values("clock__mql_change_id", "touchpoint_id", "occurred_at",
+                                                     "details")):
+        others[e["clock__mql_change_id"]].append({
+            "touchpoint_id": e["touchpoint_id"], "occurred_at": e["occurred_at"].isoformat(),
+            "touch_kind": e["details"].get("touch_kind", ""), "actor_id": e["details"].get("actor_id"),
+            "actor": e["details"].get("actor") or ""})
     rows = []
     for contact_id, change in mqls.items():
         contact = contact_map[contact_id]
@@ -154,6 +163,7 @@ def handoff_queue(*, owner_id: int | None = None, team: str = "", now: datetime 
             "owner": (str(assignment.owner) if assignment and assignment.owner else ""),
             "team": assignment.team if assignment else "",
             "routing_reason": assignment.reason if assignment else "", "sla": countdowns,
+            "touched_by_others": others.get(change.pk, []),
         })
     rows.sort(key=lambda r: min([v["business_seconds_left"] for v in r["sla"].values()] or [float("inf")]))
     return rows[:limit]

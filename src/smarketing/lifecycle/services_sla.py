@@ -57,7 +57,7 @@ def notification_create(*, user_id: int, kind: str, title: str, body: str = "", 
 
 
 def _event(*, clock_row: SlaClock, kind: str, occurred_at: datetime, details: dict[str, Any] | None = None,
-           owner_id: int | None = None, guard: bool = True) -> SlaEvent | None:
+           owner_id: int | None = None, guard: bool = True, touchpoint_id: int | None = None) -> SlaEvent | None:
     """Append one event for a clock, or None if that fact is already recorded (the constraint says so).
 
     `guard=False` skips the savepoint for facts that cannot exist yet (the start of a clock just created)."""
@@ -66,7 +66,7 @@ def _event(*, clock_row: SlaClock, kind: str, occurred_at: datetime, details: di
                 clock=clock_row, kind=kind, side=clock_row.side, clock_kind=clock_row.kind,
                 contact_id=clock_row.contact_id, owner_id=owner_id if owner_id is not None else clock_row.owner_id,
                 team=clock_row.team, deadline=clock_row.deadline, occurred_at=occurred_at, details=details or {},
-                playbook_version_id=clock_row.playbook_version_id)
+                touchpoint_id=touchpoint_id, playbook_version_id=clock_row.playbook_version_id)
 
     if not guard:
         return create()
@@ -94,12 +94,14 @@ def sla_clocks_start(*, assignment: Assignment, mql_change: StageChange, terms: 
     return clocks
 
 
-def _resolve(row: SlaClock, *, at: datetime, details: dict[str, Any]) -> SlaEvent | None:
+def _resolve(row: SlaClock, *, at: datetime, details: dict[str, Any],
+             touchpoint_id: int | None = None) -> SlaEvent | None:
     """Met if on time; if late, the breach (at the deadline) is recorded now unless it already was."""
     if at <= row.deadline:
         row.state, row.resolved_at = ClockState.MET, at
         row.save(update_fields=["state", "resolved_at"])
-        return _event(clock_row=row, kind=SlaEventKind.MET, occurred_at=at, details=details)
+        return _event(clock_row=row, kind=SlaEventKind.MET, occurred_at=at, details=details,
+                      touchpoint_id=touchpoint_id)
     return _breach(row, now=max(at, clock.now()), details={**details, "resolved_late_at": at.isoformat()})
 
 
@@ -122,12 +124,29 @@ def sla_clocks_resolve_for_decision(*, mql_change: StageChange, decided_at: date
                    details={"why": f"lead {decision}ed before a first touch"})
 
 
+def _owner_at(row: SlaClock, at: datetime) -> int | None:
+    """The owner of the clock's MQL at `at`: the latest assignment made at or before then (a reassignment is
+    a new row), or the clock's own owner if the history has none (it always has: the clock's assignment)."""
+    latest = (Assignment.objects.filter(mql_change_id=row.mql_change_id, assigned_at__lte=at)
+              .order_by("-assigned_at", "-id").values("owner_id").first())
+    return latest["owner_id"] if latest is not None else row.owner_id
+
+
 @transaction.atomic
 def first_touch_detect(*, touchpoint_id: int) -> SlaEvent | None:
-    """A sales call, email or meeting on a contact with an open first-touch clock meets (or ends) it."""
+    """A sales call, email or meeting meets (or, late, ends) the contact's open first-touch clock when the lead's
+    owner at the touch's time made it or it names no rep; a touch by someone else is recorded on the clock as
+    `other_touch` and leaves it running. Returns the last event recorded (None if nothing was).
+
+    Which touches count is the pure rule `sla.first_touch_by`: the owner's, or one without an actor (legacy
+    data and imports that do not know the rep keep counting as any sales touch did before touches had actors).
+    A clock belongs to the owner of the assignment that started it; a reassignment cancels it and starts a new
+    one for the new owner (`_reassign`), so after a reassignment only the new owner's touches stop the clock.
+    """
     from smarketing.campaigns.models import Touchpoint
 
-    tp = Touchpoint.objects.filter(pk=touchpoint_id).values("contact_id", "kind", "occurred_at").first()
+    tp = (Touchpoint.objects.filter(pk=touchpoint_id)
+          .values("contact_id", "kind", "occurred_at", "actor_id", "actor__username").first())
     if tp is None or tp["kind"] not in FIRST_TOUCH_KINDS:
         return None
     rows = (SlaClock.objects.select_for_update()
@@ -135,7 +154,18 @@ def first_touch_detect(*, touchpoint_id: int) -> SlaEvent | None:
                     started_at__lte=tp["occurred_at"]).order_by("id"))
     event = None
     for row in rows:
-        event = _resolve(row, at=tp["occurred_at"], details={"touchpoint_id": touchpoint_id, "touch_kind": tp["kind"]})
+        owner_id = _owner_at(row, tp["occurred_at"])
+        by = sla_rules.first_touch_by(actor_id=tp["actor_id"], owner_at_touch_id=owner_id)
+        details: dict[str, Any] = {"touchpoint_id": touchpoint_id, "touch_kind": tp["kind"], "touched_by": by}
+        if tp["actor_id"] is not None:
+            details.update(actor_id=tp["actor_id"], actor=tp["actor__username"])
+        if sla_rules.first_touch_stops_clock(by):
+            event = _resolve(row, at=tp["occurred_at"], details=details, touchpoint_id=touchpoint_id)
+            continue
+        details["owner_at_touch_id"] = owner_id
+        other = _event(clock_row=row, kind=SlaEventKind.OTHER_TOUCH, occurred_at=tp["occurred_at"],
+                       details=details, touchpoint_id=touchpoint_id)
+        event = other or event
     return event
 
 

@@ -1,6 +1,7 @@
 """Pure SLA decisions over plain data (no ORM): deadlines, clock states, periods and both sides' verdicts.
 
-Sales side: first touch within N business hours and a handoff decision within N business days of the MQL.
+Sales side: first touch within N business hours and a handoff decision within N business days of the MQL; only the
+owner's touch (or one that names no rep) counts as the first touch, see `first_touch_by`.
 Marketing side: MQL volume and the share of decided MQLs sales accepted, per period, against the commitment.
 """
 
@@ -52,6 +53,42 @@ def countdown(cal: BusinessCalendar, deadline: datetime, now: datetime, *, resol
     left = calendar.business_time_between(cal, now, deadline).total_seconds()
     state = resolved_state or ("due" if now >= deadline else "open")
     return Countdown(state=state, business_seconds_left=left, deadline=deadline)
+
+
+# -------------------------------------------------------------------------------------------- first touch
+
+OWNER_TOUCH = "owner"
+UNATTRIBUTED_TOUCH = "unattributed"
+OTHER_TOUCH = "someone_else"
+
+
+def first_touch_by(*, actor_id: int | None, owner_at_touch_id: int | None) -> str:
+    """Whose sales touch this is for the owner's first-touch clock; only `owner` and `unattributed` stop it.
+
+    The rule:
+    - `owner`: the touch's actor is the lead's owner at the touch's time, i.e. the owner of the assignment
+      in force then (the latest assignment made at or before the touch). It stops the clock.
+    - `someone_else`: the actor is another user, or the lead had no owner then (unrouted). It does not stop
+      the clock; the caller records it so the queue shows the lead was touched by someone else.
+    - `unattributed`: the touch names no actor (history recorded before touches named their rep, imports
+      that do not know the rep). It stops the clock, as every sales touch did before, so nothing already
+      measured changes meaning.
+
+    Reassignment: a reassignment is a new assignment, and the engine cancels the former owner's clocks and
+    starts new ones for the new owner from the reassignment. From then on only the new owner's touches count
+    (the former owner's are someone else's); touches made before the reassignment cannot stop the new clocks,
+    which started after them.
+    """
+    if actor_id is None:
+        return UNATTRIBUTED_TOUCH
+    if owner_at_touch_id is not None and actor_id == owner_at_touch_id:
+        return OWNER_TOUCH
+    return OTHER_TOUCH
+
+
+def first_touch_stops_clock(by: str) -> bool:
+    """Whether a touch classified by `first_touch_by` stops the first-touch clock."""
+    return by in (OWNER_TOUCH, UNATTRIBUTED_TOUCH)
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -71,3 +71,17 @@ def test_sla_check_status_and_webhook_add(active_playbook, sellers, now, make_le
     listed = json.loads(run("webhook", "list", "--json"))
     assert listed[0]["delivered"] == 1
     assert "delivered (HTTP 200)" in run("webhook", "ping", str(listed[0]["id"]))
+
+
+def test_queue_says_when_someone_else_touched_the_lead(active_playbook, sellers, now, make_lead,
+                                                        django_capture_on_commit_callbacks):
+    from smarketing.campaigns.services import touchpoint_record
+
+    lead = make_lead()
+    owner = mql_qualify(contact=lead).assignment.owner
+    colleague = sellers["emea_b"] if owner == sellers["emea_a"] else sellers["emea_a"]
+    assert f"#{lead.pk}" in run("handoff", "queue") and "someone else" not in run("handoff", "queue")
+    with django_capture_on_commit_callbacks(execute=True):
+        touchpoint_record(contact=lead, channel="sales", kind="sales_call", occurred_at=now + timedelta(hours=1),
+                          actor=colleague)
+    assert f"touched by someone else: {colleague.username}" in run("handoff", "queue")
