@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from smarketing.ingest import xeducation
+from smarketing.ingest import touchpoints, xeducation
 
 import_app = typer.Typer(help="Import data from files (CSV mappings).", no_args_is_help=True)
 import_app.command("xeducation")(xeducation.command)
+import_app.command("touchpoints")(touchpoints.command)
 
 try:  # the Olist mapping lives in its own module, added separately
     from smarketing.ingest import olist

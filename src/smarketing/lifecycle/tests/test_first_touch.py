@@ -182,3 +182,27 @@ def test_the_api_records_the_owners_touch_and_meets_the_clock(active_playbook, a
     assert _first_touch(lead).state == ClockState.MET
     events = api.get("/api/lifecycle/sla/events", contact_id=lead.pk, kind="met").json()
     assert [e["touchpoint_id"] for e in events] == [mine.json()["id"]]
+
+
+def test_a_csv_import_applies_the_same_rule(active_playbook, sellers, now, make_lead, tmp_path,
+                                            django_capture_on_commit_callbacks):
+    from smarketing.ingest.touchpoints import touchpoints_import
+
+    # given a dialer export with a colleague's call, then the owner's (named by email)
+    lead = make_lead()
+    owner = mql_qualify(contact=lead).assignment.owner
+    owner.email = f"{owner.username}@sales.test"
+    owner.save(update_fields=["email"])
+    colleague = _other_seller(sellers, owner)
+    path = tmp_path / "calls.csv"
+    path.write_text("contact_id,channel,kind,occurred_at,actor,source_id\n"
+                    f"{lead.pk},sales,sales_call,2026-11-24T16:00:00Z,{colleague.username},call-1\n"
+                    f"{lead.pk},sales,sales_call,2026-11-24T17:30:00Z,{owner.email.upper()},call-2\n")
+    # when it is imported
+    with django_capture_on_commit_callbacks(execute=True):
+        touchpoints_import(path=path, source="dialer")
+    # then the colleague's call is recorded beside the clock and the owner's meets it
+    clock_row = _first_touch(lead)
+    assert (clock_row.state, clock_row.resolved_at) == (ClockState.MET, datetime(2026, 11, 24, 17, 30, tzinfo=UTC))
+    kinds = {e.touchpoint.source_id: e.kind for e in SlaEvent.objects.filter(clock=clock_row, touchpoint__isnull=False)}
+    assert kinds == {"call-1": SlaEventKind.OTHER_TOUCH, "call-2": SlaEventKind.MET}

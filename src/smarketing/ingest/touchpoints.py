@@ -1,0 +1,251 @@
+"""Import touchpoints from a CSV file (a CRM's, dialer's or sequencer's activity export), one touchpoint per row.
+
+Columns (header names as written here; extra columns are ignored)
+- `contact_id` or `contact_email`: the contact, by id or by email (case-insensitive); one of the two columns
+  is required, and each row must fill one.
+- `channel`, `kind`: the product's keys (e.g. `sales`, `sales_call`).
+- `occurred_at`: ISO 8601 with a UTC offset (`2026-11-24T16:00:00Z`, `…+01:00`); a time without one is refused.
+- `actor` (optional): the rep who made a sales touch, by username or email (a username wins over another
+  user's email; an email shared by two users is refused as ambiguous). Empty when the export does not know
+  the rep: such touches count for the lead's owner in the SLA, as touches always did before they had actors.
+- `campaign_id`, `value` (optional).
+- `source_id` (optional): the event's id in the sending system. Without it the row's key is a hash of its
+  contact, channel, kind, time, actor, campaign and value, so importing the same file again adds nothing.
+
+The import is transactional and idempotent: every row is checked first (each problem names the CSV line and
+the column, and nothing is written if there is any), then the rows are appended in one transaction; a row
+whose (source, source_id) already exists is skipped. Sales touches then go through the same first-touch
+detection as touchpoints recorded one by one.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import typer
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from smarketing.campaigns.enums import Channel, TouchKind
+from smarketing.campaigns.services import touchpoints_record_many
+from smarketing.core.errors import ValidationFailed
+
+DEFAULT_SOURCE = "csv"
+REQUIRED = ("channel", "kind", "occurred_at")
+MAX_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class TouchpointImportResult:
+    rows: int
+    created: int
+    skipped: int
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    line: int
+    column: str
+    message: str
+
+    def text(self) -> str:
+        return f"line {self.line}, column {self.column!r}: {self.message}"
+
+
+def _fail(problems: list[_Problem], path: Path) -> ValidationFailed:
+    shown = [p.text() for p in problems[:MAX_SHOWN]]
+    more = f"\n  … and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
+    head = problems[0]
+    return ValidationFailed(
+        f"{path.name}: {len(problems)} problem(s), nothing was imported:\n  " + "\n  ".join(shown) + more,
+        field=head.column, record=f"{path.name}:line {head.line}",
+        details=[{"field": p.column, "message": p.text()} for p in problems])
+
+
+def _users_by_login(logins: set[str]) -> dict[str, int | list[int]]:
+    """Login (username, or lowercased email) → user id; a list when an email is shared by several users."""
+    from smarketing.team.models import User
+
+    if not logins:
+        return {}
+    lowered = {x.lower() for x in logins}
+    found: dict[str, int | list[int]] = {}
+    rows = (User.objects.annotate(email_l=Lower("email")).filter(Q(username__in=logins) | Q(email_l__in=lowered))
+            .values_list("id", "username", "email_l"))
+    by_email: dict[str, list[int]] = {}
+    for pk, username, email in rows:
+        if username in logins:
+            found[username] = pk
+        if email:
+            by_email.setdefault(email, []).append(pk)
+    for login in logins:
+        if login in found:  # a username wins over another user's email
+            continue
+        ids = by_email.get(login.lower(), [])
+        if ids:
+            found[login] = ids[0] if len(ids) == 1 else ids
+    return found
+
+
+def _contacts(ids: set[int], emails: set[str]) -> tuple[dict[int, int | None], dict[str, tuple[int, int | None]]]:
+    """Contacts by id → account id, and by lowercased email → (id, account id)."""
+    from smarketing.crm.models import Contact
+
+    by_id: dict[int, int | None] = (dict(Contact.objects.filter(pk__in=ids).values_list("id", "account_id"))
+                                    if ids else {})
+    by_email: dict[str, tuple[int, int | None]] = {}
+    if emails:
+        for pk, account_id, email in (Contact.objects.annotate(email_l=Lower("email"))
+                                      .filter(email_l__in={e.lower() for e in emails})
+                                      .values_list("id", "account_id", "email_l")):
+            by_email[email] = (pk, account_id)
+    return by_id, by_email
+
+
+def _row_key(t: dict[str, Any]) -> str:
+    parts = [t["contact_id"], t["channel"], t["kind"], t["occurred_at"].astimezone(UTC).isoformat(),
+             t.get("actor_id"), t.get("campaign_id"), t.get("value")]
+    return "row-" + hashlib.sha256("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:40]
+
+
+def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, Any]]:
+    """Parse and check every row; all problems are raised together, each naming its line and column."""
+    from smarketing.campaigns.models import Campaign
+
+    if not path.is_file():
+        raise ValidationFailed(f"{path} is not a file", field="path", record=str(path))
+    if not source or len(source) > 32:
+        raise ValidationFailed(f"source {source!r} must be 1 to 32 characters", field="source")
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = [(h or "").strip() for h in reader.fieldnames or []]
+        raw = [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+               for row in reader]
+    problems = [_Problem(1, col, "this column is missing from the header") for col in REQUIRED if col not in header]
+    if "contact_id" not in header and "contact_email" not in header:
+        problems.append(_Problem(1, "contact_id", "the header needs a contact_id or a contact_email column"))
+    if problems:
+        raise _fail(problems, path)
+    if not raw:
+        raise _fail([_Problem(2, "occurred_at", "the file has no rows")], path)
+
+    contact_ids = {int(r["contact_id"]) for r in raw if r.get("contact_id", "").isdigit()}
+    emails = {r["contact_email"] for r in raw if not r.get("contact_id") and r.get("contact_email")}
+    contacts_by_id, contacts_by_email = _contacts(contact_ids, emails)
+    users = _users_by_login({r["actor"] for r in raw if r.get("actor")})
+    campaign_ids = {int(r["campaign_id"]) for r in raw if r.get("campaign_id", "").isdigit()}
+    campaigns = set(Campaign.objects.filter(pk__in=campaign_ids).values_list("id", flat=True)) if campaign_ids \
+        else set()
+
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for line, r in enumerate(raw, start=2):
+        bad = len(problems)
+
+        def problem(column: str, message: str, line: int = line) -> None:
+            problems.append(_Problem(line, column, message))
+
+        t: dict[str, Any] = {"source": source}
+        if r.get("contact_id"):
+            if not r["contact_id"].isdigit() or int(r["contact_id"]) not in contacts_by_id:
+                problem("contact_id", f"no contact has id {r['contact_id']!r}")
+            else:
+                t["contact_id"] = int(r["contact_id"])
+                t["account_id"] = contacts_by_id[t["contact_id"]]
+        elif r.get("contact_email"):
+            found = contacts_by_email.get(r["contact_email"].lower())
+            if found is None:
+                problem("contact_email", f"no contact has the email {r['contact_email']!r}")
+            else:
+                t["contact_id"], t["account_id"] = found
+        else:
+            problem("contact_id" if "contact_id" in header else "contact_email", "is empty: name the contact")
+        if r.get("channel") not in Channel.values:
+            problem("channel", f"{r.get('channel')!r} is not a channel; use one of {', '.join(Channel.values)}")
+        else:
+            t["channel"] = r["channel"]
+        if r.get("kind") not in TouchKind.values:
+            problem("kind", f"{r.get('kind')!r} is not a touch kind; use one of {', '.join(TouchKind.values)}")
+        else:
+            t["kind"] = r["kind"]
+        try:
+            at = datetime.fromisoformat(r.get("occurred_at", ""))
+        except ValueError:
+            problem("occurred_at", f"{r.get('occurred_at')!r} is not an ISO 8601 time (2026-11-24T16:00:00Z)")
+        else:
+            if at.tzinfo is None:
+                problem("occurred_at", f"{r['occurred_at']!r} has no UTC offset (add Z or +hh:mm)")
+            else:
+                t["occurred_at"] = at
+        if r.get("actor"):
+            user = users.get(r["actor"])
+            if user is None:
+                problem("actor", f"no user has the username or email {r['actor']!r}")
+            elif isinstance(user, list):
+                problem("actor", f"the email {r['actor']!r} belongs to {len(user)} users; use the username")
+            else:
+                t["actor_id"] = user
+        if r.get("campaign_id"):
+            if not r["campaign_id"].isdigit() or int(r["campaign_id"]) not in campaigns:
+                problem("campaign_id", f"no campaign has id {r['campaign_id']!r}")
+            else:
+                t["campaign_id"] = int(r["campaign_id"])
+        if r.get("value"):
+            try:
+                value = Decimal(r["value"])
+                if not value.is_finite() or abs(value) >= Decimal(10) ** 12:
+                    raise InvalidOperation
+                t["value"] = value.quantize(Decimal("0.01"))
+            except InvalidOperation:
+                problem("value", f"{r['value']!r} is not an amount")
+        if len(r.get("source_id", "")) > 128:
+            problem("source_id", "is longer than 128 characters")
+        if len(problems) > bad:
+            continue
+        t["source_id"] = r.get("source_id") or _row_key(t)
+        if t["source_id"] in seen:
+            problem("source_id", f"{t['source_id']!r} repeats line {seen[t['source_id']]}" if r.get("source_id")
+                    else f"repeats line {seen[t['source_id']]} (same contact, kind, time, actor and campaign)")
+            continue
+        seen[t["source_id"]] = line
+        out.append(t)
+    if problems:
+        raise _fail(problems, path)
+    return out
+
+
+def touchpoints_import(*, path: Path, source: str = DEFAULT_SOURCE) -> TouchpointImportResult:
+    """Import a touchpoints CSV, all or nothing; rows already imported (same source and source_id) are skipped."""
+    from smarketing.scoring.services import rescore_deferred
+
+    rows = read_touchpoints(path, source=source)
+    with rescore_deferred(), transaction.atomic():
+        created = touchpoints_record_many(touchpoints=rows)
+    return TouchpointImportResult(rows=len(rows), created=created, skipped=len(rows) - created)
+
+
+def command(
+    path: Path = typer.Argument(..., help="CSV with contact_id or contact_email, channel, kind, occurred_at, "
+                                          "and optionally actor, campaign_id, value, source_id"),
+    source: str = typer.Option(DEFAULT_SOURCE, help="The sending system; with source_id keeps re-imports single"),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+) -> None:
+    """Import touchpoints (with the rep who made each sales touch) from a CSV (idempotent; all or nothing)."""
+    import json
+
+    result = touchpoints_import(path=path, source=source)
+    if json_out:
+        typer.echo(json.dumps(result.as_dict()))
+    else:
+        typer.echo(f"imported {result.rows} rows from {path}: {result.created} touchpoints recorded, "
+                   f"{result.skipped} already there")
