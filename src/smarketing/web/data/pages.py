@@ -65,6 +65,8 @@ class TouchView:
     kind: str
     label: str
     campaign: str
+    actor: str = ""  # the rep who made a sales touch, when recorded
+    by_other: bool = False  # made by someone other than the lead's owner: it does not stop the owner's SLA clock
 
 
 @dataclass
@@ -113,10 +115,12 @@ def handoff_queue(*, terms: Playbook, owner_id: int | None = None, limit: int = 
     picked = sorted(waiting.values(), key=lambda c: mql_at.get(c.pk) or c.created_at)[:limit]
     touches: dict[int, list[TouchView]] = defaultdict(list)
     labels = dict(TouchKind.choices)
-    for cid, kind, at, camp in (Touchpoint.objects.filter(contact_id__in=[c.pk for c in picked])
-                                .order_by("-occurred_at").values_list("contact_id", "kind", "occurred_at",
-                                                                      "campaign__name")):
-        touches[cid].append(TouchView(at, kind, labels.get(kind, kind), camp or ""))
+    owners = {c.pk: c.owner_id for c in picked}
+    for cid, kind, at, camp, actor_id, actor in (
+            Touchpoint.objects.filter(contact_id__in=[c.pk for c in picked]).order_by("-occurred_at")
+            .values_list("contact_id", "kind", "occurred_at", "campaign__name", "actor_id", "actor__username")):
+        touches[cid].append(TouchView(at, kind, labels.get(kind, kind), camp or "", actor or "",
+                                      by_other=actor_id is not None and actor_id != owners.get(cid)))
     from smarketing.core import clock
 
     now = clock.now()

@@ -214,3 +214,21 @@ def test_queue_pages_through_mqls(world, login, monkeypatch):
     assert len(first.context["items"]) == 1 and first.context["has_more"]
     assert len(second.context["items"]) == 1 and not second.context["has_more"]
     assert first.context["items"][0].contact.pk != second.context["items"][0].contact.pk
+
+
+def test_queue_names_the_rep_of_each_sales_touch_and_flags_someone_elses(world, login, users):
+    from datetime import timedelta
+
+    from smarketing.testing.factories import TouchpointFactory
+
+    # Given an MQL owned by the sales user, touched by its owner and by a colleague (revops)
+    mql = world["mqls"][0]
+    at = world["mqls"][0].first_seen_at + timedelta(days=2)
+    TouchpointFactory(contact=mql, kind="sales_call", channel="sales", occurred_at=at, actor=users["sales"])
+    TouchpointFactory(contact=mql, kind="sales_email", channel="sales", occurred_at=at + timedelta(hours=1),
+                      actor=users["revops"])
+    # When sales opens the queue
+    html = login("sales").get("/handoff/", {"scope": "all"}).content.decode()
+    # Then each touch names its rep, and only the colleague's touch is flagged
+    assert f"by {users['sales'].username}" in html and f"by {users['revops'].username}" in html
+    assert html.count("touched by someone else</span>") == 1
