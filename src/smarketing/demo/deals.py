@@ -68,7 +68,7 @@ def opportunities(rng: np.random.Generator, acc: pd.DataFrame, con: pd.DataFrame
     roles = con["buying_role"].to_numpy()
     intent_count = pd.Series(np.isfinite(con["in_market_day"].to_numpy())).groupby(local_acc).sum().to_numpy()
     rows = []
-    calls_c, calls_t = [], []
+    calls_c, calls_t, calls_a = [], [], []
     order = np.lexsort((t_sql, local_acc[sql_contacts]))
     open_until: dict[int, float] = {}
     accounts = list(acc.itertuples())
@@ -96,6 +96,7 @@ def opportunities(rng: np.random.Generator, acc: pd.DataFrame, con: pd.DataFrame
         n_calls = 1 + rng.poisson(cycle / 20)
         calls_c.extend([c] * n_calls)
         calls_t.extend(business_time(opened + rng.uniform(0, cycle, n_calls)).tolist())
+        calls_a.extend([seller] * n_calls)
         if close < END_DAY:
             if won:
                 ev.add(contact=np.array([c]), to_stage="customer", t=np.array([close]), actor=seller,
@@ -104,7 +105,8 @@ def opportunities(rng: np.random.Generator, acc: pd.DataFrame, con: pd.DataFrame
                 ev.add(contact=np.array([c]), to_stage="recycled", t=np.array([close + 1]), actor=seller,
                        actor_kind="user", reason=f"opportunity lost: {rows[-1]['loss_reason']}",
                        details=[json.dumps({"loss_theme": theme})])
-    touches = sales_touches(np.asarray(calls_c, dtype=np.int64), "sales_call", np.asarray(calls_t, dtype=float))
+    touches = sales_touches(np.asarray(calls_c, dtype=np.int64), "sales_call", np.asarray(calls_t, dtype=float),
+                            np.asarray(calls_a, dtype=np.int64))
     return _opp_frame(rows), touches
 
 

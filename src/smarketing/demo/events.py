@@ -55,5 +55,8 @@ def touch_frame(contact: np.ndarray, campaign: int, channel: str, kind: str | np
                          "channel": channel, "kind": kind, "t": np.asarray(t, dtype=float)})
 
 
-def sales_touches(contact: np.ndarray, kind: str, t: np.ndarray) -> pd.DataFrame:
-    return touch_frame(contact, -1, "sales", kind, t)
+def sales_touches(contact: np.ndarray, kind: str, t: np.ndarray, actor: np.ndarray | int) -> pd.DataFrame:
+    """Sales calls, emails and meetings; `actor` is the seller who made each (the touchpoint names its rep)."""
+    frame = touch_frame(contact, -1, "sales", kind, t)
+    frame["actor"] = np.broadcast_to(np.asarray(actor, dtype=np.int64), (len(frame),))
+    return frame

@@ -90,6 +90,10 @@ class Episodes:
     fit: np.ndarray
     free: np.ndarray
     round: int  # 1: first MQL; 2: re-qualified after a recycle
+    # The first touch of a first-touch kind already on record at or after the MQL (e.g. a meeting at an event,
+    # which names no rep): the product counts it as an unattributed first touch. inf / "" when there is none.
+    prior_t: np.ndarray | None = None
+    prior_kind: np.ndarray | None = None
 
 
 @dataclass
@@ -198,22 +202,28 @@ def respond(rng: np.random.Generator, eps: Episodes, periods: list[Any], people:
         ev.add(contact=eps.contact[idx], to_stage=stage, t=t_dec[idx], actor=who[idx], actor_kind="user",
                reason=np.asarray([why[i] for i in idx], dtype=object), details=[details[i] for i in idx],
                episode=eps.id[idx])
-    touches = [sales_touches(eps.contact[touched], "sales_email", t_ft[touched])]
+    touches = [sales_touches(eps.contact[touched], "sales_email", t_ft[touched], who[touched])]
 
     # After acceptance: calls, discovery, and either an SQL or a stall back to nurture.
     a = np.flatnonzero(accepted)
     calls = a[rng.random(a.size) < 0.7]
     t_call = business_time(t_dec[calls] + rng.uniform(0.05, 3, calls.size))
-    touches.append(sales_touches(eps.contact[calls], "sales_call", t_call))
+    touches.append(sales_touches(eps.contact[calls], "sales_call", t_call, who[calls]))
     # Whichever sales touch comes first meets the first-touch clock (lifecycle's first_touch_detect).
     first_call = np.full(k, np.inf)
     first_call[calls] = t_call
-    t_first = np.where(touched, np.minimum(t_ft, first_call), np.nan)
-    first_kind = np.where(first_call < t_ft, "sales_call", "sales_email").astype(object)
+    own = np.where(touched, np.minimum(t_ft, first_call), np.inf)
+    own_kind = np.where(first_call < t_ft, "sales_call", "sales_email").astype(object)
+    prior = eps.prior_t if eps.prior_t is not None else np.full(k, np.inf)
+    by_prior = prior < own
+    t_first = np.where(by_prior, prior, own)
+    t_first = np.where(np.isfinite(t_first), t_first, np.nan)
+    first_kind = np.where(by_prior, eps.prior_kind if eps.prior_kind is not None else "", own_kind).astype(object)
+    first_by = np.where(by_prior, "unattributed", "owner").astype(object)
     qualifies = rng.random(a.size) < np.where(eps.intent[a], 0.72, 0.12)
     s = a[qualifies]
     t_sql = np.maximum(business_time(t_dec[s] + rng.lognormal(np.log(6), 0.6, s.size)), t_dec[s] + 0.05)
-    touches.append(sales_touches(eps.contact[s], "meeting", t_sql - rng.uniform(0.01, 0.5, s.size)))
+    touches.append(sales_touches(eps.contact[s], "meeting", t_sql - rng.uniform(0.01, 0.5, s.size), who[s]))
     ev.add(contact=eps.contact[s], to_stage="sql", t=t_sql, actor=who[s], actor_kind="user",
            reason="discovery call confirmed budget, authority, need and timing")
     stall = a[~qualifies]
@@ -225,7 +235,8 @@ def respond(rng: np.random.Generator, eps: Episodes, periods: list[Any], people:
     frame = pd.DataFrame({
         "episode": eps.id, "contact_local": eps.contact, "round": eps.round, "owner": who, "version": eps.version,
         "owned_before": eps.owned_before, "t_mql": eps.t, "ft_deadline": ft_deadline / DAY,
-        "dec_deadline": dec_deadline / DAY, "t_first_touch": t_first, "first_kind": first_kind, "t_decision": t_dec,
+        "dec_deadline": dec_deadline / DAY, "t_first_touch": t_first, "first_kind": first_kind,
+        "first_by": first_by, "t_decision": t_dec,
         "dec_version": dec_version, "decision": decision, "reason_key": reason_key, "reason_label": reason_label,
         "note": notes, "to_stage": to_stage, "recycle_until": until})
     return Response(frame=frame, touches=touches, sql_contacts=eps.contact[s], t_sql=t_sql)

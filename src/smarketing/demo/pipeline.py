@@ -17,6 +17,7 @@ from smarketing.demo.events import END_DAY, StageEvents, touch_frame
 from smarketing.demo.qualify import first_mql, mql_details
 
 POST_MQL = next(i for i, c in enumerate(catalog.CAMPAIGNS) if c.key == "email-post-mql")
+FIRST_TOUCH_KINDS = ("sales_call", "sales_email", "meeting")  # as lifecycle.services_sla counts them
 
 
 def _facts(con: pd.DataFrame) -> list[dict[str, Any]]:
@@ -92,6 +93,7 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     eps = handoff.Episodes(id=_take(counters, "episode", m_idx.size), contact=m_idx, t=m, version=mql_version[m_idx],
                            owner=who, owned_before=owned_at_start[la] | ~first_of_account, intent=intent,
                            fit=mql_fit[m_idx], free=free[m_idx], round=1)
+    eps.prior_t, eps.prior_kind = _first_touch_after(touches, m_idx, m)
     _mql_events(ev, eps, periods, facts, c_idx, t, kind, origin)
 
     # Sales follow-up: the post-MQL sequence (marketing), then the handoff and what sales does with the lead.
@@ -118,6 +120,7 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     eps2 = handoff.Episodes(id=_take(counters, "episode", c2.size), contact=c2, t=t2, version=v2, owner=owner2,
                             owned_before=np.ones(c2.size, dtype=bool), intent=came_back | window, fit=fit2,
                             free=free[c2], round=2)
+    eps2.prior_t, eps2.prior_kind = _first_touch_after(so_far, c2, t2)
     _mql_events(ev, eps2, periods, facts, so_far["contact_local"].to_numpy(), so_far["t"].to_numpy(),
                 so_far["kind"].to_numpy(), origin)
     seq2 = rng.random(c2.size) < 0.9
@@ -146,10 +149,13 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     handoffs = _final_handoffs(pd.concat([first.frame, second.frame], ignore_index=True), final, con, acc,
                                periods, people)
     final["mql_ref"] = _mql_refs(final, handoffs)
+    touch_rows = _final_touches(all_touches, con)
+    touch_rows["id"] = _take(counters, "touch", len(touch_rows))
+    handoffs["first_touch_id"] = _first_touch_ids(handoffs, touch_rows)
     stats["handoff_reengaged"] = stats.get("handoff_reengaged", 0) + int(back.sum())
     return Chunk(index=chunk_index, accounts=_final_accounts(acc, owner, stages),
                  contacts=_final_contacts(con, contact_owner, stages, mql_day, in_market),
-                 touches=_final_touches(all_touches, con), opportunities=opps, stage_changes=final,
+                 touches=touch_rows, opportunities=opps, stage_changes=final,
                  feedback=feedback, handoffs=handoffs)
 
 
@@ -212,6 +218,7 @@ def _final_handoffs(frame: pd.DataFrame, stages: pd.DataFrame, con: pd.DataFrame
     out["reason_code"] = [r[1] for r in rows]
     out["rule_id"] = [r[2] for r in rows]
     out["route_reason"] = [r[3] for r in rows]
+    out["owner_username"] = [people[o].username for o in out["owner"]]
     out["notify_owner"] = [handoff.breach_notifies_owner(periods[v].terms) for v in out["version"]]
     out["escalate_role"] = [periods[v].terms.sla.sales.on_breach.escalate_to_role for v in out["version"]]
     out["breach_to"] = [handoff.breach_recipients(periods[v].terms, people) for v in out["version"]]
@@ -305,6 +312,33 @@ def _final_contacts(con: pd.DataFrame, contact_owner: np.ndarray, stages: pd.Dat
 def _final_touches(touches: pd.DataFrame, con: pd.DataFrame) -> pd.DataFrame:
     touches = touches.sort_values(["contact_local", "t"], kind="stable", ignore_index=True)
     local = touches["contact_local"].to_numpy()
+    actor = touches["actor"].fillna(-1).to_numpy(dtype=np.int64) if "actor" in touches else np.full(len(touches), -1)
     return pd.DataFrame({"contact": con["id"].to_numpy()[local], "account": con["account"].to_numpy()[local],
                          "campaign": touches["campaign"].to_numpy(), "channel": touches["channel"].to_numpy(),
-                         "kind": touches["kind"].to_numpy(), "t": touches["t"].to_numpy()})
+                         "kind": touches["kind"].to_numpy(), "t": touches["t"].to_numpy(), "actor": actor})
+
+
+def _first_touch_after(touches: pd.DataFrame, contacts: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each contact's first touch of a kind that meets a first-touch clock, at or after `at` (inf, "" if none)."""
+    kinds = touches[touches["kind"].isin(list(FIRST_TOUCH_KINDS))]
+    out_t, out_kind = np.full(contacts.size, np.inf), np.full(contacts.size, "", dtype=object)
+    if kinds.empty or contacts.size == 0:
+        return out_t, out_kind
+    right = kinds[["contact_local", "t", "kind"]].rename(columns={"t": "t_touch"}).sort_values("t_touch")
+    right["t"] = right["t_touch"]
+    left = pd.DataFrame({"contact_local": contacts, "t": at, "row": np.arange(contacts.size)}).sort_values("t")
+    found = pd.merge_asof(left, right, on="t", by="contact_local", direction="forward")
+    hit = found["t_touch"].notna().to_numpy()
+    rows = found["row"].to_numpy()[hit]
+    out_t[rows] = found["t_touch"].to_numpy()[hit]
+    out_kind[rows] = found["kind"].to_numpy()[hit]
+    return out_t, out_kind
+
+
+def _first_touch_ids(handoffs: pd.DataFrame, touches: pd.DataFrame) -> np.ndarray:
+    """The id of the touch that met each episode's first-touch clock (-1 if none within the year)."""
+    sales = touches.drop_duplicates(["contact", "t", "kind"])[["contact", "t", "kind", "id"]]
+    wanted = pd.DataFrame({"contact": handoffs["contact"].to_numpy(), "t": handoffs["t_first_touch"].to_numpy(),
+                           "kind": handoffs["first_kind"].to_numpy()})
+    found = wanted.merge(sales, on=["contact", "t", "kind"], how="left")["id"]
+    return found.fillna(-1).to_numpy(dtype=np.int64)

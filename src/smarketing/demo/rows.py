@@ -34,7 +34,8 @@ from smarketing.lifecycle.models import (
 
 SOURCE = "demo"
 # Tables whose rows get explicit ids (their sequences must be moved past them after seeding).
-EXPLICIT_IDS: tuple[type[models.Model], ...] = (StageChange, Assignment, SlaClock, SlaEvent, HandoffDecision)
+EXPLICIT_IDS: tuple[type[models.Model], ...] = (Touchpoint, StageChange, Assignment, SlaClock, SlaEvent,
+                                                 HandoffDecision)
 EVENT_SLOTS = 6  # SLA events per episode: started, resolved and escalated, for each of the two clocks
 READ_AFTER_DAYS = 3.0  # notifications older than this at the end of the year have been read
 
@@ -121,9 +122,10 @@ def chunk_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], list
     n = len(tp)
     when = ts(simulator.to_datetime64(tp["t"].to_numpy()))
     touches = list(zip(
+        (tp["id"].to_numpy(dtype=np.int64) + ids.first(Touchpoint)).tolist(),
         (tp["contact"] + ids.contact).tolist(), (tp["account"] + ids.account).tolist(),
         _offset(tp["campaign"].to_numpy(), ids.campaign), tp["channel"].tolist(), tp["kind"].tolist(), when,
-        [SOURCE] * n, [""] * n, when, strict=True))
+        [SOURCE] * n, [""] * n, when, _user_ids(tp["actor"].to_numpy(), ids), strict=True))
     when = ts(simulator.to_datetime64(st["t"].to_numpy()))
     versions = np.asarray(ids.versions, dtype=object)[st["version"].to_numpy(dtype=np.int64)].tolist()
     stages = list(zip(
@@ -150,8 +152,8 @@ def chunk_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], list
                                         "stage", "opened_at", "closed_at", "outcome", "loss_reason", "owner",
                                         "product", "source", "source_id", "created_at", "updated_at"],
                           opportunities),
-        "touchpoints": (Touchpoint, ["contact", "account", "campaign", "channel", "kind", "occurred_at", "source",
-                                     "source_id", "recorded_at"], touches),
+        "touchpoints": (Touchpoint, ["id", "contact", "account", "campaign", "channel", "kind", "occurred_at", "source",
+                                     "source_id", "recorded_at", "actor"], touches),
         "stage_changes": (StageChange, ["id", "contact", "account", "from_stage", "to_stage", "occurred_at", "actor",
                                         "actor_kind", "reason", "details", "playbook_version", "recorded_at"],
                           stages),
@@ -234,6 +236,9 @@ def handoff_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], li
     clock0, event0 = ids.first(SlaClock), ids.first(SlaEvent)
     decision = h["decision"].tolist()
     first_kind = h["first_kind"].tolist()
+    first_touch = _offset(h["first_touch_id"].to_numpy(), ids.first(Touchpoint))
+    usernames = h["owner_username"].tolist()
+    first_by = h["first_by"].tolist()
     escalate_role = h["escalate_role"].tolist()
     for k, (kind, col, what) in enumerate(CLOCKS):
         deadline_days = h[f"{col}_deadline"].to_numpy(dtype=float)
@@ -249,9 +254,14 @@ def handoff_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], li
             events.append(_event(base + k, row, "started", t_mql[i],
                                  {"assignment_id": assignment[i], "reason_code": code[i]}))
             s = state[i]
-            if s == "met":
-                events.append(_event(base + 2 + k, row, "met", resolved[i], {"touch_kind": first_kind[i]}
-                                     if col == "ft" else {"decision": decision[i]}))
+            if s == "met" and col == "ft":  # met by the first sales touch (first_touch_detect's details)
+                met: dict[str, Any] = {"touchpoint_id": first_touch[i], "touch_kind": first_kind[i],
+                                       "touched_by": first_by[i]}
+                if first_by[i] == "owner":
+                    met.update(actor_id=owner[i], actor=usernames[i])
+                events.append(_event(base + 2 + k, row, "met", resolved[i], met, touchpoint=first_touch[i]))
+            elif s == "met":
+                events.append(_event(base + 2 + k, row, "met", resolved[i], {"decision": decision[i]}))
             elif s == "cancelled":
                 events.append(_event(base + 2 + k, row, "cancelled", resolved[i],
                                      {"why": f"lead {decision[i]}ed before a first touch"}))
@@ -288,7 +298,8 @@ def handoff_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], li
                                   "generation", "started_at", "deadline", "state", "resolved_at", "playbook_version"],
                        clocks),
         "sla_events": (SlaEvent, ["id", "clock", "kind", "side", "clock_kind", "contact", "owner", "team", "deadline",
-                                  "occurred_at", "period", "details", "playbook_version", "recorded_at"], events),
+                                  "occurred_at", "period", "details", "playbook_version", "recorded_at",
+                                  "touchpoint"], events),
         "handoff_decisions": (HandoffDecision, ["id", "contact", "mql_change", "assignment", "decision", "reason_key",
                                                 "reason_label", "note", "recycle_until", "to_stage", "stage_change",
                                                 "decided_by", "decided_at", "playbook_version", "recorded_at"],
@@ -298,11 +309,12 @@ def handoff_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], li
     }
 
 
-def _event(event_id: int, clock: tuple[Any, ...], kind: str, at: str | None, details: dict[str, Any]) -> tuple[Any, ...]:
+def _event(event_id: int, clock: tuple[Any, ...], kind: str, at: str | None, details: dict[str, Any],
+           touchpoint: int | None = None) -> tuple[Any, ...]:
     """An SlaEvent row; `clock` is (id, clock kind, contact, owner, team, deadline, playbook version)."""
     clock_id, clock_kind, contact, owner, team, deadline, version = clock
     return (event_id, clock_id, kind, "sales", clock_kind, contact, owner, team, deadline, at, "", json.dumps(details),
-            version, at)
+            version, at, touchpoint)
 
 
 def _notifications(notes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

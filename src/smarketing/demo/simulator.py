@@ -192,7 +192,8 @@ class Simulation:
         return day_to_datetime(self.periods[-1].starts_day)
 
     def chunks(self) -> Iterator[Chunk]:
-        counters = {"contact": 0, "opportunity": 0, "feedback": 0, "episode": 0, "stage_change": 0}
+        counters = {"contact": 0, "opportunity": 0, "feedback": 0, "episode": 0, "stage_change": 0,
+                    "touch": 0}
         sellers = [i for i, p in enumerate(self.people) if p.role == "sales"]
         self.stats = {}
         self.feedback_themes = {}

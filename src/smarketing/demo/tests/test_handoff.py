@@ -104,6 +104,8 @@ def test_the_first_touch_clock_follows_the_contacts_first_sales_touch(small):
     # given each episode and the sales touches (email, call, meeting) of its contact
     h = small.handoffs
     tp = small.touches[small.touches["kind"].isin(["sales_email", "sales_call", "meeting"])]
+    # sales touches name the seller who made them; marketing touches (an event's meetings too) name no one
+    assert (small.touches["channel"] == "sales").eq(small.touches["actor"] >= 0).all()
     by_contact = {c: np.sort(g["t"].to_numpy()) for c, g in tp.groupby("contact")}
     for row in h.itertuples():
         times = by_contact.get(row.contact, np.zeros(0))
@@ -112,6 +114,11 @@ def test_the_first_touch_clock_follows_the_contacts_first_sales_touch(small):
         # then a met clock was met by the first sales touch after the MQL, and a breached one saw none in time
         if row.ft_state == "met":
             assert first == row.ft_resolved, row.episode
+            made = tp[(tp["contact"] == row.contact) & (tp["t"] == first)]
+            assert row.first_touch_id in set(made["id"])
+            # by the owner, or a touch naming no rep (which the product counts as well)
+            who = made.loc[made["id"] == row.first_touch_id, "actor"].iloc[0]
+            assert who == (row.owner if row.first_by == "owner" else -1), row.episode
         elif row.ft_state == "breached":
             assert first > row.ft_deadline, row.episode
 

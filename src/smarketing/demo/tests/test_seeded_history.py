@@ -170,6 +170,24 @@ def test_seeded_handoffs_have_the_shape_the_lifecycle_services_write(seeded):
         assert clocks["decision"].state in ("met", "breached")
         notice = Notification.objects.get(dedupe_key=f"assigned:{d.assignment_id}")
         assert notice.user_id == d.assignment.owner_id and notice.title.startswith("New MQL: ")
+    # and a first touch by the owner meets the clock with the same details and the touch it came from
+    from smarketing.campaigns.services import touchpoint_record
+    from smarketing.lifecycle.services_sla import first_touch_detect
+
+    other = ContactFactory(account=AccountFactory(region="AMER"))
+    Touchpoint.objects.create(contact=other, account=other.account, campaign=CampaignFactory(), channel="webinar",
+                              kind="demo_request", occurred_at=clock.now())
+    rep = mql_qualify(contact=other).assignment.owner
+    touch, _ = touchpoint_record(contact=other, channel="sales", kind="sales_email", occurred_at=clock.now(),
+                                 actor=rep)
+    live_met = first_touch_detect(touchpoint_id=touch.pk)
+    seeded_met = (SlaEvent.objects.filter(clock_kind="first_touch", kind="met", touchpoint__actor__isnull=False)
+                  .exclude(pk=live_met.pk).first())
+    for met in (live_met, seeded_met):
+        assert set(met.details) == {"touchpoint_id", "touch_kind", "touched_by", "actor_id", "actor"}
+        assert met.details["touched_by"] == "owner" and met.touchpoint_id == met.details["touchpoint_id"]
+        assert met.touchpoint.actor_id == met.owner_id == met.details["actor_id"]
+        assert met.touchpoint.occurred_at == met.occurred_at == met.clock.resolved_at
 
 
 def test_every_page_renders_with_the_demo_company(seeded):
@@ -213,6 +231,13 @@ def test_seeding_in_several_chunks_links_each_handoff_row_to_its_own_contact(db,
     assert not Assignment.objects.exclude(mql_change__contact_id=F("contact_id")).exists()
     assert not SlaClock.objects.exclude(mql_change__contact_id=F("contact_id")).exists()
     assert not SlaEvent.objects.filter(clock__isnull=False).exclude(clock__contact_id=F("contact_id")).exists()
+    # and each first touch that met a clock is the owner's own touch of that contact, at that moment
+    met = SlaEvent.objects.filter(clock_kind="first_touch", kind="met")
+    assert met.count() > 100
+    assert not met.exclude(touchpoint__contact_id=F("contact_id")).exists()
+    assert not met.exclude(touchpoint__actor_id=F("owner_id")).exclude(touchpoint__actor__isnull=True).exists()
+    assert not met.filter(touchpoint__actor__isnull=True).exclude(details__touched_by="unattributed").exists()
+    assert not met.exclude(touchpoint__occurred_at=F("occurred_at")).exists()
     pairs = HandoffDecision.objects.values_list("stage_change__details", "mql_change_id")
     assert all(details["mql_change_id"] == mql for details, mql in pairs)
     # and the product can go on writing history after the seeded ids
