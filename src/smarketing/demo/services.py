@@ -1,9 +1,9 @@
 """Seeding the demo company into the configured database, in one transaction.
 
 The simulator (pure) plans people, campaigns and two playbook versions; this module creates the users and the
-signed-off v2 through the team and playbook services (so the demo shows a real sign-off), then writes the
-simulated CRM, touchpoints, stage history, the handoff history and feedback with bulk inserts, chunk by chunk
-(`demo.rows`). Why raw bulk inserts instead of the other apps' services: millions of append-only rows; the rows
+v2 draft through the team and playbook services, writes the simulated CRM, touchpoints, stage history, the handoff
+history and feedback with bulk inserts, chunk by chunk (`demo.rows`), then sizes v2's revenue goal on what the
+company won and has both teams sign v2 off (so the demo shows a real sign-off). Why raw bulk inserts instead of the other apps' services: millions of append-only rows; the rows
 are exactly what those services write. Small volumes go through the services themselves (`demo.services_history`):
 marketing's monthly SLA verdicts, campaign briefs with sales' sign-off, and the reps' outreach.
 """
@@ -32,7 +32,12 @@ from smarketing.demo.simulator import Person, Simulation
 from smarketing.demo.truth import GroundTruth
 from smarketing.playbook.models import PlaybookVersion
 from smarketing.playbook.selectors import playbook_terms, playbook_version_active_get
-from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
+from smarketing.playbook.services import (
+    playbook_bootstrap,
+    playbook_draft_create,
+    playbook_draft_update,
+    playbook_sign_off,
+)
 from smarketing.team.models import User
 from smarketing.team.services import user_create
 
@@ -81,7 +86,7 @@ def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, start
     plan = simulator.simulate(size=size, seed=seed)  # people and campaigns; playbooks are replaced below
     v1 = _active_playbook()
     users = _users(plan.people)
-    v2 = _sign_off_v2(v1, users, plan)
+    v2 = _draft_v2(v1, users, plan)
     sim = simulator.simulate(size=size, seed=seed, playbooks=[playbook_terms(v1), playbook_terms(v2)])
     ids = _Ids(account=writer.next_id(Account), contact=writer.next_id(Contact),
                opportunity=writer.next_id(Opportunity), campaign=writer.next_id(Campaign),
@@ -95,7 +100,9 @@ def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, start
               if k in {b.key for b in briefs.BRIEFS} | set(briefs.NO_BRIEF)}
     candidates: list[pd.DataFrame] = []
     first_names: dict[int, str] = {}
+    won = 0.0
     for chunk in sim.chunks():
+        won += simulator.won_revenue(chunk.opportunities)
         for name, n in write_chunk(chunk, ids).items():
             counts[name] = counts.get(name, 0) + n
             written += n
@@ -106,6 +113,7 @@ def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, start
         if progress is not None:
             progress(chunk.index + 1, n_chunks, written)
     writer.reset_sequences([Account, Contact, Opportunity, Campaign, *EXPLICIT_IDS])
+    _sign_off_v2(v1, v2, users, sim, revenue_goal=simulator.revenue_goal(won, seed))
     # Small volumes through the other apps' services, so this history is written the way the product writes it.
     counts["marketing_verdicts"] = services_history.marketing_verdicts_write()
     counts["briefs"] = services_history.briefs_write(sim=sim, ids=ids, users=users)
@@ -157,20 +165,31 @@ def _users(people: list[Person]) -> list[User]:
     return out
 
 
-def _sign_off_v2(v1: PlaybookVersion, users: list[User], plan: Simulation) -> PlaybookVersion:
-    """Marketing drafts v2 after the mid-year review; marketing and sales sign it off on the switch day."""
-    maria, sam = users[0], users[1]
+def _draft_v2(v1: PlaybookVersion, users: list[User], plan: Simulation) -> PlaybookVersion:
+    """Marketing drafts v2 after the mid-year review (the simulation runs on its terms)."""
     with _clock_at(plan.switch_at - timedelta(days=3)):
         content = simulator.v2_content(v1.content, monthly_mqls=plan.spec.monthly_mqls)
-        draft = playbook_draft_create(content=content, created_by=maria, based_on=v1,
-                                      notes="Mid-year review: MQL threshold down 5 points, faster engagement decay "
-                                            "(sales asked for more, earlier leads), and a monthly MQL commitment "
-                                            f"marketing can keep ({plan.spec.monthly_mqls}).")
+        return playbook_draft_create(content=content, created_by=users[0], based_on=v1, notes="Mid-year review")
+
+
+def _sign_off_v2(v1: PlaybookVersion, draft: PlaybookVersion, users: list[User], plan: Simulation, *, revenue_goal: float) -> None:
+    """The draft gets its revenue goals; marketing signs it, then sales on the switch day.
+
+    Why the goals come last: they are sized on what the simulated company wins, known only after the simulation
+    (the simulation does not read goals, so its terms are the same either way).
+    """
+    maria, sam = users[0], users[1]
+    with _clock_at(plan.switch_at - timedelta(days=3)):
+        content = simulator.v2_content(v1.content, monthly_mqls=plan.spec.monthly_mqls,
+                                       revenue_goal=revenue_goal)
+        draft = playbook_draft_update(
+            version=draft, content=content,
+            notes="Mid-year review: MQL threshold down 5 points, faster engagement decay (sales asked for more, "
+                  f"earlier leads), a monthly MQL commitment marketing can keep ({plan.spec.monthly_mqls}) and a "
+                  f"{simulator.GOAL_YEAR} revenue goal of {revenue_goal:,.0f} the teams can reach with a stretch.")
         playbook_sign_off(version=draft, user=maria, comment="Marketing agrees.")
     with _clock_at(plan.switch_at):
         playbook_sign_off(version=draft, user=sam, comment="Sales agrees; we will work the extra MQLs within SLA.")
-    draft.refresh_from_db()
-    return draft
 
 
 def _write_campaigns(sim: Simulation, ids: _Ids) -> int:

@@ -90,9 +90,11 @@ class Chunk:
                                     self.stage_changes, self.feedback, self.handoffs))
 
 
-def v2_content(v1: dict[str, Any], *, monthly_mqls: int | None = None) -> dict[str, Any]:
-    """The demo's second playbook: after the mid-year review both teams lower the bar and speed up decay, and
-    marketing commits to a monthly MQL volume it can keep (`monthly_mqls`, when given)."""
+def v2_content(v1: dict[str, Any], *, monthly_mqls: int | None = None,
+               revenue_goal: float | None = None) -> dict[str, Any]:
+    """The demo's second playbook: after the mid-year review both teams lower the bar and speed up decay,
+    marketing commits to a monthly MQL volume it can keep (`monthly_mqls`, when given), and the revenue goals are
+    rescaled so the year's goal is `revenue_goal` (when given; the other goals keep their share of it)."""
     import copy
 
     data = copy.deepcopy(v1)
@@ -100,6 +102,8 @@ def v2_content(v1: dict[str, Any], *, monthly_mqls: int | None = None) -> dict[s
     if monthly_mqls is not None and marketing is not None:
         marketing["period"] = "month"
         marketing["mql_volume"] = monthly_mqls
+    if revenue_goal is not None:
+        data["goals"] = scaled_goals(data.get("goals", []), revenue_goal)
     scoring = data["scoring"]
     old = float(scoring["mql_threshold"])
     new = max(old - 5, 0)
@@ -111,6 +115,35 @@ def v2_content(v1: dict[str, Any], *, monthly_mqls: int | None = None) -> dict[s
                 if c.get("field") == "score.total" and c.get("op") in (">=", ">"):
                     c["value"] = new
     return data
+
+
+GOAL_YEAR = "2026"
+GOAL_STRETCH = (1.10, 1.18)  # how far above the simulated year's wins the teams set the goal
+
+
+def revenue_goal(won: float, seed: int) -> float:
+    """The year's revenue goal the demo teams agree on: 10–18 % above what the company wins in the simulated year
+    (the stretch drawn from the seed), rounded to 10k, so goal pacing reads "slightly behind", not absurd."""
+    stretch = float(np.random.default_rng(np.random.SeedSequence([seed, 5])).uniform(*GOAL_STRETCH))
+    return max(10_000.0, round(won * stretch, -4))
+
+
+def scaled_goals(goals: list[dict[str, Any]], year_revenue: float) -> list[dict[str, Any]]:
+    """Every goal scaled by one factor so the company-wide goal for GOAL_YEAR becomes `year_revenue`.
+
+    Why one factor: the shipped quarters keep their share of the year; without a year goal, a year goal is added.
+    """
+    year = next((g for g in goals if g.get("period") == GOAL_YEAR and not g.get("segment")), None)
+    if year is None:
+        return [*goals, {"period": GOAL_YEAR, "revenue": year_revenue, "currency": "USD"}]
+    factor = year_revenue / float(year["revenue"])
+    return [{**g, "revenue": year_revenue if g is year else max(1000.0, round(float(g["revenue"]) * factor, -3))}
+            for g in goals]
+
+
+def won_revenue(opportunities: pd.DataFrame) -> float:
+    """What the simulated company won in the simulated year (all closed deals close within it)."""
+    return float(opportunities.loc[opportunities["outcome"] == "won", "amount"].sum())
 
 
 def start_datetime() -> datetime:

@@ -246,3 +246,27 @@ def test_seeding_in_several_chunks_links_each_handoff_row_to_its_own_contact(db,
 
     assert stage_change_record(contact=person, to_stage="lead").pk > StageChange.objects.exclude(
         contact=person).order_by("-pk").first().pk
+
+
+def test_the_revenue_goal_is_a_stretch_on_what_the_company_wins(seeded):
+    from django.db.models import Sum
+
+    from smarketing.analytics.queries.goals import GoalsQuery
+    from smarketing.analytics.registry import run_query
+    from smarketing.crm.models import Opportunity
+    from smarketing.playbook.selectors import playbook_active_terms
+
+    # given what the small company won in its simulated year
+    won = float(Opportunity.objects.filter(outcome="won").aggregate(v=Sum("amount"))["v"])
+    _, terms = playbook_active_terms()
+    goals = {g.period: g.revenue for g in terms.goals}
+    # when the goals query plans the year from the playbook's goal
+    result = run_query(GoalsQuery(period="2026", as_of=AS_OF.date()))
+    # then the goal is the v2 year goal, a stretch of 10–18 % over the wins (not the shipped 12 M)
+    assert result.revenue == goals["2026"]
+    assert 1.10 * won - 10_000 <= result.revenue <= 1.18 * won + 10_000
+    # and the quarters keep their share of the year
+    assert goals["2026-Q4"] / goals["2026"] == pytest.approx(3.3 / 12, abs=0.001)
+    # and revenue pacing reads slightly behind or on pace, not absurd
+    revenue = next(p for p in result.pacing if p.stage == "revenue")
+    assert revenue.status in {"behind", "on_track"} and 0.8 <= revenue.pacing <= 1.02
