@@ -3,8 +3,8 @@
 The simulator (pure) plans people, campaigns and two playbook versions; this module creates the users and the
 v2 draft through the team and playbook services, writes the simulated CRM, touchpoints, stage history, the handoff
 history and feedback with bulk inserts, chunk by chunk (`demo.rows`), then sizes v2's revenue goal on what the
-company won and has both teams sign v2 off (so the demo shows a real sign-off). Why raw bulk inserts instead of the other apps' services: millions of append-only rows; the rows
-are exactly what those services write. Small volumes go through the services themselves (`demo.services_history`):
+company won and has both teams sign v2 off (so the demo shows a real sign-off). Why raw bulk inserts instead of
+the other apps' services: millions of append-only rows; the rows are exactly what those services write. Small volumes go through the services themselves (`demo.services_history`):
 marketing's monthly SLA verdicts, campaign briefs with sales' sign-off, and the reps' outreach.
 """
 
