@@ -310,3 +310,39 @@ def escalation_recipients(terms: Any, people: list[Any]) -> tuple[int, ...]:
     """People a breach is escalated to (the playbook's escalate_to_role)."""
     role = terms.sla.sales.on_breach.escalate_to_role
     return tuple(i for i, p in enumerate(people) if role and p.role == role)
+
+
+# Planted: the share of MQLs a seller other than the owner touches (a colleague calls while covering, or picks up a
+# reply) while the owner's first-touch clock runs; the product records it as other_touch and the clock keeps going.
+OTHER_TOUCH_SHARE = 0.03
+OTHER_TOUCH_KINDS = ("sales_call", "sales_email")
+
+
+def other_touches(rng: np.random.Generator, frame: pd.DataFrame, people: list[Any]) -> pd.DataFrame:
+    """Touches by someone other than the owner, one for a few episodes whose first-touch clock was open a while.
+
+    Each falls strictly inside the open clock (from the MQL to its resolution, or the end of the year), so
+    `lifecycle.services_sla.first_touch_detect` would record it as other_touch and leave the clock running. A
+    colleague in the owner's team makes it (another seller when the owner has none). In every chunk with an MQL
+    still waiting for its decision at the end of the year, at least one such MQL is among them, so the handoff
+    queue shows the flag. Returns one row per planted touch: episode row, contact_local, t, kind, actor.
+    """
+    t0 = frame["t_mql"].to_numpy(dtype=float)
+    end = np.where(frame["ft_state"].to_numpy() == "open", END_DAY, frame["ft_resolved"].to_numpy(dtype=float))
+    end = np.minimum(np.nan_to_num(end, nan=END_DAY), END_DAY)
+    eligible = end - t0 > 0.05  # over an hour: room for a colleague's touch strictly inside the clock
+    pick = eligible & (rng.random(len(frame)) < OTHER_TOUCH_SHARE)
+    waiting = eligible & (frame["dec_sc"].to_numpy() < 0)
+    if waiting.any() and not (pick & waiting).any():
+        pick[np.flatnonzero(waiting)[np.argmax(t0[waiting])]] = True  # the most recent MQL still waiting
+    rows = np.flatnonzero(pick)
+    sellers = [i for i, p in enumerate(people) if p.role == "sales"]
+    actors = []
+    for owner in frame["owner"].to_numpy(dtype=np.int64)[rows]:
+        mates = [i for i in sellers if i != owner and people[i].team == people[owner].team]
+        others = mates or [i for i in sellers if i != owner]
+        actors.append(others[int(rng.integers(len(others)))])
+    t = t0[rows] + (end[rows] - t0[rows]) * rng.uniform(0.2, 0.8, rows.size)
+    kinds = np.asarray(OTHER_TOUCH_KINDS, dtype=object)[rng.integers(len(OTHER_TOUCH_KINDS), size=rows.size)]
+    return pd.DataFrame({"row": rows, "contact_local": frame["contact_local"].to_numpy(dtype=np.int64)[rows],
+                         "t": t, "kind": kinds, "actor": np.asarray(actors, dtype=np.int64)})

@@ -152,6 +152,7 @@ def funnel(rng: np.random.Generator, chunk_index: int, acc: pd.DataFrame, con: p
     touch_rows = _final_touches(all_touches, con)
     touch_rows["id"] = _take(counters, "touch", len(touch_rows))
     handoffs["first_touch_id"] = _first_touch_ids(handoffs, touch_rows)
+    touch_rows, handoffs = _other_touches(rng, handoffs, touch_rows, con, people, counters)
     stats["handoff_reengaged"] = stats.get("handoff_reengaged", 0) + int(back.sum())
     return Chunk(index=chunk_index, accounts=_final_accounts(acc, owner, stages),
                  contacts=_final_contacts(con, contact_owner, stages, mql_day, in_market),
@@ -297,6 +298,27 @@ def _final_accounts(acc: pd.DataFrame, owner: np.ndarray, stages: pd.DataFrame) 
     out["lifecycle_stage"] = _last_stage(stages, "account", len(acc), "lead")
     out["is_customer"] = acc["customer"].to_numpy() | (out["lifecycle_stage"] == "customer").to_numpy()
     return out
+
+
+def _other_touches(rng: np.random.Generator, handoffs: pd.DataFrame, touch_rows: pd.DataFrame, con: pd.DataFrame,
+                   people: list[Any], counters: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Plant the touches by someone other than the owner (`handoff.other_touches`) after every other touch, so
+    nothing drawn before changes; each episode row names its planted touch (other_touch_id, -1 for none)."""
+    planted = handoff.other_touches(rng, handoffs, people).sort_values(["contact_local", "t"], ignore_index=True)
+    frame = touch_frame(planted["contact_local"].to_numpy(), -1, "sales", planted["kind"].to_numpy(),
+                        planted["t"].to_numpy())
+    frame["actor"] = planted["actor"].to_numpy()
+    rows = _final_touches(frame, con)  # already in its order (contact, time), so rows line up with `planted`
+    rows["id"] = _take(counters, "touch", len(rows))
+    out = handoffs.copy()
+    at = planted["row"].to_numpy()
+    for col, blank, values in (("other_touch_id", -1, rows["id"]), ("other_t", np.nan, rows["t"]),
+                               ("other_kind", "", rows["kind"]), ("other_actor", -1, rows["actor"])):
+        column = np.full(len(out), blank, dtype=object if col == "other_kind" else values.dtype)
+        column[at] = values.to_numpy()
+        out[col] = column
+    out["other_username"] = [people[a].username if a >= 0 else "" for a in out["other_actor"]]
+    return pd.concat([touch_rows, rows], ignore_index=True), out
 
 
 def _final_contacts(con: pd.DataFrame, contact_owner: np.ndarray, stages: pd.DataFrame, mql_day: np.ndarray,

@@ -36,7 +36,9 @@ SOURCE = "demo"
 # Tables whose rows get explicit ids (their sequences must be moved past them after seeding).
 EXPLICIT_IDS: tuple[type[models.Model], ...] = (Touchpoint, StageChange, Assignment, SlaClock, SlaEvent,
                                                  HandoffDecision)
-EVENT_SLOTS = 6  # SLA events per episode: started, resolved and escalated, for each of the two clocks
+# SLA events per episode: started, resolved and escalated, for each of the two clocks, then a touch by someone else
+EVENT_SLOTS = 7
+OTHER_SLOT = 6
 READ_AFTER_DAYS = 3.0  # notifications older than this at the end of the year have been read
 
 
@@ -240,6 +242,10 @@ def handoff_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], li
     usernames = h["owner_username"].tolist()
     first_by = h["first_by"].tolist()
     escalate_role = h["escalate_role"].tolist()
+    other_touch = _offset(h["other_touch_id"].to_numpy(), ids.first(Touchpoint))
+    other_at = _stamps(h["other_t"].to_numpy(dtype=float))
+    other_actor = _user_ids(h["other_actor"].to_numpy(dtype=np.int64), ids)
+    other_kind, other_username = h["other_kind"].tolist(), h["other_username"].tolist()
     for k, (kind, col, what) in enumerate(CLOCKS):
         deadline_days = h[f"{col}_deadline"].to_numpy(dtype=float)
         deadline = _stamps(deadline_days)
@@ -253,6 +259,12 @@ def handoff_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], li
             row = (clock_id[i], kind, contact[i], owner[i], team[i], deadline[i], version[i])
             events.append(_event(base + k, row, "started", t_mql[i],
                                  {"assignment_id": assignment[i], "reason_code": code[i]}))
+            if col == "ft" and other_touch[i] is not None:
+                # first_touch_detect's record of another seller's touch: on the clock, which keeps running
+                events.append(_event(base + OTHER_SLOT, row, "other_touch", other_at[i], {
+                    "touchpoint_id": other_touch[i], "touch_kind": other_kind[i], "touched_by": "someone_else",
+                    "actor_id": other_actor[i], "actor": other_username[i], "owner_at_touch_id": owner[i]},
+                    touchpoint=other_touch[i]))
             s = state[i]
             if s == "met" and col == "ft":  # met by the first sales touch (first_touch_detect's details)
                 met: dict[str, Any] = {"touchpoint_id": first_touch[i], "touch_kind": first_kind[i],

@@ -11,7 +11,7 @@ import pytest
 
 from smarketing.demo import simulator
 from smarketing.demo.business_clock import clock_for
-from smarketing.demo.simulator import Generated, day_to_datetime, generate
+from smarketing.demo.simulator import END_DAY, Generated, day_to_datetime, generate
 from smarketing.lifecycle import sla
 from smarketing.playbook import schema
 from smarketing.playbook.selectors import default_playbook_data
@@ -106,9 +106,12 @@ def test_the_first_touch_clock_follows_the_contacts_first_sales_touch(small):
     tp = small.touches[small.touches["kind"].isin(["sales_email", "sales_call", "meeting"])]
     # sales touches name the seller who made them; marketing touches (an event's meetings too) name no one
     assert (small.touches["channel"] == "sales").eq(small.touches["actor"] >= 0).all()
-    by_contact = {c: np.sort(g["t"].to_numpy()) for c, g in tp.groupby("contact")}
+    by_contact = {c: g for c, g in tp.groupby("contact")}
+    empty = tp.iloc[:0]
     for row in h.itertuples():
-        times = by_contact.get(row.contact, np.zeros(0))
+        # only the owner's touches, or ones naming no rep, count for the owner's clock (sla.first_touch_by)
+        mine = by_contact.get(row.contact, empty)
+        times = np.sort(mine.loc[mine["actor"].isin([row.owner, -1]), "t"].to_numpy())
         after = times[times >= row.t_mql]
         first = after[0] if after.size else np.inf
         # then a met clock was met by the first sales touch after the MQL, and a breached one saw none in time
@@ -182,3 +185,21 @@ def test_the_truth_states_the_planted_handoff_behaviour(small):
     assert all(0 < v["first_touch_on_time"] <= 1 and 0 < v["talk_track_adherence"] <= 1
                for v in planted["sellers"].values())
     assert set(planted["reengage_share"]) == {"handoff", "stall", "lost"}
+
+
+def test_a_few_episodes_are_touched_by_another_seller_inside_the_owners_open_clock(small):
+    # given the episodes with a planted touch by someone other than the owner
+    h = small.handoffs
+    planted = h[h["other_touch_id"] >= 0]
+    # then they are a few percent, each by another seller, strictly inside the first-touch clock's open window
+    assert 0.01 * len(h) <= len(planted) <= 0.08 * len(h)
+    assert (planted["other_actor"] != planted["owner"]).all() and (planted["other_actor"] >= 0).all()
+    until = planted["ft_resolved"].fillna(END_DAY).to_numpy()
+    assert ((planted["other_t"] > planted["t_mql"]) & (planted["other_t"] < until)).all()
+    # and each is a sales touch in the company's touches, naming that seller
+    touches = small.touches.set_index("id").loc[planted["other_touch_id"]]
+    assert (touches["actor"].to_numpy() == planted["other_actor"].to_numpy()).all()
+    assert (touches["contact"].to_numpy() == planted["contact"].to_numpy()).all()
+    assert set(touches["kind"]) <= {"sales_call", "sales_email"} and (touches["channel"] == "sales").all()
+    # and one of the MQLs still waiting for a decision at the end of the year is among them
+    assert (planted["dec_sc"] < 0).any()

@@ -270,3 +270,47 @@ def test_the_revenue_goal_is_a_stretch_on_what_the_company_wins(seeded):
     # and revenue pacing reads slightly behind or on pace, not absurd
     revenue = next(p for p in result.pacing if p.stage == "revenue")
     assert revenue.status in {"behind", "on_track"} and 0.8 <= revenue.pacing <= 1.02
+
+
+def test_a_few_mqls_are_touched_by_someone_else_and_the_queue_flags_it(seeded):
+    from smarketing.campaigns.services import touchpoint_record
+    from smarketing.lifecycle import sla as sla_rules
+    from smarketing.lifecycle.selectors_sla import handoff_queue
+    from smarketing.lifecycle.services_handoff import mql_qualify
+    from smarketing.lifecycle.services_sla import first_touch_detect
+
+    # given the seeded year's touches by someone other than the lead's owner
+    others = list(SlaEvent.objects.filter(kind="other_touch").select_related("clock", "touchpoint"))
+    first_touch_clocks = SlaClock.objects.filter(kind="first_touch").count()
+    # then a few percent of the MQLs have one
+    assert 0.01 * first_touch_clocks <= len(others) <= 0.08 * first_touch_clocks
+    for e in others:
+        owner_then = (Assignment.objects.filter(mql_change_id=e.clock.mql_change_id, assigned_at__lte=e.occurred_at)
+                      .order_by("-assigned_at", "-id").first().owner_id)
+        # and each is a sales touch by another seller, while the owner's first-touch clock was still open
+        tp = e.touchpoint
+        assert tp.channel == "sales" and tp.kind in {"sales_call", "sales_email"} and tp.contact_id == e.contact_id
+        assert tp.actor_id is not None and tp.actor_id != owner_then == e.owner_id == e.clock.owner_id
+        assert sla_rules.first_touch_by(actor_id=tp.actor_id, owner_at_touch_id=owner_then) == sla_rules.OTHER_TOUCH
+        assert tp.occurred_at == e.occurred_at and e.clock.started_at < e.occurred_at < YEAR_END
+        assert e.clock.resolved_at is None or e.occurred_at < e.clock.resolved_at
+        # and the clock kept running: a later owner touch (or the deadline) resolved it, not this one
+        assert not e.clock.events.filter(kind="met", touchpoint_id=tp.pk).exists()
+        assert e.details == {"touchpoint_id": tp.pk, "touch_kind": tp.kind, "touched_by": "someone_else",
+                             "actor_id": tp.actor_id, "actor": tp.actor.username, "owner_at_touch_id": owner_then}
+    # and the product records a live one the same way
+    clock.freeze(datetime(2026, 11, 24, 15, tzinfo=UTC))
+    lead = ContactFactory(account=AccountFactory(region="AMER"))
+    Touchpoint.objects.create(contact=lead, account=lead.account, campaign=CampaignFactory(), channel="webinar",
+                              kind="demo_request", occurred_at=clock.now())
+    rep = mql_qualify(contact=lead).assignment.owner
+    colleague = User.objects.filter(role="sales").exclude(pk=rep.pk).first()
+    touch, _ = touchpoint_record(contact=lead, channel="sales", kind="sales_call", occurred_at=clock.now(),
+                                 actor=colleague)
+    live = first_touch_detect(touchpoint_id=touch.pk)
+    assert live.kind == "other_touch" and set(live.details) == set(others[0].details)
+    # and at least one MQL still waiting for a decision at the end of the year shows the flag in the queue
+    queue = handoff_queue(now=AS_OF, limit=10_000)
+    flagged = [r for r in queue if r["touched_by_others"] and r["contact_id"] != lead.pk]
+    assert flagged
+    assert all(t["actor_id"] != r["owner_id"] and t["actor"] for r in flagged for t in r["touched_by_others"])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smarketing.demo import catalog
+from smarketing.demo import catalog, simulator
 from smarketing.demo.simulator import Generated, day_to_datetime, generate
 from smarketing.demo.themes import THEME_KEYS
 from smarketing.scoring.rules import Touch, facts_from, qualifies_as_mql, score_contact
@@ -151,3 +151,28 @@ def test_losses_follow_the_planted_loss_drivers():
     # then pricing leads the smb losses, as planted
     assert smb.index[0] == "pricing"
     assert set(lost["loss_reason"]) <= set(catalog.LOSS_LABELS.values())
+
+
+def test_v2_goals_are_scaled_to_the_year_goal_keeping_the_quarters_shares():
+    from smarketing.playbook.selectors import default_playbook_data
+
+    # given the shipped goals (12 M for the year, quarters and a segment goal)
+    v1 = default_playbook_data()
+    v1["goals"] = [*v1["goals"], {"period": "2026", "revenue": 2_400_000, "currency": "USD", "segment": "smb"}]
+    # when v2 sets a 4.2 M year goal
+    goals = {(g["period"], g.get("segment", "")): g["revenue"]
+             for g in simulator.v2_content(v1, revenue_goal=4_200_000)["goals"]}
+    # then the year is 4.2 M and every other goal keeps its share of the year
+    assert goals[("2026", "")] == 4_200_000
+    assert goals[("2026-Q4", "")] == 1_155_000 and goals[("2027-Q1", "")] == 1_260_000
+    assert goals[("2026", "smb")] == 840_000
+    # and a playbook without a year goal gets one
+    v1["goals"] = []
+    assert simulator.v2_content(v1, revenue_goal=1e6)["goals"] == [{"period": "2026", "revenue": 1e6,
+                                                                     "currency": "USD"}]
+
+
+def test_the_revenue_goal_is_a_seeded_stretch_over_the_wins():
+    goals = [simulator.revenue_goal(3_770_000, seed) for seed in range(20)]
+    assert all(1.10 * 3_770_000 - 5_000 <= g <= 1.18 * 3_770_000 + 5_000 for g in goals)
+    assert len(set(goals)) > 5 and simulator.revenue_goal(3_770_000, 7) == goals[7]
