@@ -113,7 +113,7 @@ def _seed(*, size: str, seed: int, progress: Progress | None, force: bool, start
         if progress is not None:
             progress(chunk.index + 1, n_chunks, written)
     writer.reset_sequences([Account, Contact, Opportunity, Campaign, *EXPLICIT_IDS])
-    _sign_off_v2(v1, v2, users, sim, revenue_goal=simulator.revenue_goal(won, seed))
+    _agree_v2(v1, v2, users, sim, revenue_goal=simulator.revenue_goal(won, seed))
     # Small volumes through the other apps' services, so this history is written the way the product writes it.
     counts["marketing_verdicts"] = services_history.marketing_verdicts_write()
     counts["briefs"] = services_history.briefs_write(sim=sim, ids=ids, users=users)
@@ -169,10 +169,11 @@ def _draft_v2(v1: PlaybookVersion, users: list[User], plan: Simulation) -> Playb
     """Marketing drafts v2 after the mid-year review (the simulation runs on its terms)."""
     with _clock_at(plan.switch_at - timedelta(days=3)):
         content = simulator.v2_content(v1.content, monthly_mqls=plan.spec.monthly_mqls)
-        return playbook_draft_create(content=content, created_by=users[0], based_on=v1, notes="Mid-year review")
+        return playbook_draft_create(content=content, created_by=users[0], based_on=v1, notes="Mid-year review (draft)")
 
 
-def _sign_off_v2(v1: PlaybookVersion, draft: PlaybookVersion, users: list[User], plan: Simulation, *, revenue_goal: float) -> None:
+def _agree_v2(v1: PlaybookVersion, draft: PlaybookVersion, users: list[User], plan: Simulation, *,
+              revenue_goal: float | None) -> None:
     """The draft gets its revenue goals; marketing signs it, then sales on the switch day.
 
     Why the goals come last: they are sized on what the simulated company wins, known only after the simulation
@@ -182,14 +183,24 @@ def _sign_off_v2(v1: PlaybookVersion, draft: PlaybookVersion, users: list[User],
     with _clock_at(plan.switch_at - timedelta(days=3)):
         content = simulator.v2_content(v1.content, monthly_mqls=plan.spec.monthly_mqls,
                                        revenue_goal=revenue_goal)
+        goal = ("" if revenue_goal is None else
+                f" and a {simulator.GOAL_YEAR} revenue goal of {revenue_goal:,.0f} the teams can reach with a stretch")
         draft = playbook_draft_update(
             version=draft, content=content,
             notes="Mid-year review: MQL threshold down 5 points, faster engagement decay (sales asked for more, "
-                  f"earlier leads), a monthly MQL commitment marketing can keep ({plan.spec.monthly_mqls}) and a "
-                  f"{simulator.GOAL_YEAR} revenue goal of {revenue_goal:,.0f} the teams can reach with a stretch.")
+                  f"earlier leads), a monthly MQL commitment marketing can keep ({plan.spec.monthly_mqls}){goal}.")
         playbook_sign_off(version=draft, user=maria, comment="Marketing agrees.")
     with _clock_at(plan.switch_at):
         playbook_sign_off(version=draft, user=sam, comment="Sales agrees; we will work the extra MQLs within SLA.")
+
+
+def _sign_off_v2(v1: PlaybookVersion, users: list[User], plan: Simulation, *,
+                 revenue_goal: float | None = None) -> PlaybookVersion:
+    """v2 drafted and signed off in one go, before any history is written (the seed benchmark's peer run)."""
+    draft = _draft_v2(v1, users, plan)
+    _agree_v2(v1, draft, users, plan, revenue_goal=revenue_goal)
+    draft.refresh_from_db()
+    return draft
 
 
 def _write_campaigns(sim: Simulation, ids: _Ids) -> int:
