@@ -74,9 +74,9 @@ class Chain:
 
 
 def _chain(j: Journeys, order: int) -> Chain:
-    """Fit the order-k chain with compiled loops: state keys roll along each journey (see `loops`), states are
-    numbered by a presence table over the key space (or by sorting the keys when the space is huge) and
-    transitions are counted per (state, next channel)."""
+    """Fit the order-k chain with compiled loops: a touch's state key comes from the window of its last k touches
+    (see `loops.state_key`), states are numbered by a presence table over the key space (or by sorting the keys
+    when the space is huge) and transitions are counted per (state, next channel)."""
     c = j.n_codes
     base = c + 1
     space = base**order
