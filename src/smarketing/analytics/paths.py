@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from smarketing.analytics.kernels.loops import in_chunks, jit
+from smarketing.analytics.kernels.loops import add_up, in_chunks, jit, same_run
 
 _P1 = np.uint64(0x9E3779B97F4A7C15)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -70,7 +70,7 @@ def dfg(ev: EventArrays) -> Dfg:
         return Dfg({}, {}, {})
     offsets = ev.offsets
     parts = in_chunks(_dfg_loop, offsets, offsets, ev.code, ev.ts, k)
-    counts, sums, sc, ec = (np.sum([p[i] for p in parts], axis=0) for i in range(4))
+    counts, sums, sc, ec = add_up(parts)
     nz = np.flatnonzero(counts)
     edges = {(int(p // k), int(p % k)): (int(counts[p]), float(sums[p] / counts[p])) for p in nz}
     return Dfg(edges, {int(i): int(sc[i]) for i in np.flatnonzero(sc)},
@@ -99,12 +99,7 @@ def _sequence_hashes(offsets: np.ndarray, code: np.ndarray, j0: int, j1: int) ->
 @jit
 def _same_sequence(offsets: np.ndarray, code: np.ndarray, x: int, y: int) -> bool:
     n = offsets[x + 1] - offsets[x]
-    if offsets[y + 1] - offsets[y] != n:
-        return False
-    for i in range(n):  # noqa: SIM110 - a plain loop: Numba compiles no generator into all()
-        if code[offsets[x] + i] != code[offsets[y] + i]:
-            return False
-    return True
+    return offsets[y + 1] - offsets[y] == n and same_run(code, offsets[x], offsets[y], n)
 
 
 @jit

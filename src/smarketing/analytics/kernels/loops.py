@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -76,6 +76,20 @@ def in_chunks(fn: Callable[..., T], offsets: np.ndarray, *args: Any) -> list[T]:
     return [f.result() for f in futures]
 
 
+def add_up(parts: Sequence[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Element-wise sums of the partial results `in_chunks` returns (one tuple of arrays per journey range)."""
+    return tuple(np.sum([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
+
+
+@jit
+def same_run(values: np.ndarray, x: int, y: int, n: int) -> bool:
+    """Are values[x:x+n] and values[y:y+n] equal, element by element?"""
+    for i in range(n):  # noqa: SIM110 - a plain loop: Numba compiles no generator into all()
+        if values[x + i] != values[y + i]:
+            return False
+    return True
+
+
 # ---------------------------------------------------------------------------------------------- event tables
 
 SCAN_OK, SCAN_UNSORTED, SCAN_BAD_JOURNEY, SCAN_BAD_CODE = 0, 1, 2, 3
@@ -104,14 +118,6 @@ def scan_events(journey_ids: np.ndarray, codes: np.ndarray, n_journeys: int, n_c
     for j in range(n_journeys):
         offsets[j + 1] += offsets[j]
     return offsets, SCAN_OK, -1
-
-
-@jit
-def lengths_to_offsets(lengths: np.ndarray) -> np.ndarray:
-    out = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
-    for j in range(lengths.shape[0]):
-        out[j + 1] = out[j] + lengths[j]
-    return out
 
 
 @jit

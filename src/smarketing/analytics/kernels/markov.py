@@ -100,7 +100,7 @@ def _chain(j: Journeys, order: int) -> Chain:
     prev_out = empty if dense else np.empty(j.n_touches, dtype=np.int64)
     parts = loops.in_chunks(loops.count_chain, offsets, offsets, codes, j.conversions, j.nulls, j.value, remap,
                             touch_state, order, base, size, c, dense, prev_out)
-    nxt, exits, totals = (np.sum([p[k] for p in parts], axis=0) for k in range(3))
+    nxt, exits, totals = loops.add_up(parts)
     if dense:
         src, ch = np.nonzero(nxt)
         weights = nxt[src, ch]

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from smarketing.analytics.kernels.journeys import AttributionInputInvalid, Journeys
-from smarketing.analytics.kernels.loops import jit
+from smarketing.analytics.kernels.loops import jit, same_run
 
 SEPARATOR = " > "
 HEADER = ("path", "total_conversions", "total_conversion_value", "total_null")
@@ -35,17 +35,23 @@ def _split_points(data: np.ndarray, begin: int, end: int, sep: np.ndarray) -> in
     n = 0
     i = begin
     while i <= end - k:
-        hit = True
-        for t in range(k):
-            if data[i + t] != sep[t]:
-                hit = False
-                break
-        if hit:
+        if _sep_at(data, i, sep):
             n += 1
             i += k
         else:
             i += 1
     return n
+
+
+@jit
+def _sep_at(data: np.ndarray, i: int, sep: np.ndarray) -> bool:
+    """Does the separator start at data[i] (the caller makes sure it fits)?"""
+    if data[i] != sep[0]:
+        return False
+    for u in range(1, sep.shape[0]):  # noqa: SIM110 - a plain loop: Numba compiles no generator into all()
+        if data[i + u] != sep[u]:
+            return False
+    return True
 
 
 @jit
@@ -76,15 +82,9 @@ def _encode_rows(data: np.ndarray, offsets: np.ndarray, sep: np.ndarray, out_off
             stop = b
             j = i
             while j <= b - k:
-                if data[j] == sep[0]:
-                    hit = True
-                    for u in range(1, k):
-                        if data[j + u] != sep[u]:
-                            hit = False
-                            break
-                    if hit:
-                        stop = j
-                        break
+                if _sep_at(data, j, sep):
+                    stop = j
+                    break
                 j += 1
             lo, hi = i, stop
             while lo < hi and _is_space(data[lo]):
@@ -99,15 +99,9 @@ def _encode_rows(data: np.ndarray, offsets: np.ndarray, sep: np.ndarray, out_off
             while slot_code[s] >= 0:
                 if slot_hash[s] == h:
                     c = slot_code[s]
-                    if name_len[c] == hi - lo:
-                        same = True
-                        for u in range(hi - lo):
-                            if data[name_start[c] + u] != data[lo + u]:
-                                same = False
-                                break
-                        if same:
-                            code = c
-                            break
+                    if name_len[c] == hi - lo and same_run(data, name_start[c], lo, hi - lo):
+                        code = c
+                        break
                 s = (s + 1) & mask
             if code < 0:
                 code = n_names

@@ -221,7 +221,7 @@ def _run(j: Journeys, model: AttributionModel, half_life_days: float, custom: tu
         j.lead_pos.astype(np.int64) if j.lead_pos is not None else none,
         j.opp_pos.astype(np.int64) if j.opp_pos is not None else none,
         _CODES[model], float(half_life_days), np.asarray(custom, dtype=np.float64), j.n_codes, share)
-    conv, val = (np.sum([p[k] for p in parts], axis=0) for k in range(2))
+    conv, val = loops.add_up(parts)
     return share, conv, val
 
 
