@@ -8,7 +8,6 @@ file, line and field), and idempotent: rows already imported are found by their 
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -19,6 +18,7 @@ import typer
 from django.db import transaction
 
 from smarketing.core.errors import ValidationFailed
+from smarketing.ingest.csvfile import read_csv
 
 SOURCE = "olist"
 MQL_FILE = "olist_marketing_qualified_leads_dataset.csv"
@@ -70,12 +70,11 @@ def _parse_dt(raw: str) -> datetime:
 def _rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     if not path.is_file():
         raise ValidationFailed(f"{path.name} is missing from {path.parent}", field="path", record=str(path.name))
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValidationFailed(f"{path.name} lacks column(s) {missing}", field=missing[0], record=path.name)
-        return [(line, row) for line, row in enumerate(reader, start=2)]
+    table = read_csv(path)
+    missing = table.missing(required)
+    if missing:
+        raise ValidationFailed(f"{path.name} lacks column(s) {missing}", field=missing[0], record=path.name)
+    return table.rows
 
 
 def olist_read(folder: Path) -> tuple[list[OlistMql], list[OlistDeal]]:

@@ -20,7 +20,6 @@ detection as touchpoints recorded one by one.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from django.db.models.functions import Lower
 from smarketing.campaigns.enums import Channel, TouchKind
 from smarketing.campaigns.services import touchpoints_record_many
 from smarketing.core.errors import ValidationFailed
+from smarketing.ingest.csvfile import read_csv
 
 DEFAULT_SOURCE = "csv"
 REQUIRED = ("channel", "kind", "occurred_at")
@@ -122,16 +122,12 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
     """Parse and check every row; all problems are raised together, each naming its line and column."""
     from smarketing.campaigns.models import Campaign
 
-    if not path.is_file():
-        raise ValidationFailed(f"{path} is not a file", field="path", record=str(path))
+    table = read_csv(path)
     if not source or len(source) > 32:
         raise ValidationFailed(f"source {source!r} must be 1 to 32 characters", field="source")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [(h or "").strip() for h in reader.fieldnames or []]
-        raw = [{(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
-               for row in reader]
-    problems = [_Problem(1, col, "this column is missing from the header") for col in REQUIRED if col not in header]
+    header = table.header
+    raw = [{k: v.strip() for k, v in row.items()} for _, row in table.rows]
+    problems = [_Problem(1, col, "this column is missing from the header") for col in table.missing(REQUIRED)]
     if "contact_id" not in header and "contact_email" not in header:
         problems.append(_Problem(1, "contact_id", "the header needs a contact_id or a contact_email column"))
     if problems:

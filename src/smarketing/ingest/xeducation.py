@@ -19,7 +19,6 @@ column, and nothing is written), then contacts are upserted by Prospect ID and t
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from smarketing.campaigns.enums import Channel, TouchKind
 from smarketing.campaigns.services import touchpoints_record_many
 from smarketing.core.errors import ValidationFailed
 from smarketing.crm.services import contacts_upsert_by_source
+from smarketing.ingest.csvfile import read_csv
 from smarketing.lifecycle.enums import ActorKind, Stage
 
 SOURCE = "xeducation"
@@ -159,40 +159,34 @@ def _value(raw: str | None, kind: str, line: int, column: str) -> Any:
 
 def read_leads(path: Path) -> list[Lead]:
     """Parse and check every row; the first problem raises an error naming its line and column."""
-    if not path.is_file():
-        raise ValidationFailed(f"{path} is not a file", field="path", record=str(path))
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or []]
-        for col in REQUIRED:
-            if col not in header:
-                raise _bad(1, col, "this column is missing from the header")
-        leads: list[Lead] = []
-        seen: dict[str, int] = {}
-        for i, row in enumerate(reader, start=2):
-            row = {(k or "").strip(): v for k, v in row.items()}
-            pid = (row.get("Prospect ID") or "").strip()
-            if not pid:
-                raise _bad(i, "Prospect ID", "is empty")
-            if len(pid) > 128:
-                raise _bad(i, "Prospect ID", "is longer than 128 characters")
-            if pid in seen:
-                raise _bad(i, "Prospect ID", f"{pid!r} repeats line {seen[pid]}")
-            seen[pid] = i
-            converted = (row.get("Converted") or "").strip()
-            if converted not in ("0", "1"):
-                raise _bad(i, "Converted", f"{converted!r} must be 0 or 1")
-            number = _value(row.get("Lead Number"), "int", i, "Lead Number")
-            if number is None:
-                raise _bad(i, "Lead Number", "is empty")
-            attrs = {}
-            for col, (key, kind) in COLUMNS.items():
-                if col in row:
-                    v = _value(row[col], kind, i, col)
-                    if v is not None:
-                        attrs[key] = v
-            leads.append(Lead(line=i, prospect_id=pid, lead_number=number, converted=converted == "1",
-                              attributes=attrs))
+    table = read_csv(path)
+    if missing := table.missing(REQUIRED):
+        raise _bad(1, missing[0], "this column is missing from the header")
+    leads: list[Lead] = []
+    seen: dict[str, int] = {}
+    for i, row in table.rows:
+        pid = (row.get("Prospect ID") or "").strip()
+        if not pid:
+            raise _bad(i, "Prospect ID", "is empty")
+        if len(pid) > 128:
+            raise _bad(i, "Prospect ID", "is longer than 128 characters")
+        if pid in seen:
+            raise _bad(i, "Prospect ID", f"{pid!r} repeats line {seen[pid]}")
+        seen[pid] = i
+        converted = (row.get("Converted") or "").strip()
+        if converted not in ("0", "1"):
+            raise _bad(i, "Converted", f"{converted!r} must be 0 or 1")
+        number = _value(row.get("Lead Number"), "int", i, "Lead Number")
+        if number is None:
+            raise _bad(i, "Lead Number", "is empty")
+        attrs = {}
+        for col, (key, kind) in COLUMNS.items():
+            if col in row:
+                v = _value(row[col], kind, i, col)
+                if v is not None:
+                    attrs[key] = v
+        leads.append(Lead(line=i, prospect_id=pid, lead_number=number, converted=converted == "1",
+                          attributes=attrs))
     if not leads:
         raise _bad(2, "Prospect ID", "the file has no rows")
     return leads
