@@ -10,6 +10,7 @@ from smarketing.web.views import (
     handoff,
     journeys,
     playbook,
+    records,
     scoreboard,
 )
 
@@ -33,4 +34,7 @@ urlpatterns = [
     path("playbook/v<int:number>/edit/", playbook.playbook_draft, name="playbook_edit"),
     path("playbook/v<int:number>/signoff/", playbook.playbook_signoff, name="playbook_signoff"),
     path("goals/", goals.goals_page, name="goals"),
+    path("contacts/<int:contact_id>/", records.contact_page, name="contact"),
+    path("accounts/<int:account_id>/", records.account_page, name="account"),
+    path("opportunities/<int:opportunity_id>/", records.opportunity_page, name="opportunity"),
 ]
