@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from smarketing.campaigns.models import Campaign, Touchpoint
 from smarketing.core.errors import NotFound
@@ -49,3 +50,12 @@ def touchpoint_list(*, contact_id: int | None = None, campaign_id: int | None = 
     if occurred_before:
         qs = qs.filter(occurred_at__lt=occurred_before)
     return qs
+
+
+def touchpoint_list_for_records(*, contact_ids: Any, account_id: int | None = None) -> QuerySet[Touchpoint]:
+    """Touchpoints of these contacts (a list or a subquery of ids; with `account_id`, also those recorded on that
+    account), with the campaign, the rep and the contact."""
+    where = Q(contact_id__in=contact_ids)
+    if account_id:
+        where |= Q(account_id=account_id)
+    return Touchpoint.objects.filter(where).select_related("campaign", "actor", "contact")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from smarketing.feedback.models import FeedbackItem
 
@@ -32,3 +33,15 @@ def feedback_list(*, account_id: int | None = None, contact_id: int | None = Non
     if occurred_before:
         qs = qs.filter(occurred_at__lt=occurred_before)
     return qs
+
+
+def feedback_list_for_records(*, contact_ids: Any, account_id: int | None = None,
+                              opportunity_id: int | None = None) -> QuerySet[FeedbackItem]:
+    """Feedback items about these contacts (a list or a subquery of ids), that account or that opportunity, with
+    their author and contact."""
+    where = Q(contact_id__in=contact_ids)
+    if account_id:
+        where |= Q(account_id=account_id) | Q(opportunity__account_id=account_id)
+    if opportunity_id:
+        where |= Q(opportunity_id=opportunity_id)
+    return FeedbackItem.objects.filter(where).select_related("author", "contact", "account")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from smarketing.lifecycle.models import StageChange
+from smarketing.lifecycle.models import Assignment, HandoffDecision, SlaEvent, StageChange
 
 
 def stage_change_list(*, contact_id: int | None = None, account_id: int | None = None,
@@ -27,3 +28,32 @@ def stage_change_list(*, contact_id: int | None = None, account_id: int | None =
     if occurred_before:
         qs = qs.filter(occurred_at__lt=occurred_before)
     return qs
+
+
+# Record timelines: `contact_ids` may be a list or a subquery of contact ids (an account's contacts), so one
+# query serves a whole account.
+
+def stage_change_list_for_records(*, contact_ids: Any, account_id: int | None = None) -> QuerySet[StageChange]:
+    """Stage changes of these contacts (and, with `account_id`, of that account itself), with version and actor."""
+    where = Q(contact_id__in=contact_ids)
+    if account_id:
+        where |= Q(account_id=account_id)
+    return StageChange.objects.filter(where).select_related("playbook_version", "actor", "contact", "account")
+
+
+def assignment_list_for_records(*, contact_ids: Any) -> QuerySet[Assignment]:
+    """Owner changes (routings and reassignments) of these contacts, with the new owner and who made them."""
+    return Assignment.objects.filter(contact_id__in=contact_ids).select_related(
+        "owner", "actor", "contact", "playbook_version")
+
+
+def handoff_decision_list_for_records(*, contact_ids: Any) -> QuerySet[HandoffDecision]:
+    """Sales' accept / reject / recycle decisions on these contacts, with the seller and playbook version."""
+    return HandoffDecision.objects.filter(contact_id__in=contact_ids).select_related(
+        "decided_by", "contact", "playbook_version")
+
+
+def sla_event_list_for_records(*, contact_ids: Any) -> QuerySet[SlaEvent]:
+    """SLA facts (clock started, met, breached, escalated…) about these contacts, with the owner on the clock."""
+    return SlaEvent.objects.filter(contact_id__in=contact_ids).select_related(
+        "owner", "contact", "playbook_version", "touchpoint__actor")
