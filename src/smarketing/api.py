@@ -16,6 +16,8 @@ from ninja.security import HttpBearer
 
 from smarketing.core.errors import DomainError
 from smarketing.core.errors import PermissionDenied as DomainPermissionDenied
+from smarketing.team.roles import WRITE_ROLES, has_role
+from smarketing.team.services import api_token_authenticate
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -24,12 +26,10 @@ class TokenAuth(HttpBearer):
     """Bearer API token; viewers may read but not write."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from smarketing.team.services import api_token_authenticate
-
         user = api_token_authenticate(token)
         if user is None:
             return None
-        if request.method not in SAFE_METHODS and not user.can_write:
+        if request.method not in SAFE_METHODS and not has_role(user, WRITE_ROLES):
             raise DomainPermissionDenied(f"user {user.username!r} has role {user.role!r}, which is read-only",
                                          field="role", record=f"user:{user.username}")
         request.user = user

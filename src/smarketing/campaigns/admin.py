@@ -8,7 +8,7 @@ from smarketing.campaigns.models import (
     Outreach,
     Touchpoint,
 )
-from smarketing.lifecycle.admin import AppendOnlyAdmin
+from smarketing.core.admin import AppendOnlyAdmin
 
 
 @admin.register(Campaign)

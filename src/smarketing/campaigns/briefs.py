@@ -15,7 +15,7 @@ from smarketing.core.errors import Conflict, NotFound, PermissionDenied, Validat
 from smarketing.crm.models import Account, Contact
 from smarketing.feedback.services import MAX_TEXT, as_utc
 from smarketing.feedback.text import clean
-from smarketing.team.enums import Role
+from smarketing.team.roles import BRIEF_SIGNOFF_ROLES, has_role
 
 BRIEF_FIELDS = ("audience", "core_message", "proof_points", "talk_track", "objection_handling", "assets")
 
@@ -153,7 +153,7 @@ def brief_comment_add(*, brief_id: int, author: Any, text: str, topic: str = Bri
 def brief_sign_off(*, brief_id: int, user: Any, comment: str = "") -> BriefSignoff:
     """Record sales' sign-off of the brief's current content (signing the same content twice is a no-op)."""
     brief = _brief_for_update(brief_id)
-    if not (user.role == Role.SALES or user.is_superuser):
+    if not has_role(user, BRIEF_SIGNOFF_ROLES):
         raise PermissionDenied(f"briefs are signed off by sales; user {user.username!r} has role {user.role!r}",
                                field="role", record=f"brief:{brief_id}")
     existing = BriefSignoff.objects.filter(brief=brief, user=user, content_sha=brief.content_sha).first()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from smarketing.core.admin import AppendOnlyAdmin
 from smarketing.feedback.models import (
     FeedbackItem,
     Insight,
@@ -9,7 +10,6 @@ from smarketing.feedback.models import (
     ThemeEdit,
     ThemeRun,
 )
-from smarketing.lifecycle.admin import AppendOnlyAdmin
 
 
 @admin.register(FeedbackItem)

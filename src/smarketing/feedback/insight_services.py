@@ -15,7 +15,7 @@ from smarketing.feedback.enums import InsightStatus, ThemeStatus
 from smarketing.feedback.insight_rules import Threshold, transition_error
 from smarketing.feedback.models import Insight, InsightTransition, ThemeAssignment
 from smarketing.feedback.theme_selectors import theme_rows
-from smarketing.team.enums import Role
+from smarketing.team.roles import INSIGHT_ROLES, has_role
 
 
 def default_threshold() -> Threshold:
@@ -64,7 +64,7 @@ def insights_refresh(*, threshold: Threshold | None = None) -> list[Insight]:
 def _check_actor(actor: Any, insight: Insight) -> None:
     if actor is None:
         return
-    if not (actor.is_superuser or actor.role in {Role.MARKETING, Role.REVOPS}):
+    if not has_role(actor, INSIGHT_ROLES):
         raise PermissionDenied(f"insight {insight.pk} is assigned to marketing; user {actor.username!r} has role "
                                f"{actor.role!r}", field="role", record=f"insight:{insight.pk}")
 

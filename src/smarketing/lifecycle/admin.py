@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from smarketing.core.admin import AppendOnlyAdmin
 from smarketing.core.errors import DomainError
 from smarketing.core.formatting import percent
 from smarketing.lifecycle.models import (
@@ -20,16 +21,6 @@ from smarketing.lifecycle.models import (
     WebhookEndpoint,
 )
 from smarketing.team.models import User
-
-
-class AppendOnlyAdmin(admin.ModelAdmin):
-    """History rows can be read and added, never edited or deleted."""
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 class ReadOnlyAdmin(AppendOnlyAdmin):

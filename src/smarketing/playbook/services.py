@@ -19,6 +19,7 @@ from smarketing.playbook.models import PlaybookSignoff, PlaybookVersion
 from smarketing.playbook.selectors import default_playbook_data
 from smarketing.team.enums import Role
 from smarketing.team.models import User
+from smarketing.team.roles import SIGNOFF_ROLES
 
 # Called on commit with the id of a version that both teams' sign-off made active; scoring queues its rebuild here.
 ACTIVATION_HOOKS: list[Callable[[int], None]] = []
@@ -80,10 +81,8 @@ def playbook_draft_update(*, version: PlaybookVersion, content: Any, notes: str 
 
 
 def _side_for(user: User) -> str:
-    if user.role == Role.MARKETING:
-        return Side.MARKETING
-    if user.role == Role.SALES:
-        return Side.SALES
+    if user.role in SIGNOFF_ROLES:
+        return Side.MARKETING if user.role == Role.MARKETING else Side.SALES
     raise PermissionDenied(f"user {user.username!r} has role {user.role!r}; only marketing and sales users sign "
                            "off the playbook", field="role", record=f"user:{user.username}")
 
@@ -104,6 +103,7 @@ def playbook_sign_off(*, version: PlaybookVersion, user: User, comment: str = ""
         raise Conflict(f"playbook v{version.number} is {version.status}; only drafts can be signed off",
                        field="status", record=f"playbook:v{version.number}")
     side = _side_for(user)
+    _revalidate(version)
     PlaybookSignoff.objects.get_or_create(version=version, user=user, content_sha=version.content_sha,
                                           defaults={"side": side, "comment": comment, "signed_at": clock.now()})
     if signoff_sides(version) >= {Side.MARKETING, Side.SALES}:
@@ -111,6 +111,20 @@ def playbook_sign_off(*, version: PlaybookVersion, user: User, comment: str = ""
         version_id = version.pk
         transaction.on_commit(lambda: _after_activation(version_id))
     return version
+
+
+def _revalidate(version: PlaybookVersion) -> None:
+    """Refuse to sign (and so to activate) stored content that today's validation rejects.
+
+    Why: content may have been stored by an older release or written around the services; an active playbook
+    that fails its own validation would break every page that reads it.
+    """
+    try:
+        schema.parse(version.content)
+    except schema.PlaybookInvalid as exc:
+        raise ValidationFailed(f"playbook v{version.number} cannot be signed off: its stored content is invalid; "
+                               f"{exc}", field=exc.errors[0]["field"], record=f"playbook:v{version.number}",
+                               details=exc.errors) from None
 
 
 def _activate(version: PlaybookVersion) -> None:

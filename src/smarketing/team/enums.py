@@ -7,5 +7,3 @@ class Role(models.TextChoices):
     REVOPS = "revops", "RevOps admin"
     VIEWER = "viewer", "Viewer"
 
-
-WRITER_ROLES = frozenset({Role.MARKETING, Role.SALES, Role.REVOPS})

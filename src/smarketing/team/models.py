@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from smarketing.team.enums import WRITER_ROLES, Role
+from smarketing.team.enums import Role
+from smarketing.team.roles import WRITE_ROLES, has_role
 
 
 class User(AbstractUser):
@@ -17,7 +18,7 @@ class User(AbstractUser):
 
     @property
     def can_write(self) -> bool:
-        return self.is_superuser or self.role in WRITER_ROLES
+        return has_role(self, WRITE_ROLES)
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

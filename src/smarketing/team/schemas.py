@@ -8,6 +8,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from smarketing.core.apitools import InSchema
+from smarketing.team.roles import SIGNOFF_ROLES
 
 
 class MeOut(Schema):
@@ -31,7 +32,7 @@ class MeOut(Schema):
 
     @staticmethod
     def resolve_playbook_side(obj: Any) -> str | None:
-        return obj.role if obj.role in ("marketing", "sales") else None
+        return obj.role if obj.role in SIGNOFF_ROLES else None
 
 
 class ApiTokenIn(InSchema):

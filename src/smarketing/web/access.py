@@ -11,10 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from smarketing.team.enums import Role
+from smarketing.team.roles import HANDOFF_ROLES, SIGNOFF_ROLES, WRITE_ROLES
 
-HANDOFF_ROLES = frozenset({Role.SALES, Role.REVOPS})
-SIGNOFF_ROLES = frozenset({Role.MARKETING, Role.SALES})
-WRITE_ROLES = frozenset({Role.MARKETING, Role.SALES, Role.REVOPS})
+__all__ = ["HANDOFF_ROLES", "SIGNOFF_ROLES", "WRITE_ROLES", "can", "permissions", "roles_required"]
 
 
 def role_of(user: Any) -> str:
