@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from smarketing.core.errors import NotFound
 from smarketing.crm.models import Account, Contact, Opportunity
@@ -88,3 +89,33 @@ def opportunity_list(*, account_id: int | None = None, outcome: str = "", stage:
 
 def opportunity_get(*, pk: int) -> Opportunity:
     return _get(Opportunity.objects.select_related("account", "owner", "primary_contact"), pk, "opportunity")
+
+
+def contact_accounts_by_id(*, ids: set[int]) -> dict[int, int | None]:
+    """Contact id → its account id (None without one), for the ids that exist."""
+    found: dict[int, int | None] = {}
+    id_list = sorted(ids)
+    for start in range(0, len(id_list), 2000):
+        found.update(Contact.objects.filter(pk__in=id_list[start:start + 2000]).values_list("id", "account_id"))
+    return found
+
+
+def contact_ids_by_email(*, emails: set[str]) -> dict[str, tuple[int, int | None]]:
+    """Lowercased email → (contact id, account id): contacts by email, case-insensitively."""
+    lowered = sorted({e.lower() for e in emails})
+    found: dict[str, tuple[int, int | None]] = {}
+    for start in range(0, len(lowered), 2000):
+        for pk, account_id, email in (Contact.objects.annotate(email_l=Lower("email"))
+                                      .filter(email_l__in=lowered[start:start + 2000])
+                                      .values_list("id", "account_id", "email_l")):
+            found[email] = (pk, account_id)
+    return found
+
+
+def contact_stages_by_id(*, ids: set[int]) -> dict[int, str]:
+    """Contact id → its current lifecycle stage, for the ids that exist."""
+    found: dict[int, str] = {}
+    id_list = sorted(ids)
+    for start in range(0, len(id_list), 2000):
+        found.update(Contact.objects.filter(pk__in=id_list[start:start + 2000]).values_list("id", "lifecycle_stage"))
+    return found

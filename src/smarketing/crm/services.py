@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
+from smarketing.core.errors import ValidationFailed
 from smarketing.core.services import record_create, record_update
 from smarketing.crm.models import Account, Contact, Opportunity
 
@@ -105,3 +108,120 @@ def contacts_upsert_by_source(*, source: str, rows: list[dict[str, Any]]) -> tup
         ids.update(Contact.objects.filter(source=source, source_id__in=sids[start:start + 2000])
                    .values_list("source_id", "id"))
     return ids, len(new), len(changed)
+
+
+# ------------------------------------------------------------------------------------ bulk writes for imports
+
+# Rows name foreign keys by id; the source is the call's, and stages are the lifecycle's to set.
+BULK_CONTACT_FIELDS = (CONTACT_FIELDS - {"account", "owner", "source"}) | {"account_id", "owner_id"}
+BULK_ACCOUNT_FIELDS = (ACCOUNT_FIELDS - {"owner", "is_customer", "source"}) | {"owner_id"}
+BULK_OPPORTUNITY_FIELDS = (OPPORTUNITY_FIELDS - {"account", "primary_contact", "owner", "source"}) | {
+    "account_id", "primary_contact_id", "owner_id"}
+CHUNK = 2000
+
+
+def _check_rows(model: Any, rows: list[dict[str, Any]], *, source: str, allowed: set[str], label: str) -> None:
+    """What full_clean would refuse, checked cheaply per row: unknown fields, missing or repeated source ids,
+    text too long, values outside the choices, naive datetimes. The error names the row and the field."""
+    if not source or len(source) > 32:
+        raise ValidationFailed(f"source {source!r} must be 1 to 32 characters", field="source")
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    seen: set[str] = set()
+    for row in rows:
+        sid = row.get("source_id") or ""
+        record = f"{label}:{source}:{sid}"
+        unknown = sorted(set(row) - allowed - {"source_id"})
+        if unknown:
+            raise ValidationFailed(f"{record}: unknown {label} field(s): {', '.join(unknown)}", field=unknown[0],
+                                   record=record)
+        if not sid or len(sid) > 128:
+            raise ValidationFailed(f"{record}: source_id must be 1 to 128 characters", field="source_id",
+                                   record=record)
+        if sid in seen:
+            raise ValidationFailed(f"{record}: source_id appears twice in one import", field="source_id",
+                                   record=record)
+        seen.add(sid)
+        for name, value in row.items():
+            f = fields[name]
+            if value is None:
+                if not f.null:
+                    raise ValidationFailed(f"{record}: {name} is required", field=name, record=record)
+                continue
+            if f.choices and value not in {c[0] for c in f.choices}:
+                raise ValidationFailed(f"{record}: {name} {value!r} is not one of {[c[0] for c in f.choices]}",
+                                       field=name, record=record)
+            if isinstance(value, str) and f.max_length and len(value) > f.max_length:
+                raise ValidationFailed(f"{record}: {name} is longer than {f.max_length} characters", field=name,
+                                       record=record)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                raise ValidationFailed(f"{record}: {name} must carry a time zone", field=name, record=record)
+
+
+def _bulk_create_by_source(model: Any, *, source: str, rows: list[dict[str, Any]], allowed: set[str],
+                           label: str) -> tuple[dict[str, int], int]:
+    """Insert the rows whose (source, source_id) is new; the id of every row's record by source id, and how many
+    were created. Rows already present are left as they are: an import of history adds, it does not edit."""
+    _check_rows(model, rows, source=source, allowed=allowed, label=label)
+    sids = [r["source_id"] for r in rows]
+    ids: dict[str, int] = {}
+    for start in range(0, len(sids), CHUNK):
+        ids.update(model.objects.filter(source=source, source_id__in=sids[start:start + CHUNK])
+                   .values_list("source_id", "id"))
+    new = [model(source=source, **r) for r in rows if r["source_id"] not in ids]
+    model.objects.bulk_create(new, batch_size=1000)
+    if new:
+        for start in range(0, len(sids), CHUNK):
+            ids.update(model.objects.filter(source=source, source_id__in=sids[start:start + CHUNK])
+                       .values_list("source_id", "id"))
+    return ids, len(new)
+
+
+@transaction.atomic
+def contacts_bulk_create(*, source: str, rows: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
+    """Create the imported contacts not yet present (keyed by source and source id), in the caller's transaction.
+
+    Each row names its `source_id` and contact fields (`account_id`, not `account`); the stage stays `lead`
+    until the lifecycle records history. Returns the contact id by source id and how many were created.
+    """
+    return _bulk_create_by_source(Contact, source=source, rows=[_clean_email(r) for r in rows],
+                                  allowed=BULK_CONTACT_FIELDS, label="contact")
+
+
+@transaction.atomic
+def accounts_bulk_create(*, source: str, rows: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
+    """Create the imported accounts not yet present (keyed by source and source id); ids by source id, created."""
+    return _bulk_create_by_source(Account, source=source, rows=rows, allowed=BULK_ACCOUNT_FIELDS, label="account")
+
+
+@transaction.atomic
+def opportunities_bulk_create(*, source: str, rows: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
+    """Create the imported opportunities not yet present (keyed by source and source id); ids, created."""
+    for r in rows:
+        amount = r.get("amount")
+        if amount is not None and not (Decimal(amount).is_finite() and Decimal(amount) >= 0):
+            record = f"opportunity:{source}:{r.get('source_id', '')}"
+            raise ValidationFailed(f"{record}: amount {amount} must be a non-negative amount", field="amount",
+                                   record=record)
+    return _bulk_create_by_source(Opportunity, source=source, rows=rows, allowed=BULK_OPPORTUNITY_FIELDS,
+                                  label="opportunity")
+
+
+def contacts_stage_bulk_set(*, stages: dict[int, str]) -> None:
+    """Cache the current stage on many contacts (called by lifecycle bulk services after recording history)."""
+    by_stage: dict[str, list[int]] = {}
+    for pk, stage in stages.items():
+        by_stage.setdefault(stage, []).append(pk)
+    for stage, pks in by_stage.items():
+        for start in range(0, len(pks), CHUNK):
+            Contact.objects.filter(pk__in=pks[start:start + CHUNK]).update(lifecycle_stage=stage)
+
+
+def accounts_stage_bulk_set(*, stages: dict[int, str]) -> None:
+    """Cache the current stage on many accounts; reaching customer makes an account a customer for good."""
+    by_stage: dict[str, list[int]] = {}
+    for pk, stage in stages.items():
+        by_stage.setdefault(stage, []).append(pk)
+    for stage, pks in by_stage.items():
+        extra = {"is_customer": True} if stage == "customer" else {}
+        for start in range(0, len(pks), CHUNK):
+            Account.objects.filter(pk__in=pks[start:start + CHUNK]).update(lifecycle_stage=stage, **extra)

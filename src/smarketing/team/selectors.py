@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 from smarketing.core.errors import NotFound
 from smarketing.team.models import ApiToken, User
@@ -32,3 +33,27 @@ def api_token_list(*, user: User | None = None, include_revoked: bool = True) ->
     if not include_revoked:
         qs = qs.filter(revoked_at__isnull=True)
     return qs
+
+
+def user_ids_by_login(*, logins: set[str]) -> dict[str, int | list[int]]:
+    """Login (a username, or an email in any case) → user id; a list of ids when an email is shared by several
+    users. A username wins over another user's email."""
+    if not logins:
+        return {}
+    lowered = {x.lower() for x in logins}
+    found: dict[str, int | list[int]] = {}
+    by_email: dict[str, list[int]] = {}
+    rows = (User.objects.annotate(email_l=Lower("email")).filter(Q(username__in=logins) | Q(email_l__in=lowered))
+            .values_list("id", "username", "email_l"))
+    for pk, username, email in rows:
+        if username in logins:
+            found[username] = pk
+        if email:
+            by_email.setdefault(email, []).append(pk)
+    for login in logins:
+        if login in found:
+            continue
+        ids = by_email.get(login.lower(), [])
+        if ids:
+            found[login] = ids[0] if len(ids) == 1 else ids
+    return found
