@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
               team: str = typer.Option("", "--team", help="Only this team's MQLs"),
               as_json: bool = typer.Option(False, "--json")) -> None:
         """MQLs awaiting a decision, most urgent first, with SLA countdowns in business hours."""
-        from smarketing.lifecycle.selectors_sla import handoff_queue
+        from smarketing.lifecycle.selectors_queue import handoff_queue
         from smarketing.team.selectors import user_get_by_username
 
         owner_id = user_get_by_username(username=owner).pk if owner else None

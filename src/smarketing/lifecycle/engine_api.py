@@ -13,6 +13,7 @@ from ninja import Router, Status
 from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, request_user
 from smarketing.core.errors import PermissionDenied
 from smarketing.lifecycle import (
+    selectors_queue,
     selectors_report,
     selectors_sla,
     selectors_webhooks,
@@ -66,7 +67,7 @@ def handoff_queue(request: HttpRequest, owner_id: int | None = None, team: str =
                   mine: bool = False) -> list[dict[str, Any]]:
     if mine:
         owner_id = request_user(request).pk
-    return selectors_sla.handoff_queue(owner_id=owner_id, team=team)
+    return selectors_queue.handoff_queue(owner_id=owner_id, team=team)
 
 
 @router.get("/handoff/reasons", response={200: list[ReasonOut], **READ_ERRORS},

@@ -1,4 +1,4 @@
-"""Reads of the handoff and SLA: the handoff queue with countdowns, compliance of both sides, and worker health.
+"""Reads of the SLA: compliance of both sides and worker health (the handoff queue is in `selectors_queue`).
 
 Compliance is computed from the recorded history only: SlaEvent rows (met / breached) for sales, StageChange
 and HandoffDecision rows for marketing.
@@ -14,11 +14,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q
 
 from smarketing.core import clock
-from smarketing.crm.models import Contact
 from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockKind, ClockState, Decision, SlaEventKind, SlaSide, Stage
 from smarketing.lifecycle.models import (
-    Assignment,
     Notification,
     SlaClock,
     SlaEvent,
@@ -109,64 +107,6 @@ def sla_compliance(*, period_kind: str = "", period_key: str = "", now: datetime
         },
         "marketing": verdict.as_dict(),
     }
-
-
-def handoff_queue(*, owner_id: int | None = None, team: str = "", now: datetime | None = None,
-                  limit: int = 200) -> list[dict[str, Any]]:
-    """MQLs awaiting a sales decision, most urgent first, with score, routing reason and SLA countdowns."""
-    now = now or clock.now()
-    _, terms = playbook_active_terms()
-    cal = terms.sla.calendar
-    contacts = Contact.objects.filter(lifecycle_stage=Stage.MQL).select_related("account", "owner")
-    if owner_id:
-        contacts = contacts.filter(owner_id=owner_id)
-    contact_map = {c.pk: c for c in contacts}
-    if not contact_map:
-        return []
-    mqls: dict[int, StageChange] = {}
-    for change in (StageChange.objects.filter(contact_id__in=contact_map, to_stage=Stage.MQL)
-                   .order_by("contact_id", "occurred_at", "id")):
-        mqls[change.contact_id] = change  # type: ignore[index]  # latest wins
-    assignments: dict[int, Assignment] = {}
-    for a in Assignment.objects.filter(mql_change__in=mqls.values()).select_related("owner").order_by("assigned_at",
-                                                                                                     "id"):
-        assignments[a.mql_change_id] = a  # type: ignore[index]
-    clocks: dict[int, dict[str, SlaClock]] = defaultdict(dict)
-    for c in SlaClock.objects.filter(mql_change__in=mqls.values()).order_by("generation", "id"):
-        clocks[c.mql_change_id][c.kind] = c
-    # Sales touches by someone other than the owner: they did not stop the clock, but the queue shows them.
-    others: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for e in (SlaEvent.objects.filter(clock__mql_change__in=mqls.values(), kind=SlaEventKind.OTHER_TOUCH)
-              .order_by("occurred_at", "id").values("clock__mql_change_id", "touchpoint_id", "occurred_at",
-                                                     "details")):
-        others[e["clock__mql_change_id"]].append({
-            "touchpoint_id": e["touchpoint_id"], "occurred_at": e["occurred_at"].isoformat(),
-            "touch_kind": e["details"].get("touch_kind", ""), "actor_id": e["details"].get("actor_id"),
-            "actor": e["details"].get("actor") or ""})
-    rows = []
-    for contact_id, change in mqls.items():
-        contact = contact_map[contact_id]
-        assignment = assignments.get(change.pk)
-        if team and (assignment is None or assignment.team != team):
-            continue
-        countdowns = {}
-        for kind, c in clocks.get(change.pk, {}).items():
-            resolved = c.state if c.state != ClockState.OPEN else ""
-            countdowns[kind] = sla_rules.countdown(cal, c.deadline, now, resolved_state=resolved).as_dict()
-        score = change.details.get("score", {})
-        rows.append({
-            "contact_id": contact.pk, "name": contact.name, "email": contact.email, "title": contact.title,
-            "account": contact.account.name if contact.account else "", "mql_at": change.occurred_at.isoformat(),
-            "mql_change_id": change.pk, "score_total": score.get("total"), "score_fit": score.get("fit"),
-            "score_engagement": score.get("engagement"),
-            "owner_id": assignment.owner_id if assignment else contact.owner_id,
-            "owner": (str(assignment.owner) if assignment and assignment.owner else ""),
-            "team": assignment.team if assignment else "",
-            "routing_reason": assignment.reason if assignment else "", "sla": countdowns,
-            "touched_by_others": others.get(change.pk, []),
-        })
-    rows.sort(key=lambda r: min([v["business_seconds_left"] for v in r["sla"].values()] or [float("inf")]))
-    return rows[:limit]
 
 
 def sla_status(*, now: datetime | None = None) -> dict[str, Any]:

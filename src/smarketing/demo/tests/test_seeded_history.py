@@ -275,7 +275,7 @@ def test_the_revenue_goal_is_a_stretch_on_what_the_company_wins(seeded):
 def test_a_few_mqls_are_touched_by_someone_else_and_the_queue_flags_it(seeded):
     from smarketing.campaigns.services import touchpoint_record
     from smarketing.lifecycle import sla as sla_rules
-    from smarketing.lifecycle.selectors_sla import handoff_queue
+    from smarketing.lifecycle.selectors_queue import handoff_queue
     from smarketing.lifecycle.services_handoff import mql_qualify
     from smarketing.lifecycle.services_sla import first_touch_detect
 

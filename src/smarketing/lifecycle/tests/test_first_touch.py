@@ -10,7 +10,8 @@ from smarketing.campaigns.services import touchpoint_record
 from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockState, SlaEventKind
 from smarketing.lifecycle.models import Assignment, SlaClock, SlaEvent
-from smarketing.lifecycle.selectors_sla import handoff_queue, sla_compliance
+from smarketing.lifecycle.selectors_queue import handoff_queue
+from smarketing.lifecycle.selectors_sla import sla_compliance
 from smarketing.lifecycle.services_handoff import mql_qualify
 from smarketing.lifecycle.services_sla import first_touch_detect, sla_check_run
 

@@ -10,7 +10,8 @@ from smarketing.core import clock
 from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockState, SlaEventKind, Stage
 from smarketing.lifecycle.models import Assignment, Notification, SlaClock, SlaEvent
-from smarketing.lifecycle.selectors_sla import handoff_queue, sla_compliance, sla_status
+from smarketing.lifecycle.selectors_queue import handoff_queue
+from smarketing.lifecycle.selectors_sla import sla_compliance, sla_status
 from smarketing.lifecycle.services_handoff import handoff_accept, handoff_reject, mql_qualify
 from smarketing.lifecycle.services_sla import sla_check_run
 from smarketing.playbook.schema import MarketingSLA

@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, Sum
 
-from smarketing.campaigns.enums import TouchKind
-from smarketing.campaigns.models import Campaign, Touchpoint
-from smarketing.crm.models import Contact, Opportunity
+from smarketing.campaigns.models import Campaign
+from smarketing.crm.models import Opportunity
 from smarketing.feedback.models import FeedbackItem
-from smarketing.lifecycle.enums import Stage
-from smarketing.lifecycle.models import StageChange
-from smarketing.playbook.schema import Playbook
 from smarketing.web.data.common import cached
 from smarketing.web.periods import Period
 
@@ -57,101 +52,6 @@ def feedback_by_kind(*, period: Period) -> list[dict[str, Any]]:
         return sorted(out, key=lambda r: -r["revenue_at_stake"])
 
     return cached("feedback_by_kind", (period.key, period.start), compute)
-
-
-@dataclass(frozen=True)
-class TouchView:
-    occurred_at: datetime
-    kind: str
-    label: str
-    campaign: str
-    actor: str = ""  # the rep who made a sales touch, when recorded
-    by_other: bool = False  # made by someone other than the lead's owner: it does not stop the owner's SLA clock
-
-
-@dataclass
-class _LineView:
-    description: str
-    points: float
-    count: int
-
-
-@dataclass
-class _ScoreView:
-    fit: float
-    engagement: float
-    total: float
-    lines: list[_LineView]
-    when: str
-
-
-@dataclass
-class QueueItem:
-    contact: Contact
-    mql_at: datetime
-    mql_change_id: int
-    deadline: datetime | None
-    score: Any = None
-    touches: list[TouchView] = field(default_factory=list)
-    assigned_reason: str = ""
-
-
-def handoff_queue(*, terms: Playbook, owner_id: int | None = None, limit: int = 50) -> list[QueueItem]:
-    """MQLs waiting for a sales decision, oldest first, with their last touches and a live score explanation."""
-    from smarketing.scoring import rules
-
-    contacts = Contact.objects.filter(lifecycle_stage=Stage.MQL).select_related("account", "owner")
-    if owner_id:
-        contacts = contacts.filter(owner_id=owner_id)
-    waiting = {c.pk: c for c in contacts.order_by("id")[: limit * 4]}
-    # The latest MQL change per contact, by the (contact, occurred_at) index: one small query.
-    mql_at: dict[int, datetime] = {}
-    change_ids: dict[int, int] = {}
-    details: dict[int, Any] = {}
-    for cid, pk, at, det in (StageChange.objects.filter(contact_id__in=list(waiting), to_stage=Stage.MQL)
-                             .order_by("contact_id", "occurred_at", "id")
-                             .values_list("contact_id", "id", "occurred_at", "details")):
-        mql_at[cid], change_ids[cid], details[cid] = at, pk, det
-    picked = sorted(waiting.values(), key=lambda c: mql_at.get(c.pk) or c.created_at)[:limit]
-    touches: dict[int, list[TouchView]] = defaultdict(list)
-    labels = dict(TouchKind.choices)
-    owners = {c.pk: c.owner_id for c in picked}
-    for cid, kind, at, camp, actor_id, actor in (
-            Touchpoint.objects.filter(contact_id__in=[c.pk for c in picked]).order_by("-occurred_at")
-            .values_list("contact_id", "kind", "occurred_at", "campaign__name", "actor_id", "actor__username")):
-        touches[cid].append(TouchView(at, kind, labels.get(kind, kind), camp or "", actor or "",
-                                      by_other=actor_id is not None and actor_id != owners.get(cid)))
-    from smarketing.core import clock
-
-    now = clock.now()
-    picked_changes = [change_ids[c.pk] for c in picked if c.pk in change_ids]
-    from smarketing.lifecycle.models import Assignment
-
-    reasons = dict(Assignment.objects.filter(mql_change_id__in=picked_changes).order_by("assigned_at", "id")
-                   .values_list("contact_id", "reason"))
-    items = []
-    for c in picked:
-        tps = touches.get(c.pk, [])
-        at = mql_at.get(c.pk) or c.created_at
-        at_mql = (details.get(c.pk) or {}).get("score")
-        if at_mql and at_mql.get("explanation") is not None:
-            # The score that made it an MQL, as routing recorded it, so sales sees why it arrived.
-            score: Any = _ScoreView(at_mql["fit"], at_mql["engagement"], at_mql["total"],
-                                    [_LineView(x.get("description", x.get("rule_id", "")), x.get("points", 0),
-                                               x.get("count", 1)) for x in at_mql["explanation"]], when="at MQL")
-        else:
-            account = ({"industry": c.account.industry, "employees": c.account.employees,
-                        "region": c.account.region, "segment": c.account.segment} if c.account else None)
-            facts = rules.facts_from({"email": c.email, "title": c.title, "buying_role": c.buying_role,
-                                      "country": c.country, "lead_source": c.lead_source,
-                                      "attributes": c.attributes or {}}, account)
-            live = rules.score_contact(terms.scoring, facts, [rules.Touch(t.kind, t.occurred_at) for t in tps], now)
-            score = _ScoreView(live.fit, live.engagement, live.total,
-                               [_LineView(x.description, x.points, x.count) for x in live.explanation], when="now")
-        score.lines.sort(key=lambda x: -abs(x.points))
-        items.append(QueueItem(contact=c, mql_at=at, mql_change_id=change_ids.get(c.pk, 0), deadline=None,
-                               score=score, touches=tps[:8], assigned_reason=reasons.get(c.pk, "")))
-    return items
 
 
 @dataclass
@@ -251,13 +151,3 @@ def insight_rows(*, status: str = "") -> list[Any]:
     from smarketing.feedback.theme_selectors import insight_list
 
     return list(insight_list(status=status)[:50])
-
-
-def sla_clocks_for(mql_change_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The lifecycle's SLA clocks of some MQLs (latest generation per kind), read-only, for the queue's countdowns."""
-    from smarketing.lifecycle.models import SlaClock
-
-    out: dict[int, dict[str, Any]] = defaultdict(dict)
-    for c in SlaClock.objects.filter(mql_change_id__in=mql_change_ids).order_by("generation", "id"):
-        out[c.mql_change_id][c.kind] = c
-    return out

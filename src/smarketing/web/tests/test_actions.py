@@ -213,7 +213,7 @@ def test_queue_pages_through_mqls(world, login, monkeypatch):
     # then: the two MQLs are split over two pages, each linking on
     assert len(first.context["items"]) == 1 and first.context["has_more"]
     assert len(second.context["items"]) == 1 and not second.context["has_more"]
-    assert first.context["items"][0].contact.pk != second.context["items"][0].contact.pk
+    assert first.context["items"][0]["row"].contact.pk != second.context["items"][0]["row"].contact.pk
 
 
 def test_queue_names_the_rep_of_each_sales_touch_and_flags_someone_elses(world, login, users):
