@@ -64,6 +64,7 @@ def _load_kinds() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != f"smarketing.analytics.queries.{module}":
                 raise
+    import_module("smarketing.analytics.metrics")
 
 
 def get_kind(name: str) -> QueryKind:

@@ -6,21 +6,20 @@ and HandoffDecision rows for marketing.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from smarketing.core import clock
 from smarketing.lifecycle import sla as sla_rules
-from smarketing.lifecycle.enums import ClockKind, ClockState, Decision, SlaEventKind, SlaSide, Stage
+from smarketing.lifecycle.enums import ClockKind, ClockState, SlaEventKind, SlaSide
 from smarketing.lifecycle.models import (
     Notification,
     SlaClock,
     SlaEvent,
-    StageChange,
 )
 from smarketing.playbook.selectors import playbook_active_terms
 
@@ -28,15 +27,17 @@ SALES_KINDS = (ClockKind.FIRST_TOUCH, ClockKind.DECISION)
 
 
 def marketing_period_counts(*, period: sla_rules.Period, tz: str) -> dict[str, int]:
-    """MQLs that entered in a period and how sales decided on them."""
-    lo, hi = period.bounds_utc(tz)
-    from smarketing.lifecycle.selectors_report import mql_outcomes
+    """MQLs that entered in a period and how sales decided on them: the `mqls_entered` measure and its cohort."""
+    from smarketing.analytics.metrics.lifecycle import mql_cohort_counts
 
-    mqls = list(StageChange.objects.filter(to_stage=Stage.MQL, contact__isnull=False, occurred_at__gte=lo,
-                                           occurred_at__lt=hi).only("id", "contact_id", "occurred_at"))
-    by = Counter(o.decision for o in mql_outcomes(mqls).values())
-    return {"mql_volume": len(mqls), "accepted": by.get(Decision.ACCEPT, 0),
-            "rejected": by.get(Decision.REJECT, 0), "recycled": by.get(Decision.RECYCLE, 0)}
+    lo, hi = period.bounds_utc(tz)
+    return mql_cohort_counts(start=lo, end=hi)
+
+
+def sales_sla_events(*, start: datetime, end: datetime) -> QuerySet[SlaEvent]:
+    """Met and breached events of the sales clocks that started in [start, end): what compliance counts."""
+    return SlaEvent.objects.filter(clock__side=SlaSide.SALES, clock__started_at__gte=start, clock__started_at__lt=end,
+                                   kind__in=[SlaEventKind.MET, SlaEventKind.BREACHED])
 
 
 def _bucket() -> dict[str, Any]:
@@ -52,25 +53,34 @@ def _finish(b: dict[str, Any], target: float) -> dict[str, Any]:
 
 
 def sla_compliance(*, period_kind: str = "", period_key: str = "", now: datetime | None = None,
-                   target: float = 0.9) -> dict[str, Any]:
+                   target: float = 0.9, start: datetime | None = None, end: datetime | None = None,
+                   key: str = "") -> dict[str, Any]:
     """Both sides of the SLA for one period: sales per team and person, marketing against its commitment.
 
-    A sales clock belongs to the period in which it started; `target` is the within-SLA share the report
-    flags against (the playbook sets deadlines, not a share, so 90 % is the house default).
+    The period is a marketing SLA period (`period_kind` and `period_key`, default the current one) or any
+    bounds [start, end) given as local midnights (a reporting period; `key` names it). A sales clock belongs to
+    the period in which it started; `target` is the within-SLA share the report flags against (the playbook sets
+    deadlines, not a share, so 90 % is the house default).
     """
     now = now or clock.now()
     _, terms = playbook_active_terms()
     tz = terms.sla.calendar.timezone
     kind = period_kind or terms.sla.marketing.period
-    period = sla_rules.period_parse(kind, period_key) if period_key else sla_rules.period_at(kind, now, tz)
-    lo, hi = period.bounds_utc(tz)
+    if start is not None and end is not None:
+        zone = ZoneInfo(tz)
+        period = sla_rules.Period(key or f"{start.astimezone(zone).date()}..{end.astimezone(zone).date()}",
+                                  start.astimezone(zone).date(), end.astimezone(zone).date())
+        lo, hi = start, end
+    else:
+        period = sla_rules.period_parse(kind, period_key) if period_key else sla_rules.period_at(kind, now, tz)
+        lo, hi = period.bounds_utc(tz)
 
     clocks = SlaClock.objects.filter(side=SlaSide.SALES, started_at__gte=lo, started_at__lt=hi)
     overall: dict[str, dict[str, Any]] = {str(k): _bucket() for k in SALES_KINDS}
     teams: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: {str(k): _bucket() for k in SALES_KINDS})
     people: dict[int | None, dict[str, dict[str, Any]]] = defaultdict(lambda: {str(k): _bucket() for k in SALES_KINDS})
     names: dict[int | None, tuple[str, str]] = {}
-    events = (SlaEvent.objects.filter(clock__in=clocks, kind__in=[SlaEventKind.MET, SlaEventKind.BREACHED])
+    events = (sales_sla_events(start=lo, end=hi)
               .values("clock_kind", "kind", "owner_id", "owner__username", "owner__first_name",
                       "owner__last_name", "team").annotate(n=Count("id")))
     for row in events:
@@ -91,7 +101,9 @@ def sla_compliance(*, period_kind: str = "", period_key: str = "", now: datetime
         full = f"{orow['owner__first_name'] or ''} {orow['owner__last_name'] or ''}".strip()
         names.setdefault(orow["owner_id"], (full or orow["owner__username"] or "(unassigned)", orow["team"]))
 
-    counts = marketing_period_counts(period=period, tz=tz)
+    from smarketing.analytics.metrics.lifecycle import mql_cohort_counts
+
+    counts = mql_cohort_counts(start=lo, end=hi)
     today = now.astimezone(ZoneInfo(tz)).date()
     verdict = sla_rules.marketing_verdict(terms.sla.marketing, period, today=today, **counts)
     return {

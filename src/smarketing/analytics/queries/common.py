@@ -39,14 +39,17 @@ def reached_set(stage: str) -> list[str]:
     return [stage]
 
 
-def day_start(d: date) -> datetime:
+def day_start(d: date, tz: str | None = None) -> datetime:
+    """Midnight starting local day `d` in time zone `tz` (default UTC), as a UTC datetime."""
     from datetime import UTC
+    from zoneinfo import ZoneInfo
 
-    return datetime.combine(d, time(0), tzinfo=UTC)
+    return datetime.combine(d, time(0), tzinfo=ZoneInfo(tz) if tz else UTC).astimezone(UTC)
 
 
-def day_after(d: date) -> datetime:
-    return day_start(d) + timedelta(days=1)
+def day_after(d: date, tz: str | None = None) -> datetime:
+    """Midnight ending local day `d` (the next day's start; 23 or 25 hours later across a DST change)."""
+    return day_start(d + timedelta(days=1), tz)
 
 
 def ts_literal(value: datetime) -> ir.TimestampScalar:

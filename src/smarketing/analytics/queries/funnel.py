@@ -51,6 +51,8 @@ class FunnelQuery(QuerySpec):
     by: str | None = Field(default=None, description="Group field: source, campaign, segment, owner, cohort_month…")
     start: date | None = Field(default=None, description="First day of entries into from_stage")
     end: date | None = Field(default=None, description="Last day (inclusive) of entries into from_stage")
+    timezone: str | None = Field(default=None, description="Time zone of the start/end days (default UTC), e.g. "
+                                 "the reporting time zone so the days are a reporting period's")
     window_days: float | None = Field(default=None, gt=0, description="Count conversions only within N days")
     filters: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -74,6 +76,14 @@ class FunnelQuery(QuerySpec):
                 and FUNNEL_KEYS.index(self.to_stage) < FUNNEL_KEYS.index(self.from_stage)):
             raise ValidationFailed(f"to_stage {self.to_stage!r} comes before from_stage {self.from_stage!r} in the "
                                    f"funnel {FUNNEL_KEYS}", field="to_stage")
+        if self.timezone is not None:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(self.timezone)
+            except (KeyError, ValueError):
+                raise ValidationFailed(f"time zone {self.timezone!r} is unknown; use an IANA name like "
+                                       "America/New_York", field="timezone") from None
         if self.start and self.end and self.end < self.start:
             raise ValidationFailed(f"the date range is empty: end {self.end} is before start {self.start}", field="end")
         if self.by is not None and self.by not in GROUP_FIELDS[self.level]:
@@ -195,9 +205,9 @@ def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
             aggs[f"reached_{k}"] = j.occurred_at.min(where=j.to_stage.isin(reached_set(stage)))
         per = j.group_by("subject").aggregate(**aggs).join(stays, "subject")
     if spec.start is not None:
-        per = per.filter(per.entered_at >= ts_literal(day_start(spec.start)))
+        per = per.filter(per.entered_at >= ts_literal(day_start(spec.start, spec.timezone)))
     if spec.end is not None:
-        per = per.filter(per.entered_at < ts_literal(day_after(spec.end)))
+        per = per.filter(per.entered_at < ts_literal(day_after(spec.end, spec.timezone)))
     for name, values in spec.filters.items():
         wanted = [v.replace("-", "") for v in values] if name == "cohort_month" else values
         keyed = _with_key(engine, spec.level, name, per, "filter_key")

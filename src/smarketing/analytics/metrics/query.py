@@ -1,0 +1,170 @@
+"""The query kinds `metrics` (every measure's value for a period and filters) and `measure_records` (the rows one
+measure counts), registered with the analytics registry so the API, the web pages, the CLI and the task worker
+all compute them the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from smarketing.analytics.metrics.compute import evaluate, record_rows
+from smarketing.analytics.metrics.definitions import CONTACT_FILTERS, MEASURES, check_filters, measure_get
+from smarketing.analytics.metrics.periods import reporting_period
+from smarketing.analytics.metrics.rows import Context
+from smarketing.analytics.queries.funnel import _check_filter
+from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
+from smarketing.core import clock
+from smarketing.core.errors import ValidationFailed
+
+FILTERS_HELP = ("Only records whose contact has one of the values, e.g. {\"source\": [\"webinar\"]}: fields ANDed, "
+                "values ORed; fields " + ", ".join(CONTACT_FILTERS) + " (\"(none)\" for a missing value, user ids for "
+                "owner, the first touch's campaign name for campaign)")
+
+
+def _canonical(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    for name, values in value.items():
+        if name not in CONTACT_FILTERS:
+            raise ValidationFailed(f"filters.{name}: measures cannot be filtered on {name!r}; use one of "
+                                   f"{list(CONTACT_FILTERS)}", field=f"filters.{name}")
+        _check_filter("contact", name, values)
+    # One spelling per meaning, so equal filters share cached results.
+    return {name: sorted(set(values)) for name, values in sorted(value.items())}
+
+
+class MetricsQuery(QuerySpec):
+    """Measures for one reporting period and filters."""
+
+    period: str = Field(description="2026, 2026-Q4, 2026-11, last-30d or 2026-10-01..2026-12-31")
+    filters: dict[str, list[str]] = Field(default_factory=dict, description=FILTERS_HELP)
+    names: list[str] = Field(default_factory=list, description="Measures to compute (default: all)")
+
+    @field_validator("filters", mode="after")
+    @classmethod
+    def _canonical_filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return _canonical(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> MetricsQuery:
+        for name in self.names:
+            check_filters(measure_get(name), self.filters)
+        return self
+
+
+class MeasureValue(QueryResult):
+    name: str
+    label: str
+    definition: str
+    basis: str
+    grain: str
+    unit: str
+    value: float | None = Field(description="Unrounded; None when there is nothing to measure (0 of 0)")
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str = ""
+
+
+class MetricsResult(QueryResult):
+    period: str
+    label: str
+    start: datetime
+    end: datetime
+    timezone: str
+    as_of: datetime
+    filters: dict[str, list[str]]
+    measures: list[MeasureValue]
+
+    def get(self, name: str) -> MeasureValue:
+        for value in self.measures:
+            if value.name == name:
+                return value
+        measure_get(name)
+        raise ValidationFailed(f"measure {name!r} was not computed; ask for it in names", field="name")
+
+
+def _context(engine: Any, period_key: str, filters: dict[str, list[str]]) -> Context:
+    return Context(engine, reporting_period(period_key), filters, clock.now())
+
+
+@query_kind("metrics", spec=MetricsQuery, result=MetricsResult)
+def run_metrics(engine: Any, spec: MetricsQuery) -> MetricsResult:
+    """Every measure's value (or the named ones) for a period and filters, with definition and basis."""
+    ctx = _context(engine, spec.period, spec.filters)
+    values = []
+    for name in spec.names or list(MEASURES):
+        measure = MEASURES[name]
+        refused = [f for f in spec.filters if f not in measure.filters]
+        base = {"name": name, "label": measure.label, "definition": measure.definition, "basis": measure.basis,
+                "grain": measure.grain, "unit": measure.unit}
+        if refused:
+            values.append(MeasureValue(**base, value=None, note=f"cannot be filtered by {', '.join(refused)}"))
+            continue
+        result = evaluate(ctx, measure)
+        values.append(MeasureValue(**base, value=result.value, numerator=result.numerator,
+                                   denominator=result.denominator, note=measure.filter_note if spec.filters else ""))
+    p = ctx.period
+    return MetricsResult(period=p.key, label=p.label, start=p.start, end=p.end, timezone=p.timezone, as_of=ctx.now,
+                         filters=spec.filters, measures=values)
+
+
+class MeasureRecordsQuery(QuerySpec):
+    """The records one measure counts for a period and filters (its numerator for a ratio), paged."""
+
+    name: str
+    period: str = Field(description="2026, 2026-Q4, 2026-11, last-30d or 2026-10-01..2026-12-31")
+    filters: dict[str, list[str]] = Field(default_factory=dict, description=FILTERS_HELP)
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+
+    @field_validator("filters", mode="after")
+    @classmethod
+    def _canonical_filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return _canonical(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> MeasureRecordsQuery:
+        check_filters(measure_get(self.name), self.filters)
+        return self
+
+
+class RecordRef(QueryResult):
+    kind: str = Field(description="contact | opportunity | touchpoint | feedback")
+    id: int
+    label: str
+    occurred_at: datetime | None
+    amount: float | None = None
+    contact_id: int | None = Field(default=None, description="The contact the record belongs to, when it has one")
+
+
+class MeasureRecordsResult(QueryResult):
+    name: str
+    period: str
+    filters: dict[str, list[str]]
+    total: int = Field(description="Equals the measure's count (or its numerator for a ratio)")
+    offset: int
+    limit: int
+    items: list[RecordRef]
+
+
+@query_kind("measure_records", spec=MeasureRecordsQuery, result=MeasureRecordsResult)
+def run_measure_records(engine: Any, spec: MeasureRecordsQuery) -> MeasureRecordsResult:
+    """The records behind one measure: exactly the rows it counts, oldest first."""
+    from smarketing.analytics.metrics.records import record_labels
+
+    ctx = _context(engine, spec.period, spec.filters)
+    rows = record_rows(ctx, MEASURES[spec.name])
+    total, items = 0, []
+    if rows is not None:
+        total = rows.total(engine)
+        page = rows.page(engine, spec.offset, spec.limit)
+        labels = record_labels(rows.kind, [int(i) for i in page["id"]])
+        for r in page.itertuples():
+            contact = None if r.contact_id is None or r.contact_id != r.contact_id else int(r.contact_id)
+            amount = None if r.amount is None or r.amount != r.amount else float(r.amount)
+            when = None if r.occurred_at is None or r.occurred_at != r.occurred_at else r.occurred_at
+            items.append(RecordRef(kind=rows.kind, id=int(r.id), label=labels.get(int(r.id), f"#{int(r.id)}"),
+                                   occurred_at=when, amount=amount, contact_id=contact))
+    return MeasureRecordsResult(name=spec.name, period=ctx.period.key, filters=spec.filters, total=total,
+                                offset=spec.offset, limit=spec.limit, items=items)

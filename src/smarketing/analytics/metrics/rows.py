@@ -1,0 +1,97 @@
+"""What every measure implementation returns: the rows it counts, as an engine expression or a small frame.
+
+A measure's value is computed from the same rows its drill-down lists (count, sum of `amount`, or a ratio of
+two row sets), so the records behind a figure always add up to it. Columns of every row set:
+`row_id` (the event or record id, for a stable order), `id` (the record the row links to), `contact_id`,
+`occurred_at`, `amount`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from smarketing.analytics.metrics.periods import ReportingPeriod
+from smarketing.analytics.queries.common import ts_literal
+from smarketing.analytics.queries.funnel import _with_key
+
+COLUMNS = ("row_id", "id", "contact_id", "occurred_at", "amount")
+
+
+@dataclass
+class Context:
+    """One evaluation: the engine, the period, the filters and 'now', plus rows shared between measures."""
+
+    engine: Any
+    period: ReportingPeriod
+    filters: dict[str, list[str]]
+    now: datetime
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lo(self) -> ir.TimestampScalar:
+        return ts_literal(self.period.start)
+
+    @property
+    def hi(self) -> ir.TimestampScalar:
+        return ts_literal(self.period.end)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The rows a measure counts: `expr` (run on the engine) or `frame` (already in memory, e.g. from the ORM)."""
+
+    kind: str  # contact | opportunity | touchpoint | feedback
+    expr: ir.Table | None = None
+    frame: pd.DataFrame | None = None
+
+    def total(self, engine: Any) -> int:
+        if self.frame is not None:
+            return len(self.frame)
+        assert self.expr is not None
+        return int(engine.execute(self.expr.count()).iloc[0, 0])
+
+    def amount(self, engine: Any) -> float:
+        if self.frame is not None:
+            return float(self.frame["amount"].fillna(0).sum())
+        assert self.expr is not None
+        value = engine.execute(self.expr.amount.sum()).iloc[0, 0]
+        return 0.0 if value is None or pd.isna(value) else float(value)
+
+    def page(self, engine: Any, offset: int, limit: int) -> pd.DataFrame:
+        """Rows in order of time (then id), `limit` of them from `offset`."""
+        if self.frame is not None:
+            ordered = self.frame.sort_values(["occurred_at", "row_id"], kind="stable")
+            return ordered.iloc[offset:offset + limit].reset_index(drop=True)
+        assert self.expr is not None
+        expr = self.expr.order_by([self.expr.occurred_at, self.expr.row_id]).limit(limit, offset=offset)
+        return engine.execute(expr)
+
+
+def empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+
+
+def shape(t: ir.Table, *, row_id: Any, id: Any, contact_id: Any, occurred_at: Any,  # noqa: A002
+          amount: Any = None) -> ir.Table:
+    """`t` selected into the row-set columns."""
+    return t.select(row_id=row_id.cast("int64"), id=id.cast("int64"), contact_id=contact_id.cast("int64"),
+                    occurred_at=occurred_at,
+                    amount=amount.cast("float64") if amount is not None else ibis.null("float64"))
+
+
+def by_contact(ctx: Context, t: ir.Table, column: str = "contact_id") -> ir.Table:
+    """Only rows whose contact matches the filters, with the funnel's keys and rules (fields ANDed, values ORed)."""
+    if not ctx.filters:
+        return t
+    columns = t.columns
+    t = t.mutate(subject=t[column])
+    for name, values in ctx.filters.items():
+        keyed = _with_key(ctx.engine, "contact", name, t, "filter_key")
+        t = keyed.filter(keyed.filter_key.isin(values)).drop("filter_key")
+    return t.select(*columns)

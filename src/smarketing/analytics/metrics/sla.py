@@ -1,0 +1,65 @@
+"""SLA measures: sales clocks met within the SLA, and marketing's MQL commitment to date.
+
+Sales: the met and breached events of the sales clocks that started in the period, as
+`lifecycle.selectors_sla.sales_sla_events` selects them for the compliance report. Marketing: the commitment
+(`sla.marketing.mql_volume` per `sla.marketing.period`) prorated by the part of each commitment period elapsed,
+as `lifecycle.sla.marketing_verdict` paces it — never the whole target before the period ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows
+from smarketing.lifecycle import sla as sla_rules
+from smarketing.lifecycle.enums import ClockKind, SlaEventKind
+from smarketing.playbook.schema import MarketingSLA
+
+
+def sales_events(ctx: Context, clock_kind: str, kinds: tuple[str, ...]) -> Rows:
+    """Events of `kinds` (met, breached) on sales clocks of `clock_kind` started in the period; rows link the contact."""
+    from smarketing.lifecycle.selectors_sla import sales_sla_events
+
+    events = (sales_sla_events(start=ctx.period.start, end=ctx.period.end)
+              .filter(clock_kind=clock_kind, kind__in=kinds)
+              .values_list("id", "contact_id", "clock__started_at"))
+    frame = pd.DataFrame([(pk, contact, contact, when, None) for pk, contact, when in events], columns=list(COLUMNS))
+    return Rows("contact", frame=frame)
+
+
+def prorated_target(commitment: MarketingSLA, first: date, last: date, today: date) -> float:
+    """Pure: the MQL commitment due for the days first..last (inclusive) that have passed by the start of `today`.
+
+    Each commitment period (week, month or quarter) overlapping the span contributes its volume times the share
+    of its days that are both inside the span and elapsed.
+    """
+    total, day, stop = 0.0, first, last + timedelta(days=1)
+    while day < stop:
+        period = sla_rules.period_of(commitment.period, day)
+        segment_end = min(period.end, stop)
+        elapsed_end = min(segment_end, max(today, day))
+        total += commitment.mql_volume * (elapsed_end - day).days / (period.end - period.start).days
+        day = segment_end
+    return total
+
+
+def mql_target_to_date(ctx: Context) -> float:
+    from smarketing.playbook.selectors import playbook_active_terms
+
+    _, terms = playbook_active_terms()
+    today = ctx.now.astimezone(ZoneInfo(ctx.period.timezone)).date()
+    return prorated_target(terms.sla.marketing, ctx.period.first_day, ctx.period.last_day, today)
+
+
+RATIOS: dict[str, tuple[Callable[[Context], Rows], Callable[[Context], Rows]]] = {
+    f"{kind}_within_sla": (
+        lambda ctx, k=kind: sales_events(ctx, k, (SlaEventKind.MET,)),
+        lambda ctx, k=kind: sales_events(ctx, k, (SlaEventKind.MET, SlaEventKind.BREACHED)),
+    )
+    for kind in (ClockKind.FIRST_TOUCH.value, ClockKind.DECISION.value)
+}
+SCALARS: dict[str, Callable[[Context], float]] = {"mql_volume_target_to_date": mql_target_to_date}
