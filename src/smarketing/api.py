@@ -116,6 +116,7 @@ ROUTERS = [
     ("smarketing.scoring.api", "/scoring", "scoring"),
     ("smarketing.lifecycle.engine_api", "/lifecycle", "lifecycle engine"),
     ("smarketing.analytics.api", "/analytics", "analytics"),
+    ("smarketing.analytics.metrics_api", "", "metrics"),
     ("smarketing.analytics.attribution_api", "/analytics", "attribution"),
     ("smarketing.feedback.loop_api", "/loop", "feedback loop"),
 ]

@@ -116,7 +116,53 @@ def render_journeys(result: Any, console: Console) -> None:
     console.print(edges)
 
 
+def measure_text(unit: str, value: float | None) -> str:
+    """A measure's value for a terminal: counts whole, money with two decimals, ratios as percentages."""
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "money":
+        return f"{value:,.2f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def render_metrics(result: Any, console: Console) -> None:
+    from smarketing.analytics.queries.funnel import describe_filters
+
+    where = describe_filters(result.filters)
+    table = Table(title=f"Measures, {result.label} ({result.start:%Y-%m-%d %H:%M} – {result.end:%Y-%m-%d %H:%M} UTC, "
+                        f"{result.timezone})" + (f" where {where}" if where else ""))
+    for col in ("measure", "value", "basis", "definition"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for m in result.measures:
+        value = measure_text(m.unit, m.value)
+        if m.unit == "ratio" and m.denominator is not None:
+            value += f" ({m.numerator:,.0f}/{m.denominator:,.0f})"
+        table.add_row(f"{m.label}\n[dim]{m.name}[/dim]", value, m.basis,
+                      m.definition + (f" [dim]({m.note})[/dim]" if m.note else ""))
+    console.print(table)
+
+
+def render_measure_records(result: Any, console: Console) -> None:
+    from smarketing.analytics.queries.funnel import describe_filters
+
+    where = describe_filters(result.filters)
+    table = Table(title=f"{result.name}, {result.period}" + (f" where {where}" if where else "")
+                  + f": {result.total:,} records (showing {result.offset + 1 if result.items else 0}–"
+                    f"{result.offset + len(result.items)})")
+    for col in ("kind", "id", "record", "when", "amount"):
+        table.add_column(col, justify="right" if col in ("id", "amount") else "left")
+    for r in result.items:
+        table.add_row(r.kind, str(r.id), r.label, f"{r.occurred_at:%Y-%m-%d %H:%M}" if r.occurred_at else "",
+                      f"{r.amount:,.2f}" if r.amount is not None else "")
+    console.print(table)
+
+
 ENGINE_HELP = "Analytics engine (default: SMARKETING_ANALYTICS_ENGINE)"
+PERIOD_HELP = "2026, 2026-Q4, 2026-11, last-30d or 2026-10-01..2026-12-31"
+WHERE_HELP = ("Only FIELD=VALUE on source, segment, owner, country or campaign (repeat it: one field's values are "
+              "ORed, fields ANDed; '(none)' for a missing value)")
 
 
 def register(app: typer.Typer) -> None:
@@ -179,3 +225,52 @@ def register(app: typer.Typer) -> None:
         else:
             render_journeys(result, Console())
 
+
+    metrics_app = typer.Typer(help="Named measures for a period: value, basis and definition; `records NAME` lists "
+                                   "the records behind one.", invoke_without_command=True)
+    app.add_typer(metrics_app, name="metrics")
+
+    @metrics_app.callback()
+    def metrics(
+        ctx: typer.Context,
+        period: str = typer.Option(None, "--period", help=PERIOD_HELP),
+        where: list[str] = typer.Option(None, "--where", help=WHERE_HELP),
+        name: list[str] = typer.Option(None, "--name", help="Only this measure (repeat it); default all"),
+        engine: str = typer.Option(None, "--engine", help=ENGINE_HELP),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    ) -> None:
+        """Every measure (or the named ones) for a period and filters: value, basis and definition."""
+        if ctx.invoked_subcommand is not None:
+            return
+        from smarketing.analytics.queries.funnel import filters_from_terms
+        from smarketing.core.errors import ValidationFailed
+
+        if not period:
+            raise ValidationFailed("--period is required, e.g. --period 2026-Q4", field="period")
+        result = _run("metrics", {"period": period, "names": name or [],
+                                  "filters": filters_from_terms(where or [], sep="=", source="--where")}, engine)
+        if as_json:
+            _emit_json(result)
+        else:
+            render_metrics(result, Console())
+
+    @metrics_app.command("records")
+    def metrics_records(
+        name: str = typer.Argument(..., help="The measure, e.g. mqls_entered"),
+        period: str = typer.Option(..., "--period", help=PERIOD_HELP),
+        where: list[str] = typer.Option(None, "--where", help=WHERE_HELP),
+        offset: int = typer.Option(0, "--offset", help="Skip this many records"),
+        limit: int = typer.Option(50, "--limit", help="At most this many records (1-500)"),
+        engine: str = typer.Option(None, "--engine", help=ENGINE_HELP),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    ) -> None:
+        """The records one measure counts (its numerator for a ratio), oldest first."""
+        from smarketing.analytics.queries.funnel import filters_from_terms
+
+        result = _run("measure_records", {"name": name, "period": period, "offset": offset, "limit": limit,
+                                          "filters": filters_from_terms(where or [], sep="=", source="--where")},
+                      engine)
+        if as_json:
+            _emit_json(result)
+        else:
+            render_measure_records(result, Console())
