@@ -118,7 +118,6 @@ ROUTERS = [
     ("smarketing.analytics.api", "/analytics", "analytics"),
     ("smarketing.analytics.metrics_api", "", "metrics"),
     ("smarketing.analytics.attribution_api", "/analytics", "attribution"),
-    ("smarketing.feedback.loop_api", "/loop", "feedback loop"),
 ]
 
 for _module, _prefix, _tag in ROUTERS:

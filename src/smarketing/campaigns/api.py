@@ -1,4 +1,7 @@
-"""API router for campaigns and the append-only touchpoint log."""
+"""API router for campaigns, the append-only touchpoint log, briefs, outreach and message consistency.
+
+Briefs, outreach and consistency keep the paths they were published under (/api/loop/…), so clients do not break.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,31 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from smarketing.campaigns import selectors, services
+from smarketing.campaigns import brief_selectors, briefs, selectors, services
 from smarketing.campaigns.models import Campaign
 from smarketing.campaigns.schemas import (
+    BriefCommentIn,
+    BriefCommentOut,
+    BriefIn,
+    BriefOut,
+    BriefPatch,
+    BriefSignoffIn,
+    BriefSignoffOut,
+    CampaignConsistencyOut,
     CampaignFilters,
     CampaignIn,
     CampaignOut,
     CampaignPage,
     CampaignPatch,
+    OutreachIn,
+    OutreachOut,
     TouchpointFilters,
     TouchpointIn,
     TouchpointOut,
     TouchpointPage,
 )
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, resolve_refs
+from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, request_user, resolve_refs
+from smarketing.core.pagination import paginate
 from smarketing.crm.selectors import contact_get
 from smarketing.team.selectors import user_get
 
@@ -63,3 +77,144 @@ def touchpoint_list(request: HttpRequest, filters: Query[TouchpointFilters]) -> 
 def touchpoint_record(request: HttpRequest, payload: TouchpointIn) -> Status:
     touchpoint, created = services.touchpoint_record(**resolve_refs(payload.dict(), TOUCHPOINT_REFS))
     return Status(201 if created else 200, touchpoint)
+
+
+# ---------------------------------------------------------------------------------------------------- briefs
+
+def _brief(b: Any, detail: bool = False) -> dict[str, Any]:
+    out = {"id": b.pk, "campaign_id": b.campaign_id, "campaign": b.campaign.name, "audience": b.audience,
+           "core_message": b.core_message, "proof_points": b.proof_points, "talk_track": b.talk_track,
+           "objection_handling": b.objection_handling, "assets": b.assets, "content_sha": b.content_sha,
+           "signed_off": brief_selectors.brief_signed_off(b), "launched_at": b.launched_at,
+           "created_at": b.created_at, "updated_at": b.updated_at}
+    if detail:
+        out["comments"] = [_comment(c) for c in b.comments.all()]
+        out["signoffs"] = [_signoff(s, b) for s in b.signoffs.all()]
+    return out
+
+
+def _comment(c: Any) -> dict[str, Any]:
+    return {"id": c.pk, "author": c.author.username if c.author else None, "topic": c.topic, "text": c.text,
+            "recorded_at": c.recorded_at}
+
+
+def _signoff(s: Any, b: Any) -> dict[str, Any]:
+    return {"id": s.pk, "user": s.user.username, "content_sha": s.content_sha, "comment": s.comment,
+            "recorded_at": s.recorded_at, "current": s.content_sha == b.content_sha}
+
+
+@router.get("/loop/briefs", response={200: list[BriefOut], **READ_ERRORS}, summary="List campaign briefs, newest first")
+def brief_list(request: HttpRequest, campaign_id: int | None = None) -> Any:
+    return [_brief(b) for b in brief_selectors.brief_list(campaign_id=campaign_id)]
+
+
+@router.post("/loop/briefs", response={201: BriefOut, **WRITE_ERRORS}, summary="Write a campaign's brief",
+             description="Audience, core message, proof points, talk track, objections, assets; one brief per "
+                         "campaign (409 when it has one).")
+def brief_create(request: HttpRequest, payload: BriefIn) -> Status:
+    data = payload.dict(exclude={"campaign_id"})
+    brief = briefs.brief_create(campaign_id=payload.campaign_id, data=data, actor=request_user(request))
+    return Status(201, _brief(brief_selectors.brief_get(pk=brief.pk), detail=True))
+
+
+@router.get("/loop/briefs/{int:brief_id}", response={200: BriefOut, **READ_ERRORS},
+            summary="A brief with sales' comments and sign-offs")
+def brief_get(request: HttpRequest, brief_id: int) -> Any:
+    return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
+
+
+@router.patch("/loop/briefs/{int:brief_id}", response={200: BriefOut, **WRITE_ERRORS},
+              summary="Change a brief; changed content needs sales' sign-off again")
+def brief_update(request: HttpRequest, brief_id: int, payload: BriefPatch) -> Any:
+    briefs.brief_update(brief_id=brief_id, data=payload.dict(exclude_unset=True))
+    return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
+
+
+@router.delete("/loop/briefs/{int:brief_id}", response={204: None, **WRITE_ERRORS},
+               summary="Delete a brief that was never launched")
+def brief_delete(request: HttpRequest, brief_id: int) -> Status:
+    briefs.brief_delete(brief_id=brief_id)
+    return Status(204, None)
+
+
+@router.post("/loop/briefs/{int:brief_id}/comments", response={201: BriefCommentOut, **WRITE_ERRORS},
+             summary="Sales' comment on targeting or messaging, before launch")
+def brief_comment(request: HttpRequest, brief_id: int, payload: BriefCommentIn) -> Status:
+    c = briefs.brief_comment_add(brief_id=brief_id, author=request_user(request), text=payload.text,
+                                 topic=payload.topic)
+    return Status(201, _comment(c))
+
+
+@router.post("/loop/briefs/{int:brief_id}/signoff", response={201: BriefSignoffOut, **WRITE_ERRORS},
+             summary="Sales signs off the brief's current content")
+def brief_signoff(request: HttpRequest, brief_id: int, payload: BriefSignoffIn) -> Status:
+    s = briefs.brief_sign_off(brief_id=brief_id, user=request_user(request), comment=payload.comment)
+    return Status(201, _signoff(s, brief_selectors.brief_get(pk=brief_id)))
+
+
+@router.post("/loop/briefs/{int:brief_id}/launch", response={200: BriefOut, **WRITE_ERRORS},
+             summary="Launch the brief (needs sales' sign-off of its current content); comments close")
+def brief_launch(request: HttpRequest, brief_id: int) -> Any:
+    briefs.brief_launch(brief_id=brief_id)
+    return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
+
+
+# ---------------------------------------------------------------------------------- outreach and consistency
+
+def _outreach(o: Any, created: bool = True) -> dict[str, Any]:
+    return {"id": o.pk, "rep": o.rep.username, "kind": o.kind, "subject": o.subject, "text": o.text,
+            "sent_at": o.sent_at, "campaign_id": o.campaign_id, "contact_id": o.contact_id,
+            "account_id": o.account_id, "created": created}
+
+
+@router.post("/loop/outreach", response={201: OutreachOut, 200: OutreachOut, **WRITE_ERRORS},
+             summary="Record an email, call note or sequence step by the calling rep",
+             description="Optionally linked to a campaign; 200 with the first row when `source` + `source_id` "
+                         "were seen before.")
+def outreach_record(request: HttpRequest, payload: OutreachIn) -> Status:
+    o, created = briefs.outreach_record(rep=request_user(request), **payload.dict())
+    return Status(201 if created else 200, _outreach(o, created))
+
+
+@router.get("/loop/outreach", response={200: list[OutreachOut], **READ_ERRORS}, summary="Outreach, newest first")
+def outreach_list(request: HttpRequest, campaign_id: int | None = None, rep_id: int | None = None,
+                  limit: int = 50, offset: int = 0) -> Any:
+    p = paginate(brief_selectors.outreach_list(campaign_id=campaign_id, rep_id=rep_id), limit=limit, offset=offset)
+    return [_outreach(o) for o in p.items]
+
+
+def _consistency(c: Any) -> dict[str, Any]:
+    def verdicts(items: list[Any], status: str) -> list[dict[str, Any]]:
+        return [v.__dict__ for v in items if v.status == status]
+
+    return {**{k: v for k, v in c.__dict__.items() if k not in {"reps", "items"}},
+            "reps": c.reps,
+            "items": [{"outreach_id": i.outreach_id, "rep": i.rep, "kind": i.kind, "sent_at": i.sent_at,
+                       "score": i.result.score, "semantic": i.result.semantic, "coverage": i.result.coverage,
+                       "covered": i.result.covered, "missing": i.result.missing,
+                       "matching": verdicts(i.result.sentences, "match"),
+                       "drifting": verdicts(i.result.sentences, "drift")} for i in c.items]}
+
+
+@router.get("/loop/consistency", response={200: list[CampaignConsistencyOut], **READ_ERRORS},
+            summary="Message consistency per campaign (mean over its outreach) with a per-rep breakdown")
+def consistency_list(request: HttpRequest, backend: str = "") -> Any:
+    return [_consistency(c) for c in brief_selectors.campaign_consistency_list(backend=backend or None)]
+
+
+@router.get("/loop/consistency/reps", response={200: list[brief_selectors.RepConsistency], **READ_ERRORS},
+            summary="Each rep's consistency across every campaign they wrote outreach for")
+def consistency_reps(request: HttpRequest, backend: str = "") -> Any:
+    return brief_selectors.rep_consistency_list(backend=backend or None)
+
+
+@router.get("/loop/consistency/roi", response={200: brief_selectors.ConsistencyRoi, **READ_ERRORS},
+            summary="Consistency beside each campaign's ROI (linear attribution), with their rank correlation")
+def consistency_roi(request: HttpRequest, backend: str = "") -> Any:
+    return brief_selectors.consistency_beside_roi(backend=backend or None)
+
+
+@router.get("/loop/consistency/{int:campaign_id}", response={200: CampaignConsistencyOut, **READ_ERRORS},
+            summary="One campaign's consistency with each outreach's matching and drifting sentences")
+def consistency_get(request: HttpRequest, campaign_id: int, backend: str = "") -> Any:
+    return _consistency(brief_selectors.campaign_consistency_get(campaign_id=campaign_id, backend=backend or None))

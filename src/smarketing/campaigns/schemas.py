@@ -1,4 +1,4 @@
-"""API shapes of campaigns and touchpoints."""
+"""API shapes of campaigns, touchpoints, briefs, outreach and message consistency."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import AwareDatetime, ValidationInfo, field_validator
 
+from smarketing.campaigns.brief_selectors import RepConsistency
 from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
 from smarketing.core.apitools import InSchema, OwnedRecordOut, Paged, PageIn
 
@@ -123,3 +124,138 @@ class TouchpointFilters(PageIn):
 
 class TouchpointPage(Paged[TouchpointOut]):
     pass
+
+
+# ---------------------------------------------------------------- briefs
+
+class ObjectionIn(Schema):
+    objection: str
+    response: str
+
+
+class AssetIn(Schema):
+    title: str = ""
+    url: str
+
+
+class BriefIn(Schema):
+    campaign_id: int
+    audience: str = ""
+    core_message: str = ""
+    proof_points: list[str] = []
+    talk_track: str = ""
+    objection_handling: list[ObjectionIn] = []
+    assets: list[AssetIn] = []
+
+
+class BriefPatch(Schema):
+    audience: str | None = None
+    core_message: str | None = None
+    proof_points: list[str] | None = None
+    talk_track: str | None = None
+    objection_handling: list[ObjectionIn] | None = None
+    assets: list[AssetIn] | None = None
+
+
+class BriefCommentIn(Schema):
+    text: str
+    topic: str = "messaging"
+
+
+class BriefCommentOut(Schema):
+    id: int
+    author: str | None
+    topic: str
+    text: str
+    recorded_at: datetime
+
+
+class BriefSignoffIn(Schema):
+    comment: str = ""
+
+
+class BriefSignoffOut(Schema):
+    id: int
+    user: str
+    content_sha: str
+    comment: str
+    recorded_at: datetime
+    current: bool
+
+
+class BriefOut(Schema):
+    id: int
+    campaign_id: int
+    campaign: str
+    audience: str
+    core_message: str
+    proof_points: list[str]
+    talk_track: str
+    objection_handling: list[dict[str, str]]
+    assets: list[dict[str, str]]
+    content_sha: str
+    signed_off: bool
+    launched_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    comments: list[BriefCommentOut] = []
+    signoffs: list[BriefSignoffOut] = []
+
+
+# ---------------------------------------------------------------- outreach and consistency
+
+class OutreachIn(Schema):
+    text: str
+    kind: str = "email"
+    subject: str = ""
+    sent_at: datetime | None = None
+    campaign_id: int | None = None
+    contact_id: int | None = None
+    account_id: int | None = None
+    source: str = ""
+    source_id: str = ""
+
+
+class OutreachOut(Schema):
+    id: int
+    rep: str
+    kind: str
+    subject: str
+    text: str
+    sent_at: datetime
+    campaign_id: int | None
+    contact_id: int | None
+    account_id: int | None
+    created: bool = True
+
+
+class SentenceOut(Schema):
+    text: str
+    similarity: float
+    status: str
+    closest: str
+
+
+class OutreachConsistencyOut(Schema):
+    outreach_id: int
+    rep: str
+    kind: str
+    sent_at: datetime
+    score: float
+    semantic: float
+    coverage: float
+    covered: list[str]
+    missing: list[str]
+    matching: list[SentenceOut]
+    drifting: list[SentenceOut]
+
+
+class CampaignConsistencyOut(Schema):
+    campaign_id: int
+    campaign: str
+    has_brief: bool
+    outreach: int
+    score: float | None
+    coverage: float | None
+    reps: list[RepConsistency]
+    items: list[OutreachConsistencyOut] = []
