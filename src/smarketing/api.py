@@ -114,7 +114,6 @@ ROUTERS = [
     ("smarketing.lifecycle.api", "", "lifecycle"),
     ("smarketing.feedback.api", "", "feedback"),
     ("smarketing.scoring.api", "/scoring", "scoring"),
-    ("smarketing.lifecycle.engine_api", "/lifecycle", "lifecycle engine"),
     ("smarketing.analytics.api", "/analytics", "analytics"),
     ("smarketing.analytics.metrics_api", "", "metrics"),
     ("smarketing.analytics.attribution_api", "/analytics", "attribution"),

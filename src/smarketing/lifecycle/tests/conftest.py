@@ -123,3 +123,13 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
+
+
+@pytest.fixture
+def mql(active_playbook, sellers, now, make_lead) -> Contact:
+    """A lead qualified as MQL (routed, SLA clocks running) at T0."""
+    from smarketing.lifecycle.services_handoff import mql_qualify
+
+    lead = make_lead()
+    mql_qualify(contact=lead)
+    return lead
