@@ -7,8 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, resolve_refs
-from smarketing.crm import selectors, services
+from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, PageIn, filters_of, page, resolve_refs
+from smarketing.crm import selectors, services, timeline
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.crm.schemas import (
     AccountFilters,
@@ -26,6 +26,7 @@ from smarketing.crm.schemas import (
     OpportunityOut,
     OpportunityPage,
     OpportunityPatch,
+    TimelinePage,
 )
 from smarketing.team.selectors import user_get
 
@@ -61,6 +62,12 @@ def account_update(request: HttpRequest, account_id: int, payload: AccountPatch)
                                    data=resolve_refs(payload.dict(exclude_unset=True), ACCOUNT_REFS))
 
 
+@router.get("/accounts/{account_id}/timeline", response={200: TimelinePage, **READ_ERRORS},
+            summary="An account's history with its contacts' and opportunities', newest first")
+def account_timeline(request: HttpRequest, account_id: int, paging: Query[PageIn]) -> timeline.TimelinePage:
+    return timeline.account_timeline(account_id=account_id, offset=paging.offset, limit=paging.limit)
+
+
 # ---------------------------------------------------------------- contacts
 
 @router.get("/contacts", response={200: ContactPage, **READ_ERRORS}, summary="List contacts")
@@ -84,6 +91,12 @@ def contact_update(request: HttpRequest, contact_id: int, payload: ContactPatch)
     contact = selectors.contact_get(pk=contact_id)
     return services.contact_update(contact=contact,
                                    data=resolve_refs(payload.dict(exclude_unset=True), CONTACT_REFS))
+
+
+@router.get("/contacts/{contact_id}/timeline", response={200: TimelinePage, **READ_ERRORS},
+            summary="A contact's history (stage changes, touches, handoff, SLA, feedback, owners), newest first")
+def contact_timeline(request: HttpRequest, contact_id: int, paging: Query[PageIn]) -> timeline.TimelinePage:
+    return timeline.contact_timeline(contact_id=contact_id, offset=paging.offset, limit=paging.limit)
 
 
 # ---------------------------------------------------------------- opportunities
@@ -110,3 +123,9 @@ def opportunity_update(request: HttpRequest, opportunity_id: int, payload: Oppor
     opportunity = selectors.opportunity_get(pk=opportunity_id)
     return services.opportunity_update(opportunity=opportunity,
                                        data=resolve_refs(payload.dict(exclude_unset=True), OPPORTUNITY_REFS))
+
+
+@router.get("/opportunities/{opportunity_id}/timeline", response={200: TimelinePage, **READ_ERRORS},
+            summary="An opportunity's milestones and feedback with its primary contact's history, newest first")
+def opportunity_timeline(request: HttpRequest, opportunity_id: int, paging: Query[PageIn]) -> timeline.TimelinePage:
+    return timeline.opportunity_timeline(opportunity_id=opportunity_id, offset=paging.offset, limit=paging.limit)

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ninja import Field
+from ninja import Field, Schema
 from pydantic import AwareDatetime, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
@@ -229,3 +229,26 @@ class OpportunityFilters(PageIn):
 
 class OpportunityPage(Paged[OpportunityOut]):
     pass
+
+
+# ---------------------------------------------------------------- record timelines
+
+class TimelineRecordOut(Schema):
+    kind: str = Field(..., description="contact | account | opportunity: the record the entry belongs to")
+    id: int
+    name: str
+
+
+class TimelineItemOut(Schema):
+    at: datetime
+    kind: str = Field(..., description="stage_change | touchpoint | handoff_decision | sla_event | feedback | "
+                                        "owner_change | opportunity_opened | opportunity_closed")
+    summary: str
+    actor: str = Field(..., description="Who did it: a username, or the kind of actor (playbook rule, import, "
+                                        "system); empty when unknown")
+    playbook_version: int | None = Field(..., description="The playbook version that judged it, where one did")
+    record: TimelineRecordOut
+
+
+class TimelinePage(Paged[TimelineItemOut]):
+    """A record's history, newest first (an account's includes its contacts' and opportunities')."""
