@@ -9,6 +9,7 @@ from smarketing.web.views import (
     goals,
     handoff,
     journeys,
+    metrics,
     playbook,
     records,
     scoreboard,
@@ -37,4 +38,6 @@ urlpatterns = [
     path("contacts/<int:contact_id>/", records.contact_page, name="contact"),
     path("accounts/<int:account_id>/", records.account_page, name="account"),
     path("opportunities/<int:opportunity_id>/", records.opportunity_page, name="opportunity"),
+    path("metrics/", metrics.metrics_page, name="metrics"),
+    path("metrics/<str:name>/", metrics.measure_records, name="measure_records"),
 ]
