@@ -3,7 +3,10 @@
 Measured over a lookback window before the period: the conversion rates lead→MQL→SQL→opportunity, the win
 rate and average deal size of closed opportunities, and the median lags between stages. `reverse_waterfall`
 (pure) turns them into the leads, MQLs, SQLs, opportunities and deals needed, placing each stage's target in
-the month it must happen so the deals land inside the period. Pacing compares first entries per month.
+the month it must happen so the deals land inside the period (a lead target may fall before the period: a plan).
+Actuals are the metrics layer's measures (leads created, MQLs and SQLs entered, opportunities opened, deals and
+revenue won) for each month and for the period itself; pacing compares the period's actual so far with the
+whole-period target times the part of the period elapsed.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import calendar
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ibis
 from pydantic import Field, model_validator
@@ -23,7 +27,6 @@ from smarketing.analytics.queries.common import (
     day_after,
     day_start,
     days_between,
-    reached_set,
     ts_literal,
 )
 from smarketing.analytics.queries.funnel import FunnelQuery, subject_timeline
@@ -32,7 +35,9 @@ from smarketing.core.errors import ValidationFailed
 
 PERIOD_RE = re.compile(r"^(\d{4})(?:-Q([1-4])|-(\d{2}))?$")
 WATERFALL = ("leads", "mqls", "sqls", "opportunities", "deals")
-STAGE_OF = {"leads": "lead", "mqls": "mql", "sqls": "sql"}
+# Each planned stage's actuals: the measure that counts it (events in the month or period).
+ACTUAL_MEASURES = {"leads": "leads_created", "mqls": "mqls_entered", "sqls": "sqls_entered",
+                   "opportunities": "opportunities_opened", "deals": "deals_won", "revenue": "revenue_won"}
 
 
 @dataclass(frozen=True)
@@ -56,22 +61,15 @@ def _add_months(d: date, n: int) -> date:
 
 
 def parse_period(label: str) -> Period:
-    """`2026`, `2026-Q4` or `2026-11` → the period's first and last day."""
-    match = PERIOD_RE.match(label.strip())
-    if not match or (match.group(3) and not 1 <= int(match.group(3)) <= 12):
+    """`2026`, `2026-Q4` or `2026-11` → the period's first and last day (the reporting period's local days)."""
+    from smarketing.analytics.metrics.periods import reporting_period
+
+    key = label.strip()
+    if not PERIOD_RE.match(key):
         raise ValidationFailed(f"period {label!r} is not a year, quarter or month (2026, 2026-Q4, 2026-11)",
                                field="period")
-    year = int(match.group(1))
-    if match.group(2):
-        q = int(match.group(2))
-        start = date(year, 3 * q - 2, 1)
-        end = _add_months(start, 3) - timedelta(days=1)
-    elif match.group(3):
-        start = date(year, int(match.group(3)), 1)
-        end = start.replace(day=calendar.monthrange(year, start.month)[1])
-    else:
-        start, end = date(year, 1, 1), date(year, 12, 31)
-    return Period(label.strip(), start, end)
+    period = reporting_period(key, tz="UTC")  # local days are the same in every zone; only instants differ
+    return Period(key, period.first_day, period.last_day)
 
 
 class Rates(QueryResult):
@@ -98,7 +96,8 @@ class StagePacing(QueryResult):
     target_to_date: float
     actual_to_date: float
     pacing: float | None = Field(description="actual_to_date / target_to_date")
-    status: str
+    status: str = Field(description="on_pace | behind_pace | not_started (nothing due yet)")
+    measure: str = Field(description="The measure that counts the actual (events in the period so far)")
 
 
 class GoalsQuery(QuerySpec):
@@ -108,7 +107,9 @@ class GoalsQuery(QuerySpec):
     revenue: float | None = Field(default=None, gt=0)
     segment: str = ""
     lookback_days: int = Field(default=365, ge=30, le=3650, description="History used to measure rates")
-    as_of: date | None = Field(default=None, description="Pacing date (default: today)")
+    as_of: date | None = Field(default=None, description="Pacing through the end of this day (default: now)")
+    timezone: str | None = Field(default=None, description="Reporting time zone of the period's days (default: "
+                                 "the playbook's calendar time zone)")
 
     @model_validator(mode="after")
     def _check(self) -> GoalsQuery:
@@ -121,6 +122,7 @@ class GoalsResult(QueryResult):
     revenue: float
     period_start: date
     period_end: date
+    elapsed: float = Field(description="Share of the period elapsed at the pacing instant (0..1)")
     rates: Rates
     needed: dict[str, int]
     months: list[MonthTargets]
@@ -175,11 +177,11 @@ def _goal_revenue(spec: GoalsQuery) -> float:
                            field="revenue")
 
 
-def measure_rates(engine: Any, spec: GoalsQuery, period: Period) -> Rates:
+def measure_rates(engine: Any, spec: GoalsQuery, period: Period, tz: str = "UTC") -> Rates:
     """Conversion rates, win rate, deal size and lags over the lookback window before the period."""
     start = period.start - timedelta(days=spec.lookback_days)
     end = period.start - timedelta(days=1)
-    fq = FunnelQuery(from_stage="lead", to_stage="customer", start=start, end=end)
+    fq = FunnelQuery(from_stage="lead", to_stage="customer", start=start, end=end, timezone=tz)
     per = subject_timeline(engine, fq)
     # steps: lead, mql, sal, sql, opportunity, customer → reached_1 = mql, reached_3 = sql, reached_4 = opp
     if spec.segment:
@@ -192,7 +194,7 @@ def measure_rates(engine: Any, spec: GoalsQuery, period: Period) -> Rates:
         d_sql_opp=days_between(per.reached_3, per.reached_4).median(),
     )).iloc[0]
     opp = engine.table("opportunities")
-    opp = opp.filter(opp.closed_at >= ts_literal(day_start(start)), opp.closed_at < ts_literal(day_after(end)))
+    opp = opp.filter(opp.closed_at >= ts_literal(day_start(start, tz)), opp.closed_at < ts_literal(day_after(end, tz)))
     if spec.segment:
         acc = engine.table("accounts")
         seg = acc.filter(acc.segment == spec.segment).select(aid=acc.id)
@@ -220,83 +222,57 @@ def measure_rates(engine: Any, spec: GoalsQuery, period: Period) -> Rates:
     )
 
 
-def _actuals(engine: Any, spec: GoalsQuery, first: date, last: date) -> dict[str, dict[str, float]]:
-    """First entries per month into each stage, opportunities opened, deals and revenue won."""
-    lo, hi = ts_literal(day_start(first)), ts_literal(day_after(last))
-    out: dict[str, dict[str, float]] = {}
+def _actuals(engine: Any, spec: GoalsQuery, key: str, tz: str) -> dict[str, float]:
+    """The measures counting each planned stage over the reporting period `key` (a month, the period so far)."""
+    from smarketing.analytics.metrics.compute import evaluate
+    from smarketing.analytics.metrics.definitions import MEASURES
+    from smarketing.analytics.metrics.periods import reporting_period
+    from smarketing.analytics.metrics.rows import Context
+    from smarketing.core import clock
 
-    def month_key(ts: Any) -> Any:
-        return (ts.year() * 100 + ts.month()).name("ym")
-
-    sc = engine.table("stage_changes")
-    sc = sc.filter(sc.contact_id.notnull())
-    if spec.segment:
-        con = engine.table("contacts")
-        seg = con.filter(con.segment == spec.segment).select(cid=con.id)
-        sc = sc.join(seg, sc.contact_id == seg.cid).select(*sc.columns)
-    for name, stage in STAGE_OF.items():
-        firsts = (sc.filter(sc.to_stage.isin(reached_set(stage))).group_by("contact_id")
-                  .aggregate(at=sc.occurred_at.min()))
-        firsts = firsts.filter(firsts.at >= lo, firsts.at < hi)
-        frame = engine.execute(firsts.group_by(month_key(firsts.at)).aggregate(n=firsts.count()))
-        for ym, n in zip(frame["ym"], frame["n"], strict=True):
-            out.setdefault(f"{int(ym) // 100:04d}-{int(ym) % 100:02d}", {})[name] = float(n)
-    opp = engine.table("opportunities")
-    if spec.segment:
-        acc = engine.table("accounts")
-        seg = acc.filter(acc.segment == spec.segment).select(aid=acc.id)
-        opp = opp.join(seg, opp.account_id == seg.aid).select(*opp.columns)
-    opened = opp.filter(opp.opened_at >= lo, opp.opened_at < hi)
-    frame = engine.execute(opened.group_by(month_key(opened.opened_at)).aggregate(n=opened.count()))
-    for ym, n in zip(frame["ym"], frame["n"], strict=True):
-        out.setdefault(f"{int(ym) // 100:04d}-{int(ym) % 100:02d}", {})["opportunities"] = float(n)
-    won = opp.filter(opp.outcome == "won", opp.closed_at >= lo, opp.closed_at < hi)
-    frame = engine.execute(won.group_by(month_key(won.closed_at)).aggregate(n=won.count(), v=won.amount.sum()))
-    for ym, n, v in zip(frame["ym"], frame["n"], frame["v"], strict=True):
-        row = out.setdefault(f"{int(ym) // 100:04d}-{int(ym) % 100:02d}", {})
-        row["deals"], row["revenue"] = float(n), round(float(v), 2)
-    return out
+    filters = {"segment": [spec.segment]} if spec.segment else {}
+    ctx = Context(engine, reporting_period(key, tz), filters, clock.now())
+    return {stage: evaluate(ctx, MEASURES[name]).value or 0.0 for stage, name in ACTUAL_MEASURES.items()}
 
 
-def _elapsed_share(month: str, as_of: date) -> float:
-    """How much of a month's target should be done by `as_of` (0 before, 1 after, pro rata within)."""
-    y, m = int(month[:4]), int(month[5:])
-    first = date(y, m, 1)
-    days = calendar.monthrange(y, m)[1]
-    if as_of < first:
-        return 0.0
-    if as_of >= first + timedelta(days=days - 1):
-        return 1.0
-    return (as_of - first).days / days + 1 / days
+def _pacing_instant(as_of: date | None, tz: str) -> datetime:
+    """Pacing runs to the end of `as_of` (local), or to now."""
+    from smarketing.core import clock
+
+    return day_after(as_of, tz) if as_of is not None else clock.now()
 
 
 @query_kind("goals", spec=GoalsQuery, result=GoalsResult)
 def run_goals(engine: Any, spec: GoalsQuery) -> GoalsResult:
     """Reverse waterfall from a revenue goal, with monthly targets and pacing of actuals."""
-    from smarketing.core import clock
+    from smarketing.analytics.metrics.periods import reporting_period, reporting_timezone
 
+    tz = spec.timezone or reporting_timezone()
     period = parse_period(spec.period)
     revenue = _goal_revenue(spec)
-    rates = measure_rates(engine, spec, period)
+    rates = measure_rates(engine, spec, period, tz)
     needed, per_month = reverse_waterfall(revenue=revenue, rates=rates, months=period.months)
-    keys = list(per_month)
-    first = date(int(keys[0][:4]), int(keys[0][5:]), 1)
-    last = period.end
-    actuals = _actuals(engine, spec, first, last)
-    as_of = spec.as_of or clock.now().date()
     months = [MonthTargets(month=k, targets={s: round(v, 2) for s, v in per_month[k].items()},
-                           actuals={s: actuals.get(k, {}).get(s, 0.0) for s in per_month[k]})
-              for k in keys]
+                           actuals={s: v for s, v in _actuals(engine, spec, k, tz).items() if s in per_month[k]})
+              for k in per_month]
+    whole = reporting_period(period.label, tz)
+    instant = _pacing_instant(spec.as_of, tz)
+    elapsed = whole.elapsed_fraction(instant)
+    if elapsed <= 0:
+        so_far: dict[str, float] = dict.fromkeys(ACTUAL_MEASURES, 0.0)
+    elif instant >= whole.end:
+        so_far = _actuals(engine, spec, whole.key, tz)
+    else:
+        last = (instant - timedelta(microseconds=1)).astimezone(ZoneInfo(tz)).date()
+        so_far = _actuals(engine, spec, f"{whole.first_day}..{last}", tz)
     pacing = []
     for stage in (*WATERFALL, "revenue"):
-        to_date = sum(m.targets.get(stage, 0.0) * _elapsed_share(m.month, as_of) for m in months)
-        actual = sum(m.actuals.get(stage, 0.0) * (1.0 if _elapsed_share(m.month, as_of) > 0 else 0.0)
-                     for m in months)
+        to_date = needed[stage] * elapsed
+        actual = so_far[stage]
         ratio = round(actual / to_date, 4) if to_date > 0 else None
-        status = ("not_started" if ratio is None else "ahead" if ratio >= 1.05 else
-                  "on_track" if ratio >= 0.95 else "behind")
+        status = "not_started" if ratio is None else "on_pace" if actual >= to_date else "behind_pace"
         pacing.append(StagePacing(stage=stage, target=needed[stage], target_to_date=round(to_date, 2),
-                                  actual_to_date=round(actual, 2), pacing=ratio, status=status))
-    return GoalsResult(query=spec, revenue=revenue, period_start=period.start, period_end=period.end, rates=rates,
-                       needed=needed, months=months, pacing=pacing)
-
+                                  actual_to_date=round(actual, 2), pacing=ratio, status=status,
+                                  measure=ACTUAL_MEASURES[stage]))
+    return GoalsResult(query=spec, revenue=revenue, period_start=period.start, period_end=period.end,
+                       elapsed=round(elapsed, 6), rates=rates, needed=needed, months=months, pacing=pacing)

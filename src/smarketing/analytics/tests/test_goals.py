@@ -76,7 +76,8 @@ def test_reverse_waterfall_refuses_a_zero_rate():
 
 def test_goals_measure_rates_and_pace_actuals(engine):
     # when planning 6000 for 2026-Q4 with the history measured before October
-    r = run_goals(engine, GoalsQuery(period="2026-Q4", revenue=6000, as_of="2026-11-15"))
+    r = run_goals(engine, GoalsQuery(period="2026-Q4", revenue=6000, as_of="2026-11-15",
+                                                 timezone="UTC"))
     # then the measured rates and lags are the hand-computed ones
     assert r.rates.model_dump() == {
         "lead_to_mql": 0.6, "mql_to_sql": 0.5, "sql_to_opportunity": 0.666667, "win_rate": 0.5,
@@ -89,13 +90,30 @@ def test_goals_measure_rates_and_pace_actuals(engine):
     pacing = {p.stage: p for p in r.pacing}
     # by mid-November: Oct's 2000 and half of Nov's 2000 were due; 2000 came in
     assert (pacing["revenue"].target_to_date, pacing["revenue"].actual_to_date) == (3000.0, 2000.0)
-    assert pacing["revenue"].status == "behind"
+    assert (pacing["revenue"].status, pacing["revenue"].measure) == ("behind_pace", "revenue_won")
     assert pacing["leads"].actual_to_date == 1.0
+    assert r.elapsed == 0.5
+
+
+def test_goals_actuals_are_the_measures_of_the_periods_own_months(engine):
+    # given a plan for Q4 whose lead targets fall before the period (August, September)
+    r = run_goals(engine, GoalsQuery(period="2026-Q4", revenue=6000, timezone="UTC", as_of="2026-12-31"))
+    months = {m.month: m for m in r.months}
+    # then the months before Q4 are a plan with their own months' actuals (no lead was created then) ...
+    assert months["2026-08"].actuals["leads"] == 0.0 and "revenue" not in months["2026-08"].targets
+    # ... and the period's actuals are Q4's own measures: one lead (5 Oct), one MQL (20 Oct), 2000 won (3 Nov)
+    pacing = {p.stage: p for p in r.pacing}
+    assert {s: pacing[s].actual_to_date for s in ("leads", "mqls", "opportunities", "deals", "revenue")} == {
+        "leads": 1.0, "mqls": 1.0, "opportunities": 1.0, "deals": 1.0, "revenue": 2000.0}
+    # and at the end of the period the whole target is due, never before it
+    assert pacing["revenue"].target_to_date == 6000.0 and r.elapsed == 1.0
+    early = run_goals(engine, GoalsQuery(period="2026-Q4", revenue=6000, timezone="UTC", as_of="2026-09-30"))
+    assert {p.status for p in early.pacing} == {"not_started"}
 
 
 def test_no_won_history_is_a_clear_error(engine):
     with pytest.raises(ValidationFailed) as err:
-        run_goals(engine, GoalsQuery(period="2025-Q1", revenue=6000))
+        run_goals(engine, GoalsQuery(period="2025-Q1", revenue=6000, timezone="UTC"))
     assert err.value.field == "lookback_days"
 
 
