@@ -38,12 +38,13 @@ def _spec(kind: str, data: dict[str, Any]) -> Any:
     return parse_spec(kind, {k: v for k, v in data.items() if v is not None})
 
 
-def _print_rows(title: str, weights: dict[str, Any], rows: list[Any], value_label: str) -> None:
+def _print_rows(title: str, weights: dict[str, Any], rows: list[Any], value_label: str, definition: str = "") -> None:
     from rich.console import Console
     from rich.table import Table
 
     shown = ", ".join(f"{k}={v}" for k, v in weights.items() if not isinstance(v, dict))
-    table = Table(title=f"{title}\nweights: {shown}", title_justify="left")
+    said = f"\n{definition}" if definition else ""
+    table = Table(title=f"{title}\nweights: {shown}{said}", title_justify="left")
     for col in ("", "conversions", value_label, "share", "weight", "touches"):
         table.add_column(col, justify="left" if not col else "right")
     for r in rows:
@@ -89,7 +90,7 @@ def register(app: typer.Typer) -> None:
             else:
                 _print_rows(f"{m.value} attribution of {paths.name} ({paths_result.journeys:,.0f} journeys, "
                             f"{paths_result.total_conversions:,.0f} conversions)", paths_result.weights,
-                            paths_result.channels, "value")
+                            paths_result.channels, "value", paths_result.definition)
             return
         from smarketing.analytics.registry import run_query
 
@@ -105,6 +106,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(deal.model_dump_json(indent=2))
                 return
             typer.echo(f"opportunity {deal.opportunity_id}: value {deal.value:,.2f}; weights {deal.weights}")
+            typer.echo(deal.definition)
             for t in deal.touches:
                 typer.echo(f"  touch {t.touch_id}  {t.channel:<16} {t.campaign:<30} {t.share:7.2%}  {t.value:12,.2f}")
             return
@@ -115,7 +117,8 @@ def register(app: typer.Typer) -> None:
         title = (f"{result.query.model.value} attribution, {result.query.level} level, crediting {credit} "
                  f"({result.journeys} journeys, {result.total_conversions:g} conversions, "
                  f"{result.unattributed_conversions:g} without touches)")
-        _print_rows(title + " — channels", result.weights, result.channels, credit)
+        _print_rows(title + " — channels", result.weights, result.channels, credit,
+                    f"{result.definition}\nMethod: {result.method}.")
         _print_rows("campaigns", result.weights, result.campaigns, credit)
 
     @app.command()
@@ -144,9 +147,11 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         table = Table(title=f"Campaign ROI under {roi_result.query.model.value} ({roi_result.query.level} level); "
-                            f"weights: {json.dumps(roi_result.weights)}", title_justify="left")
+                            f"weights: {json.dumps(roi_result.weights)}\n{roi_result.definition}\n"
+                            f"Method: {roi_result.method}. ROI = (attributed revenue − cost) / cost, in percent.",
+                      title_justify="left")
         cols = ("campaign", "cost", "MQLs", "SQLs", "opps", "pipeline", "revenue", "cost/MQL", "cost/SQL", "cost/opp",
-                "ROAS", "ROI", "pipeline influenced")
+                "ROAS", "ROI", "pipeline/cost", "pipeline influenced")
         for c in cols:
             table.add_column(c, justify="left" if c == "campaign" else "right")
 
@@ -156,5 +161,6 @@ def register(app: typer.Typer) -> None:
         for r in [*roi_result.campaigns, roi_result.total]:
             table.add_row(r.name, f(r.cost), f(r.mqls, "{:.2f}"), f(r.sqls, "{:.2f}"), f(r.opportunities, "{:.2f}"),
                           f(r.pipeline), f(r.revenue), f(r.cost_per_mql), f(r.cost_per_sql),
-                          f(r.cost_per_opportunity), f(r.roas, "{:.2f}"), f(r.roi, "{:.1%}"), f(r.pipeline_influenced))
+                          f(r.cost_per_opportunity), f(r.roas, "{:.2f}"), f(r.roi, "{:,.1f} %"),
+                          f(r.pipeline_per_cost, "{:,.2f}"), f(r.pipeline_influenced))
         Console().print(table)

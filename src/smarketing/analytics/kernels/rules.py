@@ -193,7 +193,9 @@ def _rule_loop(offsets: np.ndarray, codes: np.ndarray, conversions: np.ndarray, 
             known_lead = lead_pos[j] if lead_pos.shape[0] else -1
             known_opp = opp_pos[j] if opp_pos.shape[0] else -1
             if model == _U:
-                pos[0], pos[1], weight[0], weight[1], k, middle = 0, n - 1, 0.4, 0.4, 2, 0.2
+                # HubSpot's U-shape: the first touch and the lead-creation touch (the last one when unknown).
+                lead = known_lead if 0 <= known_lead < n else n - 1
+                pos[0], pos[1], weight[0], weight[1], k, middle = 0, lead, 0.4, 0.4, 2, 0.2
             elif model == _W:
                 opp = known_opp if 0 <= known_opp < n else n - 1
                 pos[0], pos[1], pos[2] = 0, _middle_pos(n, known_lead, 0.5), opp
@@ -259,6 +261,55 @@ def _checked(j: Journeys, model: AttributionModel | str, half_life_days: float, 
     else:
         raise AttributionWeightsInvalid(f"{model} is not a rule-based model", field="model")
     return model, w, shown
+
+
+def model_definition(model: AttributionModel | str, *, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+                     custom: Sequence[float] | None = None, order: int = 1) -> str:
+    """The model's weights and definition in plain words, to show beside its figures."""
+    m = AttributionModel(model)
+    lead = ("the lead-creation touch (the last touch at or before the first MQL; the last touch of the journey "
+            "when that is unknown)")
+    rest = "Every journey's credit sums to 100 %, so the credits add up to the observed totals."
+    text = {
+        AttributionModel.FIRST_TOUCH: "100 % of each conversion to the journey's first touch.",
+        AttributionModel.LAST_TOUCH: "100 % of each conversion to the last touch before it.",
+        AttributionModel.LINEAR: "An equal share to every touch of the journey (1/n each).",
+        AttributionModel.TIME_DECAY: (f"Each touch weighs 2^(−age / {half_life_days:g} days), its age counted "
+                                      "back from the journey's newest touch: a touch "
+                                      f"{half_life_days:g} days older weighs half as much."),
+        AttributionModel.U_SHAPED: (f"40 % to the first touch, 40 % to {lead}, 20 % spread evenly over the other "
+                                    "touches — HubSpot's U-shape (Marketo Measure's U-shape is 50/50 with "
+                                    "nothing between). A touch holding both key roles takes both shares; "
+                                    "without other touches the key touches are scaled up to 100 %."),
+        AttributionModel.W_SHAPED: ("30 % to the first touch, 30 % to the lead-creation touch (a touch halfway "
+                                    "along the journey when that is unknown), 30 % to the opportunity-creation "
+                                    "touch (the last touch when unknown), 10 % spread evenly over the other "
+                                    "touches."),
+        AttributionModel.FULL_PATH: ("22.5 % each to the first touch, the lead-creation touch, the opportunity-"
+                                     "creation touch and the last touch (close), 10 % spread evenly over the "
+                                     "other touches."),
+        AttributionModel.MARKOV: (f"Data-driven: an order-{order} Markov chain over every journey, converting or "
+                                  "not. A channel's removal effect is how far the chance of converting falls when "
+                                  "the channel is taken out; the conversions and value are shared in proportion to "
+                                  "the removal effects (never negative)."),
+        AttributionModel.SHAPLEY: ("Data-driven: the simplified Shapley value (Zhao et al. 2018, as Google Ads Data "
+                                   "Hub uses). The worth of a set of channels is what the journeys touching only "
+                                   "those channels earned; each channel's Shapley value then equals every "
+                                   "converting journey's conversions and value split evenly over the distinct "
+                                   "channels it touched. Exact for any number of channels and campaigns (nothing "
+                                   "sampled); never negative."),
+    }
+    if m is AttributionModel.CUSTOM:
+        w = [f"{x * 100:g} %" for x in (custom or ())]
+        if len(w) <= 1:
+            body = "Custom weights: every touch shares the credit equally."
+        elif len(w) == 2:
+            body = f"Custom weights: {w[0]} to the first touch, {w[1]} to the last, nothing to the touches between."
+        else:
+            body = (f"Custom weights: {w[0]} to the first touch, {w[-1]} to the last; the touches between are cut "
+                    f"into {len(w) - 2} equal segments sharing {', '.join(w[1:-1])}.")
+        return f"{body} {rest}"
+    return f"{text[m]} {rest}"
 
 
 def touch_weights(j: Journeys, model: AttributionModel | str, *, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,

@@ -33,6 +33,7 @@ from smarketing.analytics.kernels import (
     validate_custom_weights,
 )
 from smarketing.analytics.kernels.journeys import unique_ints
+from smarketing.analytics.kernels.rules import model_definition
 from smarketing.analytics.queries.common import (
     STAGE_KEYS,
     day_after,
@@ -66,7 +67,8 @@ class AttributionQuery(QuerySpec):
     window_days: float | None = Field(default=None, gt=0, description="Only touches this many days before")
     start: date | None = Field(default=None, description="First day of conversions counted")
     end: date | None = Field(default=None, description="Last day (inclusive) of conversions counted")
-    seed: int = Field(default=0, description="Seed of Shapley's sampled orderings (beyond 15 channels)")
+    seed: int = Field(default=0, description="Kept for old specs: no model samples (Shapley is exact), so it "
+                                            "changes nothing")
 
     @model_validator(mode="after")
     def _check(self) -> AttributionQuery:
@@ -97,13 +99,13 @@ class CreditRow(QueryResult):
     weight: float | None = Field(default=None, description="The model's weight for this row (data-driven models)")
     touches: int = Field(description="Touches in converting journeys")
     reach: int = Field(default=0, description="Journeys (converting or not) with at least one touch of it")
-    stderr: float | None = Field(default=None, description="Standard error of `conversions` when the model "
-                                                           "estimates it by sampling (Shapley beyond 15 channels)")
 
 
 class AttributionResult(QueryResult):
     query: AttributionQuery
     weights: dict[str, Any] = Field(description="The model's weights, to show beside the figures")
+    definition: str = Field(description="The model's weights and definition in plain words")
+    method: str = Field(description="How the figures were computed: exact, or sampled with its sample size and seed")
     value_label: str
     journeys: int
     converting_journeys: int
@@ -307,14 +309,11 @@ def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = Non
     reach = np.bincount(unique_ints(jt * max(j.n_codes, 1) + j.codes) % max(j.n_codes, 1), minlength=j.n_codes)
     total = float(credit.conversions.sum())
     shares = credit.weights.get("shares") or credit.weights.get("removal_effects")
-    sampled = credit.extra.get("exact") is False
-    errs = credit.extra.get("stderr_conversions") if sampled else None
     rows = [CreditRow(key=k, name=(labels or {}).get(k, k), conversions=round(float(c), 9), value=round(float(v), 6),
                       share=round(float(c) / total, 9) if total else 0.0,
                       weight=None if shares is None else round(float(shares.get(k, 0.0)), 9), touches=int(t),
-                      reach=int(r), stderr=None if errs is None else round(float(errs[i]), 9))
-            for i, (k, c, v, t, r) in enumerate(zip(credit.names, credit.conversions, credit.value, touches, reach,
-                                                    strict=True))]
+                      reach=int(r))
+            for k, c, v, t, r in zip(credit.names, credit.conversions, credit.value, touches, reach, strict=True)]
     return sorted(rows, key=lambda r: (-r.conversions, -r.value, r.key))
 
 
@@ -322,6 +321,23 @@ def campaign_labels(engine: Any, keys: tuple[str, ...]) -> dict[str, str]:
     camp = engine.to_arrow(engine.table("campaigns").select("id", "name"))
     names = {str(i): str(n) for i, n in zip(camp["id"].to_pylist(), camp["name"].to_pylist(), strict=True)}
     return {k: names.get(k, k) for k in keys}
+
+
+def describe(spec: AttributionQuery) -> str:
+    """The spec's model in plain words."""
+    return model_definition(spec.model, half_life_days=spec.half_life_days, custom=spec.weights, order=spec.order)
+
+
+def method_of(spec: AttributionQuery, *, channels: Credit | None = None, campaigns: Credit | None = None) -> str:
+    """How the figures were computed, in words: every model here is exact; Shapley says how many coalitions."""
+    if spec.model is AttributionModel.SHAPLEY:
+        counts = " and ".join(f"{c.extra.get('coalitions', 0)} {what} coalitions" for c, what in
+                              ((channels, "channel"), (campaigns, "campaign")) if c is not None)
+        return (f"exact simplified Shapley value over the {counts} seen in converting journeys; "
+                "nothing sampled")
+    if spec.model is AttributionModel.MARKOV:
+        return "exact: the absorbing chain is solved, not simulated; nothing sampled"
+    return "exact: a fixed rule applied to every journey; nothing sampled"
 
 
 def run_model(data: JourneyData, spec: AttributionQuery, *, by: Literal["channel", "campaign"]) -> Credit:
@@ -346,7 +362,8 @@ def run_attribution(engine: Any, spec: AttributionQuery) -> AttributionResult:
     weights = {k: v for k, v in ch.weights.items() if k not in ("shares", "removal_effects")}
     prob = ch.extra.get("conversion_probability")
     return AttributionResult(
-        query=spec, weights=weights, value_label=spec.credit, journeys=int(has.sum()),
+        query=spec, weights=weights, definition=describe(spec), method=method_of(spec, channels=ch, campaigns=cp),
+        value_label=spec.credit, journeys=int(has.sum()),
         converting_journeys=int(((j.conversions > 0) & has).sum()), touches=j.n_touches,
         total_conversions=round(total_conv, 9), total_value=round(total_val, 6),
         unattributed_conversions=round(unattributed_conv, 9), unattributed_value=round(unattributed_val, 6),
@@ -383,6 +400,7 @@ class TouchCredit(QueryResult):
 class OpportunityAttributionResult(QueryResult):
     query: OpportunityAttributionQuery
     weights: dict[str, Any]
+    definition: str = Field(description="The model's weights and definition in plain words")
     opportunity_id: int
     converted: bool
     value: float
@@ -401,7 +419,7 @@ def run_opportunity_attribution(engine: Any, spec: OpportunityAttributionQuery) 
                        f"{'account' if spec.level == 'account' else 'primary contact'}, or outside the period)",
                        field="opportunity_id", record=f"opportunity:{spec.opportunity_id}")
     idx = int(hit[0])
-    if spec.model in (AttributionModel.MARKOV, AttributionModel.SHAPLEY):
+    if spec.model is AttributionModel.MARKOV:
         credit = run_model(data, spec, by="channel")
         per_channel = np.clip(credit.conversions, 0.0, None)
         one = j.subset(np.array([idx]))
@@ -409,9 +427,10 @@ def run_opportunity_attribution(engine: Any, spec: OpportunityAttributionQuery) 
         weights = credit.weights
     else:
         one = j.subset(np.array([idx]))
+        # Rule models and the simplified Shapley value split each journey on its own, so one deal is enough.
         credit = attribute(one, spec.model, half_life_days=spec.half_life_days, custom=spec.weights)
         share = credit.touch_share if credit.touch_share is not None else np.zeros(one.n_touches)
-        weights = credit.weights
+        weights = {k: v for k, v in credit.weights.items() if k not in ("shares", "coalitions")}
     lo = int(j.offsets[idx])
     labels = campaign_labels(engine, data.campaign_keys)
     conv, val = float(j.conversions[idx]), float(j.value[idx])
@@ -426,6 +445,7 @@ def run_opportunity_attribution(engine: Any, spec: OpportunityAttributionQuery) 
     for t in touches:
         channels[t.channel] = round(channels.get(t.channel, 0.0) + t.share, 9)
     return OpportunityAttributionResult(query=spec, weights={k: v for k, v in weights.items()},
+                                        definition=describe(spec),
                                         opportunity_id=spec.opportunity_id, converted=conv > 0, value=val,
                                         touches=touches, channels=channels)
 
@@ -435,6 +455,7 @@ class PathsAttributionResult(QueryResult):
 
     model: AttributionModel
     weights: dict[str, Any]
+    definition: str = Field(description="The model's weights and definition in plain words")
     journeys: float
     total_conversions: float
     total_value: float
@@ -456,6 +477,7 @@ def attribute_paths(j: Journeys, *, model: AttributionModel | str, order: int = 
     prob = credit.extra.get("conversion_probability")
     return PathsAttributionResult(
         model=m, weights={k: v for k, v in credit.weights.items() if k not in ("shares", "removal_effects")},
+        definition=model_definition(m, custom=weights, order=order),
         journeys=round(j.total_journeys(), 6), total_conversions=round(j.total_conversions(), 9),
         total_value=round(j.total_value(), 6), conversion_probability=None if prob is None else round(float(prob), 12),
         channels=credit_rows(credit, j))

@@ -1,8 +1,10 @@
 """Campaign ROI: cost against what each campaign earned under the chosen attribution model.
 
 Per campaign: cost, attributed MQLs, SQLs, opportunities, pipeline, won deals and revenue (each an attribution
-run on the same engine), cost per MQL/SQL/opportunity, ROAS (attributed revenue / cost), ROI ((revenue − cost) /
-cost), and pipeline/revenue *influenced* — the full amount of every deal whose journey touched the campaign.
+run on the same engine), cost per MQL/SQL/opportunity, ROAS (attributed revenue / cost), ROI in percent
+(100 × (attributed revenue − cost) / cost), pipeline per unit of cost (attributed pipeline / cost), and
+pipeline/revenue *influenced* — the full amount of every deal whose journey touched the campaign. Costs, pipeline
+and revenue are in the same currency, so ROI and the ratios carry no unit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from smarketing.analytics.queries.attribution import (
     JourneyData,
     Level,
     build_journeys,
+    describe,
+    method_of,
     run_model,
 )
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
@@ -72,8 +76,10 @@ class CampaignRoi(QueryResult):
     cost_per_mql: float | None
     cost_per_sql: float | None
     cost_per_opportunity: float | None
-    roas: float | None
-    roi: float | None
+    roas: float | None = Field(description="Attributed revenue per unit of cost (None without cost)")
+    roi: float | None = Field(description="ROI in percent: 100 × (attributed revenue − cost) / cost; -100 means "
+                                          "nothing came back (None without cost)")
+    pipeline_per_cost: float | None = Field(description="Attributed pipeline per unit of cost (None without cost)")
     pipeline_influenced: float
     revenue_influenced: float
 
@@ -81,6 +87,8 @@ class CampaignRoi(QueryResult):
 class RoiResult(QueryResult):
     query: RoiQuery
     weights: dict[str, Any]
+    definition: str = Field(description="The attribution model's weights and definition in plain words")
+    method: str = Field(description="How the figures were computed: exact, or sampled with its sample size and seed")
     campaigns: list[CampaignRoi]
     total: CampaignRoi
 
@@ -104,6 +112,11 @@ def _ratio(num: float, den: float) -> float | None:
     return round(num / den, 6) if den else None
 
 
+def roi_percent(revenue: float, cost: float) -> float | None:
+    """ROI in percent: 100 × (revenue − cost) / cost; None when nothing was spent."""
+    return round(100.0 * (revenue - cost) / cost, 6) if cost else None
+
+
 def _row(cid: int | None, name: str, channel: str, cost: float, budget: float, figures: dict[str, float]) -> CampaignRoi:
     rev = figures["revenue"]
     return CampaignRoi(
@@ -111,7 +124,7 @@ def _row(cid: int | None, name: str, channel: str, cost: float, budget: float, f
         **{k: round(v, 6) for k, v in figures.items()},
         cost_per_mql=_ratio(cost, figures["mqls"]), cost_per_sql=_ratio(cost, figures["sqls"]),
         cost_per_opportunity=_ratio(cost, figures["opportunities"]), roas=_ratio(rev, cost),
-        roi=_ratio(rev - cost, cost))
+        roi=roi_percent(rev, cost), pipeline_per_cost=_ratio(figures["pipeline"], cost))
 
 
 @query_kind("roi", spec=RoiQuery, result=RoiResult)
@@ -156,5 +169,7 @@ def run_roi(engine: Any, spec: RoiQuery) -> RoiResult:
         (runs["won"][1].by_campaign.lengths > 0) & (runs["won"][1].by_campaign.conversions > 0)].sum())
     rows.sort(key=lambda r: (-(r.revenue), -(r.pipeline), r.name))
     weights = {k: v for k, v in runs["won"][0].weights.items() if k not in ("shares", "removal_effects")}
-    return RoiResult(query=spec, weights=weights, campaigns=rows,
+    won_spec = spec.attribution("opportunity_won", "revenue")
+    return RoiResult(query=spec, weights=weights, definition=describe(won_spec),
+                     method=method_of(won_spec, campaigns=runs["won"][0]), campaigns=rows,
                      total=_row(None, "(all campaigns)", "", total_cost, total_budget, totals))

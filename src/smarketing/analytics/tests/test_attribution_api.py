@@ -76,12 +76,27 @@ def test_opportunity_decomposition_credits_each_touch(api, deal_world):
     t1, t2, t3 = deal_world["touches"]
     # When the deal is decomposed with U-shaped at account level
     res = api.get(f"/api/analytics/attribution/opportunities/{deal.pk}", model="u_shaped", level="account")
-    # Then first and last touches get 40 % and the middle one 20 %
+    # Then Acme became an MQL on Jan 2, so the search click of Jan 1 is both the first and the lead-creation touch
+    # (40 % + 40 %) and the two later touches share the remaining 20 %, as HubSpot's U-shape does
     body = res.json()
     assert res.status_code == 200, body
     assert [(t["touch_id"], t["share"], t["value"]) for t in body["touches"]] == [
-        (t1.pk, 0.4, 400.0), (t3.pk, 0.2, 200.0), (t2.pk, 0.4, 400.0)]
+        (t1.pk, 0.8, 800.0), (t3.pk, 0.1, 100.0), (t2.pk, 0.1, 100.0)]
     assert body["weights"]["first"] == 0.4
+    assert "40 % to the lead-creation touch" in body["definition"] and "50/50" in body["definition"]
+
+
+def test_u_shape_gives_the_lead_creation_touch_40_percent(api, deal_world):
+    deal = deal_world["deal"]
+    t1, t2, t3 = deal_world["touches"]
+    # Given ada became an MQL on Jan 4, after the search click (Jan 1) and bob's email (Jan 3)
+    from smarketing.lifecycle.models import StageChange
+
+    StageChange.objects.filter(to_stage="mql").update(occurred_at=at(4))
+    # When the deal is decomposed with U-shaped at account level
+    res = api.get(f"/api/analytics/attribution/opportunities/{deal.pk}", model="u_shaped", level="account")
+    # Then the first touch and the email before the MQL get 40 % each, the webinar after it the remaining 20 %
+    assert [(t["touch_id"], t["share"]) for t in res.json()["touches"]] == [(t1.pk, 0.4), (t3.pk, 0.4), (t2.pk, 0.2)]
 
 
 def test_opportunity_decomposition_of_an_unknown_deal_is_404(api, deal_world):
@@ -116,7 +131,13 @@ def test_roi_reports_cost_per_opportunity_roas_and_influence(api, deal_world):
     assert rows["Search"]["revenue"] == 1000.0
     assert rows["Search"]["roas"] == 1.0
     assert rows["Search"]["cost_per_opportunity"] == 1000.0
-    assert rows["Webinar"]["revenue"] == 0.0 and rows["Webinar"]["roi"] == -1.0
+    # ROI is a percentage: Search got its 1,000 back (0 %), Webinar nothing of its 500 (-100 %)
+    assert rows["Search"]["roi"] == 0.0
+    assert rows["Webinar"]["revenue"] == 0.0 and rows["Webinar"]["roi"] == -100.0
+    # Beside it, pipeline per unit of cost: Search's 1,000 of pipeline on 1,000 spent, Webinar's none on 500
+    assert rows["Search"]["pipeline_per_cost"] == 1.0 and rows["Webinar"]["pipeline_per_cost"] == 0.0
+    assert body["total"]["roi"] == pytest.approx(100.0 * (1000 - 1600) / 1600)
+    assert body["definition"].startswith("100 % of each conversion to the journey's first touch")
     # And every campaign touching the deal influenced its full pipeline, counted once in the total
     assert {n: r["pipeline_influenced"] for n, r in rows.items()} == {
         "Search": 1000.0, "Webinar": 1000.0, "Newsletter": 1000.0}

@@ -1,4 +1,4 @@
-"""Shapley attribution (exact and sampled) and the aggregated paths format."""
+"""Shapley attribution (the exact simplified Shapley value) and the aggregated paths format."""
 
 from __future__ import annotations
 
@@ -21,65 +21,109 @@ from smarketing.analytics.kernels import (
 )
 
 
-def _reference_shapley(paths, conv):
-    """Textbook Shapley over all coalitions, v(S) = conversion rate of journeys whose channels lie in S."""
+def _textbook_shapley(paths, earned):
+    """Shapley by its definition: the weighted marginal contributions over every coalition, for the game
+    v(S) = what the journeys whose channels all lie in S earned."""
     channels = sorted({c for p in paths for c in p})
     sets = [frozenset(p) for p in paths]
 
     def v(s):
-        inside = [c for t, c in zip(sets, conv, strict=True) if t <= s]
-        return sum(inside) / len(inside) if inside else 0.0
+        return sum(e for t, e in zip(sets, earned, strict=True) if t <= s)
 
     n = len(channels)
     phi = {}
     for ch in channels:
         others = [c for c in channels if c != ch]
-        total = 0.0
-        for k in range(n):
-            for s in combinations(others, k):
-                w = factorial(k) * factorial(n - k - 1) / factorial(n)
-                total += w * (v(frozenset(s) | {ch}) - v(frozenset(s)))
-        phi[ch] = total * len(paths)
+        phi[ch] = sum(factorial(k) * factorial(n - k - 1) / factorial(n) * (v(frozenset(s) | {ch}) - v(frozenset(s)))
+                      for k in range(n) for s in combinations(others, k))
     return phi
 
 
-def test_shapley_matches_textbook_enumeration():
-    # Given journeys where a helps, b is neutral and c hurts
+def _credit(c):
+    return (dict(zip(c.names, c.conversions.tolist(), strict=True)),
+            dict(zip(c.names, c.value.tolist(), strict=True)))
+
+
+def test_shapley_by_hand_on_three_channels_with_values():
+    # Given a>b (converts, 100), a (converts, 40), b>c>b (converts, 60) and c (does not convert)
+    j = journeys_from_lists([["a", "b"], ["a"], ["b", "c", "b"], ["c"]], [1, 1, 1, 0], value=[100, 40, 60, 0])
+    # When the simplified Shapley value credits them
+    conv, value = _credit(shapley_credit(j))
+    # Then, by hand — the coalitions are R({a,b}) = 1 conversion / 100, R({a}) = 1 / 40, R({b,c}) = 1 / 60:
+    #   a = 1/2 of {a,b} + all of {a}       = 0.5 + 1   = 1.5 conversions;  50 + 40 = 90
+    #   b = 1/2 of {a,b} + 1/2 of {b,c}     = 0.5 + 0.5 = 1.0 conversions;  50 + 30 = 80
+    #   c = 1/2 of {b,c} (b twice is still one b) = 0.5 conversions;  30; c's lone journey earned nothing
+    assert conv == pytest.approx({"a": 1.5, "b": 1.0, "c": 0.5})
+    assert value == pytest.approx({"a": 90.0, "b": 80.0, "c": 30.0})
+
+
+def test_shapley_by_hand_gives_no_negative_credit_to_a_channel_that_converts_badly():
+    # Given the journeys on which the old conversion-rate Shapley gave c negative credit:
+    # a ✓, a>b ✓, b ✗, b ✓, c ✗, a>c ✓, b>c ✗, a>b>c ✗
     paths = [["a"], ["a", "b"], ["b"], ["b"], ["c"], ["a", "c"], ["b", "c"], ["a", "b", "c"]]
-    conv = [1, 1, 0, 1, 0, 1, 0, 0]
-    j = journeys_from_lists(paths, conv)
-    # When exact Shapley credits them
+    j = journeys_from_lists(paths, [1, 1, 0, 1, 0, 1, 0, 0])
+    # When the simplified Shapley value credits them
     c = shapley_credit(j)
-    # Then every channel's credit equals the enumeration over coalitions and the total is the conversions
-    assert dict(zip(c.names, c.conversions.tolist(), strict=True)) == pytest.approx(_reference_shapley(paths, conv))
-    assert c.conversions.sum() == pytest.approx(sum(conv))
-    assert c.extra["exact"] is True
+    conv, _ = _credit(c)
+    # Then, by hand — only converting journeys earn: R({a}) = 1, R({a,b}) = 1, R({b}) = 1, R({a,c}) = 1:
+    #   a = 1 + 1/2 + 1/2 = 2.0;  b = 1/2 + 1 = 1.5;  c = 1/2 = 0.5;  total 4 = the 4 conversions
+    assert conv == pytest.approx({"a": 2.0, "b": 1.5, "c": 0.5})
+    # And the breakdown by the order in which each channel entered its journey (ordered Shapley) adds up:
+    # a entered first in a, a>b and a>c (1 + 0.5 + 0.5); b second in a>b (0.5), first in b (1); c second in a>c
+    by_order = dict(zip(c.names, c.extra["by_order"].tolist(), strict=True))
+    assert by_order["a"] == pytest.approx([2.0, 0, 0, 0])
+    assert by_order["b"] == pytest.approx([1.0, 0.5, 0, 0])
+    assert by_order["c"] == pytest.approx([0, 0.5, 0, 0])
+    assert c.extra["exact"] is True and c.extra["sampled"] is False and c.extra["coalitions"] == 4
 
 
-def test_sampled_shapley_is_close_to_exact_and_reports_its_error():
-    # Given 6 channels of random journeys
-    rng = np.random.default_rng(3)
-    paths = [[f"c{x}" for x in rng.integers(0, 6, rng.integers(1, 5))] for _ in range(400)]
-    conv = (rng.random(400) < 0.3).astype(float)
-    j = journeys_from_lists(paths, conv)
-    # When the sampled estimator runs (forced) next to the exact one
-    exact = shapley_credit(j)
-    approx = shapley_credit(j, exact_max_channels=2, permutations=600, seed=1)
-    # Then totals stay exact and each channel lies within a few standard errors of the exact value
-    assert approx.extra["exact"] is False
-    assert approx.conversions.sum() == pytest.approx(conv.sum())
-    err = approx.extra["stderr_conversions"]
-    assert np.all(np.abs(approx.conversions - exact.conversions) <= 5 * err + 1e-9)
+def test_shapley_by_hand_on_aggregated_paths_with_repeated_touches():
+    # Given the paths file: "a > b > a" converted 3 times (300) and failed 7 times; "b" converted once (50)
+    j = parse_paths([HEADER, "a > b > a;3;300;7", "b;1;50;9"])
+    # When the simplified Shapley value credits them
+    c = shapley_credit(j)
+    conv, value = _credit(c)
+    # Then, by hand — R({a,b}) = 3 conversions / 300, R({b}) = 1 / 50:
+    #   a = 3/2 = 1.5 conversions, 300/2 = 150;   b = 3/2 + 1 = 2.5 conversions, 150 + 50 = 200
+    assert conv == pytest.approx({"a": 1.5, "b": 2.5})
+    assert value == pytest.approx({"a": 150.0, "b": 200.0})
+    # And each touch's share of its journey: a's half split over its two touches (1/4 each), b's half whole
+    assert c.touch_share.tolist() == pytest.approx([0.25, 0.5, 0.25, 1.0])
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.lists(st.sampled_from("abcde"), min_size=1, max_size=6), st.booleans()),
-                min_size=1, max_size=30))
-def test_shapley_credit_sums_to_total_conversions(rows):
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from("abcde"), min_size=1, max_size=6), st.booleans(),
+                          st.floats(0, 1000)), min_size=1, max_size=25))
+def test_shapley_equals_the_textbook_definition_is_never_negative_and_sums_to_the_totals(rows):
+    # Given random journeys with values
     paths = [r[0] for r in rows]
     conv = [1.0 if r[1] else 0.0 for r in rows]
-    c = shapley_credit(journeys_from_lists(paths, conv))
+    value = [r[2] * c for r, c in zip(rows, conv, strict=True)]
+    # When the closed form credits them
+    c = shapley_credit(journeys_from_lists(paths, conv, value=value))
+    got_conv, got_value = _credit(c)
+    # Then it equals Shapley's definition enumerated over every coalition, is never negative, sums to the totals
+    assert got_conv == pytest.approx(_textbook_shapley(paths, conv), abs=1e-9)
+    assert got_value == pytest.approx(_textbook_shapley(paths, value), abs=1e-6)
+    assert (c.conversions >= 0).all() and (c.value >= 0).all()
     assert c.conversions.sum() == pytest.approx(sum(conv), abs=1e-9)
+    assert c.value.sum() == pytest.approx(sum(value), abs=1e-6)
+
+
+def test_shapley_is_exact_over_hundreds_of_campaigns():
+    # Given 300 campaigns, far beyond what enumerating 2^C coalitions allows
+    rng = np.random.default_rng(3)
+    paths = [[f"c{x}" for x in rng.integers(0, 300, rng.integers(1, 6))] for _ in range(2000)]
+    conv = (rng.random(2000) < 0.3).astype(float)
+    # When Shapley credits them
+    c = shapley_credit(journeys_from_lists(paths, conv))
+    # Then nothing is sampled, the credit is never negative and it sums to the conversions
+    assert c.extra["exact"] is True and c.extra["sampled"] is False
+    assert (c.conversions >= 0).all()
+    assert c.conversions.sum() == pytest.approx(conv.sum())
+    # And any one campaign's credit equals its evenly split share of every converting journey it touched
+    expected = sum(1 / len(set(p)) for p, x in zip(paths, conv, strict=True) if x and "c7" in p)
+    assert dict(zip(c.names, c.conversions.tolist(), strict=True))["c7"] == pytest.approx(expected)
 
 
 HEADER = "path;total_conversions;total_conversion_value;total_null"
