@@ -167,7 +167,8 @@ def _criteria(criteria: list[Criterion]) -> str:
     def one(c: Criterion) -> str:
         if c.op == "exists":
             return f"{c.field} exists"
-        value = ", ".join(map(str, c.value)) if isinstance(c.value, list) else c.value
+        value = ", ".join(map(str, c.value)) if isinstance(c.value, list) else (
+            f"{c.value:g}" if isinstance(c.value, float) else c.value)
         return f"{c.field} {c.op} [{value}]" if isinstance(c.value, list) else f"{c.field} {c.op} {value}"
 
     return " and ".join(one(c) for c in criteria)
@@ -189,8 +190,9 @@ def render_summary(version: PlaybookVersion, terms: Playbook) -> str:
     lines.append(f"Stages ({len(terms.stages)}):")
     for st in terms.stages:
         lines.append(f"  {st.key.value:<13} {st.name:<28} owner: {st.owner_side:<10}{st.definition}")
-        if st.entry_criteria:
-            lines.append(f"  {'':<13} entry: {_criteria(list(st.entry_criteria))}")
+        entry = terms.entry_criteria(st.key)
+        if entry:
+            lines.append(f"  {'':<13} entry: {_criteria(entry)}")
 
     sc = terms.scoring
     lines.append(f"Scoring: MQL threshold {sc.mql_threshold:g} · engagement half-life {sc.engagement_half_life_days:g} "

@@ -5,8 +5,9 @@ Every other module reads playbook terms through these types, never through raw d
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -18,10 +19,12 @@ from smarketing.lifecycle.enums import Stage
 Op = Literal[">=", ">", "<=", "<", "==", "!=", "in", "not_in", "contains", "exists"]
 FIELD_RE = re.compile(r"^(score\.(fit|engagement|total|predictive)|contact\.[a-z_][a-z0-9_.]*|account\.[a-z_][a-z0-9_]*)$")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# The MQL stage's score test; its number lives only in scoring.mql_threshold.
+THRESHOLD_FIELD = "score.total"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Criterion(_Strict):
@@ -85,14 +88,6 @@ class Scoring(_Strict):
     fit_weight: float = Field(default=1.0, ge=0)
     engagement_weight: float = Field(default=1.0, ge=0)
     account: AccountScoring = AccountScoring()
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Scoring:
-        ids = [r.id for r in self.fit_rules] + [r.id for r in self.engagement_rules]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"rule ids must be unique; repeated: {dupes}")
-        return self
 
 
 class RoutingRule(_Strict):
@@ -219,18 +214,22 @@ class Playbook(_Strict):
     goals: list[Goal] = []
     ideal_journeys: IdealJourneys
 
-    @model_validator(mode="after")
-    def _stages(self) -> Playbook:
-        keys = [s.key for s in self.stages]
-        if len(set(keys)) != len(keys):
-            raise ValueError("each stage key may appear once")
-        for required in (Stage.LEAD, Stage.MQL):
-            if required not in keys:
-                raise ValueError(f"stage {required.value!r} must be defined")
-        return self
-
     def stage(self, key: str) -> StageDef | None:
         return next((s for s in self.stages if s.key == key), None)
+
+    def entry_criteria(self, key: str) -> list[Criterion]:
+        """A stage's whole entry test. The MQL stage's starts with `score.total >= scoring.mql_threshold`: the
+        threshold's one home is `scoring.mql_threshold`, and every reader (qualification, pages, CLI) asks here."""
+        stage = self.stage(key)
+        own = list(stage.entry_criteria) if stage else []
+        if key == Stage.MQL:
+            return [mql_threshold_criterion(self.scoring.mql_threshold), *own]
+        return own
+
+
+def mql_threshold_criterion(threshold: float) -> Criterion:
+    """The MQL threshold as the criterion qualification tests."""
+    return Criterion(field=THRESHOLD_FIELD, op=">=", value=threshold)
 
 
 class PlaybookInvalid(ValueError):
@@ -242,12 +241,135 @@ class PlaybookInvalid(ValueError):
         super().__init__("playbook is invalid:\n  " + "\n  ".join(lines))
 
 
+Problem = dict[str, str]
+
+
 def parse(data: Any) -> Playbook:
-    """Validate raw data into a Playbook or raise PlaybookInvalid naming every bad field."""
+    """Validate raw data into a Playbook or raise PlaybookInvalid naming every bad field.
+
+    Three passes: numbers must be finite anywhere (NaN and inf cannot be stored or compared), then the shape
+    (pydantic), then terms that contradict each other (`contradictions`). A criterion on the MQL stage that only
+    restates `scoring.mql_threshold` (`score.total >= <the threshold>`) is dropped: the threshold says it once.
+    """
     if not isinstance(data, dict):
         raise PlaybookInvalid([{"field": "(root)", "message": "the playbook must be a mapping of sections"}])
+    non_finite = list(_non_finite(data, ""))
+    if non_finite:
+        raise PlaybookInvalid(non_finite)
     try:
-        return Playbook.model_validate(data)
+        terms = Playbook.model_validate(_without_restated_threshold(data))
     except ValidationError as exc:
         errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(root)", "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
         raise PlaybookInvalid(errors) from None
+    problems = contradictions(terms)
+    if problems:
+        raise PlaybookInvalid(problems)
+    return terms
+
+
+def _non_finite(value: Any, path: str) -> list[Problem]:
+    if isinstance(value, float) and not math.isfinite(value):
+        return [{"field": path or "(root)", "message": f"must be a finite number, not {value}"}]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{path}.{i}" if path else str(i))]
+    return []
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _without_restated_threshold(data: dict[str, Any]) -> dict[str, Any]:
+    """The data without MQL criteria `score.total >= T` where T is scoring.mql_threshold (same meaning, said twice)."""
+    scoring, stages = data.get("scoring"), data.get("stages")
+    threshold = _number(scoring.get("mql_threshold")) if isinstance(scoring, dict) else None
+    if threshold is None or not isinstance(stages, list):
+        return data
+
+    def restates(c: Any) -> bool:
+        return (isinstance(c, dict) and c.get("field") == THRESHOLD_FIELD and c.get("op") == ">="
+                and _number(c.get("value")) == threshold)
+
+    out = []
+    for stage in stages:
+        criteria = stage.get("entry_criteria") if isinstance(stage, dict) else None
+        if isinstance(stage, dict) and stage.get("key") == Stage.MQL and isinstance(criteria, list):
+            stage = {**stage, "entry_criteria": [c for c in criteria if not restates(c)]}
+        out.append(stage)
+    return {**data, "stages": out}
+
+
+def contradictions(terms: Playbook) -> list[Problem]:
+    """Terms of one playbook that cannot all hold, each named by the field to change (pure)."""
+    problems: list[Problem] = []
+    keys = [s.key for s in terms.stages]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            problems.append({"field": f"stages.{i}.key", "message": f"stage {key.value!r} is defined twice "
+                                                                     f"(first at stages.{keys.index(key)})"})
+    for required in (Stage.LEAD, Stage.MQL):
+        if required not in keys:
+            problems.append({"field": "stages", "message": f"stage {required.value!r} must be defined"})
+
+    threshold = terms.scoring.mql_threshold
+    for i, stage in enumerate(terms.stages):
+        for j, c in enumerate(stage.entry_criteria):
+            if stage.key == Stage.MQL and c.field == THRESHOLD_FIELD:
+                problems.append({"field": f"stages.{i}.entry_criteria.{j}", "message": (
+                    f"{THRESHOLD_FIELD} {c.op} {c.value} contradicts scoring.mql_threshold ({threshold:g}): the "
+                    f"MQL threshold is stated once, in scoring.mql_threshold; remove this criterion")})
+
+    problems += _repeated("scoring.fit_rules", [r.id for r in terms.scoring.fit_rules], "rule id",
+                          taken=set())
+    problems += _repeated("scoring.engagement_rules", [r.id for r in terms.scoring.engagement_rules], "rule id",
+                          taken={r.id for r in terms.scoring.fit_rules})
+    for i, rule in enumerate(terms.scoring.fit_rules):
+        for j, c in enumerate(rule.when):
+            if c.field.startswith("score."):
+                problems.append({"field": f"scoring.fit_rules.{i}.when.{j}.field", "message": (
+                    f"a fit rule cannot test {c.field}: the score is computed from the fit rules")})
+    problems += _repeated("routing.rules", [r.id for r in terms.routing.rules], "rule id", taken=set())
+
+    sales, cal = terms.sla.sales, terms.sla.calendar
+    day_hours = (datetime.combine(date.min, cal.day_end) - datetime.combine(date.min, cal.day_start)).seconds / 3600
+    decision_hours = sales.decision_business_days * day_hours
+    if decision_hours < sales.first_touch_business_hours:
+        problems.append({"field": "sla.sales.decision_business_days", "message": (
+            f"{sales.decision_business_days:g} business days ({decision_hours:g} business hours) is shorter than "
+            f"sla.sales.first_touch_business_hours ({sales.first_touch_business_hours:g}): the decision deadline "
+            "cannot come before the first-touch one")})
+
+    reasons = terms.handoff.rejection_reasons
+    problems += _repeated("handoff.rejection_reasons", [r.key for r in reasons], "reason key", taken=set(),
+                          attr="key")
+    for i, reason in enumerate(reasons):
+        if reason.disposition not in keys:
+            problems.append({"field": f"handoff.rejection_reasons.{i}.disposition", "message": (
+                f"sends the lead to stage {reason.disposition!r}, which stages does not define")})
+
+    seen_goals: dict[tuple[str, str], int] = {}
+    for i, goal in enumerate(terms.goals):
+        first = seen_goals.setdefault((goal.period, goal.segment), i)
+        if first != i:
+            problems.append({"field": f"goals.{i}.period", "message": (
+                f"a second goal for {goal.period}" + (f" ({goal.segment})" if goal.segment else "")
+                + f"; goals.{first} already sets it")})
+
+    for journey in ("new_customer", "existing_customer"):
+        for i, step in enumerate(getattr(terms.ideal_journeys, journey)):
+            stage_key = step.kind.removeprefix("stage:")
+            if step.kind.startswith("stage:") and stage_key not in keys:
+                problems.append({"field": f"ideal_journeys.{journey}.{i}.kind", "message": (
+                    f"stage {stage_key!r} is not defined in stages")})
+    return problems
+
+
+def _repeated(path: str, values: list[str], what: str, *, taken: set[str], attr: str = "id") -> list[Problem]:
+    """Each value that already appeared earlier in the list (or in `taken`), named by its index."""
+    out = []
+    for i, value in enumerate(values):
+        if value in values[:i] or value in taken:
+            out.append({"field": f"{path}.{i}.{attr}", "message": f"{what} {value!r} is used more than once"})
+    return out

@@ -31,9 +31,11 @@ def playbook_page(request: HttpRequest) -> HttpResponse:
     versions = pb.playbook_version_list()
     active = next((v for v in versions if v.status == VersionStatus.ACTIVE), None)
     terms = pb.playbook_terms(active) if active else None
+    # Each stage with its whole entry test: the MQL stage's threshold comes from scoring.mql_threshold, its one home.
+    stages = [(s, terms.entry_criteria(s.key)) for s in terms.stages] if terms else []
     drafts = [(v, _sides(v)) for v in versions if v.status == VersionStatus.DRAFT]
-    return page(request, "web/playbook.html", {"active": active, "terms": terms, "versions": versions,
-                                               "drafts": drafts})
+    return page(request, "web/playbook.html", {"active": active, "terms": terms, "stages": stages,
+                                               "versions": versions, "drafts": drafts})
 
 
 @login_required
