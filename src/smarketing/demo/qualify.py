@@ -19,7 +19,7 @@ import pandas as pd
 from smarketing.lifecycle.enums import Stage
 from smarketing.playbook.criteria import MISSING, holds
 from smarketing.playbook.schema import Criterion, Playbook, Scoring
-from smarketing.scoring.rules import TouchArrays, score_many
+from smarketing.scoring.rules import TouchArrays, line_dict, score_many
 
 _AS_OF = datetime(2000, 1, 1, tzinfo=UTC)  # fit does not depend on time
 
@@ -134,9 +134,9 @@ def first_mql(terms: Playbook, facts: Sequence[Mapping[str, Any]], contact: np.n
     fit_t = fit_c[contact] if n else np.zeros(0)
     eng = engagement_timeline(scoring, contact, t_days, kind)
     total = scoring.fit_weight * fit_t + scoring.engagement_weight * eng
-    stage = terms.stage(Stage.MQL)
-    criteria = list(stage.entry_criteria) if stage else []
-    ok = total >= scoring.mql_threshold
+    # The MQL stage's whole entry test, the threshold (scoring.mql_threshold) included, as qualification reads it.
+    criteria = terms.entry_criteria(Stage.MQL)
+    ok = np.ones(n, dtype=bool)
     ok &= static_mask(criteria, facts)[contact] if n else ok
     ok &= score_mask(criteria, {"score.fit": fit_t, "score.engagement": eng, "score.total": total}, n)
     if eligible is not None:
@@ -181,9 +181,10 @@ def mql_details(terms: Playbook, facts: Sequence[Mapping[str, Any]], contacts: n
     lines: list[list[dict[str, Any]]] = [[] for _ in range(contacts.size)]
     rows, cols = np.nonzero(scores.counts > 0)
     points, counts = scores.points[rows, cols].tolist(), scores.counts[rows, cols].tolist()
-    for i, j, p, n in zip(rows.tolist(), cols.tolist(), points, counts, strict=True):
-        lines[i].append({"rule_id": scores.rule_ids[j], "description": scores.descriptions[j], "points": round(p, 2),
-                         "count": n, "source": scores.sources[j]})
+    decay = scores.decay[rows, cols].tolist()
+    for i, j, p, n, d in zip(rows.tolist(), cols.tolist(), points, counts, decay, strict=True):
+        lines[i].append(line_dict(scores.rule_ids[j], scores.descriptions[j], p, n, scores.sources[j],
+                                  scores.playbook_points[j], d, scores.weights[j]))
     fit, eng, total = scores.fit.tolist(), scores.engagement.tolist(), scores.total.tolist()
     return [{"score": {"fit": round(fit[i], 2), "engagement": round(eng[i], 2), "total": round(total[i], 2),
                        "explanation": lines[i]}, "threshold": threshold} for i in range(contacts.size)]

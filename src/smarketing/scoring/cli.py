@@ -57,8 +57,7 @@ def explain(contact_id: int = typer.Argument(..., help="Contact id"),
                f"+ engagement {data['engagement']:.1f} × {data['engagement_weight']:g}  "
                f"(playbook v{data['playbook_version']}, as of {data['as_of']})")
     for line in data["explanation"]:
-        times = f" (×{line['count']})" if line["count"] > 1 else ""
-        typer.echo(f"  {line['points']:+8.2f}  {line['rule_id']:<22} {line['description']}{times}")
+        typer.echo(f"  {line['points']:+8.2f}  {line['rule_id']:<22} {line['summary']}")
     if data["predictive"] is not None:
         typer.echo(f"predictive: {data['predictive']:.1%} chance to convert (model {data['predictive_model_id']})")
     typer.echo("MQL: yes" if data["qualifies_as_mql"] else "MQL: not yet — " + "; ".join(data["mql_unmet"]))

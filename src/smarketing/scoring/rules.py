@@ -6,7 +6,9 @@ engagement (what they did) from `scoring.engagement_rules`: points per touch of 
 total = fit_weight * fit + engagement_weight * engagement.
 
 Every score carries an explanation: one line per rule that contributed, with the points it added to the
-*total* (weights applied), so the lines of an explanation sum to the total.
+*total* (weights and decay applied), so the lines of an explanation sum to the total. Each line also says what the
+playbook wrote (`playbook_points` per occurrence), how many times it counted, the decay applied and the weight:
+points = weight × playbook_points × count × decay for fit and engagement rules.
 
 `score_many` is the vectorised twin of `score_contact` for full rescoring; it gives the same numbers.
 """
@@ -14,7 +16,7 @@ Every score carries an explanation: one line per rule that contributed, with the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,18 +43,67 @@ class Touch:
 
 @dataclass(frozen=True)
 class Contribution:
-    """One line of an explanation: a rule, what it means, the points it added to the total, how many times."""
+    """One line of an explanation: a rule, what it means, the points it added to the total, how many times.
+
+    `playbook_points` is what the playbook says per occurrence (a role's weight; for the best-contact line, that
+    contact's total), `decay` the mean decay factor over the counted touches (1 for fit, role and contact lines),
+    `weight` the playbook weight applied (fit_weight, engagement_weight, contact_score_weight). Lines stored before
+    these were recorded read back with None for them.
+    """
 
     rule_id: str
     description: str
     points: float
     count: int
     source: str = "fit"  # fit | engagement | role | contact
+    playbook_points: float | None = None
+    decay: float | None = None
+    weight: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["points"] = round(self.points, 2)
-        return out
+        return line_dict(self.rule_id, self.description, self.points, self.count, self.source,
+                         self.playbook_points, self.decay, self.weight)
+
+    def summary(self) -> str:
+        return line_summary(self.as_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Contribution:
+        """A line as stored (old lines lack playbook_points, decay and weight; `summary` is derived, not read)."""
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def line_dict(rule_id: str, description: str, points: float, count: int, source: str,
+              playbook_points: float | None, decay: float | None, weight: float | None) -> dict[str, Any]:
+    """One explanation line as stored and served: rounded figures and the readable `summary`."""
+    out: dict[str, Any] = {
+        "rule_id": rule_id, "description": description, "points": round(points, 2), "count": count,
+        "source": source, "playbook_points": None if playbook_points is None else round(playbook_points, 2),
+        "decay": None if decay is None else round(decay, 6), "weight": weight}
+    out["summary"] = line_summary(out)
+    return out
+
+
+def _factor(x: float) -> str:
+    return f"{x:.2g}" if x < 0.1 else f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def line_summary(line: Mapping[str, Any]) -> str:
+    """A line in words: "Asked for a demo: 35 pts × 1 × decay 0.03 = 1.0 pts" (older lines: "… : 1.0 pts")."""
+    head = f"{line.get('description') or line.get('rule_id', '')}: "
+    points, pp, count = float(line.get("points") or 0), line.get("playbook_points"), int(line.get("count") or 1)
+    decay, weight, source = line.get("decay"), line.get("weight"), line.get("source", "fit")
+    if pp is None:
+        return f"{head}{points:.1f} pts"
+    weighted = f" × weight {weight:g}" if weight is not None and weight != 1 else ""
+    if source == "engagement":
+        return f"{head}{pp:g} pts × {count} × decay {_factor(decay or 0)}{weighted} = {points:.1f} pts"
+    if source == "role":
+        return f"{head}{pp:g} pts ({count} engaged contact{'s' if count != 1 else ''})"
+    if source == "contact":
+        return f"{head}{pp:.1f} pts{weighted} = {points:.1f} pts"
+    return f"{head}{pp:g} pts{weighted} = {points:.1f} pts" if weighted else f"{head}{pp:g} pts"
 
 
 @dataclass(frozen=True)
@@ -147,7 +198,8 @@ def fit_score(scoring: Scoring, facts: Mapping[str, Any]) -> tuple[float, list[C
     for rule in scoring.fit_rules:
         if all_hold(rule.when, facts):
             total += rule.points
-            lines.append(Contribution(rule.id, rule.description, scoring.fit_weight * rule.points, 1, "fit"))
+            lines.append(Contribution(rule.id, rule.description, scoring.fit_weight * rule.points, 1, "fit",
+                                      float(rule.points), 1.0, scoring.fit_weight))
     return total, lines
 
 
@@ -170,12 +222,14 @@ def engagement_score(scoring: Scoring, touches: Iterable[Touch], as_of: datetime
         ages = by_kind.get(rule.kind, [])[: rule.max_count]
         if not ages:
             continue
-        pts = 0.0
+        pts = factors = 0.0
         for age in ages:
-            pts += rule.points * decay_factor(age, hl)
+            factor = decay_factor(age, hl)
+            pts += rule.points * factor
+            factors += factor
         total += pts
         lines.append(Contribution(rule.id, rule.description, scoring.engagement_weight * pts, len(ages),
-                                  "engagement"))
+                                  "engagement", float(rule.points), factors / len(ages), scoring.engagement_weight))
     return total, lines
 
 
@@ -196,17 +250,21 @@ def _describe(c: Criterion) -> str:
 
 
 def mql_unmet(terms: Playbook, score: ScoreResult, facts: Mapping[str, Any]) -> list[str]:
-    """Why a contact is not (yet) an MQL: the threshold and the mql stage's entry criteria that fail."""
+    """Why a contact is not (yet) an MQL: the MQL stage's entry test that fails, threshold first.
+
+    The test is `Playbook.entry_criteria(mql)`: `score.total >= scoring.mql_threshold`, then the stage's own criteria.
+    """
     merged = {**facts, **score.facts()}
     unmet = []
-    if score.total < terms.scoring.mql_threshold:
-        unmet.append(f"score.total {score.total:.2f} is below the MQL threshold {terms.scoring.mql_threshold:g}")
-    stage = terms.stage(Stage.MQL)
-    for c in stage.entry_criteria if stage else []:
-        if not holds(c, merged):
-            actual = merged.get(c.field, MISSING)
-            shown = "missing" if actual is MISSING else (f"{actual:.2f}" if isinstance(actual, float) else repr(actual))
-            unmet.append(f"{_describe(c)} does not hold (is {shown})")
+    for i, c in enumerate(terms.entry_criteria(Stage.MQL)):
+        if holds(c, merged):
+            continue
+        actual = merged.get(c.field, MISSING)
+        if i == 0:  # the threshold criterion
+            unmet.append(f"score.total {score.total:.2f} is below the MQL threshold {terms.scoring.mql_threshold:g}")
+            continue
+        shown = "missing" if actual is MISSING else (f"{actual:.2f}" if isinstance(actual, float) else repr(actual))
+        unmet.append(f"{_describe(c)} does not hold (is {shown})")
     return unmet
 
 
@@ -232,13 +290,14 @@ def score_account(scoring: Scoring, contacts: Sequence[AccountContact]) -> Accou
         if ids:
             coverage += weight
             lines.append(Contribution(f"role-{role}", f"Engaged {str(role).replace('_', ' ')}", float(weight),
-                                      len(ids), "role"))
+                                      len(ids), "role", float(weight), 1.0, 1.0))
     best = max(contacts, key=lambda c: (c.score.total, -c.contact_id), default=None)
     best_total = best.score.total if best else 0.0
     share = rules.contact_score_weight * best_total
     if best is not None:
         lines.append(Contribution("best-contact", f"{rules.contact_score_weight:g} × best contact's total "
-                                                  f"(contact {best.contact_id})", share, 1, "contact"))
+                                                  f"(contact {best.contact_id})", share, 1, "contact",
+                                  best_total, 1.0, rules.contact_score_weight))
     roles = [str(r) for r in rules.role_weights if engaged.get(str(r))]
     return AccountScoreResult(coverage=coverage, best_contact_id=best.contact_id if best else None,
                               best_contact_total=best_total, total=coverage + share, engaged_roles=roles,
@@ -303,6 +362,9 @@ class BatchScores:
     total: np.ndarray
     points: np.ndarray  # (n_contacts, n_rules) weighted contribution to the total
     counts: np.ndarray  # (n_contacts, n_rules)
+    playbook_points: list[float]  # per rule, as the playbook writes it per occurrence
+    weights: list[float]  # per rule, fit_weight or engagement_weight
+    decay: np.ndarray  # (n_contacts, n_rules) mean decay factor of the counted touches (1 for fit rules)
 
     def __len__(self) -> int:
         return int(self.total.shape[0])
@@ -310,7 +372,8 @@ class BatchScores:
     def result(self, i: int) -> ScoreResult:
         """Row i as a ScoreResult (same shape as score_contact's)."""
         lines = [Contribution(self.rule_ids[j], self.descriptions[j], float(self.points[i, j]),
-                              int(self.counts[i, j]), self.sources[j])
+                              int(self.counts[i, j]), self.sources[j], self.playbook_points[j],
+                              float(self.decay[i, j]), self.weights[j])
                  for j in range(len(self.rule_ids)) if self.counts[i, j] > 0]
         return ScoreResult(fit=float(self.fit[i]), engagement=float(self.engagement[i]), total=float(self.total[i]),
                            explanation=lines)
@@ -392,6 +455,7 @@ def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: To
     n_fit, n_eng = len(scoring.fit_rules), len(scoring.engagement_rules)
     points = np.zeros((n, n_fit + n_eng), dtype=np.float64)
     counts = np.zeros((n, n_fit + n_eng), dtype=np.int64)
+    decay = np.ones((n, n_fit + n_eng), dtype=np.float64)
 
     fit = np.zeros(n, dtype=np.float64)
     columns: dict[str, _Column] = {}
@@ -433,16 +497,20 @@ def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: To
         run_start = np.repeat(starts, np.diff(np.r_[starts, r_idx.size]))
         keep = (np.arange(r_idx.size) - run_start) < rule.max_count
         r_idx, r_age = r_idx[keep], r_age[keep]
-        contrib = rule.points * np.power(0.5, r_age / hl)
+        factor = np.power(0.5, r_age / hl)
+        contrib = rule.points * factor
         raw = _ordered_sum(r_idx, contrib, n)
         engagement += raw
         points[:, j] = scoring.engagement_weight * raw
         counts[:, j] = np.bincount(r_idx, minlength=n)
+        decay[:, j] = _ordered_sum(r_idx, factor, n) / np.maximum(counts[:, j], 1)
     total = scoring.fit_weight * fit + scoring.engagement_weight * engagement
     rules: list[FitRule | EngagementRule] = [*scoring.fit_rules, *scoring.engagement_rules]
     return BatchScores(rule_ids=[r.id for r in rules], descriptions=[r.description for r in rules],
                        sources=["fit"] * n_fit + ["engagement"] * n_eng, fit=fit, engagement=engagement,
-                       total=total, points=points, counts=counts)
+                       total=total, points=points, counts=counts,
+                       playbook_points=[float(r.points) for r in rules],
+                       weights=[scoring.fit_weight] * n_fit + [scoring.engagement_weight] * n_eng, decay=decay)
 
 
 def _ordered_sum(idx: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

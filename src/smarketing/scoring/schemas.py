@@ -11,11 +11,30 @@ from smarketing.core.apitools import InSchema
 
 
 class ContributionOut(Schema):
+    """One explanation line. For fit and engagement rules: points = weight × playbook_points × count × decay.
+
+    Lines stored before playbook_points, decay and weight were recorded (scores cached, or MQL stage changes
+    recorded, by an older release) carry null there and a summary of the points alone.
+    """
+
     rule_id: str
-    description: str
-    points: float = Field(..., description="Points this rule added to the total (weights applied)")
+    description: str = Field(..., description="What the rule means, as the playbook words it")
+    points: float = Field(..., description="Points this line added to the total (weight and decay applied)")
     count: int = Field(..., description="Touches (engagement), contacts (roles) or 1 (fit) behind the points")
     source: str = Field(..., description="fit | engagement | role | contact")
+    playbook_points: float | None = Field(None, description="Points per occurrence as the playbook writes them (a "
+                                                            "role's weight; the best contact's total)")
+    decay: float | None = Field(None, description="Mean decay factor over the counted touches; 1 for fit, role and "
+                                                  "contact lines")
+    weight: float | None = Field(None, description="The playbook weight applied (fit_weight, engagement_weight or "
+                                                   "contact_score_weight)")
+    summary: str = Field("", description='The line in words: "Asked for a demo: 35 pts × 1 × decay 0.03 = 1.0 pts"')
+
+    @staticmethod
+    def resolve_summary(obj: Any) -> str:
+        from smarketing.scoring.rules import line_summary
+
+        return line_summary(obj) if isinstance(obj, dict) else ""
 
 
 class ContactScoreOut(Schema):

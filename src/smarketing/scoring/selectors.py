@@ -316,7 +316,7 @@ def contact_score_explain(*, contact_id: int, fresh: bool = True) -> dict[str, A
     else:
         cached = contact_score_get(contact_id=contact_id)
         result = rules.ScoreResult(fit=cached.fit, engagement=cached.engagement, total=cached.total,
-                                   explanation=[rules.Contribution(**c) for c in cached.explanation])
+                                   explanation=[rules.Contribution.from_dict(c) for c in cached.explanation])
         as_of, prob = cached.as_of, cached.predictive
         version_number, model_id = cached.playbook_version.number, cached.predictive_model_id
     if prob is not None:

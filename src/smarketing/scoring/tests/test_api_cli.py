@@ -132,3 +132,42 @@ def test_admin_actions_rescore_and_train(world, client):
     assert "held-out AUC" in " ".join(str(m) for m in resp.context["messages"])
     assert PredictiveModel.objects.filter(active=True, trained_by=admin_user).count() == 1
     assert client.get(f"/admin/scoring/predictivemodel/{PredictiveModel.objects.get().pk}/change/").status_code == 200
+
+
+def test_api_and_cli_explain_lines_with_the_playbooks_points_and_the_decay(api, active_playbook):
+    # given a decision maker who asked for a demo 150 days (five half-lives) ago
+    clock.freeze(NOW)
+    contact = ContactFactory(account=AccountFactory(industry="Software", employees=900))
+    TouchpointFactory(contact=contact, kind="demo_request", occurred_at=NOW - timedelta(days=150))
+    services.scores_rebuild_all()
+    # when the score is explained through the API, fresh and cached, and the CLI
+    fresh = api.get(f"/api/scoring/contacts/{contact.pk}", role="viewer").json()
+    cached = api.get(f"/api/scoring/contacts/{contact.pk}", role="viewer", fresh="false").json()
+    text = run("explain", str(contact.pk))
+    # then the demo line says the playbook's 35 points, the decay and the points after it
+    for body in (fresh, cached):
+        demo = next(line for line in body["explanation"] if line["rule_id"] == "eng-demo-request")
+        assert (demo["playbook_points"], demo["count"], demo["decay"], demo["points"]) == (35, 1, 0.03125, 1.09)
+        assert demo["summary"] == "Asked for a demo: 35 pts × 1 × decay 0.031 = 1.1 pts"
+    assert "Asked for a demo: 35 pts × 1 × decay 0.031 = 1.1 pts" in text
+    # and the account's lines carry the same fields
+    account = api.get(f"/api/scoring/accounts/{contact.account_id}").json()
+    [best] = account["explanation"]  # engagement below the engaged bar: no role line, only the best contact's share
+    assert (best["source"], best["playbook_points"], best["weight"], best["decay"]) == ("contact", 51.09, 0.5, 1.0)
+    assert best["summary"].endswith(": 51.1 pts × weight 0.5 = 25.6 pts")
+
+
+def test_api_serves_lines_cached_before_the_decay_was_recorded(api, world):
+    # given a cached score whose lines were stored by an older release (no playbook_points, decay, weight, summary)
+    contact = world["contacts"][0]
+    score = ContactScore.objects.get(contact=contact)
+    score.explanation = [{k: v for k, v in line.items() if k in ("rule_id", "description", "points", "count",
+                                                                  "source")} for line in score.explanation]
+    score.save(update_fields=["explanation"])
+    # when it is served from the cache
+    body = api.get(f"/api/scoring/contacts/{contact.pk}", fresh="false").json()
+    # then every line reads, with nulls where nothing was recorded and a summary of the points alone
+    assert body["explanation"] and all(line["playbook_points"] is None and line["decay"] is None
+                                       for line in body["explanation"])
+    first = body["explanation"][0]
+    assert first["summary"] == f"{first['description']}: {first['points']:.1f} pts"

@@ -12,6 +12,7 @@ from smarketing.playbook import schema
 from smarketing.playbook.selectors import default_playbook_data
 from smarketing.scoring.rules import (
     AccountContact,
+    Contribution,
     ScoreResult,
     Touch,
     TouchArrays,
@@ -169,6 +170,8 @@ def test_vectorised_scores_equal_the_scalar_ones(contacts, half_life, fw, ew):
                [(c.rule_id, c.count, c.source) for c in many.explanation]
         for c1, c2 in zip(one.explanation, many.explanation, strict=True):
             assert math.isclose(c1.points, c2.points, rel_tol=1e-12, abs_tol=1e-12)
+            assert (c1.playbook_points, c1.weight) == (c2.playbook_points, c2.weight)
+            assert math.isclose(c1.decay, c2.decay, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def test_each_contact_may_have_its_own_as_of():
@@ -182,3 +185,50 @@ def test_each_contact_may_have_its_own_as_of():
     assert batch.engagement[1] == pytest.approx(5)
     assert batch.engagement[1] == pytest.approx(score_contact(SCORING, _facts(), touches[1],
                                                               AS_OF + timedelta(days=30)).engagement)
+
+
+def test_an_engagement_line_shows_the_playbooks_points_the_decay_and_the_points_after_decay():
+    # given a demo request (35 points in the playbook) five half-lives ago and two pricing views (10 each)
+    touches = [Touch("demo_request", AS_OF - timedelta(days=150)), Touch("pricing_view", AS_OF),
+               Touch("pricing_view", AS_OF - timedelta(days=30))]
+    # when the contact is scored
+    result = score_contact(SCORING, _facts(), touches, AS_OF)
+    lines = {c.rule_id: c.as_dict() for c in result.explanation}
+    # then the line says what the playbook wrote, how often it counted, the decay applied and what is left
+    demo = lines["eng-demo-request"]
+    assert (demo["playbook_points"], demo["count"], demo["decay"], demo["points"]) == (35, 1, 0.03125, 1.09)
+    assert demo["summary"] == "Asked for a demo: 35 pts × 1 × decay 0.031 = 1.1 pts"
+    pricing = lines["eng-pricing"]
+    assert (pricing["playbook_points"], pricing["count"], pricing["decay"], pricing["points"]) == (10, 2, 0.75, 15)
+    assert pricing["summary"] == "Viewed pricing: 10 pts × 2 × decay 0.75 = 15.0 pts"
+    # and a fit rule is undecayed
+    fit = lines["fit-decision-maker"]
+    assert (fit["playbook_points"], fit["count"], fit["decay"], fit["points"]) == (20, 1, 1.0, 20)
+    assert fit["summary"] == "Decision maker: 20 pts"
+
+
+def test_a_line_states_the_weight_when_the_playbook_weighs_its_side():
+    scoring = SCORING.model_copy(update={"engagement_weight": 0.5, "fit_weight": 2.0})
+    result = score_contact(scoring, _facts(), [Touch("pricing_view", AS_OF)], AS_OF)
+    lines = {c.rule_id: c.summary() for c in result.explanation}
+    assert lines["eng-pricing"] == "Viewed pricing: 10 pts × 1 × decay 1 × weight 0.5 = 5.0 pts"
+    assert lines["fit-decision-maker"] == "Decision maker: 20 pts × weight 2 = 40.0 pts"
+
+
+def test_a_line_stored_before_playbook_points_were_recorded_still_reads():
+    old = {"rule_id": "eng-demo-request", "description": "Asked for a demo", "points": 1.0, "count": 1,
+           "source": "engagement"}
+    line = Contribution.from_dict(old)
+    assert (line.playbook_points, line.decay, line.points) == (None, None, 1.0)
+    assert line.summary() == "Asked for a demo: 1.0 pts"
+    # and a line read back from its own dict (summary included) is the same line
+    fresh = score_contact(SCORING, _facts(), [Touch("demo_request", AS_OF)], AS_OF).explanation[-1]
+    assert Contribution.from_dict(fresh.as_dict()).as_dict() == fresh.as_dict()
+
+
+def test_account_lines_show_the_role_weight_and_the_best_contacts_share():
+    best = score_contact(SCORING, _facts(), [Touch("demo_request", AS_OF)], AS_OF)
+    result = score_account(SCORING, [AccountContact(1, "decision_maker", best)])
+    lines = {c.rule_id: c.summary() for c in result.explanation}
+    assert lines["role-decision_maker"] == "Engaged decision maker: 20 pts (1 engaged contact)"
+    assert lines["best-contact"] == "0.5 × best contact's total (contact 1): 85.0 pts × weight 0.5 = 42.5 pts"
