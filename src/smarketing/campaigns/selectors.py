@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from smarketing.campaigns.models import Campaign, Touchpoint
 from smarketing.core.errors import NotFound
@@ -59,3 +59,32 @@ def touchpoint_list_for_records(*, contact_ids: Any, account_id: int | None = No
     if account_id:
         where |= Q(account_id=account_id)
     return Touchpoint.objects.filter(where).select_related("campaign", "actor", "contact")
+
+
+# Reads for the web pages' caches and filters.
+
+def campaigns_data_version() -> str:
+    """A fingerprint of the campaigns tables: the last touchpoint recorded and the latest edit of a campaign."""
+    touch = Touchpoint.objects.aggregate(v=Max("id"))["v"]
+    campaign = Campaign.objects.aggregate(v=Max("updated_at"))["v"]
+    return f"{touch}|{campaign}"
+
+
+def campaign_names(*, limit: int = 200) -> list[str]:
+    """Campaign names, alphabetical."""
+    return list(Campaign.objects.order_by("name").values_list("name", flat=True).distinct()[:limit])
+
+
+def campaign_reach_list(*, occurred_after: datetime | None = None,
+                        occurred_before: datetime | None = None) -> list[dict[str, Any]]:
+    """Campaigns with budget, cost, touches and distinct contacts reached (touches in the window), costliest first."""
+    window = Q()
+    if occurred_after:
+        window &= Q(touchpoints__occurred_at__gte=occurred_after)
+    if occurred_before:
+        window &= Q(touchpoints__occurred_at__lt=occurred_before)
+    rows = (Campaign.objects.annotate(touches=Count("touchpoints", filter=window),
+                                      contacts=Count("touchpoints__contact", filter=window, distinct=True))
+            .values("id", "name", "channel", "type", "start_date", "end_date", "budget", "actual_cost", "touches",
+                    "contacts").order_by("-actual_cost", "id"))
+    return [{**r, "budget": float(r["budget"]), "cost": float(r["actual_cost"])} for r in rows]

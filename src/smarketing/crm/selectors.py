@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet, Sum
 from django.db.models.functions import Lower
 
 from smarketing.core.errors import NotFound
@@ -119,3 +119,34 @@ def contact_stages_by_id(*, ids: set[int]) -> dict[int, str]:
     for start in range(0, len(id_list), 2000):
         found.update(Contact.objects.filter(pk__in=id_list[start:start + 2000]).values_list("id", "lifecycle_stage"))
     return found
+
+
+# Reads for the web pages' caches and filters.
+
+def crm_data_version() -> tuple[str, int]:
+    """A fingerprint of the CRM tables (latest edit of a contact and of an opportunity) and the number of contacts."""
+    contacts = Contact.objects.aggregate(v=Max("updated_at"), n=Count("id"))
+    opportunities = Opportunity.objects.aggregate(v=Max("updated_at"))["v"]
+    return f"{contacts['v']}|{opportunities}", contacts["n"]
+
+
+def contact_field_values(*, field: str, limit: int = 200) -> list[str]:
+    """The distinct non-blank values of a contact field (`lead_source`, `country`) or of its account's `segment`."""
+    columns = {"lead_source": (Contact, "lead_source"), "country": (Contact, "country"), "segment": (Account, "segment")}
+    model, column = columns[field]
+    values = (model.objects.exclude(**{column: ""}).order_by(column)  # type: ignore[attr-defined]
+              .values_list(column, flat=True).distinct()[:limit])
+    return [str(v) for v in values]
+
+
+def contact_owner_names(*, limit: int = 200) -> dict[int, str]:
+    """The users who own contacts, by id, with their username."""
+    return dict(Contact.objects.filter(owner__isnull=False).order_by("owner_id")
+                .values_list("owner_id", "owner__username").distinct()[:limit])
+
+
+def open_pipeline_by_account(*, account_ids: Any) -> dict[int, float]:
+    """Open opportunity amounts summed per account, for these accounts (a list or a subquery of ids)."""
+    rows = (Opportunity.objects.filter(outcome="open", account_id__in=account_ids).values("account_id")
+            .annotate(v=Sum("amount")).values_list("account_id", "v").order_by())
+    return {account_id: float(v or 0) for account_id, v in rows}

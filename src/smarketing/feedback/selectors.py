@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from smarketing.feedback.models import FeedbackItem
 
@@ -45,3 +45,40 @@ def feedback_list_for_records(*, contact_ids: Any, account_id: int | None = None
     if opportunity_id:
         where |= Q(opportunity_id=opportunity_id)
     return FeedbackItem.objects.filter(where).select_related("author", "contact", "account")
+
+
+# Reads for the web pages.
+
+def feedback_data_version() -> str:
+    """A fingerprint of the feedback table: the last item recorded."""
+    return str(FeedbackItem.objects.aggregate(v=Max("id"))["v"])
+
+
+def feedback_kind_summary(*, occurred_after: datetime, occurred_before: datetime) -> list[dict[str, Any]]:
+    """Feedback per kind in a window: items, accounts that said it and their open pipeline at stake (largest first)."""
+    from smarketing.crm.selectors import open_pipeline_by_account
+
+    items = FeedbackItem.objects.filter(occurred_at__gte=occurred_after, occurred_at__lt=occurred_before)
+    counts = {r["kind"]: r["n"] for r in items.values("kind").annotate(n=Count("id")).order_by()}
+    accounts: dict[str, set[int]] = {kind: set() for kind in counts}
+    for kind, account_id in items.exclude(account__isnull=True).values_list("kind", "account_id").distinct():
+        accounts[kind].add(account_id)
+    at_stake = open_pipeline_by_account(account_ids=sorted({a for ids in accounts.values() for a in ids}))
+    out = [{"theme": kind, "items": n, "accounts": len(accounts[kind]),
+            "revenue_at_stake": sum(at_stake.get(a, 0.0) for a in accounts[kind])} for kind, n in counts.items()]
+    return sorted(out, key=lambda r: (-r["revenue_at_stake"], r["theme"]))
+
+
+def theme_weekly_counts(*, theme_ids: list[int], weeks: int, before: datetime) -> dict[int, list[int]]:
+    """Items assigned to each theme per week, for the `weeks` weeks before `before` (oldest week first)."""
+    from datetime import timedelta
+
+    from smarketing.feedback.models import ThemeAssignment
+
+    start = before - timedelta(days=7 * weeks)
+    out = {tid: [0] * weeks for tid in theme_ids}
+    for tid, at in (ThemeAssignment.objects.filter(theme_id__in=theme_ids, item__occurred_at__gte=start,
+                                                   item__occurred_at__lt=before)
+                    .values_list("theme_id", "item__occurred_at")):
+        out[tid][min(int((at - start).days // 7), weeks - 1)] += 1
+    return out

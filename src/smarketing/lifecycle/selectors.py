@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 
 from smarketing.lifecycle.models import Assignment, HandoffDecision, SlaEvent, StageChange
 
@@ -57,3 +57,16 @@ def sla_event_list_for_records(*, contact_ids: Any) -> QuerySet[SlaEvent]:
     """SLA facts (clock started, met, breached, escalated…) about these contacts, with the owner on the clock."""
     return SlaEvent.objects.filter(contact_id__in=contact_ids).select_related(
         "owner", "contact", "playbook_version", "touchpoint__actor")
+
+
+# Reads for the web pages' caches.
+
+def stage_change_last_id() -> int | None:
+    """The id of the last stage change recorded (history is append-only, so it fingerprints the history)."""
+    return StageChange.objects.aggregate(v=Max("id"))["v"]  # type: ignore[no-any-return]
+
+
+def stage_change_span() -> tuple[datetime | None, datetime | None]:
+    """When the recorded history starts and ends (first and last stage change)."""
+    agg = StageChange.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    return agg["first"], agg["last"]

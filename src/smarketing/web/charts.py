@@ -23,6 +23,7 @@ class Bar:
     label: str
     value: float
     target: float | None = None
+    href: str = ""  # the records behind the bar (a measure's drill-down), when it has them
 
 
 def _fmt_default(v: float) -> str:
@@ -172,8 +173,9 @@ def funnel_chart(stages: Sequence[Bar], *, title: str, fmt: Callable[[float], st
         w = max(s.value / top * plot_w, 2)
         body.append(f'<text x="{label_w - 8}" y="{y + row * 0.64:.1f}" text-anchor="end" font-size="13" '
                     f'fill="{INK}">{escape(s.label)}</text>')
-        body.append(f'<rect x="{cx - w / 2:.1f}" y="{y}" width="{w:.1f}" height="{row}" rx="4" '
-                    f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(s.label)}: {escape(fmt(s.value))}</title></rect>')
+        bar = (f'<rect x="{cx - w / 2:.1f}" y="{y}" width="{w:.1f}" height="{row}" rx="4" '
+               f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(s.label)}: {escape(fmt(s.value))}</title></rect>')
+        body.append(f'<a href="{escape(s.href)}">{bar}</a>' if s.href else bar)
         if s.target is not None and s.target > 0:
             tw = s.target / top * plot_w
             body.append(f'<rect x="{cx - tw / 2:.1f}" y="{y}" width="{tw:.1f}" height="{row}" rx="4" fill="none" '

@@ -18,15 +18,15 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 
-from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.campaigns.selectors import campaigns_data_version
 from smarketing.core import clock
 from smarketing.core.errors import DomainError, ValidationFailed
-from smarketing.crm.models import Contact, Opportunity
-from smarketing.feedback.models import FeedbackItem
-from smarketing.lifecycle.models import StageChange
-from smarketing.playbook.models import PlaybookVersion
+from smarketing.crm.selectors import crm_data_version
+from smarketing.feedback.selectors import feedback_data_version
+from smarketing.lifecycle.selectors import stage_change_last_id
+from smarketing.playbook.selectors import playbook_version_active_get
 from smarketing.web.models import ComputedFigure
 
 T = TypeVar("T")
@@ -54,7 +54,7 @@ def _version_and_size() -> tuple[str, int]:
     memo = _version_memo
     if memo is not None and now - memo[0] < _VERSION_TTL:
         return memo[1], memo[2]
-    value, size = _read_version(), Contact.objects.count()
+    value, size = _read_version()
     _version_memo = (time.monotonic(), value, size)
     return value, size
 
@@ -64,24 +64,28 @@ def data_version() -> str:
     return _version_and_size()[0]
 
 
+def contact_count() -> int:
+    """How many contacts the CRM holds (as of the memoised data version)."""
+    return _version_and_size()[1]
+
+
 def forget_version() -> None:
     """Drop the memoised version (tests and writes in this process that must be seen at once)."""
     global _version_memo
     _version_memo = None
 
 
-def _read_version() -> str:
-    """Max ids of the append-only history and latest edit times of the mutable tables."""
-    parts = [
-        StageChange.objects.aggregate(v=Max("id"))["v"],
-        Touchpoint.objects.aggregate(v=Max("id"))["v"],
-        Opportunity.objects.aggregate(v=Max("updated_at"))["v"],
-        Contact.objects.aggregate(v=Max("updated_at"))["v"],
-        Campaign.objects.aggregate(v=Max("updated_at"))["v"],
-        FeedbackItem.objects.aggregate(v=Max("id"))["v"],
-        PlaybookVersion.objects.aggregate(v=Max("updated_at"))["v"],
-    ]
-    return "|".join(str(p) for p in parts)
+def _read_version() -> tuple[str, int]:
+    """The owning apps' fingerprints of their tables (last ids of append-only history, latest edits of the rest),
+    the active playbook, and the number of contacts."""
+    crm, contacts = crm_data_version()
+    try:
+        active = playbook_version_active_get()
+        playbook = f"{active.pk}@{active.updated_at}"
+    except DomainError:  # no active playbook yet
+        playbook = "none"
+    parts = [stage_change_last_id(), campaigns_data_version(), crm, feedback_data_version(), playbook]
+    return "|".join(str(p) for p in parts), contacts
 
 
 def figure_key(name: str, spec: Any) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
+from smarketing.campaigns.selectors import campaign_names
+from smarketing.crm.selectors import contact_field_values, contact_owner_names
 from smarketing.web.data.common import cached, query_result
 from smarketing.web.periods import Period
 
@@ -21,6 +22,10 @@ DIMENSIONS = {"source": "Lead source", "campaign": "First campaign", "segment": 
 STAGES = ["lead", "mql", "sal", "sql", "opportunity", "customer"]
 SHORT = {"lead": "Lead", "mql": "MQL", "sal": "SAL", "sql": "SQL", "opportunity": "Opportunity",
          "customer": "Customer"}
+# The cohort measure that counts each stage of the lead → customer funnel (none for SAL yet: the funnel query's
+# own count is shown for it).
+COHORT_MEASURES = {"lead": "cohort_entered", "mql": "cohort_reached_mql", "sql": "cohort_reached_sql",
+                   "opportunity": "cohort_reached_opportunity", "customer": "cohort_reached_customer"}
 NONE_KEY = "(none)"  # the key the funnel query gives a missing value, in groups and in filters
 OPTIONS_MAX = 200
 
@@ -56,16 +61,18 @@ class FunnelData:
 
 def funnel_spec(period: Period, *, by: str | None = None,
                 filters: Mapping[str, list[str]] | None = None) -> dict[str, Any]:
-    """The analytics spec of a period's lead-to-customer cohort funnel (its end day is inclusive, as in the CLI)."""
-    last_day = (period.end - timedelta(microseconds=1)).date()
-    return {"from_stage": "lead", "to_stage": "customer", "start": period.start.date().isoformat(),
-            "end": last_day.isoformat(), "by": by, "filters": dict(filters or {})}
+    """The analytics spec of a period's lead-to-customer cohort funnel: the period's local days (the end day
+    inclusive, as in the CLI) in its time zone, so the cohort is the one the `cohort_*` measures count."""
+    return {"from_stage": "lead", "to_stage": "customer", "start": period.first_day.isoformat(),
+            "end": period.last_day.isoformat(), "timezone": period.timezone, "by": by, "filters": dict(filters or {})}
 
 
 def cli_command(spec: Mapping[str, Any]) -> str:
     """The equivalent `smarketing funnel … --json` command line, quoted for a shell."""
     args = ["smarketing", "funnel", "--from", spec["from_stage"], "--to", spec["to_stage"], "--start", spec["start"],
             "--end", spec["end"]]
+    if spec.get("timezone"):
+        args += ["--timezone", spec["timezone"]]
     if spec.get("by"):
         args += ["--by", spec["by"]]
     for name, values in (spec.get("filters") or {}).items():
@@ -91,23 +98,17 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
 
 
 def _filter_options() -> dict[str, list[tuple[str, str]]]:
-    from smarketing.campaigns.models import Campaign
-    from smarketing.crm.models import Account, Contact
+    def labelled(values: list[str]) -> list[tuple[str, str]]:
+        return [(v, v.replace("_", " ")) for v in values]
 
-    def distinct(qs: Any, column: str) -> list[tuple[str, str]]:
-        values = qs.exclude(**{column: ""}).order_by(column).values_list(column, flat=True).distinct()
-        return [(str(v), str(v).replace("_", " ")) for v in values[:OPTIONS_MAX]]
-
-    owner_ids = [str(pk) for pk in Contact.objects.filter(owner__isnull=False).order_by("owner_id")
-                 .values_list("owner_id", flat=True).distinct()[:OPTIONS_MAX]]
-    names = _owner_names(owner_ids)
     none = (NONE_KEY, "none")
+    owners = contact_owner_names(limit=OPTIONS_MAX)
     return {
-        "source": [*distinct(Contact.objects.all(), "lead_source"), none],
-        "campaign": [*distinct(Campaign.objects.all(), "name"), none],
-        "segment": [*distinct(Account.objects.all(), "segment"), none],
-        "owner": [*[(pk, names.get(pk, pk)) for pk in owner_ids], none],
-        "country": [*distinct(Contact.objects.all(), "country"), none],
+        "source": [*labelled(contact_field_values(field="lead_source", limit=OPTIONS_MAX)), none],
+        "campaign": [*labelled(campaign_names(limit=OPTIONS_MAX)), none],
+        "segment": [*labelled(contact_field_values(field="segment", limit=OPTIONS_MAX)), none],
+        "owner": [*[(str(pk), name) for pk, name in owners.items()], none],
+        "country": [*labelled(contact_field_values(field="country", limit=OPTIONS_MAX)), none],
     }
 
 
@@ -134,10 +135,8 @@ def stage_rows(group: Any) -> list[StageRow]:
 
 
 def _owner_names(keys: list[str]) -> dict[str, str]:
-    from smarketing.team.models import User
-
-    ids = [int(k) for k in keys if k.isdigit()]
-    return {str(pk): name for pk, name in User.objects.filter(id__in=ids).values_list("id", "username")}
+    names = contact_owner_names(limit=10_000)
+    return {k: names[int(k)] for k in keys if k.isdigit() and int(k) in names}
 
 
 def breakdown_rows(result: Any, dimension: str) -> list[dict[str, Any]]:

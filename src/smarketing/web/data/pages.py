@@ -1,57 +1,30 @@
-"""Read-only page helpers over campaigns, feedback, the handoff queue and journeys.
-
-Each is a stand-in the owning app can replace with its own selector; the pages call them through
-`smarketing.web.integrations`, which prefers the owning app's code when it exists.
-"""
+"""Read-only page helpers: campaigns, feedback and journeys, composed from the owning apps' selectors and the
+analytics `journeys` query kind (cached per data version)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, Sum
-
-from smarketing.campaigns.models import Campaign
-from smarketing.crm.models import Opportunity
-from smarketing.feedback.models import FeedbackItem
-from smarketing.web.data.common import cached
+from smarketing.campaigns.selectors import campaign_reach_list
+from smarketing.feedback.selectors import feedback_kind_summary, theme_weekly_counts
+from smarketing.feedback.theme_selectors import insight_list
+from smarketing.feedback.theme_selectors import theme_rows as theme_row_list
+from smarketing.web.data.common import cached, query_result
 from smarketing.web.periods import Period
 
 
 def campaign_rows(*, period: Period | None = None) -> list[dict[str, Any]]:
-    """Campaigns with cost, touches and contacts reached (attribution comes from the analytics)."""
-
-    def compute() -> list[dict[str, Any]]:
-        tq = Q()
-        if period is not None:
-            tq = Q(touchpoints__occurred_at__gte=period.start, touchpoints__occurred_at__lt=period.end)
-        qs = (Campaign.objects.annotate(touches=Count("touchpoints", filter=tq),
-                                        contacts=Count("touchpoints__contact", filter=tq, distinct=True))
-              .values("id", "name", "channel", "type", "start_date", "end_date", "budget", "actual_cost", "touches",
-                      "contacts").order_by("-actual_cost", "id"))
-        return [{**r, "budget": float(r["budget"]), "cost": float(r["actual_cost"])} for r in qs]
-
-    return cached("campaign_rows", (period.key, period.start) if period else None, compute)
+    """Campaigns with cost, touches and contacts reached in the period (attribution comes from the analytics)."""
+    return cached("campaign_rows", (period.key, period.start) if period else None,
+                  lambda: campaign_reach_list(occurred_after=period.start if period else None,
+                                              occurred_before=period.end if period else None))
 
 
 def feedback_by_kind(*, period: Period) -> list[dict[str, Any]]:
     """Feedback counts per kind in a period with the open pipeline of the accounts that said it."""
-
-    def compute() -> list[dict[str, Any]]:
-        items = FeedbackItem.objects.filter(occurred_at__gte=period.start, occurred_at__lt=period.end)
-        counts = {r["kind"]: r["n"] for r in items.values("kind").annotate(n=Count("id")).order_by()}
-        accounts: dict[str, set[int]] = defaultdict(set)
-        for kind, acc in items.exclude(account__isnull=True).values_list("kind", "account_id").distinct():
-            accounts[kind].add(acc)
-        open_by_account = dict(Opportunity.objects.filter(outcome="open").values("account_id")
-                               .annotate(v=Sum("amount")).values_list("account_id", "v").order_by())
-        out = [{"theme": k, "items": n, "accounts": len(accounts[k]),
-                "revenue_at_stake": float(sum(open_by_account.get(a) or 0 for a in accounts[k]))}
-               for k, n in counts.items()]
-        return sorted(out, key=lambda r: -r["revenue_at_stake"])
-
-    return cached("feedback_by_kind", (period.key, period.start), compute)
+    return cached("feedback_by_kind", (period.key, period.start),
+                  lambda: feedback_kind_summary(occurred_after=period.start, occurred_before=period.end))
 
 
 @dataclass
@@ -80,16 +53,11 @@ def _label(kind: str) -> str:
 
 def journeys_spec(period: Period) -> dict[str, Any]:
     """The analytics spec for contacts' events in a period (end day inclusive, as `smarketing journeys`)."""
-    from datetime import timedelta
-
-    last_day = (period.end - timedelta(microseconds=1)).date()
-    return {"start": period.start.date().isoformat(), "end": last_day.isoformat(), "top": 10}
+    return {"start": period.first_day.isoformat(), "end": period.last_day.isoformat(), "top": 10}
 
 
 def journeys(*, period: Period, which: str = "new_customer") -> JourneyData:
     """Directly-follows edges, top paths and conformance to an ideal journey, from the analytics `journeys` query."""
-    from smarketing.web.data.common import query_result
-
     which = which if which in ("new_customer", "existing_customer") else "new_customer"
     spec = journeys_spec(period)
     name = which.replace("_", " ")
@@ -114,29 +82,12 @@ def journeys(*, period: Period, which: str = "new_customer") -> JourneyData:
 
 
 def theme_rows(*, period: Period, weeks: int = 8) -> list[dict[str, Any]]:
-    """Active feedback themes with volume, a weekly trend and revenue at stake (open pipeline + ARR of the accounts).
-
-    Figures come from the feedback app's `theme_rows` selector; the weekly trend is read here.
-    """
-    from datetime import timedelta
-
-    from smarketing.feedback.models import ThemeAssignment
-    from smarketing.web import integrations
-
-    owned = integrations.optional("smarketing.feedback.theme_selectors", "theme_rows")
+    """Active feedback themes with volume, a weekly trend and revenue at stake (open pipeline + ARR of the accounts),
+    from the feedback app's `theme_rows` and `theme_weekly_counts` selectors."""
 
     def compute() -> list[dict[str, Any]]:
-        if owned is None:
-            return []
-        rows = owned()
-        if not rows:
-            return []
-        start = period.end - timedelta(days=7 * weeks)
-        trend: dict[int, list[int]] = defaultdict(lambda: [0] * weeks)
-        for tid, at in ThemeAssignment.objects.filter(theme_id__in=[r.id for r in rows], item__occurred_at__gte=start,
-                                                      item__occurred_at__lt=period.end).values_list(
-                "theme_id", "item__occurred_at"):
-            trend[tid][min(int((at - start).days // 7), weeks - 1)] += 1
+        rows = theme_row_list()
+        trend = theme_weekly_counts(theme_ids=[r.id for r in rows], weeks=weeks, before=period.end)
         out = [{"id": r.id, "theme": r.name, "key_phrases": ", ".join(r.key_phrases[:4]), "items": r.volume,
                 "accounts": r.revenue.accounts, "trend": trend[r.id], "recent": sum(trend[r.id][-4:]),
                 "sentiment": r.sentiment, "open_pipeline": float(r.revenue.open_pipeline), "arr": float(r.revenue.arr),
@@ -148,6 +99,4 @@ def theme_rows(*, period: Period, weeks: int = 8) -> list[dict[str, Any]]:
 
 def insight_rows(*, status: str = "") -> list[Any]:
     """The insights inbox, newest first, through the feedback app's selector."""
-    from smarketing.feedback.theme_selectors import insight_list
-
     return list(insight_list(status=status)[:50])

@@ -1,191 +1,132 @@
-"""SLA compliance and week-over-week changes for the scoreboard (read-only); pacing is in `web.data.goals`."""
+"""The scoreboard's SLA card and week-over-week changes, composed from the measures (no arithmetic of its own).
+
+Pacing of the revenue goal is in `web.data.goals`; every figure here is a measure of the `metrics` query kind, so
+the page shows what `smarketing metrics --period … --json` prints.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Sum
-
-from smarketing.campaigns.models import Touchpoint
+from smarketing.analytics.metrics import MeasureValue, MetricsResult
 from smarketing.core import clock
-from smarketing.crm.models import Contact, Opportunity
-from smarketing.feedback.models import FeedbackItem
-from smarketing.lifecycle.enums import Stage
-from smarketing.lifecycle.models import StageChange
+from smarketing.lifecycle.selectors import stage_change_span
 from smarketing.playbook.schema import Playbook
-from smarketing.web.data.common import cached
-from smarketing.web.periods import Period
+from smarketing.web.data.measures import metrics
+from smarketing.web.periods import Period, parse_period
+
+# The within-SLA share sales commits to: the playbook sets deadlines, not a share; 90 % is the house default the
+# lifecycle's compliance report (`smarketing sla compliance`) flags against.
+SALES_TARGET = 0.9
 
 
-def _weekdays_between(a: datetime, b: datetime) -> float:
-    """Elapsed weekday time in days between two moments (weekends skipped; holidays and hours ignored)."""
-    if b <= a:
-        return 0.0
-    total, t = 0.0, a
-    while t < b:
-        nxt = min(b, (t + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0))
-        if t.weekday() < 5:
-            total += (nxt - t).total_seconds() / 86400
-        t = nxt
-    return total
+@dataclass(frozen=True)
+class SlaLine:
+    """One commitment of the SLA: the measure that judges it, its target and the verdict in words."""
 
-
-@dataclass
-class SlaSide:
     side: str
-    measure: str
+    commitment: str
+    name: str  # the measure shown as the actual
     value: float | None
     target: float | None
-    ok: bool | None
+    target_name: str  # the measure giving the target, when the target is one ("" for a fixed rate)
+    unit: str
+    status: str  # on pace | behind pace | met | missed | no data
     detail: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    kind: str = "pct"
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.status == "no data" else self.status in ("on pace", "met")
 
 
-SALES_TARGET = 0.9  # the playbook sets deadlines, not a share; 90 % on time is the house default (as lifecycle's)
+def _verdict(value: float | None, target: float | None, *, running: bool) -> str:
+    """Against a target to date: "on pace / behind pace" while the period runs, "met / missed" once it has ended."""
+    if value is None or target is None:
+        return "no data"
+    if running:
+        return "on pace" if value >= target else "behind pace"
+    return "met" if value >= target else "missed"
 
 
-def _sales_from_clocks(period: Period) -> list[SlaSide]:
-    """Sales' side from the lifecycle SLA clocks (business hours, holidays) when the period is a month or quarter."""
-    from smarketing.web import integrations
-
-    compliance = integrations.optional("smarketing.lifecycle.selectors_sla", "sla_compliance")
-    kind = "quarter" if "-Q" in period.key else ("month" if len(period.key) == 7 and period.key[4] == "-" else "")
-    if compliance is None or not kind:
+def sla_lines(*, terms: Playbook | None, period: Period, result: MetricsResult | None,
+              now: datetime | None = None) -> list[SlaLine]:
+    """Both sides of the SLA for a period from the measures: sales' clocks (the lifecycle's business calendar)
+    and marketing's MQL volume against the commitment prorated to date, and its acceptance rate."""
+    if terms is None or result is None:
         return []
-    report, _err = integrations.safe(compliance, period_kind=kind, period_key=period.key, target=SALES_TARGET)
-    if not report:
-        return []
-    sales = report["sales"]
-    labels = {"first_touch": f"First touch within {sales['first_touch_business_hours']:g} business hours",
-              "decision": f"MQLs decided within {sales['decision_business_days']:g} business days"}
-    out = []
-    for key, label in labels.items():
-        b = sales["overall"].get(key) or {}
-        if not b.get("measured") and not b.get("open"):
-            continue
-        out.append(SlaSide("sales", label, b.get("within_sla_rate"), b.get("target", SALES_TARGET),
-                           b.get("meets_target"),
-                           f"{b.get('met', 0)} met, {b.get('breached', 0)} breached, {b.get('open', 0)} still open "
-                           "(SLA clocks, business hours)", kind="pct"))
-    return out
+    now = now or clock.now()
+    running = now < period.end
+    sales, marketing = terms.sla.sales, terms.sla.marketing
+    lines = []
+    for name, commitment in (
+            ("first_touch_within_sla", f"First touch within {sales.first_touch_business_hours:g} business hours"),
+            ("decision_within_sla", f"MQLs decided within {sales.decision_business_days:g} business days")):
+        m = result.get(name)
+        measured = f"{m.numerator:g} of {m.denominator:g} clocks met" if m.denominator else "no clock resolved yet"
+        lines.append(SlaLine("sales", commitment, name, m.value, SALES_TARGET, "", "ratio",
+                             _verdict(m.value, SALES_TARGET, running=running),
+                             f"{measured} (clocks started in {period.label}, business hours, "
+                             f"{terms.sla.calendar.timezone})"))
+    volume, target = result.get("mqls_entered"), result.get("mql_volume_target_to_date")
+    lines.append(SlaLine(
+        "marketing", f"MQL volume: {marketing.mql_volume} per {marketing.period}", volume.name, volume.value,
+        target.value, target.name, "count", _verdict(volume.value, target.value, running=running),
+        f"MQLs entered in {period.label} against the commitment " + (
+            "prorated to the part of the period elapsed" if running else "for the whole period")))
+    acceptance = result.get("mql_acceptance_rate")
+    decided = (f"{acceptance.numerator:g} accepted of {acceptance.denominator:g} decided"
+               if acceptance.denominator else "no MQL decided yet")
+    lines.append(SlaLine(
+        "marketing", "MQL acceptance rate", acceptance.name, acceptance.value, marketing.min_acceptance_rate, "",
+        "ratio", _verdict(acceptance.value, marketing.min_acceptance_rate, running=running),
+        f"{decided}, of the MQLs that entered in {period.label} (cohort; recycled counts as not accepted)"))
+    return lines
 
 
-DECIDED = {Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.RECYCLED, Stage.DISQUALIFIED}
+# Week over week: the events of the last 7 days against the 7 days before.
+CHANGE_MEASURES = ["leads_created", "mqls_entered", "sals_entered", "recycled_entered", "disqualified_entered",
+                   "opportunities_opened", "pipeline_opened", "revenue_won", "touchpoints_recorded",
+                   "feedback_items_recorded"]
 
 
-def sla_compliance(*, terms: Playbook | None, period: Period) -> list[SlaSide]:
-    """Both sides of the SLA: sales decides MQLs in time; marketing sends enough MQLs that sales accepts."""
-    if terms is None:
-        return []
-
-    def compute() -> list[SlaSide]:
-        mqls = list(StageChange.objects.filter(to_stage=Stage.MQL, contact__isnull=False,
-                                               occurred_at__gte=period.start, occurred_at__lt=period.end)
-                    .values_list("contact_id", "occurred_at"))
-        ids = [c for c, _ in mqls]
-        decisions: dict[int, tuple[datetime, str]] = {}
-        for cid, stage, at in (StageChange.objects.filter(contact_id__in=ids, to_stage__in=[s.value for s in DECIDED])
-                               .values_list("contact_id", "to_stage", "occurred_at").order_by("occurred_at")):
-            decisions.setdefault(cid, (at, stage))
-        limit = terms.sla.sales.decision_business_days
-        in_time = late = open_ = accepted = rejected = 0
-        now = clock.now()
-        for cid, at in mqls:
-            dec = decisions.get(cid)
-            if dec is None or dec[0] < at:
-                open_ += 1
-                if _weekdays_between(at, now) > limit:
-                    late += 1
-                continue
-            if _weekdays_between(at, dec[0]) <= limit:
-                in_time += 1
-            else:
-                late += 1
-            if dec[1] in (Stage.RECYCLED, Stage.DISQUALIFIED):
-                rejected += 1
-            else:
-                accepted += 1
-        decided_total = in_time + late
-        sales_rate = in_time / decided_total if decided_total else None
-        months = max(period.days / 30.4, 0.03)
-        per = {"week": 12 / 52, "month": 1.0, "quarter": 3.0}[terms.sla.marketing.period]
-        volume_target = terms.sla.marketing.mql_volume * months / per
-        acc_rate = accepted / (accepted + rejected) if accepted + rejected else None
-        min_acc = terms.sla.marketing.min_acceptance_rate
-        sales_rows = _sales_from_clocks(period) or [
-            SlaSide("sales", f"MQLs decided within {limit:g} business days", sales_rate, SALES_TARGET,
-                    None if sales_rate is None else sales_rate >= SALES_TARGET,
-                    f"{in_time} in time, {late} late, {open_} still open of {len(mqls)} MQLs "
-                    "(weekdays counted; SLA clocks not recorded for this period)", kind="pct")]
-        return [
-            *sales_rows,
-            SlaSide("marketing", "MQL volume", float(len(mqls)), volume_target, len(mqls) >= volume_target,
-                    f"{len(mqls)} MQLs against {volume_target:,.0f} promised for the period "
-                    f"({terms.sla.marketing.mql_volume} per {terms.sla.marketing.period})", [], kind="int"),
-            SlaSide("marketing", "MQL acceptance rate", acc_rate, min_acc,
-                    None if acc_rate is None else acc_rate >= min_acc,
-                    f"{accepted} accepted, {rejected} rejected or recycled", []),
-        ]
-
-    return cached("sla", (period.key, period.start, clock.now().date()), compute)
-
-
-@dataclass
+@dataclass(frozen=True)
 class Change:
-    label: str
-    kind: str
-    this_week: float
-    last_week: float
+    name: str
+    this_week: MeasureValue
+    last_week: MeasureValue
+
+    @property
+    def label(self) -> str:
+        return self.this_week.label
 
     @property
     def delta(self) -> float:
-        return self.this_week - self.last_week
+        return (self.this_week.value or 0.0) - (self.last_week.value or 0.0)
 
 
-def week_changes() -> list[Change]:
-    """This week (last 7 days) against the 7 days before it."""
-    now = clock.now()
-
-    def window(days_back: int) -> tuple[datetime, datetime]:
-        return now - timedelta(days=days_back), now - timedelta(days=days_back - 7)
-
-    def compute() -> list[Change]:
-        def stage_counts(a: datetime, b: datetime) -> dict[str, int]:
-            return {r["to_stage"]: r["n"] for r in StageChange.objects.filter(occurred_at__gte=a, occurred_at__lt=b)
-                    .values("to_stage").annotate(n=Count("id")).order_by()}
-
-        out: dict[str, list[float]] = {}
-        for a, b in (window(7), window(14)):
-            sc = stage_counts(a, b)
-            opened = Opportunity.objects.filter(opened_at__gte=a, opened_at__lt=b).aggregate(
-                n=Count("id"), v=Sum("amount"))
-            won = Opportunity.objects.filter(outcome="won", closed_at__gte=a, closed_at__lt=b).aggregate(v=Sum("amount"))
-            vals = {
-                "New leads": sc.get(Stage.LEAD, 0), "New MQLs": sc.get(Stage.MQL, 0),
-                "MQLs accepted (SAL)": sc.get(Stage.SAL, 0),
-                "MQLs recycled or disqualified": sc.get(Stage.RECYCLED, 0) + sc.get(Stage.DISQUALIFIED, 0),
-                "Opportunities opened": opened["n"] or 0, "Pipeline opened": float(opened["v"] or 0),
-                "Revenue won": float(won["v"] or 0),
-                "Touchpoints": Touchpoint.objects.filter(occurred_at__gte=a, occurred_at__lt=b).count(),
-                "Feedback items": FeedbackItem.objects.filter(occurred_at__gte=a, occurred_at__lt=b).count(),
-            }
-            for k, v in vals.items():
-                out.setdefault(k, []).append(float(v))
-        money = {"Pipeline opened", "Revenue won"}
-        return [Change(k, "money" if k in money else "int", v[0], v[1]) for k, v in out.items()]
-
-    return cached("changes", now.strftime("%Y-%m-%d %H"), compute)
+@dataclass(frozen=True)
+class WeekChanges:
+    this_period: str  # the period keys the measures were read for, so the figures link to their records
+    last_period: str
+    last_label: str
+    rows: list[Change]
+    computing: bool = False
 
 
-def data_span() -> tuple[datetime | None, datetime | None]:
+def week_changes() -> WeekChanges:
+    """The change-measures for `last-7d` against the seven local days before it (a custom range)."""
+    this = parse_period("last-7d")
+    last_day = this.first_day - timedelta(days=1)
+    before = parse_period(f"{last_day - timedelta(days=6)}..{last_day}")
+    current, previous = metrics(this), metrics(before)
+    if current is None or previous is None:
+        return WeekChanges(this.key, before.key, before.label, [], computing=True)
+    rows = [Change(n, current.get(n), previous.get(n)) for n in CHANGE_MEASURES]
+    return WeekChanges(this.key, before.key, before.label, rows)
+
+
+def data_span() -> tuple[Any, Any]:
     """First and last recorded stage change, so empty periods can point at where data is."""
-    agg = StageChange.objects.aggregate(a=Min("occurred_at"))
-    last = StageChange.objects.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
-    return agg["a"], last
-
-
-def contact_count() -> int:
-    return Contact.objects.count()
+    return stage_change_span()

@@ -13,6 +13,7 @@ WARM_KEY = "warm:scoreboard"
 def warm() -> dict[str, Any]:
     """Compute (inline, in the worker) what the scoreboard shows for this quarter."""
     from smarketing.web.data import common, funnel, goals, pages, scoreboard
+    from smarketing.web.data.measures import metrics
     from smarketing.web.periods import current_quarter_key, parse_period
     from smarketing.web.views.campaigns import campaign_performance
     from smarketing.web.views.common import active_terms
@@ -22,9 +23,9 @@ def warm() -> dict[str, Any]:
     version = common.data_version()
     token = common.inline()
     try:
+        metrics(period)
         fun = funnel.funnel(period=period)
         goals.goals_data(terms=terms, period=period)
-        scoreboard.sla_compliance(terms=terms, period=period)
         scoreboard.week_changes()
         pages.feedback_by_kind(period=period)
         campaign_performance(period=period, model="linear")

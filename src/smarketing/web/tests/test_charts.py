@@ -63,16 +63,23 @@ def test_percent_and_days_carry_units():
 
 
 @pytest.mark.parametrize("key, start, end, label", [
-    ("2026-Q4", datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), "Q4 2026"),
-    ("2026-02", datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC), "February 2026"),
-    ("2026", datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), "year 2026"),
+    ("2026-Q4", datetime(2026, 10, 1, 4, tzinfo=UTC), datetime(2027, 1, 1, 5, tzinfo=UTC), "Q4 2026"),
+    ("2026-02", datetime(2026, 2, 1, 5, tzinfo=UTC), datetime(2026, 3, 1, 5, tzinfo=UTC), "February 2026"),
+    ("2026", datetime(2026, 1, 1, 5, tzinfo=UTC), datetime(2027, 1, 1, 5, tzinfo=UTC), "year 2026"),
+    ("2026-11-02..2026-11-08", datetime(2026, 11, 2, 5, tzinfo=UTC), datetime(2026, 11, 9, 5, tzinfo=UTC),
+     "2 Nov 2026 – 8 Nov 2026"),
 ])
-def test_periods_parse_from_url_keys(key, start, end, label):
+def test_periods_parse_from_url_keys_in_the_playbooks_time_zone(active_playbook, key, start, end, label):
+    # given the shipped playbook's business calendar in New York: periods start and end at midnight there
     p = parse_period(key)
-    assert (p.start, p.end, p.label) == (start, end, label)
+    assert (p.start, p.end, p.label, p.timezone) == (start, end, label, "America/New_York")
 
 
-def test_rolling_period_ends_now_and_bad_keys_name_the_field():
+def test_periods_are_in_utc_while_no_playbook_is_active(db):
+    assert parse_period("2026-Q4").start == datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def test_rolling_period_ends_now_and_bad_keys_name_the_field(active_playbook):
     clock.freeze(datetime(2026, 11, 20, tzinfo=UTC))
     assert parse_period("last-30d").start == datetime(2026, 10, 21, tzinfo=UTC)
     with pytest.raises(ValidationFailed) as err:

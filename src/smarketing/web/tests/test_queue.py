@@ -39,7 +39,7 @@ def test_an_uncached_funnel_is_queued_once_and_the_page_says_it_is_being_compute
     second = client.get("/funnel/", {"period": "2026-Q4"})
     # then each spec is queued once, and the page polls for the result
     kinds = [args[0] for args in _queued_figures()]
-    assert kinds and all(k == "funnel" for k in kinds) and len(kinds) == len(set(map(str, _queued_figures())))
+    assert set(kinds) == {"funnel", "metrics"} and len(kinds) == len(set(map(str, _queued_figures())))
     assert first.context["data"].computing and second.context["data"].computing
     html = second.content.decode()
     assert "The funnel is being computed" in html and 'hx-trigger="load delay:5s"' in html

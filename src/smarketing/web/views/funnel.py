@@ -8,7 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
 from smarketing.web import charts
-from smarketing.web.data.funnel import DIMENSIONS, filter_options, filters_label, funnel
+from smarketing.web.data.funnel import COHORT_MEASURES, DIMENSIONS, filter_options, filters_label, funnel
+from smarketing.web.data.measures import metrics
 from smarketing.web.formatting import pct
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import domain_errors, page, period_context, period_from
@@ -23,6 +24,8 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.getlist(k) for k in DIMENSIONS}
     dimension = request.GET.get("by", "source")
     data = funnel(period=period, filters=filters, dimension=dimension)
+    measures = metrics(period, data.filters)
+    stage_measures = {r.stage: COHORT_MEASURES.get(r.stage, "") for r in data.stages}
     options = filter_options()
     steps: list[tuple[str, float]] = []
     short = {"MQL": "no MQL", "SAL": "no SAL", "SQL": "no SQL", "Opportunity": "no opp.", "Customer": "not won"}
@@ -57,7 +60,7 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
     context = {
         **period_context(request, period, error), "data": data, "dimensions": DIMENSIONS, "options": options,
         "active_filters": data.filters, "filters_label": shown, "removals": removals, "share_query": share,
-        "results_id": RESULTS_ID, "partial": partial,
+        "results_id": RESULTS_ID, "partial": partial, "measures": measures, "stage_measures": stage_measures,
         "waterfall": charts.waterfall_chart(steps, title=f"Where the {period.label} cohort drops out",
                                             end_label="Customers"),
         "breakdown_chart": charts.bar_chart(

@@ -9,12 +9,16 @@ from django.http import HttpRequest, HttpResponse
 
 from smarketing.web import charts
 from smarketing.web.data import goals as goals_data
+from smarketing.web.data.measures import metrics
 from smarketing.web.forms import GoalPlanForm
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import active_terms, page, period_context, period_from
 
 PLAN = [("leads", "Lead", "lead_to_mql"), ("mqls", "MQL", "mql_to_sql"), ("sqls", "SQL", "sql_to_opportunity"),
         ("opportunities", "Opportunity", "win_rate"), ("deals", "Customer", None)]
+# The measure that counts each planned stage's actuals in the period (events), as the goals query's pacing does.
+ACTUALS = {"leads": "leads_created", "mqls": "mqls_entered", "sqls": "sqls_entered",
+           "opportunities": "opportunities_opened", "deals": "deals_won", "revenue": "revenue_won"}
 RATES = [r for _, _, r in PLAN if r]
 FALLBACK_RATE = 20.0  # percent, until history can be measured
 FALLBACK_DEAL = 25_000.0
@@ -40,6 +44,7 @@ def goals_page(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
     _version, terms = active_terms()
     data = goals_data.goals_data(terms=terms, period=period)
+    measures = metrics(period)
     measured = data.result
     rates = measured.rates if measured is not None else None
     defaults: dict[str, Any] = {
@@ -50,10 +55,9 @@ def goals_page(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         months = plan_period(period.key).months if goals_data.CALENDAR.match(period.key) else [period.start.date()]
         needed = what_if(measured, form.cleaned_data, months)
-        actual = {p.stage: p.actual_to_date for p in measured.pacing} if measured is not None else {}
         for key, label, rate in PLAN:
-            got = actual.get(key)
-            rows.append({"stage": label, "required": needed[key], "actual": got,
+            got = measures.get(ACTUALS[key]).value if measures is not None else None
+            rows.append({"stage": label, "required": needed[key], "actual": got, "measure": ACTUALS[key],
                          "gap": None if got is None else got - needed[key],
                          "rate": form.cleaned_data[rate] / 100 if rate else None,
                          "historical": getattr(rates, rate) if rates is not None and rate else None})
@@ -67,8 +71,9 @@ def goals_page(request: HttpRequest) -> HttpResponse:
             Column("target_to_date", "Needed by today", "int"), Column("actual_to_date", "Actual to date", "int"),
             Column("pacing", "Pacing", "pct"), Column("status", "Status")],
             [p.model_dump() for p in measured.pacing], period=period.label)
+    pacing_rows = [{"pacing": p, "measure": ACTUALS.get(p.stage, "")} for p in measured.pacing] if measured else []
     return page(request, "web/goals.html", {
-        "measured": measured, "measured_note": data.note, "measured_computing": data.computing,
+        "measures": measures, "pacing_rows": pacing_rows, "measured": measured, "measured_note": data.note, "measured_computing": data.computing,
         "goals_spec": data.spec,
         **period_context(request, period, error), "form": form, "rows": rows, "goal": data.goal,
         "goal_source": data.goal_source, "currency": data.currency, "goals": terms.goals if terms else [],

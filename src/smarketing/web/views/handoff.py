@@ -19,6 +19,8 @@ from smarketing.lifecycle.services_handoff import handoff_accept, handoff_recycl
 from smarketing.web.access import HANDOFF_ROLES, roles_required
 from smarketing.web.context import web
 from smarketing.web.data.common import forget_version
+from smarketing.web.data.measures import metrics
+from smarketing.web.periods import current_quarter_key, parse_period
 from smarketing.web.views.common import active_terms, domain_errors, page
 
 PAGE_SIZE = 20
@@ -47,7 +49,9 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
         offset = 0
     rows = handoff_queue_rows(owner_id=owner_id, limit=offset + PAGE_SIZE + 1)[offset:]
     items = [{"row": r, "clocks": _clocks(r)} for r in rows[:PAGE_SIZE]]
+    quarter = parse_period(current_quarter_key())
     return page(request, "web/handoff.html", {
+        "quarter": quarter, "measures": metrics(quarter),
         "items": items, "has_more": len(rows) > PAGE_SIZE, "offset": offset, "page_size": PAGE_SIZE,
         "next_offset": offset + PAGE_SIZE, "prev_offset": max(0, offset - PAGE_SIZE),
         "handoff_base": reverse("handoff"), "scope": scope, "reasons": terms.handoff.rejection_reasons,

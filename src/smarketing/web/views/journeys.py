@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
 from smarketing.web import charts
+from smarketing.web.data.measures import metrics
 from smarketing.web.data.pages import journeys
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import active_terms, page, period_context, period_from
@@ -18,7 +19,7 @@ def journeys_page(request: HttpRequest) -> HttpResponse:
     which = request.GET.get("journey", "new_customer")
     data = journeys(period=period, which=which) if terms else None
     tables = {}
-    context = {**period_context(request, period, error), "data": data, "journey": which}
+    context = {**period_context(request, period, error), "data": data, "journey": which, "measures": metrics(period)}
     if data is not None:
         tables = {
             "edges": Table("edges", "Directly-follows relations", [

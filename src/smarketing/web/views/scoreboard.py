@@ -7,13 +7,17 @@ import dataclasses
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
+from smarketing.core import clock
 from smarketing.web import charts
 from smarketing.web.data import funnel as funnel_data
 from smarketing.web.data import goals as goals_data
 from smarketing.web.data import scoreboard as sb
+from smarketing.web.data.funnel import COHORT_MEASURES
+from smarketing.web.data.measures import metrics
 from smarketing.web.data.pages import feedback_by_kind
 from smarketing.web.formatting import money
 from smarketing.web.tables import Column, Table
+from smarketing.web.templatetags.measures import measure_href
 from smarketing.web.views.campaigns import campaign_performance
 from smarketing.web.views.common import active_terms, page, period_context, period_from
 
@@ -30,16 +34,22 @@ def _empty_hint(span: tuple[object, object]) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
     version, terms = active_terms()
+    measures = metrics(period)
     goals = goals_data.goals_data(terms=terms, period=period)
     pacing = goals_data.pacing(goals, period)
     fun = funnel_data.funnel(period=period)
     targets = goals_data.funnel_targets(goals)
     # The funnel rows may be shared through the cache, so the targets go on copies.
     fun = dataclasses.replace(fun, stages=[dataclasses.replace(r, target=targets.get(r.stage)) for r in fun.stages])
-    sla = sb.sla_compliance(terms=terms, period=period)
+    sla = sb.sla_lines(terms=terms, period=period, result=measures)
     perf = campaign_performance(period=period, model="linear")
     themes = feedback_by_kind(period=period)[:6]
     changes = sb.week_changes()
+    stage_rows = [{**vars(r), "measure": COHORT_MEASURES.get(r.stage, "")} for r in fun.stages]
+    if measures is not None:  # each stage's volume is its measure's value where one exists
+        for row in stage_rows:
+            if row["measure"]:
+                row["volume"] = measures.get(row["measure"]).value
     tables = {
         "pacing": Table("pacing", "Won revenue, cumulative by month", [
             Column("month", "Month"), Column("won", "Won to date", "money"),
@@ -50,13 +60,12 @@ def home(request: HttpRequest) -> HttpResponse:
             Column("label", "Stage"), Column("volume", "Contacts reached", "int"),
             Column("target", "Target", "int"), Column("conversion", "Conversion to next", "pct"),
             Column("velocity_days", "Median days to next", "days"), Column("value", "Value", "money")],
-            [vars(r) for r in fun.stages], period=f"cohort entering in {period.label}"),
+            stage_rows, period=f"cohort entering in {period.label}"),
         "sla": Table("sla", "SLA compliance", [
-            Column("side", "Side"), Column("measure", "Measure"), Column("value", "Actual", "row"),
-            Column("target", "Commitment", "row"), Column("detail", "Detail")],
-            [{"side": s.side, "measure": s.measure, "value": s.value, "target": s.target, "detail": s.detail,
-              "kind": s.kind}
-             for s in sla], period=period.label),
+            Column("side", "Side"), Column("commitment", "Commitment"), Column("value", "Actual", "row"),
+            Column("target", "Target to date", "row"), Column("status", "Status"), Column("detail", "Detail")],
+            [{"side": s.side, "commitment": s.commitment, "value": s.value, "target": s.target, "status": s.status,
+              "detail": s.detail, "kind": "pct" if s.unit == "ratio" else "int"} for s in sla], period=period.label),
         "campaigns": perf.table("campaigns", limit=6),
         "themes": Table("themes", "Top feedback by revenue at stake", [
             Column("theme", "Theme"), Column("items", "Items", "int"), Column("accounts", "Accounts", "int"),
@@ -64,20 +73,23 @@ def home(request: HttpRequest) -> HttpResponse:
         "changes": Table("changes", "What changed since last week", [
             Column("label", "Measure"), Column("this_week", "Last 7 days", "row"),
             Column("last_week", "7 days before", "row"), Column("delta", "Change", "row")],
-            [{"label": c.label, "this_week": c.this_week, "last_week": c.last_week, "delta": c.delta, "kind": c.kind}
-             for c in changes], period="last 7 days against the 7 days before"),
+            [{"label": c.label, "this_week": c.this_week.value, "last_week": c.last_week.value, "delta": c.delta,
+              "kind": "money" if c.this_week.unit == "money" else "int"} for c in changes.rows],
+            period=f"last 7 days against {changes.last_label}"),
     }
     fmt_money = lambda v: money(v, pacing.currency)  # noqa: E731
     context = {
         **period_context(request, period, error),
-        "playbook_version": version, "pacing": pacing, "goals_spec": goals.spec, "funnel": fun, "sla": sla, "perf": perf,
-        "themes": themes, "changes": changes,
+        "playbook_version": version, "measures": measures, "measures_computing": measures is None,
+        "period_running": clock.now() < period.end, "pacing": pacing, "goals_spec": goals.spec, "funnel": fun,
+        "stage_rows": stage_rows, "sla": sla, "perf": perf, "themes": themes, "changes": changes,
         "pacing_chart": charts.line_chart(pacing.series, title=f"Won revenue vs goal, {period.label}",
                                           fmt=fmt_money, target=pacing.target_series),
         "funnel_chart": charts.funnel_chart(
-            [charts.Bar(r.label, r.volume, r.target) for r in fun.stages],
+            [charts.Bar(r["label"], r["volume"] or 0, r["target"],
+                        href=measure_href(r["measure"], period.key) if r["measure"] else "") for r in stage_rows],
             title=f"Funnel for the cohort entering in {period.label}"),
-        "theme_chart": charts.bar_chart([charts.Bar(t["theme"].replace("_", " "), t["revenue_at_stake"])
+        "theme_chart": charts.bar_chart([charts.Bar(t["theme"].replace("_", " ").capitalize(), t["revenue_at_stake"])
                                          for t in themes], title="Open pipeline at stake by feedback", fmt=fmt_money),
         "empty_hint": _empty_hint(sb.data_span()),
     }
