@@ -1,4 +1,10 @@
-"""Campaigns: cost against attributed pipeline and revenue under a switchable attribution model."""
+"""Campaigns: cost against attributed pipeline and revenue under a switchable attribution model.
+
+Every figure comes from the analytics `roi` query kind — the same spec as `GET /api/analytics/roi` and
+`smarketing roi --model M --start D --end D --json` — and the model's definition and method from its result; this
+module only arranges them. Each figure is rendered with `data-measure` (the names in `MEASURES`) and `data-value`
+(the query's unrounded value) and links to the campaign it belongs to.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +14,58 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from smarketing.web import charts, integrations
-from smarketing.web.data.pages import campaign_rows
+from smarketing.analytics.kernels.rules import AttributionModel, model_definition
+from smarketing.analytics.queries.roi import CampaignRoi, RoiResult
+from smarketing.campaigns.brief_selectors import (
+    brief_list,
+    brief_signed_off,
+    campaign_consistency_get,
+    consistency_by_campaign,
+)
+from smarketing.campaigns.selectors import campaign_get, campaign_reach_list, touchpoint_list
+from smarketing.core.errors import NotFound
+from smarketing.web import charts
+from smarketing.web.data.common import cached, query_result
 from smarketing.web.formatting import money
 from smarketing.web.periods import Period
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import domain_errors, page, period_context, period_from
 
-# Shown beside the switcher; the analytics attribution query owns the real weights and replaces these labels.
-MODELS: dict[str, str] = {
-    "first_touch": "100 % to the first touch",
-    "last_touch": "100 % to the last touch before the opportunity",
-    "linear": "equal share to every touch",
-    "u_shaped": "40 % first, 40 % lead-creation touch, 20 % spread over the middle",
-    "w_shaped": "30 % first, 30 % lead creation, 30 % opportunity creation, 10 % the rest",
-    "time_decay": "weights halve every 7 days before the opportunity",
-    "full_path": "22.5 % each to first, lead creation, opportunity creation and close; 10 % the rest",
-    "markov": "data-driven: each channel's removal effect in a Markov chain of journeys",
-    "shapley": "data-driven: each channel's average marginal contribution (Shapley value)",
-}
+# The models offered by the switcher (custom needs weights, so it stays in the API and the CLI), each with its
+# definition in plain words from the analytics kernels.
+MODEL_CHOICES = ("linear", "first_touch", "last_touch", "u_shaped", "w_shaped", "full_path", "time_decay", "markov",
+                 "shapley")
+MODELS: dict[str, str] = {m: model_definition(AttributionModel(m)) for m in MODEL_CHOICES}
+DEFAULT_MODEL = "linear"
+
+# The measure each figure is: attributed under the chosen model, for the period's conversions (the `roi` query).
+MEASURES = {"pipeline": "campaign_attributed_pipeline", "revenue": "campaign_attributed_revenue",
+            "cost": "campaign_cost", "roi": "campaign_roi", "pipeline_per_cost": "campaign_pipeline_per_cost"}
+CONTACTS_SHOWN = 50
+
+
+def roi_spec(period: Period, model: str) -> dict[str, Any]:
+    """The `roi` query spec behind the page: the model and the period's first and last local day."""
+    return {"model": model, "start": period.first_day.isoformat(), "end": period.last_day.isoformat()}
+
+
+def _row(r: CampaignRoi, consistency: dict[int, float | None]) -> dict[str, Any]:
+    return {"id": r.campaign_id, "name": r.name, "channel": r.channel, "cost": r.cost, "budget": r.budget,
+            "mqls": r.mqls, "opportunities": r.opportunities, "pipeline": r.pipeline, "won": r.won,
+            "revenue": r.revenue, "roas": r.roas, "roi_percent": r.roi, "pipeline_per_cost": r.pipeline_per_cost,
+            "pipeline_influenced": r.pipeline_influenced,
+            "consistency": consistency.get(r.campaign_id) if r.campaign_id else None}
+
+
+def describe_weights(weights: dict[str, Any]) -> str:
+    """The model's weights as one line, e.g. 'first 40 %, middle 20 %, last 40 %'."""
+    parts = []
+    for k, v in weights.items():
+        if k in ("model", "method") or isinstance(v, dict | list):
+            continue
+        shown = f"{v * 100:g} %" if isinstance(v, float) and 0 <= v <= 1 and k != "half_life_days" else str(v)
+        parts.append(f"{k.replace('_', ' ')} {shown}")
+    return ", ".join(parts)
 
 
 @dataclass
@@ -38,13 +77,19 @@ class Performance:
     note: str = ""
     pending: bool = False
     weights: str = ""
+    definition: str = ""
+    method: str = ""
+    total: dict[str, Any] | None = None
     models: dict[str, str] = field(default_factory=dict)
+    measures: dict[str, str] = field(default_factory=lambda: dict(MEASURES))
 
     def table(self, key: str, limit: int | None = None) -> Table:
         cols = [Column("name", "Campaign"), Column("channel", "Channel"), Column("cost", "Cost", "money")]
         if self.attributed:
-            cols += [Column("pipeline", "Attributed pipeline", "money"), Column("revenue", "Attributed revenue", "money"),
-                     Column("roi", "ROI", "ratio"), Column("consistency", "Message consistency", "pct")]
+            cols += [Column("pipeline", "Attributed pipeline", "money"),
+                     Column("revenue", "Attributed revenue", "money"), Column("roi_percent", "ROI (%)"),
+                     Column("pipeline_per_cost", "Pipeline per unit of cost", "ratio"),
+                     Column("consistency", "Message consistency", "pct")]
         else:
             cols += [Column("touches", "Touches", "int"), Column("contacts", "Contacts reached", "int")]
         rows = self.rows[:limit] if limit else self.rows
@@ -52,46 +97,31 @@ class Performance:
                      else "Campaigns by cost", cols, rows, period=self.period.label, note=self.note)
 
 
-def _attributed(period: Period, model: str) -> tuple[list[dict[str, Any]], str] | None:
-    """Rows from the analytics `roi` (or `attribution`) query kind, or None while it is not installed."""
-    for kind in ("roi", "attribution"):
-        if integrations.has_query(kind):
-            from smarketing.web.analytics_adapter import campaign_attribution
-
-            return campaign_attribution(kind=kind, period=period, model=model)
-    return None
+def _consistency() -> dict[int, float | None]:
+    return cached("consistency", "all", consistency_by_campaign)
 
 
 def campaign_performance(*, period: Period, model: str) -> Performance:
     """Cost and attributed results per campaign for a period under one attribution model, with consistency."""
-    from smarketing.web.analytics_adapter import consistency_scores
-
-    model = model if model in MODELS else "linear"
-    base = campaign_rows(period=period)
-    from smarketing.web.analytics_adapter import Pending
-
-    try:
-        got, error = integrations.safe(_attributed, period, model)
-    except Pending as exc:
-        got, error = None, (f"Attribution ({exc}) is being computed in the background — it reads every touch, "
-                            "which takes a while on a large CRM. The task worker is on it and this page refreshes by itself; "
-                            "meanwhile campaigns are listed by cost.")
-    scores = consistency_scores()
-    if got:
-        rows, weights = got
-        rows = [{**r, "consistency": scores.get(r["id"]) if r.get("id") else None} for r in rows]
-        return Performance(model, period, rows, True, weights=weights or MODELS[model], models=MODELS)
-    note = error or ("Attributed pipeline, revenue and ROI appear here once the analytics attribution query is "
-                     "installed; until then campaigns are listed by cost with the touches they produced.")
-    return Performance(model, period, base, False, note=note, weights=MODELS[model], models=MODELS,
-                       pending="background" in note)
+    model = model if model in MODELS else DEFAULT_MODEL
+    result: RoiResult | None = query_result("roi", roi_spec(period, model))
+    if result is None:
+        note = ("Attribution is being computed in the background — it reads every touch, which takes a while on a "
+                "large CRM. This page refreshes by itself; meanwhile campaigns are listed by cost.")
+        reach = campaign_reach_list(occurred_after=period.start, occurred_before=period.end)
+        return Performance(model, period, reach, False, note=note, pending=True,
+                           definition=MODELS[model], models=MODELS)
+    scores = _consistency()
+    rows = sorted((_row(r, scores) for r in result.campaigns), key=lambda r: (-r["pipeline"], -r["revenue"], r["name"]))
+    return Performance(model, period, rows, True, weights=describe_weights(result.weights),
+                       definition=result.definition, method=result.method, total=_row(result.total, {}),
+                       models=MODELS)
 
 
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
-    model = request.GET.get("model", "linear")
-    perf = campaign_performance(period=period, model=model)
+    perf = campaign_performance(period=period, model=request.GET.get("model", DEFAULT_MODEL))
     key = "pipeline" if perf.attributed else "cost"
     chart = charts.bar_chart([charts.Bar(r["name"], float(r.get(key) or 0)) for r in perf.rows[:12]],
                              title=f"{'Attributed pipeline' if perf.attributed else 'Cost'} by campaign, {period.label}",
@@ -101,12 +131,37 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                                                 "chart": chart}, tables=tables)
 
 
+def _contacts_touched(campaign_id: int, period: Period) -> tuple[list[dict[str, Any]], int]:
+    """The contacts this campaign touched in the period, most recently touched first, with their touch counts."""
+    touches = touchpoint_list(campaign_id=campaign_id, occurred_after=period.start,
+                              occurred_before=period.end).select_related("contact")
+    by_contact: dict[int, dict[str, Any]] = {}
+    for t in touches:
+        if t.contact_id is None:
+            continue
+        seen = by_contact.setdefault(t.contact_id, {"contact": t.contact, "touches": 0, "first": t.occurred_at})
+        seen["touches"] += 1
+        seen["last"] = t.occurred_at
+    rows = sorted(by_contact.values(), key=lambda r: (r["last"], r["contact"].pk), reverse=True)
+    return rows[:CONTACTS_SHOWN], len(rows)
+
+
 @login_required
 @domain_errors
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    from smarketing.campaigns.selectors import campaign_get
-    from smarketing.web.analytics_adapter import campaign_story
-
     campaign = campaign_get(pk=pk)
-    story = campaign_story(campaign)
-    return page(request, "web/campaign_detail.html", {"campaign": campaign, **story})
+    period, error = period_from(request)
+    perf = campaign_performance(period=period, model=request.GET.get("model", DEFAULT_MODEL))
+    figures = next((r for r in perf.rows if r.get("id") == campaign.pk), None) if perf.attributed else None
+    brief = brief_list(campaign_id=campaign.pk).first()
+    try:
+        consistency, consistency_note = campaign_consistency_get(campaign_id=campaign.pk), ""
+    except NotFound as exc:
+        consistency, consistency_note = None, exc.message
+    contacts, contacts_total = _contacts_touched(campaign.pk, period)
+    return page(request, "web/campaign_detail.html", {
+        **period_context(request, period, error), "campaign": campaign, "perf": perf, "figures": figures,
+        "brief": brief, "brief_signed": brief_signed_off(brief) if brief is not None else False,
+        "comments": list(brief.comments.select_related("author").all()) if brief is not None else [],
+        "consistency": consistency, "consistency_note": consistency_note, "contacts": contacts,
+        "contacts_total": contacts_total})

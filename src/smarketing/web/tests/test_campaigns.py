@@ -1,0 +1,122 @@
+"""The campaigns pages show the `roi` query's figures (same spec as the API and the CLI), never negative, with the
+model's definition beside the switcher, and every figure and name links to the records behind it."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+import pytest
+
+from smarketing.web.views.campaigns import MEASURES, MODEL_CHOICES
+
+
+class _Figures(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "data-measure" in a:
+            self.found.append(a)
+
+
+def figures(html: str) -> list[dict[str, str]]:
+    parser = _Figures()
+    parser.feed(html)
+    return parser.found
+
+
+@pytest.fixture
+def two_campaigns(world):
+    """Given the webinar world plus a retargeting campaign that touched the customer before the webinar did."""
+    from smarketing.testing.factories import CampaignFactory, TouchpointFactory
+
+    retargeting = CampaignFactory(name="Always-on display retargeting", channel="display", actual_cost=2000)
+    customer = world["contacts"][4]
+    TouchpointFactory(contact=customer, account=world["account"], campaign=retargeting, kind="ad_click",
+                      channel="display", occurred_at=datetime(2026, 10, 4, 9, tzinfo=UTC))
+    return {**world, "retargeting": retargeting}
+
+
+def cli_roi(model: str) -> dict:
+    from typer.testing import CliRunner
+
+    from smarketing.cli import build_app
+
+    out = CliRunner().invoke(build_app(), ["roi", "--model", model, "--start", "2026-10-01", "--end", "2026-12-31",
+                                           "--json"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("model", ["u_shaped", "shapley", "markov"])
+def test_campaign_figures_equal_the_cli_roi_and_are_never_negative(two_campaigns, login, model):
+    # When marketing opens the campaigns page for Q4 2026 under the model
+    response = login("marketing").get("/campaigns/", {"period": "2026-Q4", "model": model})
+    html = response.content.decode()
+    # Then every figure names its measure and carries the value `smarketing roi --json` prints for the same spec
+    cli = {r["campaign_id"]: r for r in cli_roi(model)["campaigns"] if r["campaign_id"]}
+    shown = figures(html)
+    field = {MEASURES["cost"]: "cost", MEASURES["pipeline"]: "pipeline", MEASURES["revenue"]: "revenue",
+             MEASURES["roi"]: "roi", MEASURES["pipeline_per_cost"]: "pipeline_per_cost"}
+    assert {f["data-measure"] for f in shown} == set(field)
+    assert len(shown) == 5 * len(cli)
+    for f in shown:
+        campaign_id = int(f["href"].split("/campaigns/")[1].split("/")[0])
+        expected = cli[campaign_id][field[f["data-measure"]]]
+        assert (f["data-value"] == "") if expected is None else math.isclose(float(f["data-value"]), expected,
+                                                                               abs_tol=1e-9), f
+        assert "period=2026-Q4" in f["href"] and f"model={model}" in f["href"]
+    # And no attributed pipeline or revenue is negative, and the won deal's 120,000 is shared in full
+    money = [float(f["data-value"]) for f in shown if f["data-measure"] in (MEASURES["pipeline"], MEASURES["revenue"])]
+    assert min(money) >= 0
+    assert sum(float(f["data-value"]) for f in shown if f["data-measure"] == MEASURES["revenue"]) == pytest.approx(
+        120000)
+
+
+def test_roi_is_a_percentage_with_pipeline_per_unit_of_cost_beside_it(two_campaigns, login):
+    # When the page is read under first touch (the retargeting click came first, so it earns the deal)
+    response = login("marketing").get("/campaigns/", {"period": "2026-Q4", "model": "first_touch"})
+    row = next(r for r in response.context["perf"].rows if r["name"] == "Always-on display retargeting")
+    # Then ROI is (120,000 − 2,000) / 2,000 = 5,900 % and pipeline per unit of cost 120,000 / 2,000 = 60
+    assert row["roi_percent"] == pytest.approx(5900.0)
+    assert row["pipeline_per_cost"] == pytest.approx(60.0)
+    assert "5900.0 %" in response.content.decode()
+
+
+@pytest.mark.parametrize("model", MODEL_CHOICES)
+def test_each_model_is_defined_in_plain_words_beside_the_switcher(world, login, model):
+    html = login("viewer").get("/campaigns/", {"period": "2026-Q4", "model": model}).content.decode()
+    beside = html.split('id="model-weights"')[1].split("</p>")[0]
+    assert "%" in beside or "Data-driven" in beside
+    assert "nothing sampled" in html.split('id="model-method"')[1].split("</p>")[0]
+    if model == "u_shaped":
+        assert "40 % to the first touch, 40 % to the lead-creation touch" in beside
+        assert "HubSpot" in beside and "Marketo Measure" in beside and "50/50" in beside
+    if model == "shapley":
+        assert "Zhao et al. 2018" in beside and "never negative" in beside
+
+
+def test_campaign_names_open_the_detail_page_whose_contacts_open_their_records(two_campaigns, login):
+    client = login("sales")
+    campaign = two_campaigns["campaign"]
+    # When sales opens the list and follows the webinar's name
+    listing = client.get("/campaigns/", {"period": "2026-Q4", "model": "shapley"}).content.decode()
+    link = f'/campaigns/{campaign.pk}/?period=2026-Q4&amp;model=shapley'
+    assert link in listing
+    detail = client.get(f"/campaigns/{campaign.pk}/", {"period": "2026-Q4", "model": "shapley"})
+    html = detail.content.decode()
+    # Then the detail page shows the campaign's figures for the same model and period as the list
+    assert detail.status_code == 200
+    row = next(r for r in detail.context["perf"].rows if r["id"] == campaign.pk)
+    shown = {f["data-measure"]: float(f["data-value"]) for f in figures(html) if f["data-value"]}
+    assert shown[MEASURES["pipeline"]] == pytest.approx(row["pipeline"])
+    assert shown[MEASURES["cost"]] == pytest.approx(row["cost"])
+    # And each of the six contacts the webinar touched links to its record page
+    for contact in two_campaigns["contacts"]:
+        assert f'href="/contacts/{contact.pk}/"' in html
+    assert "Method: exact simplified Shapley value" in html
