@@ -61,6 +61,11 @@ def touchpoint_list_for_records(*, contact_ids: Any, account_id: int | None = No
     return Touchpoint.objects.filter(where).select_related("campaign", "actor", "contact")
 
 
+def campaign_ids_existing(*, ids: set[int]) -> set[int]:
+    """The ids among these that name a campaign."""
+    return set(Campaign.objects.filter(pk__in=ids).values_list("id", flat=True)) if ids else set()
+
+
 # Reads for the web pages' caches and filters.
 
 def campaigns_data_version() -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
 
+from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
 from smarketing.campaigns.models import Campaign, Touchpoint
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.services import record_create, record_update, validate_and_save
@@ -104,3 +106,99 @@ def touchpoints_record_many(*, touchpoints: list[dict[str, Any]]) -> int:
 def _after_touchpoints(touchpoint_ids: list[int]) -> None:
     for pk in touchpoint_ids:
         _after_touchpoint(pk)
+
+
+# ------------------------------------------------------------------------------------ bulk writes for imports
+
+CHUNK = 2000
+# Why constants: TextChoices.values builds a new list on every access, and imports check thousands of rows.
+CHANNELS, TOUCH_KINDS, CAMPAIGN_TYPES = frozenset(Channel.values), frozenset(TouchKind.values), frozenset(
+    CampaignType.values)
+
+
+def _bulk_problem(record: str, name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"{record}: {name} {message}", field=name, record=record)
+
+
+@transaction.atomic
+def campaigns_bulk_create(*, source: str, rows: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
+    """Create the imported campaigns not yet present (keyed by source and source id), in the caller's transaction.
+
+    Each row names its `source_id`, `name`, `channel`, `start_date` and optionally `type`, `end_date`,
+    `audience`, `core_message`. Returns the campaign id by source id and how many were created.
+    """
+    allowed = {"source_id", "name", "channel", "type", "start_date", "end_date", "audience", "core_message"}
+    seen: set[str] = set()
+    for r in rows:
+        record = f"campaign:{source}:{r.get('source_id', '')}"
+        if unknown := sorted(set(r) - allowed):
+            raise _bulk_problem(record, unknown[0], "is not a campaign field an import may set")
+        if not r.get("source_id") or len(r["source_id"]) > 128 or r["source_id"] in seen:
+            raise _bulk_problem(record, "source_id", "must be 1 to 128 characters and appear once")
+        seen.add(r["source_id"])
+        if not r.get("name") or len(r["name"]) > 200:
+            raise _bulk_problem(record, "name", "must be 1 to 200 characters")
+        if r.get("channel") not in CHANNELS:
+            raise _bulk_problem(record, "channel", f"{r.get('channel')!r} is not one of {Channel.values}")
+        if r.get("type", CampaignType.DEMAND_GEN) not in CAMPAIGN_TYPES:
+            raise _bulk_problem(record, "type", f"{r.get('type')!r} is not one of {CampaignType.values}")
+        if not isinstance(r.get("start_date"), date):
+            raise _bulk_problem(record, "start_date", "must be a date")
+        if r.get("end_date") is not None and r["end_date"] < r["start_date"]:
+            raise _bulk_problem(record, "end_date", f"{r['end_date']} is before start_date {r['start_date']}")
+    sids = [r["source_id"] for r in rows]
+    ids: dict[str, int] = {}
+
+    def look_up() -> None:
+        for start in range(0, len(sids), CHUNK):
+            ids.update(Campaign.objects.filter(source=source, source_id__in=sids[start:start + CHUNK])
+                       .values_list("source_id", "id"))
+
+    look_up()
+    new = [Campaign(source=source, **r) for r in rows if r["source_id"] not in ids]
+    Campaign.objects.bulk_create(new, batch_size=1000)
+    if new:
+        look_up()
+    return ids, len(new)
+
+
+@transaction.atomic
+def touchpoints_bulk_record(*, touchpoints: list[dict[str, Any]]) -> int:
+    """Append imported past touchpoints in the caller's transaction; rows whose (source, source_id) exists are skipped.
+
+    History is the past: unlike touchpoint_record and touchpoints_record_many, no touchpoint hook runs (no
+    first-touch clock is met, nothing is rescored one by one); the importer decides what to refresh.
+    Each row needs contact_id, account_id (may be None), channel, kind, occurred_at (aware), source and
+    source_id; it may carry campaign_id, value and actor_id. Returns how many rows were added.
+    """
+    allowed = {"contact_id", "account_id", "campaign_id", "channel", "kind", "occurred_at", "source", "source_id",
+               "value", "actor_id"}
+    keys: set[tuple[str, str]] = set()
+    for t in touchpoints:
+        record = f"touchpoint:{t.get('source', '')}:{t.get('source_id', '')}"
+        if unknown := sorted(set(t) - allowed):
+            raise _bulk_problem(record, unknown[0], "is not a touchpoint field")
+        if not t.get("source") or len(t["source"]) > 32:
+            raise _bulk_problem(record, "source", "must be 1 to 32 characters")
+        if not t.get("source_id") or len(t["source_id"]) > 128:
+            raise _bulk_problem(record, "source_id", "must be 1 to 128 characters")
+        if (t["source"], t["source_id"]) in keys:
+            raise _bulk_problem(record, "source_id", "appears twice in one import")
+        keys.add((t["source"], t["source_id"]))
+        if not isinstance(t.get("contact_id"), int):
+            raise _bulk_problem(record, "contact_id", "must name a contact")
+        if t.get("channel") not in CHANNELS:
+            raise _bulk_problem(record, "channel", f"{t.get('channel')!r} is not one of {Channel.values}")
+        if t.get("kind") not in TOUCH_KINDS:
+            raise _bulk_problem(record, "kind", f"{t.get('kind')!r} is not one of {TouchKind.values}")
+        if not isinstance(t.get("occurred_at"), datetime) or t["occurred_at"].tzinfo is None:
+            raise _bulk_problem(record, "occurred_at", "must be a timezone-aware datetime")
+    present: set[tuple[str, str]] = set()
+    for source in {s for s, _ in keys}:
+        sids = [sid for s, sid in keys if s == source]
+        for start in range(0, len(sids), CHUNK):
+            present.update((source, sid) for sid in Touchpoint.objects.filter(
+                source=source, source_id__in=sids[start:start + CHUNK]).values_list("source_id", flat=True))
+    new = [Touchpoint(**t) for t in touchpoints if (t["source"], t["source_id"]) not in present]
+    Touchpoint.objects.bulk_create(new, batch_size=1000)
+    return len(new)

@@ -126,6 +126,7 @@ def _check_rows(model: Any, rows: list[dict[str, Any]], *, source: str, allowed:
     if not source or len(source) > 32:
         raise ValidationFailed(f"source {source!r} must be 1 to 32 characters", field="source")
     fields = {f.attname: f for f in model._meta.concrete_fields}
+    choices = {name: {c[0] for c in f.choices} for name, f in fields.items() if f.choices}
     seen: set[str] = set()
     for row in rows:
         sid = row.get("source_id") or ""
@@ -147,8 +148,8 @@ def _check_rows(model: Any, rows: list[dict[str, Any]], *, source: str, allowed:
                 if not f.null:
                     raise ValidationFailed(f"{record}: {name} is required", field=name, record=record)
                 continue
-            if f.choices and value not in {c[0] for c in f.choices}:
-                raise ValidationFailed(f"{record}: {name} {value!r} is not one of {[c[0] for c in f.choices]}",
+            if name in choices and value not in choices[name]:
+                raise ValidationFailed(f"{record}: {name} {value!r} is not one of {sorted(choices[name])}",
                                        field=name, record=record)
             if isinstance(value, str) and f.max_length and len(value) > f.max_length:
                 raise ValidationFailed(f"{record}: {name} is longer than {f.max_length} characters", field=name,

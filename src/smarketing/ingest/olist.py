@@ -1,13 +1,17 @@
 """Import the Olist marketing funnel: 8,000 MQLs and the 842 deals they closed.
 
-MQLs become contacts (source `olist`, keyed by `mql_id`, lead source = origin) with a lead→mql stage change at
-first contact; closed deals become a seller account, a won opportunity and an mql→customer stage change at the
-won date. The whole import is one transaction, validated before anything is written (bad rows are named by
-file, line and field), and idempotent: rows already imported are found by their source key and left alone.
+MQLs become contacts (source `olist`, keyed by `mql_id`, lead source = origin) with their whole history: a lead
+and an MQL stage change at first contact, and a first touchpoint there (a form fill on the MQL's landing page,
+which becomes a campaign, through the channel of its origin). Closed deals become a seller account, a won
+opportunity and customer stage changes of the contact and the seller at the won date. The whole import is one
+transaction through the crm, campaigns and lifecycle bulk services, validated before anything is written (bad
+rows are named by file, line and field), and idempotent: rows already imported are found by their source key
+and left alone. Imported history is the past: it starts no SLA clock and notifies nobody.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -17,8 +21,14 @@ from typing import Any
 import typer
 from django.db import transaction
 
+from smarketing.campaigns.enums import Channel, TouchKind
+from smarketing.campaigns.services import campaigns_bulk_create, touchpoints_bulk_record
 from smarketing.core.errors import ValidationFailed
+from smarketing.crm.enums import OpportunityStage, Outcome
+from smarketing.crm.services import accounts_bulk_create, contacts_bulk_create, opportunities_bulk_create
 from smarketing.ingest.csvfile import read_csv
+from smarketing.lifecycle.enums import Stage
+from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
 
 SOURCE = "olist"
 MQL_FILE = "olist_marketing_qualified_leads_dataset.csv"
@@ -56,6 +66,8 @@ class OlistImportReport:
     contacts_created: int = 0
     accounts_created: int = 0
     opportunities_created: int = 0
+    campaigns_created: int = 0
+    touchpoints_created: int = 0
     stage_changes_created: int = 0
     already_present: int = 0
     notes: list[str] = field(default_factory=list)
@@ -139,92 +151,105 @@ def olist_read(folder: Path) -> tuple[list[OlistMql], list[OlistDeal]]:
     return list(mqls.values()), list(deals.values())
 
 
+# Olist's `origin` → the product's channel (Olist has no organic social: its "social" is counted as paid social,
+# as X Education's Facebook leads are); unknown and empty origins are "other".
+ORIGIN_CHANNEL: dict[str, str] = {
+    "organic_search": Channel.ORGANIC_SEARCH, "paid_search": Channel.PAID_SEARCH, "social": Channel.PAID_SOCIAL,
+    "email": Channel.EMAIL, "referral": Channel.REFERRAL, "direct_traffic": Channel.DIRECT,
+    "display": Channel.DISPLAY}
+
+
+def _landing_pages(mqls: list[OlistMql]) -> list[dict[str, Any]]:
+    """One campaign per landing page: named by its id, on the channel most of its MQLs came from, starting on the
+    day of its first MQL."""
+    pages: dict[str, list[OlistMql]] = {}
+    for m in mqls:
+        if m.landing_page_id:
+            pages.setdefault(m.landing_page_id, []).append(m)
+    rows = []
+    for page, its in pages.items():
+        channels = Counter(ORIGIN_CHANNEL.get(m.origin, Channel.OTHER) for m in its)
+        rows.append({"source_id": page, "name": f"Olist landing page {page[:8]}",
+                     "channel": min(channels, key=lambda c: (-channels[c], c)),
+                     "start_date": min(m.first_contact_at for m in its).date(),
+                     "audience": "Sellers who reached this landing page of the Olist marketplace"})
+    return rows
+
+
 @transaction.atomic
 def olist_import(*, folder: Path) -> OlistImportReport:
-    """Load the Olist MQLs and closed deals as contacts, accounts, won opportunities and stage history."""
-    # Why bulk writes: 8,000 contacts through per-row services take minutes; these rows are new history written
-    # once, with the same fields the crm/lifecycle services would set, inside one transaction.
-    from smarketing.crm.enums import OpportunityStage, Outcome
-    from smarketing.crm.models import Account, Contact, Opportunity
-    from smarketing.lifecycle.enums import ActorKind, Stage
-    from smarketing.lifecycle.models import StageChange
-    from smarketing.playbook.selectors import playbook_version_active_get
+    """Load the Olist MQLs and closed deals as contacts, accounts, won opportunities, touchpoints and history.
 
+    Everything goes through the owning apps' bulk services in one transaction: crm (accounts, contacts,
+    opportunities), campaigns (a campaign per landing page, each MQL's first touchpoint) and lifecycle (each
+    MQL's lead and MQL stage changes at first contact, customer at the won date, for the contact and its seller).
+    """
     mqls, deals = olist_read(folder)
-    version = playbook_version_active_get()
     report = OlistImportReport()
     deal_by_mql = {d.mql_id: d for d in deals}
+    first_by_mql = {m.mql_id: m.first_contact_at for m in mqls}
 
-    contact_ids = dict(Contact.objects.filter(source=SOURCE).values_list("source_id", "id"))
-    new_contacts = []
+    account_ids, report.accounts_created = accounts_bulk_create(source=SOURCE, rows=list({
+        d.seller_id: {"source_id": d.seller_id, "name": f"Olist seller {d.seller_id[:8]}",
+                      "segment": d.business_segment[:32], "industry": d.business_type[:100]}
+        for d in deals}.values()))
+
+    contact_rows = []
     for m in mqls:
-        if m.mql_id in contact_ids:
-            report.already_present += 1
-            continue
         attrs = {"landing_page_id": m.landing_page_id, "origin": m.origin}
+        row: dict[str, Any] = {"source_id": m.mql_id, "lead_source": m.origin, "first_seen_at": m.first_contact_at,
+                               "first_name": "Olist lead", "last_name": m.mql_id[:8], "attributes": attrs}
         deal = deal_by_mql.get(m.mql_id)
         if deal is not None:
             attrs.update(sdr_id=deal.sdr_id, sr_id=deal.sr_id, lead_type=deal.lead_type,
                          lead_behaviour_profile=deal.lead_behaviour_profile, business_type=deal.business_type)
-        new_contacts.append(Contact(source=SOURCE, source_id=m.mql_id, lead_source=m.origin,
-                                    first_seen_at=m.first_contact_at, attributes=attrs,
-                                    first_name="Olist lead", last_name=m.mql_id[:8],
-                                    lifecycle_stage=Stage.CUSTOMER if deal else Stage.MQL))
-    Contact.objects.bulk_create(new_contacts, batch_size=1000)
-    report.contacts_created = len(new_contacts)
-    contact_ids = dict(Contact.objects.filter(source=SOURCE).values_list("source_id", "id"))
+            row["account_id"] = account_ids[deal.seller_id]
+        contact_rows.append(row)
+    contact_ids, report.contacts_created = contacts_bulk_create(source=SOURCE, rows=contact_rows)
+    report.already_present = len(mqls) - report.contacts_created
 
-    account_ids = dict(Account.objects.filter(source=SOURCE).values_list("source_id", "id"))
-    new_accounts = {}
-    for d in deals:
-        if d.seller_id not in account_ids and d.seller_id not in new_accounts:
-            new_accounts[d.seller_id] = Account(source=SOURCE, source_id=d.seller_id,
-                                                name=f"Olist seller {d.seller_id[:8]}", segment=d.business_segment,
-                                                industry=d.business_type, lifecycle_stage=Stage.CUSTOMER,
-                                                is_customer=True)
-    Account.objects.bulk_create(list(new_accounts.values()), batch_size=1000)
-    report.accounts_created = len(new_accounts)
-    account_ids = dict(Account.objects.filter(source=SOURCE).values_list("source_id", "id"))
-    for d in deals:
-        Contact.objects.filter(id=contact_ids[d.mql_id], account__isnull=True).update(
-            account_id=account_ids[d.seller_id])
+    campaign_ids, report.campaigns_created = campaigns_bulk_create(source=SOURCE, rows=_landing_pages(mqls))
+    report.touchpoints_created = touchpoints_bulk_record(touchpoints=[
+        {"contact_id": contact_ids[m.mql_id], "account_id": account_ids.get(deal_by_mql[m.mql_id].seller_id)
+         if m.mql_id in deal_by_mql else None, "campaign_id": campaign_ids.get(m.landing_page_id),
+         "channel": ORIGIN_CHANNEL.get(m.origin, Channel.OTHER), "kind": TouchKind.FORM_FILL,
+         "occurred_at": m.first_contact_at, "source": SOURCE, "source_id": f"{m.mql_id}:landing"}
+        for m in mqls])
 
-    have = set(StageChange.objects.filter(contact__source=SOURCE, actor_kind=ActorKind.IMPORT)
-               .values_list("contact_id", "to_stage"))
-    changes = []
+    changes: list[PastStageChange] = []
     for m in mqls:
         cid = contact_ids[m.mql_id]
-        if (cid, Stage.MQL.value) not in have:
-            changes.append(StageChange(contact_id=cid, from_stage=Stage.LEAD, to_stage=Stage.MQL,
-                                       occurred_at=m.first_contact_at, actor_kind=ActorKind.IMPORT,
-                                       reason="Olist MQL: first contact", playbook_version=version,
-                                       details={"source": SOURCE, "origin": m.origin}))
-        deal = deal_by_mql.get(m.mql_id)
-        if deal is not None and (cid, Stage.CUSTOMER.value) not in have:
-            changes.append(StageChange(contact_id=cid, account_id=account_ids[deal.seller_id], from_stage=Stage.MQL,
-                                       to_stage=Stage.CUSTOMER, occurred_at=deal.won_at,
-                                       actor_kind=ActorKind.IMPORT, reason="Olist deal won",
-                                       playbook_version=version, details={"source": SOURCE}))
-            if deal.won_at < m.first_contact_at:
-                report.notes.append(f"{DEALS_FILE}: deal {deal.mql_id} was won before its first contact; "
-                                    "recorded as given (funnels count it as converted on entry)")
-    StageChange.objects.bulk_create(changes, batch_size=1000)
-    won_ids = [contact_ids[d.mql_id] for d in deals]
-    Contact.objects.filter(id__in=won_ids).exclude(lifecycle_stage=Stage.CUSTOMER).update(
-        lifecycle_stage=Stage.CUSTOMER)
-    report.stage_changes_created = len(changes)
+        details = {"source": SOURCE, "origin": m.origin}
+        changes.append(PastStageChange(to_stage=Stage.LEAD, occurred_at=m.first_contact_at, contact_id=cid,
+                                       reason="Olist lead: first contact", details=details,
+                                       source_key=f"olist:{m.mql_id}:lead"))
+        changes.append(PastStageChange(to_stage=Stage.MQL, occurred_at=m.first_contact_at, contact_id=cid,
+                                       reason="Olist MQL: landing page form at first contact", details=details,
+                                       source_key=f"olist:{m.mql_id}:mql"))
+    won_by_seller: dict[str, datetime] = {}
+    for d in deals:
+        first = first_by_mql[d.mql_id]
+        won_at = max(d.won_at, first)
+        if d.won_at < first:
+            report.notes.append(f"{DEALS_FILE}: deal {d.mql_id} was won before its first contact; its customer "
+                                "stage is recorded at the first contact (the opportunity keeps the won date)")
+        changes.append(PastStageChange(to_stage=Stage.CUSTOMER, occurred_at=won_at,
+                                       contact_id=contact_ids[d.mql_id], reason="Olist deal won",
+                                       details={"source": SOURCE, "seller_id": d.seller_id},
+                                       source_key=f"olist:{d.mql_id}:customer"))
+        won_by_seller[d.seller_id] = min(won_at, won_by_seller.get(d.seller_id, won_at))
+    for seller, won_at in won_by_seller.items():
+        changes.append(PastStageChange(to_stage=Stage.CUSTOMER, occurred_at=won_at, account_id=account_ids[seller],
+                                       reason="Olist seller's first deal won", details={"source": SOURCE},
+                                       source_key=f"olist:seller:{seller}:customer"))
+    report.stage_changes_created = stage_changes_bulk_record(changes=changes)
 
-    opp_keys = set(Opportunity.objects.filter(source=SOURCE).values_list("source_id", flat=True))
-    mql_by_id = {m.mql_id: m for m in mqls}
-    opps = [Opportunity(source=SOURCE, source_id=d.mql_id, account_id=account_ids[d.seller_id],
-                        primary_contact_id=contact_ids[d.mql_id], name=f"Olist {d.business_segment or 'deal'} "
-                        f"{d.mql_id[:8]}", amount=d.declared_monthly_revenue, currency="BRL",
-                        stage=OpportunityStage.CLOSED_WON, outcome=Outcome.WON,
-                        opened_at=min(mql_by_id[d.mql_id].first_contact_at, d.won_at), closed_at=d.won_at,
-                        product=d.lead_type)
-            for d in deals if d.mql_id not in opp_keys]
-    Opportunity.objects.bulk_create(opps, batch_size=1000)
-    report.opportunities_created = len(opps)
+    _, report.opportunities_created = opportunities_bulk_create(source=SOURCE, rows=[
+        {"source_id": d.mql_id, "account_id": account_ids[d.seller_id], "primary_contact_id": contact_ids[d.mql_id],
+         "name": f"Olist {d.business_segment or 'deal'} {d.mql_id[:8]}", "amount": d.declared_monthly_revenue,
+         "currency": "BRL", "stage": OpportunityStage.CLOSED_WON, "outcome": Outcome.WON,
+         "opened_at": min(first_by_mql[d.mql_id], d.won_at), "closed_at": d.won_at, "product": d.lead_type[:100]}
+        for d in deals])
     return report
 
 
@@ -238,7 +263,8 @@ def command(folder: Path = typer.Argument(None, help="Folder with the two Olist 
     """Load the Olist MQLs and closed deals as contacts, won opportunities and stage history."""
     report = olist_import(folder=folder or default_folder())
     typer.echo(f"olist: {report.contacts_created} contacts, {report.accounts_created} accounts, "
-               f"{report.opportunities_created} won opportunities, {report.stage_changes_created} stage changes "
+               f"{report.opportunities_created} won opportunities, {report.campaigns_created} landing-page "
+               f"campaigns, {report.touchpoints_created} touchpoints, {report.stage_changes_created} stage changes "
                f"created; {report.already_present} MQLs were already imported")
     for note in report.notes:
         typer.echo(f"note: {note}")

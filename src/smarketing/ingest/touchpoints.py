@@ -29,13 +29,15 @@ from typing import Any
 
 import typer
 from django.db import transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
 
 from smarketing.campaigns.enums import Channel, TouchKind
+from smarketing.campaigns.selectors import campaign_ids_existing
 from smarketing.campaigns.services import touchpoints_record_many
 from smarketing.core.errors import ValidationFailed
+from smarketing.crm.selectors import contact_accounts_by_id, contact_ids_by_email
 from smarketing.ingest.csvfile import read_csv
+from smarketing.scoring.services import rescore_deferred
+from smarketing.team.selectors import user_ids_by_login
 
 DEFAULT_SOURCE = "csv"
 REQUIRED = ("channel", "kind", "occurred_at")
@@ -72,46 +74,6 @@ def _fail(problems: list[_Problem], path: Path) -> ValidationFailed:
         details=[{"field": p.column, "message": p.text()} for p in problems])
 
 
-def _users_by_login(logins: set[str]) -> dict[str, int | list[int]]:
-    """Login (username, or lowercased email) → user id; a list when an email is shared by several users."""
-    from smarketing.team.models import User
-
-    if not logins:
-        return {}
-    lowered = {x.lower() for x in logins}
-    found: dict[str, int | list[int]] = {}
-    rows = (User.objects.annotate(email_l=Lower("email")).filter(Q(username__in=logins) | Q(email_l__in=lowered))
-            .values_list("id", "username", "email_l"))
-    by_email: dict[str, list[int]] = {}
-    for pk, username, email in rows:
-        if username in logins:
-            found[username] = pk
-        if email:
-            by_email.setdefault(email, []).append(pk)
-    for login in logins:
-        if login in found:  # a username wins over another user's email
-            continue
-        ids = by_email.get(login.lower(), [])
-        if ids:
-            found[login] = ids[0] if len(ids) == 1 else ids
-    return found
-
-
-def _contacts(ids: set[int], emails: set[str]) -> tuple[dict[int, int | None], dict[str, tuple[int, int | None]]]:
-    """Contacts by id → account id, and by lowercased email → (id, account id)."""
-    from smarketing.crm.models import Contact
-
-    by_id: dict[int, int | None] = (dict(Contact.objects.filter(pk__in=ids).values_list("id", "account_id"))
-                                    if ids else {})
-    by_email: dict[str, tuple[int, int | None]] = {}
-    if emails:
-        for pk, account_id, email in (Contact.objects.annotate(email_l=Lower("email"))
-                                      .filter(email_l__in={e.lower() for e in emails})
-                                      .values_list("id", "account_id", "email_l")):
-            by_email[email] = (pk, account_id)
-    return by_id, by_email
-
-
 def _row_key(t: dict[str, Any]) -> str:
     parts = [t["contact_id"], t["channel"], t["kind"], t["occurred_at"].astimezone(UTC).isoformat(),
              t.get("actor_id"), t.get("campaign_id"), t.get("value")]
@@ -120,8 +82,6 @@ def _row_key(t: dict[str, Any]) -> str:
 
 def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, Any]]:
     """Parse and check every row; all problems are raised together, each naming its line and column."""
-    from smarketing.campaigns.models import Campaign
-
     table = read_csv(path)
     if not source or len(source) > 32:
         raise ValidationFailed(f"source {source!r} must be 1 to 32 characters", field="source")
@@ -137,11 +97,10 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
 
     contact_ids = {int(r["contact_id"]) for r in raw if r.get("contact_id", "").isdigit()}
     emails = {r["contact_email"] for r in raw if not r.get("contact_id") and r.get("contact_email")}
-    contacts_by_id, contacts_by_email = _contacts(contact_ids, emails)
-    users = _users_by_login({r["actor"] for r in raw if r.get("actor")})
-    campaign_ids = {int(r["campaign_id"]) for r in raw if r.get("campaign_id", "").isdigit()}
-    campaigns = set(Campaign.objects.filter(pk__in=campaign_ids).values_list("id", flat=True)) if campaign_ids \
-        else set()
+    contacts_by_id = contact_accounts_by_id(ids=contact_ids)
+    contacts_by_email = contact_ids_by_email(emails=emails)
+    users = user_ids_by_login(logins={r["actor"] for r in raw if r.get("actor")})
+    campaigns = campaign_ids_existing(ids={int(r["campaign_id"]) for r in raw if r.get("campaign_id", "").isdigit()})
 
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -222,8 +181,6 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
 
 def touchpoints_import(*, path: Path, source: str = DEFAULT_SOURCE) -> TouchpointImportResult:
     """Import a touchpoints CSV, all or nothing; rows already imported (same source and source_id) are skipped."""
-    from smarketing.scoring.services import rescore_deferred
-
     rows = read_touchpoints(path, source=source)
     with rescore_deferred(), transaction.atomic():
         created = touchpoints_record_many(touchpoints=rows)

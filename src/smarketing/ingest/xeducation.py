@@ -9,9 +9,11 @@ Mapping
 - Touchpoints: the lead's origin (a form fill for form origins, a page view for API/website leads), one page
   view per visit (`TotalVisits`, at most MAX_VISIT_TOUCHES; the full count stays in the attributes), a content
   download when they asked for the free interview guide, and `Last Activity` mapped to a touch kind.
-- Outcome: `Converted = 1` records a stage change to customer (actor "import"), which is what predictive
-  training and the threshold table read. Re-importing a row whose Converted went back to 0 records a
-  change back to lead; history is never rewritten.
+- History: every lead gets a lead stage change on its first day; `Converted = 1` adds a change to customer
+  DAYS_TO_OUTCOME days later (actor "import", the playbook version in force at that time), which is what the
+  funnel, predictive training and the threshold table read. Re-importing a row whose Converted changed records
+  a change back to lead (or to customer) now; history is never rewritten. Imported history is the past: it
+  starts no SLA clock and notifies nobody.
 
 The import is transactional and idempotent: every row is checked first (an error names the CSV line and the
 column, and nothing is written), then contacts are upserted by Prospect ID and touchpoints by a stable key.
@@ -29,11 +31,15 @@ import typer
 from django.db import transaction
 
 from smarketing.campaigns.enums import Channel, TouchKind
-from smarketing.campaigns.services import touchpoints_record_many
+from smarketing.campaigns.services import touchpoints_bulk_record
+from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
+from smarketing.crm.selectors import contact_ids_by_source, contact_stages_by_id
 from smarketing.crm.services import contacts_upsert_by_source
 from smarketing.ingest.csvfile import read_csv
-from smarketing.lifecycle.enums import ActorKind, Stage
+from smarketing.lifecycle.enums import Stage
+from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
+from smarketing.scoring.tasks import scores_rebuild_all_task
 
 SOURCE = "xeducation"
 DEFAULT_END = datetime(2026, 6, 30, tzinfo=UTC)
@@ -205,7 +211,7 @@ def _touches(lead: Lead, contact_id: int, start: datetime) -> Iterator[dict[str,
     channel = SOURCE_CHANNEL.get(str(a.get("lead_source", "")).lower(), Channel.OTHER)
 
     def touch(suffix: str, kind: str, at: datetime) -> dict[str, Any]:
-        return {"contact_id": contact_id, "account_id": None, "campaign": None, "kind": kind,
+        return {"contact_id": contact_id, "account_id": None, "kind": kind,
                 "channel": KIND_CHANNEL.get(kind, channel), "occurred_at": at, "source": SOURCE,
                 "source_id": f"{lead.prospect_id}:{suffix}"}
 
@@ -226,56 +232,66 @@ Progress = Callable[[str, int, int], None]
 
 
 def xeducation_import(*, path: Path, end: datetime = DEFAULT_END, progress: Progress | None = None) -> ImportResult:
-    """Import Leads.csv: contacts, touchpoints and conversions, all or nothing; re-imports update in place."""
-    from smarketing.scoring.services import rescore_deferred
-
+    """Import Leads.csv: contacts, touchpoints and complete stage histories, all or nothing; re-imports update."""
     if end.tzinfo is None:
         raise ValidationFailed("end must be timezone-aware", field="end")
     leads = read_leads(path)
     first_seen = _first_seen(leads, end)
-    with rescore_deferred(), transaction.atomic():
+    with transaction.atomic():
         rows = [{"source_id": lead.prospect_id, "first_name": "Lead", "last_name": str(lead.lead_number),
                  "lead_source": str(lead.attributes.get("lead_source", ""))[:64],
                  "country": str(lead.attributes.get("country", ""))[:64],
                  "first_seen_at": first_seen[lead.prospect_id], "attributes": lead.attributes} for lead in leads]
+        stages_before = contact_stages_by_id(ids=set(_ids_present(leads)))
         ids, created, updated = contacts_upsert_by_source(source=SOURCE, rows=rows)
         if progress:
             progress("contacts", len(leads), len(leads))
         touches = [t for lead in leads for t in _touches(lead, ids[lead.prospect_id], first_seen[lead.prospect_id])]
-        n_touches = touchpoints_record_many(touchpoints=touches)
+        n_touches = touchpoints_bulk_record(touchpoints=touches)
         if progress:
             progress("touchpoints", len(leads), len(leads))
-        conversions, reversals = _record_outcomes(leads, ids, first_seen, progress)
+        conversions, reversals = _record_history(leads, ids, first_seen, stages_before)
+        if progress:
+            progress("history", len(leads), len(leads))
+        if n_touches:
+            # Scores are derived from touchpoints: refresh them all once the import has committed.
+            transaction.on_commit(scores_rebuild_all_task.enqueue)
     return ImportResult(rows=len(leads), contacts_created=created, contacts_updated=updated,
                         touchpoints_created=n_touches, conversions_recorded=conversions, reversals_recorded=reversals)
 
 
-def _record_outcomes(leads: list[Lead], ids: dict[str, int], first_seen: dict[str, datetime],
-                     progress: Progress | None) -> tuple[int, int]:
-    from smarketing.crm.models import Contact
-    from smarketing.lifecycle.services import stage_change_record
+def _ids_present(leads: list[Lead]) -> list[int]:
+    return list(contact_ids_by_source(source=SOURCE, source_ids=[lead.prospect_id for lead in leads]).values())
 
-    contacts: dict[int, Contact] = {}
-    id_list = list(ids.values())
-    for start in range(0, len(id_list), 2000):
-        contacts.update(Contact.objects.in_bulk(id_list[start:start + 2000]))
+
+def _record_history(leads: list[Lead], ids: dict[str, int], first_seen: dict[str, datetime],
+                    stages_before: dict[int, str]) -> tuple[int, int]:
+    """Each lead's stage changes as they happened: lead at its first day and, when Converted = 1, customer three
+    weeks later. A contact imported before whose Converted changed since moves now (never before its outcome
+    day), so history gains a row instead of being rewritten."""
+    now = clock.now()
+    changes: list[PastStageChange] = []
     conversions = reversals = 0
-    for n, lead in enumerate(leads, start=1):
-        contact = contacts[ids[lead.prospect_id]]
-        if lead.converted and contact.lifecycle_stage != Stage.CUSTOMER:
-            stage_change_record(to_stage=Stage.CUSTOMER, contact=contact, actor_kind=ActorKind.IMPORT,
-                                occurred_at=first_seen[lead.prospect_id] + timedelta(days=DAYS_TO_OUTCOME),
-                                reason="X Education: Converted = 1", details={"source": SOURCE, "line": lead.line})
+    for lead in leads:
+        cid = ids[lead.prospect_id]
+        start = first_seen[lead.prospect_id]
+        outcome_at = start + timedelta(days=DAYS_TO_OUTCOME)
+        details = {"source": SOURCE, "line": lead.line}
+        changes.append(PastStageChange(to_stage=Stage.LEAD, occurred_at=start, contact_id=cid,
+                                       reason="X Education lead", details=details,
+                                       source_key=f"{SOURCE}:{lead.prospect_id}:lead"))
+        before = stages_before.get(cid)
+        if lead.converted and before != Stage.CUSTOMER:
+            changes.append(PastStageChange(to_stage=Stage.CUSTOMER, contact_id=cid, details=details,
+                                           occurred_at=outcome_at if before is None else max(now, outcome_at),
+                                           reason="X Education: Converted = 1"))
             conversions += 1
-        elif not lead.converted and contact.lifecycle_stage == Stage.CUSTOMER:
-            stage_change_record(to_stage=Stage.LEAD, contact=contact, actor_kind=ActorKind.IMPORT,
-                                reason="X Education: Converted = 0 on re-import",
-                                details={"source": SOURCE, "line": lead.line})
+        elif not lead.converted and before == Stage.CUSTOMER:
+            changes.append(PastStageChange(to_stage=Stage.LEAD, contact_id=cid, details=details,
+                                           occurred_at=max(now, outcome_at),
+                                           reason="X Education: Converted = 0 on re-import"))
             reversals += 1
-        if progress and n % 500 == 0:
-            progress("outcomes", n, len(leads))
-    if progress:
-        progress("outcomes", len(leads), len(leads))
+    stage_changes_bulk_record(changes=changes)
     return conversions, reversals
 
 

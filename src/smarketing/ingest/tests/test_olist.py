@@ -10,7 +10,7 @@ import pytest
 from smarketing.analytics.engine import open_engine
 from smarketing.analytics.queries.funnel import FunnelQuery, run_funnel
 from smarketing.core.errors import ValidationFailed
-from smarketing.crm.models import Contact, Opportunity
+from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.ingest.olist import DEALS_FILE, MQL_FILE, default_folder, olist_import
 from smarketing.lifecycle.models import StageChange
 
@@ -67,18 +67,22 @@ def test_funnel_reproduces_the_raw_olist_figures(olist_loaded):
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_olist_import_is_idempotent(olist_loaded):
-    # given a first import
+    # given a first import: per MQL a lead and an MQL change and a first touch; per deal the contact's and the
+    # seller's customer change
     assert olist_loaded.contacts_created == 8000 and olist_loaded.opportunities_created == 842
-    assert olist_loaded.stage_changes_created == 8842
+    assert olist_loaded.stage_changes_created == 8000 * 2 + 842 * 2
+    assert (olist_loaded.touchpoints_created, olist_loaded.campaigns_created) == (8000, 495)
     # when it runs again
     again = olist_import(folder=OLIST)
     # then nothing is duplicated
-    assert (again.contacts_created, again.opportunities_created, again.stage_changes_created) == (0, 0, 0)
+    assert (again.contacts_created, again.opportunities_created, again.stage_changes_created,
+            again.touchpoints_created, again.campaigns_created) == (0, 0, 0, 0, 0)
     assert again.already_present == 8000
     assert Contact.objects.filter(source="olist").count() == 8000
     assert Opportunity.objects.filter(source="olist", outcome="won").count() == 842
-    assert StageChange.objects.filter(contact__source="olist").count() == 8842
+    assert StageChange.objects.filter(contact__source="olist").count() == 8000 * 2 + 842
     assert Contact.objects.filter(source="olist", lifecycle_stage="customer").count() == 842
+    assert Account.objects.filter(source="olist", lifecycle_stage="customer", is_customer=True).count() == 842
 
 
 def _write(folder: Path, mqls: str, deals: str) -> Path:

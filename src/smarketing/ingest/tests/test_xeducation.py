@@ -78,10 +78,14 @@ def test_import_maps_contacts_activity_and_outcome(active_playbook, leads_csv):
     # missing visits make no page views; an SMS from sales is a sales touch
     assert sorted(Touchpoint.objects.filter(contact__source_id="p-3").values_list("kind", flat=True)) == [
         "form_fill", "sales_email"]
-    # and Converted = 1 is a stage change to customer recorded by the import
-    change = StageChange.objects.get(contact=c1)
-    assert (change.to_stage, change.actor_kind) == ("customer", "import")
-    assert c1.first_seen_at < change.occurred_at
+    # and every lead's history starts with a lead stage change on its first day; Converted = 1 adds the move to
+    # customer later, both recorded by the import
+    lead_change, won = StageChange.objects.filter(contact=c1).order_by("occurred_at")
+    assert (lead_change.from_stage, lead_change.to_stage, lead_change.actor_kind) == ("", "lead", "import")
+    assert (won.from_stage, won.to_stage, won.actor_kind) == ("lead", "customer", "import")
+    assert lead_change.occurred_at == c1.first_seen_at < won.occurred_at
+    assert c1.lifecycle_stage == "customer"
+    assert list(StageChange.objects.filter(contact__source_id="p-2").values_list("to_stage", flat=True)) == ["lead"]
     assert Contact.objects.get(source_id="p-2").lifecycle_stage == "lead"
 
 
@@ -102,7 +106,8 @@ def test_reimport_updates_and_never_duplicates(active_playbook, leads_csv, tmp_p
     assert (result.contacts_created, result.contacts_updated, result.reversals_recorded) == (0, 1, 1)
     c1 = Contact.objects.get(source_id="p-1")
     assert c1.attributes["tags"] == "Closed by Horizzon" and c1.lifecycle_stage == "lead"
-    assert list(StageChange.objects.filter(contact=c1).values_list("to_stage", flat=True)) == ["customer", "lead"]
+    assert list(StageChange.objects.filter(contact=c1).values_list("to_stage", flat=True)) == [
+        "lead", "customer", "lead"]
 
 
 @pytest.mark.parametrize(
