@@ -150,3 +150,12 @@ def open_pipeline_by_account(*, account_ids: Any) -> dict[int, float]:
     rows = (Opportunity.objects.filter(outcome="open", account_id__in=account_ids).values("account_id")
             .annotate(v=Sum("amount")).values_list("account_id", "v").order_by())
     return {account_id: float(v or 0) for account_id, v in rows}
+
+
+def contact_ids_by_source(*, source: str, source_ids: list[str]) -> dict[str, int]:
+    """Source id → contact id, for the contacts of this source that exist."""
+    found: dict[str, int] = {}
+    for start in range(0, len(source_ids), 2000):
+        found.update(Contact.objects.filter(source=source, source_id__in=source_ids[start:start + 2000])
+                     .values_list("source_id", "id"))
+    return found
