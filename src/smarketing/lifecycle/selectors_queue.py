@@ -51,6 +51,7 @@ class ScoreLine:
     count: int = 1
     playbook_points: float | None = None
     decay: float | None = None
+    summary: str = ""  # in words, e.g. "Asked for a demo: 35 pts × 1 × decay 0.031 = 1.1 pts"
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ class QueueRow:
 
 def _line(x: dict[str, Any]) -> ScoreLine:
     return ScoreLine(description=x.get("description") or x.get("rule_id", ""), points=float(x.get("points", 0)),
-                     count=int(x.get("count", 1)), playbook_points=x.get("playbook_points"), decay=x.get("decay"))
+                     count=int(x.get("count", 1)), playbook_points=x.get("playbook_points"), decay=x.get("decay"),
+                     summary=rules.line_summary(x))
 
 
 def _live_score(terms: Playbook, contact: Contact, touches: list[QueueTouch], now: datetime) -> QueueScore:

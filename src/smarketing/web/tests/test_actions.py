@@ -201,6 +201,25 @@ def test_queue_shows_the_score_recorded_when_the_contact_became_an_mql(world, lo
     assert "at MQL: fit 35" in html
 
 
+def test_queue_explains_a_decayed_rule_with_the_playbooks_points_and_the_decay(world, login, users):
+    # given an MQL whose recorded explanation says the playbook gave a demo request 35 points, decayed to 1.1
+    from smarketing.lifecycle.services import stage_change_record
+    from smarketing.scoring.rules import line_dict
+    from smarketing.testing.factories import ContactFactory
+
+    contact = ContactFactory(account=world["account"], owner=users["sales"])
+    stage_change_record(contact=contact, to_stage="lead")
+    stage_change_record(contact=contact, to_stage="mql", details={"score": {
+        "fit": 60, "engagement": 1.1, "total": 61.1,
+        "explanation": [line_dict("eng-demo", "Asked for a demo", 1.085, 1, "engagement", 35, 0.031, 1.0),
+                        line_dict("fit-industry", "Target industry", 60, 1, "fit", 60, 1.0, 1.0)]}})
+    # when sales opens the queue
+    html = login("sales").get("/handoff/", {"scope": "mine"}).content.decode()
+    # then the line says the playbook's points, the decay and the points after it
+    assert "Asked for a demo: 35 pts × 1 × decay 0.031 = 1.1 pts" in html
+    assert "Target industry: 60 pts" in html
+
+
 def test_queue_pages_through_mqls(world, login, monkeypatch):
     # given a page size of one
     from smarketing.web.views import handoff
