@@ -262,3 +262,17 @@ def test_the_migration_states_the_threshold_once_and_keeps_signatures_valid(user
     assert v2.content["scoring"]["mql_threshold"] == 60.0 and signoff_sides(v2) == set()
     v3.refresh_from_db()
     assert v3.content == current and v3.content_sha == content_sha(current)
+
+
+def test_the_playbook_page_states_the_threshold_from_its_one_home(client, users, active_playbook):
+    # given a signed-off change of the MQL threshold to 50
+    draft = playbook_draft_create(content=edited(lambda d: d["scoring"].update(mql_threshold=50)))
+    playbook_sign_off(version=draft, user=users["marketing"])
+    playbook_sign_off(version=draft, user=users["sales"])
+    # when anyone reads the playbook page
+    client.force_login(users["viewer"])
+    html = client.get("/playbook/").content.decode()
+    # then the heading and the MQL stage's entry test both say 50, and nothing says 60
+    assert "MQL at 50 points" in html
+    assert "<code>score.total &gt;= 50</code> (the MQL threshold)" in html
+    assert "score.total &gt;= 60" not in html and "MQL at 60" not in html
