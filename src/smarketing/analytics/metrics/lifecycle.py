@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -112,10 +113,10 @@ def funnel_cohort(ctx: Context, step: int) -> Rows:
 
 
 IMPLEMENTATIONS: dict[str, Callable[[Context], Rows]] = {
-    **{name: (lambda ctx, s=stage: stage_entries(ctx, s)) for name, stage in ENTRY_STAGES.items()},
-    **{name: (lambda ctx, d=decision: mql_decided(ctx, d)) for name, decision in DECISIONS.items()},
-    **{name: (lambda ctx, k=step: funnel_cohort(ctx, k)) for name, step in COHORT_STEPS.items()},
+    **{name: partial(stage_entries, stage=stage) for name, stage in ENTRY_STAGES.items()},
+    **{name: partial(mql_decided, decision=decision) for name, decision in DECISIONS.items()},
+    **{name: partial(funnel_cohort, step=step) for name, step in COHORT_STEPS.items()},
 }
 RATIOS: dict[str, tuple[Callable[[Context], Rows], Callable[[Context], Rows]]] = {
-    "mql_acceptance_rate": (lambda ctx: mql_decided(ctx, Decision.ACCEPT), mql_all_decided),
+    "mql_acceptance_rate": (partial(mql_decided, decision=Decision.ACCEPT), mql_all_decided),
 }

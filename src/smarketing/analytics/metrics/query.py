@@ -11,7 +11,13 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from smarketing.analytics.metrics.compute import evaluate, record_rows
-from smarketing.analytics.metrics.definitions import CONTACT_FILTERS, MEASURES, check_filters, measure_get
+from smarketing.analytics.metrics.definitions import (
+    CONTACT_FILTERS,
+    MEASURES,
+    Measure,
+    check_filters,
+    measure_get,
+)
 from smarketing.analytics.metrics.periods import reporting_period
 from smarketing.analytics.metrics.rows import Context
 from smarketing.analytics.queries.funnel import _check_filter
@@ -84,6 +90,13 @@ class MetricsResult(QueryResult):
         raise ValidationFailed(f"measure {name!r} was not computed; ask for it in names", field="name")
 
 
+def _value(measure: Measure, value: float | None, *, numerator: float | None = None,
+           denominator: float | None = None, note: str = "") -> MeasureValue:
+    return MeasureValue(name=measure.name, label=measure.label, definition=measure.definition, basis=measure.basis,
+                        grain=measure.grain, unit=measure.unit, value=value, numerator=numerator,
+                        denominator=denominator, note=note)
+
+
 def _context(engine: Any, period_key: str, filters: dict[str, list[str]]) -> Context:
     return Context(engine, reporting_period(period_key), filters, clock.now())
 
@@ -96,14 +109,12 @@ def run_metrics(engine: Any, spec: MetricsQuery) -> MetricsResult:
     for name in spec.names or list(MEASURES):
         measure = MEASURES[name]
         refused = [f for f in spec.filters if f not in measure.filters]
-        base = {"name": name, "label": measure.label, "definition": measure.definition, "basis": measure.basis,
-                "grain": measure.grain, "unit": measure.unit}
         if refused:
-            values.append(MeasureValue(**base, value=None, note=f"cannot be filtered by {', '.join(refused)}"))
+            values.append(_value(measure, None, note=f"cannot be filtered by {', '.join(refused)}"))
             continue
         result = evaluate(ctx, measure)
-        values.append(MeasureValue(**base, value=result.value, numerator=result.numerator,
-                                   denominator=result.denominator, note=measure.filter_note if spec.filters else ""))
+        values.append(_value(measure, result.value, numerator=result.numerator, denominator=result.denominator,
+                             note=measure.filter_note if spec.filters else ""))
     p = ctx.period
     return MetricsResult(period=p.key, label=p.label, start=p.start, end=p.end, timezone=p.timezone, as_of=ctx.now,
                          filters=spec.filters, measures=values)

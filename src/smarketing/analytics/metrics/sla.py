@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -56,10 +57,8 @@ def mql_target_to_date(ctx: Context) -> float:
 
 
 RATIOS: dict[str, tuple[Callable[[Context], Rows], Callable[[Context], Rows]]] = {
-    f"{kind}_within_sla": (
-        lambda ctx, k=kind: sales_events(ctx, k, (SlaEventKind.MET,)),
-        lambda ctx, k=kind: sales_events(ctx, k, (SlaEventKind.MET, SlaEventKind.BREACHED)),
-    )
+    f"{kind}_within_sla": (partial(sales_events, clock_kind=kind, kinds=(SlaEventKind.MET,)),
+                           partial(sales_events, clock_kind=kind, kinds=(SlaEventKind.MET, SlaEventKind.BREACHED)))
     for kind in (ClockKind.FIRST_TOUCH.value, ClockKind.DECISION.value)
 }
 SCALARS: dict[str, Callable[[Context], float]] = {"mql_volume_target_to_date": mql_target_to_date}

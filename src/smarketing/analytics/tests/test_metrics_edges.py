@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smarketing.analytics.metrics import MeasureRecordsQuery, MetricsQuery, reporting_period
+from smarketing.analytics.metrics import MeasureRecordsQuery, MetricsQuery, MetricsResult, reporting_period
 from smarketing.analytics.registry import run_query
 from smarketing.campaigns.models import Touchpoint
 from smarketing.cli import main
@@ -52,6 +52,7 @@ def history(active_playbook):
 
 def _metrics(period: str, filters: dict | None = None, names: list[str] | None = None) -> dict:
     result = run_query(MetricsQuery(period=period, filters=filters or {}, names=names or []))
+    assert isinstance(result, MetricsResult)
     return {m.name: m for m in result.measures}
 
 
