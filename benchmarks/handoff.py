@@ -102,7 +102,7 @@ def bench_sla_check(leads: int) -> None:
     from smarketing.crm.models import Account, Contact
     from smarketing.lifecycle.models import SlaClock, SlaEvent
     from smarketing.lifecycle.services_handoff import mql_qualify
-    from smarketing.lifecycle.services_sla import sla_check_run
+    from smarketing.lifecycle.services_sla_check import sla_check_run
     from smarketing.playbook.services import playbook_bootstrap
     from smarketing.team.models import User
     from smarketing.team.services import user_create

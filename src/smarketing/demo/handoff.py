@@ -5,7 +5,7 @@ habits (`Habits`): how often they touch and decide within the playbook's SLA and
 talk tracks. Deadlines come from the playbook's business calendar (`demo.business_clock`, equal to the product's
 `lifecycle.sla.sales_deadlines`); a rejection reason goes where the playbook's disposition for it says.
 The SLA outcome of each clock (met, breached at its deadline, cancelled by a rejection, still open at the end of
-the year) follows the product's rules in `lifecycle.services_sla`.
+the year) follows the product's rules in `lifecycle.services_sla_clocks`.
 """
 
 from __future__ import annotations
@@ -322,7 +322,7 @@ def other_touches(rng: np.random.Generator, frame: pd.DataFrame, people: list[An
     """Touches by someone other than the owner, one for a few episodes whose first-touch clock was open a while.
 
     Each falls strictly inside the open clock (from the MQL to its resolution, or the end of the year), so
-    `lifecycle.services_sla.first_touch_detect` would record it as other_touch and leave the clock running. A
+    `lifecycle.services_sla_clocks.first_touch_detect` would record it as other_touch and leave the clock running. A
     colleague in the owner's team makes it (another seller when the owner has none). In every chunk with an MQL
     still waiting for its decision at the end of the year, at least one such MQL is among them, so the handoff
     queue shows the flag. Returns one row per planted touch: episode row, contact_local, t, kind, actor.

@@ -17,7 +17,7 @@ from smarketing.demo.events import END_DAY, StageEvents, touch_frame
 from smarketing.demo.qualify import first_mql, mql_details
 
 POST_MQL = next(i for i, c in enumerate(catalog.CAMPAIGNS) if c.key == "email-post-mql")
-FIRST_TOUCH_KINDS = ("sales_call", "sales_email", "meeting")  # as lifecycle.services_sla counts them
+FIRST_TOUCH_KINDS = ("sales_call", "sales_email", "meeting")  # as lifecycle.services_sla_clocks counts them
 
 
 def _facts(con: pd.DataFrame) -> list[dict[str, Any]]:

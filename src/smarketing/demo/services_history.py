@@ -1,6 +1,6 @@
 """The parts of the demo year written through the other apps' services, where the volume is small.
 
-Marketing's monthly SLA verdicts (`lifecycle.services_sla.marketing_period_judge`, as its worker would have run
+Marketing's monthly SLA verdicts (`lifecycle.services_sla_check.marketing_period_judge`, as its worker would have run
 each month), campaign briefs with sales' comments, sign-offs and launches (`campaigns.briefs`), and the reps'
 outreach that carries them (`campaigns.briefs.outreach_record`). Each write happens with the clock pinned to its
 simulated moment where the service reads the clock.
@@ -30,7 +30,7 @@ from smarketing.demo.rows import SOURCE, _Ids
 from smarketing.demo.simulator import Simulation
 from smarketing.lifecycle import calendar
 from smarketing.lifecycle import sla as sla_rules
-from smarketing.lifecycle.services_sla import marketing_period_judge
+from smarketing.lifecycle.services_sla_check import marketing_period_judge
 from smarketing.playbook.selectors import playbook_active_terms
 from smarketing.team.models import User
 

@@ -150,7 +150,7 @@ class SlaClockAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Run the SLA check now (all due clocks, not only the selected)")
     def run_sla_check(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        from smarketing.lifecycle.services_sla import sla_check_once
+        from smarketing.lifecycle.services_sla_check import sla_check_once
 
         out = sla_check_once()
         self.message_user(request, f"SLA check: {out['breached']} breach(es) recorded, "

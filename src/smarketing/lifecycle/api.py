@@ -21,7 +21,8 @@ from smarketing.lifecycle import (
     selectors_webhooks,
     services,
     services_handoff,
-    services_sla,
+    services_notifications,
+    services_sla_check,
 )
 from smarketing.lifecycle import services_webhooks as webhooks
 from smarketing.lifecycle.schemas import (
@@ -184,7 +185,7 @@ def sla_events(request: HttpRequest, contact_id: int | None = None, kind: str = 
              summary="Run one SLA pass now (revops): breaches, marketing verdicts, due webhooks")
 def sla_check(request: HttpRequest) -> dict[str, Any]:
     _revops(request)
-    return services_sla.sla_check_once()
+    return services_sla_check.sla_check_once()
 
 
 # ------------------------------------------------------------------------------------------ notifications
@@ -200,13 +201,13 @@ def notification_list(request: HttpRequest, unread: bool = False, limit: int = 5
 @router.post("/lifecycle/notifications/{notification_id}/read", response={200: NotificationOut, **WRITE_ERRORS},
              summary="Mark one notification read")
 def notification_read(request: HttpRequest, notification_id: int) -> Any:
-    return services_sla.notification_mark_read(user=request_user(request), notification_id=notification_id)
+    return services_notifications.notification_mark_read(user=request_user(request), notification_id=notification_id)
 
 
 @router.post("/lifecycle/notifications/read-all", response={200: dict[str, int], **WRITE_ERRORS},
              summary="Mark all your notifications read")
 def notification_read_all(request: HttpRequest) -> dict[str, int]:
-    return {"marked": services_sla.notification_mark_all_read(user=request_user(request))}
+    return {"marked": services_notifications.notification_mark_all_read(user=request_user(request))}
 
 
 # ----------------------------------------------------------------------------------------------- webhooks

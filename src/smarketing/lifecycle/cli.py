@@ -225,7 +225,7 @@ def register(app: typer.Typer) -> None:
     @sla.command()
     def check(as_json: bool = typer.Option(False, "--json")) -> None:
         """One SLA pass now, without the worker: record breaches, judge closed periods, send due webhooks."""
-        from smarketing.lifecycle.services_sla import sla_check_once
+        from smarketing.lifecycle.services_sla_check import sla_check_once
 
         out = sla_check_once()
         _echo_json(out) if as_json else typer.echo(

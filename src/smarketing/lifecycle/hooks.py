@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 def touchpoint_first_touch(touchpoint_id: int) -> None:
     """After a touchpoint commits: a sales call, email or meeting meets the contact's open first-touch clock."""
-    from smarketing.lifecycle.services_sla import first_touch_detect
+    from smarketing.lifecycle.services_sla_clocks import first_touch_detect
 
     try:
         first_touch_detect(touchpoint_id=touchpoint_id)

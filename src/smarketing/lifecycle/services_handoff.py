@@ -27,21 +27,18 @@ from smarketing.lifecycle.selectors_handoff import (
     seller_snapshots,
 )
 from smarketing.lifecycle.services import stage_change_record
-from smarketing.lifecycle.services_sla import (
-    notification_create,
-    sla_clocks_resolve_for_decision,
-    sla_clocks_start,
-)
+from smarketing.lifecycle.services_notifications import notification_create, notification_create_for_role
+from smarketing.lifecycle.services_sla_clocks import sla_clocks_resolve_for_decision, sla_clocks_start
 from smarketing.lifecycle.sla import period_at
 from smarketing.playbook.models import PlaybookVersion
 from smarketing.playbook.schema import Playbook
 from smarketing.playbook.selectors import playbook_active_terms
 from smarketing.team.enums import Role
 from smarketing.team.models import User
+from smarketing.team.roles import HANDOFF_ROLES, has_role
 
 QUALIFIABLE = {Stage.LEAD, Stage.RECYCLED}
 ACCEPT_STAGES = {Stage.SAL, Stage.SQL}
-DECIDER_ROLES = {Role.SALES, Role.REVOPS}
 
 
 @dataclass(frozen=True)
@@ -136,16 +133,16 @@ def lead_route(*, contact: Contact, mql_change: StageChange | None = None, at: d
                             title=f"New MQL: {contact.name}", body=reason, contact=contact,
                             dedupe_key=f"assigned:{assignment.pk}", at=when)
     else:  # nobody could take it: revops must route it by hand before the clocks run out
-        for uid in User.objects.filter(role=Role.REVOPS, is_active=True).values_list("id", flat=True):
-            notification_create(user_id=uid, kind=NotificationKind.ASSIGNED, title=f"Unrouted MQL: {contact.name}",
-                                body=reason, contact=contact, dedupe_key=f"unrouted:{assignment.pk}", at=when)
+        notification_create_for_role(role=Role.REVOPS, kind=NotificationKind.ASSIGNED,
+                                     title=f"Unrouted MQL: {contact.name}", body=reason, contact=contact,
+                                     dedupe_key=f"unrouted:{assignment.pk}", at=when)
     sla_clocks_start(assignment=assignment, mql_change=mql_change, terms=terms, started_at=when,
                      generation=generation)
     return assignment
 
 
 def _check_decider(user: User) -> None:
-    if not (user.is_superuser or user.role in DECIDER_ROLES):
+    if not has_role(user, HANDOFF_ROLES):
         raise PermissionDenied(f"user {user.username!r} has role {user.role!r}; only sales and revops decide on MQLs",
                                field="role", record=f"user:{user.username}")
 

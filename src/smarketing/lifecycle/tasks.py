@@ -1,14 +1,15 @@
 """Background tasks of the lifecycle engine (django-tasks, database backend; run by `smarketing worker`).
 
 `sla_check` is a self-scheduling loop: each run handles one batch of due clocks, then enqueues either an
-immediate continuation (more are due) or the next run `SLA_CHECK_INTERVAL` later. Because a worker killed
+immediate continuation (more are due) or the next run `SLA_CHECK_INTERVAL` later. A recorded breach is acted on by
+`sla_breach_act` after its transaction commits. Because a worker killed
 mid-task leaves its task RUNNING for ever, `sla_check_schedule()` is called when a worker starts: it puts
 a run on the queue unless one is already waiting. Every step is idempotent, so an extra run is harmless.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django_tasks import task
@@ -22,7 +23,7 @@ SLA_QUEUE = "sla"
 @task(queue_name=SLA_QUEUE)
 def sla_check(limit: int = 200, chain: bool = True) -> dict[str, Any]:
     """Breach due SLA clocks, judge closed marketing periods, send due webhooks; then schedule the next run."""
-    from smarketing.lifecycle.services_sla import sla_check_run
+    from smarketing.lifecycle.services_sla_check import sla_check_run
 
     continued = False
     try:
@@ -50,6 +51,17 @@ def webhook_deliver(delivery_id: int) -> dict[str, Any]:
         return {"delivery_id": delivery_id, "sent": False}
     return {"delivery_id": delivery_id, "sent": True, "status": row.status, "attempts": row.attempts,
             "last_status_code": row.last_status_code}
+
+
+# Why a task: recording a breach (services_sla_clocks) must not call the handoff's routing back; the response
+# runs after the breach committed, like a webhook, and is idempotent, so a retry or an extra run does nothing new.
+@task(queue_name=SLA_QUEUE, priority=10)
+def sla_breach_act(event_id: int, at: str = "") -> dict[str, Any]:
+    """Do what the playbook says about one recorded SLA breach: notify, webhook, escalate, reassign."""
+    from smarketing.lifecycle.services_sla_breach import sla_breach_act as act
+
+    acted = act(event_id=event_id, now=datetime.fromisoformat(at) if at else None)
+    return {"event_id": event_id, "acted": acted}
 
 
 def sla_check_schedule(*, delay: timedelta = timedelta(0), limit: int = 200) -> bool:

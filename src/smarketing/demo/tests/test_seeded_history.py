@@ -172,7 +172,7 @@ def test_seeded_handoffs_have_the_shape_the_lifecycle_services_write(seeded):
         assert notice.user_id == d.assignment.owner_id and notice.title.startswith("New MQL: ")
     # and a first touch by the owner meets the clock with the same details and the touch it came from
     from smarketing.campaigns.services import touchpoint_record
-    from smarketing.lifecycle.services_sla import first_touch_detect
+    from smarketing.lifecycle.services_sla_clocks import first_touch_detect
 
     other = ContactFactory(account=AccountFactory(region="AMER"))
     Touchpoint.objects.create(contact=other, account=other.account, campaign=CampaignFactory(), channel="webinar",
@@ -277,7 +277,7 @@ def test_a_few_mqls_are_touched_by_someone_else_and_the_queue_flags_it(seeded):
     from smarketing.lifecycle import sla as sla_rules
     from smarketing.lifecycle.selectors_queue import handoff_queue
     from smarketing.lifecycle.services_handoff import mql_qualify
-    from smarketing.lifecycle.services_sla import first_touch_detect
+    from smarketing.lifecycle.services_sla_clocks import first_touch_detect
 
     # given the seeded year's touches by someone other than the lead's owner
     others = list(SlaEvent.objects.filter(kind="other_touch").select_related("clock", "touchpoint"))

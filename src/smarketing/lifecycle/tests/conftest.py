@@ -133,3 +133,35 @@ def mql(active_playbook, sellers, now, make_lead) -> Contact:
     lead = make_lead()
     mql_qualify(contact=lead)
     return lead
+
+
+@pytest.fixture
+def sla_pass() -> Callable[..., Any]:
+    """One SLA check as the worker runs it: the pass, then the `sla_breach_act` task for each breach it recorded
+    (the test's transaction never commits, so the on-commit enqueue is played here)."""
+    from smarketing.lifecycle.services_sla_breach import sla_breach_act
+    from smarketing.lifecycle.services_sla_check import sla_check_run
+
+    def run(*, now: datetime, limit: int = 200) -> Any:
+        result = sla_check_run(now=now, limit=limit)
+        for event_id in result.breach_event_ids:
+            sla_breach_act(event_id=event_id, now=now)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def run_breach_acts() -> Callable[[], int]:
+    """Run the `sla_breach_act` tasks waiting on the queue, as the worker would; returns how many ran."""
+    from django_tasks_db.models import DBTaskResult
+
+    from smarketing.lifecycle.tasks import sla_breach_act
+
+    def run() -> int:
+        waiting = list(DBTaskResult.objects.filter(task_path=sla_breach_act.module_path, status="READY"))
+        for row in waiting:
+            sla_breach_act.call(*row.args_kwargs["args"], **row.args_kwargs["kwargs"])
+        return len(waiting)
+
+    return run

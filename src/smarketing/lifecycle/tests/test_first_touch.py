@@ -13,7 +13,7 @@ from smarketing.lifecycle.models import Assignment, SlaClock, SlaEvent
 from smarketing.lifecycle.selectors_queue import handoff_queue
 from smarketing.lifecycle.selectors_sla import sla_compliance
 from smarketing.lifecycle.services_handoff import mql_qualify
-from smarketing.lifecycle.services_sla import first_touch_detect, sla_check_run
+from smarketing.lifecycle.services_sla_clocks import first_touch_detect
 
 FIRST_TOUCH_DUE = datetime(2026, 11, 24, 19, tzinfo=UTC)  # Tue 14:00 New York, 4 business hours after T0
 
@@ -104,11 +104,11 @@ def test_another_reps_touch_is_recorded_once_however_often_it_is_detected(active
     assert SlaEvent.objects.filter(kind=SlaEventKind.OTHER_TOUCH, touchpoint=tp).count() == 1
 
 
-def test_only_other_reps_touches_end_in_a_breach(active_playbook, sellers, now, make_lead, touch):
+def test_only_other_reps_touches_end_in_a_breach(sla_pass, active_playbook, sellers, now, make_lead, touch):
     lead = make_lead()
     owner = mql_qualify(contact=lead).assignment.owner
     touch(lead, at=now + timedelta(hours=1), actor=_other_seller(sellers, owner))
-    sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
+    sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
     assert _first_touch(lead).state == ClockState.BREACHED
 
 
@@ -124,13 +124,13 @@ def test_a_touch_without_an_actor_stops_the_clock_as_before(active_playbook, sel
     assert met.details == {"touchpoint_id": tp.pk, "touch_kind": "sales_call", "touched_by": "unattributed"}
 
 
-def test_after_a_reassignment_the_clock_is_the_new_owners(playbook_with, sellers, now, make_lead, touch):
+def test_after_a_reassignment_the_clock_is_the_new_owners(sla_pass, playbook_with, sellers, now, make_lead, touch):
     # given a lead reassigned after its first owner breached the first touch
     playbook_with(lambda d: d["sla"]["sales"]["on_breach"].update({"reassign": True}))
     lead = make_lead()
     first_owner = mql_qualify(contact=lead).assignment.owner
     reassigned_at = FIRST_TOUCH_DUE + timedelta(minutes=1)
-    sla_check_run(now=reassigned_at)
+    sla_pass(now=reassigned_at)
     new_owner = Assignment.objects.filter(contact=lead).order_by("-assigned_at", "-id").first().owner
     assert new_owner not in (None, first_owner)
     new_clock = _first_touch(lead, generation=1)
@@ -149,13 +149,13 @@ def test_after_a_reassignment_the_clock_is_the_new_owners(playbook_with, sellers
     assert (new_clock.state, new_clock.resolved_at) == (ClockState.MET, reassigned_at + timedelta(hours=1))
 
 
-def test_a_touch_made_before_a_reassignment_does_not_stop_the_new_owners_clock(playbook_with, sellers, now,
+def test_a_touch_made_before_a_reassignment_does_not_stop_the_new_owners_clock(sla_pass, playbook_with, sellers, now,
                                                                                make_lead, touch):
     # given a reassigned lead, and a call by the new owner recorded late, dated before they owned it
     playbook_with(lambda d: d["sla"]["sales"]["on_breach"].update({"reassign": True}))
     lead = make_lead()
     mql_qualify(contact=lead)
-    sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
+    sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
     new_clock = _first_touch(lead, generation=1)
     touch(lead, at=now + timedelta(hours=1), actor=new_clock.owner)
     # then the new owner's clock, which started after it, still runs

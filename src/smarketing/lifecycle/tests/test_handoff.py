@@ -211,7 +211,7 @@ def test_a_sales_call_by_the_owner_meets_the_first_touch_clock(active_playbook, 
     assert ft.state == ClockState.MET and ft.resolved_at == now + timedelta(hours=1)
 
 
-def test_a_late_first_touch_is_a_breach_not_a_met(active_playbook, sellers, now, make_lead,
+def test_a_late_first_touch_is_a_breach_not_a_met(active_playbook, sellers, now, make_lead, run_breach_acts,
                                                   django_capture_on_commit_callbacks):
     lead = make_lead()
     mql_qualify(contact=lead)
@@ -219,6 +219,9 @@ def test_a_late_first_touch_is_a_breach_not_a_met(active_playbook, sellers, now,
         touchpoint_record(contact=lead, channel="sales", kind="sales_email", occurred_at=now + timedelta(days=1))
     ft = SlaClock.objects.get(contact=lead, kind="first_touch")
     assert ft.state == ClockState.BREACHED
+    assert set(SlaEvent.objects.filter(clock=ft).values_list("kind", flat=True)) == {"started", "breached"}
+    # the playbook's escalation follows when the queued breach task runs
+    assert run_breach_acts() == 1
     kinds = set(SlaEvent.objects.filter(clock=ft).values_list("kind", flat=True))
     assert kinds == {"started", "breached", "escalated"}
 

@@ -13,24 +13,23 @@ from smarketing.lifecycle.models import Assignment, Notification, SlaClock, SlaE
 from smarketing.lifecycle.selectors_queue import handoff_queue
 from smarketing.lifecycle.selectors_sla import sla_compliance, sla_status
 from smarketing.lifecycle.services_handoff import handoff_accept, handoff_reject, mql_qualify
-from smarketing.lifecycle.services_sla import sla_check_run
 from smarketing.playbook.schema import MarketingSLA
 
 FIRST_TOUCH_DUE = datetime(2026, 11, 24, 19, tzinfo=UTC)  # Tue 14:00 New York
 
 
-def test_nothing_is_breached_before_the_deadline(active_playbook, sellers, now, make_lead):
+def test_nothing_is_breached_before_the_deadline(sla_pass, active_playbook, sellers, now, make_lead):
     mql_qualify(contact=make_lead())
-    result = sla_check_run(now=FIRST_TOUCH_DUE - timedelta(seconds=1))
+    result = sla_pass(now=FIRST_TOUCH_DUE - timedelta(seconds=1))
     assert result.breached == 0 and not SlaEvent.objects.filter(kind="breached").exists()
 
 
-def test_due_clock_is_breached_once_with_notifications_and_escalation(active_playbook, users, sellers, now, make_lead):
+def test_due_clock_is_breached_once_with_notifications_and_escalation(sla_pass, active_playbook, users, sellers, now, make_lead):
     lead = make_lead()
     owner = mql_qualify(contact=lead).assignment.owner
     # when the check runs after the first-touch deadline, twice
-    first = sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
-    second = sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=2))
+    first = sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
+    second = sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=2))
     # then exactly one breach, at the deadline, for the owner
     assert (first.breached, second.breached) == (1, 0)
     breach = SlaEvent.objects.get(kind=SlaEventKind.BREACHED)
@@ -44,22 +43,43 @@ def test_due_clock_is_breached_once_with_notifications_and_escalation(active_pla
     assert SlaClock.objects.get(contact=lead, kind="decision").state == ClockState.OPEN
 
 
-def test_the_database_refuses_a_second_breach_of_the_same_clock(active_playbook, sellers, now, make_lead):
+def test_a_breach_is_recorded_now_and_acted_on_by_a_task_after_commit(active_playbook, users, sellers, now, make_lead,
+                                                                       run_breach_acts,
+                                                                       django_capture_on_commit_callbacks):
+    from smarketing.lifecycle.services_sla_check import sla_check_run
+
+    owner = mql_qualify(contact=make_lead()).assignment.owner
+    # when the check's transaction commits
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
+    # then the breach is recorded but nobody is told yet: the response waits on the queue
+    assert result.breached == 1 and SlaEvent.objects.filter(kind=SlaEventKind.BREACHED).count() == 1
+    assert not Notification.objects.filter(kind__in=["sla_breach", "escalation"]).exists()
+    assert not SlaEvent.objects.filter(kind=SlaEventKind.ESCALATED).exists()
+    # when the queued task runs, twice (a retry), the playbook's response happens once
+    assert run_breach_acts() == 1
+    assert run_breach_acts() == 1
+    assert Notification.objects.filter(user=owner, kind="sla_breach").count() == 1
+    assert Notification.objects.filter(user=users["revops"], kind="escalation").count() == 1
+    assert SlaEvent.objects.filter(kind=SlaEventKind.ESCALATED).count() == 1
+
+
+def test_the_database_refuses_a_second_breach_of_the_same_clock(sla_pass, active_playbook, sellers, now, make_lead):
     from django.db import IntegrityError, transaction
 
     mql_qualify(contact=make_lead())
-    sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
+    sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
     breach = SlaEvent.objects.get(kind="breached")
     with pytest.raises(IntegrityError), transaction.atomic():
         SlaEvent.objects.create(clock=breach.clock, kind="breached", side="sales", clock_kind="first_touch",
                                 occurred_at=breach.occurred_at)
 
 
-def test_breach_reassigns_when_the_playbook_says_so(playbook_with, sellers, now, make_lead):
+def test_breach_reassigns_when_the_playbook_says_so(sla_pass, playbook_with, sellers, now, make_lead):
     playbook_with(lambda d: d["sla"]["sales"]["on_breach"].update({"reassign": True}))
     lead = make_lead()
     first_owner = mql_qualify(contact=lead).assignment.owner
-    sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
+    sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
     # a new assignment to someone else, new clocks for them, the old ones closed
     latest = Assignment.objects.filter(contact=lead).order_by("-id").first()
     assert latest.owner != first_owner and latest.previous is not None
@@ -72,20 +92,20 @@ def test_breach_reassigns_when_the_playbook_says_so(playbook_with, sellers, now,
     assert Notification.objects.filter(user=first_owner, kind="reassigned").count() == 1
     assert Notification.objects.filter(user=latest.owner, kind="assigned").count() >= 1
     # the next check does not reassign again
-    sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=2))
+    sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=2))
     assert Assignment.objects.filter(contact=lead).count() == 2
 
 
-def test_check_works_in_batches_and_reports_what_remains(active_playbook, sellers, now, make_lead):
+def test_check_works_in_batches_and_reports_what_remains(sla_pass, active_playbook, sellers, now, make_lead):
     for _ in range(5):
         mql_qualify(contact=make_lead())
-    result = sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1), limit=3)
+    result = sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=1), limit=3)
     assert (result.breached, result.remaining_due) == (3, 2)
-    result = sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1), limit=3)
+    result = sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=1), limit=3)
     assert (result.breached, result.remaining_due) == (2, 0)
 
 
-def test_compliance_per_team_and_person_from_recorded_events(active_playbook, sellers, now, make_lead,
+def test_compliance_per_team_and_person_from_recorded_events(sla_pass, active_playbook, sellers, now, make_lead,
                                                               django_capture_on_commit_callbacks):
     from smarketing.campaigns.services import touchpoint_record
 
@@ -97,7 +117,7 @@ def test_compliance_per_team_and_person_from_recorded_events(active_playbook, se
             touchpoint_record(contact=lead, channel="sales", kind="sales_call", occurred_at=now + timedelta(hours=1))
     handoff_accept(contact=leads[0], user=owners[0])
     handoff_reject(contact=leads[1], user=owners[1], reason_key="no_need")
-    sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
+    sla_pass(now=FIRST_TOUCH_DUE + timedelta(minutes=1))
     report = sla_compliance(period_key="2026-11", now=now + timedelta(hours=5))
     ft = report["sales"]["overall"]["first_touch"]
     assert (ft["met"], ft["breached"], ft["within_sla_rate"]) == (2, 1, pytest.approx(0.6667, abs=1e-3))
@@ -113,7 +133,7 @@ def test_compliance_per_team_and_person_from_recorded_events(active_playbook, se
     assert mk["acceptance_rate"] == 0.5 and mk["acceptance_met"] is False and mk["volume_met"] is False
 
 
-def test_marketing_verdicts_are_recorded_once_after_the_period_closes(active_playbook, users, sellers, now,
+def test_marketing_verdicts_are_recorded_once_after_the_period_closes(sla_pass, active_playbook, users, sellers, now,
                                                                       make_lead):
     # given November's MQLs: one accepted, one rejected (50 % against a 60 % commitment)
     leads = [make_lead() for _ in range(2)]
@@ -123,13 +143,13 @@ def test_marketing_verdicts_are_recorded_once_after_the_period_closes(active_pla
     # when the check runs on 1 December: the volume is judged, acceptance waits for the decision window
     december = datetime(2026, 12, 1, 15, tzinfo=UTC)
     clock.freeze(december)
-    first = sla_check_run(now=december)
-    again = sla_check_run(now=december + timedelta(hours=1))
+    first = sla_pass(now=december)
+    again = sla_pass(now=december + timedelta(hours=1))
     assert first.marketing_verdicts == ["2026-11 mql_volume: breached"] and again.marketing_verdicts == []
     volume = SlaEvent.objects.get(side="marketing", clock_kind="mql_volume")
     assert volume.period == "2026-11" and volume.details["mql_volume"] == 2
     # two business days after the close (Tue 1 Dec 00:00 New York + 2 days = Wed 17:00) acceptance is judged
-    later = sla_check_run(now=datetime(2026, 12, 3, 23, tzinfo=UTC))
+    later = sla_pass(now=datetime(2026, 12, 3, 23, tzinfo=UTC))
     assert later.marketing_verdicts == ["2026-11 acceptance_rate: breached"]
     assert SlaEvent.objects.get(clock_kind="acceptance_rate").details["acceptance_rate"] == 0.5
     assert Notification.objects.filter(user=users["marketing"], kind="sla_breach").count() == 2
@@ -174,10 +194,10 @@ def test_queue_lists_undecided_mqls_most_urgent_first_with_countdowns(active_pla
     assert status["open_clocks"] == 5 and status["overdue_unprocessed"] == 0
 
 
-def test_stage_after_breach_is_untouched(active_playbook, sellers, now, make_lead):
+def test_stage_after_breach_is_untouched(sla_pass, active_playbook, sellers, now, make_lead):
     lead = make_lead()
     mql_qualify(contact=lead)
-    sla_check_run(now=FIRST_TOUCH_DUE + timedelta(days=5))
+    sla_pass(now=FIRST_TOUCH_DUE + timedelta(days=5))
     lead.refresh_from_db()
     assert lead.lifecycle_stage == Stage.MQL
     assert SlaEvent.objects.filter(kind="breached").count() == 2  # first touch and decision

@@ -12,13 +12,13 @@ from smarketing.core.errors import ValidationFailed
 from smarketing.lifecycle.enums import DeliveryStatus
 from smarketing.lifecycle.models import WebhookDelivery
 from smarketing.lifecycle.services_handoff import mql_qualify
-from smarketing.lifecycle.services_sla import sla_check_run
 from smarketing.lifecycle.services_webhooks import (
     SIGNATURE_HEADER,
     backoff,
     signature,
     signature_verify,
     webhook_deliver,
+    webhook_deliveries_due,
     webhook_endpoint_create,
     webhook_event_emit,
 )
@@ -28,16 +28,17 @@ SECRET = "s3cret-s3cret-s3cret"
 DUE = datetime(2026, 11, 24, 19, 1, tzinfo=UTC)  # one minute after the first-touch deadline
 
 
-def test_breach_is_delivered_to_the_endpoint_with_a_valid_signature(active_playbook, sellers, now, make_lead,
+def test_breach_is_delivered_to_the_endpoint_with_a_valid_signature(sla_pass, active_playbook, sellers, now, make_lead,
                                                                     receiver):
     # given an endpoint and an MQL whose first touch is overdue
     endpoint = webhook_endpoint_create(url=receiver.url, secret=SECRET)
     lead = make_lead()
     mql_qualify(contact=lead)
     # when the SLA check runs and the due delivery is sent
-    result = sla_check_run(now=DUE, delivery_grace=timedelta(0))
-    assert len(result.deliveries_due) == 1
-    sent = webhook_deliver(delivery_id=result.deliveries_due[0], now=DUE)
+    sla_pass(now=DUE)
+    due = webhook_deliveries_due(now=DUE)
+    assert len(due) == 1
+    sent = webhook_deliver(delivery_id=due[0], now=DUE)
     # then the receiver got one signed POST describing the breach
     assert sent is not None and sent.status == DeliveryStatus.DELIVERED and sent.attempts == 1
     [request] = receiver.requests
@@ -52,11 +53,12 @@ def test_breach_is_delivered_to_the_endpoint_with_a_valid_signature(active_playb
     assert sent.endpoint == endpoint
 
 
-def test_failed_delivery_is_retried_after_backoff_and_then_succeeds(active_playbook, sellers, now, make_lead,
+def test_failed_delivery_is_retried_after_backoff_and_then_succeeds(sla_pass, active_playbook, sellers, now, make_lead,
                                                                     receiver):
     webhook_endpoint_create(url=receiver.url, secret=SECRET)
     mql_qualify(contact=make_lead())
-    [delivery_id] = sla_check_run(now=DUE, delivery_grace=timedelta(0)).deliveries_due
+    sla_pass(now=DUE)
+    [delivery_id] = webhook_deliveries_due(now=DUE)
     receiver.statuses = [500]
     # the first attempt gets a 500: still pending, retry scheduled 30 s later on the queue
     first = webhook_deliver(delivery_id=delivery_id, now=DUE)
@@ -134,8 +136,9 @@ def test_signature_rejects_stale_timestamps():
     assert not signature_verify(SECRET, body, "garbage")
 
 
-def test_sla_check_task_queues_deliveries_and_its_next_run(active_playbook, sellers, now, make_lead, receiver,
-                                                           django_capture_on_commit_callbacks):
+def test_sla_check_task_queues_the_breach_task_deliveries_and_its_next_run(active_playbook, sellers, now, make_lead,
+                                                                           receiver, run_breach_acts,
+                                                                           django_capture_on_commit_callbacks):
     webhook_endpoint_create(url=receiver.url, secret=SECRET)
     mql_qualify(contact=make_lead())
     from smarketing.core import clock
@@ -144,6 +147,10 @@ def test_sla_check_task_queues_deliveries_and_its_next_run(active_playbook, sell
     with django_capture_on_commit_callbacks(execute=True):
         out = sla_check.call()
     assert out["breached"] == 1
+    act_tasks = DBTaskResult.objects.filter(task_path__endswith="tasks.sla_breach_act", status="READY")
+    assert act_tasks.count() == 1 and act_tasks.get().priority == 10
+    with django_capture_on_commit_callbacks(execute=True):
+        run_breach_acts()
     delivery_tasks = DBTaskResult.objects.filter(task_path__endswith="tasks.webhook_deliver", status="READY")
     assert delivery_tasks.count() >= 1 and all(t.priority == 10 for t in delivery_tasks)
     nxt = DBTaskResult.objects.get(task_path__endswith="tasks.sla_check", status="READY")
