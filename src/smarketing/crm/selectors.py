@@ -159,3 +159,8 @@ def contact_ids_by_source(*, source: str, source_ids: list[str]) -> dict[str, in
         found.update(Contact.objects.filter(source=source, source_id__in=source_ids[start:start + 2000])
                      .values_list("source_id", "id"))
     return found
+
+
+def opportunity_list_for_contact(*, contact_id: int) -> QuerySet[Opportunity]:
+    """Opportunities whose primary contact this is, newest first."""
+    return opportunity_list().filter(primary_contact_id=contact_id)
