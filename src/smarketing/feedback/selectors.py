@@ -82,3 +82,18 @@ def theme_weekly_counts(*, theme_ids: list[int], weeks: int, before: datetime) -
                     .values_list("theme_id", "item__occurred_at")):
         out[tid][min(int((at - start).days // 7), weeks - 1)] += 1
     return out
+
+
+def theme_account_list(*, theme_ids: list[int], per_theme: int = 5) -> dict[int, list[tuple[int, str, int]]]:
+    """The accounts behind each theme as (account id, name, items), those saying it most first, at most `per_theme`
+    per theme (one query)."""
+    from smarketing.feedback.models import ThemeAssignment
+
+    rows = (ThemeAssignment.objects.filter(theme_id__in=theme_ids, item__account__isnull=False)
+            .values_list("theme_id", "item__account_id", "item__account__name").annotate(n=Count("id"))
+            .order_by("theme_id", "-n", "item__account__name", "item__account_id"))
+    out: dict[int, list[tuple[int, str, int]]] = {tid: [] for tid in theme_ids}
+    for theme_id, account_id, name, n in rows:
+        if len(out[theme_id]) < per_theme:
+            out[theme_id].append((account_id, name, n))
+    return out

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from smarketing.core import clock
 from smarketing.core.errors import DomainError
 from smarketing.crm.selectors import account_list
-from smarketing.feedback.selectors import feedback_list
+from smarketing.feedback.selectors import feedback_list, theme_account_list
 from smarketing.feedback.services import feedback_record
 from smarketing.web import charts, integrations
 from smarketing.web.access import WRITE_ROLES, can, roles_required
@@ -20,6 +20,8 @@ from smarketing.web.formatting import money
 from smarketing.web.forms import web_capture_form_class
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import page, period_context, period_from
+
+THEMES_SHOWN = 12
 
 
 def _capture_form_class() -> type:
@@ -46,6 +48,7 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
     return page(request, "web/feedback.html", {
         **period_context(request, period, error), "form": form, "themes": themes, "by_kind": by_kind,
         "insights": insight_rows(), "recent": recent,
+        "theme_accounts": theme_account_list(theme_ids=[t["id"] for t in themes[:THEMES_SHOWN]]),
         "can_capture": can(request.user, WRITE_ROLES),
         "can_move_insights": can(request.user, frozenset({"marketing", "revops"})),
         "chart": charts.bar_chart([charts.Bar(str(r["theme"]).replace("_", " "), r["revenue_at_stake"])
