@@ -99,6 +99,9 @@ class CreditRow(QueryResult):
     weight: float | None = Field(default=None, description="The model's weight for this row (data-driven models)")
     touches: int = Field(description="Touches in converting journeys")
     reach: int = Field(default=0, description="Journeys (converting or not) with at least one touch of it")
+    by_order: list[float] | None = Field(default=None, description=(
+        "Shapley only (the ordered Shapley value): `conversions` split by the order in which this channel entered "
+        "each journey — as its 1st, 2nd, 3rd, or 4th-or-later distinct channel"))
 
 
 class AttributionResult(QueryResult):
@@ -309,11 +312,13 @@ def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = Non
     reach = np.bincount(unique_ints(jt * max(j.n_codes, 1) + j.codes) % max(j.n_codes, 1), minlength=j.n_codes)
     total = float(credit.conversions.sum())
     shares = credit.weights.get("shares") or credit.weights.get("removal_effects")
+    order = credit.extra.get("by_order")
     rows = [CreditRow(key=k, name=(labels or {}).get(k, k), conversions=round(float(c), 9), value=round(float(v), 6),
                       share=round(float(c) / total, 9) if total else 0.0,
                       weight=None if shares is None else round(float(shares.get(k, 0.0)), 9), touches=int(t),
-                      reach=int(r))
-            for k, c, v, t, r in zip(credit.names, credit.conversions, credit.value, touches, reach, strict=True)]
+                      reach=int(r), by_order=None if order is None else [round(float(x), 9) for x in order[i]])
+            for i, (k, c, v, t, r) in enumerate(zip(credit.names, credit.conversions, credit.value, touches, reach,
+                                                    strict=True))]
     return sorted(rows, key=lambda r: (-r.conversions, -r.value, r.key))
 
 

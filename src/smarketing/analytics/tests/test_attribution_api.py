@@ -71,6 +71,24 @@ def test_contact_level_markov_sees_the_non_converting_journey(api, deal_world):
     assert {c["key"]: c["weight"] for c in body["channels"]}["paid_search"] == pytest.approx(0.5)
 
 
+def test_shapley_splits_each_deal_evenly_over_its_channels_and_says_how(api, deal_world):
+    # When revops asks for Shapley attribution of pipeline at account level
+    res = api.get("/api/analytics/attribution", model="shapley", level="account", credit="pipeline")
+    body = res.json()
+    assert res.status_code == 200, body
+    # Then Acme's one coalition {paid_search, email, webinar} earned the 1,000: a third each, by hand
+    assert {c["key"]: round(c["value"], 4) for c in body["channels"]} == {
+        "paid_search": 333.3333, "webinar": 333.3333, "email": 333.3333}
+    # And the ordered breakdown says search entered first, the email second and the webinar third
+    third = round(1 / 3, 9)
+    assert {c["key"]: c["by_order"] for c in body["channels"]} == {
+        "paid_search": [third, 0, 0, 0], "email": [0, third, 0, 0], "webinar": [0, 0, third, 0]}
+    assert body["weights"]["exact"] is True and body["weights"]["sampled"] is False
+    assert body["method"] == ("exact simplified Shapley value over the 1 channel coalitions and 1 campaign "
+                              "coalitions seen in converting journeys; nothing sampled")
+    assert "Zhao et al. 2018" in body["definition"]
+
+
 def test_opportunity_decomposition_credits_each_touch(api, deal_world):
     deal = deal_world["deal"]
     t1, t2, t3 = deal_world["touches"]
