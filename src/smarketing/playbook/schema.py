@@ -250,6 +250,20 @@ def parse(data: Any) -> Playbook:
     Three passes: numbers must be finite anywhere (NaN and inf cannot be stored or compared), then the shape
     (pydantic), then terms that contradict each other (`contradictions`). A criterion on the MQL stage that only
     restates `scoring.mql_threshold` (`score.total >= <the threshold>`) is dropped: the threshold says it once.
+    Drafts, imports and sign-off go through here.
+    """
+    terms = load(data)
+    problems = contradictions(terms)
+    if problems:
+        raise PlaybookInvalid(problems)
+    return terms
+
+
+def load(data: Any) -> Playbook:
+    """Read stored content: finite numbers and the shape, without the contradiction checks of `parse`.
+
+    Why: a version keeps meaning what it meant when it was signed, even if a later release refuses such terms in
+    new drafts; reading it must not break the pages and the history stamped with it.
     """
     if not isinstance(data, dict):
         raise PlaybookInvalid([{"field": "(root)", "message": "the playbook must be a mapping of sections"}])
@@ -257,14 +271,10 @@ def parse(data: Any) -> Playbook:
     if non_finite:
         raise PlaybookInvalid(non_finite)
     try:
-        terms = Playbook.model_validate(_without_restated_threshold(data))
+        return Playbook.model_validate(_without_restated_threshold(data))
     except ValidationError as exc:
         errors = [{"field": ".".join(str(p) for p in e["loc"]) or "(root)", "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
         raise PlaybookInvalid(errors) from None
-    problems = contradictions(terms)
-    if problems:
-        raise PlaybookInvalid(problems)
-    return terms
 
 
 def _non_finite(value: Any, path: str) -> list[Problem]:

@@ -48,7 +48,7 @@ def playbook_version_list() -> list[PlaybookVersion]:
 @lru_cache(maxsize=32)
 def _parsed(version_id: int, sha: str) -> schema.Playbook:
     version = PlaybookVersion.objects.get(pk=version_id)
-    return schema.parse(version.content)
+    return schema.load(version.content)
 
 
 def playbook_terms(version: PlaybookVersion) -> schema.Playbook:

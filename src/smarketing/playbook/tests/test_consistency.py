@@ -276,3 +276,20 @@ def test_the_playbook_page_states_the_threshold_from_its_one_home(client, users,
     assert "MQL at 50 points" in html
     assert "<code>score.total &gt;= 50</code> (the MQL threshold)" in html
     assert "score.total &gt;= 60" not in html and "MQL at 60" not in html
+
+
+def test_a_stored_version_signed_under_older_rules_still_reads(active_playbook):
+    # given a superseded version stored with two goals for one quarter (refused in new drafts today)
+    from smarketing.playbook.selectors import playbook_terms
+
+    content = schema.parse(default_playbook_data()).model_dump(mode="json")
+    _two_goals_for_q4(content)
+    old = PlaybookVersion.objects.create(number=2, status=VersionStatus.SUPERSEDED, content=content,
+                                         content_sha=content_sha(content))
+    # when its terms are read (pages, history stamped with it)
+    terms = playbook_terms(old)
+    # then they read as stored, while a new draft with the same terms is refused
+    assert [g.period for g in terms.goals].count("2026-Q4") == 2
+    with pytest.raises(ValidationFailed) as exc:
+        playbook_draft_create(content=content)
+    assert exc.value.field == "goals.3.period"
