@@ -139,3 +139,12 @@ def test_api_errors_name_the_field(history, api):
     bad = api.get("/api/metrics/first_touch_within_sla/records", period="2026-Q4", filter="source:webinar")
     assert (bad.status_code, bad.json()["field"]) == (422, "filters.source")
     assert api.get("/api/metrics", period="2026-Q4", name="nope").status_code == 422
+
+
+@pytest.mark.django_db
+def test_the_metrics_operations_document_their_errors(api):
+    spec = api.get("/api/openapi.json").json()
+    for path in ("/api/metrics", "/api/metrics/{name}/records"):
+        assert {"200", "401", "404", "422"} <= set(spec["paths"][path]["get"]["responses"]), path
+    params = {p["name"] for p in spec["paths"]["/api/metrics"]["get"]["parameters"]}
+    assert {"period", "filter", "name"} <= params
