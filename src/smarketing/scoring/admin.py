@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from smarketing.core.errors import DomainError
 from smarketing.scoring import services
 from smarketing.scoring.models import AccountScore, ContactScore, PredictiveModel
+from smarketing.scoring.rules import line_summary
 
 
 class DerivedAdmin(admin.ModelAdmin):
@@ -35,7 +36,7 @@ class ContactScoreAdmin(DerivedAdmin):
     @admin.action(description="Explain selected scores (which rules gave how many points)")
     def explain_selected(self, request: HttpRequest, queryset: QuerySet[ContactScore]) -> None:
         for row in queryset.select_related("contact")[:20]:
-            lines = ", ".join(f"{c.get('rule_id')} {float(c.get('points', 0)):+.1f}" for c in row.explanation) or "no rule"
+            lines = "; ".join(line_summary(c) for c in row.explanation) or "no rule"
             self.message_user(request, f"{row.contact}: total {row.total:.1f} (fit {row.fit:.1f}, engagement "
                                        f"{row.engagement:.1f}) = {lines}", messages.INFO)
 

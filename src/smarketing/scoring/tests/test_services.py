@@ -206,4 +206,4 @@ def test_admin_explains_selected_scores(users, active_playbook):
     # then the rules and their points are listed
     text = page.content.decode()
     assert f"total {score.total:.1f}" in text
-    assert "fit-decision-maker +20.0" in text
+    assert "Decision maker: 20 pts" in text
