@@ -14,6 +14,7 @@ from smarketing.analytics.queries.funnel import FunnelQuery, FunnelResult, filte
 from smarketing.analytics.queries.goals import GoalsQuery, GoalsResult
 from smarketing.analytics.queries.journeys import JourneysQuery, JourneysResult
 from smarketing.analytics.registry import QuerySpec, get_kind, parse_spec, run_query
+from smarketing.core.apitools import QUERY_ERRORS, READ_ERRORS
 
 router = Router()
 
@@ -30,7 +31,7 @@ def _from_body(spec: QuerySpec) -> Any:
     return run_query(spec).model_dump(mode="json")
 
 
-@router.get("/kinds", response=list[dict[str, str]])
+@router.get("/kinds", response={200: list[dict[str, str]], **READ_ERRORS})
 def kinds(request: HttpRequest) -> Any:
     """The registered analytics query kinds."""
     from smarketing.analytics.registry import REGISTRY
@@ -40,7 +41,8 @@ def kinds(request: HttpRequest) -> Any:
             for k in REGISTRY.values()]
 
 
-@router.get("/funnel", response=FunnelResult, summary="Funnel between two stages (query parameters)")
+@router.get("/funnel", response={200: FunnelResult, **READ_ERRORS},
+            summary="Funnel between two stages (query parameters)")
 def funnel_get(request: HttpRequest) -> Any:
     """?from_stage=mql&to_stage=customer&by=owner&window_days=90&level=contact&start=&end=
     &filter=source:webinar&filter=source:referral&filter=segment:enterprise
@@ -56,28 +58,33 @@ def funnel_get(request: HttpRequest) -> Any:
     return run_query(parse_spec("funnel", params)).model_dump(mode="json")
 
 
-@router.post("/funnel", response=FunnelResult, summary="Funnel between two stages (spec body)")
+@router.post("/funnel", response={200: FunnelResult, **QUERY_ERRORS},
+             summary="Funnel between two stages (spec body)")
 def funnel_post(request: HttpRequest, spec: FunnelQuery) -> Any:
     return _from_body(spec)
 
 
-@router.get("/goals", response=GoalsResult, summary="Reverse waterfall and pacing (query parameters)")
+@router.get("/goals", response={200: GoalsResult, **READ_ERRORS},
+            summary="Reverse waterfall and pacing (query parameters)")
 def goals_get(request: HttpRequest) -> Any:
     """?period=2026-Q4&revenue=3300000&segment=&lookback_days=365&as_of="""
     return _from_params("goals", request)
 
 
-@router.post("/goals", response=GoalsResult, summary="Reverse waterfall and pacing (spec body)")
+@router.post("/goals", response={200: GoalsResult, **QUERY_ERRORS},
+             summary="Reverse waterfall and pacing (spec body)")
 def goals_post(request: HttpRequest, spec: GoalsQuery) -> Any:
     return _from_body(spec)
 
 
-@router.get("/journeys", response=JourneysResult, summary="Journeys vs the ideal (query parameters)")
+@router.get("/journeys", response={200: JourneysResult, **READ_ERRORS},
+            summary="Journeys vs the ideal (query parameters)")
 def journeys_get(request: HttpRequest) -> Any:
     """?level=contact&top=10&start=&end="""
     return _from_params("journeys", request)
 
 
-@router.post("/journeys", response=JourneysResult, summary="Journeys vs the ideal (spec body)")
+@router.post("/journeys", response={200: JourneysResult, **QUERY_ERRORS},
+             summary="Journeys vs the ideal (spec body)")
 def journeys_post(request: HttpRequest, spec: JourneysQuery) -> Any:
     return _from_body(spec)

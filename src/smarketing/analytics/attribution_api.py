@@ -21,7 +21,7 @@ from smarketing.analytics.queries.attribution import (
 )
 from smarketing.analytics.queries.roi import RoiQuery, RoiResult
 from smarketing.analytics.registry import parse_spec, run_query
-from smarketing.core.apitools import READ_ERRORS
+from smarketing.core.apitools import QUERY_ERRORS, READ_ERRORS
 from smarketing.core.errors import ValidationFailed
 
 router = Router()
@@ -47,7 +47,7 @@ def attribution_get(request: HttpRequest) -> Any:
     return run_query(parse_spec("attribution", _params(request)))
 
 
-@router.post("/attribution", response={200: AttributionResult, **READ_ERRORS},
+@router.post("/attribution", response={200: AttributionResult, **QUERY_ERRORS},
              summary="Attribution per channel and campaign for a spec in the body")
 def attribution_post(request: HttpRequest, spec: AttributionQuery) -> Any:
     return run_query(spec)
@@ -67,7 +67,7 @@ class PathsIn(NinjaSchema):
     paths: str
 
 
-@router.post("/attribution/paths", response={200: PathsAttributionResult, **READ_ERRORS},
+@router.post("/attribution/paths", response={200: PathsAttributionResult, **QUERY_ERRORS},
              summary="Attribute journeys sent in the path format (path;total_conversions;total_conversion_value;"
                      "total_null)")
 def attribution_paths(request: HttpRequest, body: PathsIn) -> Any:
@@ -90,6 +90,6 @@ def roi_get(request: HttpRequest) -> Any:
     return run_query(parse_spec("roi", _params(request)))
 
 
-@router.post("/roi", response={200: RoiResult, **READ_ERRORS}, summary="Campaign ROI for a spec in the body")
+@router.post("/roi", response={200: RoiResult, **QUERY_ERRORS}, summary="Campaign ROI for a spec in the body")
 def roi_post(request: HttpRequest, spec: RoiQuery) -> Any:
     return run_query(spec)

@@ -38,6 +38,8 @@ class ErrorOut(Schema):
 # Error responses documented on every operation (the bodies are all ErrorOut).
 READ_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 WRITE_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# A read whose spec travels in a POST body writes nothing, but a viewer is refused like on any POST.
+QUERY_ERRORS: dict[int, type[Schema]] = {**READ_ERRORS, 403: ErrorOut}
 
 
 class InSchema(Schema):
