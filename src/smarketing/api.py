@@ -105,7 +105,7 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
     return JsonResponse(body, status=404)
 
 
-# (module, mount prefix, tag). A module that does not define `router` yet is skipped.
+# (module, mount prefix, tag): each domain app's `router`.
 ROUTERS = [
     ("smarketing.team.api", "/team", "team"),
     ("smarketing.playbook.api", "/playbook", "playbook"),
@@ -120,6 +120,4 @@ ROUTERS = [
 ]
 
 for _module, _prefix, _tag in ROUTERS:
-    _router = getattr(import_module(_module), "router", None)
-    if _router is not None:
-        api.add_router(_prefix, _router, tags=[_tag])
+    api.add_router(_prefix, import_module(_module).router, tags=[_tag])

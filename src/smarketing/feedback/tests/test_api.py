@@ -67,3 +67,26 @@ def test_feedback_list_filters_by_kind_text_and_window(api):
     assert [i["text"] for i in objections["items"]] == ["Missing SSO", "Too expensive for us"]
     assert expensive["total"] == 2
     assert early["total"] == 2
+
+
+def test_one_feedback_endpoint_guesses_the_kind_and_answers_the_same_on_its_alias(api):
+    # given a quick capture without a kind, sent to the endpoint and then to its old path with the same source id
+    body = {"text": "They went with Globex because of the bundle.", "source_id": "note-9"}
+
+    first = api.post("/api/feedback", body, role="sales")
+    again = api.post("/api/loop/feedback", body, role="sales")
+
+    # then one item, its kind guessed from the wording, and both paths answer in the same shape
+    assert first.status_code == 201 and first.json()["created"] is True
+    assert first.json()["kind"] == "competitor" and first.json()["author_username"] == "sales1"
+    assert again.status_code == 200 and again.json() == {**first.json(), "created": False}
+    assert FeedbackItem.objects.count() == 1
+
+
+def test_an_opportunity_gives_the_feedback_its_account(api):
+    opp = OpportunityFactory()
+
+    response = api.post("/api/feedback", {"opportunity_id": opp.pk, "text": "Lost on price"}, role="sales")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["account_id"] == opp.account_id
