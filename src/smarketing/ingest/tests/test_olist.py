@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from smarketing.analytics.engine import open_engine
 from smarketing.analytics.queries.funnel import FunnelQuery, run_funnel
+from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.cli import build_app
 from smarketing.core.errors import ValidationFailed
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.ingest.olist import DEALS_FILE, MQL_FILE, default_folder, olist_import
@@ -111,6 +116,48 @@ def test_small_olist_files_load_into_the_funnel(tmp_path, active_playbook):
     assert result.total.median_days_to_convert == 10.0
     assert result.total.won_value == 100.0
     assert {g.key: g.converted for g in result.groups} == {"social": 1, "(none)": 0}
+
+
+@pytest.mark.django_db
+def test_each_mql_gets_its_history_and_its_landing_page_as_first_touch(tmp_path, active_playbook):
+    # given two MQLs on one landing page, one of which closed
+    folder = _write(tmp_path, MQL_HEADER + "m1,2018-01-01,lp1,social\nm2,2018-01-05,lp1,email\n",
+                    DEAL_HEADER + "m1,s1,d1,r1,2018-01-11 00:00:00,pet,online_medium,cat,,,,reseller,,100.0\n")
+    # when imported
+    olist_import(folder=folder)
+    # then each has lead → MQL at first contact, and the won one moves to customer at the won date with its seller
+    m1 = Contact.objects.get(source_id="m1")
+    history = list(StageChange.objects.filter(contact=m1).order_by("occurred_at", "id")
+                   .values_list("from_stage", "to_stage", "occurred_at"))
+    first, won = datetime(2018, 1, 1, tzinfo=UTC), datetime(2018, 1, 11, tzinfo=UTC)
+    assert history == [("", "lead", first), ("lead", "mql", first), ("mql", "customer", won)]
+    assert Contact.objects.get(source_id="m2").lifecycle_stage == "mql"
+    seller = Account.objects.get(source_id="s1")
+    assert (seller.lifecycle_stage, seller.is_customer, m1.account_id) == ("customer", True, seller.pk)
+    # and the landing page is a campaign whose form fill, through the origin's channel, is each MQL's first touch
+    touches = {t.contact.source_id: t for t in Touchpoint.objects.select_related("contact", "campaign")}
+    assert {k: (t.kind, t.channel, t.occurred_at.date().isoformat()) for k, t in touches.items()} == {
+        "m1": ("form_fill", "paid_social", "2018-01-01"), "m2": ("form_fill", "email", "2018-01-05")}
+    assert {t.campaign.source_id for t in touches.values()} == {"lp1"}
+    assert Campaign.objects.get(source="olist").start_date.isoformat() == "2018-01-01"
+
+
+@needs_olist
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_attribution_on_olist_reads_the_journeys(olist_loaded):
+    # given the journeys the raw files imply: every MQL's first contact is a touch, and a deal is a journey's
+    # conversion when it opened at or after that touch (one Olist deal was won before its first contact)
+    mqls = pd.read_csv(OLIST / MQL_FILE)
+    deals = pd.read_csv(OLIST / DEALS_FILE).merge(mqls, on="mql_id")
+    before = int((pd.to_datetime(deals["won_date"]) < pd.to_datetime(deals["first_contact_date"])).sum())
+    # when linear attribution runs, as `smarketing attribution --model linear --json` does
+    result = CliRunner().invoke(build_app(), ["attribution", "--model", "linear", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    # then it reports those journeys and credits every won deal with a touch before it
+    assert (data["journeys"], data["converting_journeys"]) == (len(mqls) - before, len(deals) - before)
+    assert (data["total_conversions"], data["unattributed_conversions"]) == (len(deals), before)
 
 
 @pytest.mark.parametrize(("mqls", "deals", "record", "field"), [
