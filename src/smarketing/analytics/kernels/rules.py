@@ -37,7 +37,7 @@ RULE_MODELS = (AttributionModel.FIRST_TOUCH, AttributionModel.LAST_TOUCH, Attrib
                AttributionModel.TIME_DECAY, AttributionModel.U_SHAPED, AttributionModel.W_SHAPED,
                AttributionModel.FULL_PATH, AttributionModel.CUSTOM)
 
-U_SHAPE = {"first": 0.4, "middle": 0.2, "last": 0.4}
+U_SHAPE = {"first": 0.4, "lead_creation": 0.4, "middle": 0.2}
 W_SHAPE = {"first": 0.3, "lead_creation": 0.3, "opportunity_creation": 0.3, "middle": 0.1}
 FULL_PATH_SHAPE = {"first": 0.225, "lead_creation": 0.225, "opportunity_creation": 0.225, "close": 0.225,
                    "middle": 0.1}

@@ -180,3 +180,14 @@ def test_rule_credit_sums_to_totals_and_matches_reference(rows):
 def test_unknown_model_is_rejected():
     with pytest.raises(ValueError):
         AttributionModel("magic")
+
+
+def test_u_shape_gives_its_second_40_percent_to_the_lead_creation_touch():
+    # Given a journey a > b > c > d whose lead was created at b (position 1), and one where it is unknown
+    j = journeys_from_lists([["a", "b", "c", "d"], ["a", "b", "c", "d"]], [1, 1], lead_pos=[1, -1])
+    # When U-shaped credits them
+    c = rule_credit(j, "u_shaped")
+    # Then the first touch and the lead-creation touch take 40 % each and c, d share 20 % (HubSpot's U-shape);
+    # without a known lead-creation touch the last touch takes its place: a .4, b .1, c .1, d .4
+    assert c.touch_share.tolist() == pytest.approx([0.4, 0.4, 0.1, 0.1, 0.4, 0.1, 0.1, 0.4])
+    assert c.weights == {"model": "u_shaped", "first": 0.4, "lead_creation": 0.4, "middle": 0.2}

@@ -61,7 +61,7 @@ def describe_weights(weights: dict[str, Any]) -> str:
     """The model's weights as one line, e.g. 'first 40 %, middle 20 %, last 40 %'."""
     parts = []
     for k, v in weights.items():
-        if k in ("model", "method") or isinstance(v, dict | list):
+        if k in ("model", "method", "exact", "sampled", "coalitions") or isinstance(v, dict | list):
             continue
         shown = f"{v * 100:g} %" if isinstance(v, float) and 0 <= v <= 1 and k != "half_life_days" else str(v)
         parts.append(f"{k.replace('_', ' ')} {shown}")
