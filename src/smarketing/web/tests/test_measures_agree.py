@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from smarketing.core import clock
 
 AS_OF = datetime(2026, 11, 23, 20, tzinfo=UTC)  # a Monday in the last weeks of the demo year
-PAGES = ["/", "/funnel/", "/goals/", "/journeys/", "/handoff/"]
+PAGES = ["/", "/funnel/", "/goals/", "/journeys/", "/handoff/", "/metrics/"]
 PERIODS = ["2026-Q4", "2026-10", "last-30d"]
 FILTER_FIELDS = ("source", "segment", "owner", "country", "campaign")
 
@@ -96,10 +96,11 @@ def check_pages_agree_with_the_cli(size: str) -> None:
     client = Client()
     client.force_login(User.objects.get(username="rita.revops"))
     source = contact_field_values(field="lead_source")[0]
-    # when every page that shows measures is opened for Q4 2026, a month and the last 30 days, and the funnel
-    # (the page that takes filters) with two sets of filters
+    # when every page that shows measures is opened for Q4 2026, a month and the last 30 days, and the pages that
+    # take filters (the funnel, the list of measures) with two sets of filters
     urls = [f"{page}?period={p}" for page in PAGES for p in PERIODS]
-    urls += ["/funnel/?period=2026-Q4&segment=enterprise", f"/funnel/?period=2026-10&source={source}&segment=mid_market"]
+    urls += [f"{page}?period={p}&{where}" for page in ("/funnel/", "/metrics/") for p, where in (
+        ("2026-Q4", "segment=enterprise"), ("2026-10", f"source={source}&segment=mid_market"))]
     shown: list[tuple[str, str, str, str]] = []
     for url in urls:
         response = client.get(url)
