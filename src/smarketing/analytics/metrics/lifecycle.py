@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from smarketing.analytics.metrics.rows import Context, Rows, by_contact, empty_frame, shape
+from smarketing.analytics.metrics.rows import Context, Rows, as_utc, by_contact, empty_frame, shape
 from smarketing.analytics.queries.funnel import FunnelQuery, subject_timeline
 from smarketing.lifecycle.enums import Decision
 
@@ -56,18 +56,16 @@ def _mql_decisions(ctx: Context) -> pd.DataFrame:
         if frame.empty:
             frame = empty_frame()
         # Unsaved stand-ins carry what mql_outcomes reads (id, contact, time) without a second query.
-        changes = [StageChange(pk=int(r.row_id), contact_id=int(r.contact_id), occurred_at=_utc(r.occurred_at))
-                   for r in frame.itertuples()]
+        changes = []
+        for r in frame.itertuples():
+            when = as_utc(r.occurred_at)
+            assert when is not None  # a stage change always has a time
+            changes.append(StageChange(pk=int(r.row_id), contact_id=int(r.contact_id), occurred_at=when))
         outcomes = mql_outcomes(changes)
         frame = frame.assign(decision=[outcomes[c.pk].decision if c.pk in outcomes else "" for c in changes])
         ctx.cache["mql_decisions"] = frame
     decided: pd.DataFrame = ctx.cache["mql_decisions"]
     return decided
-
-
-def _utc(value: Any) -> datetime:
-    ts = pd.Timestamp(value)
-    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).to_pydatetime()
 
 
 def mql_decided(ctx: Context, decision: str) -> Rows:

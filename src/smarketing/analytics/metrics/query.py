@@ -19,7 +19,7 @@ from smarketing.analytics.metrics.definitions import (
     measure_get,
 )
 from smarketing.analytics.metrics.periods import reporting_period
-from smarketing.analytics.metrics.rows import Context
+from smarketing.analytics.metrics.rows import Context, as_utc
 from smarketing.analytics.queries.funnel import _check_filter
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core import clock
@@ -54,6 +54,7 @@ class MetricsQuery(QuerySpec):
 
     @model_validator(mode="after")
     def _check(self) -> MetricsQuery:
+        reporting_period(self.period, tz="UTC")  # the key's syntax; the bounds come from the reporting time zone
         for name in self.names:
             check_filters(measure_get(name), self.filters)
         return self
@@ -66,6 +67,7 @@ class MeasureValue(QueryResult):
     basis: str
     grain: str
     unit: str
+    filters: list[str] = Field(default_factory=list, description="The filter fields this measure takes")
     value: float | None = Field(description="Unrounded; None when there is nothing to measure (0 of 0)")
     numerator: float | None = None
     denominator: float | None = None
@@ -93,7 +95,7 @@ class MetricsResult(QueryResult):
 def _value(measure: Measure, value: float | None, *, numerator: float | None = None,
            denominator: float | None = None, note: str = "") -> MeasureValue:
     return MeasureValue(name=measure.name, label=measure.label, definition=measure.definition, basis=measure.basis,
-                        grain=measure.grain, unit=measure.unit, value=value, numerator=numerator,
+                        grain=measure.grain, unit=measure.unit, filters=list(measure.filters), value=value, numerator=numerator,
                         denominator=denominator, note=note)
 
 
@@ -136,6 +138,7 @@ class MeasureRecordsQuery(QuerySpec):
 
     @model_validator(mode="after")
     def _check(self) -> MeasureRecordsQuery:
+        reporting_period(self.period, tz="UTC")  # the key's syntax; the bounds come from the reporting time zone
         check_filters(measure_get(self.name), self.filters)
         return self
 
@@ -174,8 +177,7 @@ def run_measure_records(engine: Any, spec: MeasureRecordsQuery) -> MeasureRecord
         for r in page.itertuples():
             contact = None if r.contact_id is None or r.contact_id != r.contact_id else int(r.contact_id)
             amount = None if r.amount is None or r.amount != r.amount else float(r.amount)
-            when = None if r.occurred_at is None or r.occurred_at != r.occurred_at else r.occurred_at
             items.append(RecordRef(kind=rows.kind, id=int(r.id), label=labels.get(int(r.id), f"#{int(r.id)}"),
-                                   occurred_at=when, amount=amount, contact_id=contact))
+                                   occurred_at=as_utc(r.occurred_at), amount=amount, contact_id=contact))
     return MeasureRecordsResult(name=spec.name, period=ctx.period.key, filters=spec.filters, total=total,
                                 offset=spec.offset, limit=spec.limit, items=items)

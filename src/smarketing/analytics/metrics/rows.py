@@ -73,6 +73,14 @@ class Rows:
         return engine.execute(expr)
 
 
+def as_utc(value: Any) -> datetime | None:
+    """A timestamp from any engine as an aware UTC datetime (Spark returns naive UTC ones); None stays None."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    ts = pd.Timestamp(value)
+    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).to_pydatetime()
+
+
 def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
 

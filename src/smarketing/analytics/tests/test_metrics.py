@@ -134,9 +134,28 @@ def test_unknown_names_and_refused_filters_are_named():
         parse_spec("metrics", {"period": "2026-Q4", "filters": {"industry": ["saas"]}})
     assert err.value.field == "filters.industry"
     assert get_kind("metrics").spec is MetricsQuery
+    with pytest.raises(ValidationFailed) as err:
+        parse_spec("measure_records", {"name": "mqls_entered", "period": "2026-Q9"})
+    assert err.value.field == "period"
 
 
 def test_all_measures_with_a_filter_say_which_cannot_take_it(engine):
     result = run_metrics(engine, MetricsQuery(period="2026-Q4", filters={"source": ["webinar"]}))
     sla = result.get("first_touch_within_sla")
-    assert sla.value is None and "cannot be filtered by source" in sla.note
+    assert sla.value is None and "cannot be filtered by source" in sla.note and sla.filters == []
+    assert result.get("mqls_entered").filters == ["source", "segment", "owner", "country", "campaign"]
+
+
+def test_the_funnel_query_in_the_reporting_time_zone_is_the_cohort_measure(engine):
+    from datetime import date
+
+    from smarketing.analytics.queries.funnel import FunnelQuery, run_funnel
+
+    days = {"from_stage": "lead", "to_stage": "customer", "start": date(2026, 10, 1), "end": date(2026, 12, 31)}
+    new_york = run_funnel(engine, FunnelQuery(**days, timezone="America/New_York"))
+    assert new_york.total.entered == _values(engine, "2026-Q4", names=["cohort_entered"])["cohort_entered"] == 3
+    # in UTC days dee's lead (04:00 UTC on 1 January) falls outside Q4
+    assert run_funnel(engine, FunnelQuery(**days)).total.entered == 2
+    with pytest.raises(ValidationFailed) as err:
+        FunnelQuery(**days, timezone="Mars/Olympus")
+    assert err.value.field == "timezone"

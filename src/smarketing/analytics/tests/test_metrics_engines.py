@@ -25,11 +25,11 @@ SPECS = [
 ]
 
 
-def _results(engine_name: str) -> list[dict]:
+def _results(engine_name: str, specs: list = SPECS) -> list[dict]:
     clock.freeze(datetime(2026, 11, 20, 15, tzinfo=UTC))
     try:
         with open_engine(engine_name) as engine:  # type: ignore[arg-type]
-            return [run_query(spec, engine=engine).model_dump(mode="json") for spec in SPECS]
+            return [run_query(spec, engine=engine).model_dump(mode="json") for spec in specs]
     finally:
         clock.freeze(None)
 
@@ -45,3 +45,12 @@ def test_duckdb_and_postgresql_agree_on_every_measure(company):  # noqa: F811
     if connection.vendor != "postgresql":
         pytest.skip("the PostgreSQL engine runs when the application database is PostgreSQL")
     assert _results("postgres") == duck
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_spark_agrees_with_duckdb_on_the_measures(company):  # noqa: F811
+    # Spark is slow to start and to plan, so it runs every measure once, filtered, and one records list.
+    specs = [SPECS[2], SPECS[5]]
+    assert _results("spark", specs) == _results("duckdb", specs)

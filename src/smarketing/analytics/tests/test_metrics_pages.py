@@ -83,3 +83,16 @@ def test_unknown_measure_is_404_and_a_bad_filter_is_named(history, viewer):
     assert viewer.get("/metrics/nope/?period=2026-Q4").status_code == 404
     r = viewer.get("/metrics/first_touch_within_sla/?period=2026-Q4&source=webinar")
     assert r.status_code == 422 and "filters.source" in r.content.decode()
+
+
+def test_a_figure_without_a_value_shows_a_dash_and_an_empty_data_value(db):
+    from smarketing.analytics.metrics import MeasureValue
+    from smarketing.web.templatetags.measures import measure_value
+
+    empty = MeasureValue(name="win_rate", label="Win rate", definition="Won / (won + lost)", basis="events in the period",
+                         grain="opportunity", unit="ratio", value=None, numerator=0, denominator=0)
+    html = measure_value(empty, "2026-Q4", {"source": ["web inar"]})
+    assert 'data-value=""' in html and ">—</a>" in html and 'title="Won / (won + lost)"' in html
+    assert 'href="/metrics/win_rate/?period=2026-Q4&amp;source=web+inar"' in html
+    money = measure_value(empty.model_copy(update={"unit": "money", "value": 1234567.891}), "2026-Q4")
+    assert 'data-value="1234567.891"' in money and ">$1.23M</a>" in money
