@@ -4,6 +4,7 @@ touchpoint hook for history (no first-touch clock is met by the past, nothing is
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -32,11 +33,15 @@ def test_past_touchpoints_run_no_hook_while_live_ones_do(db, monkeypatch, django
     contact = ContactFactory()
     # when history is imported in bulk, and then a live touch is recorded
     with django_capture_on_commit_callbacks(execute=True):
-        added = touchpoints_bulk_record(touchpoints=[touch(contact.pk, "t1"), touch(contact.pk, "t2")])
+        added = touchpoints_bulk_record(touchpoints=[touch(contact.pk, "t1", value=Decimal("12.50")),
+                                                     touch(contact.pk, "t2")])
     with django_capture_on_commit_callbacks(execute=True):
         touchpoints_record_many(touchpoints=[touch(contact.pk, "t3")])
     # then only the live touch ran the hook
     assert added == 2
+    past = Touchpoint.objects.get(source_id="t1")
+    assert (past.contact_id, past.kind, past.occurred_at, past.value) == (contact.pk, "sales_call", WHEN,
+                                                                         Decimal("12.50"))
     assert seen == [Touchpoint.objects.get(source_id="t3").pk]
     # and a re-import adds nothing
     assert touchpoints_bulk_record(touchpoints=[touch(contact.pk, "t1")]) == 0
