@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smarketing.analytics.kernels import AttributionModel, attribute, journeys_from_lists
-from smarketing.analytics.queries.attribution import AttributionQuery
+from smarketing.analytics.queries.attribution import AttributionQuery, build_journeys, run_model
 from smarketing.analytics.queries.roi import RoiQuery
 from smarketing.analytics.registry import run_query
 from smarketing.analytics.tests.test_attribution_api import deal_world  # noqa: F401  (fixture)
@@ -32,20 +32,37 @@ def assert_adds_up(result) -> None:
 
 
 @pytest.mark.parametrize("level", ["contact", "account"])
+@pytest.mark.parametrize(("conversion", "credit"), CREDITS)
+def test_every_model_adds_up_to_the_totals_at_both_levels(deal_world, level, conversion, credit):  # noqa: F811
+    # Given the journeys of one conversion, built once on the engine
+    from smarketing.analytics.engine import open_engine
+
+    base = AttributionQuery(level=level, conversion=conversion, credit=credit)
+    with open_engine() as engine:
+        data = build_journeys(engine, base)
+    j = data.by_channel
+    with_touches = j.lengths > 0
+    for model in MODELS:
+        spec = AttributionQuery.model_validate(_spec(model, level=level, conversion=conversion, credit=credit))
+        for by in ("channel", "campaign"):
+            # When each model credits the channels and the campaigns
+            c = run_model(data, spec, by=by)  # type: ignore[arg-type]
+            # Then nothing is negative and the credit is exactly what the journeys with touches earned
+            assert (c.conversions >= -1e-12).all() and (c.value >= -1e-9).all(), (model, by)
+            assert c.conversions.sum() == pytest.approx(j.conversions[with_touches].sum(), abs=1e-9), (model, by)
+            assert c.value.sum() == pytest.approx(j.value[with_touches].sum(), abs=1e-6), (model, by)
+
+
 @pytest.mark.parametrize("model", MODELS)
-def test_every_model_adds_up_to_the_totals_at_both_levels(deal_world, model, level):  # noqa: F811
-    for conversion, credit in CREDITS:
-        # When the model credits conversions, pipeline or revenue at this level
-        result = run_query(AttributionQuery.model_validate(_spec(model, level=level, conversion=conversion,
-                                                                 credit=credit)))
-        # Then no row is negative and channels, and campaigns, sum to the observed totals
-        assert_adds_up(result)
-        assert result.definition and result.method.startswith("exact")
-    # And the won deal's 1,000 is shared in full among the campaigns at account level (every touch precedes it)
-    if level == "account":
-        won = run_query(AttributionQuery.model_validate(_spec(model, level=level, conversion="opportunity_won",
-                                                              credit="revenue")))
-        assert sum(r.value for r in won.campaigns) == pytest.approx(1000.0)
+def test_every_result_adds_up_and_states_its_definition_and_method(deal_world, model):  # noqa: F811
+    # When the model credits the won revenue at account level through the query kind
+    result = run_query(AttributionQuery.model_validate(_spec(model, level="account", conversion="opportunity_won",
+                                                             credit="revenue")))
+    # Then channels and campaigns add up to the totals, the won deal's 1,000 is shared in full (every touch
+    # precedes it), and the result says in words what the model did and how
+    assert_adds_up(result)
+    assert sum(r.value for r in result.campaigns) == pytest.approx(1000.0)
+    assert result.definition and result.method.startswith("exact")
 
 
 @pytest.mark.parametrize("model", MODELS)
