@@ -41,8 +41,8 @@ def _params(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/attribution", response={200: AttributionResult, **READ_ERRORS},
-            summary="Attribution per channel and campaign (query parameters: model, level, order, half_life_days, "
-                    "weights, credit, conversion, window_days, start, end)")
+            summary="Attribution per channel and campaign, with the model's definition and method (query parameters: "
+                    "model, level, order, half_life_days, weights, credit, conversion, window_days, start, end)")
 def attribution_get(request: HttpRequest) -> Any:
     return run_query(parse_spec("attribution", _params(request)))
 
@@ -84,8 +84,9 @@ def attribution_paths(request: HttpRequest, body: PathsIn) -> Any:
 
 
 @router.get("/roi", response={200: RoiResult, **READ_ERRORS},
-            summary="Campaign ROI, ROAS, cost per MQL/SQL/opportunity, pipeline influenced (query parameters: "
-                    "model, level, order, half_life_days, weights, window_days, start, end)")
+            summary="Campaign ROI in percent, pipeline per unit of cost, ROAS, cost per MQL/SQL/opportunity, pipeline "
+                    "influenced, and the model's definition (query parameters: model, level, order, half_life_days, "
+                    "weights, window_days, start, end)")
 def roi_get(request: HttpRequest) -> Any:
     return run_query(parse_spec("roi", _params(request)))
 
