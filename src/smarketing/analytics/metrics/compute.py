@@ -13,7 +13,7 @@ RowsFn = Callable[[Context], Rows]
 
 COUNTED: dict[str, RowsFn] = {**lifecycle.IMPLEMENTATIONS, **revenue.IMPLEMENTATIONS, **activity.IMPLEMENTATIONS}
 RATIOS: dict[str, tuple[RowsFn, RowsFn]] = {**lifecycle.RATIOS, **revenue.RATIOS, **sla.RATIOS}
-SCALARS: dict[str, Callable[[Context], float]] = dict(sla.SCALARS)
+SCALARS: dict[str, Callable[[Context], float | None]] = dict(sla.SCALARS)
 
 _missing = set(MEASURES) - set(COUNTED) - set(RATIOS) - set(SCALARS)
 assert not _missing, f"measures without an implementation: {sorted(_missing)}"

@@ -16,9 +16,9 @@ from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
 
 _CALENDAR = re.compile(r"^(?P<y>\d{4})(?:-Q(?P<q>[1-4])|-(?P<m>\d{2}))?$")
-_LAST = re.compile(r"^last-(?P<n>\d{1,4})d$")
+_LAST = re.compile(r"^last-(?P<n>\d{1,4})d(?P<previous>-previous)?$")
 _RANGE = re.compile(r"^(?P<a>\d{4}-\d{2}-\d{2})\.\.(?P<b>\d{4}-\d{2}-\d{2})$")
-KEY_HELP = "use 2026, 2026-Q4, 2026-11, last-30d or 2026-10-01..2026-12-31"
+KEY_HELP = "use 2026, 2026-Q4, 2026-11, last-30d (last-30d-previous: the 30 days before) or 2026-10-01..2026-12-31"
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,10 @@ class ReportingPeriod:
         if _RANGE.match(self.key):
             first = self.first_day - (self.last_day - self.first_day) - timedelta(days=1)
             return reporting_period(f"{first}..{self.first_day - timedelta(days=1)}", tz=self.timezone)
-        return ReportingPeriod(key=f"{self.key}-previous", label=f"the {self.label} before", start=self.start - span,
-                               end=self.start, timezone=self.timezone)
+        # last-Nd → last-Nd-previous (the N days before it); further back there is no key, only the bounds
+        key = f"{self.key}-previous" if _LAST.match(self.key) and not self.key.endswith("-previous") else ""
+        return ReportingPeriod(key=key, label=f"the {self.label} before", start=self.start - span, end=self.start,
+                               timezone=self.timezone)
 
     def as_dict(self) -> dict[str, str]:
         return {"key": self.key, "label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat(),
@@ -132,6 +134,9 @@ def reporting_period(key: str, tz: str | None = None, *, now: datetime | None = 
         if n == 0:
             raise ValidationFailed(f"period {key!r} is empty; {KEY_HELP}", field="period")
         end = now or clock.now()
+        if m["previous"]:
+            return ReportingPeriod(key, f"the {n} days before the last {n}", end - timedelta(days=2 * n),
+                                   end - timedelta(days=n), tz)
         return ReportingPeriod(key, f"last {n} days", end - timedelta(days=n), end, tz)
     m = _RANGE.match(key)
     if m:

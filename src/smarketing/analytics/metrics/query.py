@@ -46,6 +46,8 @@ class MetricsQuery(QuerySpec):
     period: str = Field(description="2026, 2026-Q4, 2026-11, last-30d or 2026-10-01..2026-12-31")
     filters: dict[str, list[str]] = Field(default_factory=dict, description=FILTERS_HELP)
     names: list[str] = Field(default_factory=list, description="Measures to compute (default: all)")
+    timezone: str | None = Field(default=None, description="Reporting time zone of the period's days (default: the "
+                                 "active playbook's calendar time zone)")
 
     @field_validator("filters", mode="after")
     @classmethod
@@ -54,7 +56,7 @@ class MetricsQuery(QuerySpec):
 
     @model_validator(mode="after")
     def _check(self) -> MetricsQuery:
-        reporting_period(self.period, tz="UTC")  # the key's syntax; the bounds come from the reporting time zone
+        reporting_period(self.period, tz=self.timezone or "UTC")  # the key's syntax (and the zone's name)
         for name in self.names:
             check_filters(measure_get(name), self.filters)
         return self
@@ -99,14 +101,14 @@ def _value(measure: Measure, value: float | None, *, numerator: float | None = N
                         denominator=denominator, note=note)
 
 
-def _context(engine: Any, period_key: str, filters: dict[str, list[str]]) -> Context:
-    return Context(engine, reporting_period(period_key), filters, clock.now())
+def _context(engine: Any, period_key: str, filters: dict[str, list[str]], tz: str | None) -> Context:
+    return Context(engine, reporting_period(period_key, tz), filters, clock.now())
 
 
 @query_kind("metrics", spec=MetricsQuery, result=MetricsResult)
 def run_metrics(engine: Any, spec: MetricsQuery) -> MetricsResult:
     """Every measure's value (or the named ones) for a period and filters, with definition and basis."""
-    ctx = _context(engine, spec.period, spec.filters)
+    ctx = _context(engine, spec.period, spec.filters, spec.timezone)
     values = []
     for name in spec.names or list(MEASURES):
         measure = MEASURES[name]
@@ -130,6 +132,8 @@ class MeasureRecordsQuery(QuerySpec):
     filters: dict[str, list[str]] = Field(default_factory=dict, description=FILTERS_HELP)
     offset: int = Field(default=0, ge=0)
     limit: int = Field(default=50, ge=1, le=500)
+    timezone: str | None = Field(default=None, description="Reporting time zone of the period's days (default: the "
+                                 "active playbook's calendar time zone)")
 
     @field_validator("filters", mode="after")
     @classmethod
@@ -138,7 +142,7 @@ class MeasureRecordsQuery(QuerySpec):
 
     @model_validator(mode="after")
     def _check(self) -> MeasureRecordsQuery:
-        reporting_period(self.period, tz="UTC")  # the key's syntax; the bounds come from the reporting time zone
+        reporting_period(self.period, tz=self.timezone or "UTC")  # the key's syntax (and the zone's name)
         check_filters(measure_get(self.name), self.filters)
         return self
 
@@ -167,7 +171,7 @@ def run_measure_records(engine: Any, spec: MeasureRecordsQuery) -> MeasureRecord
     """The records behind one measure: exactly the rows it counts, oldest first."""
     from smarketing.analytics.metrics.records import record_labels
 
-    ctx = _context(engine, spec.period, spec.filters)
+    ctx = _context(engine, spec.period, spec.filters, spec.timezone)
     rows = record_rows(ctx, MEASURES[spec.name])
     total, items = 0, []
     if rows is not None:

@@ -48,10 +48,15 @@ def prorated_target(commitment: MarketingSLA, first: date, last: date, today: da
     return total
 
 
-def mql_target_to_date(ctx: Context) -> float:
+def mql_target_to_date(ctx: Context) -> float | None:
+    """The prorated commitment of the active playbook; None while no playbook is active (nothing was agreed)."""
+    from smarketing.core.errors import Conflict
     from smarketing.playbook.selectors import playbook_active_terms
 
-    _, terms = playbook_active_terms()
+    try:
+        _, terms = playbook_active_terms()
+    except Conflict:
+        return None
     today = ctx.now.astimezone(ZoneInfo(ctx.period.timezone)).date()
     return prorated_target(terms.sla.marketing, ctx.period.first_day, ctx.period.last_day, today)
 
@@ -61,4 +66,4 @@ RATIOS: dict[str, tuple[Callable[[Context], Rows], Callable[[Context], Rows]]] =
                            partial(sales_events, clock_kind=kind, kinds=(SlaEventKind.MET, SlaEventKind.BREACHED)))
     for kind in (ClockKind.FIRST_TOUCH.value, ClockKind.DECISION.value)
 }
-SCALARS: dict[str, Callable[[Context], float]] = {"mql_volume_target_to_date": mql_target_to_date}
+SCALARS: dict[str, Callable[[Context], float | None]] = {"mql_volume_target_to_date": mql_target_to_date}

@@ -66,6 +66,10 @@ def test_reporting_periods_are_new_york_midnights():
     last = reporting_period("last-30d", tz="UTC", now=NOW)
     assert (last.end - last.start).days == 30 and last.end == NOW
     assert q4.elapsed_fraction(NOW) == pytest.approx((NOW - q4.start) / (q4.end - q4.start))
+    before = last.previous()
+    assert (before.start, before.end) == (last.start - (last.end - last.start), last.start)
+    again = reporting_period(before.key, tz="UTC", now=NOW)
+    assert (again.start, again.end) == (before.start, before.end)
 
 
 @pytest.mark.parametrize("key", ["2026-13", "2026-Q5", "Q4", "last-0d", "2026-12-01..2026-11-01", "2026-02-30..2026-03-01"])
@@ -159,3 +163,11 @@ def test_the_funnel_query_in_the_reporting_time_zone_is_the_cohort_measure(engin
     with pytest.raises(ValidationFailed) as err:
         FunnelQuery(**days, timezone="Mars/Olympus")
     assert err.value.field == "timezone"
+
+
+def test_without_a_playbook_the_measures_run_in_a_given_zone_and_the_target_is_none(db):
+    # given no active playbook: the period's zone is given, and no MQL commitment has been agreed
+    with open_engine("duckdb", frames=build_journeys(PEOPLE, ACCOUNTS)) as engine:
+        result = run_metrics(engine, MetricsQuery(period="2026-09", timezone="America/New_York",
+                                                  names=["mqls_entered", "mql_volume_target_to_date"]))
+    assert (result.get("mqls_entered").value, result.get("mql_volume_target_to_date").value) == (1, None)
