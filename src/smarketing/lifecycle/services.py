@@ -1,4 +1,4 @@
-"""Writes of lifecycle history: every stage change is a new row stamped with the active playbook version."""
+"""Writes of lifecycle history: every stage change is a new row stamped with the playbook version in force at its time."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from smarketing.crm.models import Account, Contact
 from smarketing.crm.services import account_stage_set, contact_stage_set
 from smarketing.lifecycle.enums import ActorKind, Stage
 from smarketing.lifecycle.models import StageChange
-from smarketing.playbook.selectors import playbook_active_terms
+from smarketing.playbook.selectors import playbook_terms_in_force
 from smarketing.team.models import User
 
 
@@ -28,7 +28,8 @@ def stage_change_record(*, to_stage: str, contact: Contact | None = None, accoun
                         occurred_at: datetime | None = None, actor: User | None = None,
                         actor_kind: str = ActorKind.SYSTEM, reason: str = "",
                         details: dict[str, Any] | None = None, source_key: str = "") -> StageChange:
-    """Move a contact or account to a stage, recording who/what moved it, why, and under which playbook version."""
+    """Move a contact or account to a stage, recording who/what moved it, why, and the playbook version in force
+    at `occurred_at` (a backfill of last January carries January's version, not today's)."""
     change, _ = stage_change_record_once(to_stage=to_stage, contact=contact, account=account, occurred_at=occurred_at,
                                          actor=actor, actor_kind=actor_kind, reason=reason, details=details,
                                          source_key=source_key)
@@ -56,14 +57,17 @@ def stage_change_record_once(*, to_stage: str, contact: Contact | None = None, a
         existing = _by_source_key(source_key)
         if existing is not None:
             return _replayed(existing, to_stage=to_stage, contact=contact, account=account, occurred_at=occurred_at)
-    version, terms = playbook_active_terms()
+    when = occurred_at or clock.now()
+    # Why the version in force at `when`: a change is judged by the agreement of its own time, so a backfill
+    # is checked against and stamped with the version that was active then, not the one active at write time.
+    version, terms = playbook_terms_in_force(when)
     if to_stage not in Stage.values:
         raise ValidationFailed(f"unknown stage {to_stage!r}; stages are {Stage.values}", field="to_stage")
     if terms.stage(to_stage) is None:
-        raise ValidationFailed(f"stage {to_stage!r} is not defined in playbook v{version.number}", field="to_stage")
+        raise ValidationFailed(f"stage {to_stage!r} is not defined in playbook v{version.number}, in force at "
+                               f"{when:%Y-%m-%d %H:%M}", field="to_stage")
     if actor_kind not in ActorKind.values:
         raise ValidationFailed(f"unknown actor kind {actor_kind!r}", field="actor_kind")
-    when = occurred_at or clock.now()
     subject = contact if contact is not None else account
     assert subject is not None
     from_stage = subject.lifecycle_stage if subject.pk else ""

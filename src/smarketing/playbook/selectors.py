@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -43,6 +45,44 @@ def playbook_version_get(*, number: int) -> PlaybookVersion:
 def playbook_version_list() -> list[PlaybookVersion]:
     """All versions, newest first, with their sign-offs."""
     return list(PlaybookVersion.objects.prefetch_related("signoffs__user").select_related("created_by", "based_on"))
+
+
+class VersionsInForce:
+    """Which playbook version was in force at a time: the latest activated at or before it.
+
+    History older than the first activation is judged by the first version ever activated, the agreement the
+    company adopted when it started recording (every stage change needs a version). Load it once with
+    `playbook_versions_in_force()` and ask `.at(when)` for as many rows as needed.
+    """
+
+    def __init__(self, versions: list[PlaybookVersion]) -> None:
+        activated = sorted(((v.activated_at, v) for v in versions if v.activated_at is not None),
+                           key=lambda pair: pair[0])
+        if not activated:  # raises the "no active playbook" Conflict when there is none
+            activated = [(datetime.min.replace(tzinfo=UTC), playbook_version_active_get())]
+        self.starts = [start for start, _ in activated]
+        self.versions = [version for _, version in activated]
+
+    def at(self, when: datetime) -> PlaybookVersion:
+        """The version in force at `when` (a timezone-aware time)."""
+        i = bisect.bisect_right(self.starts, when) - 1
+        return self.versions[max(i, 0)]
+
+
+def playbook_versions_in_force() -> VersionsInForce:
+    """Every activated version by activation time, to stamp many rows with the version in force at each's time."""
+    return VersionsInForce(list(PlaybookVersion.objects.exclude(activated_at=None).order_by("activated_at", "id")))
+
+
+def playbook_version_in_force(at: datetime) -> PlaybookVersion:
+    """The version in force at a time: the latest activated at or before it (the first one for older history)."""
+    return playbook_versions_in_force().at(at)
+
+
+def playbook_terms_in_force(at: datetime) -> tuple[PlaybookVersion, schema.Playbook]:
+    """The version in force at a time with its validated terms."""
+    version = playbook_version_in_force(at)
+    return version, playbook_terms(version)
 
 
 @lru_cache(maxsize=32)

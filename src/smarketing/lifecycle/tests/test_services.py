@@ -122,3 +122,73 @@ def test_two_concurrent_deliveries_of_one_key_append_one_row(active_playbook) ->
     assert sorted(created for _, created in results) == [False, True]
     assert len({pk for pk, _ in results}) == 1
     assert StageChange.objects.filter(source_key="evt-race").count() == 1
+
+
+# ------------------------------------------------------------------------- the playbook version in force
+
+@pytest.fixture
+def v1_january_v2_march(users):
+    """v1 adopted on 1 January, v2 signed off by both sides on 1 March; today is 5 June."""
+    from smarketing.core import clock
+    from smarketing.playbook.selectors import default_playbook_data
+    from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
+
+    clock.freeze(datetime(2026, 1, 1, 9, tzinfo=UTC))
+    v1 = playbook_bootstrap()
+    clock.freeze(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    v2 = playbook_draft_create(content=default_playbook_data())
+    playbook_sign_off(version=v2, user=users["marketing"])
+    playbook_sign_off(version=v2, user=users["sales"])
+    clock.freeze(datetime(2026, 6, 5, 9, tzinfo=UTC))
+    return v1, v2
+
+
+def test_a_backfill_is_stamped_with_the_version_in_force_at_its_time(v1_january_v2_march):
+    v1, v2 = v1_january_v2_march
+    contact = ContactFactory()
+    # when changes dated January 20 and April 2 are recorded today
+    january = stage_change_record(contact=contact, to_stage="mql", occurred_at=datetime(2026, 1, 20, tzinfo=UTC))
+    april = stage_change_record(contact=contact, to_stage="sal", occurred_at=datetime(2026, 4, 2, tzinfo=UTC))
+    today = stage_change_record(contact=contact, to_stage="sql")
+    # then each carries the version active at its own time
+    assert (january.playbook_version_id, april.playbook_version_id, today.playbook_version_id) == (
+        v1.pk, v2.pk, v2.pk)
+
+
+def test_a_backfill_through_the_api_carries_the_version_in_force_then(api, v1_january_v2_march):
+    v1, v2 = v1_january_v2_march
+    contact = ContactFactory()
+    january = api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "mql",
+                                              "occurred_at": "2026-01-20T10:00:00Z"})
+    april = api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "sal",
+                                            "occurred_at": "2026-04-02T10:00:00+02:00"})
+    assert (january.status_code, april.status_code) == (201, 201)
+    assert (january.json()["playbook_version"], april.json()["playbook_version"]) == (1, 2)
+    assert StageChange.objects.get(pk=january.json()["id"]).playbook_version_id == v1.pk
+    assert StageChange.objects.get(pk=april.json()["id"]).playbook_version_id == v2.pk
+
+
+def test_a_backfill_is_checked_against_the_stages_of_the_version_in_force(users, active_playbook):
+    # given a version that drops the "sal" stage, activated now, after v1
+    import copy
+
+    from smarketing.core import clock
+    from smarketing.core.errors import ValidationFailed
+    from smarketing.playbook.services import playbook_draft_create, playbook_sign_off
+
+    clock.freeze(datetime(2027, 1, 4, 9, tzinfo=UTC))
+    content = copy.deepcopy(active_playbook.content)
+    content["stages"] = [s for s in content["stages"] if s["key"] != "sal"]
+    for journey in content["ideal_journeys"].values():
+        journey[:] = [step for step in journey if step["kind"] != "stage:sal"]
+    draft = playbook_draft_create(content=content)
+    playbook_sign_off(version=draft, user=users["marketing"])
+    playbook_sign_off(version=draft, user=users["sales"])
+    contact = ContactFactory()
+    # when a SAL change is backfilled to v1's time, it is judged by v1, which defines sal
+    old = stage_change_record(contact=contact, to_stage="sal", occurred_at=datetime(2026, 5, 4, tzinfo=UTC))
+    assert old.playbook_version_id == active_playbook.pk
+    # and a SAL change today is refused by the version in force today
+    with pytest.raises(ValidationFailed, match="not defined in playbook v2") as refused:
+        stage_change_record(contact=contact, to_stage="sal")
+    assert refused.value.field == "to_stage"
