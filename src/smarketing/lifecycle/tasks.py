@@ -4,7 +4,9 @@
 immediate continuation (more are due) or the next run `SLA_CHECK_INTERVAL` later. A recorded breach is acted on by
 `sla_breach_act` after its transaction commits. Because a worker killed
 mid-task leaves its task RUNNING for ever, `sla_check_schedule()` is called when a worker starts: it puts
-a run on the queue unless one is already waiting. Every step is idempotent, so an extra run is harmless.
+a run on the queue unless one is already waiting, and each check queues the response to a breach again when
+its `sla_breach_act` has been RUNNING for longer than any response takes. Every step is idempotent, so an extra
+run is harmless.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from smarketing.core import clock
 
 SLA_CHECK_INTERVAL = timedelta(seconds=60)
 SLA_QUEUE = "sla"
+# A response takes milliseconds; one RUNNING for this long died with its worker.
+BREACH_ACT_STALE = timedelta(minutes=5)
 
 
 @task(queue_name=SLA_QUEUE)
@@ -30,6 +34,7 @@ def sla_check(limit: int = 200, chain: bool = True) -> dict[str, Any]:
         result = sla_check_run(limit=limit)
         for delivery_id in result.deliveries_due:
             webhook_deliver.enqueue(delivery_id)
+        sla_breach_acts_redrive(now=result.checked_at)
         if result.remaining_due > len(result.failed):
             sla_check.enqueue(limit=limit, chain=chain)
             continued = True
@@ -62,6 +67,24 @@ def sla_breach_act(event_id: int, at: str = "") -> dict[str, Any]:
 
     acted = act(event_id=event_id, now=datetime.fromisoformat(at) if at else None)
     return {"event_id": event_id, "acted": acted}
+
+
+def sla_breach_acts_redrive(*, now: datetime) -> list[int]:
+    """Queue `sla_breach_act` again for each breach whose response task died with its worker (left RUNNING for
+    longer than `BREACH_ACT_STALE`) and has no other run waiting, running or done; returns the breach ids queued."""
+    from django_tasks_db.models import DBTaskResult
+
+    acts = DBTaskResult.objects.filter(task_path=sla_breach_act.module_path)
+    stale = acts.filter(status="RUNNING", started_at__lt=now - BREACH_ACT_STALE)
+    dead = {row["args"][0] for row in stale.values_list("args_kwargs", flat=True)}
+    if not dead:
+        return []
+    alive = acts.exclude(pk__in=stale.values("pk")).filter(status__in=["READY", "RUNNING", "SUCCESSFUL"])
+    handled = {row["args"][0] for row in alive.values_list("args_kwargs", flat=True)}
+    todo = sorted(event_id for event_id in dead if event_id not in handled)
+    for event_id in todo:
+        sla_breach_act.enqueue(event_id, now.isoformat())
+    return todo
 
 
 def sla_check_schedule(*, delay: timedelta = timedelta(0), limit: int = 200) -> bool:

@@ -64,6 +64,29 @@ def test_a_breach_is_recorded_now_and_acted_on_by_a_task_after_commit(active_pla
     assert SlaEvent.objects.filter(kind=SlaEventKind.ESCALATED).count() == 1
 
 
+def test_a_response_that_died_with_its_worker_is_queued_again_once(active_playbook, users, sellers, now, make_lead,
+                                                                    run_breach_acts,
+                                                                    django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    from smarketing.lifecycle.services_sla_check import sla_check_run
+    from smarketing.lifecycle.tasks import BREACH_ACT_STALE, sla_breach_act, sla_breach_acts_redrive
+
+    owner = mql_qualify(contact=make_lead()).assignment.owner
+    with django_capture_on_commit_callbacks(execute=True):
+        [event_id] = sla_check_run(now=FIRST_TOUCH_DUE + timedelta(minutes=1)).breach_event_ids
+    # given the response task claimed by a worker that was killed a while ago (left RUNNING)
+    started = clock.now()
+    DBTaskResult.objects.filter(task_path=sla_breach_act.module_path).update(status="RUNNING", started_at=started)
+    # when the check looks before and after the response could have finished
+    assert sla_breach_acts_redrive(now=started + timedelta(seconds=30)) == []
+    assert sla_breach_acts_redrive(now=started + BREACH_ACT_STALE + timedelta(seconds=1)) == [event_id]
+    # then it is queued once, not on every pass, and running it responds to the breach
+    assert sla_breach_acts_redrive(now=started + 2 * BREACH_ACT_STALE) == []
+    assert run_breach_acts() == 1
+    assert Notification.objects.filter(user=owner, kind="sla_breach").count() == 1
+
+
 def test_the_database_refuses_a_second_breach_of_the_same_clock(sla_pass, active_playbook, sellers, now, make_lead):
     from django.db import IntegrityError, transaction
 

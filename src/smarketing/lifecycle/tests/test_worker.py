@@ -118,7 +118,7 @@ def test_worker_killed_mid_batch_neither_loses_nor_duplicates_sla_events(make_le
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(make_lead, tmp_path):
+def test_worker_killed_inside_a_breach_response_rolls_it_back_and_it_is_redone(make_lead, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("parking the worker inside a transaction needs PostgreSQL row locks; "
                     "the webhook-held kill above runs on SQLite too")
@@ -138,9 +138,9 @@ def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(m
     assert Account.objects.get(contacts=leads[-1]).owner == seller_b
     assert SlaClock.objects.filter(owner=seller_a).count() == 10
     sla_check.enqueue(limit=50)
-    # and another connection with an uncommitted "escalated" event for B's first-touch clock: the worker's breach
-    # transaction for that clock (breach recorded, clock updated, owner notified) waits on the unique index when
-    # it escalates, before it can send COMMIT
+    # and another connection with an uncommitted "escalated" event for B's first-touch clock: the worker's
+    # response to that breach (owner notified, then escalated, in one transaction after the breach committed)
+    # waits on the unique index when it escalates, before it can send COMMIT
     b_clock = SlaClock.objects.get(owner=seller_b, kind="first_touch")
     s = connection.settings_dict
     params = {"host": s["HOST"] or "127.0.0.1", "port": s["PORT"] or 5432, "user": s["USER"],
@@ -155,7 +155,7 @@ def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(m
         log = tmp_path / "worker.log"
         worker = _start_worker(log)
         try:
-            # when the worker has committed A's five first-touch breaches and waits inside B's transaction
+            # when the worker has committed the breaches and waits inside the response to B's
             waiting = 0
             for _ in range(900):
                 row = watcher.execute(
@@ -175,12 +175,22 @@ def test_worker_killed_inside_a_breach_transaction_rolls_it_back_and_redoes_it(m
         blocker.rollback()
         blocker.close()
         watcher.close()
-    # then B's half-done breach was rolled back with the process; A's five stand
+    # then B's half-done response was rolled back with the process: the breach stands, its owner was not told
     b_clock.refresh_from_db()
-    assert b_clock.state == ClockState.OPEN and not SlaEvent.objects.filter(clock=b_clock, kind="breached").exists()
-    assert SlaEvent.objects.filter(kind=SlaEventKind.BREACHED, clock__isnull=False).count() == 5
+    assert b_clock.state == ClockState.BREACHED
+    assert SlaEvent.objects.filter(clock=b_clock, kind="breached").count() == 1
+    assert not Notification.objects.filter(user=seller_b, kind="sla_breach").exists()
+    assert not SlaEvent.objects.filter(clock=b_clock, kind="escalated").exists()
 
-    # when the worker is restarted, everything is breached exactly once
+    # when the worker is restarted once the dead response is stale, everything is breached and answered once
+    from django_tasks_db.models import DBTaskResult
+
+    from smarketing.lifecycle.tasks import BREACH_ACT_STALE, sla_breach_act
+
+    stale = DBTaskResult.objects.filter(task_path=sla_breach_act.module_path, status="RUNNING")
+    assert stale.count() == 1
+    stale.update(started_at=stale.get().started_at - BREACH_ACT_STALE)  # as if it died that long ago
+    DBTaskResult.objects.filter(task_path=sla_check.module_path, status="READY").update(run_after=clock.now())
     restarted = _start_worker(tmp_path / "worker.log")
     try:
         assert restarted.wait(timeout=180) == 0
