@@ -105,15 +105,9 @@ def v2_content(v1: dict[str, Any], *, monthly_mqls: int | None = None,
     if revenue_goal is not None:
         data["goals"] = scaled_goals(data.get("goals", []), revenue_goal)
     scoring = data["scoring"]
-    old = float(scoring["mql_threshold"])
-    new = max(old - 5, 0)
-    scoring["mql_threshold"] = new
+    # The one place the MQL bar is stated; the stage's entry criteria only add to it.
+    scoring["mql_threshold"] = max(float(scoring["mql_threshold"]) - 5, 0)
     scoring["engagement_half_life_days"] = max(float(scoring["engagement_half_life_days"]) * 0.7, 1.0)
-    for stage in data["stages"]:
-        if stage["key"] == "mql":
-            for c in stage.get("entry_criteria", []):
-                if c.get("field") == "score.total" and c.get("op") in (">=", ">"):
-                    c["value"] = new
     return data
 
 
