@@ -82,7 +82,8 @@ def touchpoint_record(request: HttpRequest, payload: TouchpointIn) -> Status:
 # ---------------------------------------------------------------------------------------------------- briefs
 
 def _brief(b: Any, detail: bool = False) -> dict[str, Any]:
-    out = {"id": b.pk, "campaign_id": b.campaign_id, "campaign": b.campaign.name, "audience": b.audience,
+    out = {"id": b.pk, "campaign_id": b.campaign_id, "campaign": b.campaign.name, "version": b.version,
+           "previous_id": b.previous_id, "audience": b.audience,
            "core_message": b.core_message, "proof_points": b.proof_points, "talk_track": b.talk_track,
            "objection_handling": b.objection_handling, "assets": b.assets, "content_sha": b.content_sha,
            "signed_off": brief_selectors.brief_signed_off(b), "launched_at": b.launched_at,
@@ -124,10 +125,22 @@ def brief_get(request: HttpRequest, brief_id: int) -> Any:
 
 
 @router.patch("/loop/briefs/{int:brief_id}", response={200: BriefOut, **WRITE_ERRORS},
-              summary="Change a brief; changed content needs sales' sign-off again")
+              summary="Change a brief before launch; changed content needs sales' sign-off again",
+              description="A launched brief is frozen: 409 `brief_launched`; revise it instead "
+                          "(POST /api/loop/briefs/{brief_id}/revisions).")
 def brief_update(request: HttpRequest, brief_id: int, payload: BriefPatch) -> Any:
     briefs.brief_update(brief_id=brief_id, data=payload.dict(exclude_unset=True))
     return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
+
+
+@router.post("/loop/briefs/{int:brief_id}/revisions", response={201: BriefOut, **WRITE_ERRORS},
+             summary="Revise a launched brief: its next version, a draft awaiting sales' sign-off",
+             description="Copies the launched version's content with the changes sent; the launched version stays "
+                         "as it was. 409 when the brief is not launched (edit it) or was already revised.")
+def brief_revise(request: HttpRequest, brief_id: int, payload: BriefPatch) -> Status:
+    revision = briefs.brief_revise(brief_id=brief_id, data=payload.dict(exclude_unset=True),
+                                   actor=request_user(request))
+    return Status(201, _brief(brief_selectors.brief_get(pk=revision.pk), detail=True))
 
 
 @router.delete("/loop/briefs/{int:brief_id}", response={204: None, **WRITE_ERRORS},

@@ -107,18 +107,61 @@ def _brief_for_update(brief_id: int) -> CampaignBrief:
     return brief
 
 
+class BriefLaunched(Conflict):
+    """A launched brief is the record of what the campaign carried: it is revised into a new version, not edited."""
+
+    code = "brief_launched"
+
+
+def _changed_values(data: dict[str, Any], record: str) -> dict[str, Any]:
+    values = _clean_fields(data, record)
+    if "core_message" in values and not values["core_message"]:
+        raise ValidationFailed("a brief needs a core message", field="core_message", record=record)
+    return values
+
+
 @transaction.atomic
 def brief_update(*, brief_id: int, data: dict[str, Any]) -> CampaignBrief:
-    """Change a brief; a changed content needs sales' sign-off again (earlier sign-offs signed other words)."""
+    """Change a brief before launch; a changed content needs sales' sign-off again (earlier ones signed other words).
+
+    A launched brief is frozen (BriefLaunched): `brief_revise` makes its next version.
+    """
     brief = _brief_for_update(brief_id)
-    values = _clean_fields(data, f"brief:{brief_id}")
-    if "core_message" in values and not values["core_message"]:
-        raise ValidationFailed("a brief needs a core message", field="core_message", record=f"brief:{brief_id}")
+    if brief.launched_at is not None:
+        raise BriefLaunched(f"brief {brief_id} (v{brief.version}) was launched on {brief.launched_at:%Y-%m-%d} and "
+                            f"is kept as sales signed it; revise it to make v{brief.version + 1}, which needs its own "
+                            f"sign-off (POST /api/loop/briefs/{brief_id}/revisions)", field="launched_at",
+                            record=f"brief:{brief_id}")
+    values = _changed_values(data, f"brief:{brief_id}")
     for name, value in values.items():
         setattr(brief, name, value)
     brief.content_sha = brief_content_sha(brief)
     brief.save()
     return brief
+
+
+@transaction.atomic
+def brief_revise(*, brief_id: int, data: dict[str, Any], actor: Any = None) -> CampaignBrief:
+    """Make the next version of a launched brief: its content with the changes, a draft awaiting sales' sign-off.
+
+    The launched version stays as it was. Only the latest version is revised, once: a second revision of the same
+    version, or a revision of a brief not yet launched (edit it instead), is a Conflict.
+    """
+    brief = _brief_for_update(brief_id)
+    record = f"brief:{brief_id}"
+    if brief.launched_at is None:
+        raise Conflict(f"brief {brief_id} (v{brief.version}) is not launched yet; edit it instead", field="launched_at",
+                       record=record)
+    successor = CampaignBrief.objects.filter(previous=brief).first()
+    if successor is not None:
+        raise Conflict(f"brief {brief_id} (v{brief.version}) was already revised as brief {successor.pk} "
+                       f"(v{successor.version}); change that one", field="brief_id", record=record)
+    values = _changed_values(data, record)
+    revision = CampaignBrief(campaign_id=brief.campaign_id, version=brief.version + 1, previous=brief,
+                             created_by=actor, **{**_content(brief), **values})
+    revision.content_sha = brief_content_sha(revision)
+    revision.save()
+    return revision
 
 
 @transaction.atomic

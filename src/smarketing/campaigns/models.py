@@ -64,9 +64,16 @@ class Touchpoint(AppendOnly):
 
 
 class CampaignBrief(TimeStamped):
-    """What sales needs to carry a campaign: audience, core message, proof points, talk track, objections, assets."""
+    """What sales needs to carry a campaign: audience, core message, proof points, talk track, objections, assets.
 
-    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="brief")
+    A launched brief is frozen: a change makes the next version (a new row pointing at its predecessor), which
+    needs its own sign-off; the campaign's current brief is its highest version.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="briefs")
+    version = models.PositiveIntegerField(default=1)
+    previous = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="revision",
+                                    help_text="The launched version this one revises")
     audience = models.TextField(blank=True)
     core_message = models.TextField()
     proof_points = models.JSONField(default=list, blank=True, help_text="List of short claims with evidence")
@@ -79,8 +86,11 @@ class CampaignBrief(TimeStamped):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "version"], name="one_brief_per_campaign_version")]
+
     def __str__(self) -> str:
-        return f"brief for {self.campaign_id}"
+        return f"brief v{self.version} for {self.campaign_id}"
 
 
 class BriefComment(AppendOnly):

@@ -187,6 +187,8 @@ class BriefOut(Schema):
     id: int
     campaign_id: int
     campaign: str
+    version: int = Field(1, description="1 for the first brief; each revision of a launched brief adds one")
+    previous_id: int | None = Field(None, description="The launched version this one revises")
     audience: str
     core_message: str
     proof_points: list[str]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from smarketing.campaigns.brief_selectors import brief_get, brief_signed_off
 from smarketing.campaigns.briefs import (
+    BriefLaunched,
     brief_comment_add,
     brief_create,
     brief_delete,
     brief_launch,
+    brief_revise,
     brief_sign_off,
     brief_update,
     outreach_record,
@@ -135,3 +138,83 @@ def test_brief_and_outreach_api(api, db):
     other = CampaignFactory()
     draft = api.post("/api/loop/briefs", {"campaign_id": other.pk, "core_message": "x"}, role="marketing")
     assert api.delete(f"/api/loop/briefs/{draft.json()['id']}", role="marketing").status_code == 204
+
+
+# ------------------------------------------------------------------------------ frozen after launch, revised
+
+def _launched(users) -> CampaignBrief:
+    campaign: Any = CampaignFactory()
+    brief = brief_create(campaign_id=campaign.pk, data=CONTENT, actor=users["marketing"])
+    brief_sign_off(brief_id=brief.pk, user=users["sales"], comment="Good to go")
+    return brief_launch(brief_id=brief.pk)
+
+
+def test_a_launched_brief_cannot_be_edited_and_is_revised_into_a_new_version(db, users):
+    # given a launched brief signed off by sales
+    launched = _launched(users)
+    before = brief_get(pk=launched.pk)
+    # when marketing edits it, then it is refused and stays as signed
+    with pytest.raises(BriefLaunched, match="revise it to make v2") as refused:
+        brief_update(brief_id=launched.pk, data={"talk_track": "A new opener"})
+    assert (refused.value.code, refused.value.field) == ("brief_launched", "launched_at")
+    # when it is revised instead
+    revision = brief_revise(brief_id=launched.pk, data={"talk_track": "A new opener"}, actor=users["marketing"])
+    # then the revision is v2 of the same campaign, a draft with the change, awaiting its own sign-off
+    assert (revision.campaign_id, revision.version, revision.previous_id) == (launched.campaign_id, 2, launched.pk)
+    assert revision.talk_track == "A new opener" and revision.core_message == CONTENT["core_message"]
+    assert revision.launched_at is None and not brief_signed_off(brief_get(pk=revision.pk))
+    with pytest.raises(Conflict, match="no sales sign-off"):
+        brief_launch(brief_id=revision.pk)
+    # and the launched version is unchanged, still signed off
+    after = brief_get(pk=launched.pk)
+    assert (after.talk_track, after.content_sha, after.launched_at) == (
+        before.talk_track, before.content_sha, before.launched_at)
+    assert brief_signed_off(after)
+    # and the revision is launched once sales signs it
+    brief_sign_off(brief_id=revision.pk, user=users["sales"])
+    assert brief_launch(brief_id=revision.pk).launched_at is not None
+
+
+def test_only_a_launched_brief_is_revised_and_only_once(db, users):
+    draft = brief_create(campaign_id=CampaignFactory().pk, data=CONTENT)
+    with pytest.raises(Conflict, match="not launched yet; edit it instead"):
+        brief_revise(brief_id=draft.pk, data={"talk_track": "x"})
+    launched = _launched(users)
+    brief_revise(brief_id=launched.pk, data={"talk_track": "x"})
+    with pytest.raises(Conflict, match="already revised"):
+        brief_revise(brief_id=launched.pk, data={"talk_track": "y"})
+    assert CampaignBrief.objects.filter(campaign_id=launched.campaign_id).count() == 2
+    other = _launched(users)
+    with pytest.raises(ValidationFailed) as bad:
+        brief_revise(brief_id=other.pk, data={"core_message": " "})
+    assert bad.value.field == "core_message"
+    assert CampaignBrief.objects.filter(campaign_id=other.campaign_id).count() == 1
+
+
+def test_brief_api_refuses_a_change_after_launch_and_offers_a_revision(api, db):
+    # given a brief launched through the API
+    campaign = CampaignFactory()
+    bid = api.post("/api/loop/briefs", {"campaign_id": campaign.pk, **CONTENT}, role="marketing").json()["id"]
+    api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="sales")
+    launched = api.post(f"/api/loop/briefs/{bid}/launch", {}, role="marketing").json()
+    # when it is patched, then 409 with a code that says why
+    patched = api.patch(f"/api/loop/briefs/{bid}", {"talk_track": "New opener"}, role="marketing")
+    assert patched.status_code == 409
+    assert (patched.json()["code"], patched.json()["field"]) == ("brief_launched", "launched_at")
+    assert f"/api/loop/briefs/{bid}/revisions" in patched.json()["message"]
+    # when it is revised, then a new draft version awaits sign-off
+    revised = api.post(f"/api/loop/briefs/{bid}/revisions", {"talk_track": "New opener"}, role="marketing")
+    assert revised.status_code == 201, revised.json()
+    body = revised.json()
+    assert (body["version"], body["previous_id"], body["campaign_id"]) == (2, bid, campaign.pk)
+    assert (body["talk_track"], body["signed_off"], body["launched_at"], body["signoffs"]) == (
+        "New opener", False, None, [])
+    # and the launched one is as it was
+    old = api.get(f"/api/loop/briefs/{bid}").json()
+    assert {k: old[k] for k in ("talk_track", "content_sha", "signed_off", "launched_at", "version")} == {
+        k: launched[k] for k in ("talk_track", "content_sha", "signed_off", "launched_at", "version")}
+    # and the campaign's newest brief comes first
+    assert [b["id"] for b in api.get("/api/loop/briefs", campaign_id=campaign.pk).json()] == [body["id"], bid]
+    assert api.post(f"/api/loop/briefs/{bid}/revisions", {}, role="marketing").status_code == 409
+    assert api.post("/api/loop/briefs/999999/revisions", {}, role="marketing").status_code == 404
+    assert api.post(f"/api/loop/briefs/{body['id']}/revisions", {}, role="viewer").status_code == 403
