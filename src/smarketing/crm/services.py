@@ -8,9 +8,12 @@ from typing import Any
 
 from django.db import transaction
 
+from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.services import record_create, record_update
+from smarketing.crm.enums import Outcome
 from smarketing.crm.models import Account, Contact, Opportunity
+from smarketing.crm.tasks import opportunity_outcome_act
 
 ACCOUNT_FIELDS = {"name", "domain", "industry", "employees", "revenue_band", "region", "segment", "owner",
                   "is_customer", "source", "source_id"}
@@ -62,16 +65,49 @@ def account_stage_set(*, account: Account, stage: str) -> None:
     account.is_customer = is_customer
 
 
+# A change to one of these on a closed deal is acted on again (the act is idempotent).
+OUTCOME_FIELDS = ("outcome", "loss_reason", "closed_at", "account_id", "primary_contact_id")
+
+
 @transaction.atomic
 def opportunity_create(**data: Any) -> Opportunity:
-    """Open an opportunity."""
-    return record_create(Opportunity, data, allowed=OPPORTUNITY_FIELDS, label="opportunity")
+    """Open an opportunity (or record one already closed: its outcome is acted on after commit)."""
+    opportunity = record_create(Opportunity, _closed_now_if_closing(data, current=None), allowed=OPPORTUNITY_FIELDS,
+                                label="opportunity")
+    if opportunity.outcome != Outcome.OPEN:
+        _act_on_outcome(opportunity)
+    return opportunity
 
 
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any]) -> Opportunity:
-    """Change fields of an opportunity (closing it sets outcome and, if lost, a loss reason)."""
-    return record_update(opportunity, data, allowed=OPPORTUNITY_FIELDS, label="opportunity")
+    """Change fields of an opportunity (closing it sets outcome and, if lost, a loss reason).
+
+    Once the deal is closed, its outcome is acted on after commit (`opportunity_outcome_act`): won makes the account
+    and primary contact customers at the close time, lost records the loss reason as feedback. A close without a
+    close time is closed now.
+    """
+    before = {name: getattr(opportunity, name) for name in OUTCOME_FIELDS}
+    data = _closed_now_if_closing(data, current=opportunity)
+    opportunity = record_update(opportunity, data, allowed=OPPORTUNITY_FIELDS, label="opportunity")
+    changed = any(getattr(opportunity, name) != value for name, value in before.items())
+    if opportunity.outcome != Outcome.OPEN and changed:
+        _act_on_outcome(opportunity)
+    return opportunity
+
+
+def _closed_now_if_closing(data: dict[str, Any], *, current: Opportunity | None) -> dict[str, Any]:
+    """A deal closed (won or lost) without a close time closed now: a win's stage changes happen at that time."""
+    was_open = current is None or current.outcome == Outcome.OPEN
+    closing = was_open and data.get("outcome") not in (None, Outcome.OPEN)
+    known = data.get("closed_at") is not None or (
+        "closed_at" not in data and current is not None and current.closed_at is not None)
+    return {**data, "closed_at": clock.now()} if closing and not known else data
+
+
+def _act_on_outcome(opportunity: Opportunity) -> None:
+    opportunity_id = opportunity.pk
+    transaction.on_commit(lambda: opportunity_outcome_act.enqueue(opportunity_id))
 
 
 @transaction.atomic
