@@ -7,9 +7,8 @@ history at that time, and moves the subject's cached stage only when it is the s
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -20,7 +19,7 @@ from smarketing.crm.services import accounts_stage_bulk_set, contacts_stage_bulk
 from smarketing.lifecycle.enums import ActorKind, Stage
 from smarketing.lifecycle.models import StageChange
 from smarketing.playbook.models import PlaybookVersion
-from smarketing.playbook.selectors import playbook_terms, playbook_version_active_get, playbook_version_list
+from smarketing.playbook.selectors import playbook_terms, playbook_versions_in_force
 
 CHUNK = 2000
 STAGES = frozenset(Stage.values)  # Why a constant: TextChoices.values builds a new list on every access
@@ -37,26 +36,6 @@ class PastStageChange:
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     source_key: str = ""  # the import's key for this change: a re-import with the same key adds nothing
-
-
-class VersionsInForce:
-    """Which playbook version was in force at a time: the latest activated at or before it.
-
-    History older than the first activation is judged by the first version ever activated, the agreement the
-    company adopted when it started recording (every stage change needs a version).
-    """
-
-    def __init__(self, versions: list[PlaybookVersion]) -> None:
-        activated = sorted(((v.activated_at, v) for v in versions if v.activated_at is not None),
-                           key=lambda pair: pair[0])
-        if not activated:  # raises the "no active playbook" Conflict when there is none
-            activated = [(datetime.min.replace(tzinfo=UTC), playbook_version_active_get())]
-        self.starts = [start for start, _ in activated]
-        self.versions = [version for _, version in activated]
-
-    def at(self, when: datetime) -> PlaybookVersion:
-        i = bisect.bisect_right(self.starts, when) - 1
-        return self.versions[max(i, 0)]
 
 
 def _check(row: PastStageChange) -> None:
@@ -113,7 +92,7 @@ def stage_changes_bulk_record(*, changes: list[PastStageChange], actor_kind: str
     if not todo:
         return 0
 
-    in_force = VersionsInForce(playbook_version_list())
+    in_force = playbook_versions_in_force()
     stages_of = {v.pk: playbook_terms(v) for v in in_force.versions}
     built: list[tuple[PastStageChange, PlaybookVersion]] = []
     for row in todo:
