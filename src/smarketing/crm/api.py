@@ -106,7 +106,13 @@ def opportunity_list(request: HttpRequest, filters: Query[OpportunityFilters]) -
     return page(selectors.opportunity_list(**filters_of(filters)), filters)
 
 
-@router.post("/opportunities", response={201: OpportunityOut, **WRITE_ERRORS}, summary="Open an opportunity")
+OUTCOME_NOTE = ("A deal closed won or lost (here or later) is acted on by the worker just after: won makes the "
+                "account (`is_customer`) and the primary contact customers at `closed_at`, lost records the loss "
+                "reason as feedback, each once. A close without `closed_at` is closed now.")
+
+
+@router.post("/opportunities", response={201: OpportunityOut, **WRITE_ERRORS}, summary="Open an opportunity",
+             description=OUTCOME_NOTE)
 def opportunity_create(request: HttpRequest, payload: OpportunityIn) -> Status:
     return Status(201, services.opportunity_create(**resolve_refs(payload.dict(), OPPORTUNITY_REFS)))
 
@@ -118,7 +124,8 @@ def opportunity_get(request: HttpRequest, opportunity_id: int) -> Opportunity:
 
 
 @router.patch("/opportunities/{opportunity_id}", response={200: OpportunityOut, **WRITE_ERRORS},
-              summary="Update an opportunity (close it with outcome and, if lost, a loss reason)")
+              summary="Update an opportunity (close it with outcome and, if lost, a loss reason)",
+              description=OUTCOME_NOTE)
 def opportunity_update(request: HttpRequest, opportunity_id: int, payload: OpportunityPatch) -> Opportunity:
     opportunity = selectors.opportunity_get(pk=opportunity_id)
     return services.opportunity_update(opportunity=opportunity,
