@@ -28,7 +28,7 @@ def touch(contact: int, sid: str, **over: object) -> dict[str, object]:
 
 def test_past_touchpoints_run_no_hook_while_live_ones_do(db, monkeypatch, django_capture_on_commit_callbacks):
     # given a hook that records what it is called for
-    seen: list[int] = []
+    seen = []
     monkeypatch.setattr(services, "TOUCHPOINT_HOOKS", [seen.append])
     contact = ContactFactory()
     # when history is imported in bulk, and then a live touch is recorded
