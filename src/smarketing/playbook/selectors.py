@@ -50,28 +50,41 @@ def playbook_version_list() -> list[PlaybookVersion]:
 class VersionsInForce:
     """Which playbook version was in force at a time: the latest activated at or before it.
 
-    History older than the first activation is judged by the first version ever activated, the agreement the
-    company adopted when it started recording (every stage change needs a version). Load it once with
-    `playbook_versions_in_force()` and ask `.at(when)` for as many rows as needed.
+    A version is in force from its activation until the next one supersedes it, so the versions are laid out by
+    the time each stopped being in force (`superseded_at`; the active version never stopped). Where activation
+    times were recorded in order these are the same boundaries; where they were not (the demo adopts its first
+    version when the database is created, then back-dates the second's activation), the supersession times still
+    tell which version governed a time. History older than the first activation is judged by the first version
+    ever activated, the agreement the company adopted when it started recording (every stage change needs one).
+    Load it once with `playbook_versions_in_force()` and ask `.at(when)` for as many rows as needed.
     """
 
     def __init__(self, versions: list[PlaybookVersion]) -> None:
-        activated = sorted(((v.activated_at, v) for v in versions if v.activated_at is not None),
-                           key=lambda pair: pair[0])
-        if not activated:  # raises the "no active playbook" Conflict when there is none
-            activated = [(datetime.min.replace(tzinfo=UTC), playbook_version_active_get())]
-        self.starts = [start for start, _ in activated]
-        self.versions = [version for _, version in activated]
+        forever = datetime.max.replace(tzinfo=UTC)
+        governed = [v for v in versions if v.status == VersionStatus.ACTIVE
+                    or (v.status == VersionStatus.SUPERSEDED and v.activated_at is not None)]
+        if not governed:  # raises the "no active playbook" Conflict when there is none
+            governed = [playbook_version_active_get()]
+
+        def ended(v: PlaybookVersion) -> tuple[datetime, int]:
+            if v.status == VersionStatus.ACTIVE:
+                return forever, v.number
+            return (v.superseded_at or v.activated_at or forever), v.number
+
+        ordered = sorted(governed, key=ended)
+        self.ends = [ended(v)[0] for v in ordered]
+        self.versions = ordered
 
     def at(self, when: datetime) -> PlaybookVersion:
-        """The version in force at `when` (a timezone-aware time)."""
-        i = bisect.bisect_right(self.starts, when) - 1
-        return self.versions[max(i, 0)]
+        """The version in force at `when` (a timezone-aware time): the first one not yet superseded then."""
+        i = bisect.bisect_right(self.ends, when)
+        return self.versions[min(i, len(self.versions) - 1)]
 
 
 def playbook_versions_in_force() -> VersionsInForce:
-    """Every activated version by activation time, to stamp many rows with the version in force at each's time."""
-    return VersionsInForce(list(PlaybookVersion.objects.exclude(activated_at=None).order_by("activated_at", "id")))
+    """Every version that was ever active, to stamp many rows with the version in force at each one's time."""
+    return VersionsInForce(list(PlaybookVersion.objects.filter(
+        status__in=[VersionStatus.ACTIVE, VersionStatus.SUPERSEDED])))
 
 
 def playbook_version_in_force(at: datetime) -> PlaybookVersion:

@@ -60,3 +60,21 @@ def test_the_batch_form_answers_as_the_single_lookup_with_one_query(two_versions
 def test_without_any_activated_version_the_lookup_says_how_to_get_one(db):
     with pytest.raises(Conflict, match="no active playbook"):
         playbook_version_in_force(at(1))
+
+
+def test_supersession_times_decide_when_activations_were_recorded_out_of_order(two_versions):
+    # given the demo's shape: v1 adopted when the database was created (today), v2's activation back-dated to March
+    from smarketing.playbook.models import PlaybookVersion
+
+    v1, v2 = two_versions
+    PlaybookVersion.objects.filter(pk=v1.pk).update(activated_at=at(6))
+    # then v1 still governs what happened before it was superseded, and v2 everything since, today included
+    assert [playbook_version_in_force(t).pk for t in (at(1, 20), at(3, 1, hour=8), at(4, 2), at(6), at(7))] == [
+        v1.pk, v1.pk, v2.pk, v2.pk, v2.pk]
+
+
+def test_a_draft_never_activated_is_never_in_force(two_versions):
+    v1, v2 = two_versions
+    draft = playbook_draft_create(content=default_playbook_data())
+    assert draft.activated_at is None
+    assert {playbook_version_in_force(t).pk for t in (at(1, 20), at(4, 2), at(9))} == {v1.pk, v2.pk}
