@@ -81,6 +81,66 @@ def django_select(name: str) -> str:
     return selects[name]
 
 
+def _checked_columns(name: str) -> tuple[list[str], list[str]]:
+    """Dataset `name`'s time columns (timestamps and dates) and its float columns."""
+    schema = SCHEMAS[name]
+    times = [c for c, t in schema.items() if t.is_timestamp() or t.is_date()]
+    floats = [c for c, t in schema.items() if t.is_floating()]
+    return times, floats
+
+
+def representable_condition(name: str) -> str:
+    """SQL that holds for the rows of dataset `name` every engine can represent (dates in range, finite numbers).
+
+    Plain ISO literals compare correctly with PostgreSQL's timestamps and dates and SQLite's ISO text; NaN and
+    ±Infinity fall outside the bounds of a float comparison on both.
+    """
+    from smarketing.core.validation import ANALYTICS_MAX, ANALYTICS_MIN
+
+    lo, hi = ANALYTICS_MIN.date().isoformat(), ANALYTICS_MAX.date().isoformat()
+    times, floats = _checked_columns(name)
+    terms = [f"({c} IS NULL OR ({c} >= '{lo}' AND {c} < '{hi}'))" for c in times]
+    terms += [f"({c} IS NULL OR ({c} > -1e300 AND {c} < 1e300))" for c in floats]
+    return " AND ".join(terms) or "1 = 1"
+
+
+def representable_select(name: str) -> str:
+    """`django_select(name)` without the rows analytics cannot represent (see `representable_condition`)."""
+    return f"SELECT * FROM ({django_select(name)}) AS d WHERE {representable_condition(name)}"
+
+
+def unrepresentable_count(name: str) -> int:
+    """How many rows of dataset `name` the representable SELECT leaves out."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({django_select(name)}) AS d WHERE NOT ({representable_condition(name)})")
+        return int(cursor.fetchone()[0])
+
+
+def _representable_rows(name: str, frame: pd.DataFrame) -> pd.Series:
+    """Rows of a raw frame whose times parse inside the analytics window and whose numbers are finite."""
+    from smarketing.core.validation import ANALYTICS_MAX, ANALYTICS_MIN
+
+    times, floats = _checked_columns(name)
+    keep = pd.Series(True, index=frame.index)
+    for c in times:
+        if c not in frame.columns:
+            continue
+        raw = frame[c]
+        parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+        present = raw.notna()
+        inside = parsed.notna() & (parsed >= pd.Timestamp(ANALYTICS_MIN)) & (parsed < pd.Timestamp(ANALYTICS_MAX))
+        keep &= ~present | inside
+    for c in floats:
+        if c not in frame.columns:
+            continue
+        raw = frame[c]
+        numbers = pd.to_numeric(raw, errors="coerce")
+        keep &= raw.isna() | (numbers.notna() & numbers.abs().lt(1e300))
+    return keep
+
+
 def conform(name: str, frame: pd.DataFrame | pa.Table | Mapping[str, Any] | None) -> pa.Table:
     """Coerce a frame (or dict of columns) to dataset `name`'s Arrow schema; missing columns become nulls."""
     schema = arrow_schema(name)
@@ -151,19 +211,48 @@ def frames_from(**frames: pd.DataFrame | pa.Table | Mapping[str, Any] | None) ->
 
 
 def fetch_from_django(name: str, *, chunk_size: int = 100_000) -> pa.Table:
-    """Read dataset `name` through the Django connection into Arrow, chunk by chunk."""
+    """Read dataset `name` through the Django connection into Arrow, chunk by chunk (representable rows only)."""
+    return load_from_django(name, chunk_size=chunk_size).table
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    """A dataset read from the database, with how many stored rows were skipped as unrepresentable."""
+
+    name: str
+    table: pa.Table
+    skipped: int = 0
+
+    @property
+    def warning(self) -> str | None:
+        if not self.skipped:
+            return None
+        return (f"{self.skipped} {self.name.replace('_', ' ')} row(s) skipped: a date outside "
+                f"1900–2200 or a number that is not finite")
+
+
+def load_from_django(name: str, *, chunk_size: int = 100_000) -> LoadedDataset:
+    """Read dataset `name` into Arrow, skipping (and counting) the rows analytics cannot represent."""
     from django.db import connection
 
     schema = arrow_schema(name)
+    skipped = unrepresentable_count(name)
     batches: list[pa.Table] = []
     with connection.cursor() as cursor:
-        cursor.execute(django_select(name))
+        cursor.execute(representable_select(name))
         while True:
             rows = cursor.fetchmany(chunk_size)
             if not rows:
                 break
-            batches.append(conform(name, pd.DataFrame.from_records(rows, columns=schema.names)))
-    return pa.concat_tables(batches) if batches else schema.empty_table()
+            frame = pd.DataFrame.from_records(rows, columns=schema.names)
+            # Why: SQLite stores text, so a malformed date passes the SQL bounds; pandas is the last word.
+            keep = _representable_rows(name, frame)
+            if not keep.all():
+                skipped += int((~keep).sum())
+                frame = frame[keep].reset_index(drop=True)
+            batches.append(conform(name, frame))
+    table = pa.concat_tables(batches) if batches else schema.empty_table()
+    return LoadedDataset(name, table, skipped)
 
 
 def iter_dataset_names() -> Iterator[str]:

@@ -51,6 +51,8 @@ class Engine:
     backend: Any
     frames: EventFrames | None = None
     _tables: dict[str, ir.Table] = field(default_factory=dict)
+    # One line per dataset whose stored rows were skipped because no engine can represent them.
+    warnings: list[str] = field(default_factory=list)
 
     def table(self, name: str) -> ir.Table:
         if name not in datasets.SCHEMAS:
@@ -60,7 +62,15 @@ class Engine:
         return self._tables[name]
 
     def _arrow(self, name: str) -> pa.Table:
-        return self.frames.table(name) if self.frames is not None else datasets.fetch_from_django(name)
+        if self.frames is not None:
+            return self.frames.table(name)
+        loaded = datasets.load_from_django(name)
+        self._warn(loaded.warning)
+        return loaded.table
+
+    def _warn(self, warning: str | None) -> None:
+        if warning and warning not in self.warnings:
+            self.warnings.append(warning)
 
     def _load(self, name: str) -> ir.Table:
         schema = datasets.SCHEMAS[name]
@@ -82,7 +92,9 @@ class Engine:
         if self.frames is not None:
             tmp = f"smk_{name}_{id(self)}"
             return self.backend.create_table(tmp, self.frames.table(name), temp=True, overwrite=True)
-        return self.backend.sql(datasets.django_select(name)).cast(schema)
+        skipped = datasets.unrepresentable_count(name)
+        self._warn(datasets.LoadedDataset(name, schema.to_pyarrow().empty_table(), skipped).warning)
+        return self.backend.sql(datasets.representable_select(name)).cast(schema)
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
         """Run an expression and return a pandas frame (scalars come back as one-row frames)."""

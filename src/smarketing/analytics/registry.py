@@ -26,6 +26,9 @@ class QueryResult(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    # Stored rows analytics skipped because no engine can represent them (see analytics.datasets).
+    warnings: list[str] = []
+
 
 S = TypeVar("S", bound=QuerySpec)
 R = TypeVar("R", bound=QueryResult)
@@ -88,9 +91,14 @@ def run_query(spec: QuerySpec, *, engine: Any = None) -> QueryResult:
 
     kind = kind_for_spec(spec)
     if engine is not None:
-        return kind.run(engine, spec)
+        return _with_warnings(kind.run(engine, spec), engine)
     with open_engine() as eng:
-        return kind.run(eng, spec)
+        return _with_warnings(kind.run(eng, spec), eng)
+
+
+def _with_warnings(result: QueryResult, engine: Any) -> QueryResult:
+    warnings = list(getattr(engine, "warnings", []))
+    return result.model_copy(update={"warnings": warnings}) if warnings else result
 
 
 def parse_spec(kind: str, data: dict[str, Any]) -> QuerySpec:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +39,7 @@ def import_(file: Path = typer.Argument(..., help="CSV with a text column; optio
                                               help="Import the valid rows and write the others to FILE.rejected.csv"),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """Import feedback from CSV: all or nothing (or --skip-invalid); re-importing the same rows adds nothing."""
+    from smarketing.core.csvsafe import SafeDictWriter
     from smarketing.core.errors import ValidationFailed
     from smarketing.feedback.capture import feedback_import_csv
 
@@ -52,7 +52,7 @@ def import_(file: Path = typer.Argument(..., help="CSV with a text column; optio
         rejected_path = file.with_suffix(".rejected.csv")
         fields = list(dict.fromkeys(k for row in report.rejected for k in row))
         with rejected_path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer = SafeDictWriter(fh, fieldnames=fields)
             writer.writeheader()
             writer.writerows(report.rejected)
     if as_json:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from smarketing.core.csvsafe import SafeWriter
 from smarketing.web.formatting import format_value
 
 UNITS = {"money": "USD", "pct": "%", "days": "days", "hours": "hours", "ratio": "×", "score": "points", "int": "count"}
@@ -71,7 +71,7 @@ def csv_response(tables: Mapping[str, Table], request: HttpRequest) -> HttpRespo
                             content_type="text/plain")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{table.key}.csv"'
-    writer = csv.writer(response)
+    writer = SafeWriter(response)
     if table.period:
         writer.writerow([f"# {table.title} — {table.period}"])
     writer.writerow([c.header for c in table.columns])
