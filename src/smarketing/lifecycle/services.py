@@ -29,7 +29,8 @@ def stage_change_record(*, to_stage: str, contact: Contact | None = None, accoun
                         actor_kind: str = ActorKind.SYSTEM, reason: str = "",
                         details: dict[str, Any] | None = None, source_key: str = "") -> StageChange:
     """Move a contact or account to a stage, recording who/what moved it, why, and the playbook version in force
-    at `occurred_at` (a backfill of last January carries January's version, not today's)."""
+    at `occurred_at` (a backfill of last January carries January's version, not today's). A backfill older than
+    the subject's latest change is added to its history and leaves its current stage as it is."""
     change, _ = stage_change_record_once(to_stage=to_stage, contact=contact, account=account, occurred_at=occurred_at,
                                          actor=actor, actor_kind=actor_kind, reason=reason, details=details,
                                          source_key=source_key)
@@ -70,9 +71,9 @@ def stage_change_record_once(*, to_stage: str, contact: Contact | None = None, a
         raise ValidationFailed(f"unknown actor kind {actor_kind!r}", field="actor_kind")
     subject = contact if contact is not None else account
     assert subject is not None
-    from_stage = subject.lifecycle_stage if subject.pk else ""
+    from_stage, latest = _place_on_timeline(contact=contact, account=account, when=when)
     row = StageChange(
-        contact=contact, account=account, from_stage=from_stage or "", to_stage=to_stage, occurred_at=when,
+        contact=contact, account=account, from_stage=from_stage, to_stage=to_stage, occurred_at=when,
         actor=actor if actor_kind == ActorKind.USER or actor else None, actor_kind=actor_kind, reason=reason,
         details=details or {}, playbook_version=version, source_key=source_key)
     try:
@@ -85,12 +86,33 @@ def stage_change_record_once(*, to_stage: str, contact: Contact | None = None, a
         if existing is None:
             raise
         return _replayed(existing, to_stage=to_stage, contact=contact, account=account, occurred_at=occurred_at)
+    if not latest:  # a backfill older than the subject's latest change is history: the current stage stays
+        return row, True
     if contact is not None:
         contact_stage_set(contact=contact, stage=to_stage)
     else:
         assert account is not None
         account_stage_set(account=account, stage=to_stage)
     return row, True
+
+
+def _place_on_timeline(*, contact: Contact | None, account: Account | None, when: datetime) -> tuple[str, bool]:
+    """Where a change at `when` falls on its subject's history: the stage it leaves, and whether it is the latest.
+
+    The latest change leaves the subject's current stage; a backfill before later changes leaves the stage the
+    history had reached at its time ("" before any), as the import's bulk service chains it.
+    """
+    subject = contact if contact is not None else account
+    assert subject is not None
+    if not subject.pk:
+        return "", True
+    history = StageChange.objects.filter(contact=contact) if contact is not None else StageChange.objects.filter(
+        account=account)
+    if not history.filter(occurred_at__gt=when).exists():
+        return subject.lifecycle_stage or "", True
+    before = history.filter(occurred_at__lte=when).order_by("-occurred_at", "-id").values_list(
+        "to_stage", flat=True).first()
+    return before or "", False
 
 
 def _by_source_key(source_key: str) -> StageChange | None:

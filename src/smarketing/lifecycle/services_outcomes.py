@@ -16,6 +16,7 @@ from smarketing.core import clock
 from smarketing.core.errors import NotFound
 from smarketing.crm.enums import Outcome
 from smarketing.crm.models import Account, Contact, Opportunity
+from smarketing.crm.services import account_update
 from smarketing.feedback.capture import feedback_capture_opportunity_losses
 from smarketing.lifecycle.enums import ActorKind, Stage
 from smarketing.lifecycle.services import stage_change_record_once
@@ -60,6 +61,8 @@ def _customers_from_win(opportunity: Opportunity) -> list[int]:
                 reason=reason, details=details, source_key=f"won:opportunity:{opportunity.pk}:account")
             if created:
                 recorded.append(change.pk)
+        if not account.is_customer:  # a win dated before later history still makes the account a customer
+            account_update(account=account, data={"is_customer": True})
     if opportunity.primary_contact_id is not None:
         contact = Contact.objects.select_for_update().get(pk=opportunity.primary_contact_id)
         if contact.lifecycle_stage != Stage.CUSTOMER:

@@ -144,3 +144,16 @@ def test_an_open_deal_or_an_unrelated_edit_queues_nothing(active_playbook, worke
     assert worker(lambda: opportunity_update(opportunity=opened["opp"], data={"outcome": "won"})) == 1
     assert worker(lambda: opportunity_update(opportunity=opened["opp"], data={"product": "Add-on"})) == 0
     assert Account.objects.get(pk=account.pk).is_customer
+
+
+def test_a_win_dated_before_later_account_history_still_makes_the_account_a_customer(active_playbook, worker):
+    # given an account moved to opportunity in May, whose deal is entered late as won in April
+    account = AccountFactory()
+    stage_change_record(account=account, to_stage="opportunity", occurred_at=datetime(2026, 5, 1, tzinfo=UTC))
+    worker(lambda: opportunity_create(account=account, name="Late entry", outcome="won",
+                                      opened_at=datetime(2026, 3, 1, tzinfo=UTC),
+                                      closed_at=datetime(2026, 4, 1, tzinfo=UTC)))
+    # then the win is in the history at its time and the account is a customer
+    [won] = customer_changes(account=account)
+    assert (won.occurred_at, won.from_stage) == (datetime(2026, 4, 1, tzinfo=UTC), "")
+    assert Account.objects.get(pk=account.pk).is_customer

@@ -192,3 +192,22 @@ def test_a_backfill_is_checked_against_the_stages_of_the_version_in_force(users,
     with pytest.raises(ValidationFailed, match="not defined in playbook v2") as refused:
         stage_change_record(contact=contact, to_stage="sal")
     assert refused.value.field == "to_stage"
+
+
+def test_a_backfill_older_than_the_history_is_chained_in_time_and_keeps_the_current_stage(active_playbook):
+    # given a contact that became an MQL in February and a SAL in April
+    contact = ContactFactory()
+    stage_change_record(contact=contact, to_stage="mql", occurred_at=datetime(2026, 2, 1, tzinfo=UTC))
+    stage_change_record(contact=contact, to_stage="sal", occurred_at=datetime(2026, 4, 1, tzinfo=UTC))
+    # when its lead change of January and a recycle of March are posted afterwards
+    lead = stage_change_record(contact=contact, to_stage="lead", occurred_at=datetime(2026, 1, 5, tzinfo=UTC))
+    recycled = stage_change_record(contact=contact, to_stage="recycled",
+                                   occurred_at=datetime(2026, 3, 1, tzinfo=UTC))
+    # then each leaves the stage the history had reached at its time, and the contact is still a SAL
+    assert (lead.from_stage, recycled.from_stage) == ("", "mql")
+    contact.refresh_from_db()
+    assert contact.lifecycle_stage == "sal"
+    # and a change after the latest moves it, leaving the current stage
+    latest = stage_change_record(contact=contact, to_stage="sql", occurred_at=datetime(2026, 5, 1, tzinfo=UTC))
+    contact.refresh_from_db()
+    assert (latest.from_stage, contact.lifecycle_stage) == ("sal", "sql")
