@@ -46,15 +46,18 @@ def account_score(request: HttpRequest, account_id: int) -> dict[str, Any]:
 @router.post("/train", response={201: ModelOut, 202: QueuedOut, **WRITE_ERRORS},
              summary="Train the predictive score on recorded outcomes")
 def train(request: HttpRequest, payload: TrainIn) -> Status:
-    """Stores the model with its card (AUC on a held-out split, calibration); non-leaky models become active."""
+    """Stores the model with its card (AUC on a held-out split, calibration, what was excluded and why);
+    non-leaky models become active. A held-out AUC above 0.99 is refused (422, field `auc`) unless
+    `accept_suspicious`."""
     user = request_user(request)
     if payload.background:
         from smarketing.scoring.tasks import predictive_train_task
 
-        return Status(202, _queued(predictive_train_task.enqueue(include_leaky=payload.include_leaky,
-                                                                 algorithm=payload.algorithm, user_id=user.pk)))
+        return Status(202, _queued(predictive_train_task.enqueue(
+            include_leaky=payload.include_leaky, algorithm=payload.algorithm, user_id=user.pk,
+            accept_suspicious=payload.accept_suspicious)))
     return Status(201, services.predictive_train(include_leaky=payload.include_leaky, algorithm=payload.algorithm,
-                                                 trained_by=user))
+                                                 trained_by=user, accept_suspicious=payload.accept_suspicious))
 
 
 @router.get("/models", response={200: list[ModelOut], **READ_ERRORS}, summary="Trained predictive models")

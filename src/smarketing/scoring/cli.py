@@ -15,15 +15,32 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
+def exclusion_lines(card: dict[str, Any]) -> list[str]:
+    """The model card's exclusions in words: each column with its rule and numbers, contacts, the touch cutoff."""
+    lines = []
+    for e in card.get("excluded_columns", []):
+        numbers = ", ".join(f"{k} {v}" for k, v in e.items() if k not in ("field", "rule"))
+        lines.append(f"column {e['field']}: {e['rule']}" + (f" ({numbers})" if numbers else ""))
+    for e in card.get("excluded_contacts", []):
+        lines.append(f"{e['contacts']} contacts left out: {e['rule']}")
+    cutoff = card.get("cutoff")
+    if cutoff:
+        lines.append(f"{cutoff['touches_excluded']} touches left out: {cutoff['rule']} "
+                     f"({cutoff['contacts_qualified']} contacts qualified)")
+    return lines
+
+
 @score_app.command()
 def train(include_leaky: bool = typer.Option(False, "--include-leaky",
                                              help="Also use Tags/Lead Quality and sales touches (never activated)"),
           algorithm: str = typer.Option("auto", help="auto, logistic or gradient_boosting"),
+          accept_suspicious: bool = typer.Option(False, "--accept-suspicious",
+                                                 help="Keep a model whose held-out AUC is above 0.99"),
           json_out: bool = typer.Option(False, "--json", help="Print the model card as JSON")) -> None:
     """Train the predictive score on recorded outcomes and print its model card (AUC on a held-out split)."""
     from smarketing.scoring.services import predictive_train
 
-    model = predictive_train(include_leaky=include_leaky, algorithm=algorithm)
+    model = predictive_train(include_leaky=include_leaky, algorithm=algorithm, accept_suspicious=accept_suspicious)
     card = {"model_id": model.pk, **model.card}
     if json_out:
         _print_json(card)
@@ -34,6 +51,10 @@ def train(include_leaky: bool = typer.Option(False, "--include-leaky",
     typer.echo(f"features: {len(card['features']['numeric'])} numeric, {len(card['features']['categorical'])} "
                f"categorical; leaky columns {'included' if include_leaky else 'excluded'}: "
                f"{', '.join(card['leaky_columns']) or 'none found'}")
+    if card.get("suspicious"):
+        typer.echo(f"SUSPICIOUS (kept with --accept-suspicious): {card['suspicious']}")
+    for line in exclusion_lines(card):
+        typer.echo(f"  {line}")
     typer.echo("top features (AUC drop when shuffled):")
     for f in card["top_features"][:8]:
         typer.echo(f"  {f['feature']:<45} {f['auc_drop']:+.4f}")

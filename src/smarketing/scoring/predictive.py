@@ -1,8 +1,16 @@
 """The predictive score: features from plain contact rows, a scikit-learn model, and its model card (no ORM).
 
 Features are the contact's own fields and imported attributes, its account's firmographics and how many
-marketing touches of each kind it had. Columns written by sales after the handoff leak the outcome (X
-Education's `Tags` and `Lead Quality`, and sales calls/emails/meetings) and are left out unless asked for.
+marketing touches of each kind it had before it qualified. The model may only learn what was known before the
+outcome, so training leaves out:
+- contacts created as customers (a customer list import, or a history that starts at customer): they never were
+  leads to score;
+- columns known to be written by sales after the handoff (X Education's `Tags` and `Lead Quality`, sales
+  calls/emails/meetings), unless asked for;
+- columns that detect_leaks finds present for one class only, or with a value seen in one class only (deal
+  attributes that exist only for won deals): they record the outcome rather than predict it.
+The model card lists every exclusion with its rule and numbers, and a held-out AUC above SUSPICIOUS_AUC is
+flagged as suspicious (the service refuses to publish such a model unless told to).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from smarketing.lifecycle.enums import Stage
 from smarketing.scoring.enums import Algorithm
 
 SEED = 42
@@ -37,6 +46,17 @@ LEAKY_ATTRIBUTES = frozenset({"tags", "lead_quality"})
 SALES_TOUCH_KINDS = frozenset({"sales_call", "sales_email", "meeting"})
 # Identifiers and bookkeeping carry no signal about the person (and a sequence number tracks time, not intent).
 EXCLUDED_ATTRIBUTES = frozenset({"lead_number", "prospect_id", "converted"})
+# Lead sources that mean "already a customer when first recorded" (the demo's customer list import).
+CUSTOMER_LEAD_SOURCES = frozenset({"customer_import"})
+# A column present for at least ONE_CLASS_PRESENT of one class and at most OTHER_CLASS_PRESENT of the other
+# exists because of the outcome.
+ONE_CLASS_PRESENT = 0.99
+OTHER_CLASS_PRESENT = 0.01
+# A category value whose rows all fall in one class, with at least PURE_MIN_SUPPORT rows and a chance below
+# PURE_MAX_CHANCE of being that pure if the value told nothing (class rate ** support), maps to the outcome.
+PURE_MIN_SUPPORT = 30
+PURE_MAX_CHANCE = 1e-6
+SUSPICIOUS_AUC = 0.99
 BASE_FIELDS = ("lead_source", "country", "buying_role", "account__industry", "account__employees",
                "account__region", "account__segment")
 
@@ -52,6 +72,18 @@ class FeatureSpec:
     leaky: list[str]
 
 
+@dataclass(frozen=True)
+class Leak:
+    """A column left out of training, the rule that caught it and the numbers behind it."""
+
+    field: str
+    rule: str
+    numbers: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "rule": self.rule, **self.numbers}
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -62,6 +94,73 @@ def _is_leaky(column: str) -> bool:
     if column.startswith("touches__"):
         return column[len("touches__"):] in SALES_TOUCH_KINDS
     return False
+
+
+def _present(s: pd.Series) -> pd.Series:
+    """Whether each cell holds a value (a touch count must also be above zero: absent touches are counted 0)."""
+    if s.name is not None and str(s.name).startswith("touches__"):
+        return pd.to_numeric(s, errors="coerce").fillna(0) > 0
+    return s.notna() & (s.astype(str) != "")
+
+
+def detect_leaks(df: pd.DataFrame, labels: Sequence[int] | np.ndarray) -> list[Leak]:
+    """Columns that exist because of the outcome: present for one class only, or with a value of one class only.
+
+    Pure over a plain frame (one row per contact) and its 0/1 labels; columns in the order of the frame.
+    """
+    y = np.asarray(labels, dtype=int)
+    pos, neg = y == 1, y == 0
+    n_pos, n_neg = int(pos.sum()), int(neg.sum())
+    if not n_pos or not n_neg:
+        return []
+    rate = {1: n_pos / len(y), 0: n_neg / len(y)}
+    leaks: list[Leak] = []
+    for col in df.columns:
+        present = _present(df[col]).to_numpy()
+        share_pos, share_neg = float(present[pos].mean()), float(present[neg].mean())
+        if ((share_pos >= ONE_CLASS_PRESENT and share_neg <= OTHER_CLASS_PRESENT)
+                or (share_neg >= ONE_CLASS_PRESENT and share_pos <= OTHER_CLASS_PRESENT)):
+            leaks.append(Leak(col, "present for one class only", {
+                "present_in_positives": round(share_pos, 4), "present_in_negatives": round(share_neg, 4),
+                "positives": n_pos, "negatives": n_neg}))
+            continue
+        values = df[col][present]
+        if values.empty or all(_is_number(v) for v in values):
+            continue
+        table = pd.crosstab(values.astype(str).to_numpy(), y[present])
+        for value, counts in table.iterrows():
+            support = int(counts.sum())
+            classes = [c for c in (0, 1) if c in counts.index and counts[c] > 0]
+            if support < PURE_MIN_SUPPORT or len(classes) != 1:
+                continue
+            chance = rate[classes[0]] ** support
+            if chance < PURE_MAX_CHANCE:
+                leaks.append(Leak(col, "a value seen in one class only", {
+                    "value": str(value), "support": support,
+                    "class": "positive" if classes[0] == 1 else "negative",
+                    "class_rate": round(rate[classes[0]], 4), "chance": float(f"{chance:.3g}")}))
+                break
+    return leaks
+
+
+def created_as_customer(row: Mapping[str, Any]) -> str | None:
+    """Why a contact was never a lead to score (None if it was): a customer list import, or a history
+    that starts at customer."""
+    if row.get("lead_source") in CUSTOMER_LEAD_SOURCES:
+        return f"lead source {row['lead_source']}"
+    if row.get("first_stage") == Stage.CUSTOMER:
+        return "first stage change is customer"
+    return None
+
+
+def suspicion(auc: float, top_features: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why a held-out AUC is too good to be an honest lead score (None if it is not)."""
+    if auc <= SUSPICIOUS_AUC:
+        return None
+    top = ", ".join(f"{f['feature']} (AUC drop {f['auc_drop']:+.3f})" for f in top_features[:3]) or "none"
+    return (f"held-out AUC {auc:.3f} is above {SUSPICIOUS_AUC}: no lead score separates converters that well "
+            f"from what is known before the outcome, so some feature most likely records the outcome itself "
+            f"(top features: {top})")
 
 
 def frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -81,8 +180,8 @@ def frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def feature_spec(df: pd.DataFrame, *, include_leaky: bool) -> FeatureSpec:
-    """Which columns are numeric, which categorical, which leak; constant columns are dropped."""
+def feature_spec(df: pd.DataFrame, *, include_leaky: bool, detected: Sequence[str] = ()) -> FeatureSpec:
+    """Which columns are numeric, which categorical, which leak (known or detected); constant columns are dropped."""
     numeric: list[str] = []
     categorical: list[str] = []
     leaky: list[str] = []
@@ -91,7 +190,7 @@ def feature_spec(df: pd.DataFrame, *, include_leaky: bool) -> FeatureSpec:
         values = values[values.astype(str) != ""]
         if values.astype(str).nunique() < 2:
             continue
-        if _is_leaky(col):
+        if _is_leaky(col) or col in detected:
             leaky.append(col)
             if not include_leaky:
                 continue
@@ -167,15 +266,37 @@ def train(rows: Sequence[Mapping[str, Any]], labels: Sequence[int], *, include_l
                       first_seen=first_seen)
 
 
+def _known_leaks(columns: Sequence[str]) -> list[Leak]:
+    out = []
+    for col in columns:
+        if col.startswith("attr__") and col[len("attr__"):] in LEAKY_ATTRIBUTES:
+            out.append(Leak(col, "written by sales once they know the outcome (known leaky column)", {}))
+        elif col.startswith("touches__") and col[len("touches__"):] in SALES_TOUCH_KINDS:
+            out.append(Leak(col, "sales touches happen after the handoff (known leaky column)", {}))
+    return out
+
+
 def _train(rows: Sequence[Mapping[str, Any]], labels: Sequence[int], *, include_leaky: bool, algorithm: str,
            label_name: str, first_seen: Sequence[datetime | None]) -> Trained:
-    y = np.asarray(labels, dtype=int)
+    reasons = [created_as_customer(r) for r in rows]
+    kept = [i for i, why in enumerate(reasons) if why is None]
+    left_out: dict[str, int] = {}
+    for why in reasons:
+        if why is not None:
+            left_out[why] = left_out.get(why, 0) + 1
+    rows = [rows[i] for i in kept]
+    y = np.asarray([labels[i] for i in kept], dtype=int)
+    first_seen = [first_seen[i] for i in kept] if first_seen else []
     n_pos = int(y.sum())
     if len(y) < MIN_ROWS or n_pos < MIN_PER_CLASS or len(y) - n_pos < MIN_PER_CLASS:
         raise NotEnoughOutcomes(f"training needs at least {MIN_ROWS} contacts with {MIN_PER_CLASS} of each outcome; "
-                                f"found {len(y)} contacts, {n_pos} {label_name} and {len(y) - n_pos} not")
+                                f"found {len(y)} contacts, {n_pos} {label_name} and {len(y) - n_pos} not"
+                                + (f" (after leaving out {sum(left_out.values())} created as customers)"
+                                   if left_out else ""))
     df = frame(rows)
-    spec = feature_spec(df, include_leaky=include_leaky)
+    known = _known_leaks(list(df.columns))
+    detected = [d for d in detect_leaks(df, y) if d.field not in {k.field for k in known}]
+    spec = feature_spec(df, include_leaky=include_leaky, detected=[d.field for d in detected])
     if not spec.numeric and not spec.categorical:
         raise NotEnoughOutcomes("no feature varies across contacts; nothing to learn from")
     X = design(df, spec)
@@ -195,12 +316,22 @@ def _train(rows: Sequence[Mapping[str, Any]], labels: Sequence[int], *, include_
     base_rate = float(y.mean())
     importance = _importance(pipe, chosen, X_te, y_te)
     seen = [d for d in first_seen if d is not None]
+    qualified = [r for r in rows if r.get("qualified_at") is not None]
     card = {
         "algorithm": str(chosen),
         "label": label_name,
         "features": {"numeric": spec.numeric, "categorical": spec.categorical},
         "leaky_columns": spec.leaky,
         "include_leaky": include_leaky,
+        # Every column left out (or, with include_leaky, let in) as a leak: the field, the rule, the numbers.
+        "excluded_columns": [leak.as_dict() for leak in (*known, *detected) if leak.field in spec.leaky],
+        "excluded_contacts": [{"field": "lead_source" if why.startswith("lead source") else "first_stage",
+                               "rule": f"created as customer: {why}", "contacts": n}
+                              for why, n in sorted(left_out.items())],
+        "cutoff": {"rule": "touches after a contact's first MQL or decision (accept, reject, recycle, "
+                           "opportunity, customer) are not counted",
+                   "contacts_qualified": len(qualified),
+                   "touches_excluded": int(sum(int(r.get("touches_after") or 0) for r in rows))},
         "training_window": {"first_seen_from": min(seen).isoformat() if seen else None,
                             "first_seen_to": max(seen).isoformat() if seen else None},
         "n": int(len(y)), "n_train": int(len(y_tr)), "n_test": int(len(y_te)), "positives": n_pos,
@@ -213,6 +344,7 @@ def _train(rows: Sequence[Mapping[str, Any]], labels: Sequence[int], *, include_
         "cv_auc": {str(k): round(v, 4) for k, v in cv.items()},
         "calibration": calibration_table(y_te, p),
         "top_features": importance[:15],
+        "suspicious": suspicion(auc, importance),
     }
     ids = [r.get("id") for r in rows]
     holdout_ids = [ids[i] for i in X_te.index]

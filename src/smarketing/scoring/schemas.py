@@ -69,6 +69,8 @@ class AccountScoreOut(Schema):
 class TrainIn(InSchema):
     include_leaky: bool = Field(False, description="Use columns sales writes after the handoff (never activated)")
     algorithm: Literal["auto", "logistic", "gradient_boosting"] = "auto"
+    accept_suspicious: bool = Field(False, description="Keep a model whose held-out AUC is above 0.99 (refused "
+                                                       "otherwise: such a score usually learnt the outcome)")
     background: bool = Field(False, description="Queue the training for the worker and return at once")
 
 

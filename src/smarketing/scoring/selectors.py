@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, QuerySet
+from django.db.models import BooleanField, Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from smarketing.campaigns.models import Touchpoint
 from smarketing.core.errors import NotFound
@@ -203,6 +203,53 @@ def training_rows(*, contact_ids: Sequence[int] | None = None) -> list[dict[str,
     return list(rows.values())
 
 
+QUALIFYING_STAGES = {Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.DISQUALIFIED,
+                     Stage.RECYCLED}
+
+
+def training_rows_before_qualification(*, contact_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Training rows as they stood when each contact qualified: touches after its first MQL or decision left out.
+
+    Each row also carries `first_stage` (the stage of its earliest change, to spot contacts created as
+    customers), `qualified_at` (None while never qualified) and `touches_after` (how many touches were left out).
+    """
+    contacts = Contact.objects.order_by("id")
+    changes = StageChange.objects.filter(contact__isnull=False)
+    touches = Touchpoint.objects.all()
+    if contact_ids is not None:
+        contacts = contacts.filter(id__in=list(contact_ids))
+        changes = changes.filter(contact_id__in=list(contact_ids))
+        touches = touches.filter(contact_id__in=list(contact_ids))
+    rows = {r["id"]: {**r, "touch_counts": {}, "first_stage": None, "qualified_at": None, "touches_after": 0}
+            for r in contacts.values(
+                "id", "first_seen_at", "lead_source", "country", "buying_role", "title", "attributes",
+                *(f"account__{f}" for f in ("industry", "employees", "region", "segment")))}
+    for cid, stage, at in changes.order_by("occurred_at", "id").values_list("contact_id", "to_stage", "occurred_at"):
+        row = rows.get(cid)
+        if row is None:
+            continue
+        if row["first_stage"] is None:
+            row["first_stage"] = stage
+        if row["qualified_at"] is None and stage in QUALIFYING_STAGES:
+            row["qualified_at"] = at
+    # Why a subquery: the cut is per contact, and counting in the database spares walking every touchpoint.
+    cut = (StageChange.objects.filter(contact_id=OuterRef("contact_id"), to_stage__in=list(QUALIFYING_STAGES))
+           .order_by("occurred_at").values("occurred_at")[:1])
+    after = Case(When(Q(cut__isnull=False) & Q(occurred_at__gt=F("cut")), then=Value(True)), default=Value(False),
+                 output_field=BooleanField())
+    counts = (touches.order_by().annotate(cut=Subquery(cut)).annotate(after=after)
+              .values("contact_id", "kind", "after").annotate(n=Count("id")))
+    for cid, kind, is_after, n in counts.values_list("contact_id", "kind", "after", "n"):
+        row = rows.get(cid)
+        if row is None:
+            continue
+        if is_after:
+            row["touches_after"] += n
+        else:
+            row["touch_counts"][kind] = n
+    return list(rows.values())
+
+
 def touchpoint_contact_id(*, touchpoint_id: int) -> int | None:
     return Touchpoint.objects.filter(pk=touchpoint_id).values_list("contact_id", flat=True).first()
 
@@ -257,7 +304,8 @@ def threshold_outcomes(*, score: str, batch_size: int = 5000) -> tuple[list[Outc
                            record="predictive_model", field="score")
         loaded = predictive_model_loaded(model=model)
         holdout = [int(i) for i in loaded.get("holdout_ids") or []]
-        rows = training_rows(contact_ids=holdout)
+        # As the model saw them: each contact's features as they stood when it qualified.
+        rows = training_rows_before_qualification(contact_ids=holdout)
         probs = predictive.predict(loaded, rows)
         return ([outcome(int(r["id"]), round(100 * float(p), 4)) for r, p in zip(rows, probs, strict=True)],
                 f"predictive probability × 100 of model {model.pk}, on its {len(rows)} held-out contacts")

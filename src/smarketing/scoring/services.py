@@ -210,15 +210,17 @@ def rescore_deferred() -> Iterator[None]:
 
 
 def predictive_train(*, include_leaky: bool = False, algorithm: str = Algorithm.AUTO,
-                     trained_by: User | None = None) -> PredictiveModel:
-    """Train on the contacts' recorded outcomes, store the model with its card; non-leaky models become active.
+                     trained_by: User | None = None, accept_suspicious: bool = False) -> PredictiveModel:
+    """Train on what was known before each contact's outcome, store the model with its card; non-leaky models
+    become active.
 
     A model that uses columns sales writes after the handoff cannot score new leads honestly, so it is kept
-    for comparison but never activated.
+    for comparison but never activated. A model whose held-out AUC is suspiciously high is refused (nothing is
+    stored) unless accept_suspicious is given.
     """
     if algorithm not in Algorithm.values:
         raise ValidationFailed(f"unknown algorithm {algorithm!r}; use one of {Algorithm.values}", field="algorithm")
-    rows = selectors.training_rows()
+    rows = selectors.training_rows_before_qualification()
     outcomes = selectors.contact_outcomes()
     labels = [1 if r["id"] in outcomes.opportunity else 0 for r in rows]
     try:
@@ -227,6 +229,12 @@ def predictive_train(*, include_leaky: bool = False, algorithm: str = Algorithm.
                                    first_seen=[r["first_seen_at"] for r in rows])
     except predictive.NotEnoughOutcomes as exc:
         raise ValidationFailed(str(exc), field="outcomes", record="predictive_model") from None
+    if trained.card["suspicious"] and not accept_suspicious:
+        raise ValidationFailed(f"model not stored: {trained.card['suspicious']}; look at the excluded and top "
+                               "features, or train again with accept_suspicious (--accept-suspicious) to keep it",
+                               field="auc", record="predictive_model",
+                               details=[{k: trained.card[k] for k in ("auc", "top_features", "excluded_columns",
+                                                                       "excluded_contacts", "cutoff")}])
     return _predictive_model_store(trained=trained, include_leaky=include_leaky, trained_by=trained_by)
 
 

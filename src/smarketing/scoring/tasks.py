@@ -26,9 +26,11 @@ def scores_rebuild_all_task() -> int:
 
 
 @task(queue_name="scoring")
-def predictive_train_task(include_leaky: bool = False, algorithm: str = "auto", user_id: int | None = None) -> int:
+def predictive_train_task(include_leaky: bool = False, algorithm: str = "auto", user_id: int | None = None,
+                          accept_suspicious: bool = False) -> int:
     """Train the predictive model in the background; returns the stored model's id."""
     from smarketing.team.models import User
 
     user = User.objects.filter(pk=user_id).first() if user_id else None
-    return services.predictive_train(include_leaky=include_leaky, algorithm=algorithm, trained_by=user).pk
+    return services.predictive_train(include_leaky=include_leaky, algorithm=algorithm, trained_by=user,
+                                     accept_suspicious=accept_suspicious).pk
