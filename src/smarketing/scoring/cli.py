@@ -32,7 +32,9 @@ def exclusion_lines(card: dict[str, Any]) -> list[str]:
 
 @score_app.command()
 def train(include_leaky: bool = typer.Option(False, "--include-leaky",
-                                             help="Also use Tags/Lead Quality and sales touches (never activated)"),
+                                             help="Also use the leaky columns: Tags/Lead Quality, sales "
+                                                  "touches and columns found present for one class only "
+                                                  "(kept for comparison, never activated)"),
           algorithm: str = typer.Option("auto", help="auto, logistic or gradient_boosting"),
           accept_suspicious: bool = typer.Option(False, "--accept-suspicious",
                                                  help="Keep a model whose held-out AUC is above 0.99"),

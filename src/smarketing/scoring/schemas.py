@@ -67,7 +67,8 @@ class AccountScoreOut(Schema):
 
 
 class TrainIn(InSchema):
-    include_leaky: bool = Field(False, description="Use columns sales writes after the handoff (never activated)")
+    include_leaky: bool = Field(False, description="Use the leaky columns too: those sales writes after the handoff "
+                                                   "and those found present for one class only (never activated)")
     algorithm: Literal["auto", "logistic", "gradient_boosting"] = "auto"
     accept_suspicious: bool = Field(False, description="Keep a model whose held-out AUC is above 0.99 (refused "
                                                        "otherwise: such a score usually learnt the outcome)")

@@ -9,8 +9,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from smarketing.campaigns.services import touchpoint_record
+from smarketing.cli import build_app
 from smarketing.core.errors import ValidationFailed
 from smarketing.demo.services import demo_seed
 from smarketing.ingest.olist import MQL_FILE, default_folder, olist_import
@@ -146,6 +148,35 @@ def test_a_suspicious_model_is_refused_without_the_flag_and_kept_with_it(active_
     # when accepted as suspicious, the model is stored with the warning in its card
     model = services.predictive_train(algorithm="logistic", accept_suspicious=True)
     assert model.auc > 0.99 and "above 0.99" in model.card["suspicious"]
+
+
+def test_the_api_refuses_a_suspicious_model_with_422_unless_accepted(api, active_playbook):
+    _contacts_with_a_planted_signal(perfect=True)
+    refused = api.post("/api/scoring/train", {"algorithm": "logistic"})
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["field"] == "auc" and "above 0.99" in body["message"]
+    assert body["details"][0]["auc"] > 0.99 and body["details"][0]["top_features"]
+    kept = api.post("/api/scoring/train", {"algorithm": "logistic", "accept_suspicious": True})
+    assert kept.status_code == 201 and "above 0.99" in kept.json()["card"]["suspicious"]
+
+
+def test_the_cli_refuses_a_suspicious_model_and_prints_the_exclusions_of_a_kept_one(active_playbook):
+    # given a perfect separator, plus contacts imported as customers
+    _contacts_with_a_planted_signal(perfect=True)
+    for c in ContactFactory.create_batch(30, account=None, lead_source="customer_import"):
+        stage_change_record(to_stage="customer", contact=c)
+    # when trained through the CLI without the flag: a clear error, nothing stored
+    runner = CliRunner()
+    refused = runner.invoke(build_app(), ["score", "train", "--algorithm", "logistic"])
+    assert refused.exit_code != 0 and "above 0.99" in str(refused.exception)
+    assert not PredictiveModel.objects.exists()
+    # when trained with --accept-suspicious: the warning and every exclusion are printed
+    kept = runner.invoke(build_app(), ["score", "train", "--algorithm", "logistic", "--accept-suspicious"],
+                         catch_exceptions=False)
+    assert kept.exit_code == 0
+    assert "SUSPICIOUS (kept with --accept-suspicious): held-out AUC 1.000 is above 0.99" in kept.output
+    assert "30 contacts left out: created as customer: lead source customer_import" in kept.output
 
 
 def test_customers_from_the_start_are_left_out_and_named_in_the_card(active_playbook):
