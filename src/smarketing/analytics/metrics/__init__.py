@@ -19,12 +19,13 @@ from smarketing.analytics.metrics.query import (
     MetricsQuery,
     MetricsResult,
     RecordRef,
+    campaign_metrics,
     run_measure_records,
     run_metrics,
 )
 
 __all__ = [
     "CONTACT_FILTERS", "MEASURES", "Measure", "MeasureRecordsQuery", "MeasureRecordsResult", "MeasureValue",
-    "MetricsQuery", "MetricsResult", "RecordRef", "ReportingPeriod", "check_filters", "measure_get",
+    "MetricsQuery", "MetricsResult", "RecordRef", "ReportingPeriod", "campaign_metrics", "check_filters", "measure_get",
     "reporting_period", "reporting_timezone", "run_measure_records", "run_metrics",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from smarketing.analytics.metrics import activity, lifecycle, revenue, sla
+from smarketing.analytics.metrics import activity, campaigns, lifecycle, revenue, sla
 from smarketing.analytics.metrics.definitions import MEASURES, Measure
 from smarketing.analytics.metrics.rows import Context, Rows
 
@@ -13,7 +13,9 @@ RowsFn = Callable[[Context], Rows]
 
 COUNTED: dict[str, RowsFn] = {**lifecycle.IMPLEMENTATIONS, **revenue.IMPLEMENTATIONS, **activity.IMPLEMENTATIONS}
 RATIOS: dict[str, tuple[RowsFn, RowsFn]] = {**lifecycle.RATIOS, **revenue.RATIOS, **sla.RATIOS}
-SCALARS: dict[str, Callable[[Context], float | None]] = dict(sla.SCALARS)
+SCALARS: dict[str, Callable[[Context], float | None]] = {**sla.SCALARS, **campaigns.SCALARS}
+# The records behind a scalar that counts records (the campaign measures); a target has none.
+RECORDS: dict[str, RowsFn] = dict(campaigns.RECORDS)
 
 _missing = set(MEASURES) - set(COUNTED) - set(RATIOS) - set(SCALARS)
 assert not _missing, f"measures without an implementation: {sorted(_missing)}"
@@ -46,4 +48,6 @@ def record_rows(ctx: Context, measure: Measure) -> Rows | None:
         return RATIOS[measure.name][0](ctx)
     if measure.name in COUNTED:
         return COUNTED[measure.name](ctx)
+    if measure.name in RECORDS:
+        return RECORDS[measure.name](ctx)
     return None

@@ -13,7 +13,7 @@ from typing import Literal
 from smarketing.core.errors import ValidationFailed
 
 Basis = Literal["events in the period", "cohort entering in the period, what it reached by now", "snapshot now"]
-Unit = Literal["count", "money", "ratio", "days"]
+Unit = Literal["count", "money", "ratio", "days", "percent", "number"]
 
 EVENTS: Basis = "events in the period"
 COHORT: Basis = "cohort entering in the period, what it reached by now"
@@ -35,7 +35,8 @@ class Measure:
     grain: str  # contact | account | opportunity | sla clock | touchpoint | feedback item | campaign
     unit: Unit
     filters: tuple[str, ...]
-    records: str  # the kind of record the drill-down lists: contact | opportunity | touchpoint | feedback | none
+    records: str  # the kind of record the drill-down lists: contact | opportunity | touchpoint | feedback | campaign
+    # | none
     filter_note: str = ""  # how the filters apply, when not to the contact itself
 
     @property
@@ -44,6 +45,10 @@ class Measure:
 
 
 _OPP_FILTERS = "filters apply to the opportunity's primary contact"
+# The campaign measures take one filter, the campaign itself (its id or name), and an attribution model.
+CAMPAIGN_FILTERS: tuple[str, ...] = ("campaign",)
+_CAMPAIGN_NOTE = ("campaign = the campaign's id (or name), several added up; the total over all campaigns without it; "
+                  "credit under the attribution model asked for (default linear)")
 _MEASURES = [
     # ---- lifecycle events: every stage change into the stage counts, so a re-qualified contact counts again
     *(Measure(f"{key}_entered" if key != "lead" else "leads_created", label,
@@ -101,6 +106,21 @@ _MEASURES = [
             EVENTS, "touchpoint", "count", CONTACT_FILTERS, "touchpoint", "filters apply to the touchpoint's contact"),
     Measure("feedback_items_recorded", "Feedback items recorded", "Feedback items from customers dated in the period",
             EVENTS, "feedback item", "count", (), "feedback"),
+    # ---- campaigns: the roi query kind's figures under one attribution model
+    Measure("campaign_cost", "Campaign cost", "The campaigns' whole spend (actual cost)",
+            SNAPSHOT, "campaign", "money", CAMPAIGN_FILTERS, "campaign", _CAMPAIGN_NOTE),
+    Measure("campaign_attributed_pipeline", "Attributed pipeline",
+            "Amounts of the opportunities opened in the period, credited to the campaigns by the attribution model",
+            EVENTS, "opportunity", "money", CAMPAIGN_FILTERS, "opportunity", _CAMPAIGN_NOTE),
+    Measure("campaign_attributed_revenue", "Attributed revenue",
+            "Amounts of the deals won in the period, credited to the campaigns by the attribution model",
+            EVENTS, "opportunity", "money", CAMPAIGN_FILTERS, "opportunity", _CAMPAIGN_NOTE),
+    Measure("campaign_roi", "Campaign ROI (%)",
+            "100 × (attributed revenue − cost) / cost: deals won in the period against the campaigns' spend",
+            EVENTS, "campaign", "percent", CAMPAIGN_FILTERS, "opportunity", _CAMPAIGN_NOTE),
+    Measure("campaign_pipeline_per_cost", "Pipeline per unit of cost",
+            "Attributed pipeline of the opportunities opened in the period / the campaigns' spend",
+            EVENTS, "campaign", "number", CAMPAIGN_FILTERS, "opportunity", _CAMPAIGN_NOTE),
     # ---- SLA
     Measure("first_touch_within_sla", "First touch within SLA",
             "Met / (met + breached) first-touch clocks of sales that started in the period",

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from smarketing.analytics.metrics.campaigns import DEFAULT_MODEL, FIELDS, MODELS, check_model, figure
 from smarketing.analytics.metrics.compute import evaluate, record_rows
 from smarketing.analytics.metrics.definitions import (
     CONTACT_FILTERS,
@@ -18,16 +19,19 @@ from smarketing.analytics.metrics.definitions import (
     check_filters,
     measure_get,
 )
-from smarketing.analytics.metrics.periods import reporting_period
+from smarketing.analytics.metrics.periods import ReportingPeriod, reporting_period
 from smarketing.analytics.metrics.rows import Context, as_utc
 from smarketing.analytics.queries.funnel import _check_filter
+from smarketing.analytics.queries.roi import RoiResult
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
 
 FILTERS_HELP = ("Only records whose contact has one of the values, e.g. {\"source\": [\"webinar\"]}: fields ANDed, "
                 "values ORed; fields " + ", ".join(CONTACT_FILTERS) + " (\"(none)\" for a missing value, user ids for "
-                "owner, the first touch's campaign name for campaign)")
+                "owner, the first touch's campaign name for campaign; the campaign measures read campaign as the "
+                "campaign's id or name)")
+MODEL_HELP = ("Attribution model of the campaign measures: " + ", ".join(MODELS) + " (default linear)")
 
 
 def _canonical(value: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -48,11 +52,17 @@ class MetricsQuery(QuerySpec):
     names: list[str] = Field(default_factory=list, description="Measures to compute (default: all)")
     timezone: str | None = Field(default=None, description="Reporting time zone of the period's days (default: the "
                                  "active playbook's calendar time zone)")
+    model: str | None = Field(default=None, description=MODEL_HELP)
 
     @field_validator("filters", mode="after")
     @classmethod
     def _canonical_filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         return _canonical(value)
+
+    @field_validator("model", mode="after")
+    @classmethod
+    def _known_model(cls, value: str | None) -> str | None:
+        return check_model(value)
 
     @model_validator(mode="after")
     def _check(self) -> MetricsQuery:
@@ -84,6 +94,8 @@ class MetricsResult(QueryResult):
     timezone: str
     as_of: datetime
     filters: dict[str, list[str]]
+    model: str | None = Field(default=None, description="The attribution model of the campaign measures asked for "
+                              "(None: their default, linear)")
     measures: list[MeasureValue]
 
     def get(self, name: str) -> MeasureValue:
@@ -101,14 +113,15 @@ def _value(measure: Measure, value: float | None, *, numerator: float | None = N
                         denominator=denominator, note=note)
 
 
-def _context(engine: Any, period_key: str, filters: dict[str, list[str]], tz: str | None) -> Context:
-    return Context(engine, reporting_period(period_key, tz), filters, clock.now())
+def _context(engine: Any, period_key: str, filters: dict[str, list[str]], tz: str | None,
+             model: str | None = None) -> Context:
+    return Context(engine, reporting_period(period_key, tz), filters, clock.now(), model=model)
 
 
 @query_kind("metrics", spec=MetricsQuery, result=MetricsResult)
 def run_metrics(engine: Any, spec: MetricsQuery) -> MetricsResult:
     """Every measure's value (or the named ones) for a period and filters, with definition and basis."""
-    ctx = _context(engine, spec.period, spec.filters, spec.timezone)
+    ctx = _context(engine, spec.period, spec.filters, spec.timezone, spec.model)
     values = []
     for name in spec.names or list(MEASURES):
         measure = MEASURES[name]
@@ -121,7 +134,21 @@ def run_metrics(engine: Any, spec: MetricsQuery) -> MetricsResult:
                              note=measure.filter_note if spec.filters else ""))
     p = ctx.period
     return MetricsResult(period=p.key, label=p.label, start=p.start, end=p.end, timezone=p.timezone, as_of=ctx.now,
-                         filters=spec.filters, measures=values)
+                         filters=spec.filters, model=spec.model, measures=values)
+
+
+def campaign_metrics(roi: RoiResult, period: ReportingPeriod, *, model: str | None,
+                     campaign_id: int | None) -> MetricsResult:
+    """The campaign measures of one campaign (None: all campaigns) from a `roi` result of `roi_spec_for(period,
+    model)`: what `metrics` gives for that period, model and campaign filter, read off the roi result a page
+    already holds instead of running the roi query once per campaign."""
+    wanted = [str(campaign_id)] if campaign_id is not None else None
+    filters = {"campaign": wanted} if wanted else {}
+    values = [_value(MEASURES[name], figure(roi, wanted, field), note=MEASURES[name].filter_note if filters else "")
+              for name, field in FIELDS.items()]
+    return MetricsResult(period=period.key, label=period.label, start=period.start, end=period.end,
+                         timezone=period.timezone, as_of=clock.now(), filters=filters, model=model or DEFAULT_MODEL,
+                         measures=values)
 
 
 class MeasureRecordsQuery(QuerySpec):
@@ -134,11 +161,17 @@ class MeasureRecordsQuery(QuerySpec):
     limit: int = Field(default=50, ge=1, le=500)
     timezone: str | None = Field(default=None, description="Reporting time zone of the period's days (default: the "
                                  "active playbook's calendar time zone)")
+    model: str | None = Field(default=None, description=MODEL_HELP)
 
     @field_validator("filters", mode="after")
     @classmethod
     def _canonical_filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         return _canonical(value)
+
+    @field_validator("model", mode="after")
+    @classmethod
+    def _known_model(cls, value: str | None) -> str | None:
+        return check_model(value)
 
     @model_validator(mode="after")
     def _check(self) -> MeasureRecordsQuery:
@@ -148,7 +181,7 @@ class MeasureRecordsQuery(QuerySpec):
 
 
 class RecordRef(QueryResult):
-    kind: str = Field(description="contact | opportunity | touchpoint | feedback")
+    kind: str = Field(description="contact | opportunity | touchpoint | feedback | campaign")
     id: int
     label: str
     occurred_at: datetime | None
@@ -160,6 +193,7 @@ class MeasureRecordsResult(QueryResult):
     name: str
     period: str
     filters: dict[str, list[str]]
+    model: str | None = None
     total: int = Field(description="Equals the measure's count (or its numerator for a ratio)")
     offset: int
     limit: int
@@ -171,7 +205,7 @@ def run_measure_records(engine: Any, spec: MeasureRecordsQuery) -> MeasureRecord
     """The records behind one measure: exactly the rows it counts, oldest first."""
     from smarketing.analytics.metrics.records import record_labels
 
-    ctx = _context(engine, spec.period, spec.filters, spec.timezone)
+    ctx = _context(engine, spec.period, spec.filters, spec.timezone, spec.model)
     rows = record_rows(ctx, MEASURES[spec.name])
     total, items = 0, []
     if rows is not None:
@@ -183,5 +217,6 @@ def run_measure_records(engine: Any, spec: MeasureRecordsQuery) -> MeasureRecord
             amount = None if r.amount is None or r.amount != r.amount else float(r.amount)
             items.append(RecordRef(kind=rows.kind, id=int(r.id), label=labels.get(int(r.id), f"#{int(r.id)}"),
                                    occurred_at=as_utc(r.occurred_at), amount=amount, contact_id=contact))
-    return MeasureRecordsResult(name=spec.name, period=ctx.period.key, filters=spec.filters, total=total,
+    return MeasureRecordsResult(name=spec.name, period=ctx.period.key, filters=spec.filters, model=spec.model,
+                                total=total,
                                 offset=spec.offset, limit=spec.limit, items=items)

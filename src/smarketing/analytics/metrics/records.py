@@ -20,6 +20,10 @@ def record_labels(kind: str, ids: list[int]) -> dict[int, str]:
 
         return {t.pk: f"{t.get_kind_display()} — {t.contact.name if t.contact else 'no contact'}"
                 for t in Touchpoint.objects.filter(pk__in=ids).select_related("contact")}
+    if kind == "campaign":
+        from smarketing.campaigns.models import Campaign
+
+        return {c.pk: c.name for c in Campaign.objects.filter(pk__in=ids)}
     if kind == "feedback":
         from smarketing.feedback.models import FeedbackItem
 

@@ -31,6 +31,7 @@ class Context:
     period: ReportingPeriod
     filters: dict[str, list[str]]
     now: datetime
+    model: str | None = None  # the attribution model of the campaign measures (None: their default)
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -67,6 +67,8 @@ class AttributionQuery(QuerySpec):
     window_days: float | None = Field(default=None, gt=0, description="Only touches this many days before")
     start: date | None = Field(default=None, description="First day of conversions counted")
     end: date | None = Field(default=None, description="Last day (inclusive) of conversions counted")
+    timezone: str | None = Field(default=None, description="Time zone whose midnights bound start and end (default "
+                                 "UTC), e.g. the reporting period's")
     seed: int = Field(default=0, description="Kept for old specs: no model samples (Shapley is exact), so it "
                                             "changes nothing")
 
@@ -151,9 +153,9 @@ def _value_expr(spec: AttributionQuery, amount: ir.FloatingValue, outcome: ir.St
 def _in_period(spec: AttributionQuery, ts: ir.TimestampValue) -> ir.BooleanValue:
     cond = ibis.literal(True)
     if spec.start is not None:
-        cond &= ts >= ts_literal(day_start(spec.start))
+        cond &= ts >= ts_literal(day_start(spec.start, spec.timezone))
     if spec.end is not None:
-        cond &= ts < ts_literal(day_after(spec.end))
+        cond &= ts < ts_literal(day_after(spec.end, spec.timezone))
     return cond
 
 

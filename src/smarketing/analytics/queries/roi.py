@@ -42,6 +42,8 @@ class RoiQuery(QuerySpec):
     window_days: float | None = Field(default=None, gt=0)
     start: date | None = None
     end: date | None = None
+    timezone: str | None = Field(default=None, description="Time zone whose midnights bound start and end (default "
+                                 "UTC), e.g. the reporting period's")
     seed: int = 0
 
     @model_validator(mode="after")
@@ -58,7 +60,8 @@ class RoiQuery(QuerySpec):
         return AttributionQuery(model=self.model, order=self.order, half_life_days=self.half_life_days,
                                 weights=self.weights if self.model is AttributionModel.CUSTOM else None,
                                 level=self.level, credit=credit, conversion=conversion,  # type: ignore[arg-type]
-                                window_days=self.window_days, start=self.start, end=self.end, seed=self.seed)
+                                window_days=self.window_days, start=self.start, end=self.end,
+                                timezone=self.timezone, seed=self.seed)
 
 
 class CampaignRoi(QueryResult):

@@ -21,12 +21,22 @@ from smarketing.web import formatting
 
 register = template.Library()
 
-FORMATS = {"count": formatting.integer, "money": formatting.money, "ratio": formatting.pct, "days": formatting.days}
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f} %"
 
 
-def measure_href(name: str, period: str, filters: Mapping[str, list[str]] | None = None) -> str:
-    """The drill-down page of a measure for a period and filters."""
-    query = urlencode({"period": period, **dict(filters or {})}, doseq=True)
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+FORMATS = {"count": formatting.integer, "money": formatting.money, "ratio": formatting.pct, "days": formatting.days,
+           "percent": _percent, "number": _number}
+
+
+def measure_href(name: str, period: str, filters: Mapping[str, list[str]] | None = None,
+                 model: str | None = None) -> str:
+    """The drill-down page of a measure for a period, filters and (campaign measures) attribution model."""
+    query = urlencode({"period": period, **({"model": model} if model else {}), **dict(filters or {})}, doseq=True)
     return f"{reverse('measure_records', args=[name])}?{query}"
 
 
@@ -36,18 +46,19 @@ def measure_text(value: MeasureValue) -> str:
 
 
 @register.simple_tag
-def measure_value(value: MeasureValue, period: str = "", filters: Mapping[str, list[str]] | None = None) -> SafeString:
+def measure_value(value: MeasureValue, period: str = "", filters: Mapping[str, list[str]] | None = None,
+                  model: str | None = None) -> SafeString:
     """A MeasureValue as a link to its records, with its name, unrounded value and definition."""
     data_value = "" if value.value is None else repr(float(value.value))
     title = value.definition + (f" ({value.note})" if value.note else "")
     return format_html('<a class="measure" href="{}" data-measure="{}" data-value="{}" title="{}">{}</a>',
-                       measure_href(value.name, period, filters), value.name, data_value, title, measure_text(value))
+                       measure_href(value.name, period, filters, model), value.name, data_value, title, measure_text(value))
 
 
 @register.simple_tag
 def measure(result: MetricsResult, name: str) -> SafeString:
     """The measure `name` of a MetricsResult as a link to its records (period and filters of the result)."""
-    return measure_value(result.get(name), result.period, result.filters)
+    return measure_value(result.get(name), result.period, result.filters, result.model)
 
 
 @register.filter

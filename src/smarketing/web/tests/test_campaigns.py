@@ -10,7 +10,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from smarketing.web.views.campaigns import MEASURES, MODEL_CHOICES
+from smarketing.analytics.metrics.campaigns import FIELDS
+from smarketing.web.views.campaigns import MODEL_CHOICES
 
 
 class _Figures(HTMLParser):
@@ -61,21 +62,24 @@ def test_campaign_figures_equal_the_cli_roi_and_are_never_negative(two_campaigns
     # Then every figure names its measure and carries the value `smarketing roi --json` prints for the same spec
     cli = {r["campaign_id"]: r for r in cli_roi(model)["campaigns"] if r["campaign_id"]}
     shown = figures(html)
-    field = {MEASURES["cost"]: "cost", MEASURES["pipeline"]: "pipeline", MEASURES["revenue"]: "revenue",
-             MEASURES["roi"]: "roi", MEASURES["pipeline_per_cost"]: "pipeline_per_cost"}
+    field = FIELDS
     assert {f["data-measure"] for f in shown} == set(field)
-    assert len(shown) == 5 * len(cli)
-    for f in shown:
-        campaign_id = int(f["href"].split("/campaigns/")[1].split("/")[0])
+    per_campaign = [f for f in shown if "campaign=" in f["href"]]
+    assert len(per_campaign) == 5 * len(cli)
+    assert len(shown) == 5 * len(cli) + 5  # and the total row
+    for f in per_campaign:
+        campaign_id = int(f["href"].split("campaign=")[1].split("&")[0])
+        assert f["href"].startswith(f"/metrics/{f['data-measure']}/")
         expected = cli[campaign_id][field[f["data-measure"]]]
         assert (f["data-value"] == "") if expected is None else math.isclose(float(f["data-value"]), expected,
                                                                                abs_tol=1e-9), f
         assert "period=2026-Q4" in f["href"] and f"model={model}" in f["href"]
     # And no attributed pipeline or revenue is negative, and the won deal's 120,000 is shared in full
-    money = [float(f["data-value"]) for f in shown if f["data-measure"] in (MEASURES["pipeline"], MEASURES["revenue"])]
+    money = [float(f["data-value"]) for f in per_campaign
+             if f["data-measure"] in ("campaign_attributed_pipeline", "campaign_attributed_revenue")]
     assert min(money) >= 0
-    assert sum(float(f["data-value"]) for f in shown if f["data-measure"] == MEASURES["revenue"]) == pytest.approx(
-        120000)
+    assert sum(float(f["data-value"]) for f in per_campaign
+               if f["data-measure"] == "campaign_attributed_revenue") == pytest.approx(120000)
 
 
 def test_roi_is_a_percentage_with_pipeline_per_unit_of_cost_beside_it(two_campaigns, login):
@@ -85,7 +89,7 @@ def test_roi_is_a_percentage_with_pipeline_per_unit_of_cost_beside_it(two_campai
     # Then ROI is (120,000 − 2,000) / 2,000 = 5,900 % and pipeline per unit of cost 120,000 / 2,000 = 60
     assert row["roi_percent"] == pytest.approx(5900.0)
     assert row["pipeline_per_cost"] == pytest.approx(60.0)
-    assert "5900.0 %" in response.content.decode()
+    assert "5,900.0 %" in response.content.decode()
 
 
 @pytest.mark.parametrize("model", MODEL_CHOICES)
@@ -114,8 +118,8 @@ def test_campaign_names_open_the_detail_page_whose_contacts_open_their_records(t
     assert detail.status_code == 200
     row = next(r for r in detail.context["perf"].rows if r["id"] == campaign.pk)
     shown = {f["data-measure"]: float(f["data-value"]) for f in figures(html) if f["data-value"]}
-    assert shown[MEASURES["pipeline"]] == pytest.approx(row["pipeline"])
-    assert shown[MEASURES["cost"]] == pytest.approx(row["cost"])
+    assert shown["campaign_attributed_pipeline"] == pytest.approx(row["pipeline"])
+    assert shown["campaign_cost"] == pytest.approx(row["cost"])
     # And each of the six contacts the webinar touched links to its record page
     for contact in two_campaigns["contacts"]:
         assert f'href="/contacts/{contact.pk}/"' in html

@@ -1,9 +1,9 @@
 """Campaigns: cost against attributed pipeline and revenue under a switchable attribution model.
 
-Every figure comes from the analytics `roi` query kind — the same spec as `GET /api/analytics/roi` and
-`smarketing roi --model M --start D --end D --json` — and the model's definition and method from its result; this
-module only arranges them. Each figure is rendered with `data-measure` (the names in `MEASURES`) and `data-value`
-(the query's unrounded value) and links to the campaign it belongs to.
+Every figure comes from the analytics `roi` query kind under the spec the campaign measures use
+(`metrics.campaigns.roi_spec_for`: the model, the period's first and last local day in the reporting time zone),
+read as the measures `campaign_cost`, `campaign_attributed_pipeline`, … of each campaign (`campaign_metrics`), so
+each is rendered by `{% measure %}` and equals `smarketing metrics --period P --model M --where campaign=ID`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
 from smarketing.analytics.kernels.rules import AttributionModel, model_definition
+from smarketing.analytics.metrics import MetricsResult, campaign_metrics
+from smarketing.analytics.metrics.campaigns import roi_spec_for
 from smarketing.analytics.queries.roi import CampaignRoi, RoiResult
 from smarketing.campaigns.brief_selectors import (
     brief_list,
@@ -38,19 +40,16 @@ MODEL_CHOICES = ("linear", "first_touch", "last_touch", "u_shaped", "w_shaped", 
 MODELS: dict[str, str] = {m: model_definition(AttributionModel(m)) for m in MODEL_CHOICES}
 DEFAULT_MODEL = "linear"
 
-# The measure each figure is: attributed under the chosen model, for the period's conversions (the `roi` query).
-MEASURES = {"pipeline": "campaign_attributed_pipeline", "revenue": "campaign_attributed_revenue",
-            "cost": "campaign_cost", "roi": "campaign_roi", "pipeline_per_cost": "campaign_pipeline_per_cost"}
 CONTACTS_SHOWN = 50
 
 
 def roi_spec(period: Period, model: str) -> dict[str, Any]:
-    """The `roi` query spec behind the page: the model and the period's first and last local day."""
-    return {"model": model, "start": period.first_day.isoformat(), "end": period.last_day.isoformat()}
+    """The `roi` query spec behind the page: the one the campaign measures run."""
+    return roi_spec_for(period, model).model_dump(mode="json")
 
 
-def _row(r: CampaignRoi, consistency: dict[int, float | None]) -> dict[str, Any]:
-    return {"id": r.campaign_id, "name": r.name, "channel": r.channel, "cost": r.cost, "budget": r.budget,
+def _row(r: CampaignRoi, consistency: dict[int, float | None], measures: MetricsResult | None = None) -> dict[str, Any]:
+    return {"id": r.campaign_id, "measures": measures, "name": r.name, "channel": r.channel, "cost": r.cost, "budget": r.budget,
             "mqls": r.mqls, "opportunities": r.opportunities, "pipeline": r.pipeline, "won": r.won,
             "revenue": r.revenue, "roas": r.roas, "roi_percent": r.roi, "pipeline_per_cost": r.pipeline_per_cost,
             "pipeline_influenced": r.pipeline_influenced,
@@ -81,7 +80,6 @@ class Performance:
     method: str = ""
     total: dict[str, Any] | None = None
     models: dict[str, str] = field(default_factory=dict)
-    measures: dict[str, str] = field(default_factory=lambda: dict(MEASURES))
 
     def table(self, key: str, limit: int | None = None) -> Table:
         cols = [Column("name", "Campaign"), Column("channel", "Channel"), Column("cost", "Cost", "money")]
@@ -112,10 +110,12 @@ def campaign_performance(*, period: Period, model: str) -> Performance:
         return Performance(model, period, reach, False, note=note, pending=True,
                            definition=MODELS[model], models=MODELS)
     scores = _consistency()
-    rows = sorted((_row(r, scores) for r in result.campaigns), key=lambda r: (-r["pipeline"], -r["revenue"], r["name"]))
+    rows = sorted((_row(r, scores, campaign_metrics(result, period, model=model, campaign_id=r.campaign_id)
+                        if r.campaign_id is not None else None) for r in result.campaigns),
+                  key=lambda r: (-r["pipeline"], -r["revenue"], r["name"]))
+    total = _row(result.total, {}, campaign_metrics(result, period, model=model, campaign_id=None))
     return Performance(model, period, rows, True, weights=describe_weights(result.weights),
-                       definition=result.definition, method=result.method, total=_row(result.total, {}),
-                       models=MODELS)
+                       definition=result.definition, method=result.method, total=total, models=MODELS)
 
 
 @login_required

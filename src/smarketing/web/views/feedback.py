@@ -15,6 +15,7 @@ from smarketing.feedback.services import feedback_record
 from smarketing.web import charts, integrations
 from smarketing.web.access import WRITE_ROLES, can, roles_required
 from smarketing.web.data.common import forget_version
+from smarketing.web.data.measures import metrics
 from smarketing.web.data.pages import feedback_by_kind, insight_rows, theme_rows
 from smarketing.web.formatting import money
 from smarketing.web.forms import web_capture_form_class
@@ -47,6 +48,7 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
     chart_rows = themes or by_kind
     return page(request, "web/feedback.html", {
         **period_context(request, period, error), "form": form, "themes": themes, "by_kind": by_kind,
+        "measures": metrics(period),
         "insights": insight_rows(), "recent": recent,
         "theme_accounts": theme_account_list(theme_ids=[t["id"] for t in themes[:THEMES_SHOWN]]),
         "can_capture": can(request.user, WRITE_ROLES),

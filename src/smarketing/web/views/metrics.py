@@ -7,10 +7,12 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 
-from smarketing.analytics.metrics import CONTACT_FILTERS, MEASURES
+from smarketing.analytics.metrics import CONTACT_FILTERS, MEASURES, MetricsResult
+from smarketing.analytics.metrics.campaigns import MODELS
 from smarketing.analytics.queries.funnel import describe_filters
 from smarketing.web.data.common import query_result
 from smarketing.web.data.measures import metrics
+from smarketing.web.periods import Period
 from smarketing.web.views.common import domain_errors, page, period_context, period_from
 
 PAGE_SIZE = 50
@@ -21,12 +23,25 @@ def _filters(request: HttpRequest) -> dict[str, list[str]]:
     return {name: values for name in CONTACT_FILTERS if (values := [v for v in request.GET.getlist(name) if v])}
 
 
+def _model(request: HttpRequest) -> str | None:
+    """The attribution model of the campaign measures (`?model=shapley`); None for their default (or an unknown one)."""
+    model = request.GET.get("model") or None
+    return model if model in MODELS else None
+
+
+def _metrics(period: Period, filters: dict[str, list[str]], model: str | None) -> MetricsResult | None:
+    if model is None:
+        return metrics(period, filters)  # the spec every page shares
+    result: MetricsResult | None = query_result("metrics", {"period": period.key, "filters": filters, "model": model})
+    return result
+
+
 @login_required
 @domain_errors
 def metrics_page(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
-    filters = _filters(request)
-    result = metrics(period, filters)
+    filters, model = _filters(request), _model(request)
+    result = _metrics(period, filters, model)
     return page(request, "web/metrics.html", {**period_context(request, period, error), "result": result,
                                               "filters_label": describe_filters(filters)})
 
@@ -37,15 +52,16 @@ def measure_records(request: HttpRequest, name: str) -> HttpResponse:
     if name not in MEASURES:
         raise Http404(f"measure {name!r} is unknown")
     period, error = period_from(request)
-    filters = _filters(request)
+    filters, model = _filters(request), _model(request)
     try:
         offset = max(int(request.GET.get("offset", 0)), 0)
     except ValueError:
         offset = 0
-    result = metrics(period, filters)
+    result = _metrics(period, filters, model)
     records = query_result("measure_records", {"name": name, "period": period.key, "filters": filters,
-                                               "offset": offset, "limit": PAGE_SIZE})
-    base = {"period": period.key, **filters}
+                                               "offset": offset, "limit": PAGE_SIZE,
+                                               **({"model": model} if model else {})})
+    base = {"period": period.key, **({"model": model} if model else {}), **filters}
     pages = {}
     if records is not None:
         if offset > 0:
