@@ -236,6 +236,8 @@ def register(app: typer.Typer) -> None:
         period: str = typer.Option(None, "--period", help=PERIOD_HELP),
         where: list[str] = typer.Option(None, "--where", help=WHERE_HELP),
         name: list[str] = typer.Option(None, "--name", help="Only this measure (repeat it); default all"),
+        model: str = typer.Option(None, "--model", help="Attribution model of the campaign measures (default "
+                                  "linear)"),
         engine: str = typer.Option(None, "--engine", help=ENGINE_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
@@ -247,7 +249,7 @@ def register(app: typer.Typer) -> None:
 
         if not period:
             raise ValidationFailed("--period is required, e.g. --period 2026-Q4", field="period")
-        result = _run("metrics", {"period": period, "names": name or [],
+        result = _run("metrics", {"period": period, "names": name or [], "model": model,
                                   "filters": filters_from_terms(where or [], sep="=", source="--where")}, engine)
         if as_json:
             _emit_json(result)
@@ -261,6 +263,8 @@ def register(app: typer.Typer) -> None:
         where: list[str] = typer.Option(None, "--where", help=WHERE_HELP),
         offset: int = typer.Option(0, "--offset", help="Skip this many records"),
         limit: int = typer.Option(50, "--limit", help="At most this many records (1-500)"),
+        model: str = typer.Option(None, "--model", help="Attribution model of the campaign measures (default "
+                                  "linear)"),
         engine: str = typer.Option(None, "--engine", help=ENGINE_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
@@ -268,6 +272,7 @@ def register(app: typer.Typer) -> None:
         from smarketing.analytics.queries.funnel import filters_from_terms
 
         result = _run("measure_records", {"name": name, "period": period, "offset": offset, "limit": limit,
+                                          "model": model,
                                           "filters": filters_from_terms(where or [], sep="=", source="--where")},
                       engine)
         if as_json:
