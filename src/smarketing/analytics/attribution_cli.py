@@ -15,7 +15,9 @@ from typing import Any
 
 import typer
 
+from smarketing.core.cli_format import Col, console, print_table, text_col
 from smarketing.core.errors import ValidationFailed
+from smarketing.core.formatting import money, percent, percent_value
 
 MODELS_HELP = ("first_touch, last_touch, linear, time_decay, u_shaped, w_shaped, full_path, custom, markov, "
                "shapley")
@@ -38,19 +40,24 @@ def _spec(kind: str, data: dict[str, Any]) -> Any:
     return parse_spec(kind, {k: v for k, v in data.items() if v is not None})
 
 
-def _print_rows(title: str, weights: dict[str, Any], rows: list[Any], value_label: str, definition: str = "") -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _print_rows(title: str, weights: dict[str, Any], rows: list[Any], key: str, credit: str,
+                definition: str = "") -> None:
+    """One row per channel or campaign; `credit` names what the value column credits (conversions → no second
+    column, as the credited value is the conversions themselves)."""
+    from rich.text import Text
 
-    shown = ", ".join(f"{k}={v}" for k, v in weights.items() if not isinstance(v, dict))
-    said = f"\n{definition}" if definition else ""
-    table = Table(title=f"{title}\nweights: {shown}{said}", title_justify="left")
-    for col in ("", "conversions", value_label, "share", "weight", "touches"):
-        table.add_column(col, justify="left" if not col else "right")
-    for r in rows:
-        table.add_row(r.name, f"{r.conversions:.3f}", f"{r.value:,.2f}", f"{r.share:.1%}",
-                      "" if r.weight is None else f"{r.weight:.4f}", str(r.touches))
-    Console().print(table)
+
+    con = console()
+    con.print(Text(title, style="bold"))
+    con.print(Text("weights: " + ", ".join(f"{k}={v}" for k, v in weights.items() if not isinstance(v, dict))))
+    if definition:
+        con.print(Text(definition))
+    with_value = credit != "conversions"
+    columns = [text_col(key), Col("conversions"), *([Col(f"{credit} credited")] if with_value else []),
+               Col("share"), Col("weight"), Col("touches")]
+    print_table(con, columns, [[r.name, f"{r.conversions:,.3f}", *([money(r.value, 2)] if with_value else []),
+                                percent(r.share, 1), "" if r.weight is None else f"{r.weight:.4f}",
+                                f"{r.touches:,}"] for r in rows])
 
 
 def register(app: typer.Typer) -> None:
@@ -90,7 +97,7 @@ def register(app: typer.Typer) -> None:
             else:
                 _print_rows(f"{m.value} attribution of {paths.name} ({paths_result.journeys:,.0f} journeys, "
                             f"{paths_result.total_conversions:,.0f} conversions)", paths_result.weights,
-                            paths_result.channels, "value", paths_result.definition)
+                            paths_result.channels, "channel", "value", paths_result.definition)
             return
         from smarketing.analytics.registry import run_query
 
@@ -105,10 +112,13 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 typer.echo(deal.model_dump_json(indent=2))
                 return
+
             typer.echo(f"opportunity {deal.opportunity_id}: value {deal.value:,.2f}; weights {deal.weights}")
             typer.echo(deal.definition)
-            for t in deal.touches:
-                typer.echo(f"  touch {t.touch_id}  {t.channel:<16} {t.campaign:<30} {t.share:7.2%}  {t.value:12,.2f}")
+            print_table(console(), [Col("touch"), text_col("channel"), text_col("campaign"), Col("share"),
+                                    Col("value credited")],
+                        [[str(t.touch_id), t.channel, t.campaign, percent(t.share, 2), money(t.value, 2)]
+                         for t in deal.touches])
             return
         result: Any = run_query(_spec("attribution", data))
         if as_json:
@@ -117,9 +127,10 @@ def register(app: typer.Typer) -> None:
         title = (f"{result.query.model.value} attribution, {result.query.level} level, crediting {credit} "
                  f"({result.journeys} journeys, {result.total_conversions:g} conversions, "
                  f"{result.unattributed_conversions:g} without touches)")
-        _print_rows(title + " — channels", result.weights, result.channels, credit,
+        _print_rows(title + " — channels", result.weights, result.channels, "channel", credit,
                     f"{result.definition}\nMethod: {result.method}.")
-        _print_rows("campaigns", result.weights, result.campaigns, credit)
+        typer.echo("")
+        _print_rows("Campaigns", result.weights, result.campaigns, "campaign", credit)
 
     @app.command()
     def roi(
@@ -143,24 +154,24 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(roi_result.model_dump_json(indent=2))
             return
-        from rich.console import Console
-        from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=f"Campaign ROI under {roi_result.query.model.value} ({roi_result.query.level} level); "
-                            f"weights: {json.dumps(roi_result.weights)}\n{roi_result.definition}\n"
-                            f"Method: {roi_result.method}. ROI = (attributed revenue − cost) / cost, in percent.",
-                      title_justify="left")
-        cols = ("campaign", "cost", "MQLs", "SQLs", "opps", "pipeline", "revenue", "cost/MQL", "cost/SQL", "cost/opp",
-                "ROAS", "ROI", "pipeline/cost", "pipeline influenced")
-        for c in cols:
-            table.add_column(c, justify="left" if c == "campaign" else "right")
 
-        def f(x: float | None, fmt: str = "{:,.2f}") -> str:
-            return "—" if x is None else fmt.format(x)
+        con = console()
+        con.print(Text(f"Campaign ROI under {roi_result.query.model.value} ({roi_result.query.level} level)",
+                       style="bold"))
+        con.print(Text(f"weights: {json.dumps(roi_result.weights)}\n{roi_result.definition}\n"
+                       f"Method: {roi_result.method}. ROI = (attributed revenue − cost) / cost, in percent; "
+                       "ROAS and pipeline/cost are ratios."))
+        columns = [text_col("campaign"), Col("cost"), Col("MQLs"), Col("SQLs"), Col("opps"), Col("pipeline"),
+                   Col("revenue"), Col("cost/MQL"), Col("cost/SQL"), Col("cost/opp"), Col("ROAS"), Col("ROI"),
+                   Col("pipeline/cost"), Col("pipeline influenced")]
 
-        for r in [*roi_result.campaigns, roi_result.total]:
-            table.add_row(r.name, f(r.cost), f(r.mqls, "{:.2f}"), f(r.sqls, "{:.2f}"), f(r.opportunities, "{:.2f}"),
-                          f(r.pipeline), f(r.revenue), f(r.cost_per_mql), f(r.cost_per_sql),
-                          f(r.cost_per_opportunity), f(r.roas, "{:.2f}"), f(r.roi, "{:,.1f} %"),
-                          f(r.pipeline_per_cost, "{:,.2f}"), f(r.pipeline_influenced))
-        Console().print(table)
+        def ratio(x: float | None) -> str:
+            return "—" if x is None else f"{x:,.2f}"
+
+        print_table(con, columns, [
+            [r.name, money(r.cost), ratio(r.mqls), ratio(r.sqls), ratio(r.opportunities), money(r.pipeline),
+             money(r.revenue), money(r.cost_per_mql), money(r.cost_per_sql), money(r.cost_per_opportunity),
+             ratio(r.roas), percent_value(r.roi), ratio(r.pipeline_per_cost), money(r.pipeline_influenced)]
+            for r in [*roi_result.campaigns, roi_result.total]], bold_last=True)

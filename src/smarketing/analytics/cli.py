@@ -11,6 +11,10 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from smarketing.core.cli_format import Col, console, print_table, text_col
+from smarketing.core.formatting import days, money, number, percent
 
 
 def _run(kind: str, data: dict[str, Any], engine: str | None) -> Any:
@@ -20,12 +24,6 @@ def _run(kind: str, data: dict[str, Any], engine: str | None) -> Any:
     spec = parse_spec(kind, {k: v for k, v in data.items() if v is not None})
     with open_engine(engine) as eng:  # type: ignore[arg-type]
         return run_query(spec, engine=eng)
-
-
-def _num(value: float | int | None, pct: bool = False, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.{digits}%}" if pct else f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
 def _emit_json(result: Any) -> None:
@@ -39,81 +37,67 @@ def render_funnel(result: Any, console: Console) -> None:
     where = describe_filters(q.filters)
     title = (f"Funnel {q.from_stage} → {q.to_stage} ({q.level}s)" + (f" by {q.by}" if q.by else "")
              + (f" where {where}" if where else ""))
-    steps = Table(title=title + " — steps")
-    for col in ("stage", "reached", "from previous", "from start", "median days", "mean days"):
-        steps.add_column(col, justify="left" if col == "stage" else "right")
-    for s in result.total.steps:
-        steps.add_row(s.stage, _num(s.reached), _num(s.conversion_from_previous, pct=True),
-                      _num(s.conversion_from_start, pct=True), _num(s.median_days_from_previous),
-                      _num(s.mean_days_from_previous))
-    console.print(steps)
-    groups = Table(title=title)
-    for col in ("group", "entered", "converted", "rate", "median days", "mean days", "days in stage", "pipeline",
-                "won", "outcomes won/lost/open/none"):
-        groups.add_column(col, justify="left" if col == "group" else "right")
-    for g in [*result.groups, result.total]:
-        o = g.outcomes
-        groups.add_row(g.key if g is not result.total else "[bold]all[/bold]", _num(g.entered), _num(g.converted),
-                       _num(g.conversion_rate, pct=True), _num(g.median_days_to_convert),
-                       _num(g.mean_days_to_convert), _num(g.median_days_in_stage), _num(g.pipeline_value, digits=0),
-                       _num(g.won_value, digits=0), f"{o['won']}/{o['lost']}/{o['open']}/{o['none']}")
-    console.print(groups)
+    print_table(console, [text_col("stage"), Col("reached"), Col("from previous"), Col("from start"),
+                          Col("median days"), Col("mean days")],
+                [[s.stage, number(s.reached), percent(s.conversion_from_previous, 1),
+                  percent(s.conversion_from_start, 1), days(s.median_days_from_previous),
+                  days(s.mean_days_from_previous)] for s in result.total.steps], title=title + " — steps")
+    console.print()
+    rows = [[g.key if g is not result.total else "all", number(g.entered), number(g.converted),
+             percent(g.conversion_rate, 1), days(g.median_days_to_convert), days(g.mean_days_to_convert),
+             days(g.median_days_in_stage), money(g.pipeline_value), money(g.won_value),
+             "/".join(str(g.outcomes[k]) for k in ("won", "lost", "open", "none"))]
+            for g in [*result.groups, result.total]]
+    print_table(console, [text_col(q.by or "group"), Col("entered"), Col("converted"), Col("rate"),
+                          Col("median days"), Col("mean days"), Col("days in stage"), Col("pipeline"), Col("won"),
+                          Col("won/lost/open/none")], rows, title=title, bold_last=True,
+                legend=[f"median/mean days: to convert; days in stage: median days in {q.from_stage} before "
+                        "leaving it; won/lost/open/none: the cohort by its opportunities' best outcome"])
 
 
 def render_goals(result: Any, console: Console) -> None:
     r = result.rates
-    console.print(f"[bold]Goal {result.query.period}[/bold]: {result.revenue:,.0f} revenue "
-                  f"({result.period_start} – {result.period_end})")
-    console.print(f"measured: lead→MQL {r.lead_to_mql:.1%}, MQL→SQL {r.mql_to_sql:.1%}, "
-                  f"SQL→opp {r.sql_to_opportunity:.1%}, win rate {r.win_rate:.1%}, deal size {r.average_deal_size:,.0f}; "
-                  f"lags {r.days_lead_to_mql:.0f}/{r.days_mql_to_sql:.0f}/{r.days_sql_to_opportunity:.0f}/"
-                  f"{r.days_opportunity_to_won:.0f} days")
+    console.print(Text(f"Goal {result.query.period}: {money(result.revenue)} revenue "
+                       f"({result.period_start} – {result.period_end})", style="bold"))
+    console.print(f"measured: lead→MQL {percent(r.lead_to_mql, 1)}, MQL→SQL {percent(r.mql_to_sql, 1)}, "
+                  f"SQL→opp {percent(r.sql_to_opportunity, 1)}, win rate {percent(r.win_rate, 1)}, deal size "
+                  f"{money(r.average_deal_size)}; lags {r.days_lead_to_mql:.0f}/{r.days_mql_to_sql:.0f}/"
+                  f"{r.days_sql_to_opportunity:.0f}/{r.days_opportunity_to_won:.0f} days")
     stages = ["leads", "mqls", "sqls", "opportunities", "deals", "revenue"]
-    months = Table(title="Targets (actual) by month")
-    months.add_column("month")
-    for s in stages:
-        months.add_column(s, justify="right")
-    for m in result.months:
-        months.add_row(m.month, *[f"{m.targets[s]:,.1f} ({m.actuals.get(s, 0):,.0f})" if s in m.targets else ""
-                                  for s in stages])
-    months.add_row("[bold]needed[/bold]", *[_num(result.needed[s]) for s in stages])
-    console.print(months)
-    pacing = Table(title="Pacing")
-    for col in ("stage", "target", "target to date", "actual to date", "pacing", "status"):
-        pacing.add_column(col, justify="left" if col in ("stage", "status") else "right")
-    for p in result.pacing:
-        pacing.add_row(p.stage, _num(p.target), _num(p.target_to_date), _num(p.actual_to_date),
-                       _num(p.pacing, pct=True), p.status)
-    console.print(pacing)
+    months = [[m.month, *[f"{number(m.targets[s])} ({m.actuals.get(s, 0):,.0f})" if s in m.targets else ""
+                          for s in stages]] for m in result.months]
+    months.append(["needed", *[number(result.needed[s]) for s in stages]])
+    console.print()
+    print_table(console, [text_col("month"), *[Col(s) for s in stages]], months, title="Targets (actual) by month",
+                bold_last=True)
+    console.print()
+    print_table(console, [text_col("stage"), Col("target"), Col("target to date"), Col("actual to date"),
+                          Col("pacing"), text_col("status")],
+                [[p.stage, number(p.target), number(p.target_to_date), number(p.actual_to_date),
+                  percent(p.pacing, 1), p.status.replace("_", " ")] for p in result.pacing], title="Pacing")
 
 
 def render_journeys(result: Any, console: Console) -> None:
-    console.print(f"[bold]Journeys[/bold] ({result.query.level}s): {result.subjects:,} subjects, "
-                  f"{result.events:,} events, kernel {result.kernel}")
+    console.print(Text(f"Journeys ({result.query.level}s): {result.subjects:,} subjects, {result.events:,} events, "
+                       f"kernel {result.kernel}", style="bold"))
     for c in result.conformance:
-        console.print(f"[bold]{c.journey}[/bold]: {' → '.join(c.steps)}")
-        console.print(f"  {c.conforming:,}/{c.subjects:,} conform ({_num(c.conformance_rate, pct=True)}); "
-                      f"conversion to {c.outcome}: conforming {_num(c.conversion_conforming, pct=True)}, "
-                      f"non-conforming {_num(c.conversion_non_conforming, pct=True)}")
+        console.print()
+        console.print(Text(f"{c.journey}: {' → '.join(c.steps)}", style="bold"))
+        console.print(f"  {c.conforming:,}/{c.subjects:,} conform ({percent(c.conformance_rate, 1)}); "
+                      f"conversion to {c.outcome}: conforming {percent(c.conversion_conforming, 1)}, "
+                      f"non-conforming {percent(c.conversion_non_conforming, 1)}")
         if c.deviations:
-            dev = Table(title=f"Where {c.journey} journeys deviate (first missing step)")
-            for col in ("step", "subjects", "skipped it", "stopped there"):
-                dev.add_column(col, justify="left" if col == "step" else "right")
-            for d in c.deviations:
-                dev.add_row(f"{d.step_index + 1}. {d.step}", _num(d.subjects), _num(d.skipped), _num(d.stopped))
-            console.print(dev)
-    paths = Table(title="Top paths")
-    for col in ("path", "subjects", "share", "converted"):
-        paths.add_column(col, justify="left" if col == "path" else "right")
-    for p in result.top_paths:
-        paths.add_row(" → ".join(p.path), _num(p.subjects), _num(p.share, pct=True), _num(p.converted))
-    console.print(paths)
-    edges = Table(title="Directly-follows graph (top 25 edges)")
-    for col in ("from", "to", "count", "mean days"):
-        edges.add_column(col, justify="right" if col in ("count", "mean days") else "left")
-    for e in result.edges[:25]:
-        edges.add_row(e.source, e.target, _num(e.count), _num(e.mean_days, digits=2))
-    console.print(edges)
+            print_table(console, [text_col("step"), Col("subjects"), Col("skipped it"), Col("stopped there")],
+                        [[f"{d.step_index + 1}. {d.step}", number(d.subjects), number(d.skipped), number(d.stopped)]
+                         for d in c.deviations], title=f"Where {c.journey} journeys deviate (first missing step)")
+    console.print()
+    print_table(console, [text_col("path"), Col("subjects"), Col("share"), Col("converted")],
+                [[" → ".join(p.path), number(p.subjects), percent(p.share, 1), number(p.converted)]
+                 for p in result.top_paths], title="Top paths")
+    console.print()
+    print_table(console, [text_col("from"), text_col("to"), Col("count"), Col("mean days")],
+                [[e.source, e.target, number(e.count), number(e.mean_days, digits=2)] for e in result.edges[:25]],
+                title="Directly-follows graph (top 25 edges)")
 
 
 def measure_text(unit: str, value: float | None) -> str:
@@ -189,7 +173,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _emit_json(result)
         else:
-            render_funnel(result, Console())
+            render_funnel(result, console())
 
     @app.command()
     def goals(
@@ -207,7 +191,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _emit_json(result)
         else:
-            render_goals(result, Console())
+            render_goals(result, console())
 
     @app.command()
     def journeys(
@@ -223,7 +207,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _emit_json(result)
         else:
-            render_journeys(result, Console())
+            render_journeys(result, console())
 
 
     metrics_app = typer.Typer(help="Named measures for a period: value, basis and definition; `records NAME` lists "

@@ -130,6 +130,12 @@ def open_engine(name: EngineName | None = None, *, frames: EventFrames | None = 
     if name == "postgres":
         return Engine("postgres", _postgres_backend(), frames)
     if name == "spark":
+        # Spark is an optional extra; without it the user gets one line that says how to install it.
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            raise ValidationFailed("the spark analytics engine needs PySpark, which is not installed: "
+                                   "pip install -e .[spark]", field="engine") from None
         return Engine("spark", ibis.pyspark.connect(spark_session()), frames)
     raise ValidationFailed(f"analytics engine {name!r} is unknown; use one of {list(ENGINE_NAMES)}", field="engine")
 

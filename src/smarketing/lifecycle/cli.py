@@ -9,7 +9,8 @@ from typing import Any
 
 import typer
 
-from smarketing.core.formatting import percent
+from smarketing.core.cli_format import Col, console, print_table, text_col
+from smarketing.core.formatting import business_hours, percent, when
 
 
 def _echo_json(data: Any) -> None:
@@ -35,20 +36,37 @@ def _decision_out(d: Any) -> dict[str, Any]:
 
 
 def _print_compliance(c: dict[str, Any]) -> None:
-    typer.echo(f"\nsales, {c['period']}:")
-    for kind, b in c["sales"]["overall"].items():
-        typer.echo(f"  {kind:<12} within SLA {percent(b['within_sla_rate'])} ({b['met']} met, {b['breached']} "
-                   f"breached, {b['open']} open)")
-    for t in c["sales"]["teams"]:
-        typer.echo(f"    team {t['team'][:19]:<19} first touch {percent(t['first_touch']['within_sla_rate']):>4}  "
-                   f"decision {percent(t['decision']['within_sla_rate']):>4}")
-    for p in c["sales"]["people"]:
-        typer.echo(f"    {p['name'][:24]:<24} first touch {percent(p['first_touch']['within_sla_rate']):>4}  "
-                   f"decision {percent(p['decision']['within_sla_rate']):>4}  ({p['team']})")
+    con = console()
+    con.print()
+
+    def rate(b: dict[str, Any]) -> str:
+        return percent(b["within_sla_rate"])
+
+    sales = c["sales"]
+    print_table(con, [text_col("clock"), Col("within SLA"), Col("met"), Col("breached"), Col("open")],
+                [[kind, rate(b), str(b["met"]), str(b["breached"]), str(b["open"])]
+                 for kind, b in sales["overall"].items()], title=f"Sales, {c['period']}")
+    rows = [[f"team {t['team']}", "", rate(t["first_touch"]), rate(t["decision"])] for t in sales["teams"]]
+    rows += [[p["name"], p["team"], rate(p["first_touch"]), rate(p["decision"])] for p in sales["people"]]
+    if rows:
+        con.print()
+        print_table(con, [text_col("team or person"), text_col("team"), Col("first touch"), Col("decision")], rows,
+                    title="Within SLA by team and person")
     m = c["marketing"]
-    typer.echo(f"\nmarketing, {m['period']}: {m['mql_volume']} MQLs of {m['mql_target']} committed "
-               f"({'met' if m['volume_met'] else 'missed' if m['closed'] else 'on pace' if m['on_pace'] else 'behind pace'}); "
-               f"acceptance {percent(m['acceptance_rate'])} vs {m['acceptance_target']:.0%}")
+    state = ("met" if m["volume_met"] else "missed" if m["closed"] else "on pace" if m["on_pace"] else "behind pace")
+    con.print()
+    con.print(f"marketing, {m['period']}: {m['mql_volume']} MQLs of {m['mql_target']} committed ({state}); "
+              f"acceptance {percent(m['acceptance_rate'])} vs {percent(m['acceptance_target'])}")
+
+
+def _clock_text(clock: dict[str, Any]) -> str:
+    """A clock in words: when a met clock was met, when a breached one was due, else the business hours left."""
+    hours = clock["business_hours_left"]
+    if clock["state"] == "met":
+        return f"met {when(clock.get('resolved_at'))}" if clock.get("resolved_at") else "met"
+    if clock["state"] == "breached":
+        return f"breached (due {when(clock['deadline'])})"
+    return f"{business_hours(hours)} left" if hours > 0 else f"overdue {business_hours(hours)}"
 
 
 def register(app: typer.Typer) -> None:
@@ -107,12 +125,17 @@ def register(app: typer.Typer) -> None:
             return
         if not rows:
             typer.echo("no MQLs are waiting for a decision")
+            return
+        print_table(console(), [text_col("contact"), text_col("account"), Col("score"), text_col("owner"),
+                                text_col("first touch"), text_col("decision")],
+                    [[f"#{r['contact_id']} {r['name']}", r["account"], f"{r['score_total'] or 0:.1f}",
+                      r["owner"] or "nobody", *[_clock_text(r["sla"][k]) if k in r["sla"] else "not started"
+                                                for k in ("first_touch", "decision")]]
+                     for r in rows], title="MQLs awaiting a decision (bh: business hours)")
         for r in rows:
-            clocks = "  ".join(f"{k}: {v['state']} {v['business_hours_left']:+.1f} bh" for k, v in r["sla"].items())
             others = sorted({t["actor"] or "?" for t in r["touched_by_others"]})
-            touched = f"  touched by someone else: {', '.join(others)}" if others else ""
-            typer.echo(f"#{r['contact_id']:<6} {r['name'][:28]:<28} {r['account'][:20]:<20} "
-                       f"score {r['score_total'] or 0:>5.1f}  {r['owner'] or '-':<12} {clocks}{touched}")
+            if others:
+                typer.echo(f"#{r['contact_id']} {r['name']}: touched by someone else: {', '.join(others)}")
 
     @handoff.command()
     def accept(contact_id: int = typer.Argument(...),
@@ -181,12 +204,13 @@ def register(app: typer.Typer) -> None:
         o = out["overall"]
         typer.echo(f"{o['mqls']} MQLs, {o['decided']} decided: accepted {percent(o['acceptance_rate'])}, "
                    f"rejected/recycled {percent(o['rejection_rate'])}")
+        con = console()
         for title, rows, key in (("scoring rule", out["rules"], "rule_id"), ("campaign", out["campaigns"], "campaign")):
-            typer.echo(f"\nby {title}:")
-            for r in rows:
-                reasons = ", ".join(f"{k} {v}" for k, v in list(r["reasons"].items())[:3])
-                typer.echo(f"  {str(r[key])[:32]:<32} {r['mqls']:>5} MQLs  accepted {percent(r['acceptance_rate']):>4}  "
-                           f"rejected {percent(r['rejection_rate']):>4}  {reasons}")
+            con.print()
+            print_table(con, [text_col(title), Col("MQLs"), Col("accepted"), Col("rejected"), text_col("top reasons")],
+                        [[str(r[key]), f"{r['mqls']:,}", percent(r["acceptance_rate"]), percent(r["rejection_rate"]),
+                          ", ".join(f"{k} {v}" for k, v in list(r["reasons"].items())[:3])] for r in rows],
+                        title=f"By {title}")
 
     # ----------------------------------------------------------------------------------------------- sla
 
@@ -199,11 +223,17 @@ def register(app: typer.Typer) -> None:
         if as_json:
             _echo_json(out)
             return
-        typer.echo(f"open clocks {out['open_clocks']}, overdue awaiting the worker {out['overdue_unprocessed']}; "
-                   f"last check {out['worker']['last_sla_check_at'] or 'never'}")
+        worker = out["worker"]
+        typer.echo(f"open clocks {out['open_clocks']}, overdue awaiting the worker {out['overdue_unprocessed']}")
+        typer.echo("worker: " + (f"last scheduled check {when(worker['last_sla_check_at'])}"
+                                 if worker["last_sla_check_at"] else "no scheduled check has run yet (start it with "
+                                 "`smarketing worker`; `smarketing sla check` runs one pass by hand)")
+                   + (f"; next {when(worker['next_sla_check_at'])}" if worker["next_sla_check_at"] else ""))
         for b in out["recent_breaches"][:5]:
-            typer.echo(f"  breached: {b['clock_kind']:<11} #{b['contact_id']} {b['contact'][:28]:<28} "
-                       f"{b['owner'] or '(nobody)'}, due {b['deadline']}")
+            who = (f"#{b['contact_id']} {b['contact']}, {b['owner'] or 'nobody'}" if b["contact_id"] is not None
+                   else f"marketing's commitment{', ' + b['team'] if b['team'] else ''}")
+            due = f"due {when(b['deadline'])}" if b["deadline"] else "judged at the end of the period"
+            typer.echo(f"  breached: {b['clock_kind']} — {who}, {due}")
         _print_compliance(out["compliance"])
 
     @sla.command()

@@ -161,7 +161,8 @@ def handoff_queue_rows(*, owner_id: int | None = None, team: str = "", now: date
         running = {}
         for kind, c in clocks.get(change.pk, {}).items():
             resolved = c.state if c.state != ClockState.OPEN else ""
-            running[kind] = sla_rules.countdown(cal, c.deadline, now, resolved_state=resolved).as_dict()
+            running[kind] = {**sla_rules.countdown(cal, c.deadline, now, resolved_state=resolved).as_dict(),
+                             "resolved_at": c.resolved_at}  # a met clock is shown by when it was met
         planned = {}
         if not running:
             due = sla_rules.sales_deadlines(terms.sla, change.occurred_at)
