@@ -128,18 +128,18 @@ def detect_leaks(df: pd.DataFrame, labels: Sequence[int] | np.ndarray) -> list[L
         if values.empty or all(_is_number(v) for v in values):
             continue
         table = pd.crosstab(values.astype(str).to_numpy(), y[present])
+        pure: list[tuple[int, str, int]] = []  # (support, value, class) of values no chance explains
         for value, counts in table.iterrows():
             support = int(counts.sum())
             classes = [c for c in (0, 1) if c in counts.index and counts[c] > 0]
-            if support < PURE_MIN_SUPPORT or len(classes) != 1:
-                continue
-            chance = rate[classes[0]] ** support
-            if chance < PURE_MAX_CHANCE:
-                leaks.append(Leak(col, "a value seen in one class only", {
-                    "value": str(value), "support": support,
-                    "class": "positive" if classes[0] == 1 else "negative",
-                    "class_rate": round(rate[classes[0]], 4), "chance": float(f"{chance:.3g}")}))
-                break
+            if support >= PURE_MIN_SUPPORT and len(classes) == 1 and rate[classes[0]] ** support < PURE_MAX_CHANCE:
+                pure.append((support, str(value), classes[0]))
+        if pure:
+            support, value, cls = max(pure)
+            leaks.append(Leak(col, "a value seen in one class only", {
+                "value": value, "support": support, "class": "positive" if cls == 1 else "negative",
+                "class_rate": round(rate[cls], 4), "chance": float(f"{rate[cls] ** support:.3g}"),
+                "pure_values": len(pure)}))
     return leaks
 
 
