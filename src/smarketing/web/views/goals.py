@@ -31,7 +31,8 @@ def what_if(measured: Any, cleaned: dict[str, Any], months: list[Any]) -> dict[s
     lags = ({k: v for k, v in measured.rates.model_dump().items() if k.startswith("days_")} if measured is not None
             else {"days_lead_to_mql": 0.0, "days_mql_to_sql": 0.0, "days_sql_to_opportunity": 0.0,
                   "days_opportunity_to_won": 0.0})
-    rates = Rates(**{r: cleaned[r] / 100 for r in RATES}, average_deal_size=cleaned["avg_deal"], **lags)
+    rates = Rates.model_validate({**{r: cleaned[r] / 100 for r in RATES}, "average_deal_size": cleaned["avg_deal"],
+                                  **lags})
     needed, _per_month = reverse_waterfall(revenue=cleaned["revenue"], rates=rates, months=months)
     return needed
 
