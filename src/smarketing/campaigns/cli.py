@@ -7,6 +7,9 @@ from typing import Any
 
 import typer
 
+from smarketing.core.cli_format import Col, console, print_table, text_col
+from smarketing.core.formatting import money, percent_value
+
 campaign_app = typer.Typer(help="Campaigns as sales carries them: briefs and message consistency.",
                            no_args_is_help=True)
 
@@ -34,11 +37,11 @@ def consistency(campaign: int = typer.Option(0, help="One campaign, with matchin
             typer.echo(json.dumps({"rows": [j.__dict__ for j in joined.rows], "correlation": joined.correlation},
                                   indent=2, default=str))
             return
-        typer.echo(f"{'id':>4}  {'campaign':<40}  {'consistency':>11}  {'ROI':>8}  {'revenue':>12}")
-        for j in joined.rows:
-            cons = "-" if j.consistency is None else f"{j.consistency:.2f}"
-            roi = "-" if j.roi is None else f"{j.roi:.2f}"
-            typer.echo(f"{j.campaign_id:>4}  {j.campaign:<40}  {cons:>11}  {roi:>8}  {j.revenue:>12,.0f}")
+        print_table(console(), [Col("id"), text_col("campaign"), Col("consistency"), Col("ROI"), Col("revenue")],
+                    [[str(j.campaign_id), j.campaign, "—" if j.consistency is None else f"{j.consistency:.2f}",
+                      percent_value(j.roi), money(j.revenue)] for j in joined.rows], keys=2,
+                    legend=["consistency: 0–1 similarity of outreach to the brief; ROI = (attributed revenue − cost) "
+                            "/ cost, in percent"])
         if joined.correlation is not None:
             typer.echo(f"rank correlation of consistency with ROI: {joined.correlation:+.2f}")
         return
@@ -62,7 +65,7 @@ def consistency(campaign: int = typer.Option(0, help="One campaign, with matchin
         score = "no brief" if not c.has_brief else "-" if c.score is None else f"{c.score:.2f}"
         typer.echo(f"{c.campaign_id:>4}  {c.campaign:<40}  outreach {c.outreach:>4}  consistency {score}")
         for r in c.reps:
-            typer.echo(f"        {r.rep:<20} {r.outreach:>4} pieces  {r.score if r.score is not None else '-'}")
+            typer.echo(f"        {r.rep:<20} {r.outreach:>4} pieces  {'-' if r.score is None else f'{r.score:.2f}'}")
         for i in c.items:
             typer.echo(f"      outreach {i.outreach_id} by {i.rep}: {i.result.score:.2f} "
                        f"(message {i.result.semantic:.2f}, proof points {i.result.coverage:.0%})")
