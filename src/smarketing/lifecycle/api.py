@@ -68,8 +68,8 @@ def stage_change_list(request: HttpRequest, filters: Query[StageChangeFilters]) 
 
 @router.post("/stage-changes", response={200: StageChangeRecordOut, 201: StageChangeRecordOut, **WRITE_ERRORS},
              summary="Record a stage change",
-             description="Moves a contact or an account and appends the history row, stamped with the active "
-                         "playbook version (409 `conflict` when no playbook is active). With a `source_key` seen "
+             description="Moves a contact or an account and appends the history row, stamped with the playbook "
+                         "version in force at `occurred_at` (409 `conflict` when no playbook was ever active). With a `source_key` seen "
                          "before: 200 with the first row and `created: false`, nothing appended; 409 "
                          "`source_key_conflict` naming the field when the key was used for another subject, stage "
                          "or time.")

@@ -1,7 +1,8 @@
 """Writes of the handoff: qualify a contact as MQL, route it, and record sales' accept / reject / recycle.
 
-Every write is a new history row (StageChange, Assignment, HandoffDecision, SlaEvent) stamped with the active
-playbook version; the contact's stage and owner are caches updated through the CRM's services.
+Every write is a new history row (StageChange, Assignment, HandoffDecision, SlaEvent) judged by and stamped with
+the playbook version in force at its time (a past `at` is judged by the agreement of then, not today's); the
+contact's stage and owner are caches updated through the CRM's services.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from smarketing.lifecycle.services_sla_clocks import sla_clocks_resolve_for_deci
 from smarketing.lifecycle.sla import period_at
 from smarketing.playbook.models import PlaybookVersion
 from smarketing.playbook.schema import Playbook
-from smarketing.playbook.selectors import playbook_active_terms
+from smarketing.playbook.selectors import playbook_terms_in_force
 from smarketing.team.enums import Role
 from smarketing.team.models import User
 from smarketing.team.roles import HANDOFF_ROLES, has_role
@@ -68,10 +69,10 @@ def _recycle_until(contact: Contact) -> date | None:
 @transaction.atomic
 def mql_qualify(*, contact: Contact, at: datetime | None = None, actor: User | None = None,
                 route: bool = True) -> QualifyResult:
-    """Make a contact an MQL when the active playbook's criteria hold; then route it and start the SLA clocks."""
+    """Make a contact an MQL when the criteria in force at `at` hold; then route it and start the SLA clocks."""
     when = _when(at)
     contact = Contact.objects.select_for_update(of=("self",)).select_related("account").get(pk=contact.pk)
-    version, terms = playbook_active_terms()
+    version, terms = playbook_terms_in_force(when)
     score, unmet = contact_score_now(contact=contact, terms=terms, as_of=when)
     if contact.lifecycle_stage not in QUALIFIABLE:
         unmet = [f"contact is {contact.lifecycle_stage}; only lead or recycled contacts can become MQLs", *unmet]
@@ -116,7 +117,7 @@ def lead_route(*, contact: Contact, mql_change: StageChange | None = None, at: d
     """Assign an MQL to a seller by the playbook's routing, record why, notify them and start the SLA clocks."""
     when = _when(at)
     if version is None or terms is None:
-        version, terms = playbook_active_terms()
+        version, terms = playbook_terms_in_force(when)
     if mql_change is None:
         mql_change = mql_open_get(contact_id=contact.pk)
     decision = _route_decision(contact=contact, terms=terms, at=when, score=mql_change.details.get("score"),
@@ -163,7 +164,7 @@ def _decide(*, contact: Contact, user: User, decision: str, to_stage: str, at: d
     _check_decider(user)
     when = _when(at)
     contact, mql_change, assignment = _open_mql_locked(contact)
-    version, _ = playbook_active_terms()
+    version, _ = playbook_terms_in_force(when)
     verb = {"accept": "accepted", "reject": "rejected", "recycle": "recycled"}[decision]
     why = f"{verb} by {user.username}" + (f": {reason_label}" if reason_label else "")
     change = stage_change_record(contact=contact, to_stage=to_stage, occurred_at=when, actor=user,
@@ -198,7 +199,8 @@ def handoff_reject(*, contact: Contact, user: User, reason_key: str, note: str =
 
     `to_stage` (recycled or disqualified) overrides the playbook's disposition for this one decision.
     """
-    _, terms = playbook_active_terms()
+    when = _when(at)
+    _, terms = playbook_terms_in_force(when)
     reasons = {r.key: r for r in terms.handoff.rejection_reasons}
     if reason_key not in reasons:
         raise ValidationFailed(f"rejection reason {reason_key!r} is not in the playbook; use one of "
@@ -208,7 +210,6 @@ def handoff_reject(*, contact: Contact, user: User, reason_key: str, note: str =
     target = to_stage or reason.disposition
     if target not in (Stage.RECYCLED, Stage.DISQUALIFIED):
         raise ValidationFailed(f"a rejected MQL moves to recycled or disqualified, not {target!r}", field="to_stage")
-    when = _when(at)
     until = (when + timedelta(days=terms.handoff.recycle_default_days)).date() if target == Stage.RECYCLED else None
     decision = _decide(contact=contact, user=user, decision=Decision.REJECT, to_stage=target, at=when,
                        reason_key=reason_key, reason_label=reason.label, note=note, recycle_until=until)
@@ -227,7 +228,7 @@ def handoff_recycle(*, contact: Contact, user: User, until: date | None = None, 
                     reason_key: str = "", at: datetime | None = None) -> HandoffDecision:
     """Sales sends an MQL back to nurture until a date (default: the playbook's recycle_default_days)."""
     when = _when(at)
-    _, terms = playbook_active_terms()
+    _, terms = playbook_terms_in_force(when)
     reasons = {r.key: r.label for r in terms.handoff.rejection_reasons}
     if reason_key and reason_key not in reasons:
         raise ValidationFailed(f"reason {reason_key!r} is not in the playbook; use one of {', '.join(sorted(reasons))}",

@@ -268,3 +268,36 @@ def test_routing_rules_can_use_the_score_at_qualification(playbook_with, sellers
     playbook_with(fast_lane)
     assignment = mql_qualify(contact=make_lead()).assignment  # total 85
     assert assignment.owner == sellers["inbound"] and assignment.details["rule_id"] == "route-hot"
+
+
+def test_a_past_qualification_and_decision_are_judged_by_the_version_in_force_then(users, sellers, make_lead):
+    # given v1 (MQL at 60) adopted a month before T0, and v2 (MQL at 90, "no_budget" dropped) a week after it
+    import copy
+
+    from smarketing.playbook.selectors import default_playbook_data
+    from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
+
+    clock.freeze(NY_10AM_TUE - timedelta(days=30))
+    v1 = playbook_bootstrap()
+    clock.freeze(NY_10AM_TUE + timedelta(days=7))
+    data = copy.deepcopy(default_playbook_data())
+    data["scoring"]["mql_threshold"] = 90
+    data["handoff"]["rejection_reasons"] = [r for r in data["handoff"]["rejection_reasons"] if r["key"] != "no_budget"]
+    v2 = playbook_draft_create(content=data)
+    playbook_sign_off(version=v2, user=users["marketing"])
+    playbook_sign_off(version=v2, user=users["sales"])
+    lead, other = make_lead(), make_lead()
+    # when a lead scoring 85 is qualified at T0, and sales decides on both a day later, all recorded today
+    result = mql_qualify(contact=lead, at=NY_10AM_TUE)
+    mql_qualify(contact=other, at=NY_10AM_TUE)
+    accepted = handoff_accept(contact=lead, user=users["sales"], at=NY_10AM_TUE + timedelta(days=1))
+    rejected = handoff_reject(contact=other, user=users["sales"], reason_key="no_budget",
+                              at=NY_10AM_TUE + timedelta(days=1))
+    # then v1's bar of 60 qualified it, and every row carries v1, the agreement of that time
+    assert result.qualified and result.stage_change is not None and result.assignment is not None
+    assert result.stage_change.details["threshold"] == 60 and result.stage_change.details["playbook_version"] == 1
+    assert result.stage_change.playbook_version_id == v1.pk and result.assignment.playbook_version_id == v1.pk
+    assert accepted.playbook_version_id == v1.pk and rejected.playbook_version_id == v1.pk
+    assert rejected.reason_label == "No budget"
+    # and a qualification today is judged by v2's bar of 90
+    assert not mql_qualify(contact=make_lead()).qualified
