@@ -19,6 +19,8 @@ PLAN = [("leads", "Lead", "lead_to_mql"), ("mqls", "MQL", "mql_to_sql"), ("sqls"
 # The measure that counts each planned stage's actuals in the period (events), as the goals query's pacing does.
 ACTUALS = {"leads": "leads_created", "mqls": "mqls_entered", "sqls": "sqls_entered",
            "opportunities": "opportunities_opened", "deals": "deals_won", "revenue": "revenue_won"}
+STAGE_LABELS = {"leads": "Leads", "mqls": "MQLs", "sqls": "SQLs", "opportunities": "Opportunities", "deals": "Deals won",
+                "revenue": "Revenue won"}
 RATES = [r for _, _, r in PLAN if r]
 FALLBACK_RATE = 20.0  # percent, until history can be measured
 FALLBACK_DEAL = 25_000.0
@@ -72,7 +74,8 @@ def goals_page(request: HttpRequest) -> HttpResponse:
             Column("target_to_date", "Needed by today", "int"), Column("actual_to_date", "Actual to date", "int"),
             Column("pacing", "Pacing", "pct"), Column("status", "Status")],
             [p.model_dump() for p in measured.pacing], period=period.label)
-    pacing_rows = [{"pacing": p, "measure": ACTUALS.get(p.stage, "")} for p in measured.pacing] if measured else []
+    pacing_rows = [{"pacing": p, "measure": ACTUALS.get(p.stage, ""), "label": STAGE_LABELS.get(p.stage, p.stage)}
+                   for p in measured.pacing] if measured else []
     return page(request, "web/goals.html", {
         "measures": measures, "pacing_rows": pacing_rows, "measured": measured, "measured_note": data.note, "measured_computing": data.computing,
         "goals_spec": data.spec,
