@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -21,10 +22,13 @@ from smarketing.crm.models import Contact
 from smarketing.playbook.models import PlaybookVersion
 from smarketing.playbook.schema import Playbook
 from smarketing.playbook.selectors import playbook_active_terms
-from smarketing.scoring import predictive, rules, selectors
+from smarketing.scoring import rules, selectors
 from smarketing.scoring.enums import Algorithm
 from smarketing.scoring.models import AccountScore, ContactScore, PredictiveModel
 from smarketing.team.models import User
+
+if TYPE_CHECKING:
+    from smarketing.scoring import predictive
 
 Progress = Callable[[int, int], None]
 # Called on commit with a contact id after its score changed; the lifecycle app qualifies MQLs here.
@@ -39,6 +43,8 @@ def _predictive(contact_ids: Sequence[int]) -> tuple[PredictiveModel | None, dic
     model = PredictiveModel.objects.filter(active=True).defer("artefact").first()
     if model is None or not contact_ids:
         return model, {}
+    from smarketing.scoring import predictive  # scikit-learn loads only when a model scores
+
     rows = selectors.training_rows(contact_ids=contact_ids)
     probs = predictive.predict(selectors.predictive_model_loaded(model=model), rows)
     return model, {int(r["id"]): float(p) for r, p in zip(rows, probs, strict=True)}
@@ -220,6 +226,8 @@ def predictive_train(*, include_leaky: bool = False, algorithm: str = Algorithm.
     """
     if algorithm not in Algorithm.values:
         raise ValidationFailed(f"unknown algorithm {algorithm!r}; use one of {Algorithm.values}", field="algorithm")
+    from smarketing.scoring import predictive  # scikit-learn loads only when training
+
     rows = selectors.training_rows_before_qualification()
     outcomes = selectors.contact_outcomes()
     labels = [1 if r["id"] in outcomes.opportunity else 0 for r in rows]
