@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from smarketing.lifecycle.enums import Stage
 from smarketing.playbook.criteria import MISSING, all_hold, holds
@@ -397,6 +396,8 @@ class _Column:
 
 
 def _column(field_name: str, facts: Sequence[Mapping[str, Any]]) -> _Column:
+    import pandas as pd  # pandas loads when a batch is scored, not when the CLI or server starts
+
     values = [f.get(field_name, MISSING) for f in facts]
     if all(type(v) is str for v in values):
         # The common case (industries, roles, emails): strings hash and compare plainly, so factorise in C.
@@ -451,6 +452,8 @@ def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: To
     `as_of` is one moment for all, or a datetime64[us] array with each contact's own moment (e.g. when its
     outcome was decided, to see the score it had then).
     """
+    import pandas as pd  # pandas loads when a batch is scored, not when the CLI or server starts
+
     n = len(facts)
     n_fit, n_eng = len(scoring.fit_rules), len(scoring.engagement_rules)
     points = np.zeros((n, n_fit + n_eng), dtype=np.float64)
