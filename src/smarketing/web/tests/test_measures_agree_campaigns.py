@@ -120,7 +120,8 @@ def test_a_campaign_figure_opens_the_records_that_add_up_to_it(db):
     totals = _cli_json("metrics", "--period", "2026-Q4", "--name", "campaign_attributed_pipeline")
     assert totals["measures"][0]["value"] > 0
     best: dict[str, Any] = max(_cli_json("roi", "--model", "linear", "--start", "2026-10-01", "--end",
-                                         "2026-12-31")["campaigns"], key=lambda r: r["pipeline"])
+                                         "2026-12-31")["campaigns"], key=lambda r: (r["campaign_id"] is not None,
+                                                                                    r["pipeline"]))
     assert Campaign.objects.filter(pk=best["campaign_id"]).exists()
     # when its attributed pipeline figure is opened from the campaign page
     html = client.get(f"/campaigns/{best['campaign_id']}/", {"period": "2026-Q4"}).content.decode()
