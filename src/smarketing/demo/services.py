@@ -30,6 +30,7 @@ from smarketing.demo.rows import EXPLICIT_IDS, _Ids, chunk_rows, write_chunk  # 
 from smarketing.demo.selectors import database_is_empty
 from smarketing.demo.simulator import Person, Simulation
 from smarketing.demo.truth import GroundTruth
+from smarketing.lifecycle.models import StageChange
 from smarketing.playbook.models import PlaybookVersion
 from smarketing.playbook.selectors import playbook_terms, playbook_version_active_get
 from smarketing.playbook.services import (
@@ -137,11 +138,22 @@ _clock_at = services_history.clock_at
 
 
 def _active_playbook() -> PlaybookVersion:
-    """The active version; on a new database the shipped default, adopted as of the first simulated day."""
+    """The active version; on a new database the shipped default, adopted as of the first simulated day.
+
+    `smarketing migrate` adopts the default when the database is created, today, while the demo's history starts
+    a year earlier: a bootstrap version that is still the only one and has judged nothing yet is dated back to the
+    first simulated day, so its activation comes before the history it judges and before v2 supersedes it.
+    """
+    start = simulator.start_datetime()
     if not PlaybookVersion.objects.filter(status="active").exists():
-        with _clock_at(simulator.start_datetime()):
+        with _clock_at(start):
             playbook_bootstrap()
-    return playbook_version_active_get()
+    version = playbook_version_active_get()
+    if (version.bootstrap and version.activated_at is not None and version.activated_at > start
+            and not PlaybookVersion.objects.exclude(pk=version.pk).exists() and not StageChange.objects.exists()):
+        PlaybookVersion.objects.filter(pk=version.pk).update(activated_at=start)
+        version.refresh_from_db()
+    return version
 
 
 def _users(people: list[Person]) -> list[User]:
