@@ -38,7 +38,8 @@ def text_col(header: str) -> Col:
     return Col(header, numeric=False)
 
 
-def _table(columns: Sequence[Col], rows: Sequence[Sequence[str]], bold_last: bool) -> Table:
+def _table(columns: Sequence[Col], rows: Sequence[Sequence[str]], bold_last: bool,
+           text_min: int = TEXT_MIN_WIDTH) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
     for i, col in enumerate(columns):
         longest = max([cell_len(col.header), *(cell_len(r[i]) for r in rows)])
@@ -46,7 +47,7 @@ def _table(columns: Sequence[Col], rows: Sequence[Sequence[str]], bold_last: boo
             table.add_column(col.header, justify="right", no_wrap=True, min_width=longest)
         else:
             table.add_column(col.header, overflow="fold",
-                             min_width=max(cell_len(col.header), min(longest, TEXT_MIN_WIDTH)))
+                             min_width=max(cell_len(col.header), min(longest, text_min)))
     for n, row in enumerate(rows):
         last = bold_last and n == len(rows) - 1
         table.add_row(*(Text(cell) for cell in row), style="bold" if last else None, end_section=n == len(rows) - 2
@@ -80,6 +81,10 @@ def print_table(con: Console, columns: Sequence[Col], rows: Sequence[Sequence[st
     for n, part in enumerate(parts):
         if n:
             con.print()
-        con.print(_table([columns[c] for c in part], [[r[c] for c in part] for r in rows], bold_last))
+        cols, cells = [columns[c] for c in part], [[r[c] for c in part] for r in rows]
+        table = _table(cols, cells, bold_last)
+        if _min_width(con, table) > con.width:  # a very narrow terminal: let the text wrap tighter still
+            table = _table(cols, cells, bold_last, text_min=0)
+        con.print(table)
     for line in legend:
         con.print(Text(line, style="dim"))
