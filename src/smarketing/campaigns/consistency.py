@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from smarketing.feedback.text import clean, sentences, stem, words
 
@@ -70,6 +68,8 @@ class OutreachScore:
 
 
 def _analyse(text: str) -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # scikit-learn loads when text is compared
+
     tokens = [stem(w) for w in words(text) if w not in ENGLISH_STOP_WORDS and len(w) > 1]
     return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
@@ -78,6 +78,9 @@ def tfidf_similarity(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     """Cosine matrix (len(left) x len(right)) averaging stemmed-word and character n-gram TF-IDF."""
     if not left or not right:
         return np.zeros((len(left), len(right)))
+    from sklearn.feature_extraction.text import TfidfVectorizer  # scikit-learn loads when text is compared
+    from sklearn.preprocessing import normalize
+
     corpus = list(left) + list(right)
     out = np.zeros((len(left), len(right)))
     for vec in (TfidfVectorizer(analyzer=_analyse, sublinear_tf=True),
@@ -94,6 +97,8 @@ def embedding_similarity_fn(encode: Callable[[list[str]], np.ndarray]) -> Simila
     def sim(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
         if not left or not right:
             return np.zeros((len(left), len(right)))
+        from sklearn.preprocessing import normalize  # scikit-learn loads when text is compared
+
         a = normalize(np.asarray(encode(list(left)), dtype=np.float64))
         b = normalize(np.asarray(encode(list(right)), dtype=np.float64))
         return a @ b.T
