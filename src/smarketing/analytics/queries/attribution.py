@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -85,6 +86,12 @@ class AttributionQuery(QuerySpec):
             raise ValidationFailed(f"weights apply to the custom model only, not {self.model.value}", field="weights")
         if self.start and self.end and self.end < self.start:
             raise ValidationFailed(f"the date range is empty: end {self.end} is before start {self.start}", field="end")
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (KeyError, ValueError):
+                raise ValidationFailed(f"time zone {self.timezone!r} is unknown; use an IANA name like "
+                                       "America/New_York", field="timezone") from None
         return self
 
     @property

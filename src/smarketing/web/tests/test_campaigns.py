@@ -124,3 +124,71 @@ def test_campaign_names_open_the_detail_page_whose_contacts_open_their_records(t
     for contact in two_campaigns["contacts"]:
         assert f'href="/contacts/{contact.pk}/"' in html
     assert "Method: exact simplified Shapley value" in html
+
+
+def _measure(api, name: str, **params: str) -> float | None:
+    r = api.get("/api/metrics", period="2026-Q4", name=name, **params)
+    assert r.status_code == 200, r.content
+    value: float | None = r.json()["measures"][0]["value"]
+    return value
+
+
+def test_campaign_measures_take_the_model_and_the_campaign_through_the_api_and_the_cli(two_campaigns, api):
+    from typer.testing import CliRunner
+
+    from smarketing.cli import build_app
+
+    retargeting = two_campaigns["retargeting"]
+    # When the retargeting campaign's revenue is asked for under first touch (its click came first) and last touch
+    first = _measure(api, "campaign_attributed_revenue", model="first_touch", filter=f"campaign:{retargeting.pk}")
+    last = _measure(api, "campaign_attributed_revenue", model="last_touch", filter=f"campaign:{retargeting.pk}")
+    # Then first touch gives it the whole won deal and last touch nothing; by name it is the same campaign
+    assert (first, last) == (120000, 0)
+    assert _measure(api, "campaign_attributed_revenue", model="first_touch",
+                    filter=f"campaign:{retargeting.name}") == 120000
+    # And without the campaign filter the measure is the total over all campaigns, the same under every model
+    assert _measure(api, "campaign_attributed_revenue", model="first_touch") == pytest.approx(120000)
+    assert _measure(api, "campaign_attributed_revenue", model="shapley") == pytest.approx(120000)
+    # And the CLI says the same: ROI (120,000 − 2,000) / 2,000 = 5,900 %
+    out = CliRunner().invoke(build_app(), ["metrics", "--period", "2026-Q4", "--model", "first_touch", "--where",
+                                           f"campaign={retargeting.pk}", "--name", "campaign_roi", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["measures"][0]["value"] == pytest.approx(5900.0)
+    # And the records: the won deal with all of its credit, and the campaign with its cost
+    records = api.get("/api/metrics/campaign_attributed_revenue/records", period="2026-Q4", model="first_touch",
+                      filter=f"campaign:{retargeting.pk}").json()
+    assert [(r["kind"], r["amount"]) for r in records["items"]] == [("opportunity", 120000)]
+    costed = api.get("/api/metrics/campaign_cost/records", period="2026-Q4", filter=f"campaign:{retargeting.pk}").json()
+    assert [(r["kind"], r["id"], r["amount"]) for r in costed["items"]] == [("campaign", retargeting.pk, 2000)]
+
+
+def test_an_unknown_model_is_refused_naming_the_model_field(two_campaigns, api):
+    from typer.testing import CliRunner
+
+    from smarketing.cli import build_app
+
+    r = api.get("/api/metrics", period="2026-Q4", model="magic")
+    assert r.status_code == 422 and "model" in r.content.decode() and "shapley" in r.content.decode()
+    r = api.get("/api/metrics/campaign_cost/records", period="2026-Q4", model="magic")
+    assert r.status_code == 422 and "model" in r.content.decode()
+    out = CliRunner().invoke(build_app(), ["metrics", "--period", "2026-Q4", "--model", "magic"])
+    assert out.exit_code != 0 and getattr(out.exception, "field", None) == "model"  # printed by the CLI's main
+
+
+def test_campaign_measures_cut_the_period_at_the_reporting_time_zone(two_campaigns, api):
+    from smarketing.testing.factories import OpportunityFactory
+
+    # Given a deal of the webinar's lead opened at 23:30 on New Year's Eve in New York (04:30 UTC on 1 January)
+    late = OpportunityFactory(account=two_campaigns["account"], primary_contact=two_campaigns["contacts"][5],
+                              amount=7000, opened_at=datetime(2027, 1, 1, 4, 30, tzinfo=UTC))
+    webinar = two_campaigns["campaign"]
+    # When the webinar's attributed pipeline is listed for Q4 2026 and Q1 2027 (New York quarters)
+    q4 = api.get("/api/metrics/campaign_attributed_pipeline/records", period="2026-Q4",
+                 filter=f"campaign:{webinar.pk}").json()
+    q1 = api.get("/api/metrics/campaign_attributed_pipeline/records", period="2027-Q1",
+                 filter=f"campaign:{webinar.pk}").json()
+    # Then the deal is Q4's, as the reporting period says, not the UTC day's
+    assert late.pk in {r["id"] for r in q4["items"]}
+    assert late.pk not in {r["id"] for r in q1["items"]}
+    assert sum(r["amount"] for r in q4["items"]) == pytest.approx(_measure(
+        api, "campaign_attributed_pipeline", filter=f"campaign:{webinar.pk}"))

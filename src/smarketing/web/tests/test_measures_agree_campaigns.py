@@ -71,7 +71,7 @@ def test_campaign_and_feedback_figures_equal_smarketing_metrics_on_the_small_dem
     # last 30 days, and the list and the campaign page under another model (a filter on the model)
     urls = [f"{page}?period={p}" for page in ("/campaigns/", f"/campaigns/{campaign.pk}/", "/feedback/")
             for p in PERIODS]
-    urls += [f"/campaigns/?period=2026-Q4&model=shapley", f"/campaigns/{campaign.pk}/?period=2026-10&model=first_touch"]
+    urls += ["/campaigns/?period=2026-Q4&model=shapley", f"/campaigns/{campaign.pk}/?period=2026-10&model=first_touch"]
     shown = _shown(client, urls)
     # then each page shows measures: the campaign measures on the campaign pages, the feedback count on feedback
     by_path: dict[str, set[str]] = defaultdict(set)
@@ -86,11 +86,10 @@ def test_campaign_and_feedback_figures_equal_smarketing_metrics_on_the_small_dem
     per_list: dict[str, int] = defaultdict(int)
     for url, name, value, href in shown:
         scope = scope_of(href)
-        if urlsplit(url).path == "/campaigns/" and scope[2]:
-            if scope[2] != (str(campaign.pk),):
-                per_list[url] += 1
-                if per_list[url] > 3 * len(FIELDS):
-                    continue  # the list repeats the same rows; every row equals the roi query (test_campaigns)
+        if urlsplit(url).path == "/campaigns/" and scope[2] and scope[2] != (str(campaign.pk),):
+            per_list[url] += 1
+            if per_list[url] > 3 * len(FIELDS):
+                continue  # the list repeats the same rows; every row equals the roi query (test_campaigns)
         checked.append((url, name, value, href))
     cli: dict[Scope, dict[str, float | None]] = {}
     wrong = []
