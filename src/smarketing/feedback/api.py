@@ -19,7 +19,6 @@ from smarketing.feedback import (
     selectors,
     services,
     theme_selectors,
-    theme_services,
 )
 from smarketing.feedback.insight_rules import Threshold
 from smarketing.feedback.schemas import (
@@ -106,6 +105,8 @@ def theme_unassigned(request: HttpRequest, limit: int = 100) -> Any:
              summary="Queue a full re-clustering on the themes queue (human edits are kept)",
              description="Poll the task or the theme list for the result.")
 def theme_rebuild(request: HttpRequest, payload: ThemeRebuildIn) -> Status:
+    from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
+
     if payload.backend:
         theme_services._check_backend(payload.backend)
     result = themes_rebuild_task.enqueue(backend=payload.backend or None, k=payload.k,
@@ -116,6 +117,8 @@ def theme_rebuild(request: HttpRequest, payload: ThemeRebuildIn) -> Status:
 @router.post("/loop/themes/assign", response={200: AssignOut, **WRITE_ERRORS},
              summary="Place new feedback on the nearest existing theme now (the queue does this after every capture)")
 def theme_assign(request: HttpRequest) -> Any:
+    from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
+
     return theme_services.themes_assign_new().__dict__
 
 
@@ -136,6 +139,8 @@ def _row(theme_id: int) -> theme_selectors.ThemeRow:
 @router.post("/loop/themes/{int:theme_id}/rename", response={200: theme_selectors.ThemeRow, **WRITE_ERRORS},
              summary="Name a theme; every later run keeps the name")
 def theme_rename(request: HttpRequest, theme_id: int, payload: ThemeRenameIn) -> Any:
+    from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
+
     theme_services.theme_rename(theme_id=theme_id, name=payload.name, actor=request_user(request))
     return _row(theme_id)
 
@@ -143,6 +148,8 @@ def theme_rename(request: HttpRequest, theme_id: int, payload: ThemeRenameIn) ->
 @router.post("/loop/themes/{int:theme_id}/merge", response={200: theme_selectors.ThemeRow, **WRITE_ERRORS},
              summary="Merge other themes into this one; later runs keep the merge")
 def theme_merge(request: HttpRequest, theme_id: int, payload: ThemeMergeIn) -> Any:
+    from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
+
     theme_services.theme_merge(target_id=theme_id, source_ids=payload.source_ids, actor=request_user(request),
                                note=payload.note)
     return _row(theme_id)
@@ -151,6 +158,8 @@ def theme_merge(request: HttpRequest, theme_id: int, payload: ThemeMergeIn) -> A
 @router.post("/loop/themes/{int:theme_id}/split", response={201: theme_selectors.ThemeRow, **WRITE_ERRORS},
              summary="Move some items into a new theme; returns the new theme")
 def theme_split(request: HttpRequest, theme_id: int, payload: ThemeSplitIn) -> Status:
+    from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
+
     new = theme_services.theme_split(theme_id=theme_id, item_ids=payload.item_ids, name=payload.name,
                                      actor=request_user(request), note=payload.note)
     return Status(201, _row(new.pk))
@@ -159,6 +168,8 @@ def theme_split(request: HttpRequest, theme_id: int, payload: ThemeSplitIn) -> S
 @router.post("/loop/themes/{int:theme_id}/items", response={200: theme_selectors.ThemeRow, **WRITE_ERRORS},
              summary="Put items in this theme by hand; they stay there across runs")
 def theme_items(request: HttpRequest, theme_id: int, payload: ThemeItemsIn) -> Any:
+    from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
+
     theme_services.theme_items_move(theme_id=theme_id, item_ids=payload.item_ids, actor=request_user(request),
                                     note=payload.note)
     return _row(theme_id)
