@@ -23,7 +23,15 @@ def _run(kind: str, data: dict[str, Any], engine: str | None) -> Any:
 
     spec = parse_spec(kind, {k: v for k, v in data.items() if v is not None})
     with open_engine(engine) as eng:  # type: ignore[arg-type]
-        return run_query(spec, engine=eng)
+        result = run_query(spec, engine=eng)
+    warn_skipped_rows(result)
+    return result
+
+
+def warn_skipped_rows(result: Any) -> None:
+    """Print the result's notes about stored rows analytics skipped (on stderr, so --json stays clean)."""
+    for warning in getattr(result, "warnings", []):
+        typer.secho(f"note: {warning}", err=True, fg=typer.colors.YELLOW)
 
 
 def _emit_json(result: Any) -> None:

@@ -12,6 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from smarketing.core import clock
 from smarketing.core.apitools import InSchema, OwnedRecordOut, Paged, PageIn, RecordOut
+from smarketing.core.validation import ActivityDatetime
 from smarketing.crm.enums import BuyingRole, OpportunityStage, OpportunityType, Outcome, RevenueBand
 from smarketing.lifecycle.enums import Stage
 
@@ -168,8 +169,8 @@ class OpportunityIn(InSchema):
     amount: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
     stage: OpportunityStage = OpportunityStage.DISCOVERY
-    opened_at: AwareDatetime = Field(default_factory=clock.now, description="Defaults to now")
-    closed_at: AwareDatetime | None = None
+    opened_at: ActivityDatetime = Field(default_factory=clock.now, description="Defaults to now")
+    closed_at: ActivityDatetime | None = None
     outcome: Outcome = Outcome.OPEN
     loss_reason: str = Field("", max_length=200)
     owner_id: int | None = None
@@ -186,8 +187,8 @@ class OpportunityPatch(InSchema):
     amount: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     stage: OpportunityStage | None = None
-    opened_at: AwareDatetime | None = None
-    closed_at: AwareDatetime | None = None
+    opened_at: ActivityDatetime | None = None
+    closed_at: ActivityDatetime | None = None
     outcome: Outcome | None = None
     loss_reason: str | None = Field(None, max_length=200)
     owner_id: int | None = None

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from smarketing.core import clock
 from smarketing.core.errors import NotFound, ValidationFailed
+from smarketing.core.validation import check_activity_datetime
 from smarketing.crm.enums import Outcome
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.crm.selectors import opportunity_list
@@ -174,6 +175,10 @@ def _header_map(fieldnames: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def _parse_when(value: str) -> datetime:
+    return check_activity_datetime(_parse_date_or_time(value))
+
+
+def _parse_date_or_time(value: str) -> datetime:
     value = value.strip()
     try:
         return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))

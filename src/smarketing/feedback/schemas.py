@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, field_validator
 
 from smarketing.core import clock
 from smarketing.core.apitools import InSchema, Paged, PageIn
+from smarketing.core.validation import ActivityDatetime
 from smarketing.feedback.enums import FeedbackKind, FeedbackSource
 from smarketing.feedback.services import MAX_TEXT
 from smarketing.feedback.theme_selectors import ThemeRow
@@ -21,7 +22,7 @@ class FeedbackIn(InSchema):
 
     kind: FeedbackKind | None = Field(None, description="Empty: guessed from the wording")
     text: str = Field(..., min_length=1, max_length=MAX_TEXT)
-    occurred_at: AwareDatetime = Field(default_factory=clock.now, description="Defaults to now")
+    occurred_at: ActivityDatetime = Field(default_factory=clock.now, description="Defaults to now")
     account_id: int | None = Field(None, description="Defaults to the contact's account")
     contact_id: int | None = None
     opportunity_id: int | None = None

@@ -24,6 +24,7 @@ from django.db import transaction
 from smarketing.campaigns.enums import Channel, TouchKind
 from smarketing.campaigns.services import campaigns_bulk_create, touchpoints_bulk_record
 from smarketing.core.errors import ValidationFailed
+from smarketing.core.validation import activity_window_problem
 from smarketing.crm.enums import OpportunityStage, Outcome
 from smarketing.crm.services import accounts_bulk_create, contacts_bulk_create, opportunities_bulk_create
 from smarketing.ingest.csvfile import read_csv
@@ -110,6 +111,9 @@ def olist_read(folder: Path) -> tuple[list[OlistMql], list[OlistDeal]]:
         except ValueError:
             bad(MQL_FILE, line, "first_contact_date", f"{row.get('first_contact_date')!r} is not a date (YYYY-MM-DD)")
             continue
+        if window := activity_window_problem(first):
+            bad(MQL_FILE, line, "first_contact_date", window)
+            continue
         mqls[mql_id] = OlistMql(mql_id, first, (row.get("landing_page_id") or "").strip(),
                                 (row.get("origin") or "").strip())
 
@@ -129,6 +133,9 @@ def olist_read(folder: Path) -> tuple[list[OlistMql], list[OlistDeal]]:
             won = _parse_dt(row.get("won_date") or "")
         except ValueError:
             bad(DEALS_FILE, line, "won_date", f"{row.get('won_date')!r} is not a date-time (YYYY-MM-DD HH:MM:SS)")
+            continue
+        if window := activity_window_problem(won):
+            bad(DEALS_FILE, line, "won_date", window)
             continue
         try:
             revenue = Decimal((row.get("declared_monthly_revenue") or "0").strip() or "0")

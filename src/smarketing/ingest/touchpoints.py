@@ -34,6 +34,7 @@ from smarketing.campaigns.enums import Channel, TouchKind
 from smarketing.campaigns.selectors import campaign_ids_existing
 from smarketing.campaigns.services import touchpoints_record_many
 from smarketing.core.errors import ValidationFailed
+from smarketing.core.validation import activity_window_problem
 from smarketing.crm.selectors import contact_accounts_by_id, contact_ids_by_email
 from smarketing.ingest.csvfile import read_csv
 from smarketing.scoring.services import rescore_deferred
@@ -140,6 +141,8 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
         else:
             if at.tzinfo is None:
                 problem("occurred_at", f"{r['occurred_at']!r} has no UTC offset (add Z or +hh:mm)")
+            elif window := activity_window_problem(at):
+                problem("occurred_at", window)
             else:
                 t["occurred_at"] = at
         if r.get("actor"):

@@ -34,6 +34,7 @@ from smarketing.campaigns.enums import Channel, TouchKind
 from smarketing.campaigns.services import touchpoints_bulk_record
 from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
+from smarketing.core.validation import activity_window_problem
 from smarketing.crm.selectors import contact_ids_by_source, contact_stages_by_id
 from smarketing.crm.services import contacts_upsert_by_source
 from smarketing.ingest.csvfile import read_csv
@@ -314,6 +315,8 @@ def command(
         end_at = datetime.fromisoformat(end).replace(tzinfo=UTC)
     except ValueError:
         raise ValidationFailed(f"--end {end!r} is not a date (YYYY-MM-DD)", field="end") from None
+    if problem := activity_window_problem(end_at):
+        raise ValidationFailed(f"--end {problem}", field="end")
     with Bar(transient=True, disable=json_out) as bar:
         tasks: dict[str, Any] = {}
 

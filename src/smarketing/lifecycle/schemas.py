@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from pydantic import AwareDatetime
 
 from smarketing.core.apitools import InSchema, Paged, PageIn
+from smarketing.core.validation import ActivityDatetime
 from smarketing.lifecycle.enums import ActorKind, Stage
 from smarketing.lifecycle.sla import MarketingVerdict
 
@@ -20,7 +21,7 @@ class StageChangeIn(InSchema):
     contact_id: int | None = None
     account_id: int | None = None
     to_stage: Stage
-    occurred_at: AwareDatetime | None = Field(None, description="Defaults to now")
+    occurred_at: ActivityDatetime | None = Field(None, description="Defaults to now")
     reason: str = Field("", max_length=500)
     details: dict[str, Any] = Field(default_factory=dict)
     actor_kind: ActorKind = Field(ActorKind.USER, description="Who moved it; the token's user is recorded as actor")

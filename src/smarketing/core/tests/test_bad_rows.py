@@ -105,13 +105,14 @@ def test_the_funnel_still_counts_the_good_rows(bad_history, api):
 
 
 @pytest.mark.parametrize("path", ["/", "/funnel/", "/goals/", "/journeys/", "/campaigns/"])
-def test_every_analytics_page_answers_after_bad_rows(bad_history, users, path):
+def test_every_analytics_page_answers_with_a_note_after_bad_rows(bad_history, users, path):
     client = Client()
     client.force_login(users["revops"])
 
     response = client.get(path)
 
     assert response.status_code == 200
+    assert b"Some stored rows could not be used in these figures" in response.content
 
 
 def test_clean_data_has_no_warnings(db, users, active_playbook, api):

@@ -46,6 +46,7 @@ _MEMO_MAX = 128
 _memo: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # this process's copy of rows it has read: key -> (version, value)
 _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_inline", default=False)
 _computing: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_computing", default=False)
+_skipped: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("smk_web_skipped", default=())
 
 
 def _version_and_size() -> tuple[str, int]:
@@ -214,16 +215,31 @@ def query_result(kind: str, data: dict[str, Any]) -> Any:
     stored = _load(key, ver)
     found, value = stored.value_for(ver)
     if found:
-        return value
+        return _noted(value)
     if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
-        return compute_query(kind=kind, spec_json=spec_json, version=ver)
+        return _noted(compute_query(kind=kind, spec_json=spec_json, version=ver))
     if claim(key=key, name=name, version=ver):
         from smarketing.web.tasks import figure_compute_task
 
         figure_compute_task.enqueue(kind, spec_json, ver)
     _computing.set(True)
     stale, old = stored.stale_value()
-    return old if stale else None
+    return _noted(old) if stale else None
+
+
+def _noted(result: Any) -> Any:
+    """Remember the result's notes about skipped stored rows for this request's page (see `skipped_rows`)."""
+    for warning in getattr(result, "warnings", None) or []:
+        if warning not in _skipped.get():
+            _skipped.set((*_skipped.get(), warning))
+    return result
+
+
+def skipped_rows() -> list[str]:
+    """The notes about stored rows analytics skipped for this request (and reset them for the next one)."""
+    value = list(_skipped.get())
+    _skipped.set(())
+    return value
 
 
 def compute_query(*, kind: str, spec_json: str, version: str) -> Any:

@@ -38,13 +38,14 @@ def domain_errors(view: Any) -> Any:
 def page(request: HttpRequest, template: str, context: Mapping[str, Any], *, status: int = 200,
          tables: Mapping[str, Table] | None = None) -> HttpResponse:
     """Render a page (or, with ?format=csv, one of its tables as CSV)."""
-    from smarketing.web.data.common import pending
+    from smarketing.web.data.common import pending, skipped_rows
 
     computing = pending()  # read (and reset) in every branch, so the flag never leaks into the thread's next request
+    skipped = skipped_rows()
     if tables is not None and wants_csv(request):
         return csv_response(tables, request)
-    return render(request, template, {**web(request), **context, "tables": tables or {}, "computing": computing},
-                  status=status)
+    return render(request, template, {**web(request), **context, "tables": tables or {}, "computing": computing,
+                                      "skipped_rows": skipped}, status=status)
 
 
 def period_from(request: HttpRequest) -> tuple[Period, str]:
