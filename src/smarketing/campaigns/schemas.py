@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, ValidationInfo, field_validator
 from smarketing.campaigns.brief_selectors import RepConsistency
 from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
 from smarketing.core.apitools import InSchema, OwnedRecordOut, Paged, PageIn
+from smarketing.core.validation import ActivityDate, ActivityDatetime
 
 # ---------------------------------------------------------------- campaigns
 
@@ -19,8 +20,8 @@ class CampaignIn(InSchema):
     name: str = Field(..., min_length=1, max_length=200)
     channel: Channel
     type: CampaignType = CampaignType.DEMAND_GEN
-    start_date: date
-    end_date: date | None = None
+    start_date: ActivityDate
+    end_date: ActivityDate | None = None
     budget: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
     actual_cost: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
     owner_id: int | None = None
@@ -42,8 +43,8 @@ class CampaignPatch(InSchema):
     name: str | None = Field(None, min_length=1, max_length=200)
     channel: Channel | None = None
     type: CampaignType | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: ActivityDate | None = None
+    end_date: ActivityDate | None = None
     budget: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     actual_cost: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
     owner_id: int | None = None
@@ -83,7 +84,7 @@ class TouchpointIn(InSchema):
     campaign_id: int | None = None
     channel: Channel
     kind: TouchKind
-    occurred_at: AwareDatetime
+    occurred_at: ActivityDatetime
     source: str = Field("", max_length=32, description="Sending system; with source_id makes the append idempotent")
     source_id: str = Field("", max_length=128, description="The event's id there; a repeat returns the first row")
     value: Decimal | None = Field(None, max_digits=14, decimal_places=2)
