@@ -5,6 +5,7 @@ from smarketing.campaigns.models import (
     BriefSignoff,
     Campaign,
     CampaignBrief,
+    CampaignMember,
     Outreach,
     Touchpoint,
 )
@@ -72,3 +73,13 @@ class OutreachAdmin(AppendOnlyAdmin):
     list_filter = ("kind",)
     search_fields = ("text", "subject")
     raw_id_fields = ("rep", "campaign", "contact", "account")
+
+
+@admin.register(CampaignMember)
+class CampaignMemberAdmin(admin.ModelAdmin):
+    """Members are records, not history: RevOps may correct a status here."""
+
+    list_display = ("campaign", "contact", "status", "first_responded_at", "created_at", "source")
+    list_filter = ("status",)
+    search_fields = ("campaign__name", "contact__email", "source_id")
+    raw_id_fields = ("campaign", "contact")

@@ -23,6 +23,11 @@ from smarketing.campaigns.schemas import (
     CampaignConsistencyOut,
     CampaignFilters,
     CampaignIn,
+    CampaignMemberFilters,
+    CampaignMemberIn,
+    CampaignMemberOut,
+    CampaignMemberPage,
+    CampaignMemberSummaryOut,
     CampaignOut,
     CampaignPage,
     CampaignPatch,
@@ -77,6 +82,34 @@ def touchpoint_list(request: HttpRequest, filters: Query[TouchpointFilters]) -> 
 def touchpoint_record(request: HttpRequest, payload: TouchpointIn) -> Status:
     touchpoint, created = services.touchpoint_record(**resolve_refs(payload.dict(), TOUCHPOINT_REFS))
     return Status(201 if created else 200, touchpoint)
+
+
+# ---------------------------------------------------------------------------------------------------- members
+
+@router.get("/campaigns/{campaign_id}/members", response={200: CampaignMemberPage, **READ_ERRORS},
+            summary="A campaign's members, oldest membership first")
+def campaign_member_list(request: HttpRequest, campaign_id: int,
+                         filters: Query[CampaignMemberFilters]) -> dict[str, Any]:
+    selectors.campaign_get(pk=campaign_id)
+    return page(selectors.campaign_member_list(campaign_id=campaign_id, **filters_of(filters)), filters)
+
+
+@router.post("/campaigns/{campaign_id}/members", response={200: CampaignMemberOut, 201: CampaignMemberOut,
+                                                           **WRITE_ERRORS},
+             summary="Add a contact to a campaign, or move its membership forward",
+             description="201 when the contact joins; 200 with the membership when it was already a member (its "
+                         "status only moves forward, its first response is kept).")
+def campaign_member_upsert(request: HttpRequest, campaign_id: int, payload: CampaignMemberIn) -> Status:
+    campaign = selectors.campaign_get(pk=campaign_id)
+    data = resolve_refs(payload.dict(), {"contact_id": contact_get})
+    member, created = services.campaign_member_upsert(campaign=campaign, **data)
+    return Status(201 if created else 200, member)
+
+
+@router.get("/campaigns/{campaign_id}/members/summary", response={200: CampaignMemberSummaryOut, **READ_ERRORS},
+            summary="Members per status and the pipeline and revenue of those who reached each status")
+def campaign_member_summary(request: HttpRequest, campaign_id: int) -> Any:
+    return selectors.campaign_member_summary(campaign_id=campaign_id)
 
 
 # ---------------------------------------------------------------------------------------------------- briefs

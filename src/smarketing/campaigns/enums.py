@@ -57,3 +57,21 @@ class BriefCommentTopic(models.TextChoices):
     MESSAGING = "messaging", "Messaging"
     ASSETS = "assets", "Assets"
     OTHER = "other", "Other"
+
+
+class MemberStatus(models.TextChoices):
+    """A campaign member's furthest step, in this order; a member only moves forward (sent → … → converted).
+
+    Responded and every later status count as having responded (first_responded_at is set once, on reaching it).
+    """
+
+    SENT = "sent", "Sent"
+    OPENED = "opened", "Opened"
+    RESPONDED = "responded", "Responded"
+    REGISTERED = "registered", "Registered"
+    ATTENDED = "attended", "Attended"
+    CONVERTED = "converted", "Converted"
+
+
+# The order of the funnel of member statuses: a position per status, so "reached" is a comparison.
+MEMBER_STATUS_ORDER: dict[str, int] = {s.value: i for i, s in enumerate(MemberStatus)}

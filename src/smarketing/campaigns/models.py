@@ -4,7 +4,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from smarketing.campaigns.enums import BriefCommentTopic, CampaignType, Channel, OutreachKind, TouchKind
+from smarketing.campaigns.enums import (
+    BriefCommentTopic,
+    CampaignType,
+    Channel,
+    MemberStatus,
+    OutreachKind,
+    TouchKind,
+)
 from smarketing.core.models import AppendOnly, TimeStamped
 
 
@@ -145,3 +152,30 @@ class Outreach(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.rep_id}"
+
+
+class CampaignMember(models.Model):
+    """A contact's membership of a campaign (Salesforce's Campaign Member): its furthest status and when it first
+    responded. A record, not history: its status moves forward in place (campaign_member_upsert)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="campaign_memberships")
+    status = models.CharField(max_length=16, choices=MemberStatus.choices, default=MemberStatus.SENT, db_index=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    # Why given, not auto: the membership time in the sending system (an import's Created Date), which the ROI
+    # per member stage compares with the opportunities' opening.
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    source = models.CharField(max_length=32, blank=True, default="")
+    source_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="one_membership_per_campaign_contact"),
+            models.UniqueConstraint(fields=["source", "source_id"], condition=~Q(source_id=""),
+                                    name="campaign_member_source_key"),
+        ]
+        indexes = [models.Index(fields=["campaign", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.campaign_id}: {self.status}"

@@ -10,7 +10,7 @@ from ninja import Field, Schema
 from pydantic import AwareDatetime, ValidationInfo, field_validator
 
 from smarketing.campaigns.brief_selectors import RepConsistency
-from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
+from smarketing.campaigns.enums import CampaignType, Channel, MemberStatus, TouchKind
 from smarketing.core.apitools import InSchema, OwnedRecordOut, Paged, PageIn
 from smarketing.core.validation import ActivityDate, ActivityDatetime
 
@@ -262,3 +262,58 @@ class CampaignConsistencyOut(Schema):
     coverage: float | None
     reps: list[RepConsistency]
     items: list[OutreachConsistencyOut] = []
+
+# ---------------------------------------------------------------- campaign members
+
+class CampaignMemberIn(InSchema):
+    contact_id: int
+    status: MemberStatus = Field(MemberStatus.SENT, description="sent → opened → responded → registered → attended "
+                                                                "→ converted; a member only moves forward")
+    created_at: AwareDatetime | None = Field(None, description="When the contact joined (default: now); kept from "
+                                                               "the first post")
+    first_responded_at: AwareDatetime | None = Field(None, description="Set once; default: now, when the status "
+                                                                       "reaches responded or later")
+    source: str = Field("", max_length=32)
+    source_id: str = Field("", max_length=128)
+
+
+class CampaignMemberOut(Schema):
+    id: int
+    campaign_id: int
+    contact_id: int
+    contact_email: str
+    status: str
+    first_responded_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    source: str
+    source_id: str
+
+    @staticmethod
+    def resolve_contact_email(obj: Any) -> str:
+        return str(obj.contact.email)
+
+
+class CampaignMemberFilters(PageIn):
+    status: MemberStatus | None = None
+
+
+class CampaignMemberPage(Paged[CampaignMemberOut]):
+    pass
+
+
+class MemberStageOut(Schema):
+    status: str
+    members: int = Field(..., description="Members whose furthest status is this one")
+    reached: int = Field(..., description="Members at this status or a later one")
+    pipeline: float = Field(..., description="Amount of the opportunities of the members who reached it (as "
+                                             "primary contact, opened after joining)")
+    revenue: float = Field(..., description="The won part of that pipeline")
+    cost_per_reached: float | None = Field(..., description="The campaign's actual cost per member who reached it")
+
+
+class CampaignMemberSummaryOut(Schema):
+    campaign_id: int
+    members: int
+    actual_cost: float
+    stages: list[MemberStageOut]

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from smarketing.campaigns.enums import CampaignType, Channel, TouchKind
-from smarketing.campaigns.models import Campaign, Touchpoint
+from smarketing.campaigns.enums import MEMBER_STATUS_ORDER, CampaignType, Channel, MemberStatus, TouchKind
+from smarketing.campaigns.models import Campaign, CampaignMember, Touchpoint
 from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.services import record_create, record_update, validate_and_save
@@ -229,3 +229,103 @@ def _insert_touchpoints(rows: list[tuple[Any, ...]]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 5000):
             cursor.executemany(sql, rows[start:start + 5000])
+
+
+# ------------------------------------------------------------------------------------------- campaign members
+
+def member_advance(*, status: str, first_responded_at: datetime | None, new_status: str,
+                   new_first_responded_at: datetime | None, now: datetime) -> tuple[str, datetime | None]:
+    """The member's status and first response after an update: the status only moves forward, and the first
+    response is set once (the date given, else `now` when the status reaches responded or later)."""
+    if MEMBER_STATUS_ORDER[new_status] > MEMBER_STATUS_ORDER[status]:
+        status = new_status
+    if first_responded_at is None:
+        if new_first_responded_at is not None:
+            first_responded_at = new_first_responded_at
+        elif MEMBER_STATUS_ORDER[status] >= MEMBER_STATUS_ORDER[MemberStatus.RESPONDED]:
+            first_responded_at = now
+    return status, first_responded_at
+
+
+def _member_status_checked(status: str, record: str) -> str:
+    if status not in MEMBER_STATUS_ORDER:
+        raise ValidationFailed(f"{record}: status {status!r} is not one of {', '.join(MEMBER_STATUS_ORDER)}",
+                               field="status", record=record)
+    return status
+
+
+@transaction.atomic
+def campaign_member_upsert(*, campaign: Campaign, contact: Contact, status: str = MemberStatus.SENT,
+                           created_at: datetime | None = None, first_responded_at: datetime | None = None,
+                           source: str = "", source_id: str = "") -> tuple[CampaignMember, bool]:
+    """Add a contact to a campaign, or move its membership forward; returns (member, created).
+
+    One membership per campaign and contact: a repeat never moves the status back, and the first response and
+    the membership time stay as first recorded.
+    """
+    record = f"campaign_member:{campaign.pk}:{contact.pk}"
+    _member_status_checked(status, record)
+    for name, value in (("created_at", created_at), ("first_responded_at", first_responded_at)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(f"{record}: {name} must be a timezone-aware datetime", field=name, record=record)
+    now = clock.now()
+    member = CampaignMember.objects.select_for_update().filter(campaign=campaign, contact=contact).first()
+    if member is None:
+        new_status, first = member_advance(status=MemberStatus.SENT, first_responded_at=None, new_status=status,
+                                           new_first_responded_at=first_responded_at, now=now)
+        member = CampaignMember(campaign=campaign, contact=contact, status=new_status, first_responded_at=first,
+                                created_at=created_at or now, source=source, source_id=source_id)
+        validate_and_save(member, label="campaign member")
+        return member, True
+    new_status, first = member_advance(status=member.status, first_responded_at=member.first_responded_at,
+                                       new_status=status, new_first_responded_at=first_responded_at, now=now)
+    changed = (new_status, first) != (member.status, member.first_responded_at)
+    if source_id and not member.source_id:
+        member.source, member.source_id, changed = source, source_id, True
+    if changed:
+        member.status, member.first_responded_at = new_status, first
+        validate_and_save(member, label="campaign member")
+    return member, False
+
+
+@transaction.atomic
+def campaign_members_upsert_many(*, members: list[dict[str, Any]]) -> tuple[int, int]:
+    """Upsert many memberships at once (imports); returns (created, updated).
+
+    Each row needs campaign_id, contact_id, status, created_at (aware) and may carry first_responded_at, source
+    and source_id; the rules are campaign_member_upsert's, so importing the same rows again changes nothing.
+    """
+    now = clock.now()
+    pairs = {(m["campaign_id"], m["contact_id"]) for m in members}
+    existing: dict[tuple[int, int], CampaignMember] = {}
+    for campaign_id in {c for c, _ in pairs}:
+        contact_ids = sorted(k for c, k in pairs if c == campaign_id)
+        for start in range(0, len(contact_ids), CHUNK):
+            for row in CampaignMember.objects.filter(campaign_id=campaign_id,
+                                                     contact_id__in=contact_ids[start:start + CHUNK]):
+                existing[(campaign_id, row.contact_id)] = row
+    new: dict[tuple[int, int], CampaignMember] = {}
+    changed: dict[tuple[int, int], CampaignMember] = {}
+    for m in members:
+        key = (m["campaign_id"], m["contact_id"])
+        record = f"campaign_member:{key[0]}:{key[1]}"
+        _member_status_checked(m["status"], record)
+        member = existing.get(key) or new.get(key)
+        if member is None:
+            status, first = member_advance(status=MemberStatus.SENT, first_responded_at=None, new_status=m["status"],
+                                           new_first_responded_at=m.get("first_responded_at"), now=now)
+            new[key] = CampaignMember(campaign_id=key[0], contact_id=key[1], status=status,
+                                      first_responded_at=first, created_at=m["created_at"],
+                                      source=m.get("source", ""), source_id=m.get("source_id", ""))
+            continue
+        status, first = member_advance(status=member.status, first_responded_at=member.first_responded_at,
+                                       new_status=m["status"], new_first_responded_at=m.get("first_responded_at"),
+                                       now=now)
+        if (status, first) != (member.status, member.first_responded_at):
+            member.status, member.first_responded_at, member.updated_at = status, first, now
+            if key not in new:
+                changed[key] = member
+    CampaignMember.objects.bulk_create(list(new.values()), batch_size=1000)
+    CampaignMember.objects.bulk_update(list(changed.values()), ["status", "first_responded_at", "updated_at"],
+                                       batch_size=1000)
+    return len(new), len(changed)
