@@ -36,6 +36,13 @@ def brief_signed_off(brief: CampaignBrief) -> bool:
     return any(s.content_sha == brief.content_sha for s in brief.signoffs.all())
 
 
+def brief_in_force(versions: Iterable[CampaignBrief]) -> CampaignBrief:
+    """Of one campaign's brief versions, the one sales carries: the latest launched, else the latest (a draft)."""
+    ordered = sorted(versions, key=lambda b: b.version)
+    launched = [b for b in ordered if b.launched_at is not None]
+    return (launched or ordered)[-1]
+
+
 def outreach_list(*, campaign_id: int | None = None, rep_id: int | None = None) -> QuerySet[Outreach]:
     qs = Outreach.objects.select_related("rep", "campaign", "contact", "account").order_by("-sent_at", "-id")
     if campaign_id:
@@ -89,10 +96,14 @@ def _similarity(backend: str | None) -> tuple[cons.SimilarityFn | None, cons.Cal
 
 def campaign_consistency_list(*, campaign_ids: Iterable[int] | None = None, backend: str | None = None,
                               with_items: bool = False) -> list[CampaignConsistency]:
-    """Consistency per campaign that has outreach or a brief: the mean outreach score, and per rep."""
+    """Consistency per campaign that has outreach or a brief: the mean outreach score against the brief in force
+    (`brief_in_force`), and per rep."""
     sim, cal = _similarity(backend)
-    briefs = {b.campaign_id: b for b in CampaignBrief.objects.select_related("campaign").filter(
-        **({"campaign_id__in": list(campaign_ids)} if campaign_ids is not None else {}))}
+    versions: dict[int, list[CampaignBrief]] = defaultdict(list)
+    for b in CampaignBrief.objects.select_related("campaign").filter(
+            **({"campaign_id__in": list(campaign_ids)} if campaign_ids is not None else {})):
+        versions[b.campaign_id].append(b)
+    briefs = {cid: brief_in_force(vs) for cid, vs in versions.items()}
     outreach = Outreach.objects.select_related("rep", "campaign").filter(campaign__isnull=False).order_by("sent_at", "id")
     if campaign_ids is not None:
         outreach = outreach.filter(campaign_id__in=list(campaign_ids))

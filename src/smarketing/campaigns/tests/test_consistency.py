@@ -13,7 +13,13 @@ from smarketing.campaigns.brief_selectors import (
     consistency_by_campaign,
     rep_consistency_list,
 )
-from smarketing.campaigns.briefs import brief_create, outreach_record
+from smarketing.campaigns.briefs import (
+    brief_create,
+    brief_launch,
+    brief_revise,
+    brief_sign_off,
+    outreach_record,
+)
 from smarketing.campaigns.consistency import BriefText, score_outreach, stem
 from smarketing.testing.factories import CampaignFactory, UserFactory
 
@@ -154,3 +160,33 @@ def test_consistency_beside_roi_api(api, campaign_world):
     assert res.status_code == 200, res.content
     row = next(r for r in res.json()["rows"] if r["campaign_id"] == campaign.pk)
     assert row["consistency"] is not None and row["outreach"] == 4
+
+
+def test_consistency_reads_the_launched_brief_in_force_not_a_later_draft(campaign_world, users):
+    # given the campaign's brief launched with the fast-close message, then revised to an off-message draft
+    campaign, _, _, _ = campaign_world
+    launched = campaign.briefs.get()
+    brief_sign_off(brief_id=launched.pk, user=users["sales"])
+    brief_launch(brief_id=launched.pk)
+    before = {r.rep: r.score for r in campaign_consistency_get(campaign_id=campaign.pk).reps}
+    draft = brief_revise(brief_id=launched.pk, data={"core_message": UNRELATED, "proof_points": [],
+                                                     "talk_track": ""})
+    # then the outreach is still measured against the launched v1, the brief sales carries
+    during = campaign_consistency_get(campaign_id=campaign.pk)
+    assert {r.rep: r.score for r in during.reps} == before and before["gina"] > before["luke"]
+    # and once v2 is signed off and launched, against v2, where the unrelated note is the one on message
+    brief_sign_off(brief_id=draft.pk, user=users["sales"])
+    brief_launch(brief_id=draft.pk)
+    after = {r.rep: r.score for r in campaign_consistency_get(campaign_id=campaign.pk).reps}
+    assert after != before and after["luke"] > after["gina"]
+
+
+def test_without_a_launched_version_the_latest_brief_is_read(db):
+    from smarketing.campaigns.brief_selectors import brief_in_force
+    from smarketing.campaigns.models import CampaignBrief
+
+    def brief(version: int, launched: bool) -> CampaignBrief:
+        return CampaignBrief(version=version, launched_at=datetime(2026, 1, version, tzinfo=UTC) if launched else None)
+
+    assert brief_in_force([brief(2, False), brief(1, False)]).version == 2
+    assert brief_in_force([brief(3, False), brief(1, True), brief(2, True)]).version == 2
