@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, time, timedelta
-from typing import Any
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING, Any
 
 from smarketing.core.errors import ValidationFailed
 from smarketing.lifecycle.enums import FUNNEL_ORDER, Stage
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 SECONDS_PER_DAY = 86400.0
 FUNNEL_KEYS: list[str] = [s.value for s in FUNNEL_ORDER]
@@ -53,6 +53,8 @@ def day_after(d: date, tz: str | None = None) -> datetime:
 
 
 def ts_literal(value: datetime) -> ir.TimestampScalar:
+    import ibis  # ibis loads when a query runs, not at start-up
+
     return ibis.literal(value, type="timestamp('UTC', 6)")
 
 

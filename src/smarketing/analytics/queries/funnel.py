@@ -11,11 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from smarketing.analytics.queries.common import (
@@ -31,6 +28,10 @@ from smarketing.analytics.queries.common import (
 )
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
 
 Level = Literal["contact", "account"]
 GROUP_FIELDS: dict[str, tuple[str, ...]] = {
@@ -169,6 +170,8 @@ class FunnelResult(QueryResult):
 
 def stage_events(engine: Any, level: Level) -> ir.Table:
     """(subject, to_stage, occurred_at): an account's history includes the changes of its contacts."""
+    import ibis  # ibis loads when a query runs, not at start-up
+
     sc = engine.table("stage_changes")
     if level == "contact":
         sc = sc.filter(sc.contact_id.notnull())
@@ -182,6 +185,8 @@ def stage_events(engine: Any, level: Level) -> ir.Table:
 
 def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
     """One row per cohort subject: entered_at, reached_<k> per step, stage_in_at/stage_out_at (window applied)."""
+    import ibis  # ibis loads when a query runs, not at start-up
+
     sc = stage_events(engine, spec.level)
     in_stage = {"stage_in_at": sc.occurred_at.min(where=sc.to_stage == spec.from_stage),
                 "stage_out_at": sc.occurred_at.min(where=sc.from_stage == spec.from_stage)}
@@ -224,6 +229,8 @@ def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
 
 def _with_key(engine: Any, level: Level, field: str, per: ir.Table, column: str) -> ir.Table:
     """`per` plus `column`: each subject's key for a group field (a string; year*100+month for cohort months)."""
+    import ibis  # ibis loads when a query runs, not at start-up
+
     if field == "cohort_month":
         return per.mutate(**{column: (per.entered_at.year() * 100 + per.entered_at.month()).cast("string")})
     if level == "account":
@@ -252,6 +259,8 @@ def _with_key(engine: Any, level: Level, field: str, per: ir.Table, column: str)
 
 def _group_keys(engine: Any, spec: FunnelQuery, per: ir.Table) -> ir.Table:
     """Attach `group_key` (a string, or a year*100+month number for cohort months)."""
+    import ibis  # ibis loads when a query runs, not at start-up
+
     if spec.by is None:
         return per.mutate(group_key=ibis.literal("all"))
     return _with_key(engine, spec.level, spec.by, per, "group_key")
@@ -272,6 +281,8 @@ def _values(engine: Any, spec: FunnelQuery) -> ir.Table:
 
 def funnel_frame(engine: Any, spec: FunnelQuery, *, grouped: bool, per: ir.Table | None = None) -> pd.DataFrame:
     """The aggregated funnel as one frame row per group (one row overall when not grouped)."""
+    import ibis  # ibis loads when a query runs, not at start-up
+
     per = subject_timeline(engine, spec) if per is None else per
     per = _group_keys(engine, spec if grouped else spec.model_copy(update={"by": None}), per)
     vals = _values(engine, spec)
@@ -334,6 +345,8 @@ def _label(spec: FunnelQuery, key: str) -> str:
 
 
 def _empty_row(spec: FunnelQuery) -> pd.Series:
+    import pandas as pd  # pandas loads when a query runs, not at start-up
+
     data: dict[str, Any] = {"entered": 0, "converted": 0, "pipeline_value": 0.0, "won_value": 0.0}
     data.update({f"outcome_{o}": 0 for o in OUTCOMES})
     data.update({f"reached_{k}": 0 for k in range(1, len(spec.steps))})

@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import ibis
 from pydantic import Field, model_validator
 
 from smarketing.analytics.queries.common import (
@@ -179,6 +178,8 @@ def _goal_revenue(spec: GoalsQuery) -> float:
 
 def measure_rates(engine: Any, spec: GoalsQuery, period: Period, tz: str = "UTC") -> Rates:
     """Conversion rates, win rate, deal size and lags over the lookback window before the period."""
+    import ibis  # ibis loads when a query runs, not at start-up
+
     start = period.start - timedelta(days=spec.lookback_days)
     end = period.start - timedelta(days=1)
     fq = FunnelQuery(from_stage="lead", to_stage="customer", start=start, end=end, timezone=tz)

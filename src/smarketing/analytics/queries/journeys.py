@@ -13,17 +13,19 @@ Conversion is reaching the outcome step, so conforming and non-conforming journe
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 from pydantic import Field, model_validator
 
-from smarketing.analytics import paths
 from smarketing.analytics.queries.common import clean, day_after, day_start, epoch, ratio, ts_literal
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from smarketing.analytics import paths
 
 Level = Literal["contact", "account"]
 SEP = " > "
@@ -109,6 +111,8 @@ class JourneysResult(QueryResult):
 
 def events_table(engine: Any, spec: JourneysQuery) -> ir.Table:
     """(subject, occurred_at, src, eid, activity): touches (src 0) and stage changes (src 1)."""
+    import ibis  # loads when a query runs, not at start-up
+
     sc = engine.table("stage_changes")
     tp = engine.table("touchpoints")
     if spec.level == "contact":
@@ -167,6 +171,8 @@ def _existing_subjects(engine: Any, spec: JourneysQuery) -> set[int]:
 
 def fetch_arrays(engine: Any, ev: ir.Table) -> paths.EventArrays:
     """Coded, sorted event arrays pulled from the engine (codes assigned from the sorted distinct labels)."""
+    from smarketing.analytics import paths  # loads when a query runs, not at start-up
+
     ordered = ev.order_by(["subject", "occurred_at", "src", "eid"]).select(
         "subject", ts=epoch(ev.occurred_at), activity=ev.activity)
     table = engine.to_arrow(ordered)
@@ -179,6 +185,8 @@ def fetch_arrays(engine: Any, ev: ir.Table) -> paths.EventArrays:
 
 
 def _edges_engine(engine: Any, ev: ir.Table) -> tuple[list[Edge], dict[str, int], dict[str, int]]:
+    import ibis  # loads when a query runs, not at start-up
+
     w = ibis.window(group_by=ev.subject, order_by=[ev.occurred_at, ev.src, ev.eid])
     seq = ev.mutate(nxt=ev.activity.lead().over(w), nxt_at=ev.occurred_at.lead().over(w),
                     prv=ev.activity.lag().over(w))
@@ -196,6 +204,8 @@ def _edges_engine(engine: Any, ev: ir.Table) -> tuple[list[Edge], dict[str, int]
 
 
 def _paths_engine(engine: Any, ev: ir.Table, top: int, outcome: str) -> tuple[int, list[PathCount]]:
+    import ibis  # loads when a query runs, not at start-up
+
     if engine.name == "spark":
         # Spark has no ordered aggregate: collect (time, src, id, activity) structs and sort them.
         item = ibis.struct({"t": ev.occurred_at, "s": ev.src, "i": ev.eid, "a": ev.activity})
@@ -215,6 +225,8 @@ def _paths_engine(engine: Any, ev: ir.Table, top: int, outcome: str) -> tuple[in
 
 def _kernel_graph(ev: paths.EventArrays, top: int, outcome: str) -> tuple[list[Edge], dict[str, int],
                                                                               dict[str, int], list[PathCount]]:
+    from smarketing.analytics import paths  # loads when a query runs, not at start-up
+
     g = paths.dfg(ev)
     lab = ev.labels
     edges = [Edge(source=lab[a], target=lab[b], count=c, mean_days=clean(m / 86400) or 0.0)
@@ -234,6 +246,8 @@ def _kernel_graph(ev: paths.EventArrays, top: int, outcome: str) -> tuple[list[E
 
 
 def _conformance(ev: paths.EventArrays, name: str, steps: list[JourneyStepIn], mask: np.ndarray) -> Conformance:
+    from smarketing.analytics import paths  # loads when a query runs, not at start-up
+
     required = [s.kind for s in steps if not s.optional]
     outcome, checked = required[-1], required[:-1]
     index = {label: i for i, label in enumerate(ev.labels)}
