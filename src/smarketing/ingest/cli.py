@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from smarketing.ingest import olist, touchpoints, xeducation
+from smarketing.ingest import members, olist, touchpoints, xeducation
 
 import_app = typer.Typer(help="Import data from files (CSV mappings).", no_args_is_help=True)
 import_app.command("xeducation")(xeducation.command)
 import_app.command("touchpoints")(touchpoints.command)
 import_app.command("olist")(olist.command)
+import_app.command("members")(members.command)
 
 
 def register(app: typer.Typer) -> None:
