@@ -124,7 +124,7 @@ def _row(cid: int | None, name: str, channel: str, cost: float, budget: float, f
     rev = figures["revenue"]
     return CampaignRoi(
         campaign_id=cid, name=name, channel=channel, cost=round(cost, 2), budget=round(budget, 2),
-        **{k: round(v, 6) for k, v in figures.items()},
+        **{k: round(v, 6) for k, v in figures.items()},  # type: ignore[arg-type]  # figures never has "warnings"
         cost_per_mql=_ratio(cost, figures["mqls"]), cost_per_sql=_ratio(cost, figures["sqls"]),
         cost_per_opportunity=_ratio(cost, figures["opportunities"]), roas=_ratio(rev, cost),
         roi=roi_percent(rev, cost), pipeline_per_cost=_ratio(figures["pipeline"], cost))
