@@ -69,8 +69,9 @@ def test_api_quick_capture_is_idempotent_by_source_id(api):
 
 
 def test_api_quick_capture_names_the_missing_account(api):
+    # an id in the body that names no record is a bad field of the request (422), as for every API write
     res = api.post("/api/loop/feedback", {"text": "Love it", "account_id": 999}, role="sales")
-    assert res.status_code == 404
+    assert res.status_code == 422
     assert res.json()["field"] == "account_id" and "999" in res.json()["message"]
 
 
