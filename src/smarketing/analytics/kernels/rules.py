@@ -9,29 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
+from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.kernels import loops
 from smarketing.analytics.kernels.journeys import Journeys
 from smarketing.analytics.kernels.loops import jit
 from smarketing.core.errors import ValidationFailed
-
-
-class AttributionModel(StrEnum):
-    FIRST_TOUCH = "first_touch"
-    LAST_TOUCH = "last_touch"
-    LINEAR = "linear"
-    TIME_DECAY = "time_decay"
-    U_SHAPED = "u_shaped"
-    W_SHAPED = "w_shaped"
-    FULL_PATH = "full_path"
-    CUSTOM = "custom"
-    MARKOV = "markov"
-    SHAPLEY = "shapley"
-
 
 RULE_MODELS = (AttributionModel.FIRST_TOUCH, AttributionModel.LAST_TOUCH, AttributionModel.LINEAR,
                AttributionModel.TIME_DECAY, AttributionModel.U_SHAPED, AttributionModel.W_SHAPED,
