@@ -5,17 +5,19 @@ Each domain app contributes a router; this module only mounts them and maps erro
 
 from __future__ import annotations
 
+import math
 from importlib import import_module
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from smarketing.core.errors import DomainError
 from smarketing.core.errors import PermissionDenied as DomainPermissionDenied
+from smarketing.core.throttling import TokenRateThrottle, bad_token_record, bad_tokens_check
 from smarketing.team.roles import WRITE_ROLES, has_role
 from smarketing.team.services import api_token_authenticate
 
@@ -26,8 +28,10 @@ class TokenAuth(HttpBearer):
     """Bearer API token; viewers may read but not write."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        bad_tokens_check(request)
         user = api_token_authenticate(token)
         if user is None:
+            bad_token_record(request)
             return None
         if request.method not in SAFE_METHODS and not has_role(user, WRITE_ROLES):
             raise DomainPermissionDenied(f"user {user.username!r} has role {user.role!r}, which is read-only",
@@ -44,7 +48,11 @@ analytics and feedback.
 
 **Errors.** Every error body is `{"code", "message", "field", "record", "details": [{"field", "message"}]}` with a
 stable `code`: `unauthenticated` (401), `forbidden` (403), `not_found` (404), `conflict` (409),
-`validation_error` (422, every bad field listed in `details`). Nothing is written when a request fails.
+`validation_error` (422, every bad field listed in `details`), `throttled` (429). Nothing is written when a request fails.
+
+**Rate limits.** Each token may send `SMARKETING_API_RATE` requests (default 600 a minute); beyond that, and
+for an address that sent 10 bad tokens (until 15 minutes after the last), the answer is 429 with code
+`throttled` and a `Retry-After` header.
 
 **Lists** take `limit` (1–500) and `offset` and return `{"total", "limit", "offset", "items"}`.
 
@@ -52,7 +60,8 @@ stable `code`: `unauthenticated` (401), `forbidden` (403), `not_found` (404), `c
 200 instead of 201. History is append-only; a contact's stage moves only through `POST /api/stage-changes`.
 """
 
-api = NinjaAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs", description=DESCRIPTION)
+api = NinjaAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs", description=DESCRIPTION,
+               throttle=[TokenRateThrottle()])
 
 
 @api.exception_handler(DomainError)
@@ -90,8 +99,11 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         message = "the request body is not valid JSON"
         return api.create_response(request, {"code": "validation_error", "message": message, "field": "(body)",
                                              "details": [{"field": "(body)", "message": message}]}, status=422)
-    return api.create_response(request, {"code": HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"),
-                                         "message": str(exc)}, status=exc.status_code)
+    response = api.create_response(request, {"code": HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"),
+                                             "message": str(exc)}, status=exc.status_code)
+    if isinstance(exc, Throttled) and exc.wait:
+        response["Retry-After"] = str(math.ceil(exc.wait))
+    return response
 
 
 @api.exception_handler(Http404)

@@ -64,7 +64,9 @@ class Server:
 
 def start_server(data_dir: Path, *, size: str = "small", contacts: int = 60, threads: int = 8) -> Server:
     env = {**os.environ, "SMARKETING_DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite:///{data_dir / 'db.sqlite3'}",
-           "DJANGO_SETTINGS_MODULE": "smarketing.settings.base", "SMARKETING_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+           "DJANGO_SETTINGS_MODULE": "smarketing.settings.base", "SMARKETING_ALLOWED_HOSTS": "127.0.0.1,localhost",
+           # `serve` is production: it refuses to start without both secrets (debug is off).
+           "SMARKETING_SECRET_KEY": "browser-tests-secret-key-" + "x" * 40, "SMARKETING_WEBHOOK_SECRET": "browser-tests"}
     seeded_by = seed_database(env, size=size, contacts=contacts)
     port = free_port()
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the process

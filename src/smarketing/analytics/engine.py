@@ -158,7 +158,7 @@ def spark_session() -> Any:
             from django.conf import settings
             from pyspark.sql import SparkSession
 
-            master = settings.SMARKETING.get("SPARK_MASTER", "local[2]")
+            master = str(settings.SMARKETING.get("SPARK_MASTER", "local[2]"))
             _spark_session = (
                 SparkSession.builder.master(master).appName("smarketing-analytics")
                 .config("spark.sql.session.timeZone", "UTC")

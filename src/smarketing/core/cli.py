@@ -6,11 +6,15 @@ import typer
 
 
 def serve_app(*, host: str, port: int, threads: int = 8) -> None:
-    """Serve the WSGI app with waitress until interrupted (used by `serve` and `demo`)."""
+    """Serve the WSGI app with waitress until interrupted (used by `serve` and `demo`).
+
+    `serve` checks the production secrets first; `demo` serves on the generated local ones on purpose, which is
+    why this does not load `smarketing.wsgi` (the module for WSGI servers, which refuses them with debug off).
+    """
+    from django.core.wsgi import get_wsgi_application
     from waitress import serve as waitress_serve
 
-    from smarketing.wsgi import application
-
+    application = get_wsgi_application()
     typer.echo(f"smarketing is serving on http://{host}:{port}/  (API docs: /api/docs, admin: /admin/)")
     waitress_serve(application, host=host, port=port, threads=threads, ident="smarketing", _quiet=True)
 
@@ -34,6 +38,9 @@ def register(app: typer.Typer) -> None:
         """Serve the web app, the API (/api/docs) and the admin (/admin/)."""
         from django.core.management import call_command
 
+        from smarketing.core.startup import require_production_secrets
+
+        require_production_secrets()
         call_command("migrate", interactive=False, verbosity=0)
         serve_app(host=host, port=port, threads=threads)
 

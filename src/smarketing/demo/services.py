@@ -22,6 +22,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from smarketing.campaigns.models import Campaign
+from smarketing.core import bulk
 from smarketing.core.errors import Conflict, ValidationFailed
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.demo import briefs, services_history, simulator, writer
@@ -166,7 +167,8 @@ def _users(people: list[Person]) -> list[User]:
         if user is None and i < 4:
             user = user_create(username=p.username, password=DEMO_PASSWORD, role=p.role, first_name=p.first_name,
                                last_name=p.last_name, email=f"{p.username}@ledgerline.example",
-                               team_name=p.team, region=p.region, segment=p.segment, capacity_per_week=p.capacity)
+                               team_name=p.team, region=p.region, segment=p.segment, capacity_per_week=p.capacity,
+                               enforce_password_policy=False)  # the local demo's documented shared password
         elif user is None:
             # Why not user_create: hashing a password per seller costs seconds; they all share the demo password.
             user = User(username=p.username, password=shared_hash, role=p.role, first_name=p.first_name,
@@ -226,6 +228,6 @@ def _write_campaigns(sim: Simulation, ids: _Ids) -> int:
         rows.append((ids.campaign + int(r.idx), r.name, r.channel, r.type, begin.isoformat(), end.isoformat(),
                      f"{r.budget:.2f}", f"{r.actual_cost:.2f}", ids.users[int(r.owner)], r.audience, r.message,
                      SOURCE, r.key, created, created))
-    return writer.insert(Campaign, ["id", "name", "channel", "type", "start_date", "end_date", "budget", "actual_cost",
+    return bulk.rows_insert(Campaign, ["id", "name", "channel", "type", "start_date", "end_date", "budget", "actual_cost",
                                     "owner", "audience", "core_message", "source", "source_id", "created_at",
                                     "updated_at"], rows)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from smarketing.settings import env as _env
 
@@ -27,6 +29,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "smarketing.core",
     "smarketing.team",
     "smarketing.playbook",
@@ -51,7 +54,41 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Production behind HTTPS (SMARKETING_HTTPS=true): redirect to https, HSTS, cookies only over https.
+# Off by default so the local demo works over plain http on 127.0.0.1.
+SECURE_SSL_REDIRECT = ENV.https
+SESSION_COOKIE_SECURE = ENV.https
+CSRF_COOKIE_SECURE = ENV.https
+SECURE_HSTS_SECONDS = ENV.hsts_seconds
+SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV.hsts_seconds > 0
+SECURE_HSTS_PRELOAD = ENV.hsts_preload
+if ENV.trust_forwarded_proto:
+    # Only behind a proxy that sets this header itself (and strips it from clients).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# The pages load only their own static files: no inline scripts. Inline style attributes remain (charts, a few
+# templates), which is why style-src allows them; scripts do not get that allowance.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "smarketing.urls"
 WSGI_APPLICATION = "smarketing.wsgi.application"
@@ -82,6 +119,27 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     }
 
 AUTH_USER_MODEL = "team.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": ENV.password_min_length}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username + address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = ENV.login_failure_limit
+AXES_COOLOFF_TIME = timedelta(minutes=ENV.login_cooloff_minutes)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client address: the socket's, unless a trusted proxy in front sets X-Forwarded-For (then its last hop).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if ENV.trust_forwarded_proto else (
+    "REMOTE_ADDR",)
+if ENV.trust_forwarded_proto:
+    AXES_IPWARE_PROXY_COUNT = 1
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -117,6 +175,12 @@ SMARKETING = {
     "WEBHOOK_SECRET": ENV.webhook_secret,
     "SPARK_MASTER": ENV.spark_master,
 }
+
+# API rate limits: requests per token (a 429 with code `throttled` beyond it), and bad tokens from one address
+# before every request from it gets 429 until the cool-off has passed (as django-axes does for logins).
+SMARKETING_API_RATE = ENV.api_rate
+SMARKETING_API_BAD_TOKEN_LIMIT = ENV.login_failure_limit
+SMARKETING_API_BAD_TOKEN_COOLOFF_SECONDS = ENV.login_cooloff_minutes * 60
 
 LOGGING = {
     "version": 1,

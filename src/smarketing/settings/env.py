@@ -31,6 +31,40 @@ def _choice(name: str, default: str, allowed: set[str]) -> str:
     return value
 
 
+def _int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def local_secret(data_dir: Path, name: str) -> str:
+    """A random secret generated once and kept in the data folder (mode 0600): the local demo's key, never
+    production's, which must come from the environment (see `smarketing.core.startup`)."""
+    import secrets
+
+    path = data_dir / f".{name}"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(50)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value)
+    return value
+
+
 @dataclass(frozen=True)
 class Env:
     data_dir: Path
@@ -43,6 +77,17 @@ class Env:
     embedding_model: str
     webhook_secret: str
     spark_master: str
+    # Which secrets came from the environment; production (debug off) refuses to serve without both.
+    secret_key_from_env: bool = False
+    webhook_secret_from_env: bool = False
+    https: bool = False
+    hsts_seconds: int = 0
+    hsts_preload: bool = False
+    trust_forwarded_proto: bool = False
+    login_failure_limit: int = 10
+    login_cooloff_minutes: int = 15
+    api_rate: str = "600/m"
+    password_min_length: int = 12
 
 
 def load() -> Env:
@@ -52,15 +97,32 @@ def load() -> Env:
     if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
         raise ConfigError(f"DATABASE_URL scheme {scheme!r} is not supported (use sqlite:/// or postgres://)")
     hosts = [h.strip() for h in os.environ.get("SMARKETING_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")]
+    secret_key = os.environ.get("SMARKETING_SECRET_KEY", "").strip()
+    webhook_secret = os.environ.get("SMARKETING_WEBHOOK_SECRET", "").strip()
+    https = _bool("SMARKETING_HTTPS", False)
+    api_rate = os.environ.get("SMARKETING_API_RATE", "").strip() or "600/m"
+    count, _, unit = api_rate.partition("/")
+    if not count.isdigit() or int(count) < 1 or unit not in {"s", "m", "h", "d", "sec", "min", "hour", "day"}:
+        raise ConfigError(f"SMARKETING_API_RATE={api_rate!r} must look like 600/m (requests per s, m, h or d)")
     return Env(
         data_dir=data_dir,
         database_url=database_url,
-        secret_key=os.environ.get("SMARKETING_SECRET_KEY", "dev-insecure-change-me-in-production"),
+        secret_key=secret_key or local_secret(data_dir, "secret_key"),
+        secret_key_from_env=bool(secret_key),
+        webhook_secret_from_env=bool(webhook_secret),
+        https=https,
+        hsts_seconds=_int("SMARKETING_HSTS_SECONDS", 31_536_000 if https else 0),
+        hsts_preload=_bool("SMARKETING_HSTS_PRELOAD", https),
+        trust_forwarded_proto=_bool("SMARKETING_TRUST_X_FORWARDED_PROTO", False),
+        login_failure_limit=_int("SMARKETING_LOGIN_FAILURE_LIMIT", 10, minimum=1),
+        login_cooloff_minutes=_int("SMARKETING_LOGIN_COOLOFF_MINUTES", 15, minimum=1),
+        api_rate=api_rate,
+        password_min_length=_int("SMARKETING_PASSWORD_MIN_LENGTH", 12, minimum=8),
         debug=_bool("SMARKETING_DEBUG", False),
         allowed_hosts=[h for h in hosts if h],
         analytics_engine=_choice("SMARKETING_ANALYTICS_ENGINE", "duckdb", {"duckdb", "postgres", "spark"}),
         theme_backend=_choice("SMARKETING_THEME_BACKEND", "tfidf", {"tfidf", "embedding"}),
         embedding_model=os.environ.get("SMARKETING_EMBEDDING_MODEL", "all-MiniLM-L6-v2"),
-        webhook_secret=os.environ.get("SMARKETING_WEBHOOK_SECRET", "dev-webhook-secret"),
+        webhook_secret=webhook_secret or local_secret(data_dir, "webhook_secret"),
         spark_master=os.environ.get("SMARKETING_SPARK_MASTER", "local[2]"),
     )

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, request_user
+from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, request_user, resolve_refs
 from smarketing.core.errors import PermissionDenied
 from smarketing.team import selectors, services
+from smarketing.team.enums import Role
 from smarketing.team.models import ApiToken, User
-from smarketing.team.schemas import ApiTokenCreatedOut, ApiTokenFilters, ApiTokenIn, ApiTokenOut, MeOut
+from smarketing.team.roles import REVOPS_ROLES, has_role
+from smarketing.team.schemas import (
+    ApiTokenCreatedOut,
+    ApiTokenFilters,
+    ApiTokenIn,
+    ApiTokenOut,
+    MeOut,
+    UserFilters,
+    UserIn,
+    UserOut,
+    UserPage,
+    UserPatch,
+)
 
 router = Router()
 
@@ -22,7 +37,7 @@ def me(request: HttpRequest) -> User:
 @router.get("/tokens", response={200: list[ApiTokenOut], **READ_ERRORS}, summary="List API tokens (never the secret)")
 def token_list(request: HttpRequest, filters: Query[ApiTokenFilters]) -> list[ApiToken]:
     user = request_user(request)
-    if filters.all_users and not user.is_superuser:
+    if filters.all_users and not (user.is_superuser or user.role == Role.REVOPS):
         raise PermissionDenied(f"user {user.username!r} is not a RevOps admin; only admins list every user's tokens",
                                field="all_users", record=f"user:{user.username}")
     owner = None if filters.all_users else user
@@ -42,3 +57,48 @@ def token_create(request: HttpRequest, payload: ApiTokenIn) -> Status:
                description="Revoking is permanent; revoking a revoked token changes nothing.")
 def token_revoke(request: HttpRequest, token_id: int) -> ApiToken:
     return services.api_token_revoke(token_id=token_id, user=request_user(request))
+
+
+# ------------------------------------------------------------------------------ users provisioned by RevOps
+
+USER_REFS = {"manager_id": selectors.user_get}
+# Fields that cannot be null: a null sent for one of them means "leave it".
+NOT_NULL = {"role", "first_name", "last_name", "capacity_per_week", "team_name", "region", "segment", "timezone",
+            "is_active"}
+
+
+def _user_changes(payload: dict[str, Any]) -> dict[str, Any]:
+    return resolve_refs({k: v for k, v in payload.items() if not (k in NOT_NULL and v is None)}, USER_REFS)
+
+
+def _revops_only(request: HttpRequest, action: str) -> None:
+    user = request_user(request)
+    if not has_role(user, REVOPS_ROLES):
+        raise PermissionDenied(f"user {user.username!r} is not a RevOps admin; only admins {action}",
+                               record=f"user:{user.username}")
+
+
+@router.get("/users", response={200: UserPage, **READ_ERRORS}, summary="List users, by username")
+def user_list(request: HttpRequest, filters: Query[UserFilters]) -> dict[str, Any]:
+    return page(selectors.user_list(**filters_of(filters)), filters)
+
+
+@router.post("/users", response={200: UserOut, 201: UserOut, **WRITE_ERRORS},
+             summary="Create a user, or update the one with this email (RevOps admins)",
+             description="Idempotent by email (any case): 201 when created, 200 with the user updated by the fields "
+                         "sent. A new user has no usable password unless one is given.")
+def user_provision(request: HttpRequest, payload: UserIn) -> Status:
+    _revops_only(request, "create users")
+    data = payload.dict(exclude_unset=True)
+    email, username, password = data.pop("email"), data.pop("username", ""), data.pop("password", "")
+    user, created = services.user_provision(email=email, username=username, password=password,
+                                            **_user_changes(data))
+    return Status(201 if created else 200, user)
+
+
+@router.patch("/users/{user_id}", response={200: UserOut, **WRITE_ERRORS},
+              summary="Change a user's role, manager, capacity, out-of-office or active flag (RevOps admins)")
+def user_update(request: HttpRequest, user_id: int, payload: UserPatch) -> User:
+    _revops_only(request, "change users")
+    user = selectors.user_get(pk=user_id)
+    return services.user_update(user=user, data=_user_changes(payload.dict(exclude_unset=True)))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ninja import Field, Schema
 
-from smarketing.core.apitools import InSchema
+from smarketing.core.apitools import InSchema, Paged, PageIn
+from smarketing.team.enums import Role
 from smarketing.team.roles import SIGNOFF_ROLES
 
 
@@ -28,7 +29,7 @@ class MeOut(Schema):
 
     @staticmethod
     def resolve_is_admin(obj: Any) -> bool:
-        return bool(obj.is_superuser)
+        return bool(obj.is_superuser or obj.role == Role.REVOPS)
 
     @staticmethod
     def resolve_playbook_side(obj: Any) -> str | None:
@@ -68,3 +69,76 @@ class ApiTokenCreatedOut(ApiTokenOut):
 class ApiTokenFilters(Schema):
     all_users: bool = Field(False, description="RevOps admins only: every user's tokens")
     include_revoked: bool = True
+
+
+# ------------------------------------------------------------------------------ users provisioned by RevOps
+
+class UserIn(InSchema):
+    """A user to create, or to update when the email (any case) is already a user's."""
+
+    email: str = Field(..., min_length=3, max_length=254, description="The user's key: a repeat updates that user")
+    username: str = Field("", max_length=150, description="Default: the email; ignored for an existing user")
+    password: str = Field("", description="Default: none (the user cannot log in with a password); when given it "
+                                          "must pass the password policy. Ignored for an existing user")
+    role: Role | None = Field(None, description="Default for a new user: viewer")
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
+    manager_id: int | None = Field(None, description="The user this one reports to")
+    capacity_per_week: int | None = Field(None, ge=0, description="Leads a seller can take per week (0 = not routed)")
+    out_of_office_until: date | None = None
+    team_name: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=32)
+    segment: str | None = Field(None, max_length=32)
+    timezone: str | None = Field(None, max_length=64)
+    is_active: bool | None = Field(None, description="false deactivates: no logins, no API tokens")
+
+
+class UserPatch(InSchema):
+    role: Role | None = None
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
+    manager_id: int | None = Field(None, description="The user this one reports to (null: nobody)")
+    capacity_per_week: int | None = Field(None, ge=0)
+    out_of_office_until: date | None = Field(None, description="Not routed leads until this day (null: in office)")
+    team_name: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=32)
+    segment: str | None = Field(None, max_length=32)
+    timezone: str | None = Field(None, max_length=64)
+    is_active: bool | None = Field(None, description="false deactivates: no logins, no API tokens")
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+    is_active: bool
+    manager_id: int | None
+    manager_username: str | None = None
+    capacity_per_week: int
+    out_of_office_until: date | None
+    team_name: str
+    region: str
+    segment: str
+    timezone: str
+    has_password: bool = Field(False, description="Whether the user can log in with a password")
+
+    @staticmethod
+    def resolve_manager_username(obj: Any) -> str | None:
+        return obj.manager.username if obj.manager_id else None
+
+    @staticmethod
+    def resolve_has_password(obj: Any) -> bool:
+        return bool(obj.has_usable_password())
+
+
+class UserFilters(PageIn):
+    role: Role | None = None
+    is_active: bool | None = None
+    q: str = Field("", description="Username, email or name contains")
+
+
+class UserPage(Paged[UserOut]):
+    pass

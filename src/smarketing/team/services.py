@@ -5,10 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.contrib.auth.models import Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from smarketing.core import clock
 from smarketing.core.errors import Conflict, NotFound, ValidationFailed
+from smarketing.core.services import validate_and_save
 from smarketing.team.enums import Role
 from smarketing.team.models import ApiToken, User
 
@@ -21,8 +26,12 @@ def _digest(secret: str) -> str:
 
 @transaction.atomic
 def user_create(*, username: str, password: str, role: str, email: str = "", first_name: str = "",
-                last_name: str = "", is_staff: bool | None = None, **profile: object) -> User:
-    """Create a user with a role; revops admins get the Django admin."""
+                last_name: str = "", is_staff: bool | None = None, superuser: bool = False,
+                enforce_password_policy: bool = True, **profile: object) -> User:
+    """Create a user with a role; RevOps admins get the Django admin, and superuser only when asked for.
+
+    The password must pass AUTH_PASSWORD_VALIDATORS; only the local demo's shared password skips them.
+    """
     if role not in Role.values:
         raise ValidationFailed(f"role {role!r} is not one of {Role.values}", field="role")
     if not username:
@@ -30,10 +39,20 @@ def user_create(*, username: str, password: str, role: str, email: str = "", fir
     if User.objects.filter(username=username).exists():
         raise Conflict(f"user {username!r} already exists", field="username", record=username)
     user = User(username=username, email=email, first_name=first_name, last_name=last_name, role=role,
-                is_staff=(role == Role.REVOPS) if is_staff is None else is_staff,
-                is_superuser=(role == Role.REVOPS), **profile)
+                is_staff=(role == Role.REVOPS or superuser) if is_staff is None else is_staff,
+                is_superuser=superuser, **profile)
+    if enforce_password_policy:
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(f"password refused: {' '.join(exc.messages)}", field="password",
+                                   record=f"user:{username}",
+                                   details=[{"field": "password", "message": m} for m in exc.messages]) from None
     user.set_password(password)
     user.save()
+    if role == Role.REVOPS and not superuser:
+        # Why: the admin shows a staff user only the models they hold permissions on; RevOps runs them all.
+        user.user_permissions.set(Permission.objects.all())
     return user
 
 
@@ -49,7 +68,7 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 def api_token_revoke(*, token_id: int, user: User | None = None) -> ApiToken:
     """Revoke a token so it authenticates nothing from now on."""
     qs = ApiToken.objects.select_for_update().filter(pk=token_id)
-    if user is not None and not user.is_superuser:
+    if user is not None and not (user.is_superuser or user.role == Role.REVOPS):
         qs = qs.filter(user=user)
     token = qs.first()
     if token is None:
@@ -69,3 +88,95 @@ def api_token_authenticate(secret: str) -> User | None:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=clock.now())
     return token.user
+
+
+# ------------------------------------------------------------------------------ users provisioned by RevOps
+
+USER_FIELDS = {"first_name", "last_name", "role", "manager", "capacity_per_week", "out_of_office_until", "team_name",
+               "region", "segment", "timezone", "is_active"}
+
+
+def _user_role_set(user: User, role: str) -> None:
+    if role not in Role.values:
+        raise ValidationFailed(f"user:{user.username}: role {role!r} is not one of {Role.values}", field="role",
+                               record=f"user:{user.username}")
+    user.role = role
+    if not user.is_superuser:
+        # Why: the Django admin is for RevOps; a role change grants or withdraws it.
+        user.is_staff = role == Role.REVOPS
+
+
+def _user_manager_checked(user: User, manager: User | None) -> None:
+    # Why: a reporting line that loops (a manages b manages a) has no top, and the team views walk it upwards.
+    if manager is None:
+        return
+    seen: set[int | None] = {user.pk}
+    boss: User | None = manager
+    while boss is not None:
+        if boss.pk in seen:
+            raise ValidationFailed(f"user:{user.username}: manager {manager.username!r} would make a reporting loop",
+                                   field="manager_id", record=f"user:{user.username}")
+        seen.add(boss.pk)
+        boss = boss.manager
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict[str, object]) -> User:
+    """Change a user's role, manager, capacity, out-of-office, profile or active flag (deactivation stops their
+    tokens and logins; the user and their history stay)."""
+    unknown = set(data) - USER_FIELDS
+    if unknown:
+        raise ValidationFailed(f"user:{user.username}: cannot change {sorted(unknown)}", field=sorted(unknown)[0],
+                               record=f"user:{user.username}")
+    values = dict(data)
+    if "role" in values:
+        _user_role_set(user, str(values.pop("role")))
+    if "manager" in values:
+        manager = values.pop("manager")
+        assert manager is None or isinstance(manager, User)
+        if user.pk is not None:
+            _user_manager_checked(user, manager)
+        user.manager = manager
+    for name, value in values.items():
+        setattr(user, name, value)
+    validate_and_save(user, label=f"user:{user.username}")
+    if user.role == Role.REVOPS and not user.is_superuser:
+        user.user_permissions.set(Permission.objects.all())
+    elif not user.is_superuser:
+        user.user_permissions.clear()
+    return user
+
+
+@transaction.atomic
+def user_provision(*, email: str, username: str = "", password: str = "", **fields: object) -> tuple[User, bool]:
+    """Create a user by email, or update the one that has it (any case); returns (user, created).
+
+    A new user gets no usable password unless one is given, which must pass AUTH_PASSWORD_VALIDATORS; a new user's
+    username is its email unless one is given. An existing user keeps its username and password.
+    """
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed(f"email {email!r} is not an email address", field="email", record="user") from None
+    existing = list(User.objects.select_for_update().filter(email__iexact=email).order_by("id")[:2])
+    if len(existing) > 1:
+        raise Conflict(f"the email {email!r} belongs to several users; change them by id", field="email",
+                       record=f"user:{email}")
+    if existing:
+        return user_update(user=existing[0], data=fields), False
+    username = username or email.lower()
+    if User.objects.filter(username=username).exists():
+        raise Conflict(f"user {username!r} already exists with another email", field="username",
+                       record=f"user:{username}")
+    user = User(username=username, email=email)
+    if password:
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(f"password refused: {' '.join(exc.messages)}", field="password",
+                                   record=f"user:{username}",
+                                   details=[{"field": "password", "message": m} for m in exc.messages]) from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    return user_update(user=user, data={"role": Role.VIEWER, **fields}), True
