@@ -15,6 +15,8 @@ class User(AbstractUser):
     capacity_per_week = models.PositiveIntegerField(default=0, help_text="Leads a seller can take per week (0 = not routed)")
     out_of_office_until = models.DateField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports",
+                                help_text="Whom this user reports to")
 
     @property
     def can_write(self) -> bool:

@@ -57,3 +57,16 @@ def user_ids_by_login(*, logins: set[str]) -> dict[str, int | list[int]]:
         if ids:
             found[login] = ids[0] if len(ids) == 1 else ids
     return found
+
+
+def user_list(*, role: str = "", is_active: bool | None = None, q: str = "") -> QuerySet[User]:
+    """Users by username, with their managers; `q` matches the username, email or name."""
+    qs = User.objects.select_related("manager").order_by("username", "id")
+    if role:
+        qs = qs.filter(role=role)
+    if is_active is not None:
+        qs = qs.filter(is_active=is_active)
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(email__icontains=q) | Q(first_name__icontains=q)
+                       | Q(last_name__icontains=q))
+    return qs
