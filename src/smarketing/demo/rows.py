@@ -19,6 +19,7 @@ import pandas as pd
 from django.db import models
 
 from smarketing.campaigns.models import Touchpoint
+from smarketing.core import bulk
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.demo import simulator, writer
 from smarketing.demo.simulator import Chunk
@@ -167,7 +168,7 @@ def chunk_rows(chunk: Chunk, ids: _Ids) -> dict[str, tuple[type, list[str], list
 
 def write_chunk(chunk: Chunk, ids: _Ids) -> dict[str, int]:
     """Write one chunk's rows in dependency order; returns rows per table."""
-    return {name: writer.insert(model, fields, rows) for name, (model, fields, rows) in chunk_rows(chunk, ids).items()}
+    return {name: bulk.rows_insert(model, fields, rows) for name, (model, fields, rows) in chunk_rows(chunk, ids).items()}
 
 
 def _stage_details(st: pd.DataFrame, ids: _Ids) -> list[str]:

@@ -1,20 +1,13 @@
-"""Bulk inserts for seeding: PostgreSQL COPY or SQLite executemany, on Django's connection (so inside its transaction).
-
-Why not the ORM: the large demo writes millions of append-only rows; `bulk_create` builds a model instance per row.
-Columns a caller does not give are filled with the field's default, so new fields with defaults need no change here.
-"""
+"""What seeding needs around the bulk inserts (core.bulk.rows_insert): database timestamps, explicit ids, sequences."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 from django.core.management.color import no_style
 from django.db import connection, models
-
-BATCH = 50_000
 
 
 @lru_cache(maxsize=1)
@@ -36,53 +29,6 @@ def timestamps(moments: np.ndarray) -> list[str]:
     naive, aware = _time_of_day()
     tod = aware if connection.vendor == "postgresql" else naive
     return [a + b for a, b in zip(day_str[inv].tolist(), tod[secs - days * 86400].tolist(), strict=True)]
-
-
-def _columns(model: type[models.Model], given: Sequence[str]) -> tuple[list[str], list[Any]]:
-    """Database columns for the given field names plus every other field's default (auto primary key left out)."""
-    columns: list[str] = []
-    defaults: list[Any] = []
-    names = set(given)
-    for name in given:
-        columns.append(str(model._meta.get_field(name).column))  # type: ignore[union-attr]
-    for f in model._meta.concrete_fields:
-        if f.name in names or f.attname in names or f.primary_key:
-            continue
-        if not f.has_default() and not f.null:
-            raise ValueError(f"{model.__name__}.{f.name} has no default; the seeder must give it")
-        value = f.get_default() if f.has_default() else None
-        columns.append(str(f.column))
-        defaults.append(f.get_db_prep_save(value, connection))
-    return columns, defaults
-
-
-def insert(model: type[models.Model], fields: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> int:
-    """Insert rows (values in `fields` order, already in database form) into the model's table."""
-    if not rows:
-        return 0
-    columns, defaults = _columns(model, fields)
-    table = model._meta.db_table
-    qn = connection.ops.quote_name
-    col_sql = ", ".join(qn(c) for c in columns)
-    tail = tuple(defaults)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.cursor  # the psycopg cursor, on the same connection and transaction
-            with raw.copy(f"COPY {qn(table)} ({col_sql}) FROM STDIN") as copy:
-                if tail:
-                    for row in rows:
-                        copy.write_row(row + tail)
-                else:
-                    for row in rows:
-                        copy.write_row(row)
-        else:
-            # Why: index pages of millions of rows do not fit SQLite's default 2 MB page cache; 256 MB does.
-            cursor.execute("PRAGMA cache_size = -262144")
-            sql = f"INSERT INTO {qn(table)} ({col_sql}) VALUES ({', '.join(['%s'] * len(columns))})"
-            for i in range(0, len(rows), BATCH):
-                batch = rows[i:i + BATCH]
-                cursor.executemany(sql, [r + tail for r in batch] if tail else batch)
-    return len(rows)
 
 
 def begin_bulk() -> None:

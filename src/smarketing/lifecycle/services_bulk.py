@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from smarketing.core import clock
+from smarketing.core import bulk, clock
 from smarketing.core.errors import ValidationFailed
 from smarketing.crm.services import accounts_stage_bulk_set, contacts_stage_bulk_set
 from smarketing.lifecycle.enums import ActorKind, Stage
@@ -137,25 +137,10 @@ def stage_changes_bulk_record(*, changes: list[PastStageChange], actor_kind: str
             if events[-1][4] is not None:
                 latest[subject] = events[-1][3]
         stage_set(stages=latest)
-    _insert(out)
+    bulk.rows_insert(StageChange, COLUMNS, out)
     return len(out)
 
 
 COLUMNS = ("contact_id", "account_id", "from_stage", "to_stage", "occurred_at", "actor_id", "actor_kind", "reason",
            "details", "playbook_version_id", "source_key", "recorded_at")
 
-
-def _insert(rows: list[tuple[Any, ...]]) -> None:
-    """One executemany of prepared values (COLUMNS order) on the caller's connection and transaction.
-
-    Why not bulk_create: an import writes tens of thousands of changes, and building a model instance and
-    compiling each of its values took most of the Olist import's time (17,684 rows).
-    """
-    meta = StageChange._meta
-    column_of = {f.attname: str(f.column) for f in meta.concrete_fields}
-    qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(column_of[c]) for c in COLUMNS)}) "
-           f"VALUES ({', '.join(['%s'] * len(COLUMNS))})")
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start:start + 5000])

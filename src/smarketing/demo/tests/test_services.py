@@ -9,10 +9,9 @@ from django.contrib.auth import authenticate
 from typer.testing import CliRunner
 
 from smarketing.campaigns.models import Campaign, Touchpoint
-from smarketing.core import clock
+from smarketing.core import bulk, clock
 from smarketing.core.errors import Conflict, ValidationFailed
 from smarketing.crm.models import Account, Contact, Opportunity
-from smarketing.demo import writer
 from smarketing.demo.models import DemoSeed
 from smarketing.demo.selectors import demo_truth_get
 from smarketing.demo.services import demo_seed
@@ -70,14 +69,14 @@ def test_seeding_small_writes_the_whole_company_with_real_sign_off(db):
 
 def test_a_failure_half_way_leaves_nothing_written(db, monkeypatch):
     # given an insert that fails on the feedback table, after accounts, contacts and touches went in
-    real = writer.insert
+    real = bulk.rows_insert
 
     def failing(model, fields, rows):  # type: ignore[no-untyped-def]
         if model is FeedbackItem:
             raise RuntimeError("disk full")
         return real(model, fields, rows)
 
-    monkeypatch.setattr(writer, "insert", failing)
+    monkeypatch.setattr(bulk, "rows_insert", failing)
     pinned = datetime(2030, 1, 2, tzinfo=UTC)
     clock.freeze(pinned)
     # when seeding runs

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from smarketing.campaigns.models import Touchpoint
+from smarketing.core import bulk
 from smarketing.demo import writer
 from smarketing.testing.factories import ContactFactory
 
@@ -22,13 +23,13 @@ def test_bulk_inserted_times_read_back_and_compare_like_orm_written_ones(db, mom
     stamp = writer.timestamps(np.array([moment.replace(tzinfo=None)], dtype="datetime64[s]"))[0]
     # when a touch is bulk-inserted without the columns that have defaults (value, source_id)
     writer.begin_bulk()
-    n = writer.insert(Touchpoint, ["contact", "account", "campaign", "channel", "kind", "occurred_at", "source",
+    n = bulk.rows_insert(Touchpoint, ["contact", "account", "campaign", "channel", "kind", "occurred_at", "source",
                                    "recorded_at"], [(contact.pk, None, None, "display", "ad_click", stamp, "demo",
                                                      stamp)])
     # then the ORM reads it back as the same aware moment, with defaults, ordered before the later one
     assert n == 1
-    bulk = Touchpoint.objects.get(kind="ad_click")
-    assert bulk.occurred_at == moment and bulk.source_id == "" and bulk.value is None
+    inserted = Touchpoint.objects.get(kind="ad_click")
+    assert inserted.occurred_at == moment and inserted.source_id == "" and inserted.value is None
     assert list(Touchpoint.objects.filter(occurred_at__gt=moment).values_list("kind", flat=True)) == ["email_open"]
     assert list(Touchpoint.objects.order_by("occurred_at").values_list("kind", flat=True)) == ["ad_click",
                                                                                                 "email_open"]
