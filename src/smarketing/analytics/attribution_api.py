@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja import Schema as NinjaSchema
 
-from smarketing.analytics.kernels import AttributionModel, parse_paths, validate_custom_weights
+from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.queries.attribution import (
     AttributionQuery,
     AttributionResult,
@@ -71,6 +71,11 @@ class PathsIn(NinjaSchema):
              summary="Attribute journeys sent in the path format (path;total_conversions;total_conversion_value;"
                      "total_null)")
 def attribution_paths(request: HttpRequest, body: PathsIn) -> Any:
+    from smarketing.analytics.kernels import (
+        parse_paths,  # the kernels load on use
+        validate_custom_weights,
+    )
+
     if not 1 <= body.order <= 3:
         raise ValidationFailed(f"Markov order must be 1, 2 or 3, got {body.order}", field="order")
     try:

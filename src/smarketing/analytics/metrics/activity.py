@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pandas as pd
-
 from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows, by_contact, shape
 
 
@@ -19,6 +17,8 @@ def touchpoints(ctx: Context) -> Rows:
 
 def feedback_items(ctx: Context) -> Rows:
     """Feedback items dated in the period (read through the feedback app's selector)."""
+    import pandas as pd  # pandas loads when a measure is computed, not at start-up
+
     from smarketing.feedback.selectors import feedback_list
 
     items = feedback_list(occurred_after=ctx.period.start, occurred_before=ctx.period.end).values_list(

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 
-from smarketing.analytics.kernels import AttributionModel, touch_share_from_channel_weights
+from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.metrics.periods import ReportingPeriod
 from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows
 from smarketing.analytics.queries.attribution import build_journeys, run_model
@@ -90,6 +89,8 @@ FIELDS: dict[str, str] = {"campaign_cost": "cost", "campaign_attributed_pipeline
 
 def campaigns_costed(ctx: Context) -> Rows:
     """The campaigns whose cost the figure adds up (amount = the campaign's whole spend)."""
+    import pandas as pd  # loads when a measure is computed, not at start-up
+
     result = roi_of(ctx)
     rows = selected(result, ctx.filters.get("campaign"))
     ids = [r.campaign_id for r in (rows if rows is not None else result.campaigns) if r.campaign_id is not None]
@@ -105,6 +106,10 @@ def campaigns_costed(ctx: Context) -> Rows:
 def opportunities_credited(ctx: Context, conversion: str, credit: str) -> Rows:
     """The opportunities of the period that credited the selected campaigns (all campaigns without the filter),
     amount = the credit they gave them under the model (the `roi` query's journeys and model run)."""
+    import pandas as pd  # loads when a measure is computed, not at start-up
+
+    from smarketing.analytics.kernels import touch_share_from_channel_weights
+
     spec = roi_spec(ctx).attribution(conversion, credit)
     data = build_journeys(ctx.engine, spec)
     j = data.by_campaign

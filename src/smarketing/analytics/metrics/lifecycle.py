@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from smarketing.analytics.metrics.rows import Context, Rows, as_utc, by_contact, empty_frame, shape
 from smarketing.analytics.queries.funnel import FunnelQuery, subject_timeline
 from smarketing.lifecycle.enums import Decision
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # measure name → the stage its entries count
 ENTRY_STAGES: dict[str, str] = {
@@ -46,6 +47,7 @@ def stage_entries(ctx: Context, stage: str) -> Rows:
 
 def _mql_decisions(ctx: Context) -> pd.DataFrame:
     """The period's MQL entries with `decision`: how sales answered each one so far ("" when undecided)."""
+
     if "mql_decisions" not in ctx.cache:
         from smarketing.lifecycle.models import StageChange
         from smarketing.lifecycle.selectors_report import mql_outcomes

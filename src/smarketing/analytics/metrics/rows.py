@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import ibis
-import ibis.expr.types as ir
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from smarketing.analytics.metrics.periods import ReportingPeriod
 from smarketing.analytics.queries.common import ts_literal
 from smarketing.analytics.queries.funnel import _with_key
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
 
 COLUMNS = ("row_id", "id", "contact_id", "occurred_at", "amount")
 
@@ -58,6 +58,8 @@ class Rows:
         return int(engine.execute(self.expr.count()).iloc[0, 0])
 
     def amount(self, engine: Any) -> float:
+        import pandas as pd  # pandas loads when a measure is computed, not at start-up
+
         if self.frame is not None:
             return float(self.frame["amount"].fillna(0).sum())
         assert self.expr is not None
@@ -76,6 +78,8 @@ class Rows:
 
 def as_utc(value: Any) -> datetime | None:
     """A timestamp from any engine as an aware UTC datetime (Spark returns naive UTC ones); None stays None."""
+    import pandas as pd  # pandas loads when a measure is computed, not at start-up
+
     if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
         return None
     ts = pd.Timestamp(value)
@@ -83,12 +87,16 @@ def as_utc(value: Any) -> datetime | None:
 
 
 def empty_frame() -> pd.DataFrame:
+    import pandas as pd  # pandas loads when a measure is computed, not at start-up
+
     return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
 
 
 def shape(t: ir.Table, *, row_id: Any, id: Any, contact_id: Any, occurred_at: Any,  # noqa: A002
           amount: Any = None) -> ir.Table:
     """`t` selected into the row-set columns."""
+    import ibis  # ibis loads when a measure is computed, not at start-up
+
     return t.select(row_id=row_id.cast("int64"), id=id.cast("int64"), contact_id=contact_id.cast("int64"),
                     occurred_at=occurred_at,
                     amount=amount.cast("float64") if amount is not None else ibis.null("float64"))

@@ -13,8 +13,6 @@ from datetime import date, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
 from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows
 from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockKind, SlaEventKind
@@ -23,6 +21,8 @@ from smarketing.playbook.schema import MarketingSLA
 
 def sales_events(ctx: Context, clock_kind: str, kinds: tuple[str, ...]) -> Rows:
     """Events of `kinds` (met, breached) on sales clocks of `clock_kind` started in the period; rows link the contact."""
+    import pandas as pd  # pandas loads when a measure is computed, not at start-up
+
     from smarketing.lifecycle.selectors_sla import sales_sla_events
 
     events = (sales_sla_events(start=ctx.period.start, end=ctx.period.end)

@@ -15,26 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
-from smarketing.analytics.kernels import (
-    AttributionModel,
-    Credit,
-    Journeys,
-    attribute,
-    touch_share_from_channel_weights,
-    validate_custom_weights,
-)
-from smarketing.analytics.kernels.journeys import unique_ints
-from smarketing.analytics.kernels.rules import model_definition
+from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.queries.common import (
     STAGE_KEYS,
     day_after,
@@ -45,6 +32,12 @@ from smarketing.analytics.queries.common import (
 )
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+    from smarketing.analytics.kernels import Credit, Journeys
 
 Level = Literal["contact", "account"]
 CreditKind = Literal["conversions", "pipeline", "revenue"]
@@ -75,6 +68,8 @@ class AttributionQuery(QuerySpec):
 
     @model_validator(mode="after")
     def _check(self) -> AttributionQuery:
+        from smarketing.analytics.kernels import validate_custom_weights  # the kernels load on use
+
         if self.conversion not in OPPORTUNITY_CONVERSIONS and self.conversion not in STAGE_KEYS:
             raise ValidationFailed(f"conversion {self.conversion!r} is unknown; use one of "
                                    f"{[*OPPORTUNITY_CONVERSIONS, *STAGE_KEYS]}", field="conversion")
@@ -146,10 +141,14 @@ class JourneyData:
 
 def _float(x: int) -> ir.FloatingValue:
     """A float constant every engine types as double (PostgreSQL reads a bare `1.0` as numeric)."""
+    import ibis  # loads when a query runs, not at start-up
+
     return ibis.literal(x, "int64").cast("float64")
 
 
 def _value_expr(spec: AttributionQuery, amount: ir.FloatingValue, outcome: ir.StringValue) -> ir.FloatingValue:
+    import ibis  # loads when a query runs, not at start-up
+
     if spec.credit == "conversions":
         return _float(1)
     if spec.credit == "revenue":
@@ -158,6 +157,8 @@ def _value_expr(spec: AttributionQuery, amount: ir.FloatingValue, outcome: ir.St
 
 
 def _in_period(spec: AttributionQuery, ts: ir.TimestampValue) -> ir.BooleanValue:
+    import ibis  # loads when a query runs, not at start-up
+
     cond = ibis.literal(True)
     if spec.start is not None:
         cond &= ts >= ts_literal(day_start(spec.start, spec.timezone))
@@ -167,6 +168,8 @@ def _in_period(spec: AttributionQuery, ts: ir.TimestampValue) -> ir.BooleanValue
 
 
 def _subject_touches(engine: Any, level: Level) -> ir.Table:
+    import ibis  # loads when a query runs, not at start-up
+
     tp = engine.table("touchpoints")
     subject = tp.contact_id if level == "contact" else tp.account_id
     if level == "account":
@@ -189,6 +192,8 @@ def _first_reach(engine: Any, level: Level, stage: str) -> ir.Table:
 def conversion_units(engine: Any, spec: AttributionQuery, touches: ir.Table) -> ir.Table:
     """One row per conversion unit and per non-converting subject with touches:
     (unit_key, subject, converted, value, end_epoch, opened_epoch, opportunity_id)."""
+    import ibis  # loads when a query runs, not at start-up
+
     if spec.opportunity_based:
         opp = engine.table("opportunities")
         subject = opp.account_id if spec.level == "account" else opp.primary_contact_id
@@ -242,6 +247,9 @@ def journey_touches(engine: Any, spec: AttributionQuery, touches: ir.Table, unit
 
 
 def _codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, tuple[str, ...]]:
+    import pyarrow as pa  # loads when a query runs, not at start-up
+    import pyarrow.compute as pc
+
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     enc = pc.dictionary_encode(values)
@@ -251,6 +259,11 @@ def _codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, tuple[str, .
 
 def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
     """Run the relational part on the engine and encode the result as integer journeys."""
+    import pyarrow as pa  # loads when a query runs, not at start-up
+    import pyarrow.compute as pc
+
+    from smarketing.analytics.kernels import Journeys
+
     touches = _subject_touches(engine, spec.level)
     units = conversion_units(engine, spec, touches)
     ut = engine.to_arrow(units)
@@ -314,6 +327,8 @@ def _last_position_at_or_before(journey: np.ndarray, pos: np.ndarray, t: np.ndar
 
 
 def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = None) -> list[CreditRow]:
+    from smarketing.analytics.kernels.journeys import unique_ints  # loads when a query runs, not at start-up
+
     conv_j = j.conversions > 0
     touches = np.bincount(j.codes[conv_j[j.journey_of_touch()]], minlength=j.n_codes) if j.n_touches else \
         np.zeros(j.n_codes, dtype=np.int64)
@@ -339,6 +354,8 @@ def campaign_labels(engine: Any, keys: tuple[str, ...]) -> dict[str, str]:
 
 def describe(spec: AttributionQuery) -> str:
     """The spec's model in plain words."""
+    from smarketing.analytics.kernels.rules import model_definition  # the kernels load on use
+
     return model_definition(spec.model, half_life_days=spec.half_life_days, custom=spec.weights, order=spec.order)
 
 
@@ -355,6 +372,8 @@ def method_of(spec: AttributionQuery, *, channels: Credit | None = None, campaig
 
 
 def run_model(data: JourneyData, spec: AttributionQuery, *, by: Literal["channel", "campaign"]) -> Credit:
+    from smarketing.analytics.kernels import attribute  # loads when a query runs, not at start-up
+
     j = data.by_channel if by == "channel" else data.by_campaign
     if spec.model in (AttributionModel.MARKOV, AttributionModel.SHAPLEY):
         return attribute(j, spec.model, order=spec.order, seed=spec.seed)
@@ -425,6 +444,11 @@ class OpportunityAttributionResult(QueryResult):
 @query_kind("opportunity_attribution", spec=OpportunityAttributionQuery, result=OpportunityAttributionResult)
 def run_opportunity_attribution(engine: Any, spec: OpportunityAttributionQuery) -> OpportunityAttributionResult:
     """Which touches earned how much of one opportunity's credit under the chosen model."""
+    from smarketing.analytics.kernels import (
+        attribute,  # loads when a query runs, not at start-up
+        touch_share_from_channel_weights,
+    )
+
     data = build_journeys(engine, spec)
     j = data.by_channel
     hit = np.flatnonzero(data.opportunity_ids == spec.opportunity_id)
@@ -480,6 +504,9 @@ class PathsAttributionResult(QueryResult):
 def attribute_paths(j: Journeys, *, model: AttributionModel | str, order: int = 1,
                     weights: tuple[float, ...] | None = None, seed: int = 0) -> PathsAttributionResult:
     """Credit channels of journeys read from a paths file (no engine: the paths are the data)."""
+    from smarketing.analytics.kernels import attribute  # loads when a query runs, not at start-up
+    from smarketing.analytics.kernels.rules import model_definition
+
     m = AttributionModel(model)
     if m is AttributionModel.TIME_DECAY:
         raise ValidationFailed("the paths format has no touch times, so time decay cannot run on it",

@@ -10,13 +10,12 @@ and revenue are in the same currency, so ROI and the ratios carry no unit.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from smarketing.analytics.kernels import AttributionModel, Credit, validate_custom_weights
-from smarketing.analytics.kernels.journeys import unique_ints
+from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.queries.attribution import (
     NO_CAMPAIGN,
     AttributionQuery,
@@ -29,6 +28,9 @@ from smarketing.analytics.queries.attribution import (
 )
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from smarketing.analytics.kernels import Credit
 
 
 class RoiQuery(QuerySpec):
@@ -48,6 +50,8 @@ class RoiQuery(QuerySpec):
 
     @model_validator(mode="after")
     def _check(self) -> RoiQuery:
+        from smarketing.analytics.kernels import validate_custom_weights  # the kernels load on use
+
         if self.model is AttributionModel.CUSTOM:
             if self.weights is None:
                 raise ValidationFailed("the custom model needs weights, e.g. 0.4,0.2,0.4", field="weights")
@@ -102,6 +106,8 @@ def _per_key(credit: Credit) -> dict[str, tuple[float, float]]:
 
 def _influenced(data: JourneyData) -> dict[str, float]:
     """Full value of every converting journey, counted once for each campaign it touched."""
+    from smarketing.analytics.kernels.journeys import unique_ints  # loads when a query runs, not at start-up
+
     j = data.by_campaign
     jt = j.journey_of_touch()
     conv = j.conversions[jt] > 0
@@ -133,6 +139,7 @@ def _row(cid: int | None, name: str, channel: str, cost: float, budget: float, f
 @query_kind("roi", spec=RoiQuery, result=RoiResult)
 def run_roi(engine: Any, spec: RoiQuery) -> RoiResult:
     """Campaign ROI, ROAS, cost per MQL/SQL/opportunity and pipeline influenced under one attribution model."""
+
     runs: dict[str, tuple[Credit, JourneyData]] = {}
     for label, conversion, credit in (("mql", "mql", "conversions"), ("sql", "sql", "conversions"),
                                       ("opp", "opportunity_created", "pipeline"),

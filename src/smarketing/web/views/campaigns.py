@@ -9,12 +9,13 @@ each is rendered by `{% measure %}` and equals `smarketing metrics --period P --
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from smarketing.analytics.kernels.rules import AttributionModel, model_definition
+from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.metrics import MetricsResult, campaign_metrics
 from smarketing.analytics.metrics.campaigns import roi_spec_for
 from smarketing.analytics.queries.roi import CampaignRoi, RoiResult
@@ -24,7 +25,12 @@ from smarketing.campaigns.brief_selectors import (
     campaign_consistency_get,
     consistency_by_campaign,
 )
-from smarketing.campaigns.selectors import campaign_get, campaign_reach_list, touchpoint_list
+from smarketing.campaigns.selectors import (
+    campaign_get,
+    campaign_member_summary,
+    campaign_reach_list,
+    touchpoint_list,
+)
 from smarketing.core.errors import NotFound
 from smarketing.web import charts
 from smarketing.web.data.common import cached, query_result
@@ -37,7 +43,13 @@ from smarketing.web.views.common import domain_errors, page, period_context, per
 # definition in plain words from the analytics kernels.
 MODEL_CHOICES = ("linear", "first_touch", "last_touch", "u_shaped", "w_shaped", "full_path", "time_decay", "markov",
                  "shapley")
-MODELS: dict[str, str] = {m: model_definition(AttributionModel(m)) for m in MODEL_CHOICES}
+
+
+@cache
+def _models() -> dict[str, str]:
+    from smarketing.analytics.kernels.rules import model_definition  # kernels load on use
+
+    return {m: model_definition(AttributionModel(m)) for m in MODEL_CHOICES}
 DEFAULT_MODEL = "linear"
 
 CONTACTS_SHOWN = 50
@@ -101,21 +113,21 @@ def _consistency() -> dict[int, float | None]:
 
 def campaign_performance(*, period: Period, model: str) -> Performance:
     """Cost and attributed results per campaign for a period under one attribution model, with consistency."""
-    model = model if model in MODELS else DEFAULT_MODEL
+    model = model if model in _models() else DEFAULT_MODEL
     result: RoiResult | None = query_result("roi", roi_spec(period, model))
     if result is None:
         note = ("Attribution is being computed in the background — it reads every touch, which takes a while on a "
                 "large CRM. This page refreshes by itself; meanwhile campaigns are listed by cost.")
         reach = campaign_reach_list(occurred_after=period.start, occurred_before=period.end)
         return Performance(model, period, reach, False, note=note, pending=True,
-                           definition=MODELS[model], models=MODELS)
+                           definition=_models()[model], models=_models())
     scores = _consistency()
     rows = sorted((_row(r, scores, campaign_metrics(result, period, model=model, campaign_id=r.campaign_id)
                         if r.campaign_id is not None else None) for r in result.campaigns),
                   key=lambda r: (-r["pipeline"], -r["revenue"], r["name"]))
     total = _row(result.total, {}, campaign_metrics(result, period, model=model, campaign_id=None))
     return Performance(model, period, rows, True, weights=describe_weights(result.weights),
-                       definition=result.definition, method=result.method, total=total, models=MODELS)
+                       definition=result.definition, method=result.method, total=total, models=_models())
 
 
 @login_required
@@ -164,4 +176,4 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "brief": brief, "brief_signed": brief_signed_off(brief) if brief is not None else False,
         "comments": list(brief.comments.select_related("author").all()) if brief is not None else [],
         "consistency": consistency, "consistency_note": consistency_note, "contacts": contacts,
-        "contacts_total": contacts_total})
+        "contacts_total": contacts_total, "members": campaign_member_summary(campaign_id=campaign.pk)})
