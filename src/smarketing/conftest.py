@@ -25,6 +25,25 @@ def users(db) -> dict[str, Any]:
 
 
 @pytest.fixture
+def v1_january_v2_march(users):
+    """Two playbook versions in force one after the other: v1 adopted on 1 January 2026 09:00 UTC, v2 signed off by
+    both sides on 1 March 09:00; the clock is left at 5 June 09:00 (today)."""
+    from datetime import UTC, datetime
+
+    from smarketing.playbook.selectors import default_playbook_data
+    from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
+
+    clock.freeze(datetime(2026, 1, 1, 9, tzinfo=UTC))
+    v1 = playbook_bootstrap()
+    clock.freeze(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    v2 = playbook_draft_create(content=default_playbook_data())
+    playbook_sign_off(version=v2, user=users["marketing"])
+    playbook_sign_off(version=v2, user=users["sales"])
+    clock.freeze(datetime(2026, 6, 5, 9, tzinfo=UTC))
+    return v1, v2
+
+
+@pytest.fixture
 def active_playbook(db):
     """The shipped default adopted as v1, as `smarketing migrate` does on a new database."""
     from smarketing.playbook.services import playbook_bootstrap

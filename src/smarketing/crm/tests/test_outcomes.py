@@ -10,15 +10,12 @@ from typing import Any
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from smarketing.core import clock
 from smarketing.crm.models import Account, Contact
 from smarketing.crm.services import opportunity_create, opportunity_update
 from smarketing.crm.tasks import opportunity_outcome_act
 from smarketing.feedback.models import FeedbackItem
 from smarketing.lifecycle.models import StageChange
 from smarketing.lifecycle.services import stage_change_record
-from smarketing.playbook.selectors import default_playbook_data
-from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
 from smarketing.testing.factories import AccountFactory, ContactFactory
 
 
@@ -73,15 +70,10 @@ def test_six_won_deals_posted_through_the_api_make_the_account_a_customer_once(a
     assert api.get(f"/api/accounts/{account.pk}").json()["is_customer"] is True
 
 
-def test_a_deal_closed_as_won_by_patch_moves_both_at_the_close_time_under_the_version_in_force(api, users, worker):
+def test_a_deal_closed_as_won_by_patch_moves_both_at_the_close_time_under_the_version_in_force(api, worker,
+                                                                                            v1_january_v2_march):
     # given v1 adopted in January and v2 in March; today is June
-    clock.freeze(datetime(2026, 1, 1, 9, tzinfo=UTC))
-    v1 = playbook_bootstrap()
-    clock.freeze(datetime(2026, 3, 1, 9, tzinfo=UTC))
-    v2 = playbook_draft_create(content=default_playbook_data())
-    playbook_sign_off(version=v2, user=users["marketing"])
-    playbook_sign_off(version=v2, user=users["sales"])
-    clock.freeze(datetime(2026, 6, 5, 9, tzinfo=UTC))
+    v1, v2 = v1_january_v2_march
     account = AccountFactory()
     contact = ContactFactory(account=account)
     opened = api.post("/api/opportunities", {"account_id": account.pk, "primary_contact_id": contact.pk,

@@ -126,23 +126,6 @@ def test_two_concurrent_deliveries_of_one_key_append_one_row(active_playbook) ->
 
 # ------------------------------------------------------------------------- the playbook version in force
 
-@pytest.fixture
-def v1_january_v2_march(users):
-    """v1 adopted on 1 January, v2 signed off by both sides on 1 March; today is 5 June."""
-    from smarketing.core import clock
-    from smarketing.playbook.selectors import default_playbook_data
-    from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
-
-    clock.freeze(datetime(2026, 1, 1, 9, tzinfo=UTC))
-    v1 = playbook_bootstrap()
-    clock.freeze(datetime(2026, 3, 1, 9, tzinfo=UTC))
-    v2 = playbook_draft_create(content=default_playbook_data())
-    playbook_sign_off(version=v2, user=users["marketing"])
-    playbook_sign_off(version=v2, user=users["sales"])
-    clock.freeze(datetime(2026, 6, 5, 9, tzinfo=UTC))
-    return v1, v2
-
-
 def test_a_backfill_is_stamped_with_the_version_in_force_at_its_time(v1_january_v2_march):
     v1, v2 = v1_january_v2_march
     contact = ContactFactory()

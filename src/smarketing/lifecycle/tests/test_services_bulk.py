@@ -7,14 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
 from smarketing.crm.models import Account, Contact
 from smarketing.lifecycle.models import Notification, SlaClock, StageChange, WebhookDelivery
 from smarketing.lifecycle.services import stage_change_record
 from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
-from smarketing.playbook.selectors import default_playbook_data
-from smarketing.playbook.services import playbook_bootstrap, playbook_draft_create, playbook_sign_off
 from smarketing.testing.factories import AccountFactory, ContactFactory
 
 
@@ -22,15 +19,9 @@ def at(month: int, day: int = 1, year: int = 2026) -> datetime:
     return datetime(year, month, day, 9, tzinfo=UTC)
 
 
-def test_each_change_carries_the_version_in_force_at_its_time(users):
+def test_each_change_carries_the_version_in_force_at_its_time(v1_january_v2_march):
     # given v1 adopted on 1 January and v2 signed off by both sides on 1 March
-    clock.freeze(at(1))
-    v1 = playbook_bootstrap()
-    clock.freeze(at(3))
-    v2 = playbook_draft_create(content=default_playbook_data())
-    playbook_sign_off(version=v2, user=users["marketing"])
-    playbook_sign_off(version=v2, user=users["sales"])
-    clock.freeze(at(6))
+    v1, v2 = v1_january_v2_march
     contact = ContactFactory()
     # when an import backfills a history spanning both (and older than either)
     stage_changes_bulk_record(changes=[
