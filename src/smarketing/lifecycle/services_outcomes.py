@@ -9,6 +9,7 @@ is idempotent, so a retry or a second close records nothing new.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import transaction
 
@@ -49,26 +50,29 @@ def opportunity_outcome_apply(*, opportunity_id: int) -> OutcomeApplied:
 
 
 def _customers_from_win(opportunity: Opportunity) -> list[int]:
-    when = opportunity.closed_at or clock.now()
-    reason = f"won opportunity {opportunity.name!r}"[:500]
-    details = {"opportunity_id": opportunity.pk, "amount": str(opportunity.amount), "currency": opportunity.currency}
-    recorded: list[int] = []
+    when = opportunity.closed_at or clock.now()  # one moment for the account and the contact
+    recorded: list[int | None] = []
     if opportunity.account_id is not None:
         account = Account.objects.select_for_update().get(pk=opportunity.account_id)
-        if account.lifecycle_stage != Stage.CUSTOMER:
-            change, created = stage_change_record_once(
-                account=account, to_stage=Stage.CUSTOMER, occurred_at=when, actor_kind=ActorKind.SYSTEM,
-                reason=reason, details=details, source_key=f"won:opportunity:{opportunity.pk}:account")
-            if created:
-                recorded.append(change.pk)
+        recorded.append(_customer_change(opportunity, when, account=account))
         if not account.is_customer:  # a win dated before later history still makes the account a customer
             account_update(account=account, data={"is_customer": True})
     if opportunity.primary_contact_id is not None:
         contact = Contact.objects.select_for_update().get(pk=opportunity.primary_contact_id)
-        if contact.lifecycle_stage != Stage.CUSTOMER:
-            change, created = stage_change_record_once(
-                contact=contact, to_stage=Stage.CUSTOMER, occurred_at=when, actor_kind=ActorKind.SYSTEM,
-                reason=reason, details=details, source_key=f"won:opportunity:{opportunity.pk}:contact")
-            if created:
-                recorded.append(change.pk)
-    return recorded
+        recorded.append(_customer_change(opportunity, when, contact=contact))
+    return [pk for pk in recorded if pk is not None]
+
+
+def _customer_change(opportunity: Opportunity, when: datetime, *, account: Account | None = None,
+                     contact: Contact | None = None) -> int | None:
+    """The customer stage change the win records for one subject (None when it is one already or was recorded)."""
+    subject = account if account is not None else contact
+    if subject is None or subject.lifecycle_stage == Stage.CUSTOMER:
+        return None
+    change, created = stage_change_record_once(
+        account=account, contact=contact, to_stage=Stage.CUSTOMER, occurred_at=when,
+        actor_kind=ActorKind.SYSTEM, reason=f"won opportunity {opportunity.name!r}"[:500],
+        details={"opportunity_id": opportunity.pk, "amount": str(opportunity.amount),
+                 "currency": opportunity.currency},
+        source_key=f"won:opportunity:{opportunity.pk}:{'account' if account is not None else 'contact'}")
+    return change.pk if created else None
