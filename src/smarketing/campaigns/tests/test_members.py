@@ -162,3 +162,17 @@ def test_api_member_summary(api):
     assert (body["members"], responded["reached"], responded["pipeline"], responded["revenue"]) == (1, 1, 2500, 2500)
     assert responded["cost_per_reached"] == 500
     assert api.get("/api/campaigns/98765/members/summary").status_code == 404
+
+
+def test_campaign_page_shows_members_by_status(users, client):
+    campaign = CampaignFactory(actual_cost=300)
+    contact = ContactFactory()
+    campaign_member_upsert(campaign=campaign, contact=contact, status="attended", created_at=FEB)
+    OpportunityFactory(primary_contact=contact, amount=4200, opened_at=datetime(2026, 3, 1, tzinfo=UTC))
+    client.force_login(users["marketing"])
+
+    html = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    assert "Members by status" in html
+    row = html[html.index('data-status="attended"'):].split("</tr>")[0]
+    assert "4,200" in row and "300" in row
