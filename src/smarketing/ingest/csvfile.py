@@ -1,5 +1,6 @@
 """Reading a CSV export the way every importer needs it: the file must exist, the header is trimmed (a BOM from
-Excel is dropped), and each row keeps its line number in the file so errors can name it."""
+Excel is dropped), and each row keeps its line number in the file so errors can name it; the problems found in a
+file are raised together as one error naming each line and column."""
 
 from __future__ import annotations
 
@@ -31,3 +32,29 @@ def read_csv(path: Path) -> CsvFile:
         rows = [(line, {(k or "").strip(): v or "" for k, v in row.items() if k is not None})
                 for line, row in enumerate(reader, start=2)]
     return CsvFile(header=header, rows=rows)
+
+
+MAX_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of an imported file, at a line and column."""
+
+    line: int
+    column: str
+    message: str
+
+    def text(self) -> str:
+        return f"line {self.line}, column {self.column!r}: {self.message}"
+
+
+def problems_error(problems: list[Problem], path: Path) -> ValidationFailed:
+    """All of a file's problems as one error (nothing was imported), naming the first one's column and line."""
+    shown = [p.text() for p in problems[:MAX_SHOWN]]
+    more = f"\n  … and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
+    head = problems[0]
+    return ValidationFailed(
+        f"{path.name}: {len(problems)} problem(s), nothing was imported:\n  " + "\n  ".join(shown) + more,
+        field=head.column, record=f"{path.name}:line {head.line}",
+        details=[{"field": p.column, "message": p.text()} for p in problems])

@@ -32,17 +32,15 @@ from django.db import transaction
 from smarketing.campaigns.enums import MemberStatus
 from smarketing.campaigns.selectors import campaign_ids_by_source
 from smarketing.campaigns.services import campaign_members_upsert_many
-from smarketing.core.errors import ValidationFailed
 from smarketing.core.validation import activity_window_problem
 from smarketing.crm.selectors import contact_ids_by_email, contact_ids_by_source
-from smarketing.ingest.csvfile import read_csv
+from smarketing.ingest.csvfile import Problem, problems_error, read_csv
 
 DEFAULT_SOURCE = "salesforce"
 REQUIRED = ("Campaign ID", "Member Status", "Created Date")
 CONTACT_COLUMNS = ("Lead ID", "Contact ID")
 STATUS_ALIASES = {"received": MemberStatus.SENT, "clicked": MemberStatus.OPENED}
 DATE_LAYOUTS = ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M", "%m/%d/%Y")
-MAX_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -54,26 +52,6 @@ class MemberImportResult:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class _Problem:
-    line: int
-    column: str
-    message: str
-
-    def text(self) -> str:
-        return f"line {self.line}, column {self.column!r}: {self.message}"
-
-
-def _fail(problems: list[_Problem], path: Path) -> ValidationFailed:
-    shown = [p.text() for p in problems[:MAX_SHOWN]]
-    more = f"\n  … and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
-    head = problems[0]
-    return ValidationFailed(
-        f"{path.name}: {len(problems)} problem(s), nothing was imported:\n  " + "\n  ".join(shown) + more,
-        field=head.column, record=f"{path.name}:line {head.line}",
-        details=[{"field": p.column, "message": p.text()} for p in problems])
 
 
 def parse_when(text: str) -> datetime | None:
@@ -105,13 +83,13 @@ def read_members(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, 
     """Parse and check every row; all problems are raised together, each naming its line and column."""
     table = read_csv(path)
     raw = [(line, {k: v.strip() for k, v in row.items()}) for line, row in table.rows]
-    problems = [_Problem(1, col, "this column is missing from the header") for col in table.missing(REQUIRED)]
+    problems = [Problem(1, col, "this column is missing from the header") for col in table.missing(REQUIRED)]
     if not any(c in table.header for c in CONTACT_COLUMNS):
-        problems.append(_Problem(1, "Contact ID", "the header needs a Lead ID or a Contact ID column"))
+        problems.append(Problem(1, "Contact ID", "the header needs a Lead ID or a Contact ID column"))
     if problems:
-        raise _fail(problems, path)
+        raise problems_error(problems, path)
     if not raw:
-        raise _fail([_Problem(2, "Campaign ID", "the file has no rows")], path)
+        raise problems_error([Problem(2, "Campaign ID", "the file has no rows")], path)
 
     campaigns = campaign_ids_by_source(source=source, source_ids={r["Campaign ID"] for _, r in raw})
     person_ids = sorted({r.get(c, "") for _, r in raw for c in CONTACT_COLUMNS} - {""})
@@ -124,7 +102,7 @@ def read_members(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, 
         bad = len(problems)
 
         def problem(column: str, message: str, line: int = line) -> None:
-            problems.append(_Problem(line, column, message))
+            problems.append(Problem(line, column, message))
 
         m: dict[str, Any] = {"source": source}
         campaign_id = campaigns.get(r["Campaign ID"])
@@ -174,7 +152,7 @@ def read_members(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, 
         m["source_id"] = r.get("Campaign Member ID") or f"{r['Campaign ID']}:{contact_id}"
         out.append(m)
     if problems:
-        raise _fail(problems, path)
+        raise problems_error(problems, path)
     return out
 
 

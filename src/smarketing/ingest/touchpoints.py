@@ -36,13 +36,12 @@ from smarketing.campaigns.services import touchpoints_record_many
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.validation import activity_window_problem
 from smarketing.crm.selectors import contact_accounts_by_id, contact_ids_by_email
-from smarketing.ingest.csvfile import read_csv
+from smarketing.ingest.csvfile import Problem, problems_error, read_csv
 from smarketing.scoring.services import rescore_deferred
 from smarketing.team.selectors import user_ids_by_login
 
 DEFAULT_SOURCE = "csv"
 REQUIRED = ("channel", "kind", "occurred_at")
-MAX_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -53,26 +52,6 @@ class TouchpointImportResult:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class _Problem:
-    line: int
-    column: str
-    message: str
-
-    def text(self) -> str:
-        return f"line {self.line}, column {self.column!r}: {self.message}"
-
-
-def _fail(problems: list[_Problem], path: Path) -> ValidationFailed:
-    shown = [p.text() for p in problems[:MAX_SHOWN]]
-    more = f"\n  … and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
-    head = problems[0]
-    return ValidationFailed(
-        f"{path.name}: {len(problems)} problem(s), nothing was imported:\n  " + "\n  ".join(shown) + more,
-        field=head.column, record=f"{path.name}:line {head.line}",
-        details=[{"field": p.column, "message": p.text()} for p in problems])
 
 
 def _row_key(t: dict[str, Any]) -> str:
@@ -88,13 +67,13 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
         raise ValidationFailed(f"source {source!r} must be 1 to 32 characters", field="source")
     header = table.header
     raw = [{k: v.strip() for k, v in row.items()} for _, row in table.rows]
-    problems = [_Problem(1, col, "this column is missing from the header") for col in table.missing(REQUIRED)]
+    problems = [Problem(1, col, "this column is missing from the header") for col in table.missing(REQUIRED)]
     if "contact_id" not in header and "contact_email" not in header:
-        problems.append(_Problem(1, "contact_id", "the header needs a contact_id or a contact_email column"))
+        problems.append(Problem(1, "contact_id", "the header needs a contact_id or a contact_email column"))
     if problems:
-        raise _fail(problems, path)
+        raise problems_error(problems, path)
     if not raw:
-        raise _fail([_Problem(2, "occurred_at", "the file has no rows")], path)
+        raise problems_error([Problem(2, "occurred_at", "the file has no rows")], path)
 
     contact_ids = {int(r["contact_id"]) for r in raw if r.get("contact_id", "").isdigit()}
     emails = {r["contact_email"] for r in raw if not r.get("contact_id") and r.get("contact_email")}
@@ -109,7 +88,7 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
         bad = len(problems)
 
         def problem(column: str, message: str, line: int = line) -> None:
-            problems.append(_Problem(line, column, message))
+            problems.append(Problem(line, column, message))
 
         t: dict[str, Any] = {"source": source}
         if r.get("contact_id"):
@@ -178,7 +157,7 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
         seen[t["source_id"]] = line
         out.append(t)
     if problems:
-        raise _fail(problems, path)
+        raise problems_error(problems, path)
     return out
 
 
