@@ -3,7 +3,6 @@ column, statuses only forward, and a re-import that changes nothing."""
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,18 +14,14 @@ from smarketing.campaigns.models import CampaignMember
 from smarketing.cli import build_app
 from smarketing.core.errors import ValidationFailed
 from smarketing.ingest.members import members_import, parse_when
+from smarketing.testing.csvfiles import csv_write
 from smarketing.testing.factories import CampaignFactory, ContactFactory
 
 HEADER = ["Campaign ID", "Lead ID", "Contact ID", "Email", "Member Status", "First Responded Date", "Created Date"]
 
 
 def write(path: Path, rows: list[dict[str, object]], header: list[str] = HEADER) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=header, extrasaction="ignore")
-        w.writeheader()
-        for row in rows:
-            w.writerow(row)
-    return path
+    return csv_write(path, rows, header)
 
 
 @pytest.fixture

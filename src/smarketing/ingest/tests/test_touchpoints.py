@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,18 +14,14 @@ from smarketing.campaigns.models import Touchpoint
 from smarketing.cli import build_app, main
 from smarketing.core.errors import ValidationFailed
 from smarketing.ingest.touchpoints import touchpoints_import
+from smarketing.testing.csvfiles import csv_write
 from smarketing.testing.factories import CampaignFactory, ContactFactory, UserFactory
 
 HEADER = ["contact_id", "contact_email", "channel", "kind", "occurred_at", "actor", "campaign_id", "value", "source_id"]
 
 
 def write(path: Path, rows: list[dict[str, object]], header: list[str] = HEADER) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=header, extrasaction="ignore")
-        w.writeheader()
-        for row in rows:
-            w.writerow(row)
-    return path
+    return csv_write(path, rows, header)
 
 
 def call(**row: object) -> dict[str, object]:

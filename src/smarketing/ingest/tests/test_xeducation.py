@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from smarketing.core.errors import ValidationFailed
 from smarketing.crm.models import Contact
 from smarketing.ingest.xeducation import MAX_VISIT_TOUCHES, xeducation_import
 from smarketing.lifecycle.models import StageChange
+from smarketing.testing.csvfiles import csv_write
 
 HEADER = ["Prospect ID", "Lead Number", "Lead Origin", "Lead Source", "Do Not Email", "Do Not Call", "Converted",
           "TotalVisits", "Total Time Spent on Website", "Page Views Per Visit", "Last Activity", "Country",
@@ -45,11 +45,7 @@ def lead(pid: str, number: int, converted: int = 0, **overrides: str) -> dict[st
 
 
 def write(path: Path, rows: list[dict[str, str]], header: list[str] = HEADER) -> Path:
-    with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=header, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    return csv_write(path, rows, header)
 
 
 @pytest.fixture
