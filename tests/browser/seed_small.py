@@ -54,7 +54,8 @@ def seed(*, contacts: int, rng: random.Random) -> None:
     for username, role, first, last in USERS:
         u = User.objects.filter(username=username).first() or user_create(
             username=username, password="demo", role=role, first_name=first, last_name=last,
-            email=f"{username}@demo.example", capacity_per_week=40 if role == "sales" else 0)
+            email=f"{username}@demo.example", capacity_per_week=40 if role == "sales" else 0,
+            enforce_password_policy=False)  # the demo's shared password, as `smarketing demo` seeds it
         users[username] = u
     sellers = [users["sam.sales"], users["sara.sales"]]
     now = clock.now()
