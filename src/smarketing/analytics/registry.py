@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from smarketing.core.errors import ValidationFailed
 
@@ -26,8 +26,10 @@ class QueryResult(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    # Stored rows analytics skipped because no engine can represent them (see analytics.datasets).
-    warnings: list[str] = []
+    # Only a query's own result fills it (run_query); it is left out of the JSON when empty, so rows never show it.
+    warnings: list[str] = Field(default_factory=list, exclude_if=lambda v: not v,
+                                description="Stored rows skipped because no engine can represent them (a date "
+                                            "outside 1900–2200, a number that is not finite); absent when none")
 
 
 S = TypeVar("S", bound=QuerySpec)
