@@ -263,6 +263,7 @@ class CampaignConsistencyOut(Schema):
     reps: list[RepConsistency]
     items: list[OutreachConsistencyOut] = []
 
+
 # ---------------------------------------------------------------- campaign members
 
 class CampaignMemberIn(InSchema):
