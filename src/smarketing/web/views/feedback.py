@@ -10,9 +10,11 @@ from django.shortcuts import redirect
 from smarketing.core import clock
 from smarketing.core.errors import DomainError
 from smarketing.crm.selectors import account_list
+from smarketing.feedback.insight_services import insight_transition
 from smarketing.feedback.selectors import feedback_list, theme_account_list
 from smarketing.feedback.services import feedback_record
-from smarketing.web import charts, integrations
+from smarketing.team.roles import INSIGHT_ROLES
+from smarketing.web import charts
 from smarketing.web.access import WRITE_ROLES, can, roles_required
 from smarketing.web.data.common import forget_version
 from smarketing.web.data.measures import metrics
@@ -97,22 +99,15 @@ def feedback_capture(request: HttpRequest) -> HttpResponse:
     return redirect("feedback")
 
 
-INSIGHT_ROLES = frozenset({"marketing", "revops"})
-
-
 @roles_required(INSIGHT_ROLES, "work the insights inbox")
 def insight_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move an insight on (acknowledge, acted on with the response, close) through the feedback app's service."""
     if request.method != "POST":
         return redirect("feedback")
-    transition = integrations.optional("smarketing.feedback.insight_services", "insight_transition")
-    if transition is None:
-        messages.error(request, "Insights cannot be changed until the feedback loop is installed.")
-        return redirect("feedback")
     try:
         text = request.POST.get("response_note", "").strip()
         to_status = request.POST.get("to_status", "")
-        transition(insight_id=pk, to_status=to_status, actor=request.user,
+        insight_transition(insight_id=pk, to_status=to_status, actor=request.user,
                    note=request.POST.get("note", "").strip() or text,
                    response_note=text if to_status == "acted_on" else "")
     except DomainError as exc:
