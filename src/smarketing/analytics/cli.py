@@ -169,6 +169,8 @@ def register(app: typer.Typer) -> None:
         end: str = typer.Option(None, "--end", help="Last day of entries (YYYY-MM-DD)"),
         where: list[str] = typer.Option(None, "--where", help="Only FIELD=VALUE (a group field; repeat it: one "
                                         "field's values are ORed, fields ANDed; '(none)' for a missing value)"),
+        timezone: str = typer.Option(None, "--timezone", help="Time zone of the --start/--end days, e.g. "
+                                     "America/New_York (default UTC; the pages use the playbook calendar's)"),
         engine: str = typer.Option(None, "--engine", help=ENGINE_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
@@ -177,7 +179,8 @@ def register(app: typer.Typer) -> None:
 
         filters = filters_from_terms(where or [], sep="=", source="--where") or None
         result = _run("funnel", {"from_stage": from_stage, "to_stage": to_stage, "by": by, "window_days": window,
-                                 "level": level, "start": start, "end": end, "filters": filters}, engine)
+                                 "level": level, "start": start, "end": end, "filters": filters,
+                                 "timezone": timezone}, engine)
         if as_json:
             _emit_json(result)
         else:

@@ -85,8 +85,6 @@ def test_funnel_page_and_api_give_the_same_numbers_for_the_same_filters(world, l
     assert groups[0][0].endswith(f"cohort entering in Q4 2026{'; ' + shown if shown else ''}")
 
 
-@pytest.mark.xfail(strict=True, reason="`smarketing funnel` has no --timezone option yet: the page's command, whose "
-                                       "days are the reporting period's (America/New_York), cannot be run as shown")
 @pytest.mark.parametrize("filters", FILTERS[1:3])
 def test_the_funnel_pages_command_runs_in_the_cli_and_prints_the_apis_numbers(world, login, api, users, filters):
     filters = _with_ids(filters, users)
