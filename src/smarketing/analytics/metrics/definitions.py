@@ -87,7 +87,8 @@ _MEASURES = [
     *(Measure(f"cohort_reached_{stage}", f"Of those, reached {label}",
               f"Contacts entering the funnel in the period that have reached {label} or a later stage by now",
               COHORT, "contact", "count", CONTACT_FILTERS, "contact")
-      for stage, label in (("mql", "MQL"), ("sql", "SQL"), ("opportunity", "opportunity"), ("customer", "customer"))),
+      for stage, label in (("mql", "MQL"), ("sal", "SAL"), ("sql", "SQL"), ("opportunity", "opportunity"),
+                           ("customer", "customer"))),
     # ---- opportunities
     Measure("opportunities_opened", "Opportunities opened", "Opportunities opened in the period",
             EVENTS, "opportunity", "count", CONTACT_FILTERS, "opportunity", _OPP_FILTERS),

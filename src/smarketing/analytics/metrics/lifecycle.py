@@ -31,7 +31,7 @@ DECISIONS: dict[str, str] = {
 }
 # measure name → the step of the lead → customer funnel (lead, mql, sal, sql, opportunity, customer)
 COHORT_STEPS: dict[str, int] = {
-    "cohort_entered": 0, "cohort_reached_mql": 1, "cohort_reached_sql": 3, "cohort_reached_opportunity": 4,
+    "cohort_entered": 0, "cohort_reached_mql": 1, "cohort_reached_sal": 2, "cohort_reached_sql": 3, "cohort_reached_opportunity": 4,
     "cohort_reached_customer": 5,
 }
 

@@ -106,6 +106,14 @@ def test_funnel_cohort_is_the_contacts_entering_in_the_period(engine):
     q4 = _values(engine, "2026-Q4")
     # bob (lead 2 Oct), cy (MQL 15 Nov) and dee (lead 31 Dec in New York); ada entered in September
     assert (q4["cohort_entered"], q4["cohort_reached_mql"], q4["cohort_reached_sql"]) == (3, 2, 0)
+    # and every stage of the cohort, SAL included, is the funnel query's step for the same local days
+    funnel = get_kind("funnel").run(engine, parse_spec("funnel", {
+        "from_stage": "lead", "to_stage": "customer", "start": "2026-10-01", "end": "2026-12-31",
+        "timezone": "America/New_York"}))
+    reached = {step.stage: step.reached for step in funnel.total.steps}
+    assert [q4[f"cohort_reached_{s}"] for s in ("mql", "sal", "sql", "opportunity", "customer")] == [
+        reached[s] for s in ("mql", "sal", "sql", "opportunity", "customer")]
+    assert q4["cohort_reached_mql"] >= q4["cohort_reached_sal"] >= q4["cohort_reached_sql"]
 
 
 def test_records_are_exactly_the_rows_counted(engine):

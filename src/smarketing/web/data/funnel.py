@@ -22,9 +22,9 @@ DIMENSIONS = {"source": "Lead source", "campaign": "First campaign", "segment": 
 STAGES = ["lead", "mql", "sal", "sql", "opportunity", "customer"]
 SHORT = {"lead": "Lead", "mql": "MQL", "sal": "SAL", "sql": "SQL", "opportunity": "Opportunity",
          "customer": "Customer"}
-# The cohort measure that counts each stage of the lead → customer funnel (none for SAL yet: the funnel query's
-# own count is shown for it).
-COHORT_MEASURES = {"lead": "cohort_entered", "mql": "cohort_reached_mql", "sql": "cohort_reached_sql",
+# The cohort measure that counts each stage of the lead → customer funnel.
+COHORT_MEASURES = {"lead": "cohort_entered", "mql": "cohort_reached_mql", "sal": "cohort_reached_sal",
+                   "sql": "cohort_reached_sql",
                    "opportunity": "cohort_reached_opportunity", "customer": "cohort_reached_customer"}
 NONE_KEY = "(none)"  # the key the funnel query gives a missing value, in groups and in filters
 OPTIONS_MAX = 200
