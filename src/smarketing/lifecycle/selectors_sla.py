@@ -53,7 +53,7 @@ def _finish(b: dict[str, Any], target: float) -> dict[str, Any]:
 
 
 def sla_compliance(*, period_kind: str = "", period_key: str = "", now: datetime | None = None,
-                   target: float = 0.9, start: datetime | None = None, end: datetime | None = None,
+                   target: float = sla_rules.SALES_WITHIN_SLA_TARGET, start: datetime | None = None, end: datetime | None = None,
                    key: str = "") -> dict[str, Any]:
     """Both sides of the SLA for one period: sales per team and person, marketing against its commitment.
 

@@ -13,13 +13,10 @@ from typing import Any
 from smarketing.analytics.metrics import MeasureValue, MetricsResult
 from smarketing.core import clock
 from smarketing.lifecycle.selectors import stage_change_span
+from smarketing.lifecycle.sla import SALES_WITHIN_SLA_TARGET
 from smarketing.playbook.schema import Playbook
 from smarketing.web.data.measures import metrics
 from smarketing.web.periods import Period, parse_period
-
-# The within-SLA share sales commits to: the playbook sets deadlines, not a share; 90 % is the house default the
-# lifecycle's compliance report (`smarketing sla compliance`) flags against.
-SALES_TARGET = 0.9
 
 
 @dataclass(frozen=True)
@@ -65,8 +62,8 @@ def sla_lines(*, terms: Playbook | None, period: Period, result: MetricsResult |
             ("decision_within_sla", f"MQLs decided within {sales.decision_business_days:g} business days")):
         m = result.get(name)
         measured = f"{m.numerator:g} of {m.denominator:g} clocks met" if m.denominator else "no clock resolved yet"
-        lines.append(SlaLine("sales", commitment, name, m.value, SALES_TARGET, "", "ratio",
-                             _verdict(m.value, SALES_TARGET, running=running),
+        lines.append(SlaLine("sales", commitment, name, m.value, SALES_WITHIN_SLA_TARGET, "", "ratio",
+                             _verdict(m.value, SALES_WITHIN_SLA_TARGET, running=running),
                              f"{measured} (clocks started in {period.label}, business hours, "
                              f"{terms.sla.calendar.timezone})"))
     volume, target = result.get("mqls_entered"), result.get("mql_volume_target_to_date")
