@@ -119,6 +119,8 @@ class GoalsQuery(QuerySpec):
 class GoalsResult(QueryResult):
     query: GoalsQuery
     revenue: float
+    goal_source: str = Field(default="", description="Where the revenue goal comes from: the playbook's goal for "
+                             "the period, a share by days of a goal covering it, or the revenue given")
     period_start: date
     period_end: date
     elapsed: float = Field(description="Share of the period elapsed at the pacing instant (0..1)")
@@ -162,18 +164,58 @@ def reverse_waterfall(*, revenue: float, rates: Rates, months: list[date]) -> tu
     return needed, dict(sorted(per_month.items()))
 
 
-def _goal_revenue(spec: GoalsQuery) -> float:
+@dataclass(frozen=True)
+class PlaybookGoal:
+    """The revenue goal the playbook sets for a period, and where it comes from."""
+
+    revenue: float
+    source: str
+    currency: str
+    exact: bool
+
+
+def playbook_goal(goals: list[Any], period_key: str, segment: str = "") -> PlaybookGoal | None:
+    """Pure: the goal stated for the period, else the share (by days) of a goal whose period covers it, else None.
+
+    `goals` are the playbook's goal terms (period, revenue, currency, segment). Days are the periods' local days,
+    so a month of a quarter's goal is its days over the quarter's, whatever the time zone."""
+    period = parse_period(period_key)
+    label = _label(period)
+    for g in goals:
+        if g.period == period.label and (g.segment or "") == segment:
+            return PlaybookGoal(g.revenue, f"playbook goal for {label}", g.currency, True)
+    for g in goals:
+        if (g.segment or "") != segment:
+            continue
+        try:
+            covering = parse_period(g.period)
+        except ValidationFailed:  # a goal with an odd period covers nothing
+            continue
+        if covering.start <= period.start and period.end <= covering.end and covering != period:
+            share = ((period.end - period.start).days + 1) / ((covering.end - covering.start).days + 1)
+            return PlaybookGoal(g.revenue * share,
+                                f"{share:.0%} of the {_label(covering)} goal (pro-rated by days)", g.currency, False)
+    return None
+
+
+def _label(period: Period) -> str:
+    from smarketing.analytics.metrics.periods import reporting_period
+
+    return reporting_period(period.label, tz="UTC").label
+
+
+def _goal_revenue(spec: GoalsQuery) -> tuple[float, str]:
     if spec.revenue is not None:
-        return spec.revenue
+        return spec.revenue, "the revenue given"
     from smarketing.playbook.selectors import playbook_active_terms
 
     version, terms = playbook_active_terms()
-    for goal in terms.goals:
-        if goal.period == parse_period(spec.period).label and goal.segment == spec.segment:
-            return goal.revenue
-    raise ValidationFailed(f"playbook v{version.number} has no revenue goal for period {spec.period!r}"
-                           + (f" and segment {spec.segment!r}" if spec.segment else "") + "; pass --revenue",
-                           field="revenue")
+    goal = playbook_goal(list(terms.goals), spec.period, spec.segment)
+    if goal is None:
+        raise ValidationFailed(f"playbook v{version.number} has no revenue goal for period {spec.period!r}"
+                               + (f" and segment {spec.segment!r}" if spec.segment else "")
+                               + " nor one covering it; pass --revenue", field="revenue")
+    return goal.revenue, goal.source
 
 
 def measure_rates(engine: Any, spec: GoalsQuery, period: Period, tz: str = "UTC") -> Rates:
@@ -250,7 +292,7 @@ def run_goals(engine: Any, spec: GoalsQuery) -> GoalsResult:
 
     tz = spec.timezone or reporting_timezone()
     period = parse_period(spec.period)
-    revenue = _goal_revenue(spec)
+    revenue, goal_source = _goal_revenue(spec)
     rates = measure_rates(engine, spec, period, tz)
     needed, per_month = reverse_waterfall(revenue=revenue, rates=rates, months=period.months)
     months = [MonthTargets(month=k, targets={s: round(v, 2) for s, v in per_month[k].items()},
@@ -275,5 +317,5 @@ def run_goals(engine: Any, spec: GoalsQuery) -> GoalsResult:
         pacing.append(StagePacing(stage=stage, target=needed[stage], target_to_date=round(to_date, 2),
                                   actual_to_date=round(actual, 2), pacing=ratio, status=status,
                                   measure=ACTUAL_MEASURES[stage]))
-    return GoalsResult(query=spec, revenue=revenue, period_start=period.start, period_end=period.end,
+    return GoalsResult(query=spec, revenue=revenue, goal_source=goal_source, period_start=period.start, period_end=period.end,
                        elapsed=round(elapsed, 6), rates=rates, needed=needed, months=months, pacing=pacing)

@@ -126,6 +126,27 @@ def test_revenue_defaults_to_the_playbook_goal(engine, active_playbook):
 
 @pytest.mark.django_db
 def test_missing_playbook_goal_names_revenue(engine, active_playbook):
+    # the shipped playbook has goals for 2026 (covering every 2026 period) and two quarters; none covers 2025
     with pytest.raises(ValidationFailed) as err:
-        run_goals(engine, GoalsQuery(period="2026-Q2"))
+        run_goals(engine, GoalsQuery(period="2025-Q2"))
     assert err.value.field == "revenue"
+
+
+def test_a_month_without_its_own_goal_takes_its_days_share_of_the_quarter_goal():
+    from types import SimpleNamespace
+
+    from smarketing.analytics.queries.goals import playbook_goal
+
+    goals = [SimpleNamespace(period="2026-Q4", revenue=920_000.0, currency="USD", segment=""),
+             SimpleNamespace(period="2026-12", revenue=500_000.0, currency="USD", segment=""),
+             SimpleNamespace(period="2026-Q4", revenue=1.0, currency="USD", segment="enterprise")]
+    # a month of the quarter with no goal of its own: 31 of the quarter's 92 days
+    october = playbook_goal(goals, "2026-10")
+    assert october is not None and not october.exact
+    assert october.revenue == pytest.approx(920_000 * 31 / 92)
+    assert october.source == "34% of the Q4 2026 goal (pro-rated by days)"
+    # a month with its own goal keeps it; a segment only reads its own goals; nothing covers 2027
+    december = playbook_goal(goals, "2026-12")
+    assert december is not None and december.exact and december.revenue == 500_000
+    assert playbook_goal(goals, "2026-Q4", "enterprise").revenue == 1.0  # type: ignore[union-attr]
+    assert playbook_goal(goals, "2027-01") is None

@@ -14,30 +14,23 @@ from smarketing.core import clock
 from smarketing.core.errors import DomainError
 from smarketing.playbook.schema import Playbook
 from smarketing.web.data.common import query_result
-from smarketing.web.periods import Period, parse_period
+from smarketing.web.periods import Period
 
 CALENDAR = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
 # The goals query plans leads → MQLs → SQLs → opportunities → deals; the funnel's stage for each.
 STAGE_OF_PLAN = {"leads": "lead", "mqls": "mql", "sqls": "sql", "opportunities": "opportunity", "deals": "customer"}
 
 
-def goal_for(terms: Playbook | None, period: Period) -> tuple[float | None, str, str, bool]:
-    """The playbook goal for a period: exact match, else pro-rated from a goal that covers it (and whether exact)."""
+def goal_for(terms: Playbook | None, period: Period) -> tuple[float | None, str, str]:
+    """The playbook goal for a period as the goals query reads it (exact, else pro-rated from a covering goal)."""
+    from smarketing.analytics.queries.goals import playbook_goal
+
     if terms is None or not terms.goals:
-        return None, "no goal in the playbook", "USD", False
-    for g in terms.goals:
-        if g.period == period.key and not g.segment:
-            return g.revenue, f"playbook goal for {period.label}", g.currency, True
-    for g in terms.goals:
-        try:
-            gp = parse_period(g.period)
-        except DomainError:  # a goal with an odd period is skipped, not fatal to the page
-            continue
-        if not g.segment and gp.start <= period.start and period.end <= gp.end:
-            share = period.days / gp.days
-            return (g.revenue * share, f"{share:.0%} of the {gp.label} goal (pro-rated by days)", g.currency,
-                    False)
-    return None, f"the playbook has no goal covering {period.label}", "USD", False
+        return None, "no goal in the playbook", "USD"
+    goal = playbook_goal(list(terms.goals), period.key) if CALENDAR.match(period.key) else None
+    if goal is None:
+        return None, f"the playbook has no goal covering {period.label}", "USD"
+    return goal.revenue, goal.source, goal.currency
 
 
 @dataclass
@@ -53,9 +46,9 @@ class GoalsData:
 
 def goals_data(*, terms: Playbook | None, period: Period, revenue: float | None = None) -> GoalsData:
     """The goals query for a calendar period and the playbook's goal (or `revenue`), or why there is none."""
-    goal, source, currency, exact = goal_for(terms, period)
+    goal, source, currency = goal_for(terms, period)
     if revenue is not None and revenue != goal:
-        goal, source, exact = revenue, "the revenue entered above", False
+        goal, source = revenue, "the revenue entered above"
     data = GoalsData(goal=goal, goal_source=source, currency=currency)
     if not CALENDAR.match(period.key):
         data.note = "Goals are planned per calendar year, quarter or month: pick one in the period list."
@@ -63,7 +56,9 @@ def goals_data(*, terms: Playbook | None, period: Period, revenue: float | None 
     if goal is None:
         data.note = f"{source[:1].upper()}{source[1:]}: add one to the playbook to plan and pace against it."
         return data
-    data.spec = {"period": period.key} if exact else {"period": period.key, "revenue": round(goal, 2)}
+    # The goals query finds the playbook's goal itself (pro-rating a covering one); only a typed revenue is sent.
+    data.spec = {"period": period.key} if revenue is None or revenue == goal else {"period": period.key,
+                                                                                  "revenue": round(goal, 2)}
     try:
         data.result = query_result("goals", data.spec)
     except DomainError as exc:
