@@ -44,12 +44,11 @@ def _canonical(value: dict[str, list[str]]) -> dict[str, list[str]]:
     return {name: sorted(set(values)) for name, values in sorted(value.items())}
 
 
-class MetricsQuery(QuerySpec):
-    """Measures for one reporting period and filters."""
+class _ScopeSpec(QuerySpec):
+    """What every measure query names: a reporting period, contact filters, the time zone and the model."""
 
     period: str = Field(description="2026, 2026-Q4, 2026-11, last-30d or 2026-10-01..2026-12-31")
     filters: dict[str, list[str]] = Field(default_factory=dict, description=FILTERS_HELP)
-    names: list[str] = Field(default_factory=list, description="Measures to compute (default: all)")
     timezone: str | None = Field(default=None, description="Reporting time zone of the period's days (default: the "
                                  "active playbook's calendar time zone)")
     model: str | None = Field(default=None, description=MODEL_HELP)
@@ -65,8 +64,18 @@ class MetricsQuery(QuerySpec):
         return check_model(value)
 
     @model_validator(mode="after")
-    def _check(self) -> MetricsQuery:
+    def _check_period(self) -> _ScopeSpec:
         reporting_period(self.period, tz=self.timezone or "UTC")  # the key's syntax (and the zone's name)
+        return self
+
+
+class MetricsQuery(_ScopeSpec):
+    """Measures for one reporting period and filters."""
+
+    names: list[str] = Field(default_factory=list, description="Measures to compute (default: all)")
+
+    @model_validator(mode="after")
+    def _check(self) -> MetricsQuery:
         for name in self.names:
             check_filters(measure_get(name), self.filters)
         return self
@@ -151,31 +160,15 @@ def campaign_metrics(roi: RoiResult, period: ReportingPeriod, *, model: str | No
                          measures=values)
 
 
-class MeasureRecordsQuery(QuerySpec):
+class MeasureRecordsQuery(_ScopeSpec):
     """The records one measure counts for a period and filters (its numerator for a ratio), paged."""
 
     name: str
-    period: str = Field(description="2026, 2026-Q4, 2026-11, last-30d or 2026-10-01..2026-12-31")
-    filters: dict[str, list[str]] = Field(default_factory=dict, description=FILTERS_HELP)
     offset: int = Field(default=0, ge=0)
     limit: int = Field(default=50, ge=1, le=500)
-    timezone: str | None = Field(default=None, description="Reporting time zone of the period's days (default: the "
-                                 "active playbook's calendar time zone)")
-    model: str | None = Field(default=None, description=MODEL_HELP)
-
-    @field_validator("filters", mode="after")
-    @classmethod
-    def _canonical_filters(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        return _canonical(value)
-
-    @field_validator("model", mode="after")
-    @classmethod
-    def _known_model(cls, value: str | None) -> str | None:
-        return check_model(value)
 
     @model_validator(mode="after")
     def _check(self) -> MeasureRecordsQuery:
-        reporting_period(self.period, tz=self.timezone or "UTC")  # the key's syntax (and the zone's name)
         check_filters(measure_get(self.name), self.filters)
         return self
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -24,6 +23,7 @@ from pydantic import Field, model_validator
 from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.queries.common import (
     STAGE_KEYS,
+    check_timezone,
     day_after,
     day_start,
     epoch,
@@ -81,12 +81,7 @@ class AttributionQuery(QuerySpec):
             raise ValidationFailed(f"weights apply to the custom model only, not {self.model.value}", field="weights")
         if self.start and self.end and self.end < self.start:
             raise ValidationFailed(f"the date range is empty: end {self.end} is before start {self.start}", field="end")
-        if self.timezone is not None:
-            try:
-                ZoneInfo(self.timezone)
-            except (KeyError, ValueError):
-                raise ValidationFailed(f"time zone {self.timezone!r} is unknown; use an IANA name like "
-                                       "America/New_York", field="timezone") from None
+        check_timezone(self.timezone)
         return self
 
     @property

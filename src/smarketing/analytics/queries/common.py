@@ -75,3 +75,16 @@ def ratio(num: float | int | None, den: float | int | None) -> float | None:
     if not den or num is None:
         return None
     return round(float(num) / float(den), 6)
+
+
+def check_timezone(value: str | None, field: str = "timezone") -> str | None:
+    """An IANA time zone name (or None), refused with a field-named error when unknown."""
+    if value is not None:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError):
+            raise ValidationFailed(f"time zone {value!r} is unknown; use an IANA name like America/New_York",
+                                   field=field) from None
+    return value

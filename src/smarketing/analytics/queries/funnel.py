@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from smarketing.analytics.queries.common import (
     FUNNEL_KEYS,
     check_stage,
+    check_timezone,
     clean,
     day_after,
     day_start,
@@ -77,14 +78,7 @@ class FunnelQuery(QuerySpec):
                 and FUNNEL_KEYS.index(self.to_stage) < FUNNEL_KEYS.index(self.from_stage)):
             raise ValidationFailed(f"to_stage {self.to_stage!r} comes before from_stage {self.from_stage!r} in the "
                                    f"funnel {FUNNEL_KEYS}", field="to_stage")
-        if self.timezone is not None:
-            from zoneinfo import ZoneInfo
-
-            try:
-                ZoneInfo(self.timezone)
-            except (KeyError, ValueError):
-                raise ValidationFailed(f"time zone {self.timezone!r} is unknown; use an IANA name like "
-                                       "America/New_York", field="timezone") from None
+        check_timezone(self.timezone)
         if self.start and self.end and self.end < self.start:
             raise ValidationFailed(f"the date range is empty: end {self.end} is before start {self.start}", field="end")
         if self.by is not None and self.by not in GROUP_FIELDS[self.level]:
