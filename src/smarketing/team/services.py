@@ -24,6 +24,16 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _password_check(password: str, user: User) -> None:
+    """Django's password validators on a new password, refused with the validators' messages on `password`."""
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(f"password refused: {' '.join(exc.messages)}", field="password",
+                               record=f"user:{user.username}",
+                               details=[{"field": "password", "message": m} for m in exc.messages]) from None
+
+
 @transaction.atomic
 def user_create(*, username: str, password: str, role: str, email: str = "", first_name: str = "",
                 last_name: str = "", is_staff: bool | None = None, superuser: bool = False,
@@ -42,12 +52,7 @@ def user_create(*, username: str, password: str, role: str, email: str = "", fir
                 is_staff=(role == Role.REVOPS or superuser) if is_staff is None else is_staff,
                 is_superuser=superuser, **profile)
     if enforce_password_policy:
-        try:
-            validate_password(password, user)
-        except DjangoValidationError as exc:
-            raise ValidationFailed(f"password refused: {' '.join(exc.messages)}", field="password",
-                                   record=f"user:{username}",
-                                   details=[{"field": "password", "message": m} for m in exc.messages]) from None
+        _password_check(password, user)
     user.set_password(password)
     user.save()
     if role == Role.REVOPS and not superuser:
@@ -170,12 +175,7 @@ def user_provision(*, email: str, username: str = "", password: str = "", **fiel
                        record=f"user:{username}")
     user = User(username=username, email=email)
     if password:
-        try:
-            validate_password(password, user)
-        except DjangoValidationError as exc:
-            raise ValidationFailed(f"password refused: {' '.join(exc.messages)}", field="password",
-                                   record=f"user:{username}",
-                                   details=[{"field": "password", "message": m} for m in exc.messages]) from None
+        _password_check(password, user)
         user.set_password(password)
     else:
         user.set_unusable_password()
