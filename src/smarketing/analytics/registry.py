@@ -60,16 +60,14 @@ def query_kind(name: str, *, spec: type[S], result: type[R]) -> Callable[[Callab
 
 
 def _load_kinds() -> None:
-    # Importing the query modules registers their kinds; each module is optional while it is being written.
-    from importlib import import_module
-
-    for module in ("funnel", "goals", "journeys", "attribution", "roi"):
-        try:
-            import_module(f"smarketing.analytics.queries.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"smarketing.analytics.queries.{module}":
-                raise
-    import_module("smarketing.analytics.metrics")
+    # Importing the query modules registers their kinds. They load on the first query, not at start-up (they pull
+    # in Ibis and the kernels); a broken module fails here, loudly.
+    import smarketing.analytics.metrics
+    import smarketing.analytics.queries.attribution
+    import smarketing.analytics.queries.funnel
+    import smarketing.analytics.queries.goals
+    import smarketing.analytics.queries.journeys
+    import smarketing.analytics.queries.roi  # noqa: F401
 
 
 def get_kind(name: str) -> QueryKind:
