@@ -11,7 +11,7 @@ PYTHONS := 3.11 3.12 3.13
 FULL_SUITE_PYTHON := 3.11
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install install-test browser lint test-sqlite test-postgres test-pythons serve
+.PHONY: demo test install install-test browser lint test-sqlite test-postgres test-dbs test-pythons serve
 
 # `make test` builds the virtualenv on 3.11 when it can, `make demo` on python3 when it is supported.
 $(BIN)/python:
@@ -49,9 +49,13 @@ test-sqlite:
 test-postgres:
 	DATABASE_URL=$(PG_URL) SMARKETING_DATA_DIR=$(CURDIR)/data/test-postgres $(BIN)/pytest -q -p no:cacheprovider -m "not browser"
 
+# Both databases' suites side by side (one per core), PostgreSQL's output printed after SQLite's.
+test-dbs:
+	.ci/suites.sh
+
 # The short check on each supported Python other than the full suite's: one line each, or a note when absent.
 test-pythons: $(BIN)/python
 	@main=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	for v in $(PYTHONS); do [ "$$v" = "$$main" ] || .ci/python-check.sh $$v || exit 1; done
 
-test: install-test browser lint test-sqlite test-postgres test-pythons
+test: install-test browser lint test-dbs test-pythons
