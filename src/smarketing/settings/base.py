@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves Swagger UI's assets from the product's static files, so /api/docs works offline
     "django_tasks",
     "django_tasks_db",
     "axes",
