@@ -56,8 +56,15 @@ def register(app: typer.Typer) -> None:
     def demo(size: str = typer.Option("small", "--size", help="Size to seed when the database is empty"),
              seed: int = typer.Option(1, "--seed", help="Seed of the demo company"),
              host: str = typer.Option("127.0.0.1", help="Address to bind"),
-             port: int = typer.Option(8000, help="Port to bind")) -> None:
-        """Migrate, seed the demo company if the database is empty, print how to log in, then serve the app."""
+             port: int = typer.Option(8000, help="Port to bind"),
+             worker: bool = typer.Option(True, "--worker/--no-worker",
+                                         help="Also run the task worker (SLA checks, themes, won-deal outcomes, "
+                                              "warm figures) beside the server")) -> None:
+        """Migrate, seed the demo company if the database is empty, print how to log in, then serve the app (and
+        the task worker, so SLA breaches act, themes appear and figures are warm without a second terminal)."""
+        import subprocess
+        import sys
+
         from django.core.management import call_command
 
         from smarketing.core.cli import serve_app
@@ -77,4 +84,17 @@ def register(app: typer.Typer) -> None:
             if run is not None:
                 _print_logins(["maria.marketing", "sam.sales", "rita.revops", "vic.viewer"], DEMO_PASSWORD)
         typer.echo(f"open http://{host}:{port}/login/ (stop with Ctrl+C)")
-        serve_app(host=host, port=port)
+        # The worker is its own process (as in production), started with the same interpreter and environment, and
+        # stopped with the server.
+        background = subprocess.Popen([sys.executable, "-m", "smarketing.cli", "worker"]) if worker else None
+        if background:
+            typer.echo(f"task worker running (pid {background.pid})")
+        try:
+            serve_app(host=host, port=port)
+        finally:
+            if background:
+                background.terminate()
+                try:
+                    background.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    background.kill()

@@ -118,7 +118,7 @@ def test_demo_command_seeds_an_empty_database_prints_logins_then_serves(db, monk
     served = []
     monkeypatch.setattr(core_cli, "serve_app", lambda **kw: served.append(kw))
     # given an empty database, when `smarketing demo` runs
-    result = CliRunner().invoke(build_app(), ["demo", "--port", "8123"])
+    result = CliRunner().invoke(build_app(), ["demo", "--port", "8123", "--no-worker"])
     # then it seeded the small company, told how to log in as each role and served on the port asked
     assert result.exit_code == 0, result.output
     assert Contact.objects.count() >= 2000
@@ -127,6 +127,6 @@ def test_demo_command_seeds_an_empty_database_prints_logins_then_serves(db, monk
     assert "password: demo" in result.output
     assert served == [{"host": "127.0.0.1", "port": 8123}]
     # and a second run does not seed again
-    again = CliRunner().invoke(build_app(), ["demo"])
+    again = CliRunner().invoke(build_app(), ["demo", "--no-worker"])
     assert again.exit_code == 0 and "not seeding" in again.output
     assert DemoSeed.objects.count() == 1

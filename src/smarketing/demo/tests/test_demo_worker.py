@@ -1,0 +1,76 @@
+"""`smarketing demo` runs the task worker beside the server, as its own process, and stops it with the server."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes: it no longer runs.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+@pytest.mark.slow
+def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
+    # given an empty data directory
+    port = _free_port()
+    env = {**os.environ, "SMARKETING_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "DJANGO_SETTINGS_MODULE": "smarketing.settings.base"}
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        # when `smarketing demo` starts
+        demo = subprocess.Popen([str(BIN / "smarketing"), "demo", "--port", str(port)], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                assert demo.poll() is None, log.read_text()[-2000:]
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.5)
+            else:
+                pytest.fail("the demo did not answer within 300 s:\n" + log.read_text()[-2000:])
+            # then the server answers and a worker process runs beside it
+            found = re.search(r"task worker running \(pid (\d+)\)", log.read_text())
+            assert found, log.read_text()[-2000:]
+            worker = int(found.group(1))
+            assert _alive(worker)
+            cmdline = Path(f"/proc/{worker}/cmdline").read_bytes().split(b"\0")
+            assert b"worker" in cmdline
+        finally:
+            # and stopping the demo stops its worker
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+    deadline = time.monotonic() + 15
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker)
