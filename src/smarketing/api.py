@@ -7,44 +7,23 @@ from __future__ import annotations
 
 import math
 from importlib import import_module
-from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer
 
 from smarketing.core.errors import DomainError
-from smarketing.core.errors import PermissionDenied as DomainPermissionDenied
-from smarketing.core.throttling import TokenRateThrottle, bad_token_record, bad_tokens_check
-from smarketing.team.roles import WRITE_ROLES, has_role
-from smarketing.team.services import api_token_authenticate
-
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-
-class TokenAuth(HttpBearer):
-    """Bearer API token; viewers may read but not write."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        bad_tokens_check(request)
-        user = api_token_authenticate(token)
-        if user is None:
-            bad_token_record(request)
-            return None
-        if request.method not in SAFE_METHODS and not has_role(user, WRITE_ROLES):
-            raise DomainPermissionDenied(f"user {user.username!r} has role {user.role!r}, which is read-only",
-                                         field="role", record=f"user:{user.username}")
-        request.user = user
-        return user
+from smarketing.core.throttling import TokenRateThrottle
+from smarketing.team.auth import TokenAuth
 
 
 DESCRIPTION = """One revenue team: accounts, contacts, opportunities, campaigns, touchpoints, lifecycle, playbook,
 analytics and feedback.
 
 **Auth.** Every endpoint needs `Authorization: Bearer smk_…` (issue one with `smarketing token USER` or
-`POST /api/team/tokens`). Viewers read; marketing, sales and RevOps users also write.
+`POST /api/team/tokens`, optionally with `expires_at`; an expired or revoked token is a 401). Viewers read;
+marketing, sales and RevOps users also write. Every user, a viewer too, revokes their own tokens.
 
 **Errors.** Every error body is `{"code", "message", "field", "record", "details": [{"field", "message"}]}` with a
 stable `code`: `unauthenticated` (401), `forbidden` (403), `not_found` (404), `conflict` (409),

@@ -10,6 +10,7 @@ from ninja import Query, Router, Status
 from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, request_user, resolve_refs
 from smarketing.core.errors import PermissionDenied
 from smarketing.team import selectors, services
+from smarketing.team.auth import TokenAuth
 from smarketing.team.enums import Role
 from smarketing.team.models import ApiToken, User
 from smarketing.team.roles import REVOPS_ROLES, has_role
@@ -44,16 +45,22 @@ def token_list(request: HttpRequest, filters: Query[ApiTokenFilters]) -> list[Ap
     return list(selectors.api_token_list(user=owner, include_revoked=filters.include_revoked))
 
 
+# Why self_service: a viewer, who otherwise only reads, revokes their own tokens like anyone else.
+OWN_TOKENS = TokenAuth(self_service=True)
+
+
 @router.post("/tokens", response={201: ApiTokenCreatedOut, **WRITE_ERRORS},
-             summary="Issue an API token for yourself", description="The secret is in this response only.")
+             summary="Issue an API token for yourself (viewers' tokens are issued by a RevOps admin)",
+             description="The secret is in this response only. With `expires_at` the token stops working then.")
 def token_create(request: HttpRequest, payload: ApiTokenIn) -> Status:
-    token, secret = services.api_token_create(user=request_user(request), name=payload.name)
+    token, secret = services.api_token_create(user=request_user(request), name=payload.name,
+                                              expires_at=payload.expires_at)
     token.secret = secret  # type: ignore[attr-defined]  # rendered once by ApiTokenCreatedOut, never stored
     return Status(201, token)
 
 
-@router.delete("/tokens/{token_id}", response={200: ApiTokenOut, **WRITE_ERRORS},
-               summary="Revoke a token (yours; admins may revoke anyone's)",
+@router.delete("/tokens/{token_id}", response={200: ApiTokenOut, **WRITE_ERRORS}, auth=OWN_TOKENS,
+               summary="Revoke a token (yours, any role; admins may revoke anyone's)",
                description="Revoking is permanent; revoking a revoked token changes nothing.")
 def token_revoke(request: HttpRequest, token_id: int) -> ApiToken:
     return services.api_token_revoke(token_id=token_id, user=request_user(request))

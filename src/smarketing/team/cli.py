@@ -24,14 +24,35 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"API token (shown once): {secret}")
 
     @app.command()
-    def token(username: str, name: str = typer.Option("cli", "--name")) -> None:
-        """Issue an API token for an existing user; the secret is printed once."""
-        from smarketing.core.errors import NotFound
-        from smarketing.team.models import User
-        from smarketing.team.services import api_token_create
+    def token(username: str,
+              name: str = typer.Option("cli", "--name"),
+              days: int = typer.Option(0, "--days", min=0, help="Expire after this many days (0: never)"),
+              revoke: int = typer.Option(0, "--revoke", metavar="ID", help="Revoke this token of the user instead"),
+              list_: bool = typer.Option(False, "--list", help="List the user's tokens instead (never the secret)"),
+              ) -> None:
+        """Issue an API token for an existing user (the secret is printed once), or list or revoke theirs."""
+        from datetime import timedelta
 
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            raise NotFound(f"user {username!r} does not exist", record=f"user:{username}")
-        _, secret = api_token_create(user=user, name=name)
+        from smarketing.core import clock
+        from smarketing.core.errors import NotFound
+        from smarketing.team.selectors import api_token_list, user_get_by_username
+        from smarketing.team.services import api_token_create, api_token_revoke
+
+        user = user_get_by_username(username=username)
+        if list_:
+            now = clock.now()
+            for t in api_token_list(user=user):
+                state = ("revoked" if t.revoked_at else "expired" if t.expires_at and t.expires_at <= now
+                         else "active")
+                expires = f"expires {t.expires_at:%Y-%m-%d %H:%M} UTC" if t.expires_at else "never expires"
+                typer.echo(f"{t.pk}\t{t.prefix}…\t{t.name}\t{state}\t{expires}")
+            return
+        if revoke:
+            if not api_token_list(user=user).filter(pk=revoke).exists():
+                raise NotFound(f"user {username!r} has no API token {revoke}", record=f"api_token:{revoke}")
+            revoked = api_token_revoke(token_id=revoke)
+            typer.echo(f"revoked token {revoked.pk} ({revoked.name}) of {username}")
+            return
+        _, secret = api_token_create(user=user, name=name,
+                                     expires_at=clock.now() + timedelta(days=days) if days else None)
         typer.echo(secret)

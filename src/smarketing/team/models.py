@@ -36,6 +36,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="After this moment the token authenticates "
+                                                                        "nobody (empty: it never expires)")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -6,7 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import AwareDatetime
 
+from smarketing.core import clock
 from smarketing.core.apitools import InSchema, Paged, PageIn
 from smarketing.team.enums import Role
 from smarketing.team.roles import SIGNOFF_ROLES
@@ -38,6 +40,8 @@ class MeOut(Schema):
 
 class ApiTokenIn(InSchema):
     name: str = Field(..., min_length=1, max_length=100, description="What the token is for (e.g. 'hubspot sync')")
+    expires_at: AwareDatetime | None = Field(None, description="When the token stops working (at most five years "
+                                                                 "ahead); empty: it never expires")
 
 
 class ApiTokenOut(Schema):
@@ -51,7 +55,8 @@ class ApiTokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
-    active: bool
+    expires_at: datetime | None
+    active: bool = Field(..., description="Neither revoked nor expired")
 
     @staticmethod
     def resolve_username(obj: Any) -> str:
@@ -59,7 +64,7 @@ class ApiTokenOut(Schema):
 
     @staticmethod
     def resolve_active(obj: Any) -> bool:
-        return obj.revoked_at is None
+        return obj.revoked_at is None and (obj.expires_at is None or obj.expires_at > clock.now())
 
 
 class ApiTokenCreatedOut(ApiTokenOut):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 
 from smarketing.core import clock
 from smarketing.core.errors import Conflict, NotFound, ValidationFailed
@@ -61,17 +63,39 @@ def user_create(*, username: str, password: str, role: str, email: str = "", fir
     return user
 
 
+# Why a bound: a token "for 300 years" is a typo or a token that never expires in disguise.
+TOKEN_MAX_LIFETIME = timedelta(days=5 * 366)
+
+
+def _expiry_checked(expires_at: datetime | None) -> datetime | None:
+    if expires_at is None:
+        return None
+    if expires_at.tzinfo is None:
+        raise ValidationFailed("expires_at must carry a time zone", field="expires_at")
+    now = clock.now()
+    if expires_at <= now:
+        raise ValidationFailed(f"expires_at {expires_at.isoformat()} is not in the future", field="expires_at")
+    if expires_at > now + TOKEN_MAX_LIFETIME:
+        raise ValidationFailed(f"expires_at {expires_at.isoformat()} is more than five years away; leave it empty "
+                               "for a token that does not expire", field="expires_at")
+    return expires_at
+
+
 @transaction.atomic
-def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """Issue a token; returns the row and the secret, which is never stored and cannot be shown again."""
+def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Issue a token (expiring at `expires_at` when given); returns the row and the secret, which is never stored
+    and cannot be shown again."""
+    expires_at = _expiry_checked(expires_at)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name or "token", prefix=secret[:12], digest=_digest(secret))
+    token = ApiToken.objects.create(user=user, name=name or "token", prefix=secret[:12], digest=_digest(secret),
+                                    expires_at=expires_at)
     return token, secret
 
 
 @transaction.atomic
 def api_token_revoke(*, token_id: int, user: User | None = None) -> ApiToken:
-    """Revoke a token so it authenticates nothing from now on."""
+    """Revoke a token so it authenticates nothing from now on: its owner's, or anyone's for a RevOps admin (or
+    the CLI, `user` None)."""
     qs = ApiToken.objects.select_for_update().filter(pk=token_id)
     if user is not None and not (user.is_superuser or user.role == Role.REVOPS):
         qs = qs.filter(user=user)
@@ -85,13 +109,16 @@ def api_token_revoke(*, token_id: int, user: User | None = None) -> ApiToken:
 
 
 def api_token_authenticate(secret: str) -> User | None:
-    """The active user behind a bearer secret, or None; records last use."""
+    """The active user behind a bearer secret, or None (unknown, revoked or expired token, inactive user);
+    records last use."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.select_related("user").filter(digest=_digest(secret), revoked_at__isnull=True).first()
+    now = clock.now()
+    token = (ApiToken.objects.select_related("user").filter(digest=_digest(secret), revoked_at__isnull=True)
+             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).first())
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=clock.now())
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 

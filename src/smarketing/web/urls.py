@@ -9,6 +9,7 @@ from smarketing.web.views import (
     goals,
     handoff,
     journeys,
+    me,
     metrics,
     playbook,
     records,
@@ -40,4 +41,6 @@ urlpatterns = [
     path("opportunities/<int:opportunity_id>/", records.opportunity_page, name="opportunity"),
     path("metrics/", metrics.metrics_page, name="metrics"),
     path("metrics/<str:name>/", metrics.measure_records, name="measure_records"),
+    path("me/", me.me_page, name="me"),
+    path("me/tokens/<int:token_id>/revoke/", me.me_token_revoke, name="me_token_revoke"),
 ]
