@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -91,13 +93,37 @@ def read_table(path: Path) -> Table:
     """Read a whole CSV file as the vendor wrote it; raises ValidationFailed naming file, line and column."""
     if not path.is_file():
         raise ValidationFailed(f"{path} is not a file", field="path", record=str(path))
-    data = path.read_bytes()
-    text, encoding = _decode(data, path)
-    if not text.strip():
-        raise ValidationFailed(f"{path.name} is empty: a CSV export starts with a header line",
-                               field="path", record=path.name)
-    delimiter = _sniff_delimiter(text)
-    records = _parse(text, delimiter, path)
+    encoding, skip = _detect_encoding(path)
+    with _gc_paused():
+        return _read(path, encoding, skip)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building millions of cells in lists makes the cyclic collector rescan them again and again (a third of the
+    time on a wide export); they hold no cycles, so it is paused while a file is read."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read(path: Path, encoding: str, skip: int) -> Table:
+    try:
+        with _open_text(path, encoding, skip) as fh:
+            sample = fh.read(SNIFF_CHARS)
+        if not sample.strip():
+            raise ValidationFailed(f"{path.name} is empty: a CSV export starts with a header line",
+                                   field="path", record=path.name)
+        delimiter = _sniff_delimiter(sample, whole=len(sample) < SNIFF_CHARS)
+        # The file is decoded as it is parsed, so neither its bytes nor its whole text are held beside the rows.
+        with _open_text(path, encoding, skip) as fh:
+            records, long_records = _parse(fh, delimiter, path)
+    except UnicodeDecodeError:
+        raise _bad_bytes(path, encoding, skip) from None
     while records and _blank(records[0][1]):
         records.pop(0)
     if not records:
@@ -105,7 +131,8 @@ def read_table(path: Path) -> Table:
                                field="path", record=path.name)
     header = _header(records[0][1])
     body, footer = _split_footer(records[1:], len(header), delimiter)
-    rows, problems = _align(body, header, path)
+    del records
+    rows, problems = _align(body, header, long_records)
     if problems:
         raise problems_error(problems, path)
     return Table(path=path, header=header, rows=rows, encoding=encoding, delimiter=delimiter, footer=footer)
@@ -113,24 +140,31 @@ def read_table(path: Path) -> Table:
 
 # --- bytes → text -----------------------------------------------------------------------------------------------
 
-def _decode(data: bytes, path: Path) -> tuple[str, str]:
-    if data.startswith(codecs.BOM_UTF8):
-        return _strict(data[3:], "utf-8", path, offset=3), "utf-8-sig"
-    if data.startswith(codecs.BOM_UTF16_LE):
-        return _strict(data[2:], "utf-16-le", path, offset=2), "utf-16-le"
-    if data.startswith(codecs.BOM_UTF16_BE):
-        return _strict(data[2:], "utf-16-be", path, offset=2), "utf-16-be"
-    bom_less = _utf16_without_bom(data)
-    if bom_less:
-        return _strict(data, bom_less, path, offset=0), bom_less
-    return _strict(data, "utf-8", path, offset=0), "utf-8"
+_CODECS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16-le": "utf-16-le", "utf-16-be": "utf-16-be"}
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
+def _detect_encoding(path: Path) -> tuple[str, int]:
+    """The file's encoding (as Table.encoding names it) and how many bytes of byte order mark to skip."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", 3
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", 2
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", 2
+    return _utf16_without_bom(head) or "utf-8", 0
+
+
+def _open_text(path: Path, encoding: str, skip: int) -> io.TextIOWrapper:
+    raw = path.open("rb")
+    raw.seek(skip)
+    return io.TextIOWrapper(raw, encoding=_CODECS[encoding], errors="strict", newline="")
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
     """UTF-16 text of mostly ASCII characters has a NUL in every other byte; binary data does not."""
-    sample = data[:4096]
-    if len(sample) < 8 or len(sample) % 2:
-        sample = sample[: len(sample) - len(sample) % 2]
+    sample = head[: len(head) - len(head) % 2]
     if len(sample) < 8:
         return None
     even, odd = sample[0::2], sample[1::2]
@@ -142,29 +176,24 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _strict(data: bytes, encoding: str, path: Path, *, offset: int) -> str:
+def _bad_bytes(path: Path, encoding: str, skip: int) -> ValidationFailed:
+    """Where the first byte that is not `encoding` sits (read again: this is the error path only)."""
+    data = path.read_bytes()[skip:]
+    codec = _CODECS[encoding]
     try:
-        text = data.decode(encoding)
+        data.decode(codec)
     except UnicodeDecodeError as exc:
-        raise _bad_bytes(data, encoding, exc, path) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line, col = _position(text, nul)
-        raise ValidationFailed(
-            f"{path.name}: line {line}, column {col}: a NUL byte: this is binary data, not a CSV export",
-            field="encoding", record=f"{path.name}:line {line}")
-    return text
-
-
-def _bad_bytes(data: bytes, encoding: str, exc: UnicodeDecodeError, path: Path) -> ValidationFailed:
-    before = data[: exc.start].decode(encoding, errors="replace")
+        start, end = exc.start, exc.end
+    else:  # pragma: no cover - the streaming decoder and the whole-file decoder agree
+        start, end = len(data), len(data)
+    before = data[:start].decode(codec, errors="replace")
     line, col = _position(before, len(before))
-    bad = data[exc.start: min(exc.end, exc.start + 4)].hex(" ").upper()
-    if encoding == "utf-8":
+    bad = data[start: min(end, start + 4)].hex(" ").upper() or "the end of the file"
+    if codec == "utf-8":
         hint = ("the file is not UTF-8 (it looks like Latin-1 / Windows-1252): export it again as UTF-8, "
                 "or save it from the spreadsheet as \"CSV UTF-8\"")
     else:
-        hint = f"the file starts with a {encoding.upper()} byte order mark but is not valid {encoding.upper()}"
+        hint = f"the file is marked as {codec.upper()} but is not valid {codec.upper()}"
     return ValidationFailed(f"{path.name}: line {line}, column {col}: byte(s) {bad}: {hint}",
                             field="encoding", record=f"{path.name}:line {line}")
 
@@ -179,8 +208,7 @@ def _position(text: str, index: int) -> tuple[int, int]:
 
 # --- text → records ---------------------------------------------------------------------------------------------
 
-def _sniff_delimiter(text: str) -> str:
-    sample = text[:SNIFF_CHARS]
+def _sniff_delimiter(sample: str, *, whole: bool) -> str:
     best, best_score = ",", (-1, -1, 0)
     for rank, delimiter in enumerate(DELIMITERS):
         reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
@@ -193,7 +221,7 @@ def _sniff_delimiter(text: str) -> str:
                     break
         except csv.Error:
             continue
-        if len(sample) < len(text) and len(rows) > 1:
+        if not whole and len(rows) > 1:
             rows = rows[:-1]  # the sample may end inside a row
         if not rows or len(rows[0]) < 2:
             continue
@@ -205,28 +233,43 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _lines(text: str) -> Iterator[str]:
-    yield from io.StringIO(text, newline="")
+def _parse(fh: io.TextIOWrapper, delimiter: str,
+           path: Path) -> tuple[list[tuple[int, list[str]]], set[int]]:
+    """Every record with the line it starts on (blank lines kept as [] for the footer to see), and the lines of
+    the records long enough to hold a cell over MAX_CELL_CHARS (only those are measured cell by cell)."""
+    read = 0
 
+    def lines() -> Iterator[str]:
+        # csv needs the line ends as written (\n, \r\n or \r); a NUL marks binary data.
+        nonlocal read
+        for number, line in enumerate(fh, start=1):
+            read += len(line)
+            if "\x00" in line:
+                column = line.index("\x00") + 1
+                raise ValidationFailed(
+                    f"{path.name}: line {number}, column {column}: a NUL byte: this is binary data, "
+                    "not a CSV export", field="encoding", record=f"{path.name}:line {number}")
+            yield line
 
-def _parse(text: str, delimiter: str, path: Path) -> list[tuple[int, list[str]]]:
-    """Every record with the line it starts on; blank lines are kept as [] for the footer to see."""
     # csv's own bound is set above ours so that a long cell is reported with its column (by _align); only a cell
     # past CSV_HARD_LIMIT (a missing quote swallowing the file) is reported by line alone.
     previous = csv.field_size_limit()
     csv.field_size_limit(max(previous, CSV_HARD_LIMIT))
     try:
-        reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
+        reader = csv.reader(lines(), delimiter=delimiter, strict=True)
         records: list[tuple[int, list[str]]] = []
-        start = 1
+        long_records: set[int] = set()
+        start, done = 1, 0
         append = records.append
         try:
             for row in reader:
                 append((start, row))
-                start = reader.line_num + 1
+                if read - done > MAX_CELL_CHARS:
+                    long_records.add(start)
+                start, done = reader.line_num + 1, read
         except csv.Error as exc:
             raise _syntax_error(exc, start, path) from None
-        return records
+        return records, long_records
     finally:
         csv.field_size_limit(previous)
 
@@ -315,7 +358,7 @@ def _one_cell(row: list[str]) -> bool:
 
 
 def _align(records: list[tuple[int, list[str]]], header: list[str],
-           path: Path) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
+           long_records: set[int]) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
     width = len(header)
     rows: list[tuple[int, list[str]]] = []
     problems: list[Problem] = []
@@ -341,7 +384,7 @@ def _align(records: list[tuple[int, list[str]]], header: list[str],
             del cells[width:]
             if not any(cells):
                 continue
-        if n and max(map(len, cells)) > MAX_CELL_CHARS:
+        if line in long_records and max(map(len, cells)) > MAX_CELL_CHARS:
             k = next(k for k, c in enumerate(cells) if len(c) > MAX_CELL_CHARS)
             problems.append(Problem(line, header[k] or f"cell {k + 1}",
                                     f"longer than {MAX_CELL_CHARS:,} characters (the bound on one cell)"))
