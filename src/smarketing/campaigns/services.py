@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -10,7 +11,7 @@ from django.db import connection, transaction
 from smarketing.campaigns.enums import MEMBER_STATUS_ORDER, CampaignType, Channel, MemberStatus, TouchKind
 from smarketing.campaigns.models import Campaign, CampaignMember, Touchpoint
 from smarketing.core import bulk, clock
-from smarketing.core.errors import ValidationFailed
+from smarketing.core.errors import Conflict, ValidationFailed
 from smarketing.core.services import record_create, record_update, validate_and_save
 from smarketing.crm.models import Contact
 from smarketing.team.models import User
@@ -45,7 +46,8 @@ def touchpoint_record(*, contact: Contact, channel: str, kind: str, occurred_at:
                       actor: User | None = None) -> tuple[Touchpoint, bool]:
     """Append a touchpoint (with the rep who made it, for sales touches); a repeated source id returns the first row.
 
-    A repeat delivery is not an edit: the first row stands as recorded, whatever actor the repeat names.
+    A repeat delivery is not an edit: the first row stands as recorded, whatever actor the repeat names. Concurrent
+    repeats resolve like stage changes: the one insert the unique key lets through wins, the others read it back.
     """
     if source_id:
         existing = Touchpoint.objects.filter(source=source, source_id=source_id).first()
@@ -53,11 +55,42 @@ def touchpoint_record(*, contact: Contact, channel: str, kind: str, occurred_at:
             return existing, False
     if occurred_at is None or getattr(occurred_at, "tzinfo", None) is None:
         raise ValidationFailed("occurred_at must be a timezone-aware datetime", field="occurred_at")
+    _touch_value_checked(value, f"touchpoint:{source}:{source_id}" if source_id else "touchpoint")
     tp = Touchpoint(contact=contact, account_id=contact.account_id, campaign=campaign, channel=channel, kind=kind,
                     occurred_at=occurred_at, source=source, source_id=source_id, value=value, actor=actor)
-    validate_and_save(tp, label="touchpoint")
+    try:
+        # Why a savepoint: a concurrent request with the same key may commit between the look-up and this insert;
+        # the unique key refuses the second row and only the insert is rolled back, not the caller's work.
+        with transaction.atomic():
+            validate_and_save(tp, label="touchpoint")
+    except Conflict:
+        first = Touchpoint.objects.filter(source=source, source_id=source_id).first() if source_id else None
+        if first is None:
+            raise
+        return first, False
     transaction.on_commit(lambda: _after_touchpoint(tp.pk))
     return tp, True
+
+
+def _touch_value_checked(value: Any, record: str) -> None:
+    # Why: a touch's value is money it brought or cost (a deal size, a ticket); below zero it is a sign typo.
+    if value is None:
+        return
+    problem = _touch_value_problem(value)
+    if problem:
+        raise ValidationFailed(f"{record}: value {problem}", field="value", record=record)
+
+
+def _touch_value_problem(value: Any) -> str | None:
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return f"{value!r} is not a number"
+    if not amount.is_finite():
+        return f"{value} is not a finite number"
+    if amount < 0:
+        return f"{value} is negative; a touchpoint's value is zero or more"
+    return None
 
 
 def _after_touchpoint(touchpoint_id: int) -> None:
@@ -93,6 +126,7 @@ def touchpoints_record_many(*, touchpoints: list[dict[str, Any]]) -> int:
         if getattr(t["occurred_at"], "tzinfo", None) is None:
             raise ValidationFailed("occurred_at must be a timezone-aware datetime", field="occurred_at",
                                    record=f"touchpoint:{t['source']}:{t['source_id']}")
+        _touch_value_checked(t.get("value"), f"touchpoint:{t['source']}:{t['source_id']}")
         new.append(Touchpoint(**t))
     created = Touchpoint.objects.bulk_create(new, batch_size=1000)
     ids = [tp.pk for tp in created]
@@ -194,6 +228,8 @@ def touchpoints_bulk_record(*, touchpoints: list[dict[str, Any]]) -> int:
             raise _bulk_problem(record, "kind", f"{t.get('kind')!r} is not one of {TouchKind.values}")
         if not isinstance(t.get("occurred_at"), datetime) or t["occurred_at"].tzinfo is None:
             raise _bulk_problem(record, "occurred_at", "must be a timezone-aware datetime")
+        if t.get("value") is not None and (problem := _touch_value_problem(t["value"])):
+            raise _bulk_problem(record, "value", problem)
     present: set[tuple[str, str]] = set()
     for source in {s for s, _ in keys}:
         sids = [sid for s, sid in keys if s == source]
