@@ -188,14 +188,34 @@ def _bad_bytes(path: Path, encoding: str, skip: int) -> ValidationFailed:
         start, end = len(data), len(data)
     before = data[:start].decode(codec, errors="replace")
     line, col = _position(before, len(before))
+    where = f"column {col}"
+    name = _column_at(before)
+    if name:
+        where = f"column {name!r} (character {col})"
     bad = data[start: min(end, start + 4)].hex(" ").upper() or "the end of the file"
     if codec == "utf-8":
         hint = ("the file is not UTF-8 (it looks like Latin-1 / Windows-1252): export it again as UTF-8, "
                 "or save it from the spreadsheet as \"CSV UTF-8\"")
     else:
         hint = f"the file is marked as {codec.upper()} but is not valid {codec.upper()}"
-    return ValidationFailed(f"{path.name}: line {line}, column {col}: byte(s) {bad}: {hint}",
-                            field="encoding", record=f"{path.name}:line {line}")
+    return ValidationFailed(f"{path.name}: line {line}, {where}: byte(s) {bad}: {hint}",
+                            field=name or "encoding", record=f"{path.name}:line {line}")
+
+
+def _column_at(before: str) -> str | None:
+    """The header name of the cell where `before` (the text up to a bad byte) ends, when that can be told: the
+    header is complete and the cell's row started on the bad byte's line."""
+    first_end = min((i for i in (before.find("\n"), before.find("\r")) if i >= 0), default=-1)
+    if first_end < 0:
+        return None
+    delimiter = _sniff_delimiter(before, whole=False)
+    header = next(csv.reader([before[:first_end]], delimiter=delimiter), [])
+    last = max(before.rfind("\n"), before.rfind("\r"))
+    cells = next(csv.reader([before[last + 1:]], delimiter=delimiter), [""])
+    index = max(len(cells) - 1, 0)
+    if before[: last + 1].count('"') % 2 or index >= len(header):
+        return None  # inside a quoted cell that started on an earlier line, or beyond the header
+    return _header(header)[index]
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
@@ -320,30 +340,28 @@ def _is_marker(text: str) -> bool:
 
 def _split_footer(records: list[tuple[int, list[str]]], width: int,
                   delimiter: str) -> tuple[list[tuple[int, list[str]]], list[str]]:
-    """Split a Salesforce report footer off the end: marker lines, and the one-cell lines after a blank line."""
-    end = len(records)
-    i = end
-    # Trailing lines that are blank or a known footer marker.
+    """Split a Salesforce report footer off the end of the records.
+
+    The tail considered is the run of blank and one-cell lines at the end (only blank and marker lines when the
+    header itself has one column); it is a footer only if it holds a Salesforce marker line. The footer starts at the
+    last blank line before the first marker (older exports put the report name there), else at the first marker."""
+    i = len(records)
     while i > 0:
         row = records[i - 1][1]
-        text = _footer_text(row, delimiter)
-        if text and not _is_marker(text):
+        if _blank(row) or _is_marker(_footer_text(row, delimiter)) or (width > 1 and _one_cell(row)):
+            i -= 1
+        else:
             break
-        i -= 1
-    if not any(_is_marker(_footer_text(r, delimiter)) for _, r in records[i:end]):
+    markers = [k for k in range(i, len(records)) if _is_marker(_footer_text(records[k][1], delimiter))]
+    if not markers:
         return records, []
-    # Older exports put the report name and the company above the markers: one-cell lines after a blank line.
-    if width > 1:
-        j = i
-        while j > 0 and _one_cell(records[j - 1][1]) and not _blank(records[j - 1][1]):
-            j -= 1
-        if j < i and j > 0 and _blank(records[j - 1][1]):
-            i = j
-    body = records[:i]
+    blanks = [k for k in range(i, markers[0]) if _blank(records[k][1])]
+    cut = blanks[-1] if blanks else markers[0]
+    body = records[:cut]
     while body and _blank(body[-1][1]):
         body.pop()
     footer: list[str] = []
-    for _, row in records[i:]:
+    for _, row in records[cut:]:
         text = _footer_text(row, delimiter)
         footer.extend(part.strip() for part in text.splitlines() if part.strip())
     return body, footer
