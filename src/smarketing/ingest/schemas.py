@@ -10,6 +10,7 @@ from ninja import Field, Schema
 
 from smarketing.core.apitools import Paged, PageIn
 from smarketing.ingest.enums import ImportStatus
+from smarketing.ingest.uploads import mapping_label
 
 STATUS_HELP = ("pending (stored, waiting for the worker) | running | succeeded (written, or a dry run that found "
                "no blocking problem) | refused (problems found, nothing written) | failed (an unexpected error, "
@@ -70,6 +71,10 @@ class ImportRunOut(Schema):
         # The stored path is the server's business; the API names files as they were uploaded.
         return [{k: f.get(k) or ("" if k != "size" else 0) for k in ("name", "sha256", "size", "kind")}
                 for f in obj.files]
+
+    @staticmethod
+    def resolve_mapping(obj: Any) -> str:
+        return mapping_label(obj)
 
     @staticmethod
     def resolve_progress(obj: Any) -> dict[str, Any]:

@@ -76,9 +76,9 @@ def upload_size_check(content_length: str | int | None) -> None:
 
 
 def safe_name(name: str | None) -> str:
-    """A file name that is safe on any disk: no folders, no leading dot, letters, digits, `._- ` only."""
+    """A file name that is safe on any disk: no folders, no leading dot, letters, digits and `._- ` only."""
     base = re.split(r"[\\/]", unicodedata.normalize("NFKC", name or ""))[-1]
-    base = re.sub(r"[^\w.\- ]+", "_", base, flags=re.ASCII).strip(" .")
+    base = re.sub(r"[^\w.\- ]+", "_", base).strip(" .")
     base = re.sub(r"\s+", " ", base)
     if len(base) > NAME_MAX:
         stem, dot, ext = base.rpartition(".")
@@ -122,6 +122,27 @@ def uploads_store(*, files: list[Any], mapping: Any | None = None) -> tuple[list
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return (paths[:-1], paths[-1]) if mapping is not None else (paths, None)
+
+
+def import_run_upload(*, files: list[Any], mapping: Any | None = None, system: str = "", dry_run: bool,
+                      skip_invalid: bool = False, actor: Any = None, date_format: str | None = None,
+                      timezone: str | None = None) -> ImportRun:
+    """Store uploaded files and record a pending run over them (refused at once when a file is not recognised);
+    a run that cannot be recorded (a bad date format or time zone) keeps no file."""
+    from smarketing.ingest.services import import_run_create
+
+    paths, mapping_path = uploads_store(files=files, mapping=mapping)
+    try:
+        return import_run_create(files=paths, system=system, mapping=mapping_path, dry_run=dry_run,
+                                 skip_invalid=skip_invalid, actor=actor, date_format=date_format, timezone=timezone)
+    except BaseException:
+        shutil.rmtree(paths[0].parent, ignore_errors=True)
+        raise
+
+
+def mapping_label(run: ImportRun) -> str:
+    """The run's mapping as people read it: a shipped mapping's name, or an uploaded mapping file's name."""
+    return Path(run.mapping).name if run.mapping else ""
 
 
 def _files_size(run: ImportRun) -> int:
