@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -164,3 +165,42 @@ def contact_ids_by_source(*, source: str, source_ids: list[str]) -> dict[str, in
 def opportunity_list_for_contact(*, contact_id: int) -> QuerySet[Opportunity]:
     """Opportunities whose primary contact this is, newest first."""
     return opportunity_list().filter(primary_contact_id=contact_id)
+
+
+IMPORT_SNAPSHOT_FIELDS: dict[str, tuple[str, ...]] = {
+    "contact": ("email", "first_name", "last_name", "title", "owner_id", "lead_source", "country", "first_seen_at",
+                "account_id", "attributes"),
+    "account": ("name", "domain", "industry", "employees", "region", "segment", "owner_id"),
+    "opportunity": ("name", "type", "amount", "currency", "stage", "opened_at", "closed_at", "outcome",
+                    "loss_reason", "owner_id", "product", "account_id", "primary_contact_id"),
+}
+
+
+def records_for_import(*, entity: str, source: str, source_ids: Sequence[str], emails: Sequence[str] = (),
+                       domains: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The accounts, contacts or opportunities an import may touch: those with its (source, source id), and for
+    contacts those with one of its emails (lower-cased), for accounts one of its domains. Each as a dict of id,
+    source, source_id and the fields an import writes."""
+    model: Any = {"contact": Contact, "account": Account, "opportunity": Opportunity}[entity]
+    fields = ("id", "source", "source_id", *IMPORT_SNAPSHOT_FIELDS[entity])
+    out: dict[int, dict[str, Any]] = {}
+    chunk = 2000
+    for key, values in (("source_id__in", list(source_ids)), ("email__in", [e.lower() for e in emails]),
+                        ("domain__in", list(domains))):
+        for start in range(0, len(values), chunk):
+            qs = model.objects.filter(**{key: values[start:start + chunk]})
+            if key == "source_id__in":
+                qs = qs.filter(source=source)
+            for row in qs.values(*fields):
+                out[row["id"]] = row
+    return list(out.values())
+
+
+def opportunity_links_by_id(*, ids: list[int]) -> dict[int, dict[str, int | None]]:
+    """Each opportunity's account and primary contact ids: {id: {"account": …, "contact": …}}."""
+    out: dict[int, dict[str, int | None]] = {}
+    for start in range(0, len(ids), 2000):
+        for pk, account, contact in (Opportunity.objects.filter(pk__in=ids[start:start + 2000])
+                                     .values_list("id", "account_id", "primary_contact_id")):
+            out[pk] = {"account": account, "contact": contact}
+    return out

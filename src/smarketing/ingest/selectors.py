@@ -8,7 +8,7 @@ from smarketing.core.errors import NotFound
 from smarketing.ingest.models import ImportRun
 
 
-def import_run_list(*, status: str = "", system: str = "") -> QuerySet[ImportRun]:
+def import_run_list(*, status: str | None = "", system: str = "") -> QuerySet[ImportRun]:
     """Import runs, newest first, with who ran them."""
     qs = ImportRun.objects.select_related("actor").order_by("-created_at", "-id")
     if status:

@@ -70,3 +70,12 @@ def stage_change_span() -> tuple[datetime | None, datetime | None]:
     """When the recorded history starts and ends (first and last stage change)."""
     agg = StageChange.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
     return agg["first"], agg["last"]
+
+
+def stage_change_times_by_source_key(*, keys: list[str]) -> dict[str, datetime]:
+    """When each recorded stage change with one of these import keys occurred (an import's re-run check)."""
+    out: dict[str, datetime] = {}
+    for start in range(0, len(keys), 2000):
+        out.update(StageChange.objects.filter(source_key__in=keys[start:start + 2000])
+                   .values_list("source_key", "occurred_at"))
+    return out

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from smarketing.campaigns.enums import TouchKind
-from smarketing.crm.enums import BuyingRole
+from smarketing.campaigns.enums import Channel, TouchKind
+from smarketing.crm.enums import BuyingRole, OpportunityStage
 from smarketing.lifecycle.enums import Stage
 
 Op = Literal[">=", ">", "<=", "<", "==", "!=", "in", "not_in", "contains", "exists"]
@@ -203,6 +203,27 @@ class IdealJourneys(_Strict):
     existing_customer: list[JourneyStep] = Field(min_length=2)
 
 
+class SystemVocabulary(_Strict):
+    """How one outside system's labels read in this playbook's language (labels match ignoring case and spacing).
+
+    A label mapped to null is known and deliberately not a stage (HubSpot's `Other`); a label absent from the map
+    is reported by an import with its count, never guessed.
+    """
+
+    stages: dict[str, Stage | None] = Field(default={}, description="Lifecycle stage labels → stage key")
+    lead_statuses: dict[str, Stage | None] = Field(default={}, description="Lead status values → stage key")
+    sources: dict[str, Channel] = Field(default={}, description="Original source labels → source key")
+    deal_stages: dict[str, OpportunityStage] = Field(default={}, description="Deal stage labels → opportunity stage")
+
+
+VOCABULARY_LISTS = ("stages", "lead_statuses", "sources", "deal_stages")
+
+
+def vocabulary_key(label: str) -> str:
+    """The form labels are compared in: case and runs of spaces do not tell two labels apart."""
+    return " ".join(label.split()).casefold()
+
+
 class Playbook(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -213,6 +234,8 @@ class Playbook(_Strict):
     handoff: Handoff
     goals: list[Goal] = []
     ideal_journeys: IdealJourneys
+    vocabulary: dict[str, SystemVocabulary] = Field(
+        default={}, description="Per outside system (hubspot, salesforce, pipedrive, …): its labels → these terms")
 
     def stage(self, key: str) -> StageDef | None:
         return next((s for s in self.stages if s.key == key), None)
@@ -367,12 +390,36 @@ def contradictions(terms: Playbook) -> list[Problem]:
                 f"a second goal for {goal.period}" + (f" ({goal.segment})" if goal.segment else "")
                 + f"; goals.{first} already sets it")})
 
+    problems += _vocabulary_problems(terms, set(keys))
+
     for journey in ("new_customer", "existing_customer"):
         for i, step in enumerate(getattr(terms.ideal_journeys, journey)):
             stage_key = step.kind.removeprefix("stage:")
             if step.kind.startswith("stage:") and stage_key not in keys:
                 problems.append({"field": f"ideal_journeys.{journey}.{i}.kind", "message": (
                     f"stage {stage_key!r} is not defined in stages")})
+    return problems
+
+
+def _vocabulary_problems(terms: Playbook, stage_keys: set[Stage]) -> list[Problem]:
+    """Vocabulary entries that cannot hold: a stage the playbook does not define, or one label given twice
+    (the same ignoring case and spacing) with different meanings."""
+    problems: list[Problem] = []
+    for system, vocabulary in terms.vocabulary.items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", system):
+            problems.append({"field": f"vocabulary.{system}", "message": (
+                "a system name is lower-case letters, digits and _ (hubspot, salesforce, pipedrive)")})
+        for name in VOCABULARY_LISTS:
+            seen: dict[str, tuple[str, Any]] = {}
+            for label, meaning in getattr(vocabulary, name).items():
+                path = f"vocabulary.{system}.{name}.{label}"
+                if name in ("stages", "lead_statuses") and meaning is not None and meaning not in stage_keys:
+                    problems.append({"field": path, "message": f"maps to stage {meaning.value!r}, which stages does "
+                                                               "not define"})
+                first = seen.setdefault(vocabulary_key(label), (label, meaning))
+                if first[0] != label and first[1] != meaning:
+                    problems.append({"field": path, "message": (
+                        f"{label!r} is the same label as {first[0]!r} (case and spacing aside) with another meaning")})
     return problems
 
 

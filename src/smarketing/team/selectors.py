@@ -25,6 +25,17 @@ def user_get_by_username(*, username: str) -> User:
     return user
 
 
+def user_report_ids(*, user_id: int) -> frozenset[int]:
+    """The ids of everyone who reports to the user, directly or through their managers (one query per level)."""
+    found: set[int] = set()
+    level = {user_id}
+    while level:
+        below = set(User.objects.filter(manager_id__in=level).values_list("id", flat=True)) - found - {user_id}
+        found |= below
+        level = below
+    return frozenset(found)
+
+
 def api_token_list(*, user: User | None = None, include_revoked: bool = True) -> QuerySet[ApiToken]:
     """API tokens, newest first (all users' when `user` is None)."""
     qs = ApiToken.objects.select_related("user").order_by("-created_at", "-id")
@@ -70,3 +81,20 @@ def user_list(*, role: str = "", is_active: bool | None = None, q: str = "") -> 
         qs = qs.filter(Q(username__icontains=q) | Q(email__icontains=q) | Q(first_name__icontains=q)
                        | Q(last_name__icontains=q))
     return qs
+
+
+def user_ids_by_email_and_name() -> tuple[dict[str, int], dict[str, int]]:
+    """Every user's id by lower-cased email and by lower-cased full name (first + last), for matching imported
+    owners; a name two users share is left out (it matches nobody rather than the wrong one)."""
+    by_email: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    shared: set[str] = set()
+    for pk, email, first, last in User.objects.order_by("pk").values_list("pk", "email", "first_name", "last_name"):
+        if email:
+            by_email.setdefault(email.lower(), pk)
+        name = " ".join(f"{first} {last}".split()).lower()
+        if name:
+            if name in by_name:
+                shared.add(name)
+            by_name.setdefault(name, pk)
+    return by_email, {k: v for k, v in by_name.items() if k not in shared}

@@ -207,3 +207,30 @@ def user_provision(*, email: str, username: str = "", password: str = "", **fiel
     else:
         user.set_unusable_password()
     return user_update(user=user, data={"role": Role.VIEWER, **fields}), True
+
+
+@transaction.atomic
+def users_inactive_owners_create(*, owners: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Create an inactive sales user for each imported owner no user matched, so ownership history is kept.
+
+    Each owner is (full name, email), either may be empty; they cannot log in (no usable password, inactive).
+    Returns the new user id by owner.
+    """
+    import re
+
+    taken = set(User.objects.values_list("username", flat=True))
+    out: dict[tuple[str, str], int] = {}
+    for name, email in owners:
+        base = re.sub(r"[^a-z0-9._-]+", ".", (email.split("@")[0] if email else name).lower()).strip(".")[:120]
+        username, n = base or "owner", 1
+        while username in taken:
+            n += 1
+            username = f"{base}.{n}"
+        taken.add(username)
+        first, _, last = name.strip().partition(" ")
+        user = User(username=username, email=email.lower(), first_name=first[:150], last_name=last.strip()[:150],
+                    role=Role.SALES, is_active=False)
+        user.set_unusable_password()
+        user.save()
+        out[(name, email)] = user.pk
+    return out

@@ -1,0 +1,333 @@
+"""Pure decisions of an import: cells → typed records with problems by file, line and column; records + what the
+database already holds → what to create, update, leave unchanged and append, and what conflicts (no ORM here)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from smarketing.ingest import values
+from smarketing.ingest.mapping import FieldSpec, KindMapping
+from smarketing.ingest.readers import Table
+from smarketing.playbook.schema import SystemVocabulary, vocabulary_key
+
+MAX_TEXT = {"email": 254, "first_name": 100, "last_name": 100, "title": 200, "lead_source": 64, "country": 64,
+            "name": 200, "domain": 200, "industry": 100, "region": 32, "segment": 32, "loss_reason": 200,
+            "product": 100, "currency": 3}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "message": self.message}
+
+    def text(self) -> str:
+        return f"{self.file}, line {self.line}, column {self.column!r}: {self.message}"
+
+
+@dataclass
+class Record:
+    """One row of one file, typed: the entity's fields, attributes, refs by external id and dated stages."""
+
+    file: str
+    kind: str
+    entity: str
+    line: int
+    external_id: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    refs: dict[str, list[str]] = field(default_factory=dict)  # target → external ids (first is primary)
+    owner: tuple[str, str] | None = None  # (full name, email)
+    stages: dict[str, datetime] = field(default_factory=dict)  # stage → when it was entered
+    campaigns: list[str] = field(default_factory=list)
+    campaigns_at: datetime | None = None
+
+
+@dataclass
+class ReadResult:
+    records: list[Record] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rejected_lines: dict[int, str] = field(default_factory=dict)  # line → reason
+    unmapped: Counter[str] = field(default_factory=Counter)  # "list: label" → rows
+    unused_columns: list[str] = field(default_factory=list)
+
+
+def _lookup(vocabulary: SystemVocabulary, name: str) -> dict[str, Any]:
+    return {vocabulary_key(k): v for k, v in getattr(vocabulary, name).items()}
+
+
+def _cell(table: Table, cells: list[str], spec: FieldSpec) -> tuple[str, str] | None:
+    """(column name, text) of the first of the spec's columns the file has; None when it has none."""
+    for name in spec.columns:
+        i = table.column(name)
+        if i is not None:
+            return name, cells[i].strip()
+    return None
+
+
+def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary: SystemVocabulary, tz: ZoneInfo,
+                 date_format: str | None) -> ReadResult:
+    """Type every row of one file by its kind's mapping; each bad cell is a problem at its line and column."""
+    out = ReadResult()
+    name = table.path.name
+    lookups = {n: _lookup(vocabulary, n) for n in ("stages", "lead_statuses", "sources", "deal_stages")}
+    id_col = table.column(kind.id)
+    if id_col is None:
+        out.problems.append(Problem(name, 1, kind.id, "the external id column is missing from the header"))
+        return out
+    seen: dict[str, int] = {}
+
+    def bad(line: int, column: str, message: str) -> None:
+        out.problems.append(Problem(name, line, column, message))
+        out.rejected_lines.setdefault(line, f"{column}: {message}")
+
+    for line, cells in table.rows:
+        if not any(c.strip() for c in cells):
+            continue
+        sid = cells[id_col].strip()
+        if not sid:
+            bad(line, kind.id, "is empty: every row needs its external id")
+            continue
+        if sid in seen:
+            bad(line, kind.id, f"{sid!r} repeats line {seen[sid]}")
+            continue
+        seen[sid] = line
+        rec = Record(file=name, kind=kind_name, entity=kind.entity, line=line, external_id=sid)
+
+        def typed(spec: FieldSpec, target: str, line: int = line, cells: list[str] = cells) -> tuple[bool, Any]:
+            found = _cell(table, cells, spec)
+            if found is None or not found[1]:
+                if spec.required:
+                    bad(line, spec.columns[0], "is required" if found else "the column is missing from the header")
+                return False, None
+            column, text = found
+            try:
+                value = _value(spec, text, tz=tz, date_format=date_format, lookups=lookups)
+            except values.ValueProblem as exc:
+                bad(line, column, str(exc))
+                return False, None
+            if value is _UNMAPPED:
+                out.unmapped[f"{spec.vocabulary or target}: {text}"] += 1
+                bad(line, column, f"{text!r} is not in the playbook's {spec.vocabulary or target} vocabulary "
+                                  "for this system; add it there (or map it to null)" if spec.vocabulary else
+                                  f"{text!r} is not one of {sorted(spec.values)}")
+                return False, None
+            if isinstance(value, str) and target in MAX_TEXT and len(value) > MAX_TEXT[target]:
+                bad(line, column, f"is longer than {MAX_TEXT[target]} characters")
+                return False, None
+            return True, value
+
+        for target, spec in kind.fields.items():
+            ok, value = typed(spec, target)
+            if not ok or value is None:
+                continue
+            if spec.type == "ref":
+                rec.refs[target] = value
+            elif spec.type == "owner":
+                rec.owner = value
+            else:
+                rec.fields[target] = value
+        for key, spec in kind.attributes.items():
+            ok, value = typed(spec, key)
+            if ok and value is not None:
+                rec.attributes[key] = _jsonable(value)
+        for stage, columns in kind.stage_dates.items():
+            spec = FieldSpec(column=columns, type="datetime")
+            ok, value = typed(spec, str(stage))
+            if ok and value is not None:
+                rec.stages[str(stage)] = value
+        if kind.current_stage is not None:
+            cs = kind.current_stage
+            i = table.column(cs.column)
+            label = cells[i].strip() if i is not None else ""
+            if label:
+                lookup = lookups[cs.vocabulary]
+                if vocabulary_key(label) not in lookup:
+                    out.unmapped[f"{cs.vocabulary}: {label}"] += 1
+                    bad(line, cs.column, f"{label!r} is not in the playbook's {cs.vocabulary} vocabulary for this "
+                                         "system; add it there (or map it to null)")
+                elif (stage := lookup[vocabulary_key(label)]) is not None and str(stage) not in rec.stages:
+                    at_spec = FieldSpec(column=cs.at, type="datetime")
+                    ok, at = typed(at_spec, "at")
+                    if ok and at is not None:
+                        rec.stages[str(stage)] = at
+        if kind.campaigns is not None:
+            for column in kind.campaigns.columns:
+                i = table.column(column)
+                if i is not None:
+                    rec.campaigns += [c for c in values.split_multi(cells[i]) if c]
+            if rec.campaigns and kind.campaigns.at:
+                ok, at = typed(FieldSpec(column=kind.campaigns.at, type="datetime"), "at")
+                rec.campaigns_at = at if ok else None
+        if kind.entity == "contact" and "email" not in rec.fields and not (rec.fields.get("first_name")
+                                                                           or rec.fields.get("last_name")):
+            bad(line, "Email", "a contact needs an email or a name")
+        if line not in out.rejected_lines:
+            out.records.append(rec)
+    used = {c for spec in [*kind.fields.values(), *kind.attributes.values()] for c in spec.columns}
+    used |= {kind.id} | {c for cols in kind.stage_dates.values() for c in ([cols] if isinstance(cols, str) else cols)}
+    out.unused_columns = [h for h in table.header if h not in used]
+    return out
+
+
+_UNMAPPED = object()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "total_seconds"):
+        return value.total_seconds()
+    return value
+
+
+def _value(spec: FieldSpec, text: str, *, tz: ZoneInfo, date_format: str | None,
+           lookups: dict[str, dict[str, Any]]) -> Any:
+    kind = spec.type
+    if kind == "string":
+        if spec.values:
+            return spec.values.get(text, _UNMAPPED)
+        return text
+    if kind == "email":
+        email = text.lower()
+        if "@" not in email or " " in email or email.startswith("@") or email.endswith("@"):
+            raise values.ValueProblem(f"{text!r} is not an email address")
+        return email
+    if kind == "datetime":
+        return values.parse_datetime(text, tz=tz, date_format=date_format)
+    if kind == "number":
+        return values.parse_number(text)
+    if kind == "integer":
+        number = values.parse_number(text)
+        if number is None:
+            return None
+        if number != number.to_integral_value() or number < 0:
+            raise values.ValueProblem(f"{text!r} is not a whole number of at least 0")
+        return int(number)
+    if kind == "bool":
+        return values.parse_bool(text)
+    if kind == "duration":
+        return values.parse_duration(text)
+    if kind == "list":
+        return values.split_multi(text)
+    if kind == "ref":
+        return [v for v in values.split_multi(text) if v]
+    if kind == "owner":
+        if "(" in text and text.endswith(")"):
+            return values.parse_name_email(text)
+        return ("", text.lower()) if "@" in text else (" ".join(text.split()), "")
+    if kind == "vocabulary":
+        assert spec.vocabulary is not None
+        lookup = lookups[spec.vocabulary]
+        key = vocabulary_key(text)
+        if key not in lookup:
+            return _UNMAPPED
+        meaning = lookup[key]
+        return str(meaning) if meaning is not None else None
+    raise AssertionError(kind)
+
+
+# ------------------------------------------------------------------------------------------------ matching
+
+
+@dataclass
+class Match:
+    """Which existing record a row updates (None: a new one), or why it cannot be matched."""
+
+    existing_id: int | None
+    conflict: str = ""
+
+
+def records_match(records: Iterable[Record], *, source: str, existing: list[dict[str, Any]], by: str
+                  ) -> dict[tuple[str, str], Match]:
+    """Match rows to records already present: by (source, external id), else by email (contacts) or domain
+    (accounts). A row whose email or domain belongs to another record of the same system, or that two rows of
+    this import share, is a conflict: reported, never merged."""
+    by_sid = {r["source_id"]: r for r in existing if r["source"] == source and r["source_id"]}
+    by_key: dict[str, dict[str, Any]] = {}
+    for r in existing:
+        if by and r.get(by):
+            by_key.setdefault(str(r[by]).lower(), r)
+    claimed: dict[str, tuple[str, int]] = {}
+    out: dict[tuple[str, str], Match] = {}
+    for rec in records:
+        key = str(rec.fields.get(by) or "").lower() if by else ""
+        if key and key in claimed and claimed[key][0] != rec.external_id:
+            out[(rec.kind, rec.external_id)] = Match(None, f"{by} {key!r} is also on line {claimed[key][1]} "
+                                                           f"(another record: {claimed[key][0]})")
+            continue
+        if key:
+            claimed[key] = (rec.external_id, rec.line)
+        found = by_sid.get(rec.external_id)
+        if found is not None:
+            other = by_key.get(key) if key else None
+            if other is not None and other["id"] != found["id"]:
+                out[(rec.kind, rec.external_id)] = Match(None, f"{by} {key!r} belongs to another record "
+                                                               f"(#{other['id']}, {other['source'] or 'no source'} "
+                                                               f"{other['source_id']})".replace(" )", ")"))
+                continue
+            out[(rec.kind, rec.external_id)] = Match(found["id"])
+            continue
+        other = by_key.get(key) if key else None
+        if other is not None and other["source"] == source and other["source_id"]:
+            out[(rec.kind, rec.external_id)] = Match(None, f"{by} {key!r} belongs to {source} record "
+                                                           f"{other['source_id']}, not {rec.external_id}")
+            continue
+        out[(rec.kind, rec.external_id)] = Match(other["id"] if other is not None else None)
+    return out
+
+
+def changed_fields(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The wanted fields whose value differs from the current one (attributes compared key by key, merged)."""
+    out: dict[str, Any] = {}
+    for name, value in wanted.items():
+        now = current.get(name)
+        if name == "attributes":
+            merged = {**(now or {}), **value}
+            if merged != (now or {}):
+                out[name] = merged
+        elif isinstance(value, Decimal) or isinstance(now, Decimal):
+            if now is None or value is None or Decimal(str(now)) != Decimal(str(value)):
+                out[name] = value
+        elif now != value:
+            out[name] = value
+    return out
+
+
+def stage_key(source: str, entity: str, external_id: str, stage: str) -> str:
+    """The key a rebuilt stage change is recorded under: a re-import finds it and adds nothing."""
+    return f"{source}:{entity}:{external_id}:{stage}"[:128]
+
+
+@dataclass(frozen=True)
+class StageAppend:
+    key: str
+    stage: str
+    at: datetime
+
+
+def stage_appends(stages: dict[str, datetime], *, source: str, entity: str, external_id: str,
+                  recorded: dict[str, datetime]) -> tuple[list[StageAppend], list[str]]:
+    """The dated stages not yet recorded, in time order, and a note for each recorded one whose date moved."""
+    appends, moved = [], []
+    for stage, at in sorted(stages.items(), key=lambda kv: kv[1]):
+        key = stage_key(source, entity, external_id, stage)
+        if key in recorded:
+            if recorded[key] != at:
+                moved.append(f"{entity} {external_id}: {stage} was entered {recorded[key]:%Y-%m-%d %H:%M}, the "
+                             f"file now says {at:%Y-%m-%d %H:%M}; history is kept as recorded")
+            continue
+        appends.append(StageAppend(key, stage, at))
+    return appends, moved

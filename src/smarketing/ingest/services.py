@@ -1,0 +1,455 @@
+"""Import runs: a company's export files in, through the owning apps' services, recorded as an ImportRun.
+
+One run reads every file (kinds detected from their headers), types each row through the mapping and the
+playbook's vocabulary, matches rows to records already present, then writes accounts, contacts, opportunities
+and the rebuilt stage history in one transaction. A dry run, or a run with problems and no `skip_invalid`, does
+the same work and rolls it back, so what it reports is exactly what a real run would write.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+
+from smarketing.core import clock
+from smarketing.core.csvsafe import csv_safe_row
+from smarketing.core.errors import DomainError, ValidationFailed
+from smarketing.crm.selectors import records_for_import
+from smarketing.crm.services import (
+    accounts_bulk_create,
+    contacts_bulk_create,
+    opportunities_bulk_create,
+    records_bulk_update,
+)
+from smarketing.ingest import plan
+from smarketing.ingest.detect import DetectedFile, kind_detect
+from smarketing.ingest.enums import ImportStatus
+from smarketing.ingest.mapping import Mapping, mapping_load, mapping_shipped, mappings_shipped
+from smarketing.ingest.models import MAX_PROBLEMS_KEPT, ImportRun
+from smarketing.ingest.readers import Table, read_table
+from smarketing.lifecycle.enums import Stage
+from smarketing.lifecycle.selectors import stage_change_times_by_source_key
+from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
+from smarketing.playbook.schema import SystemVocabulary
+from smarketing.playbook.selectors import playbook_active_terms
+from smarketing.scoring.tasks import scores_rebuild_all_task
+from smarketing.team.selectors import user_ids_by_email_and_name
+from smarketing.team.services import users_inactive_owners_create
+
+Progress = Callable[[str, int, int], None]
+ENTITY_ORDER = ("account", "contact", "opportunity")
+PLURAL = {"account": "accounts", "contact": "contacts", "opportunity": "opportunities"}
+MATCH_BY = {"account": "domain", "contact": "email", "opportunity": ""}
+MAX_NOTES = 50
+REF_ENTITY = {("contact", "account"): "account", ("opportunity", "account"): "account",
+              ("opportunity", "contacts"): "contact"}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _mapping(system: str, mapping: Path | None) -> Mapping:
+    if mapping is not None:
+        return mapping_load(mapping)
+    if not system:
+        raise ValidationFailed("name the system (hubspot, salesforce, pipedrive) or give a mapping file",
+                               field="system")
+    if system == "csv":
+        raise ValidationFailed("import csv needs --mapping FILE (the mapping format is in the README)",
+                               field="mapping")
+    return mapping_shipped(system)
+
+
+def import_detect(*, files: list[Path], system: str = "", mapping: Path | None = None) -> list[DetectedFile]:
+    """Each file's system, kind and mapping from its header; a file no mapping recognises is refused with the
+    headers each known kind expects."""
+    mappings = [_mapping(system, mapping)] if (system or mapping) else mappings_shipped()
+    out = []
+    for path in files:
+        table = read_table(path)
+        found, kind = kind_detect(table.header, name=path.name, mappings=mappings)
+        out.append(DetectedFile(name=path.name, system=found.system, kind=kind,
+                                mapping=mapping.name if mapping is not None else found.system))
+    return out
+
+
+@transaction.atomic
+def import_run_create(*, files: list[Path], system: str = "", mapping: Path | None = None, dry_run: bool,
+                      skip_invalid: bool = False, actor: Any = None, date_format: str | None = None,
+                      timezone: str | None = None) -> ImportRun:
+    """Record a pending import of these files (hashed, kinds detected); a file that cannot be read or recognised
+    makes the run refused at once with that problem."""
+    if date_format not in (None, "", "ymd", "mdy", "dmy"):
+        raise ValidationFailed(f"date format {date_format!r} is not ymd, mdy or dmy", field="date_format")
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationFailed(f"unknown time zone {timezone!r}", field="timezone") from None
+    entries: list[dict[str, Any]] = []
+    for path in files:
+        if not path.is_file():
+            raise ValidationFailed(f"{path.name} is not a file", field="files", record=path.name)
+        entries.append({"name": path.name, "path": str(path), "sha256": _sha256(path), "size": path.stat().st_size,
+                        "kind": ""})
+    run = ImportRun(actor=actor, system=system or ("csv" if mapping else ""), dry_run=dry_run,
+                    skip_invalid=skip_invalid, date_format=date_format or "", timezone=timezone or "",
+                    mapping=str(mapping) if mapping is not None else system, files=entries)
+    try:
+        for entry, found in zip(entries, import_detect(files=files, system=system, mapping=mapping), strict=True):
+            entry["kind"] = found.kind
+            run.system = run.system or found.system
+            run.mapping = run.mapping or found.mapping
+    except DomainError as exc:
+        run.status, run.error, run.finished_at = ImportStatus.REFUSED, str(exc), clock.now()
+        run.problems = [{"file": exc.record or "", "line": 1, "column": exc.field or "header", "message": str(exc)}]
+        run.problems_count = 1
+    run.save()
+    return run
+
+
+def import_run_execute(*, run: ImportRun, progress: Progress | None = None) -> ImportRun:
+    """Run a pending import: read, check, write in one transaction (rolled back for a dry run or when problems
+    were found without skip_invalid) and record the outcome on the run."""
+    if run.status != ImportStatus.PENDING:
+        return run
+    run.status, run.started_at = ImportStatus.RUNNING, clock.now()
+    run.save(update_fields=["status", "started_at"])
+
+    def step(name: str, done: int, total: int) -> None:
+        run.progress = {"step": name, "done": done, "total": total}
+        ImportRun.objects.filter(pk=run.pk).update(progress=run.progress)
+        if progress is not None:
+            progress(name, done, total)
+
+    try:
+        outcome = _execute(run, step)
+    except DomainError as exc:
+        run.status, run.error = ImportStatus.REFUSED, str(exc)
+        run.problems = [{"file": exc.record or "", "line": 0, "column": exc.field or "", "message": str(exc)}]
+        run.problems_count = 1
+    except Exception as exc:
+        run.status, run.error, run.finished_at = ImportStatus.FAILED, f"{type(exc).__name__}: {exc}", clock.now()
+        run.save()
+        raise
+    else:
+        summary, problems, rejected = outcome
+        run.summary = summary
+        run.problems = [p.as_dict() for p in problems[:MAX_PROBLEMS_KEPT]]
+        run.problems_count = len(problems)
+        run.rejected_file = rejected
+        run.status = ImportStatus.REFUSED if problems and not run.skip_invalid else ImportStatus.SUCCEEDED
+        if problems and not run.skip_invalid:
+            run.error = f"{len(problems)} problem(s) found; nothing was written"
+    run.finished_at = clock.now()
+    run.save()
+    return run
+
+
+def _vocabulary(system: str) -> tuple[SystemVocabulary, str]:
+    """The system's vocabulary in the active playbook (the shipped default's when the version has none)."""
+    version, terms = playbook_active_terms()
+    if "vocabulary" in version.content:
+        return terms.vocabulary.get(system, SystemVocabulary()), f"playbook v{version.number}"
+    from smarketing.playbook.schema import load
+    from smarketing.playbook.selectors import default_playbook_data
+
+    shipped = load(default_playbook_data()).vocabulary
+    return shipped.get(system, SystemVocabulary()), (f"shipped default (playbook v{version.number} has no "
+                                                     "vocabulary yet)")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.Problem], str]:
+    mapping = _mapping(run.system, Path(run.mapping) if run.mapping.endswith((".yaml", ".yml")) else None)
+    vocabulary, vocabulary_from = _vocabulary(mapping.system)
+    tz = ZoneInfo(run.timezone or mapping.timezone)
+    tables: list[tuple[Table, str]] = []
+    for n, entry in enumerate(run.files):
+        table = read_table(Path(entry["path"]))
+        _, kind = kind_detect(table.header, name=table.path.name, mappings=[mapping])
+        tables.append((table, kind))
+        step("read", n + 1, len(run.files))
+    problems: list[plan.Problem] = []
+    reads: list[tuple[Table, plan.ReadResult]] = []
+    unmapped: Counter[str] = Counter()
+    for table, kind in tables:
+        date_format = run.date_format or mapping.date_format
+        result = plan.records_read(table, kind_name=kind, kind=mapping.kinds[kind], vocabulary=vocabulary, tz=tz,
+                                   date_format=date_format)
+        reads.append((table, result))
+        problems += result.problems
+        unmapped += result.unmapped
+    step("check", len(tables), len(tables))
+
+    outcome: dict[str, Any] = {}
+    try:
+        with transaction.atomic():
+            summary = _write(mapping.system, reads, problems, step)
+            outcome["summary"] = summary
+            if run.dry_run or (problems and not run.skip_invalid):
+                raise _Rollback
+    except _Rollback:
+        pass
+    summary = outcome["summary"]
+    summary.update({"system": mapping.system, "vocabulary": vocabulary_from, "dry_run": run.dry_run,
+                    "written": not run.dry_run and not (problems and not run.skip_invalid),
+                    "unmapped": dict(unmapped.most_common()),
+                    "files": [{"name": t.path.name, "kind": r.records[0].kind if r.records else kind,
+                               "rows": len(t.rows), "rejected": len(r.rejected_lines),
+                               "unused_columns": len(r.unused_columns)} for (t, r), (_, kind) in zip(reads, tables,
+                                                                                                    strict=True)]})
+    rejected = ""
+    if problems and run.skip_invalid and not run.dry_run:
+        rejected = _write_rejected(reads, summary.get("conflict_lines", {}))
+    summary.pop("conflict_lines", None)
+    return summary, problems, rejected
+
+
+def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: list[plan.Problem],
+           step: Progress) -> dict[str, Any]:
+    """Write (or rehearse) the records in entity order; returns the summary. Conflicting rows become problems."""
+    records: dict[str, list[plan.Record]] = {e: [] for e in ENTITY_ORDER}
+    for _, result in reads:
+        for rec in result.records:
+            records[rec.entity].append(rec)
+    summary: dict[str, Any] = {"conflicts": [], "moved": [], "owners_created": [], "unresolved_refs": 0,
+                               "stages": {}, "conflict_lines": {}}
+    owners = _owners(records, summary)
+    ids: dict[str, dict[str, int]] = {}
+    subjects: dict[str, dict[str, int]] = {"contact": {}, "account": {}}
+    opportunities_won: list[tuple[plan.Record, int]] = []
+    # Records named by references (a contact's company, a deal's contacts) may come from an earlier import.
+    referenced: dict[str, set[str]] = {e: set() for e in ENTITY_ORDER}
+    for recs in records.values():
+        for rec in recs:
+            for target, sids in rec.refs.items():
+                referenced[REF_ENTITY[(rec.entity, target)]].update(sids)
+    for entity in ENTITY_ORDER:
+        recs = records[entity]
+        by = MATCH_BY[entity]
+        wanted_sids = sorted({r.external_id for r in recs} | referenced[entity])
+        existing = records_for_import(entity=entity, source=source, source_ids=wanted_sids,
+                                      emails=[r.fields["email"] for r in recs if r.fields.get("email")]
+                                      if entity == "contact" else [],
+                                      domains=[r.fields["domain"] for r in recs if r.fields.get("domain")]
+                                      if entity == "account" else [])
+        current = {r["id"]: r for r in existing}
+        matches = plan.records_match(recs, source=source, existing=existing, by=by)
+        creates: list[dict[str, Any]] = []
+        updates: dict[int, dict[str, Any]] = {}
+        unchanged = 0
+        kept: list[plan.Record] = []
+        for rec in recs:
+            match = matches[(rec.kind, rec.external_id)]
+            if match.conflict:
+                column = "Email" if by == "email" else "Company Domain Name" if by == "domain" else ""
+                problem = plan.Problem(rec.file, rec.line, column, f"conflict: {match.conflict}")
+                problems.append(problem)
+                summary["conflicts"].append(problem.text())
+                summary["conflict_lines"].setdefault(rec.file, {})[rec.line] = problem.message
+                continue
+            kept.append(rec)
+            wanted = _row(entity, rec, owners, ids, summary)
+            if match.existing_id is None:
+                creates.append({"source_id": rec.external_id, **wanted})
+                continue
+            row = current[match.existing_id]
+            if row["source"] != source or row["source_id"] != rec.external_id:
+                wanted = {**wanted, "source": source, "source_id": rec.external_id}
+            change = plan.changed_fields(row, wanted)
+            if change:
+                updates[match.existing_id] = change
+            else:
+                unchanged += 1
+        created_ids, created = _create(entity, source, creates)
+        records_bulk_update(entity=entity, changes=updates)
+        ids[entity] = {**{r["source_id"]: r["id"] for r in existing if r["source"] == source and r["source_id"]},
+                       **created_ids}
+        for pk, change in updates.items():
+            if "source_id" in change:
+                ids[entity][change["source_id"]] = pk
+        summary[PLURAL[entity]] = {"created": created, "updated": len(updates), "unchanged": unchanged}
+        if entity in subjects:
+            subjects[entity] = {r.external_id: ids[entity][r.external_id] for r in kept}
+        else:
+            opportunities_won += [(r, ids[entity][r.external_id]) for r in kept if _outcome(r) == "won"]
+        step(PLURAL[entity], len(recs), len(recs))
+    _history(source, records, subjects, opportunities_won, summary)
+    step("history", 1, 1)
+    if any(summary[PLURAL[e]]["created"] or summary[PLURAL[e]]["updated"] for e in ENTITY_ORDER):
+        transaction.on_commit(scores_rebuild_all_task.enqueue)
+    summary["conflicts"] = summary["conflicts"][:MAX_NOTES]
+    summary["moved"] = summary["moved"][:MAX_NOTES]
+    return summary
+
+
+def _create(entity: str, source: str, rows: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
+    if not rows:
+        return {}, 0
+    if entity == "account":
+        return accounts_bulk_create(source=source, rows=rows)
+    if entity == "contact":
+        return contacts_bulk_create(source=source, rows=rows)
+    return opportunities_bulk_create(source=source, rows=rows)
+
+
+def _outcome(rec: plan.Record) -> str:
+    if rec.fields.get("won") or rec.fields.get("stage") == "closed_won":
+        return "won"
+    if rec.fields.get("lost") or rec.fields.get("stage") == "closed_lost":
+        return "lost"
+    return "open"
+
+
+def _ref(target: str, rec: plan.Record, entity: str, ids: dict[str, dict[str, int]], summary: dict[str, Any]
+         ) -> int | None:
+    for sid in rec.refs.get(target, []):
+        pk = ids.get(entity, {}).get(sid)
+        if pk is not None:
+            return pk
+    if rec.refs.get(target):
+        summary["unresolved_refs"] += 1
+    return None
+
+
+def _row(entity: str, rec: plan.Record, owners: dict[tuple[str, str], int], ids: dict[str, dict[str, int]],
+         summary: dict[str, Any]) -> dict[str, Any]:
+    """The crm fields a record wants (foreign keys by id)."""
+    f = rec.fields
+    row: dict[str, Any] = {}
+    if rec.owner is not None:
+        row["owner_id"] = owners.get(rec.owner)
+    if entity == "contact":
+        row.update({k: v for k, v in f.items() if k in ("email", "first_name", "last_name", "title", "lead_source",
+                                                         "country", "first_seen_at")})
+        if rec.attributes:
+            row["attributes"] = rec.attributes
+        if "account" in rec.refs:
+            row["account_id"] = _ref("account", rec, "account", ids, summary)
+    elif entity == "account":
+        row.update({k: v for k, v in f.items() if k in ("name", "domain", "industry", "employees", "region",
+                                                         "segment")})
+    else:
+        row.update({k: v for k, v in f.items() if k in ("name", "amount", "currency", "opened_at", "closed_at",
+                                                         "loss_reason", "product", "type")})
+        outcome = _outcome(rec)
+        row["outcome"] = outcome
+        stage = f.get("stage")
+        row["stage"] = {"won": "closed_won", "lost": "closed_lost"}.get(outcome, stage if stage not in (
+            None, "closed_won", "closed_lost") else "discovery")
+        if outcome != "lost":
+            row.pop("loss_reason", None)
+        if "account" in rec.refs:
+            row["account_id"] = _ref("account", rec, "account", ids, summary)
+        if "contacts" in rec.refs:
+            row["primary_contact_id"] = _ref("contacts", rec, "contact", ids, summary)
+    return row
+
+
+def _owners(records: dict[str, list[plan.Record]], summary: dict[str, Any]) -> dict[tuple[str, str], int]:
+    """Each owner named in the files → a user id: matched by email, else by full name; the rest become inactive
+    sales users (listed in the summary) so ownership history is kept."""
+    named = {rec.owner for recs in records.values() for rec in recs if rec.owner is not None}
+    by_email, by_name = user_ids_by_email_and_name()
+    out: dict[tuple[str, str], int] = {}
+    unknown: list[tuple[str, str]] = []
+    for name, email in sorted(named):
+        pk = by_email.get(email.lower()) if email else None
+        pk = pk if pk is not None else by_name.get(" ".join(name.split()).lower()) if name else None
+        if pk is None:
+            unknown.append((name, email))
+        else:
+            out[(name, email)] = pk
+    if unknown:
+        out.update(users_inactive_owners_create(owners=unknown))
+        summary["owners_created"] = [n or e for n, e in unknown]
+    return out
+
+
+def _history(source: str, records: dict[str, list[plan.Record]], subjects: dict[str, dict[str, int]],
+             won: list[tuple[plan.Record, int]], summary: dict[str, Any]) -> None:
+    """Rebuild stage history from the stage dates (keyed, so a re-import adds none), plus the customer stage a won
+    deal gives its account and primary contact at its close time (the key the live outcome act uses)."""
+    keys = [plan.stage_key(source, entity, rec.external_id, stage) for entity in ("contact", "account")
+            for rec in records[entity] if rec.external_id in subjects[entity] for stage in rec.stages]
+    won_keys = [f"won:opportunity:{pk}:{side}" for _, pk in won for side in ("account", "contact")]
+    recorded = stage_change_times_by_source_key(keys=keys + won_keys)
+    changes: list[PastStageChange] = []
+    stages: Counter[str] = Counter()
+    customer_at: dict[tuple[str, int], datetime] = {}
+    for entity in ("contact", "account"):
+        for rec in records[entity]:
+            pk = subjects[entity].get(rec.external_id)
+            if pk is None:
+                continue
+            appends, moved = plan.stage_appends(rec.stages, source=source, entity=entity,
+                                                external_id=rec.external_id, recorded=recorded)
+            summary["moved"] += moved
+            if Stage.CUSTOMER in rec.stages:
+                customer_at[(entity, pk)] = rec.stages[Stage.CUSTOMER]
+            for a in appends:
+                stages[a.stage] += 1
+                changes.append(PastStageChange(
+                    to_stage=a.stage, occurred_at=a.at, source_key=a.key, reason=f"{source} import: stage date",
+                    details={"source": source, "file": rec.file, "line": rec.line},
+                    **({"contact_id": pk} if entity == "contact" else {"account_id": pk})))
+    opportunity_links = _won_subjects(won)
+    for rec, pk in won:
+        at = rec.fields.get("closed_at")
+        if at is None:
+            continue
+        for side, subject in opportunity_links.get(pk, {}).items():
+            key = f"won:opportunity:{pk}:{side}"
+            if subject is None or key in recorded or (side, subject) in customer_at:
+                continue
+            customer_at[(side, subject)] = at
+            stages[Stage.CUSTOMER] += 1
+            changes.append(PastStageChange(
+                to_stage=Stage.CUSTOMER, occurred_at=at, source_key=key,
+                reason=f"won opportunity {rec.fields.get('name', rec.external_id)!r}"[:500],
+                details={"source": source, "opportunity_external_id": rec.external_id},
+                **({"contact_id": subject} if side == "contact" else {"account_id": subject})))
+    stage_changes_bulk_record(changes=changes)
+    summary["stages"] = dict(sorted(stages.items()))
+
+
+def _won_subjects(won: list[tuple[plan.Record, int]]) -> dict[int, dict[str, int | None]]:
+    from smarketing.crm.selectors import opportunity_links_by_id
+
+    return opportunity_links_by_id(ids=[pk for _, pk in won])
+
+
+def _write_rejected(reads: list[tuple[Table, plan.ReadResult]], conflicts: dict[str, dict[int, str]]) -> str:
+    """The rejected rows of each file, beside it as `<input>.rejected.csv` with a reason column (cells that a
+    spreadsheet would run as formulas are neutralised). Returns the names written, comma-separated."""
+    written = []
+    for table, result in reads:
+        reasons = {**result.rejected_lines, **conflicts.get(table.path.name, {})}
+        if not reasons:
+            continue
+        out = table.path.with_name(table.path.name + ".rejected.csv")
+        with out.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(csv_safe_row(["line", "reason", *table.header]))
+            for line, cells in table.rows:
+                if line in reasons:
+                    writer.writerow(csv_safe_row([line, reasons[line], *cells]))
+        written.append(out.name)
+    return ", ".join(written)
