@@ -98,14 +98,17 @@ def _midnight(day: date | None) -> datetime | None:
 
 # ------------------------------------------------------------------------------------------------ handoff
 
+DECIDERS = ("Only the MQL's owner (the rep it is assigned to), anyone the owner reports to and RevOps decide on it: "
+            "anyone else gets 403 `forbidden` naming the owner (an unassigned MQL is RevOps' to route first). 409 "
+            "`conflict` when the contact is not awaiting a decision.")
+
 
 @router.get("/lifecycle/handoff/queue", response={200: list[QueueRowOut], **READ_ERRORS},
             summary="MQLs awaiting a decision, most urgent first, with SLA countdowns")
 def handoff_queue(request: HttpRequest, owner_id: int | None = None, team: str = "",
                   mine: bool = False) -> list[dict[str, Any]]:
-    if mine:
-        owner_id = request_user(request).pk
-    return selectors_queue.handoff_queue(owner_id=owner_id, team=team)
+    viewer = request_user(request)
+    return selectors_queue.handoff_queue(owner_id=viewer.pk if mine else owner_id, team=team, viewer=viewer)
 
 
 @router.get("/lifecycle/handoff/reasons", response={200: list[ReasonOut], **READ_ERRORS},
@@ -127,7 +130,8 @@ def handoff_qualify(request: HttpRequest, contact_id: int) -> dict[str, Any]:
 
 
 @router.post("/lifecycle/handoff/{contact_id}/accept", response={200: DecisionOut, **WRITE_ERRORS},
-             summary="Accept an MQL (→ SAL, or SQL) — sales and revops")
+             summary="Accept an MQL (→ SAL, or SQL) — its owner, their manager or RevOps",
+             description=DECIDERS)
 def handoff_accept(request: HttpRequest, contact_id: int, payload: AcceptIn) -> Any:
     contact = services_handoff.contact_get_for_handoff(contact_id=contact_id)
     return services_handoff.handoff_accept(contact=contact, user=request_user(request), to_stage=payload.to_stage,
@@ -135,7 +139,8 @@ def handoff_accept(request: HttpRequest, contact_id: int, payload: AcceptIn) -> 
 
 
 @router.post("/lifecycle/handoff/{contact_id}/reject", response={200: DecisionOut, **WRITE_ERRORS},
-             summary="Reject an MQL with a playbook reason (→ disqualified or recycled) — sales and revops")
+             summary="Reject an MQL with a playbook reason (→ disqualified or recycled) — its owner, their manager or RevOps",
+             description=DECIDERS)
 def handoff_reject(request: HttpRequest, contact_id: int, payload: RejectIn) -> Any:
     contact = services_handoff.contact_get_for_handoff(contact_id=contact_id)
     return services_handoff.handoff_reject(contact=contact, user=request_user(request), reason_key=payload.reason_key,
@@ -143,7 +148,8 @@ def handoff_reject(request: HttpRequest, contact_id: int, payload: RejectIn) -> 
 
 
 @router.post("/lifecycle/handoff/{contact_id}/recycle", response={200: DecisionOut, **WRITE_ERRORS},
-             summary="Recycle an MQL back to nurture until a date — sales and revops")
+             summary="Recycle an MQL back to nurture until a date — its owner, their manager or RevOps",
+             description=DECIDERS)
 def handoff_recycle(request: HttpRequest, contact_id: int, payload: RecycleIn) -> Any:
     contact = services_handoff.contact_get_for_handoff(contact_id=contact_id)
     return services_handoff.handoff_recycle(contact=contact, user=request_user(request), until=payload.until,

@@ -109,6 +109,8 @@ class QueueRowOut(Schema):
     touched_by_others: list[OtherTouchOut] = Field(
         default_factory=list, description="Sales touches by someone other than the owner, which do not stop the "
                                           "owner's first-touch clock")
+    can_decide: bool = Field(False, description="Whether you may accept, reject or recycle it: its owner, their "
+                                                "manager and RevOps may; anyone else gets 403")
 
 
 class QualifyOut(Schema):

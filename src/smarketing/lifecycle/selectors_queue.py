@@ -18,12 +18,14 @@ from smarketing.campaigns.selectors import touchpoint_list_for_records
 from smarketing.core import clock
 from smarketing.crm.models import Contact
 from smarketing.crm.selectors import contact_list
+from smarketing.lifecycle import permissions
 from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockState, SlaEventKind, Stage
 from smarketing.lifecycle.models import Assignment, SlaClock, SlaEvent, StageChange
 from smarketing.playbook.schema import Playbook
 from smarketing.playbook.selectors import playbook_active_terms
 from smarketing.scoring import rules
+from smarketing.team.selectors import user_report_ids
 
 TOUCHES_SHOWN = 8
 
@@ -80,6 +82,7 @@ class QueueRow:
     recorded_score: dict[str, Any] = field(default_factory=dict)
     touches: list[QueueTouch] = field(default_factory=list)
     score: QueueScore | None = None
+    can_decide: bool = False  # whether the viewer may accept, reject or recycle it (`lifecycle.permissions`)
 
     @property
     def countdowns(self) -> dict[str, dict[str, Any]]:
@@ -101,7 +104,7 @@ class QueueRow:
             "mql_change_id": self.mql_change_id, "score_total": self.recorded_score.get("total"),
             "score_fit": self.recorded_score.get("fit"), "score_engagement": self.recorded_score.get("engagement"),
             "owner_id": self.owner_id, "owner": self.owner, "team": self.team, "routing_reason": self.routing_reason,
-            "sla": self.sla, "touched_by_others": self.touched_by_others,
+            "sla": self.sla, "touched_by_others": self.touched_by_others, "can_decide": self.can_decide,
         }
 
 
@@ -123,10 +126,12 @@ def _live_score(terms: Playbook, contact: Contact, touches: list[QueueTouch], no
 
 
 def handoff_queue_rows(*, owner_id: int | None = None, team: str = "", now: datetime | None = None,
-                       limit: int = 200, explain: bool = True) -> list[QueueRow]:
+                       limit: int = 200, explain: bool = True, viewer: Any = None) -> list[QueueRow]:
     """MQLs awaiting a sales decision, most urgent first, with routing reason and SLA countdowns; with `explain`,
-    also each one's last touches and score explanation."""
+    also each one's last touches and score explanation; with a `viewer`, whether they may decide on each."""
     now = now or clock.now()
+    decider = permissions.Decider.of(viewer) if viewer is not None else None
+    reports = user_report_ids(user_id=viewer.pk) if viewer is not None else frozenset()
     _, terms = playbook_active_terms()
     cal = terms.sla.calendar
     contact_map = {c.pk: c for c in contact_list(stage=Stage.MQL, owner_id=owner_id)}
@@ -168,9 +173,12 @@ def handoff_queue_rows(*, owner_id: int | None = None, team: str = "", now: date
             due = sla_rules.sales_deadlines(terms.sla, change.occurred_at)
             planned = {"first_touch": sla_rules.countdown(cal, due.first_touch, now).as_dict(),
                        "decision": sla_rules.countdown(cal, due.decision, now).as_dict()}
+        row_owner_id = permissions.mql_owner_id(assigned=assignment is not None,
+                                                assignment_owner_id=assignment.owner_id if assignment else None,
+                                                contact_owner_id=contact.owner_id)
         rows.append(QueueRow(
-            contact=contact, mql_at=change.occurred_at, mql_change_id=change.pk,
-            owner_id=assignment.owner_id if assignment else contact.owner_id,
+            contact=contact, mql_at=change.occurred_at, mql_change_id=change.pk, owner_id=row_owner_id,
+            can_decide=decider is not None and permissions.can_decide(decider, owner_id=row_owner_id, reports=reports),
             owner=str(assignment.owner) if assignment and assignment.owner else "",
             team=assignment.team if assignment else "", routing_reason=assignment.reason if assignment else "",
             sla=running, planned=planned, touched_by_others=others.get(change.pk, []),
@@ -208,7 +216,7 @@ def _add_touches_and_scores(rows: list[QueueRow], terms: Playbook, now: datetime
 
 
 def handoff_queue(*, owner_id: int | None = None, team: str = "", now: datetime | None = None,
-                  limit: int = 200) -> list[dict[str, Any]]:
+                  limit: int = 200, viewer: Any = None) -> list[dict[str, Any]]:
     """The handoff queue's rows as the API and the CLI print them (see `handoff_queue_rows`)."""
-    rows = handoff_queue_rows(owner_id=owner_id, team=team, now=now, limit=limit, explain=False)
+    rows = handoff_queue_rows(owner_id=owner_id, team=team, now=now, limit=limit, explain=False, viewer=viewer)
     return [r.as_dict() for r in rows]

@@ -18,7 +18,7 @@ from smarketing.core import clock
 from smarketing.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from smarketing.crm.models import Contact
 from smarketing.crm.services import contact_update
-from smarketing.lifecycle import routing
+from smarketing.lifecycle import permissions, routing
 from smarketing.lifecycle.enums import ActorKind, Decision, NotificationKind, Stage
 from smarketing.lifecycle.models import Assignment, HandoffDecision, StageChange
 from smarketing.lifecycle.selectors_handoff import (
@@ -36,7 +36,7 @@ from smarketing.playbook.schema import Playbook
 from smarketing.playbook.selectors import playbook_terms_in_force
 from smarketing.team.enums import Role
 from smarketing.team.models import User
-from smarketing.team.roles import HANDOFF_ROLES, has_role
+from smarketing.team.selectors import user_report_ids
 
 QUALIFIABLE = {Stage.LEAD, Stage.RECYCLED}
 ACCEPT_STAGES = {Stage.SAL, Stage.SQL}
@@ -142,10 +142,17 @@ def lead_route(*, contact: Contact, mql_change: StageChange | None = None, at: d
     return assignment
 
 
-def _check_decider(user: User) -> None:
-    if not has_role(user, HANDOFF_ROLES):
-        raise PermissionDenied(f"user {user.username!r} has role {user.role!r}; only sales and revops decide on MQLs",
-                               field="role", record=f"user:{user.username}")
+def _check_decider(user: User, *, contact: Contact, assignment: Assignment | None) -> None:
+    """Refuse a decision by anyone but the MQL's owner, their managers and RevOps (`lifecycle.permissions`)."""
+    owner_id = permissions.mql_owner_id(assigned=assignment is not None,
+                                        assignment_owner_id=assignment.owner_id if assignment else None,
+                                        contact_owner_id=contact.owner_id)
+    decider = permissions.Decider.of(user)
+    reports = user_report_ids(user_id=user.pk) if owner_id not in (None, user.pk) else frozenset()
+    owner_name = User.objects.filter(pk=owner_id).values_list("username", flat=True).first() if owner_id else ""
+    refusal = permissions.handoff_refusal(decider, owner_id=owner_id, reports=reports, owner_name=owner_name or "")
+    if refusal:
+        raise PermissionDenied(f"contact {contact.pk}: {refusal}", field="owner", record=f"contact:{contact.pk}")
 
 
 def _open_mql_locked(contact: Contact) -> tuple[Contact, StageChange, Assignment | None]:
@@ -161,9 +168,12 @@ def _open_mql_locked(contact: Contact) -> tuple[Contact, StageChange, Assignment
 def _decide(*, contact: Contact, user: User, decision: str, to_stage: str, at: datetime | None,
             reason_key: str = "", reason_label: str = "", note: str = "",
             recycle_until: date | None = None) -> HandoffDecision:
-    _check_decider(user)
+    refusal = permissions.role_refusal(permissions.Decider.of(user))
+    if refusal:
+        raise PermissionDenied(refusal, field="role", record=f"user:{user.username}")
     when = _when(at)
     contact, mql_change, assignment = _open_mql_locked(contact)
+    _check_decider(user, contact=contact, assignment=assignment)
     version, _ = playbook_terms_in_force(when)
     verb = {"accept": "accepted", "reject": "rejected", "recycle": "recycled"}[decision]
     why = f"{verb} by {user.username}" + (f": {reason_label}" if reason_label else "")

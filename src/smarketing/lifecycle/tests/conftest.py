@@ -27,12 +27,15 @@ def now() -> datetime:
 
 
 @pytest.fixture
-def sellers(db) -> dict[str, Any]:
-    """Two EMEA sellers (capacity 10 and 20 a week) and one Inbound seller."""
+def sellers(db, users) -> dict[str, Any]:
+    """Two EMEA sellers (capacity 10 and 20 a week) and one Inbound seller, who report to the sales user (sales1,
+    their manager, not routed: so sales1 decides on their MQLs)."""
+    boss = users["sales"]
     return {
-        "emea_a": UserFactory(username="emea_a", role="sales", team_name="EMEA", capacity_per_week=10),
-        "emea_b": UserFactory(username="emea_b", role="sales", team_name="EMEA", capacity_per_week=20),
-        "inbound": UserFactory(username="inbound", role="sales", team_name="Inbound", capacity_per_week=10),
+        "emea_a": UserFactory(username="emea_a", role="sales", team_name="EMEA", capacity_per_week=10, manager=boss),
+        "emea_b": UserFactory(username="emea_b", role="sales", team_name="EMEA", capacity_per_week=20, manager=boss),
+        "inbound": UserFactory(username="inbound", role="sales", team_name="Inbound", capacity_per_week=10,
+                               manager=boss),
     }
 
 

@@ -22,11 +22,12 @@ def test_rules_and_campaigns_that_produce_rejected_leads_stand_out(active_playbo
     # a campaign touch after the MQL does not count for that campaign
     Touchpoint.objects.create(contact=good[0], account=good[0].account, campaign=late, channel="email",
                               kind="email_click", occurred_at=now + timedelta(hours=1))
+    manager = sellers["emea_a"].manager  # the sellers' manager decides on any of their MQLs
     for lead in good[:2]:
-        handoff_accept(contact=lead, user=lead.owner or sellers["emea_a"])
-    handoff_recycle(contact=good[2], user=sellers["emea_a"])
+        handoff_accept(contact=lead, user=manager)
+    handoff_recycle(contact=good[2], user=manager)
     for lead in bad:
-        handoff_reject(contact=lead, user=sellers["emea_b"], reason_key="student_or_job_seeker")
+        handoff_reject(contact=lead, user=manager, reason_key="student_or_job_seeker")
 
     report = handoff_report()
     # then per rule: the free-mail fit rule only fired on rejected leads

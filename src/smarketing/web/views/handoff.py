@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from smarketing.core.errors import DomainError, ValidationFailed
+from smarketing.core.errors import DomainError, PermissionDenied, ValidationFailed
 from smarketing.crm.selectors import contact_get
 from smarketing.lifecycle.selectors_queue import QueueRow, handoff_queue_rows
 from smarketing.lifecycle.services_handoff import handoff_accept, handoff_recycle, handoff_reject
-from smarketing.web.access import HANDOFF_ROLES, roles_required
+from smarketing.web.access import HANDOFF_ROLES, forbidden, roles_required
 from smarketing.web.context import web
 from smarketing.web.data.common import forget_version
 from smarketing.web.data.measures import metrics
@@ -47,7 +47,7 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
         offset = max(0, int(request.GET.get("offset", "0")))
     except ValueError:
         offset = 0
-    rows = handoff_queue_rows(owner_id=owner_id, limit=offset + PAGE_SIZE + 1)[offset:]
+    rows = handoff_queue_rows(owner_id=owner_id, limit=offset + PAGE_SIZE + 1, viewer=request.user)[offset:]
     items = [{"row": r, "clocks": _clocks(r)} for r in rows[:PAGE_SIZE]]
     quarter = parse_period(current_quarter_key())
     return page(request, "web/handoff.html", {
@@ -90,6 +90,16 @@ def handoff_decide(request: HttpRequest, contact_id: int, action: str) -> HttpRe
         done = _decide(request, contact_id, action)
         forget_version()  # so this user's next page view sees the decision in the analytics too
         ok = True
+    except PermissionDenied as exc:
+        # Why 403 and not the message in a 200: another rep's MQL is refused like any forbidden write; the partial
+        # carries the reason and app.js swaps it in (htmx leaves error responses out by default).
+        if request.htmx:  # type: ignore[attr-defined]
+            response = render(request, "web/_handoff_result.html",
+                              {**web(request), "message": exc.message, "ok": False, "contact_id": contact_id},
+                              status=403)
+            response["X-Swap-Refusal"] = "true"
+            return response
+        return forbidden(request, exc.message)
     except DomainError as exc:
         done, ok = exc.message, False
     if request.htmx:  # type: ignore[attr-defined]

@@ -6,3 +6,12 @@ document.addEventListener("change", function (event) {
     target.form.submit();
   }
 });
+
+// A refused action (403) answers with a partial that says why; htmx leaves error responses out unless told.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var xhr = event.detail.xhr;
+  if (xhr.status === 403 && xhr.getResponseHeader("X-Swap-Refusal") === "true") {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
