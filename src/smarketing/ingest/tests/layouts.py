@@ -17,7 +17,6 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -123,7 +122,8 @@ SALESFORCE_DATALOADER: dict[str, list[str]] = {
                       "CreatedDate", "LeadSource", "Type", "IsWon", "IsClosed"],
     "opportunity_stage_history": ["Id", "OpportunityId", "StageName", "Amount", "Probability", "CloseDate",
                                   "CreatedDate", "CreatedById"],
-    "campaigns": ["Id", "Name", "Type", "Status", "StartDate", "EndDate", "BudgetedCost", "ActualCost"],
+    "campaigns": ["Id", "Name", "Type", "Status", "StartDate", "EndDate", "BudgetedCost", "ActualCost",
+                  "CreatedDate"],
     "campaign_members": ["Id", "CampaignId", "LeadId", "ContactId", "Status", "HasResponded",
                          "FirstRespondedDate", "CreatedDate"],
 }
@@ -237,8 +237,6 @@ def _plain(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, date):
         return v.isoformat()
-    if isinstance(v, Decimal | int | float):
-        return str(v)
     return str(v)
 
 
