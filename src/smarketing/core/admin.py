@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from smarketing.core.models import TaskReclaim
+
 
 class AppendOnlyAdmin(admin.ModelAdmin):
     """History rows (stage changes, touchpoints, handoff decisions, SLA events, feedback …) can be read and
@@ -16,4 +18,16 @@ class AppendOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+
+@admin.register(TaskReclaim)
+class TaskReclaimAdmin(AppendOnlyAdmin):
+    """Tasks taken back from dead workers (read-only: the queue writes them)."""
+
+    list_display = ("recorded_at", "task_path", "action", "attempts", "worker_id", "reason")
+    list_filter = ("action",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -51,11 +51,19 @@ def register(app: typer.Typer) -> None:
         """Run the background task worker (database-backed queue)."""
         from django.core.management import call_command
 
+        from smarketing.core.task_queue import tasks_reclaim_stale, worker_id_new
+        from smarketing.core.tasks import tasks_reclaim_schedule
         from smarketing.lifecycle.tasks import sla_check_schedule
 
-        # A worker killed mid-task leaves that run RUNNING for ever; make sure the SLA loop is queued.
+        # A worker killed mid-task leaves that run RUNNING for ever: take such runs back now and every minute
+        # after (tasks_reclaim), and make sure the SLA loop is queued.
+        reclaimed = tasks_reclaim_stale()
+        if reclaimed.requeued or reclaimed.failed:
+            typer.echo(f"reclaimed tasks of dead workers: {len(reclaimed.requeued)} requeued, "
+                       f"{len(reclaimed.failed)} failed after too many attempts")
+        tasks_reclaim_schedule()
         sla_check_schedule()
-        args = ["--queue-name", queues, "--interval", str(interval)]
+        args = ["--queue-name", queues, "--interval", str(interval), "--worker-id", worker_id_new()]
         if batch:
             args.append("--batch")
         call_command("db_worker", *args)

@@ -4,20 +4,19 @@ A delivery is created in the same transaction as the event it reports, so an eve
 sent after commit by the task queue and re-driven by the SLA check if its task died. Sending claims the
 delivery first (attempts + 1, next attempt pushed out by the backoff) in its own transaction, so two
 runners never send the same attempt; a crash mid-request leaves a pending delivery that is retried later.
-Receivers verify `X-Smarketing-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">` and drop repeats
-by the `Idempotency-Key` header.
+Delivery is at least once: a worker killed between sending and recording the answer sends that attempt again,
+so receivers verify `X-Smarketing-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">` and drop repeats
+by the `Idempotency-Key` header. Targets are checked at configuration and at each delivery (webhook_targets).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 from django.db import transaction
 
@@ -25,6 +24,7 @@ from smarketing.core import clock
 from smarketing.core.errors import NotFound, ValidationFailed
 from smarketing.lifecycle.enums import DeliveryStatus
 from smarketing.lifecycle.models import WebhookDelivery, WebhookEndpoint
+from smarketing.lifecycle.webhook_targets import TargetRefused, post_pinned, target_check
 from smarketing.team.models import User
 
 SIGNATURE_HEADER = "X-Smarketing-Signature"
@@ -61,9 +61,11 @@ def signature_verify(secret: str, body: str, header: str, *, now: int | None = N
 
 
 def _check_url(url: str) -> str:
-    parsed = urlparse(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValidationFailed(f"webhook URL {url!r} must be an absolute http(s) URL", field="url")
+    # Why here and at delivery: a name may resolve elsewhere later (see webhook_targets).
+    try:
+        target_check(url.strip(), must_resolve=False)
+    except TargetRefused as exc:
+        raise ValidationFailed(str(exc), field="url", record="webhook") from None
     return url.strip()
 
 
@@ -161,18 +163,18 @@ def _claim(delivery_id: int, now: datetime) -> tuple[WebhookDelivery, str] | Non
 
 
 def _post(row: WebhookDelivery, sig: str) -> tuple[int | None, str]:
-    request = urllib.request.Request(
-        row.endpoint.url, data=row.body.encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, SIGNATURE_HEADER: sig,
-                 "Idempotency-Key": row.idempotency_key, "X-Smarketing-Event": row.event_type,
-                 "X-Smarketing-Delivery": str(row.pk), "X-Smarketing-Attempt": str(row.attempts)})
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, SIGNATURE_HEADER: sig,
+               "Idempotency-Key": row.idempotency_key, "X-Smarketing-Event": row.event_type,
+               "X-Smarketing-Delivery": str(row.pk), "X-Smarketing-Attempt": str(row.attempts)}
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - URL is validated
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        return None, str(getattr(exc, "reason", exc))[:500]
+        # Checked again now, on the addresses the name resolves to at this moment, and sent to one of them.
+        target = target_check(row.endpoint.url)
+        status = post_pinned(target, row.body.encode(), headers, timeout=TIMEOUT_SECONDS)
+    except TargetRefused as exc:
+        return None, f"refused: {exc}"[:500]
+    except (OSError, TimeoutError, http.client.HTTPException) as exc:
+        return None, (str(exc) or type(exc).__name__)[:500]
+    return status, "" if 200 <= status < 300 else f"HTTP {status}"
 
 
 def webhook_deliver(*, delivery_id: int, now: datetime | None = None) -> WebhookDelivery | None:

@@ -65,6 +65,28 @@ def local_secret(data_dir: Path, name: str) -> str:
     return value
 
 
+def _webhook_allow(name: str) -> tuple[str, ...]:
+    """Comma-separated host names, IP addresses and networks (CIDR) that outgoing webhooks may reach although they
+    are private, loopback or link-local; each is checked here, so a typo stops start-up."""
+    import ipaddress
+
+    entries = []
+    for raw in os.environ.get(name, "").split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if "/" in entry or entry[0].isdigit() or ":" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"{name}: {entry!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+        elif not all(part and len(part) <= 63 and part.replace("-", "").replace("_", "").isalnum()
+                     for part in entry.rstrip(".").split(".")):
+            raise ConfigError(f"{name}: {entry!r} is not a host name, IP address or network")
+        entries.append(entry)
+    return tuple(entries)
+
+
 @dataclass(frozen=True)
 class Env:
     data_dir: Path
@@ -88,6 +110,11 @@ class Env:
     login_cooloff_minutes: int = 15
     api_rate: str = "600/m"
     password_min_length: int = 12
+    # Private, loopback and link-local webhook targets allowed anyway (host names, addresses, networks).
+    webhook_allow: tuple[str, ...] = ()
+    # A task RUNNING longer than this died with its worker and is requeued, failed after this many runs.
+    task_stale_minutes: int = 30
+    task_max_attempts: int = 3
 
 
 def load() -> Env:
@@ -118,6 +145,9 @@ def load() -> Env:
         login_cooloff_minutes=_int("SMARKETING_LOGIN_COOLOFF_MINUTES", 15, minimum=1),
         api_rate=api_rate,
         password_min_length=_int("SMARKETING_PASSWORD_MIN_LENGTH", 12, minimum=8),
+        webhook_allow=_webhook_allow("SMARKETING_WEBHOOK_ALLOW"),
+        task_stale_minutes=_int("SMARKETING_TASK_STALE_MINUTES", 30, minimum=1),
+        task_max_attempts=_int("SMARKETING_TASK_MAX_ATTEMPTS", 3, minimum=1),
         debug=_bool("SMARKETING_DEBUG", False),
         allowed_hosts=[h for h in hosts if h],
         analytics_engine=_choice("SMARKETING_ANALYTICS_ENGINE", "duckdb", {"duckdb", "postgres", "spark"}),

@@ -43,7 +43,8 @@ def _database_url() -> str:
 def _start_worker(log: Path) -> subprocess.Popen[bytes]:
     if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]) + "mode=memory":
         pytest.skip("an in-memory SQLite test database is invisible to a worker subprocess")
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "smarketing.settings.test"}
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "smarketing.settings.test",
+           "SMARKETING_WEBHOOK_ALLOW": "127.0.0.1"}
     return subprocess.Popen([sys.executable, "-m", "smarketing.cli", "worker", "--batch", "--interval", "0.1"],
                             env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
@@ -200,3 +201,54 @@ def test_worker_killed_inside_a_breach_response_rolls_it_back_and_it_is_redone(m
     breaches = SlaEvent.objects.filter(kind=SlaEventKind.BREACHED, clock__isnull=False)
     assert breaches.count() == breaches.values("clock").distinct().count() == SlaClock.objects.count() == 12
     assert Notification.objects.filter(user=seller_b, kind="sla_breach").count() == 2
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_task_left_running_by_a_killed_worker_is_reclaimed_when_a_worker_starts(receiver, tmp_path):
+    from django_tasks_db.models import DBTaskResult
+
+    from smarketing.core.models import TaskReclaim
+    from smarketing.lifecycle.services_webhooks import webhook_event_emit
+    from smarketing.lifecycle.tasks import webhook_deliver as deliver_task
+
+    # given a webhook delivery queued for the worker, and a receiver that holds the request open
+    playbook_bootstrap()
+    webhook_endpoint_create(url=receiver.url, secret="s3cret-s3cret-s3cret")
+    webhook_event_emit(event_type="test.ping", key="held-1", data={})  # autocommit: queued at once
+    receiver.block()
+    log = tmp_path / "worker.log"
+
+    # when the worker is killed with SIGKILL in the middle of sending it
+    worker = _start_worker(log)
+    try:
+        for _ in range(900):
+            if receiver.arrived.wait(timeout=0.1) or worker.poll() is not None:
+                break
+        assert receiver.arrived.is_set() and worker.poll() is None, log.read_text()
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    task = DBTaskResult.objects.get(task_path=deliver_task.module_path)
+    assert task.status == "RUNNING"  # django-tasks-db alone would leave it so for ever
+    dead_worker = task.worker_ids[-1]
+
+    # and a worker starts again
+    receiver.release()
+    restarted = _start_worker(log)
+    try:
+        assert restarted.wait(timeout=180) == 0, log.read_text()
+    finally:
+        if restarted.poll() is None:
+            restarted.kill()
+
+    # then the dead run was taken back (recorded, with the dead worker) and run again to the end
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL" and len(task.worker_ids) == 2
+    [record] = TaskReclaim.objects.filter(task_id=str(task.pk))
+    assert (record.action, record.worker_id, record.attempts) == ("requeued", dead_worker, 1)
+    assert "no longer running on this host" in record.reason
+    assert not DBTaskResult.objects.filter(status="RUNNING").exists()
+    assert "reclaimed tasks of dead workers: 1 requeued" in log.read_text()
