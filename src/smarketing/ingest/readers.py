@@ -288,24 +288,66 @@ def _parse(fh: io.TextIOWrapper, delimiter: str,
                     long_records.add(start)
                 start, done = reader.line_num + 1, read
         except csv.Error as exc:
-            raise _syntax_error(exc, start, path) from None
+            reason = str(exc)
+            header = _header(records[0][1]) if records else []
+            column = _quote_column(fh, start, delimiter, header)
+            if "expected" in reason and "after" in reason and reader.line_num > start:
+                # A cell opened on `start` swallowed line breaks up to the quote that closed it on a later line.
+                reason = (f"the quoted cell opened here runs on to line {reader.line_num}, where text follows its "
+                          "closing quote: a quote is missing or not doubled (\"\")")
+            raise _syntax_error(reason, start, column, path) from None
         return records, long_records
     finally:
         csv.field_size_limit(previous)
 
 
-def _syntax_error(exc: csv.Error, line: int, path: Path) -> ValidationFailed:
-    reason = str(exc)
+def _quote_column(fh: io.TextIOWrapper, line: int, delimiter: str, header: list[str]) -> str | None:
+    """The column of a quoting error on a record that starts on `line`: the cell whose quote is never closed or
+    is followed by text (the line is read again: the error path only)."""
+    fh.seek(0)
+    text = next((t for n, t in enumerate(fh, start=1) if n == line), "").rstrip("\r\n")
+    cell, i, n = 0, 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            i += 1
+            while True:
+                j = text.find('"', i)
+                if j < 0:
+                    return _column_name(header, cell)  # never closed on its line
+                if text[j + 1: j + 2] == '"':
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            if i < n and text[i] != delimiter:
+                return _column_name(header, cell)  # text after the closing quote
+        else:
+            j = text.find(delimiter, i)
+            if j < 0:
+                return None
+            i = j
+        if i < n:
+            cell, i = cell + 1, i + 1
+    return None
+
+
+def _column_name(header: list[str], index: int) -> str:
+    return header[index] if index < len(header) and header[index] else f"cell {index + 1}"
+
+
+def _syntax_error(reason: str, line: int, column: str | None, path: Path) -> ValidationFailed:
     if "field larger than field limit" in reason:
         message = (f"a cell is longer than {CSV_HARD_LIMIT:,} characters (the bound on one cell is "
                    f"{MAX_CELL_CHARS:,}): this is not a CRM export, or a quote is missing")
     elif "unexpected end of data" in reason or "EOF" in reason:
         message = "a quoted cell starts on this line and is never closed (a missing \")"
-    elif "expected" in reason and "after" in reason:
+    elif "expected" in reason and "after" in reason and "quoted cell" not in reason:
         message = f"text after a closing quote ({reason}): a quote inside a cell must be doubled (\"\")"
     else:
         message = reason
-    return ValidationFailed(f"{path.name}: line {line}: {message}", field="csv", record=f"{path.name}:line {line}")
+    where = f"line {line}, column {column!r}" if column else f"line {line}"
+    return ValidationFailed(f"{path.name}: {where}: {message}", field=column or "csv",
+                            record=f"{path.name}:line {line}")
 
 
 def _header(cells: list[str]) -> list[str]:

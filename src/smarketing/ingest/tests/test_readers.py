@@ -312,7 +312,7 @@ def test_a_missing_quote_that_swallows_the_file_is_refused_by_line(tmp_path):
 
     error = failure(path)
 
-    assert error.message.startswith("swallowed.csv: line 2: a cell is longer than")
+    assert error.message.startswith("swallowed.csv: line 2, column 'Note': a cell is longer than")
 
 
 def test_csv_limit_and_collector_are_restored_after_a_read(tmp_path):
@@ -328,13 +328,19 @@ def test_csv_limit_and_collector_are_restored_after_a_read(tmp_path):
 
 
 @pytest.mark.parametrize(("data", "words"), [
-    (b'a,b\n1,"unclosed\n2,3\n', "line 2: a quoted cell starts on this line and is never closed"),
-    (b'a,b\n1,2\n3,"x"y\n', "line 3: text after a closing quote"),
+    (b'a,b\n1,"unclosed\n2,3\n',
+     "line 2, column 'b': a quoted cell starts on this line and is never closed"),
+    (b'"a","b","c"\n"1","2","3"\n"4","x"y","z"\n', "line 3, column 'b': text after a closing quote"),
+    (b'"a","b","c"\n"1","2","3"\n"4","5","open\n"7","8","9"\n',
+     "line 3, column 'c': the quoted cell opened here runs on to line 4, where text follows its closing quote"),
+    (b'"a","b\n', "line 1, column 'cell 2': a quoted cell starts on this line and is never closed"),
 ])
-def test_broken_quoting_is_refused_by_line(tmp_path, data, words):
+def test_broken_quoting_is_refused_by_line_and_column(tmp_path, data, words):
     path = write(tmp_path, "quotes.csv", data)
 
-    assert words in failure(path).message
+    error = failure(path)
+
+    assert error.message.startswith(f"quotes.csv: {words}")
 
 
 def test_a_quote_inside_an_unquoted_cell_is_text(tmp_path):
