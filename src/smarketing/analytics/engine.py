@@ -1,8 +1,11 @@
 """The one place that picks and opens the analytics engine, by configuration.
 
 `settings.SMARKETING["ANALYTICS_ENGINE"]` chooses:
-- `duckdb` (default): in process; the datasets are read through the Django connection into Arrow and
-  registered in an in-memory DuckDB (its SQLite/PostgreSQL scanners need a download, so they are not used).
+- `duckdb` (default): in process, over the history store (`analytics/store`): the engine first catches the lake
+  up (one max(id) per history table when little changed), then each dataset is a view that reads the lake's
+  Parquet in place. Inside a database transaction the caller may hold rows the store's own connection cannot
+  see yet, so there (and with `SMARKETING_ANALYTICS_STORE=live`) the datasets are read through the Django
+  connection into Arrow and loaded into an in-memory DuckDB, as before the store.
 - `postgres`: ibis runs on the application's PostgreSQL itself, on Django's own connection (so it sees the
   same transaction, which keeps tests honest).
 - `spark`: PySpark in local mode (`SMARKETING["SPARK_MASTER"]`); the datasets are loaded as Spark frames.
@@ -24,6 +27,7 @@ import pyarrow as pa
 
 from smarketing.analytics import datasets
 from smarketing.analytics.datasets import EventFrames
+from smarketing.analytics.store.sync import StoreState
 from smarketing.core.errors import ValidationFailed
 
 EngineName = Literal["duckdb", "postgres", "spark"]
@@ -53,6 +57,13 @@ class Engine:
     _tables: dict[str, ir.Table] = field(default_factory=dict)
     # One line per dataset whose stored rows were skipped because no engine can represent them.
     warnings: list[str] = field(default_factory=list)
+    # The history store this engine reads (DuckDB outside a transaction), as its catch-up left it.
+    store: StoreState | None = None
+
+    @property
+    def as_of(self) -> Any:
+        """When the data read was known complete: the store's catch-up; None when read live from the tables."""
+        return self.store.as_of if self.store is not None else None
 
     def table(self, name: str) -> ir.Table:
         if name not in datasets.SCHEMAS:
@@ -74,6 +85,14 @@ class Engine:
 
     def _load(self, name: str) -> ir.Table:
         schema = datasets.SCHEMAS[name]
+        if self.name == "duckdb" and self.store is not None and self.frames is None:
+            from smarketing.analytics.store import reader
+
+            con = self.backend.con
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS '
+                        f'{reader.dataset_sql(con, name, self.store.lake, self.store.manifests)}')
+            self._warn(reader.skipped_warning(name, self.store.manifests))
+            return self.backend.table(name).cast(schema)
         if self.name == "duckdb":
             arrow = self._arrow(name)
             # A real table (not a view over the Arrow object) so repeated scans stay in DuckDB's own format.
@@ -126,7 +145,12 @@ def open_engine(name: EngineName | None = None, *, frames: EventFrames | None = 
     """Open the configured engine (or `name`) over the Django data, or over `frames` when given."""
     name = name or configured_engine_name()
     if name == "duckdb":
-        return Engine("duckdb", ibis.duckdb.connect(), frames)
+        store = None
+        if frames is None and store_in_use():
+            from smarketing.analytics.store.sync import store_catch_up
+
+            store = store_catch_up()
+        return Engine("duckdb", ibis.duckdb.connect(), frames, store=store)
     if name == "postgres":
         return Engine("postgres", _postgres_backend(), frames)
     if name == "spark":
@@ -138,6 +162,15 @@ def open_engine(name: EngineName | None = None, *, frames: EventFrames | None = 
                                    "pip install -e .[spark]", field="engine") from None
         return Engine("spark", ibis.pyspark.connect(spark_session()), frames)
     raise ValidationFailed(f"analytics engine {name!r} is unknown; use one of {list(ENGINE_NAMES)}", field="engine")
+
+
+def store_in_use() -> bool:
+    """Whether the DuckDB engine reads the history store: configured so, and not inside a transaction (whose
+    uncommitted rows the store's own connection cannot see)."""
+    from django.conf import settings
+    from django.db import connection
+
+    return settings.SMARKETING.get("ANALYTICS_STORE", "lake") == "lake" and not connection.in_atomic_block
 
 
 def _postgres_backend() -> Any:

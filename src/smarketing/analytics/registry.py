@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +31,10 @@ class QueryResult(BaseModel):
     warnings: list[str] = Field(default_factory=list, exclude_if=lambda v: not v,
                                 description="Stored rows skipped because no engine can represent them (a date "
                                             "outside 1900–2200, a number that is not finite); absent when none")
+    # Only a query's own result fills it (run_query), when the engine read the history store.
+    as_of: datetime | None = Field(default=None, exclude_if=lambda v: v is None,
+                                   description="When the history store read was last caught up with the "
+                                               "database (UTC); absent when the query read the tables live")
 
 
 S = TypeVar("S", bound=QuerySpec)
@@ -97,8 +102,14 @@ def run_query(spec: QuerySpec, *, engine: Any = None) -> QueryResult:
 
 
 def _with_warnings(result: QueryResult, engine: Any) -> QueryResult:
+    update: dict[str, Any] = {}
     warnings = list(getattr(engine, "warnings", []))
-    return result.model_copy(update={"warnings": warnings}) if warnings else result
+    if warnings:
+        update["warnings"] = warnings
+    as_of = getattr(engine, "as_of", None)
+    if as_of is not None:
+        update["as_of"] = as_of
+    return result.model_copy(update=update) if update else result
 
 
 def parse_spec(kind: str, data: dict[str, Any]) -> QuerySpec:

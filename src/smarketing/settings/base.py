@@ -175,6 +175,8 @@ SMARKETING = {
     "EMBEDDING_MODEL": ENV.embedding_model,
     "WEBHOOK_SECRET": ENV.webhook_secret,
     "SPARK_MASTER": ENV.spark_master,
+    "LAKE_URL": ENV.lake_url,
+    "ANALYTICS_STORE": ENV.analytics_store,
 }
 
 # Outgoing webhooks refuse private, loopback and link-local targets except these (host names, IPs, CIDR networks).

@@ -110,11 +110,33 @@ class Env:
     login_cooloff_minutes: int = 15
     api_rate: str = "600/m"
     password_min_length: int = 12
+    # The history store: where its Parquet lives, and whether DuckDB reads it (`lake`) or the tables (`live`).
+    lake_url: str = ""
+    analytics_store: str = "lake"
     # Private, loopback and link-local webhook targets allowed anyway (host names, addresses, networks).
     webhook_allow: tuple[str, ...] = ()
     # A task RUNNING longer than this died with its worker and is requeued, failed after this many runs.
     task_stale_minutes: int = 30
     task_max_attempts: int = 3
+
+
+LAKE_SCHEMES = {"", "file", "s3a", "s3", "hdfs", "abfss", "abfs", "gs"}
+
+
+def _lake_url(data_dir: Path) -> str:
+    raw = os.environ.get("SMARKETING_LAKE_URL", "").strip()
+    if not raw:
+        return str(data_dir / "lake")
+    scheme = urlparse(raw).scheme
+    if len(scheme) == 1:  # a Windows drive letter, not a scheme
+        scheme = ""
+    if scheme not in LAKE_SCHEMES:
+        raise ConfigError(f"SMARKETING_LAKE_URL={raw!r}: scheme {scheme!r} is not supported "
+                          f"(use a folder, file://, s3a://, hdfs:// or abfss://)")
+    if scheme in {"", "file"}:
+        path = urlparse(raw).path if scheme == "file" else raw
+        return str(Path(path).resolve())
+    return raw
 
 
 def load() -> Env:
@@ -155,4 +177,6 @@ def load() -> Env:
         embedding_model=os.environ.get("SMARKETING_EMBEDDING_MODEL", "all-MiniLM-L6-v2"),
         webhook_secret=webhook_secret or local_secret(data_dir, "webhook_secret"),
         spark_master=os.environ.get("SMARKETING_SPARK_MASTER", "local[2]"),
+        lake_url=_lake_url(data_dir),
+        analytics_store=_choice("SMARKETING_ANALYTICS_STORE", "lake", {"lake", "live"}),
     )

@@ -1,0 +1,222 @@
+"""What the lake holds and where: the mirrored tables, their columns, the partition layout and the manifests.
+
+Every table lives in its own folder under the lake URL. History tables are Hive-style partitions by the month of
+their event time (`touchpoints/month=2026-11/part-<first id>-<last id>.parquet`); snapshot tables are one file per
+refresh (`contacts/part-g<generation>.parquet`). Each folder has a `_manifest.json`, written last and atomically:
+it names the files that make up the table and the marks they were copied up to. Files not named in a manifest are
+leftovers of an interrupted copy; readers never read them and the next catch-up deletes them. (Names starting
+with `_` are hidden from Spark's and Hive's partition discovery, so a reader that globs the folder sees the
+same rows, as long as no copy was interrupted since the last catch-up.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+ColumnType = Literal["int", "str", "float", "ts", "date", "bool"]
+TableKind = Literal["history", "snapshot"]
+MANIFEST = "_manifest.json"
+NO_MONTH = "none"  # the partition of rows whose event time is missing or unreadable
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """One mirrored table: its Django model, its columns in the lake and how it is kept up to date."""
+
+    name: str
+    model: str  # "app_label.ModelName"
+    kind: TableKind
+    columns: tuple[tuple[str, ColumnType], ...]
+    # History: the event time that picks the month partition. Snapshot: unused.
+    time_column: str = ""
+    # The columns whose values analytics must be able to represent (the dataset's time and float columns).
+    checked: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    def db_table(self) -> str:
+        from django.apps import apps
+
+        return str(apps.get_model(self.model)._meta.db_table)
+
+    def arrow_schema(self) -> pa.Schema:
+        """The table's schema in the lake (plus `_ok`: whether analytics can represent the row)."""
+        import pyarrow as pa
+
+        types = {"int": pa.int64(), "str": pa.string(), "float": pa.float64(), "ts": pa.timestamp("us", tz="UTC"),
+                 "date": pa.date32(), "bool": pa.bool_()}
+        return pa.schema([(c, types[t]) for c, t in self.columns] + [("_ok", pa.bool_())])
+
+
+def _cols(spec: str) -> tuple[tuple[str, ColumnType], ...]:
+    out = []
+    for item in spec.split():
+        name, _, typ = item.partition(":")
+        out.append((name, typ or "int"))
+    return tuple(out)  # type: ignore[arg-type]
+
+
+HISTORY: tuple[LakeTable, ...] = (
+    LakeTable("stage_changes", "lifecycle.StageChange", "history",
+              _cols("id contact_id account_id from_stage:str to_stage:str occurred_at:ts playbook_version_id "
+                    "actor_id actor_kind:str source_key:str recorded_at:ts"),
+              time_column="occurred_at", checked=("occurred_at",)),
+    LakeTable("touchpoints", "campaigns.Touchpoint", "history",
+              _cols("id contact_id account_id campaign_id channel:str kind:str occurred_at:ts value:float actor_id "
+                    "source:str source_id:str recorded_at:ts"),
+              time_column="occurred_at", checked=("occurred_at", "value")),
+    LakeTable("handoff_decisions", "lifecycle.HandoffDecision", "history",
+              _cols("id contact_id mql_change_id assignment_id decision:str reason_key:str to_stage:str "
+                    "stage_change_id decided_by_id decided_at:ts recycle_until:date playbook_version_id "
+                    "recorded_at:ts"),
+              time_column="decided_at"),
+    LakeTable("sla_events", "lifecycle.SlaEvent", "history",
+              _cols("id clock_id kind:str side:str clock_kind:str contact_id owner_id team:str deadline:ts "
+                    "occurred_at:ts period:str touchpoint_id playbook_version_id recorded_at:ts"),
+              time_column="occurred_at"),
+    LakeTable("feedback_items", "feedback.FeedbackItem", "history",
+              _cols("id account_id contact_id opportunity_id author_id kind:str text:str occurred_at:ts source:str "
+                    "source_id:str recorded_at:ts"),
+              time_column="occurred_at"),
+)
+
+SNAPSHOTS: tuple[LakeTable, ...] = (
+    LakeTable("contacts", "crm.Contact", "snapshot",
+              _cols("id account_id lead_source:str owner_id country:str buying_role:str lifecycle_stage:str "
+                    "first_seen_at:ts created_at:ts updated_at:ts source:str"),
+              checked=("first_seen_at", "created_at")),
+    LakeTable("accounts", "crm.Account", "snapshot",
+              _cols("id name:str segment:str industry:str region:str owner_id is_customer:bool lifecycle_stage:str "
+                    "created_at:ts updated_at:ts"),
+              checked=("created_at",)),
+    LakeTable("opportunities", "crm.Opportunity", "snapshot",
+              _cols("id account_id primary_contact_id type:str amount:float stage:str outcome:str opened_at:ts "
+                    "closed_at:ts owner_id source:str created_at:ts updated_at:ts"),
+              checked=("amount", "opened_at", "closed_at")),
+    LakeTable("campaigns", "campaigns.Campaign", "snapshot",
+              _cols("id name:str channel:str type:str start_date:date end_date:date budget:float actual_cost:float "
+                    "owner_id created_at:ts updated_at:ts"),
+              checked=("start_date", "end_date", "budget", "actual_cost")),
+    LakeTable("campaign_members", "campaigns.CampaignMember", "snapshot",
+              _cols("id campaign_id contact_id status:str first_responded_at:ts created_at:ts updated_at:ts "
+                    "source:str source_id:str")),
+)
+
+TABLES: dict[str, LakeTable] = {t.name: t for t in (*HISTORY, *SNAPSHOTS)}
+
+
+# ----------------------------------------------------------------------------------------------- the lake itself
+
+REMOTE_SCHEMES = {"s3a": "s3", "s3": "s3", "hdfs": "hdfs", "abfss": "abfss", "abfs": "abfs", "gs": "gs"}
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The lake's location: a local folder, or a remote URL handed to pyarrow.fs (and to Spark as it is)."""
+
+    url: str
+
+    @property
+    def is_local(self) -> bool:
+        return urlparse(self.url).scheme in {"", "file"}
+
+    @property
+    def root(self) -> str:
+        """The lake's root as pyarrow.fs sees it (a local path, or the URL's path for a remote store)."""
+        parsed = urlparse(self.url)
+        if parsed.scheme == "file":
+            return parsed.path.rstrip("/") or "/"
+        if parsed.scheme == "":
+            return os.path.abspath(self.url).rstrip("/")
+        return f"{parsed.netloc}{parsed.path}".rstrip("/")
+
+    def filesystem(self) -> pafs.FileSystem:
+        import pyarrow.fs as pafs
+
+        if self.is_local:
+            return pafs.LocalFileSystem()
+        parsed = urlparse(self.url)
+        fs, _ = pafs.FileSystem.from_uri(f"{REMOTE_SCHEMES.get(parsed.scheme, parsed.scheme)}://{parsed.netloc}"
+                                         f"{parsed.path}")
+        return fs
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root, *parts])
+
+
+def configured_lake() -> Lake:
+    from django.conf import settings
+
+    return Lake(str(settings.SMARKETING["LAKE_URL"]))
+
+
+@dataclass
+class Manifest:
+    """What one table folder holds: its files and the marks they were copied up to (the last thing written)."""
+
+    table: str
+    files: list[str] = field(default_factory=list)  # paths relative to the table folder
+    rows: int = 0
+    skipped: int = 0  # rows analytics cannot represent (kept in the lake, left out of the datasets)
+    high_water: int = 0  # history: every row with id <= high_water is in `files`, exactly once
+    mark_id: int = 0  # history: the last row copied, and its recorded_at: a database reset or reseeded since
+    mark_recorded_at: str = ""  # the last catch-up no longer has that row as it was, and the table is recopied
+    updated_mark: str = ""  # snapshot: the newest updated_at copied
+    generation: int = 0  # snapshot: bumps with each refresh
+    retired: list[str] = field(default_factory=list)  # snapshot: the previous refresh, kept for readers still on it
+    database: str = ""  # which database the rows came from
+    synced_at: str = ""  # when the table was last known to hold every committed row (UTC ISO)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data: dict[str, Any] = json.loads(text)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def manifest_read(lake: Lake, table: str) -> Manifest:
+    """The table's manifest, or an empty one when the table was never copied."""
+    import pyarrow.fs as pafs
+
+    fs = lake.filesystem()
+    path = lake.path(table, MANIFEST)
+    if fs.get_file_info(path).type == pafs.FileType.NotFound:
+        return Manifest(table)
+    with fs.open_input_stream(path) as stream:
+        return Manifest.from_json(stream.read().decode("utf-8"))
+
+
+def manifest_write(lake: Lake, manifest: Manifest) -> None:
+    """Write the manifest atomically: a temporary file, flushed, then renamed over the old one."""
+    fs = lake.filesystem()
+    fs.create_dir(lake.path(manifest.table), recursive=True)
+    final = lake.path(manifest.table, MANIFEST)
+    tmp = lake.path(manifest.table, f"_manifest.{os.getpid()}.tmp")
+    data = manifest.to_json().encode("utf-8")
+    if lake.is_local:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        return
+    with fs.open_output_stream(tmp) as out:
+        out.write(data)
+    fs.move(tmp, final)
+
+
+def table_files(lake: Lake, manifest: Manifest) -> list[str]:
+    """The manifest's files as full paths (what readers read)."""
+    return [lake.path(manifest.table, f) for f in manifest.files]

@@ -1,0 +1,278 @@
+"""Catching the lake up with the database: exact for the append-only history, fresh for the mutable records.
+
+History (stage changes, touchpoints, handoff decisions, SLA events, feedback) is copied by id high-water mark.
+Rows are never updated, so "every row with an id above the mark" is exactly what is new, provided no row below
+the mark can still appear. The mark only moves to an id below which every row is committed:
+- SQLite has one writer at a time and hands out ids inside the write transaction, so the largest id a reader sees
+  has every smaller id committed (or rolled back, which leaves a gap, not a late row);
+- PostgreSQL's sequences hand out ids before commit, so a transaction holding id 10 may commit after one holding
+  id 11. The horizon is read under `LOCK TABLE … IN SHARE MODE`, which waits for the transactions writing the
+  table to end (a few milliseconds of held-back writes); every id at or below it is then settled.
+Each copy writes its Parquet files first (a temporary name, then a rename) and commits the manifest with the new
+mark last, also by rename. A crash between the two leaves files that no manifest names: readers ignore them and
+the next catch-up deletes them before copying the same rows again, so no row is missing or doubled.
+
+Mutable records (contacts, accounts, opportunities, campaigns, campaign members) are small next to the history and
+change in place, so each is kept as one compacted snapshot file, rewritten whole when its mark moves: the newest
+`updated_at` and the row count (the count notices deletions, which leave `updated_at` alone). The previous
+snapshot file is kept for one more refresh so a query that opened it can finish. (A delta file merged at read
+time would make refreshes of very large record tables cheaper; at 100,000 contacts a rewrite takes a fraction of
+a second, so it is not done.)
+
+A lake copied from another database, or a mark row that is gone or changed (a flush, a reseed), makes that table
+start again from nothing. Deleting history rows other than the last one copied is not noticed by a catch-up
+(history is never deleted by the product; a contact's erasure cascades to it): `smarketing store status` compares
+counts and `smarketing store rebuild` starts over. History files are not compacted yet: each catch-up adds one
+file per month it touched, so a long-running lake is best rebuilt now and then (`store rebuild`).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from smarketing.analytics.store import extract
+from smarketing.analytics.store.layout import (
+    HISTORY,
+    MANIFEST,
+    SNAPSHOTS,
+    TABLES,
+    Lake,
+    LakeTable,
+    Manifest,
+    configured_lake,
+    manifest_read,
+    manifest_write,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CHUNK_IDS = 500_000  # history ids copied per step: bounds memory, and a crash loses at most one step's work
+PG_LOCK_TIMEOUT = "5s"
+# Called with a table's name after its new files are in place and before its manifest is committed (tests use it
+# to stand in for a crash at the worst moment). Progress callbacks get (table, rows copied so far, rows to copy).
+Interrupt = Callable[[str], None]
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class StoreState:
+    """The lake's tables as a catch-up left them, and the moment they were known complete."""
+
+    lake: Lake
+    manifests: dict[str, Manifest]
+    copied: dict[str, int]
+
+    @property
+    def as_of(self) -> datetime:
+        times = [m.synced_at for m in self.manifests.values() if m.synced_at]
+        return datetime.fromisoformat(min(times)) if times else datetime.now(UTC)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@contextmanager
+def _store_lock(lake: Lake, conn: Any) -> Iterator[None]:
+    """One catch-up at a time per lake: two at once would both copy the rows above the same mark."""
+    from django.db import connection
+
+    handle = None
+    if lake.is_local:
+        import fcntl
+
+        os.makedirs(lake.root, exist_ok=True)
+        handle = open(os.path.join(lake.root, "_store.lock"), "w")  # noqa: SIM115 - held for the whole block
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    elif connection.vendor == "postgresql":
+        # A remote lake may be written from several machines; the database they share serialises them.
+        extract.scalar(conn, "SELECT pg_advisory_lock(hashtext('smarketing-history-store'))")
+        conn.commit()
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.close()
+        elif connection.vendor == "postgresql":
+            extract.scalar(conn, "SELECT pg_advisory_unlock(hashtext('smarketing-history-store'))")
+            conn.commit()
+
+
+def _remove_unlisted(lake: Lake, manifest: Manifest) -> None:
+    """Delete the table's files that its manifest does not name (an interrupted copy's, or a retired one's)."""
+    import pyarrow.fs as pafs
+
+    fs = lake.filesystem()
+    base = lake.path(manifest.table)
+    if fs.get_file_info(base).type == pafs.FileType.NotFound:
+        return
+    keep = set(manifest.files) | set(manifest.retired) | {MANIFEST}
+    for info in fs.get_file_info(pafs.FileSelector(base, recursive=True)):
+        if info.type != pafs.FileType.File:
+            continue
+        rel = info.path[len(base) + 1:]
+        if rel not in keep and not rel.endswith("_store.lock"):
+            fs.delete_file(info.path)
+
+
+def _write_atomic(lake: Lake, rel_path: str, table: pa.Table) -> None:
+    """Write one Parquet file under a temporary name and rename it into place."""
+    import pyarrow.parquet as pq
+
+    fs = lake.filesystem()
+    final = lake.path(rel_path)
+    folder = final.rsplit("/", 1)[0]
+    fs.create_dir(folder, recursive=True)
+    tmp = f"{folder}/_tmp-{uuid.uuid4().hex}.parquet"
+    pq.write_table(table, tmp, filesystem=fs, compression="zstd")
+    fs.move(tmp, final)
+
+
+def _mark_text(conn: Any, table: LakeTable, row_id: int) -> str | None:
+    from django.db import connection
+
+    cast = "recorded_at::text" if connection.vendor == "postgresql" else "CAST(recorded_at AS TEXT)"
+    value = extract.scalar(conn, f"SELECT {cast} FROM {table.db_table()} WHERE id = {int(row_id)}")
+    return None if value is None else str(value)
+
+
+def _horizon(conn: Any, table: LakeTable) -> int:
+    """The largest id below which every row of `table` is settled (see the module docstring)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        extract.scalar(conn, f"SET LOCAL lock_timeout = '{PG_LOCK_TIMEOUT}'")
+        extract.scalar(conn, f"LOCK TABLE {table.db_table()} IN SHARE MODE")
+    value = extract.scalar(conn, f"SELECT MAX(id) FROM {table.db_table()}")
+    conn.commit()
+    return int(value or 0)
+
+
+def _start_over(lake: Lake, table: LakeTable) -> Manifest:
+    manifest = Manifest(table.name, database=extract.database_label())
+    manifest_write(lake, manifest)
+    _remove_unlisted(lake, manifest)
+    return manifest
+
+
+def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Interrupt | None,
+                      progress: Progress | None) -> tuple[Manifest, int]:
+    import pyarrow.compute as pc
+
+    manifest = manifest_read(lake, table.name)
+    _remove_unlisted(lake, manifest)
+    horizon = _horizon(conn, table)
+    stale = manifest.database != extract.database_label() or horizon < manifest.high_water
+    if not stale and manifest.mark_id:
+        stale = _mark_text(conn, table, manifest.mark_id) != manifest.mark_recorded_at
+        conn.commit()
+    if stale and (manifest.files or manifest.high_water or manifest.database):
+        manifest = _start_over(lake, table)
+    manifest.database = extract.database_label()
+    copied = 0
+    total = max(horizon - manifest.high_water, 0)
+    while manifest.high_water < horizon:
+        lo, hi = manifest.high_water, min(horizon, manifest.high_water + CHUNK_IDS)
+        raw = extract.read_rows(conn, table, f"id > {lo} AND id <= {hi}")
+        conn.commit()
+        new_files: list[str] = []
+        if raw.num_rows:
+            rows = extract.conform(table, raw)
+            for month in sorted(pc.unique(rows.column("month")).to_pylist()):
+                part = rows.filter(pc.equal(rows.column("month"), month)).drop_columns(["month"])
+                rel = f"month={month}/part-{lo + 1:012d}-{hi:012d}.parquet"
+                _write_atomic(lake, f"{table.name}/{rel}", part)
+                new_files.append(rel)
+            manifest.rows += rows.num_rows
+            manifest.skipped += rows.num_rows - int(pc.sum(rows.column("_ok")).as_py() or 0)
+            last = int(pc.max(rows.column("id")).as_py())
+            mark = _mark_text(conn, table, last)
+            conn.commit()
+            manifest.mark_id, manifest.mark_recorded_at = last, mark or ""
+        if interrupt is not None:
+            interrupt(table.name)
+        manifest.files = [*manifest.files, *new_files]
+        manifest.high_water = hi
+        manifest.synced_at = _now()
+        manifest_write(lake, manifest)
+        copied += raw.num_rows
+        if progress is not None:
+            progress(table.name, hi - (horizon - total), total)
+    manifest.synced_at = _now()
+    manifest_write(lake, manifest)
+    return manifest, copied
+
+
+def _snapshot_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Interrupt | None,
+                       progress: Progress | None) -> tuple[Manifest, int]:
+    from django.db import connection
+
+    manifest = manifest_read(lake, table.name)
+    _remove_unlisted(lake, manifest)
+    cast = "MAX(updated_at)::text" if connection.vendor == "postgresql" else "CAST(MAX(updated_at) AS TEXT)"
+    newest = extract.scalar(conn, f"SELECT {cast} FROM {table.db_table()}")
+    count = extract.scalar(conn, f"SELECT COUNT(*) FROM {table.db_table()}")
+    conn.commit()
+    mark = f"{newest or ''}|{int(count or 0)}"
+    label = extract.database_label()
+    if manifest.database == label and manifest.updated_mark == mark and manifest.files:
+        manifest.synced_at = _now()
+        manifest_write(lake, manifest)
+        return manifest, 0
+    # Read after the mark: a row changed in between is in this copy and moves the mark again (one refresh more).
+    raw = extract.read_rows(conn, table)
+    conn.commit()
+    rows = extract.conform(table, raw)
+    generation = manifest.generation + 1 if manifest.database == label else 1
+    rel = f"part-g{generation:08d}.parquet"
+    _write_atomic(lake, f"{table.name}/{rel}", rows)
+    if interrupt is not None:
+        interrupt(table.name)
+    import pyarrow.compute as pc
+
+    retired = manifest.files if manifest.database == label else []
+    manifest = Manifest(table.name, files=[rel], rows=rows.num_rows,
+                        skipped=rows.num_rows - int(pc.sum(rows.column("_ok")).as_py() or 0), updated_mark=mark,
+                        generation=generation, retired=retired, database=label, synced_at=_now())
+    manifest_write(lake, manifest)
+    _remove_unlisted(lake, manifest)
+    if progress is not None:
+        progress(table.name, rows.num_rows, rows.num_rows)
+    return manifest, rows.num_rows
+
+
+def store_catch_up(*, tables: list[str] | None = None, lake: Lake | None = None, interrupt: Interrupt | None = None,
+                   progress: Progress | None = None) -> StoreState:
+    """Copy what the database committed since the last catch-up into the lake; returns the tables' state."""
+    lake = lake or configured_lake()
+    chosen = [TABLES[name] for name in tables] if tables else [*HISTORY, *SNAPSHOTS]
+    manifests: dict[str, Manifest] = {}
+    copied: dict[str, int] = {}
+    with extract.adbc_connect() as conn, _store_lock(lake, conn):
+        for table in chosen:
+            step = _history_catch_up if table.kind == "history" else _snapshot_catch_up
+            manifests[table.name], copied[table.name] = step(lake, conn, table, interrupt=interrupt,
+                                                             progress=progress)
+    return StoreState(lake, manifests, copied)
+
+
+def store_rebuild(*, lake: Lake | None = None, progress: Progress | None = None) -> StoreState:
+    """Empty the lake's tables and copy everything again (also compacts the history's files)."""
+    lake = lake or configured_lake()
+    with extract.adbc_connect() as conn, _store_lock(lake, conn):
+        for table in (*HISTORY, *SNAPSHOTS):
+            _start_over(lake, table)
+    return store_catch_up(lake=lake, progress=progress)
+
+
+def store_state(*, lake: Lake | None = None) -> StoreState:
+    """The lake's manifests as they are, without catching up."""
+    lake = lake or configured_lake()
+    return StoreState(lake, {t: manifest_read(lake, t) for t in TABLES}, {})
