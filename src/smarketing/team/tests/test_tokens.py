@@ -168,3 +168,12 @@ def test_profile_page_needs_a_login():
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_every_page_links_your_name_to_your_profile(users):
+    browser = Client()
+    browser.force_login(users["viewer"])
+
+    html = browser.get("/me/").content.decode()
+
+    assert '<a href="/me/" title="Your profile and API tokens" aria-current="page">' in html
