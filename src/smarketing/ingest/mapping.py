@@ -84,11 +84,13 @@ class CurrentStage(_Strict):
 
 
 class CampaignSpec(_Strict):
-    """Campaign membership carried by a contacts export: each named campaign becomes a campaign member."""
+    """Campaign membership carried by a contacts export: each campaign id in `ids` (joined by ;) makes the contact
+    a member of that campaign (created, named from the parallel `names` column, when it is new)."""
 
-    columns: list[str] = Field(min_length=1)
-    status: Literal["sent", "responded"] = "responded"
-    at: str | None = None
+    ids: str
+    names: str | None = None
+    status: Literal["sent", "opened", "responded", "registered", "attended"] = "sent"
+    at: str | None = Field(default=None, description="the membership's date column (else the import's time)")
 
 
 class KindMapping(_Strict):

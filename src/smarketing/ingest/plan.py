@@ -49,7 +49,8 @@ class Record:
     refs: dict[str, list[str]] = field(default_factory=dict)  # target → external ids (first is primary)
     owner: tuple[str, str] | None = None  # (full name, email)
     stages: dict[str, datetime] = field(default_factory=dict)  # stage → when it was entered
-    campaigns: list[str] = field(default_factory=list)
+    campaigns: list[tuple[str, str]] = field(default_factory=list)  # (campaign external id, name)
+    campaign_status: str = "sent"
     campaigns_at: datetime | None = None
 
 
@@ -86,6 +87,11 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
         out.problems.append(Problem(name, 1, kind.id, "the external id column is missing from the header"))
         return out
     seen: dict[str, int] = {}
+    if date_format is None:
+        date_format, ambiguous = _date_format_detect(table, kind)
+        if ambiguous is not None:
+            out.problems.append(ambiguous)
+            return out
 
     def bad(line: int, column: str, message: str) -> None:
         out.problems.append(Problem(name, line, column, message))
@@ -162,13 +168,16 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
                     if ok and at is not None:
                         rec.stages[str(stage)] = at
         if kind.campaigns is not None:
-            for column in kind.campaigns.columns:
-                i = table.column(column)
-                if i is not None:
-                    rec.campaigns += [c for c in values.split_multi(cells[i]) if c]
-            if rec.campaigns and kind.campaigns.at:
-                ok, at = typed(FieldSpec(column=kind.campaigns.at, type="datetime"), "at")
-                rec.campaigns_at = at if ok else None
+            spec_c = kind.campaigns
+            ids_at, names_at = table.column(spec_c.ids), table.column(spec_c.names) if spec_c.names else None
+            ids = [c for c in values.split_multi(cells[ids_at]) if c] if ids_at is not None else []
+            names = values.split_multi(cells[names_at]) if names_at is not None else []
+            if ids:
+                rec.campaigns = [(cid, names[n] if len(names) == len(ids) else "") for n, cid in enumerate(ids)]
+                rec.campaign_status = spec_c.status
+                if spec_c.at:
+                    ok, at = typed(FieldSpec(column=spec_c.at, type="datetime"), "at")
+                    rec.campaigns_at = at if ok else None
         if kind.entity == "contact" and "email" not in rec.fields and not (rec.fields.get("first_name")
                                                                            or rec.fields.get("last_name")):
             bad(line, "Email", "a contact needs an email or a name")
@@ -181,6 +190,31 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
 
 
 _UNMAPPED = object()
+
+
+def _date_columns(kind: KindMapping) -> list[str]:
+    specs = [spec for spec in [*kind.fields.values(), *kind.attributes.values()] if spec.type == "datetime"]
+    columns = [c for spec in specs for c in spec.columns]
+    columns += [c for cols in kind.stage_dates.values() for c in ([cols] if isinstance(cols, str) else cols)]
+    if kind.current_stage is not None:
+        columns += kind.current_stage.at
+    return list(dict.fromkeys(columns))
+
+
+def _date_format_detect(table: Table, kind: KindMapping) -> tuple[str | None, Problem | None]:
+    """The file's date order read from all its date cells (locale exports write 08/12/2026); when they read both
+    as month/day and day/month, a problem at the first such cell asking for the date format."""
+    present = [(c, i) for c in _date_columns(kind) if (i := table.column(c)) is not None]
+    try:
+        return values.detect_date_format(cells[i] for _, cells in table.rows for _, i in present), None
+    except values.AmbiguousDateFormat as exc:
+        example = exc.examples[0] if exc.examples else ""
+        for line, cells in table.rows:
+            for column, i in present:
+                if cells[i].strip() == example:
+                    return None, Problem(table.path.name, line, column, f"{exc.message}; run again with "
+                                                                        "--date-format mdy or dmy")
+        return None, Problem(table.path.name, 1, present[0][0] if present else "", exc.message)
 
 
 def _jsonable(value: Any) -> Any:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 
+from smarketing.campaigns.services import campaign_members_upsert_many, campaigns_bulk_create
 from smarketing.core import clock
 from smarketing.core.csvsafe import csv_safe_row
 from smarketing.core.errors import DomainError, ValidationFailed
@@ -293,6 +294,7 @@ def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: li
         step(PLURAL[entity], len(recs), len(recs))
     _history(source, records, subjects, opportunities_won, summary)
     step("history", 1, 1)
+    _campaign_members(source, records["contact"], subjects["contact"], summary)
     if any(summary[PLURAL[e]]["created"] or summary[PLURAL[e]]["updated"] for e in ENTITY_ORDER):
         transaction.on_commit(scores_rebuild_all_task.enqueue)
     summary["conflicts"] = summary["conflicts"][:MAX_NOTES]
@@ -428,6 +430,33 @@ def _history(source: str, records: dict[str, list[plan.Record]], subjects: dict[
                 **({"contact_id": subject} if side == "contact" else {"account_id": subject})))
     stage_changes_bulk_record(changes=changes)
     summary["stages"] = dict(sorted(stages.items()))
+
+
+def _campaign_members(source: str, contacts: list[plan.Record], contact_ids: dict[str, int],
+                      summary: dict[str, Any]) -> None:
+    """Campaigns a contacts export names become campaign members (campaigns new to the import are created, keyed
+    by the system's campaign id); memberships only move forward, so a re-import changes nothing."""
+    rows = [(rec, contact_ids[rec.external_id]) for rec in contacts
+            if rec.campaigns and rec.external_id in contact_ids]
+    if not rows:
+        return
+    now = clock.now()
+    names: dict[str, str] = {}
+    first: dict[str, datetime] = {}
+    for rec, _ in rows:
+        at = rec.campaigns_at or now
+        for cid, name in rec.campaigns:
+            names[cid] = names.get(cid) or name
+            first[cid] = min(first.get(cid, at), at)
+    campaign_rows = [{"source_id": cid[:128], "name": (names[cid] or f"{source} campaign {cid}")[:200],
+                      "channel": "other", "start_date": first[cid].date()} for cid in sorted(names)]
+    ids, created = campaigns_bulk_create(source=source, rows=campaign_rows)
+    members = [{"campaign_id": ids[cid[:128]], "contact_id": contact_id, "status": rec.campaign_status,
+                "created_at": rec.campaigns_at or now, "source": source, "source_id": f"{cid}:{rec.external_id}"[:128]}
+               for rec, contact_id in rows for cid, _ in dict.fromkeys(rec.campaigns)]
+    members_created, members_updated = campaign_members_upsert_many(members=members)
+    summary["campaigns"] = {"created": created, "members_created": members_created,
+                            "members_updated": members_updated}
 
 
 def _won_subjects(won: list[tuple[plan.Record, int]]) -> dict[int, dict[str, int | None]]:

@@ -205,3 +205,40 @@ def test_cli_dry_run_json_reports_without_writing(active_playbook, tmp_path):
     code, out = _cli("import", "hubspot", str(bad))
     assert code == 2
     assert "bad.csv, line 4, column 'Create Date'" in out
+
+
+def test_campaigns_a_contacts_export_names_become_campaign_members(active_playbook, tmp_path):
+    from smarketing.campaigns.models import Campaign, CampaignMember
+
+    rows = hs.contact_rows(4)
+    rows[0].update({"Associated Campaign": "Spring webinar;Q2 ebook", "Associated Campaign IDs": "11;12"})
+    rows[2].update({"Associated Campaign": "Spring webinar", "Associated Campaign IDs": "11"})
+    path = hs.write_contacts(tmp_path / "contacts.csv", rows)
+    run = _import([path])
+    assert run.summary["campaigns"] == {"created": 2, "members_created": 3, "members_updated": 0}
+    assert sorted(Campaign.objects.values_list("source_id", "name")) == [("11", "Spring webinar"), ("12", "Q2 ebook")]
+    members = CampaignMember.objects.filter(campaign__source_id="11")
+    assert sorted(m.contact.source_id for m in members) == ["1000", "1002"]
+    assert {m.status for m in CampaignMember.objects.all()} == {"sent"}
+    # a re-import adds no campaign and no member
+    again = _import([path])
+    assert again.summary["campaigns"] == {"created": 0, "members_created": 0, "members_updated": 0}
+    assert CampaignMember.objects.count() == 3
+
+
+def test_locale_dates_that_read_both_ways_are_refused_unless_the_format_is_given(active_playbook, tmp_path):
+    rows = hs.contact_rows(3)
+    for row in rows:
+        for key, value in list(row.items()):
+            if value.startswith("2026-03-"):  # 2026-03-05 10:00 → 03/05/2026 10:00, month first
+                day = value[8:10]
+                row[key] = f"03/{day}/2026 {value[11:]}"
+    path = hs.write_contacts(tmp_path / "contacts.csv", rows)
+    run = import_run_execute(run=import_run_create(files=[path], system="hubspot", dry_run=True, date_format=None))
+    # the shipped HubSpot mapping says dates are year-month-day: a locale date is refused by cell
+    assert run.status == ImportStatus.REFUSED
+    assert run.problems[0]["line"] == 2 and "Date" in run.problems[0]["column"]
+    # given the exporting user's order, the same file reads
+    run = _import([path], date_format="mdy", dry_run=True)
+    assert run.status == ImportStatus.SUCCEEDED, run.problems
+    assert run.summary["contacts"]["created"] == 3
