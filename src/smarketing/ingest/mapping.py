@@ -164,7 +164,7 @@ def mapping_parse(data: Any, *, source: str) -> Mapping:
     try:
         mapping = Mapping.model_validate(data)
     except ValidationError as exc:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]) or "(root)",
+        problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "[key]") or "(root)",
                      "message": e["msg"].removeprefix("Value error, ")} for e in exc.errors()]
     else:
         problems = _problems(mapping)
