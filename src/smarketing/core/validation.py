@@ -9,10 +9,14 @@ rows: a row dated outside `ANALYTICS_MIN`..`ANALYTICS_MAX` (or with a non-finite
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
+from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
+from ninja.parser import Parser
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from smarketing.core import clock
@@ -78,3 +82,76 @@ def is_finite_number(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     return isinstance(value, int)
+
+
+# ------------------------------------------------------------------------------------------------ text at the edge
+
+# Why a bound: no field of the product holds more (a feedback note, a brief); a 2 MB string is an attack or a bug.
+TEXT_MAX_CHARS = 100_000
+# C0 controls but tab, line feed and carriage return; DEL; and lone UTF-16 surrogates (valid JSON escapes that
+# no database can store): PostgreSQL refuses a NUL in text and jsonb, and the rest only hide what a value says.
+_BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def text_problem(value: str) -> str | None:
+    """Why a text value entering the product is refused (too long, or a control character), or None."""
+    if len(value) > TEXT_MAX_CHARS:
+        return f"is {len(value):,} characters long; text is at most {TEXT_MAX_CHARS:,}"
+    bad = _BAD_CHAR.search(value)
+    if bad is not None:
+        char = bad.group()
+        name = "a NUL byte" if char == "\x00" else (
+            f"a lone surrogate (U+{ord(char):04X})" if "\ud800" <= char <= "\udfff" else
+            f"the control character U+{ord(char):04X}")
+        return (f"contains {name} at character {bad.start() + 1}; text may hold tabs and line breaks but no other "
+                "control characters")
+    return None
+
+
+def hostile_value(data: Any, path: str = "") -> tuple[str, str] | None:
+    """The first text (a value or a key, at any depth) that `text_problem` refuses, as (field path, problem)."""
+    if isinstance(data, str):
+        problem = text_problem(data)
+        return (path or "(body)", problem) if problem else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and (problem := text_problem(key)):
+                return (path or "(body)", f"a key {problem}")
+            if (found := hostile_value(value, where)) is not None:
+                return found
+    elif isinstance(data, (list, tuple)):
+        for index, value in enumerate(data):
+            if (found := hostile_value(value, f"{path}.{index}" if path else str(index))) is not None:
+                return found
+    return None
+
+
+def hostile_value_refuse(data: Any, *, source: str) -> None:
+    """Raise a ValidationFailed naming the field when any text in request data (`source`: body or query) is refused."""
+    from smarketing.core.errors import ValidationFailed
+
+    found = hostile_value(data)
+    if found is not None:
+        field, problem = found
+        message = f"{field}: {problem}"
+        raise ValidationFailed(message, field=field, record=f"request {source}",
+                               details=[{"field": field, "message": problem}])
+
+
+class CheckedParser(Parser):
+    """The API's request parser: JSON bodies, query strings and forms, with every text checked by text_problem
+    before any schema or service sees it (one place for every operation)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        # Why raised from here: ninja wraps a parse failure in HttpError(400) with this as its cause, which the
+        # API's handler answers as the 422 this is.
+        hostile_value_refuse(data, source="body")
+        return data
+
+    def parse_querydict(self, data: MultiValueDict[str, Any], list_fields: list[str],
+                        request: HttpRequest) -> dict[str, Any]:
+        result = super().parse_querydict(data, list_fields, request)
+        hostile_value_refuse(result, source="query")
+        return result
