@@ -257,6 +257,7 @@ def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: li
         updates: dict[int, dict[str, Any]] = {}
         unchanged = 0
         kept: list[plan.Record] = []
+        matched: dict[str, int] = {}
         for rec in recs:
             match = matches[(rec.kind, rec.external_id)]
             if match.conflict:
@@ -272,7 +273,8 @@ def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: li
                 creates.append({"source_id": rec.external_id, **wanted})
                 continue
             row = current[match.existing_id]
-            if row["source"] != source or row["source_id"] != rec.external_id:
+            matched[rec.external_id] = match.existing_id
+            if not row["source_id"]:  # found by email or domain, from no other system: it takes this key
                 wanted = {**wanted, "source": source, "source_id": rec.external_id}
             change = plan.changed_fields(row, wanted)
             if change:
@@ -282,10 +284,7 @@ def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: li
         created_ids, created = _create(entity, source, creates)
         records_bulk_update(entity=entity, changes=updates)
         ids[entity] = {**{r["source_id"]: r["id"] for r in existing if r["source"] == source and r["source_id"]},
-                       **created_ids}
-        for pk, change in updates.items():
-            if "source_id" in change:
-                ids[entity][change["source_id"]] = pk
+                       **created_ids, **matched}
         summary[PLURAL[entity]] = {"created": created, "updated": len(updates), "unchanged": unchanged}
         if entity in subjects:
             subjects[entity] = {r.external_id: ids[entity][r.external_id] for r in kept}
@@ -343,8 +342,8 @@ def _row(entity: str, rec: plan.Record, owners: dict[tuple[str, str], int], ids:
                                                          "country", "first_seen_at")})
         if rec.attributes:
             row["attributes"] = rec.attributes
-        if "account" in rec.refs:
-            row["account_id"] = _ref("account", rec, "account", ids, summary)
+        if (account_id := _ref("account", rec, "account", ids, summary)) is not None:
+            row["account_id"] = account_id
     elif entity == "account":
         row.update({k: v for k, v in f.items() if k in ("name", "domain", "industry", "employees", "region",
                                                          "segment")})
@@ -358,10 +357,10 @@ def _row(entity: str, rec: plan.Record, owners: dict[tuple[str, str], int], ids:
             None, "closed_won", "closed_lost") else "discovery")
         if outcome != "lost":
             row.pop("loss_reason", None)
-        if "account" in rec.refs:
-            row["account_id"] = _ref("account", rec, "account", ids, summary)
-        if "contacts" in rec.refs:
-            row["primary_contact_id"] = _ref("contacts", rec, "contact", ids, summary)
+        if (account_id := _ref("account", rec, "account", ids, summary)) is not None:
+            row["account_id"] = account_id
+        if (contact_id := _ref("contacts", rec, "contact", ids, summary)) is not None:
+            row["primary_contact_id"] = contact_id
     return row
 
 
