@@ -85,14 +85,11 @@ def register(app: typer.Typer) -> None:
                 all_: bool = typer.Option(False, "--all", help="Every lead and recycled contact"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
         """Make contacts MQLs where the playbook's criteria hold, then route them and start their SLA clocks."""
-        from smarketing.lifecycle.services_handoff import (
-            contact_get_for_handoff,
-            mql_qualify,
-            mql_qualify_pending,
-        )
+        from smarketing.lifecycle.services_bulk import mqls_qualify_bulk
+        from smarketing.lifecycle.services_handoff import contact_get_for_handoff, mql_qualify
 
         if all_:
-            counts = mql_qualify_pending()
+            counts = mqls_qualify_bulk()
             _echo_json(counts) if as_json else typer.echo(
                 f"{counts['qualified']} of {counts['checked']} contacts became MQLs")
             return

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Count, Q
@@ -10,8 +11,8 @@ from django.db.models import Count, Q
 from smarketing.campaigns.models import Touchpoint
 from smarketing.core.errors import Conflict
 from smarketing.crm.models import Contact
-from smarketing.lifecycle.enums import Stage
-from smarketing.lifecycle.models import Assignment, StageChange
+from smarketing.lifecycle.enums import Decision, Stage
+from smarketing.lifecycle.models import Assignment, HandoffDecision, StageChange
 from smarketing.lifecycle.routing import Seller
 from smarketing.playbook.schema import Playbook
 from smarketing.scoring import rules as scoring_rules
@@ -71,3 +72,39 @@ def assignment_current(*, mql_change_id: int) -> Assignment | None:
     """The latest assignment of an MQL."""
     return (Assignment.objects.select_related("owner").filter(mql_change_id=mql_change_id)
             .order_by("-assigned_at", "-id").first())
+
+
+# ------------------------------------------------------------------------- many contacts at once (qualify --all)
+
+
+def contact_ids_in_stages(*, stages: Iterable[str], limit: int | None = None) -> list[int]:
+    """Ids of the contacts now in these stages, ascending (the first `limit` of them)."""
+    ids = Contact.objects.filter(lifecycle_stage__in=list(stages)).order_by("id").values_list("id", flat=True)
+    return list(ids[:limit] if limit else ids)
+
+
+def contacts_for_qualification(*, contact_ids: Sequence[int]) -> list[Contact]:
+    """One batch of contacts with their accounts, locked until the batch commits, in id order."""
+    return list(Contact.objects.select_for_update(of=("self",)).select_related("account")
+                .filter(pk__in=list(contact_ids)).order_by("id"))
+
+
+def recycle_until_by_contact(*, contact_ids: Sequence[int]) -> dict[int, date | None]:
+    """Each contact's nurture date from its latest reject or recycle decision (contacts without one are absent)."""
+    out: dict[int, date | None] = {}
+    for cid, until in (HandoffDecision.objects.filter(contact_id__in=list(contact_ids),
+                                                      decision__in=[Decision.RECYCLE, Decision.REJECT])
+                       .order_by("contact_id", "-decided_at", "-id").values_list("contact_id", "recycle_until")):
+        out.setdefault(cid, until)
+    return out
+
+
+def stages_reached_before_later_history(*, contact_ids: Sequence[int], at: datetime) -> dict[int, str]:
+    """For the contacts whose history already goes past `at`: the stage that history had reached at `at` ("")."""
+    later = set(StageChange.objects.filter(contact_id__in=list(contact_ids), occurred_at__gt=at)
+                .values_list("contact_id", flat=True).distinct())
+    out = dict.fromkeys(later, "")
+    for cid, stage in (StageChange.objects.filter(contact_id__in=list(later), occurred_at__lte=at)
+                       .order_by("contact_id", "occurred_at", "id").values_list("contact_id", "to_stage")):
+        out[cid] = stage
+    return out

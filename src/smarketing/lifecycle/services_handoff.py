@@ -256,14 +256,3 @@ def contact_get_for_handoff(*, contact_id: int) -> Contact:
     if contact is None:
         raise NotFound(f"contact {contact_id} does not exist", record=f"contact:{contact_id}")
     return contact
-
-
-def mql_qualify_pending(*, at: datetime | None = None, limit: int | None = None) -> dict[str, int]:
-    """Run qualification over every lead and recycled contact; each qualifies (and is routed) in its own transaction."""
-    ids = Contact.objects.filter(lifecycle_stage__in=QUALIFIABLE).order_by("id").values_list("id", flat=True)
-    checked = qualified = 0
-    for contact_id in list(ids[:limit] if limit else ids):
-        checked += 1
-        if mql_qualify(contact=Contact(pk=contact_id), at=at).qualified:
-            qualified += 1
-    return {"checked": checked, "qualified": qualified}
