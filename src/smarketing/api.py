@@ -8,15 +8,19 @@ from __future__ import annotations
 import math
 from importlib import import_module
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from ninja import NinjaAPI
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
-from smarketing.core.errors import DomainError
+from smarketing.core.apitools import ContractAPI
+from smarketing.core.errors import BadParameter, DomainError
+from smarketing.core.middleware import body_limit, error_code, json_error, too_large_response
+from smarketing.core.pagination import MAX_LIMIT, MAX_OFFSET
 from smarketing.core.throttling import TokenRateThrottle
 from smarketing.team.auth import TokenAuth
-
 
 DESCRIPTION = """One revenue team: accounts, contacts, opportunities, campaigns, touchpoints, lifecycle, playbook,
 analytics and feedback.
@@ -28,24 +32,42 @@ marketing, sales and RevOps users also write. Every user, a viewer too, revokes 
 **Errors.** Every error body is `{"code", "message", "field", "record", "details": [{"field", "message"}]}` with a
 stable `code`: `unauthenticated` (401), `forbidden` (403), `not_found` (404), `conflict` (409),
 `validation_error` (422, every bad field listed in `details`), `throttled` (429). Nothing is written when a request fails.
+Every answer under `/api/` is JSON, errors included: an unknown path is a 404 `not_found` (any method), a method
+the path does not take a 405 `not_allowed` (with `Allow`), a JSON body over BODY_LIMIT bytes a 413 `too_large`.
+Each operation lists the statuses it can answer with.
 
 **Rate limits.** Each token may send `SMARKETING_API_RATE` requests (default 600 a minute); beyond that, and
 for an address that sent 10 bad tokens (until 15 minutes after the last), the answer is 429 with code
 `throttled` and a `Retry-After` header.
 
-**Lists** take `limit` (1–500) and `offset` and return `{"total", "limit", "offset", "items"}`.
+**Lists** take `limit` (1–MAX_LIMIT) and `offset` (0–MAX_OFFSET) and return `{"total", "limit", "offset", "items"}`;
+ids are positive 64-bit integers. A value outside these bounds is a 422 naming the parameter.
 
 **Appends** (touchpoints, feedback) are idempotent by `source` + `source_id`: a repeat returns the first row with
 200 instead of 201. History is append-only; a contact's stage moves only through `POST /api/stage-changes`.
 """
+for _name, _value in (("BODY_LIMIT", f"{body_limit():,}"), ("MAX_LIMIT", str(MAX_LIMIT)),
+                      ("MAX_OFFSET", f"{MAX_OFFSET:,}")):
+    DESCRIPTION = DESCRIPTION.replace(_name, _value)
 
-api = NinjaAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs", description=DESCRIPTION,
-               throttle=[TokenRateThrottle()])
+api = ContractAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs", description=DESCRIPTION,
+                  throttle=[TokenRateThrottle()])
 
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    if isinstance(exc, BadParameter):
+        # Why: in the API a parameter out of its bounds is a validation error like any other (a page says 400).
+        field = exc.field or "(query)"
+        return _validation_response(request, [{"field": field, "message": exc.message}])
     return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+def _validation_response(request: HttpRequest, details: list[dict[str, str]]) -> HttpResponse:
+    message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return api.create_response(request, {"code": "validation_error", "message": message,
+                                         "field": details[0]["field"] if details else None, "details": details},
+                               status=422)
 
 
 @api.exception_handler(AuthenticationError)
@@ -61,14 +83,24 @@ def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
         message = str(err.get("msg", "invalid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         details.append({"field": ".".join(loc) or "(body)", "message": message})
-    message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-    return api.create_response(request, {"code": "validation_error", "message": message,
-                                         "field": details[0]["field"] if details else None, "details": details},
-                               status=422)
+    return _validation_response(request, details)
 
 
-HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "not_allowed",
-              409: "conflict", 422: "validation_error", 429: "throttled"}
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return too_large_response()
+
+
+@api.exception_handler(DataError)
+def _out_of_range(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # Why: the database refuses a value its column cannot hold (a number out of range, text it cannot store); the
+    # edges bound what they can, and this keeps any value that slips through a client error instead of a 500.
+    return _validation_response(request, [{"field": "(body)", "message": f"a value cannot be stored: {exc}"[:300]}])
+
+
+@api.exception_handler(OverflowError)
+def _overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    return _validation_response(request, [{"field": "(body)", "message": "a number is too large to store"}])
 
 
 @api.exception_handler(HttpError)
@@ -78,7 +110,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         message = "the request body is not valid JSON"
         return api.create_response(request, {"code": "validation_error", "message": message, "field": "(body)",
                                              "details": [{"field": "(body)", "message": message}]}, status=422)
-    response = api.create_response(request, {"code": HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"),
+    response = api.create_response(request, {"code": error_code(exc.status_code),
                                              "message": str(exc)}, status=exc.status_code)
     if isinstance(exc, Throttled) and exc.wait:
         response["Retry-After"] = str(math.ceil(exc.wait))
@@ -90,10 +122,10 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"code": "not_found", "message": str(exc) or "not found"}, status=404)
 
 
+@csrf_exempt  # Why: the API takes bearer tokens, so an unknown path answers its JSON 404, never the CSRF page
 def api_not_found(request: HttpRequest) -> HttpResponse:
-    """JSON 404 for a path under /api/ that no endpoint serves (instead of the site's HTML page)."""
-    body = {"code": "not_found", "message": f"no API endpoint at {request.path}; the endpoints are listed at /api/docs"}
-    return JsonResponse(body, status=404)
+    """JSON 404 for a path under /api/ that no endpoint serves, whatever the method (not the site's HTML page)."""
+    return json_error(404, f"no API endpoint at {request.path}; the endpoints are listed at /api/docs")
 
 
 # (module, mount prefix, tag): each domain app's `router`.
@@ -108,6 +140,7 @@ ROUTERS = [
     ("smarketing.analytics.api", "/analytics", "analytics"),
     ("smarketing.analytics.metrics_api", "", "metrics"),
     ("smarketing.analytics.attribution_api", "/analytics", "attribution"),
+    ("smarketing.ingest.api", "", "imports"),
 ]
 
 for _module, _prefix, _tag in ROUTERS:

@@ -21,7 +21,7 @@ from smarketing.analytics.queries.attribution import (
 )
 from smarketing.analytics.queries.roi import RoiQuery, RoiResult
 from smarketing.analytics.registry import parse_spec, run_query
-from smarketing.core.apitools import QUERY_ERRORS, READ_ERRORS
+from smarketing.core.apitools import QUERY_ERRORS, READ_ERRORS, RecordId
 from smarketing.core.errors import ValidationFailed
 
 router = Router()
@@ -56,7 +56,7 @@ def attribution_post(request: HttpRequest, spec: AttributionQuery) -> Any:
 @router.get("/attribution/opportunities/{opportunity_id}",
             response={200: OpportunityAttributionResult, **READ_ERRORS},
             summary="One opportunity's credit decomposed over its touches")
-def opportunity_attribution(request: HttpRequest, opportunity_id: int) -> Any:
+def opportunity_attribution(request: HttpRequest, opportunity_id: RecordId) -> Any:
     return run_query(parse_spec("opportunity_attribution", _params(request, opportunity_id=opportunity_id)))
 
 

@@ -17,7 +17,7 @@ from ninja import Query, Router
 from smarketing.analytics.metrics import MEASURES, MeasureRecordsResult, MetricsResult
 from smarketing.analytics.queries.funnel import filters_from_terms
 from smarketing.analytics.registry import parse_spec, run_query
-from smarketing.core.apitools import READ_ERRORS
+from smarketing.core.apitools import READ_ERRORS, Limit, Offset
 from smarketing.core.errors import NotFound
 
 router = Router()
@@ -42,7 +42,7 @@ def metrics_list(request: HttpRequest, period: str = Query(..., description=PERI
             summary="The records one measure counts")
 def metrics_records(request: HttpRequest, name: str, period: str = Query(..., description=PERIOD_HELP),
                     filter: list[str] = Query([], description=FILTER_HELP),  # noqa: A002
-                    offset: int = 0, limit: int = 50,
+                    offset: Offset = 0, limit: Limit = 50,
                     model: str | None = Query(None, description=MODEL_HELP)) -> Any:
     """Exactly the rows the measure counts (its numerator for a ratio), oldest first: `total` equals the figure."""
     if name not in MEASURES:

@@ -38,7 +38,18 @@ from smarketing.campaigns.schemas import (
     TouchpointOut,
     TouchpointPage,
 )
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, request_user, resolve_refs
+from smarketing.core.apitools import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Limit,
+    Offset,
+    QueryId,
+    RecordId,
+    filters_of,
+    page,
+    request_user,
+    resolve_refs,
+)
 from smarketing.core.pagination import paginate
 from smarketing.crm.selectors import contact_get
 from smarketing.team.selectors import user_get
@@ -60,12 +71,12 @@ def campaign_create(request: HttpRequest, payload: CampaignIn) -> Status:
 
 
 @router.get("/campaigns/{campaign_id}", response={200: CampaignOut, **READ_ERRORS}, summary="Get a campaign")
-def campaign_get(request: HttpRequest, campaign_id: int) -> Campaign:
+def campaign_get(request: HttpRequest, campaign_id: RecordId) -> Campaign:
     return selectors.campaign_get(pk=campaign_id)
 
 
 @router.patch("/campaigns/{campaign_id}", response={200: CampaignOut, **WRITE_ERRORS}, summary="Update a campaign")
-def campaign_update(request: HttpRequest, campaign_id: int, payload: CampaignPatch) -> Campaign:
+def campaign_update(request: HttpRequest, campaign_id: RecordId, payload: CampaignPatch) -> Campaign:
     campaign = selectors.campaign_get(pk=campaign_id)
     return services.campaign_update(campaign=campaign,
                                     data=resolve_refs(payload.dict(exclude_unset=True), CAMPAIGN_REFS))
@@ -88,7 +99,7 @@ def touchpoint_record(request: HttpRequest, payload: TouchpointIn) -> Status:
 
 @router.get("/campaigns/{campaign_id}/members", response={200: CampaignMemberPage, **READ_ERRORS},
             summary="A campaign's members, oldest membership first")
-def campaign_member_list(request: HttpRequest, campaign_id: int,
+def campaign_member_list(request: HttpRequest, campaign_id: RecordId,
                          filters: Query[CampaignMemberFilters]) -> dict[str, Any]:
     selectors.campaign_get(pk=campaign_id)
     return page(selectors.campaign_member_list(campaign_id=campaign_id, **filters_of(filters)), filters)
@@ -99,7 +110,7 @@ def campaign_member_list(request: HttpRequest, campaign_id: int,
              summary="Add a contact to a campaign, or move its membership forward",
              description="201 when the contact joins; 200 with the membership when it was already a member (its "
                          "status only moves forward, its first response is kept).")
-def campaign_member_upsert(request: HttpRequest, campaign_id: int, payload: CampaignMemberIn) -> Status:
+def campaign_member_upsert(request: HttpRequest, campaign_id: RecordId, payload: CampaignMemberIn) -> Status:
     campaign = selectors.campaign_get(pk=campaign_id)
     data = resolve_refs(payload.dict(), {"contact_id": contact_get})
     member, created = services.campaign_member_upsert(campaign=campaign, **data)
@@ -108,7 +119,7 @@ def campaign_member_upsert(request: HttpRequest, campaign_id: int, payload: Camp
 
 @router.get("/campaigns/{campaign_id}/members/summary", response={200: CampaignMemberSummaryOut, **READ_ERRORS},
             summary="Members per status and the pipeline and revenue of those who reached each status")
-def campaign_member_summary(request: HttpRequest, campaign_id: int) -> Any:
+def campaign_member_summary(request: HttpRequest, campaign_id: RecordId) -> Any:
     return selectors.campaign_member_summary(campaign_id=campaign_id)
 
 
@@ -138,7 +149,7 @@ def _signoff(s: Any, b: Any) -> dict[str, Any]:
 
 
 @router.get("/loop/briefs", response={200: list[BriefOut], **READ_ERRORS}, summary="List campaign briefs, newest first")
-def brief_list(request: HttpRequest, campaign_id: int | None = None) -> Any:
+def brief_list(request: HttpRequest, campaign_id: QueryId = None) -> Any:
     return [_brief(b) for b in brief_selectors.brief_list(campaign_id=campaign_id)]
 
 
@@ -153,7 +164,7 @@ def brief_create(request: HttpRequest, payload: BriefIn) -> Status:
 
 @router.get("/loop/briefs/{int:brief_id}", response={200: BriefOut, **READ_ERRORS},
             summary="A brief with sales' comments and sign-offs")
-def brief_get(request: HttpRequest, brief_id: int) -> Any:
+def brief_get(request: HttpRequest, brief_id: RecordId) -> Any:
     return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
 
 
@@ -161,7 +172,7 @@ def brief_get(request: HttpRequest, brief_id: int) -> Any:
               summary="Change a brief before launch; changed content needs sales' sign-off again",
               description="A launched brief is frozen: 409 `brief_launched`; revise it instead "
                           "(POST /api/loop/briefs/{brief_id}/revisions).")
-def brief_update(request: HttpRequest, brief_id: int, payload: BriefPatch) -> Any:
+def brief_update(request: HttpRequest, brief_id: RecordId, payload: BriefPatch) -> Any:
     briefs.brief_update(brief_id=brief_id, data=payload.dict(exclude_unset=True))
     return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
 
@@ -170,7 +181,7 @@ def brief_update(request: HttpRequest, brief_id: int, payload: BriefPatch) -> An
              summary="Revise a launched brief: its next version, a draft awaiting sales' sign-off",
              description="Copies the launched version's content with the changes sent; the launched version stays "
                          "as it was. 409 when the brief is not launched (edit it) or was already revised.")
-def brief_revise(request: HttpRequest, brief_id: int, payload: BriefPatch) -> Status:
+def brief_revise(request: HttpRequest, brief_id: RecordId, payload: BriefPatch) -> Status:
     revision = briefs.brief_revise(brief_id=brief_id, data=payload.dict(exclude_unset=True),
                                    actor=request_user(request))
     return Status(201, _brief(brief_selectors.brief_get(pk=revision.pk), detail=True))
@@ -178,14 +189,14 @@ def brief_revise(request: HttpRequest, brief_id: int, payload: BriefPatch) -> St
 
 @router.delete("/loop/briefs/{int:brief_id}", response={204: None, **WRITE_ERRORS},
                summary="Delete a brief that was never launched")
-def brief_delete(request: HttpRequest, brief_id: int) -> Status:
+def brief_delete(request: HttpRequest, brief_id: RecordId) -> Status:
     briefs.brief_delete(brief_id=brief_id)
     return Status(204, None)
 
 
 @router.post("/loop/briefs/{int:brief_id}/comments", response={201: BriefCommentOut, **WRITE_ERRORS},
              summary="Sales' comment on targeting or messaging, before launch")
-def brief_comment(request: HttpRequest, brief_id: int, payload: BriefCommentIn) -> Status:
+def brief_comment(request: HttpRequest, brief_id: RecordId, payload: BriefCommentIn) -> Status:
     c = briefs.brief_comment_add(brief_id=brief_id, author=request_user(request), text=payload.text,
                                  topic=payload.topic)
     return Status(201, _comment(c))
@@ -193,14 +204,14 @@ def brief_comment(request: HttpRequest, brief_id: int, payload: BriefCommentIn) 
 
 @router.post("/loop/briefs/{int:brief_id}/signoff", response={201: BriefSignoffOut, **WRITE_ERRORS},
              summary="Sales signs off the brief's current content")
-def brief_signoff(request: HttpRequest, brief_id: int, payload: BriefSignoffIn) -> Status:
+def brief_signoff(request: HttpRequest, brief_id: RecordId, payload: BriefSignoffIn) -> Status:
     s = briefs.brief_sign_off(brief_id=brief_id, user=request_user(request), comment=payload.comment)
     return Status(201, _signoff(s, brief_selectors.brief_get(pk=brief_id)))
 
 
 @router.post("/loop/briefs/{int:brief_id}/launch", response={200: BriefOut, **WRITE_ERRORS},
              summary="Launch the brief (needs sales' sign-off of its current content); comments close")
-def brief_launch(request: HttpRequest, brief_id: int) -> Any:
+def brief_launch(request: HttpRequest, brief_id: RecordId) -> Any:
     briefs.brief_launch(brief_id=brief_id)
     return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
 
@@ -223,8 +234,8 @@ def outreach_record(request: HttpRequest, payload: OutreachIn) -> Status:
 
 
 @router.get("/loop/outreach", response={200: list[OutreachOut], **READ_ERRORS}, summary="Outreach, newest first")
-def outreach_list(request: HttpRequest, campaign_id: int | None = None, rep_id: int | None = None,
-                  limit: int = 50, offset: int = 0) -> Any:
+def outreach_list(request: HttpRequest, campaign_id: QueryId = None, rep_id: QueryId = None,
+                  limit: Limit = 50, offset: Offset = 0) -> Any:
     p = paginate(brief_selectors.outreach_list(campaign_id=campaign_id, rep_id=rep_id), limit=limit, offset=offset)
     return [_outreach(o) for o in p.items]
 
@@ -262,5 +273,5 @@ def consistency_roi(request: HttpRequest, backend: str = "") -> Any:
 
 @router.get("/loop/consistency/{int:campaign_id}", response={200: CampaignConsistencyOut, **READ_ERRORS},
             summary="One campaign's consistency with each outreach's matching and drifting sentences")
-def consistency_get(request: HttpRequest, campaign_id: int, backend: str = "") -> Any:
+def consistency_get(request: HttpRequest, campaign_id: RecordId, backend: str = "") -> Any:
     return _consistency(brief_selectors.campaign_consistency_get(campaign_id=campaign_id, backend=backend or None))

@@ -7,17 +7,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from http import HTTPStatus
+from typing import Annotated, Any, Generic, TypeVar
 
 from django.http import HttpRequest
-from ninja import Field, Schema
+from ninja import Field, NinjaAPI, Path, Query, Schema
 from pydantic import ConfigDict
 
 from smarketing.core.errors import NotFound, ValidationFailed
-from smarketing.core.pagination import MAX_LIMIT, paginate
+from smarketing.core.pagination import MAX_LIMIT, MAX_OFFSET, paginate
 from smarketing.team.models import User
 
 T = TypeVar("T")
+
+# Ids are positive and fit the database's 64-bit integer column; an id of 2^70 is the client's 422, not a 500.
+MAX_ID = 2**63 - 1
+ID_BOUNDS = {"ge": 1, "le": MAX_ID}
+# A record's id in a path (`/api/contacts/{contact_id}`).
+RecordId = Annotated[int, Path(..., **ID_BOUNDS, description="The record's id (a positive 64-bit integer)")]
+# An optional record id as a query filter (`?contact_id=`).
+QueryId = Annotated[int | None, Query(None, **ID_BOUNDS, description="A record's id (a positive 64-bit integer)")]
+# An id in a request body or a filter schema.
+BodyId = Annotated[int, Field(**ID_BOUNDS)]
 
 
 class ErrorDetail(Schema):
@@ -70,7 +81,12 @@ class OwnedRecordOut(RecordOut):
 
 class PageIn(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT})")
-    offset: int = Field(0, ge=0, description="Items to skip")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"Items to skip (0–{MAX_OFFSET:,})")
+
+
+# Paging for an endpoint that takes `limit` and `offset` as plain query parameters.
+Limit = Annotated[int, Query(50, ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT})")]
+Offset = Annotated[int, Query(0, ge=0, le=MAX_OFFSET, description=f"Items to skip (0–{MAX_OFFSET:,})")]
 
 
 class Paged(Schema, Generic[T]):
@@ -107,6 +123,9 @@ def resolve_refs(data: dict[str, Any], refs: dict[str, Callable[..., Any]]) -> d
         if pk is None:
             out[name] = None
             continue
+        if not isinstance(pk, int) or not 1 <= pk <= MAX_ID:
+            message = f"must be a positive 64-bit integer id, not {pk!r}"
+            raise ValidationFailed(f"{key}: {message}", field=key, details=[{"field": key, "message": message}])
         try:
             out[name] = getter(pk=pk)
         except NotFound as exc:
@@ -118,3 +137,51 @@ def resolve_refs(data: dict[str, Any], refs: dict[str, Callable[..., Any]]) -> d
 def filters_of(filters: PageIn) -> dict[str, Any]:
     """Query filters as selector keywords: paging removed, and filters left unset dropped."""
     return {k: v for k, v in filters.dict(exclude={"limit", "offset"}).items() if v is not None}
+
+
+# ------------------------------------------------------------------------------------------------- the documented contract
+# The error statuses every operation documents, added when the OpenAPI document is built rather than repeated on
+# each route: what the shared layers (token auth, rate limit, validation, path ids, body limit) can answer anywhere.
+# A route still declares the ones only it can give (409 for a frozen brief, 403 for a RevOps-only read, …).
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {"description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+def common_error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+    """The statuses the shared layers can answer this operation with."""
+    codes = {401, 429}
+    if method in WRITE_METHODS:
+        codes.add(403)  # a viewer's write
+    if operation.get("parameters") or "requestBody" in operation:
+        codes.add(422)  # a parameter or body out of its type or bounds
+    if "{" in path:
+        codes.add(404)  # a path id that names no record
+    if "requestBody" in operation:
+        codes.add(413)  # a body over the API's limit
+    return codes
+
+
+def document_common_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the shared error responses (all ErrorOut) to every operation of an OpenAPI document."""
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in WRITE_METHODS | {"get"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            declared = {str(code) for code in responses}
+            for code in sorted(common_error_statuses(method, path, operation)):
+                if str(code) not in declared:
+                    responses[code] = _error_response(code)
+    return schema
+
+
+class ContractAPI(NinjaAPI):
+    """The NinjaAPI whose OpenAPI document lists, on every operation, every error status it can answer with."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> Any:
+        return document_common_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))

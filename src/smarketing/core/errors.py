@@ -30,6 +30,13 @@ class DomainError(Exception):
         return out
 
 
+class BadParameter(DomainError):
+    """A query or path parameter out of its documented range (an offset of 2^70, a negative limit)."""
+
+    status = 400
+    code = "bad_request"
+
+
 class ValidationFailed(DomainError):
     status = 422
     code = "validation_error"

@@ -7,7 +7,15 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, PageIn, filters_of, page, resolve_refs
+from smarketing.core.apitools import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    PageIn,
+    RecordId,
+    filters_of,
+    page,
+    resolve_refs,
+)
 from smarketing.crm import selectors, services, timeline
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.crm.schemas import (
@@ -51,12 +59,12 @@ def account_create(request: HttpRequest, payload: AccountIn) -> Status:
 
 
 @router.get("/accounts/{account_id}", response={200: AccountOut, **READ_ERRORS}, summary="Get an account")
-def account_get(request: HttpRequest, account_id: int) -> Account:
+def account_get(request: HttpRequest, account_id: RecordId) -> Account:
     return selectors.account_get(pk=account_id)
 
 
 @router.patch("/accounts/{account_id}", response={200: AccountOut, **WRITE_ERRORS}, summary="Update an account")
-def account_update(request: HttpRequest, account_id: int, payload: AccountPatch) -> Account:
+def account_update(request: HttpRequest, account_id: RecordId, payload: AccountPatch) -> Account:
     account = selectors.account_get(pk=account_id)
     return services.account_update(account=account,
                                    data=resolve_refs(payload.dict(exclude_unset=True), ACCOUNT_REFS))
@@ -64,7 +72,7 @@ def account_update(request: HttpRequest, account_id: int, payload: AccountPatch)
 
 @router.get("/accounts/{account_id}/timeline", response={200: TimelinePage, **READ_ERRORS},
             summary="An account's history with its contacts' and opportunities', newest first")
-def account_timeline(request: HttpRequest, account_id: int, paging: Query[PageIn]) -> timeline.TimelinePage:
+def account_timeline(request: HttpRequest, account_id: RecordId, paging: Query[PageIn]) -> timeline.TimelinePage:
     return timeline.account_timeline(account_id=account_id, offset=paging.offset, limit=paging.limit)
 
 
@@ -81,13 +89,13 @@ def contact_create(request: HttpRequest, payload: ContactIn) -> Status:
 
 
 @router.get("/contacts/{contact_id}", response={200: ContactOut, **READ_ERRORS}, summary="Get a contact")
-def contact_get(request: HttpRequest, contact_id: int) -> Contact:
+def contact_get(request: HttpRequest, contact_id: RecordId) -> Contact:
     return selectors.contact_get(pk=contact_id)
 
 
 @router.patch("/contacts/{contact_id}", response={200: ContactOut, **WRITE_ERRORS},
               summary="Update a contact (its stage moves only through /stage-changes)")
-def contact_update(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Contact:
+def contact_update(request: HttpRequest, contact_id: RecordId, payload: ContactPatch) -> Contact:
     contact = selectors.contact_get(pk=contact_id)
     return services.contact_update(contact=contact,
                                    data=resolve_refs(payload.dict(exclude_unset=True), CONTACT_REFS))
@@ -95,7 +103,7 @@ def contact_update(request: HttpRequest, contact_id: int, payload: ContactPatch)
 
 @router.get("/contacts/{contact_id}/timeline", response={200: TimelinePage, **READ_ERRORS},
             summary="A contact's history (stage changes, touches, handoff, SLA, feedback, owners), newest first")
-def contact_timeline(request: HttpRequest, contact_id: int, paging: Query[PageIn]) -> timeline.TimelinePage:
+def contact_timeline(request: HttpRequest, contact_id: RecordId, paging: Query[PageIn]) -> timeline.TimelinePage:
     return timeline.contact_timeline(contact_id=contact_id, offset=paging.offset, limit=paging.limit)
 
 
@@ -119,14 +127,14 @@ def opportunity_create(request: HttpRequest, payload: OpportunityIn) -> Status:
 
 @router.get("/opportunities/{opportunity_id}", response={200: OpportunityOut, **READ_ERRORS},
             summary="Get an opportunity")
-def opportunity_get(request: HttpRequest, opportunity_id: int) -> Opportunity:
+def opportunity_get(request: HttpRequest, opportunity_id: RecordId) -> Opportunity:
     return selectors.opportunity_get(pk=opportunity_id)
 
 
 @router.patch("/opportunities/{opportunity_id}", response={200: OpportunityOut, **WRITE_ERRORS},
               summary="Update an opportunity (close it with outcome and, if lost, a loss reason)",
               description=OUTCOME_NOTE)
-def opportunity_update(request: HttpRequest, opportunity_id: int, payload: OpportunityPatch) -> Opportunity:
+def opportunity_update(request: HttpRequest, opportunity_id: RecordId, payload: OpportunityPatch) -> Opportunity:
     opportunity = selectors.opportunity_get(pk=opportunity_id)
     return services.opportunity_update(opportunity=opportunity,
                                        data=resolve_refs(payload.dict(exclude_unset=True), OPPORTUNITY_REFS))
@@ -134,5 +142,5 @@ def opportunity_update(request: HttpRequest, opportunity_id: int, payload: Oppor
 
 @router.get("/opportunities/{opportunity_id}/timeline", response={200: TimelinePage, **READ_ERRORS},
             summary="An opportunity's milestones and feedback with its primary contact's history, newest first")
-def opportunity_timeline(request: HttpRequest, opportunity_id: int, paging: Query[PageIn]) -> timeline.TimelinePage:
+def opportunity_timeline(request: HttpRequest, opportunity_id: RecordId, paging: Query[PageIn]) -> timeline.TimelinePage:
     return timeline.opportunity_timeline(opportunity_id=opportunity_id, offset=paging.offset, limit=paging.limit)

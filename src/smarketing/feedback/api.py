@@ -11,7 +11,16 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, request_user, resolve_refs
+from smarketing.core.apitools import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Limit,
+    RecordId,
+    filters_of,
+    page,
+    request_user,
+    resolve_refs,
+)
 from smarketing.crm.selectors import account_get, contact_get, opportunity_get
 from smarketing.feedback import (
     capture,
@@ -96,7 +105,7 @@ def theme_list(request: HttpRequest, status: str = "active") -> Any:
 
 @router.get("/loop/themes/unassigned", response={200: list[UnassignedOut], **READ_ERRORS},
             summary="Feedback waiting for the next rebuild (no theme close enough, or nothing to group by)")
-def theme_unassigned(request: HttpRequest, limit: int = 100) -> Any:
+def theme_unassigned(request: HttpRequest, limit: Limit = 100) -> Any:
     return [{"item_id": a.item_id, "text": a.item.text, "occurred_at": a.item.occurred_at, "note": a.note}
             for a in theme_selectors.unassigned_items(limit=min(limit, 1000))]
 
@@ -124,7 +133,7 @@ def theme_assign(request: HttpRequest) -> Any:
 
 @router.get("/loop/themes/{int:theme_id}", response={200: ThemeDetailOut, **READ_ERRORS},
             summary="A theme's volume by month, sentiment, segments and personas, revenue at stake, items, edits")
-def theme_get(request: HttpRequest, theme_id: int) -> Any:
+def theme_get(request: HttpRequest, theme_id: RecordId) -> Any:
     d = theme_selectors.theme_detail(pk=theme_id)
     return {"theme": d.row, "volume_by_month": _counts(d.volume_by_month),
             "sentiment_split": d.sentiment_split, "segments": _counts(d.segments),
@@ -138,7 +147,7 @@ def _row(theme_id: int) -> theme_selectors.ThemeRow:
 
 @router.post("/loop/themes/{int:theme_id}/rename", response={200: theme_selectors.ThemeRow, **WRITE_ERRORS},
              summary="Name a theme; every later run keeps the name")
-def theme_rename(request: HttpRequest, theme_id: int, payload: ThemeRenameIn) -> Any:
+def theme_rename(request: HttpRequest, theme_id: RecordId, payload: ThemeRenameIn) -> Any:
     from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
 
     theme_services.theme_rename(theme_id=theme_id, name=payload.name, actor=request_user(request))
@@ -147,7 +156,7 @@ def theme_rename(request: HttpRequest, theme_id: int, payload: ThemeRenameIn) ->
 
 @router.post("/loop/themes/{int:theme_id}/merge", response={200: theme_selectors.ThemeRow, **WRITE_ERRORS},
              summary="Merge other themes into this one; later runs keep the merge")
-def theme_merge(request: HttpRequest, theme_id: int, payload: ThemeMergeIn) -> Any:
+def theme_merge(request: HttpRequest, theme_id: RecordId, payload: ThemeMergeIn) -> Any:
     from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
 
     theme_services.theme_merge(target_id=theme_id, source_ids=payload.source_ids, actor=request_user(request),
@@ -157,7 +166,7 @@ def theme_merge(request: HttpRequest, theme_id: int, payload: ThemeMergeIn) -> A
 
 @router.post("/loop/themes/{int:theme_id}/split", response={201: theme_selectors.ThemeRow, **WRITE_ERRORS},
              summary="Move some items into a new theme; returns the new theme")
-def theme_split(request: HttpRequest, theme_id: int, payload: ThemeSplitIn) -> Status:
+def theme_split(request: HttpRequest, theme_id: RecordId, payload: ThemeSplitIn) -> Status:
     from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
 
     new = theme_services.theme_split(theme_id=theme_id, item_ids=payload.item_ids, name=payload.name,
@@ -167,7 +176,7 @@ def theme_split(request: HttpRequest, theme_id: int, payload: ThemeSplitIn) -> S
 
 @router.post("/loop/themes/{int:theme_id}/items", response={200: theme_selectors.ThemeRow, **WRITE_ERRORS},
              summary="Put items in this theme by hand; they stay there across runs")
-def theme_items(request: HttpRequest, theme_id: int, payload: ThemeItemsIn) -> Any:
+def theme_items(request: HttpRequest, theme_id: RecordId, payload: ThemeItemsIn) -> Any:
     from smarketing.feedback import theme_services  # the clustering engine (scikit-learn) loads on use
 
     theme_services.theme_items_move(theme_id=theme_id, item_ids=payload.item_ids, actor=request_user(request),
@@ -210,13 +219,13 @@ def insight_refresh(request: HttpRequest, payload: InsightRefreshIn) -> Status:
 
 @router.get("/loop/insights/{int:insight_id}", response={200: InsightOut, **READ_ERRORS},
             summary="One insight with its status history")
-def insight_get(request: HttpRequest, insight_id: int) -> Any:
+def insight_get(request: HttpRequest, insight_id: RecordId) -> Any:
     return _insight(theme_selectors.insight_get(pk=insight_id), transitions=True)
 
 
 @router.post("/loop/insights/{int:insight_id}/transition", response={200: InsightOut, **WRITE_ERRORS},
              summary="Move an insight: new → acknowledged → acted_on (with a campaign or message change) → closed")
-def insight_transition(request: HttpRequest, insight_id: int, payload: InsightTransitionIn) -> Any:
+def insight_transition(request: HttpRequest, insight_id: RecordId, payload: InsightTransitionIn) -> Any:
     insight_services.insight_transition(insight_id=insight_id, to_status=payload.to, actor=request_user(request),
                                         note=payload.note, campaign_id=payload.campaign_id,
                                         response_note=payload.response_note)

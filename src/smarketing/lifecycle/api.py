@@ -10,7 +10,17 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, request_user, resolve_refs
+from smarketing.core.apitools import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Limit,
+    QueryId,
+    RecordId,
+    filters_of,
+    page,
+    request_user,
+    resolve_refs,
+)
 from smarketing.core.errors import PermissionDenied, ValidationFailed
 from smarketing.crm.selectors import account_get, contact_get
 from smarketing.lifecycle import (
@@ -105,7 +115,7 @@ DECIDERS = ("Only the MQL's owner (the rep it is assigned to), anyone the owner 
 
 @router.get("/lifecycle/handoff/queue", response={200: list[QueueRowOut], **READ_ERRORS},
             summary="MQLs awaiting a decision, most urgent first, with SLA countdowns")
-def handoff_queue(request: HttpRequest, owner_id: int | None = None, team: str = "",
+def handoff_queue(request: HttpRequest, owner_id: QueryId = None, team: str = "",
                   mine: bool = False) -> list[dict[str, Any]]:
     viewer = request_user(request)
     return selectors_queue.handoff_queue(owner_id=viewer.pk if mine else owner_id, team=team, viewer=viewer)
@@ -120,7 +130,7 @@ def handoff_reasons(request: HttpRequest) -> list[dict[str, str]]:
 
 @router.post("/lifecycle/handoff/{contact_id}/qualify", response={200: QualifyOut, **WRITE_ERRORS},
              summary="Qualify a contact as MQL if the playbook's criteria hold (then route it)")
-def handoff_qualify(request: HttpRequest, contact_id: int) -> dict[str, Any]:
+def handoff_qualify(request: HttpRequest, contact_id: RecordId) -> dict[str, Any]:
     contact = services_handoff.contact_get_for_handoff(contact_id=contact_id)
     result = services_handoff.mql_qualify(contact=contact, actor=request_user(request))
     a = result.assignment
@@ -132,7 +142,7 @@ def handoff_qualify(request: HttpRequest, contact_id: int) -> dict[str, Any]:
 @router.post("/lifecycle/handoff/{contact_id}/accept", response={200: DecisionOut, **WRITE_ERRORS},
              summary="Accept an MQL (→ SAL, or SQL) — its owner, their manager or RevOps",
              description=DECIDERS)
-def handoff_accept(request: HttpRequest, contact_id: int, payload: AcceptIn) -> Any:
+def handoff_accept(request: HttpRequest, contact_id: RecordId, payload: AcceptIn) -> Any:
     contact = services_handoff.contact_get_for_handoff(contact_id=contact_id)
     return services_handoff.handoff_accept(contact=contact, user=request_user(request), to_stage=payload.to_stage,
                                            note=payload.note)
@@ -141,7 +151,7 @@ def handoff_accept(request: HttpRequest, contact_id: int, payload: AcceptIn) -> 
 @router.post("/lifecycle/handoff/{contact_id}/reject", response={200: DecisionOut, **WRITE_ERRORS},
              summary="Reject an MQL with a playbook reason (→ disqualified or recycled) — its owner, their manager or RevOps",
              description=DECIDERS)
-def handoff_reject(request: HttpRequest, contact_id: int, payload: RejectIn) -> Any:
+def handoff_reject(request: HttpRequest, contact_id: RecordId, payload: RejectIn) -> Any:
     contact = services_handoff.contact_get_for_handoff(contact_id=contact_id)
     return services_handoff.handoff_reject(contact=contact, user=request_user(request), reason_key=payload.reason_key,
                                            note=payload.note, to_stage=payload.to_stage)
@@ -150,7 +160,7 @@ def handoff_reject(request: HttpRequest, contact_id: int, payload: RejectIn) -> 
 @router.post("/lifecycle/handoff/{contact_id}/recycle", response={200: DecisionOut, **WRITE_ERRORS},
              summary="Recycle an MQL back to nurture until a date — its owner, their manager or RevOps",
              description=DECIDERS)
-def handoff_recycle(request: HttpRequest, contact_id: int, payload: RecycleIn) -> Any:
+def handoff_recycle(request: HttpRequest, contact_id: RecordId, payload: RecycleIn) -> Any:
     contact = services_handoff.contact_get_for_handoff(contact_id=contact_id)
     return services_handoff.handoff_recycle(contact=contact, user=request_user(request), until=payload.until,
                                             note=payload.note, reason_key=payload.reason_key)
@@ -183,7 +193,7 @@ def sla_compliance(request: HttpRequest, period: str = "", kind: str = "") -> di
 
 
 @router.get("/lifecycle/sla/events", response={200: list[SlaEventOut], **READ_ERRORS}, summary="SLA events, newest first")
-def sla_events(request: HttpRequest, contact_id: int | None = None, kind: str = "", limit: int = 200) -> Any:
+def sla_events(request: HttpRequest, contact_id: QueryId = None, kind: str = "", limit: Limit = 200) -> Any:
     return selectors_sla.sla_event_list(contact_id=contact_id, kind=kind, limit=min(max(limit, 1), 1000))
 
 
@@ -199,14 +209,14 @@ def sla_check(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/lifecycle/notifications", response={200: list[NotificationOut], **READ_ERRORS},
             summary="Your in-app notifications, newest first")
-def notification_list(request: HttpRequest, unread: bool = False, limit: int = 50) -> Any:
+def notification_list(request: HttpRequest, unread: bool = False, limit: Limit = 50) -> Any:
     return selectors_sla.notification_list(user_id=request_user(request).pk, unread_only=unread,
                                            limit=min(max(limit, 1), 500))
 
 
 @router.post("/lifecycle/notifications/{notification_id}/read", response={200: NotificationOut, **WRITE_ERRORS},
              summary="Mark one notification read")
-def notification_read(request: HttpRequest, notification_id: int) -> Any:
+def notification_read(request: HttpRequest, notification_id: RecordId) -> Any:
     return services_notifications.notification_mark_read(user=request_user(request), notification_id=notification_id)
 
 
@@ -234,21 +244,21 @@ def webhook_create(request: HttpRequest, payload: WebhookEndpointIn) -> Status:
 
 @router.get("/lifecycle/webhooks/{endpoint_id}", response={200: WebhookEndpointOut, **READ_ERRORS},
             summary="One webhook endpoint")
-def webhook_get(request: HttpRequest, endpoint_id: int) -> Any:
+def webhook_get(request: HttpRequest, endpoint_id: RecordId) -> Any:
     _revops(request)
     return webhooks.webhook_endpoint_get(endpoint_id=endpoint_id)
 
 
 @router.patch("/lifecycle/webhooks/{endpoint_id}", response={200: WebhookEndpointOut, **WRITE_ERRORS},
               summary="Change a webhook endpoint")
-def webhook_update(request: HttpRequest, endpoint_id: int, payload: WebhookEndpointPatch) -> Any:
+def webhook_update(request: HttpRequest, endpoint_id: RecordId, payload: WebhookEndpointPatch) -> Any:
     _revops(request)
     endpoint = webhooks.webhook_endpoint_get(endpoint_id=endpoint_id)
     return webhooks.webhook_endpoint_update(endpoint=endpoint, data=payload.dict(exclude_unset=True))
 
 
 @router.delete("/lifecycle/webhooks/{endpoint_id}", response={204: None, **WRITE_ERRORS}, summary="Remove a webhook endpoint")
-def webhook_delete(request: HttpRequest, endpoint_id: int) -> Status:
+def webhook_delete(request: HttpRequest, endpoint_id: RecordId) -> Status:
     _revops(request)
     webhooks.webhook_endpoint_delete(endpoint=webhooks.webhook_endpoint_get(endpoint_id=endpoint_id))
     return Status(204, None)
@@ -256,7 +266,7 @@ def webhook_delete(request: HttpRequest, endpoint_id: int) -> Status:
 
 @router.get("/lifecycle/webhooks/{endpoint_id}/deliveries", response={200: list[WebhookDeliveryOut], **READ_ERRORS},
             summary="Deliveries to one endpoint, newest first")
-def webhook_deliveries(request: HttpRequest, endpoint_id: int, status: str = "", limit: int = 100) -> Any:
+def webhook_deliveries(request: HttpRequest, endpoint_id: RecordId, status: str = "", limit: Limit = 100) -> Any:
     _revops(request)
     webhooks.webhook_endpoint_get(endpoint_id=endpoint_id)
     return selectors_webhooks.webhook_delivery_list(endpoint_id=endpoint_id, status=status,
@@ -265,13 +275,13 @@ def webhook_deliveries(request: HttpRequest, endpoint_id: int, status: str = "",
 
 @router.post("/lifecycle/webhooks/{endpoint_id}/ping", response={200: WebhookDeliveryOut, **WRITE_ERRORS},
              summary="Send a signed ping to the endpoint now and return the attempt")
-def webhook_ping(request: HttpRequest, endpoint_id: int) -> Any:
+def webhook_ping(request: HttpRequest, endpoint_id: RecordId) -> Any:
     _revops(request)
     return webhooks.webhook_ping(endpoint=webhooks.webhook_endpoint_get(endpoint_id=endpoint_id))
 
 
 @router.post("/lifecycle/webhooks/deliveries/{delivery_id}/retry", response={200: WebhookDeliveryOut, **WRITE_ERRORS},
              summary="Retry a delivery now")
-def webhook_delivery_retry(request: HttpRequest, delivery_id: int) -> Any:
+def webhook_delivery_retry(request: HttpRequest, delivery_id: RecordId) -> Any:
     _revops(request)
     return webhooks.webhook_delivery_retry_now(delivery=webhooks.webhook_delivery_get(delivery_id=delivery_id))

@@ -11,7 +11,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, ErrorOut, request_user
+from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, ErrorOut, QueryId, RecordId, request_user
 from smarketing.core.errors import Conflict, NotFound, ValidationFailed
 from smarketing.playbook import selectors, services
 from smarketing.playbook.diff import content_changes
@@ -84,7 +84,7 @@ def version_list(request: HttpRequest) -> list[PlaybookVersion]:
 
 
 @router.get("/versions/{number}", response={200: PlaybookVersionDetailOut, **READ_ERRORS}, summary="Get a version")
-def version_get(request: HttpRequest, number: int) -> PlaybookVersion:
+def version_get(request: HttpRequest, number: RecordId) -> PlaybookVersion:
     return selectors.playbook_version_get(number=number)
 
 
@@ -96,7 +96,7 @@ def version_active(request: HttpRequest) -> PlaybookVersion:
 
 @router.get("/versions/{number}/export", response={**READ_ERRORS}, openapi_extra={"responses": YAML_RESPONSE},
             summary="Export a version as YAML")
-def version_export(request: HttpRequest, number: int) -> HttpResponse:
+def version_export(request: HttpRequest, number: RecordId) -> HttpResponse:
     return _yaml_response(selectors.playbook_version_get(number=number))
 
 
@@ -111,7 +111,7 @@ def active_export(request: HttpRequest) -> HttpResponse:
              summary="Create a draft from JSON or YAML",
              description="Send `{\"content\": {...}, \"notes\": \"…\"}` as application/json, or the playbook file as "
                          "application/yaml. Invalid content is a 422 listing every bad field path in `details`.")
-def draft_create(request: HttpRequest, notes: str = "", based_on: int | None = None) -> Status:
+def draft_create(request: HttpRequest, notes: str = "", based_on: QueryId = None) -> Status:
     body = _read_body(request, PlaybookDraftIn)
     if isinstance(body, PlaybookDraftIn):
         content: Any = body.content
@@ -139,7 +139,7 @@ def _base_version(number: int | None) -> PlaybookVersion | None:
 @router.put("/versions/{number}", response={200: PlaybookVersionDetailOut, **WRITE_ERRORS},
             openapi_extra=_draft_body("Tightened the SLA"),
             summary="Replace a draft's content (earlier sign-offs on it become stale)")
-def draft_update(request: HttpRequest, number: int, notes: str | None = None) -> PlaybookVersion:
+def draft_update(request: HttpRequest, number: RecordId, notes: str | None = None) -> PlaybookVersion:
     version = selectors.playbook_version_get(number=number)
     body = _read_body(request, PlaybookDraftUpdateIn)
     if isinstance(body, PlaybookDraftUpdateIn):
@@ -155,7 +155,7 @@ def draft_update(request: HttpRequest, number: int, notes: str | None = None) ->
              description="Marketing users sign for marketing, sales users for sales; once both sides have signed "
                          "the current content, the draft becomes the active version and the worker rebuilds the "
                          "cached scores under its rules.")
-def signoff(request: HttpRequest, number: int, payload: SignoffIn | None = None) -> PlaybookVersion:
+def signoff(request: HttpRequest, number: RecordId, payload: SignoffIn | None = None) -> PlaybookVersion:
     version = selectors.playbook_version_get(number=number)
     comment = payload.comment if payload is not None else ""
     return _detail(services.playbook_sign_off(version=version, user=request_user(request), comment=comment))

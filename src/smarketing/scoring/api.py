@@ -7,7 +7,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, request_user
+from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, RecordId, request_user
 from smarketing.scoring import selectors, services
 from smarketing.scoring.models import PredictiveModel
 from smarketing.scoring.schemas import (
@@ -28,14 +28,14 @@ def _queued(result: Any) -> dict[str, Any]:
 
 @router.get("/contacts/{contact_id}", response={200: ContactScoreOut, **READ_ERRORS},
             summary="A contact's score, explained rule by rule")
-def contact_score(request: HttpRequest, contact_id: int, fresh: bool = True) -> dict[str, Any]:
+def contact_score(request: HttpRequest, contact_id: RecordId, fresh: bool = True) -> dict[str, Any]:
     """Fit, engagement, total and predictive score; which rules contributed how many points; MQL or why not."""
     return selectors.contact_score_explain(contact_id=contact_id, fresh=fresh)
 
 
 @router.get("/accounts/{account_id}", response={200: AccountScoreOut, **READ_ERRORS},
             summary="An account's score: buying-committee coverage and best contact")
-def account_score(request: HttpRequest, account_id: int) -> dict[str, Any]:
+def account_score(request: HttpRequest, account_id: RecordId) -> dict[str, Any]:
     score = selectors.account_score_get(account_id=account_id)
     return {"account_id": score.account_id, "coverage": score.coverage, "total": score.total,
             "best_contact_id": score.best_contact_id, "engaged_roles": score.engaged_roles,
@@ -66,7 +66,7 @@ def model_list(request: HttpRequest) -> list[PredictiveModel]:
 
 
 @router.get("/models/{model_id}", response={200: ModelOut, **READ_ERRORS}, summary="One model and its card")
-def model_get(request: HttpRequest, model_id: int) -> PredictiveModel:
+def model_get(request: HttpRequest, model_id: RecordId) -> PredictiveModel:
     return selectors.predictive_model_get(pk=model_id)
 
 

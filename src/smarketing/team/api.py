@@ -7,7 +7,15 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, filters_of, page, request_user, resolve_refs
+from smarketing.core.apitools import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    RecordId,
+    filters_of,
+    page,
+    request_user,
+    resolve_refs,
+)
 from smarketing.core.errors import PermissionDenied
 from smarketing.team import selectors, services
 from smarketing.team.auth import TokenAuth
@@ -62,7 +70,7 @@ def token_create(request: HttpRequest, payload: ApiTokenIn) -> Status:
 @router.delete("/tokens/{token_id}", response={200: ApiTokenOut, **WRITE_ERRORS}, auth=OWN_TOKENS,
                summary="Revoke a token (yours, any role; admins may revoke anyone's)",
                description="Revoking is permanent; revoking a revoked token changes nothing.")
-def token_revoke(request: HttpRequest, token_id: int) -> ApiToken:
+def token_revoke(request: HttpRequest, token_id: RecordId) -> ApiToken:
     return services.api_token_revoke(token_id=token_id, user=request_user(request))
 
 
@@ -105,7 +113,7 @@ def user_provision(request: HttpRequest, payload: UserIn) -> Status:
 
 @router.patch("/users/{user_id}", response={200: UserOut, **WRITE_ERRORS},
               summary="Change a user's role, manager, capacity, out-of-office or active flag (RevOps admins)")
-def user_update(request: HttpRequest, user_id: int, payload: UserPatch) -> User:
+def user_update(request: HttpRequest, user_id: RecordId, payload: UserPatch) -> User:
     _revops_only(request, "change users")
     user = selectors.user_get(pk=user_id)
     return services.user_update(user=user, data=_user_changes(payload.dict(exclude_unset=True)))

@@ -26,6 +26,7 @@ from smarketing.analytics.queries.roi import RoiResult
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
+from smarketing.core.pagination import MAX_LIMIT, MAX_OFFSET
 
 FILTERS_HELP = ("Only records whose contact has one of the values, e.g. {\"source\": [\"webinar\"]}: fields ANDed, "
                 "values ORed; fields " + ", ".join(CONTACT_FILTERS) + " (\"(none)\" for a missing value, user ids for "
@@ -164,8 +165,8 @@ class MeasureRecordsQuery(_ScopeSpec):
     """The records one measure counts for a period and filters (its numerator for a ratio), paged."""
 
     name: str
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
 
     @model_validator(mode="after")
     def _check(self) -> MeasureRecordsQuery:
