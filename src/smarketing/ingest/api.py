@@ -123,7 +123,7 @@ def import_confirm(request: HttpRequest, run_id: int, payload: ImportConfirmIn) 
             summary="List import runs, newest first (RevOps admins)", description=RUN_STATUSES)
 def import_list(request: HttpRequest, filters: Query[ImportRunFilters]) -> dict[str, Any]:
     _revops_only(request, "see imports")
-    return page(selectors.import_run_list(status=filters.status), filters)
+    return page(selectors.import_run_list(status=filters.status or ""), filters)
 
 
 @router.get("/imports/{run_id}", response={200: ImportRunOut, **READ_ERRORS, 403: ErrorOut},

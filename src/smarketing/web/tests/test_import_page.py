@@ -95,6 +95,9 @@ def test_a_queued_run_shows_its_progress_until_the_worker_has_imported_it(login,
     text = panel.content.decode()
     assert text.startswith('<section class="card" id="import-run"') and "<html" not in text
     assert 'data-status="succeeded"' in text and "hx-trigger" not in text and 'id="confirm-form"' in text
+    # and the past runs list comes along out of band, with the run's new status and counts
+    assert f'<tr data-run="{run.pk}" data-status="succeeded">' in text and 'id="past-runs"' in text
+    assert 'hx-swap-oob="true"' in text and "contacts: 2 new, 0 updated" in text
 
 
 def test_an_upload_over_the_bound_answers_413_on_the_page(login, active_playbook, export, settings):

@@ -109,11 +109,14 @@ def _run_context(run: ImportRun) -> dict[str, Any]:
             "poll_seconds": POLL_SECONDS}
 
 
+def _runs() -> list[dict[str, Any]]:
+    return [{"run": r, "counts": run_counts(r), "mapping": mapping_label(r)} for r in import_run_list()[:RUNS_SHOWN]]
+
+
 def _page(request: HttpRequest, *, run: ImportRun | None = None, error: str = "", status: int = 200) -> HttpResponse:
     return page(request, "web/imports.html", {
         "current": _run_context(run) if run is not None else None,
-        "runs": [{"run": r, "counts": run_counts(r), "mapping": mapping_label(r)}
-                 for r in import_run_list()[:RUNS_SHOWN]],
+        "runs": _runs(),
         "systems": [("", "Detect from the headers"), *ImportSystem.choices], "date_formats": DATE_FORMATS,
         "upload_error": error, "max_mib": upload_limit() // (1024 * 1024),
         "inline_mib": max(1, inline_limit() // (1024 * 1024))}, status=status)
@@ -154,8 +157,12 @@ def import_run_page(request: HttpRequest, pk: int) -> HttpResponse:
     if (denied := _forbidden(request)) is not None:
         return denied
     run = _get(pk)
-    if request.htmx:
-        return render(request, "web/_import_run.html", {**web(request), **_run_context(run)})
+    if request.htmx:  # type: ignore[attr-defined]
+        # The polled panel, and the past runs list swapped out of band so its status follows.
+        panel = render(request, "web/_import_run.html", {**web(request), **_run_context(run)})
+        runs = render(request, "web/_import_runs.html", {"runs": _runs(), "oob": True})
+        panel.content = panel.content + runs.content
+        return panel
     return _page(request, run=run)
 
 
