@@ -6,10 +6,12 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from smarketing.team.roles import REVOPS_ROLES, has_role
 from smarketing.web.access import permissions, role_of
 
 NAV = [("home", "Scoreboard"), ("funnel", "Funnel"), ("handoff", "Handoff queue"), ("campaigns", "Campaigns"),
        ("journeys", "Journeys"), ("feedback", "Feedback"), ("playbook", "Playbook"), ("goals", "Goals")]
+REVOPS_NAV = [("imports", "Import")]  # shown to RevOps only (the page answers 403 to others)
 
 
 def web(request: HttpRequest) -> dict[str, Any]:
@@ -18,6 +20,7 @@ def web(request: HttpRequest) -> dict[str, Any]:
         return {"nav": []}
     match = getattr(request, "resolver_match", None)
     current = match.url_name if match else ""
-    section = {"campaign": "campaigns"}.get(current or "", current)
-    return {"nav": NAV, "nav_current": section, "perm": permissions(user), "user_role": role_of(user),
+    section = {"campaign": "campaigns", "import_run": "imports"}.get(current or "", current)
+    nav = NAV + REVOPS_NAV if has_role(user, REVOPS_ROLES) else NAV
+    return {"nav": nav, "nav_current": section, "perm": permissions(user), "user_role": role_of(user),
             "user_role_label": user.get_role_display() if hasattr(user, "get_role_display") else role_of(user)}

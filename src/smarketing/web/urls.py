@@ -8,6 +8,7 @@ from smarketing.web.views import (
     funnel,
     goals,
     handoff,
+    imports,
     journeys,
     me,
     metrics,
@@ -41,6 +42,9 @@ urlpatterns = [
     path("opportunities/<int:opportunity_id>/", records.opportunity_page, name="opportunity"),
     path("metrics/", metrics.metrics_page, name="metrics"),
     path("metrics/<str:name>/", metrics.measure_records, name="measure_records"),
+    path("import/", imports.import_page, name="imports"),
+    path("import/<int:pk>/", imports.import_run_page, name="import_run"),
+    path("import/<int:pk>/confirm/", imports.import_run_confirm_view, name="import_run_confirm"),
     path("me/", me.me_page, name="me"),
     path("me/tokens/<int:token_id>/revoke/", me.me_token_revoke, name="me_token_revoke"),
 ]
