@@ -30,6 +30,7 @@ from smarketing.crm.services import (
     opportunities_bulk_create,
     records_bulk_update,
 )
+from smarketing.feedback.capture import feedback_capture_opportunity_losses
 from smarketing.ingest import plan
 from smarketing.ingest.detect import DetectedFile, kind_detect
 from smarketing.ingest.enums import ImportStatus
@@ -290,6 +291,9 @@ def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: li
             subjects[entity] = {r.external_id: ids[entity][r.external_id] for r in kept}
         else:
             opportunities_won += [(r, ids[entity][r.external_id]) for r in kept if _outcome(r) == "won"]
+            lost = [ids[entity][r.external_id] for r in kept if _outcome(r) == "lost" and r.fields.get("loss_reason")]
+            # A lost deal's reason is customer voice, as when a live deal is lost (recorded once per deal).
+            summary["loss_feedback"] = feedback_capture_opportunity_losses(opportunity_ids=lost).created if lost else 0
         step(PLURAL[entity], len(recs), len(recs))
     _history(source, records, subjects, opportunities_won, summary)
     step("history", 1, 1)

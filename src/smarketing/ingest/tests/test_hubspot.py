@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from smarketing.cli import build_app
 from smarketing.crm.models import Account, Contact, Opportunity
+from smarketing.feedback.models import FeedbackItem
 from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.models import ImportRun
 from smarketing.ingest.services import import_run_create, import_run_execute
@@ -98,6 +99,8 @@ def test_funnel_after_import_equals_the_fixture_by_stage_and_source(active_playb
     assert won.primary_contact.source_id == "1000" and won.account.is_customer
     lost = Opportunity.objects.get(source_id="9002")
     assert (lost.outcome, lost.loss_reason) == ("lost", "Went with a competitor")
+    assert FeedbackItem.objects.get(opportunity=lost).text == "Went with a competitor"
+    assert run.summary["loss_feedback"] == 1
     assert Opportunity.objects.get(source_id="9003").stage == "qualification"
     # and unknown owners are inactive sales users
     nora = User.objects.get(first_name="Nora", last_name="New")
@@ -120,7 +123,7 @@ def test_a_reimport_changes_nothing_and_a_later_export_appends_exactly_its_new_m
     assert _history_counts() == before
     assert again.summary["contacts"] == {"created": 0, "updated": 0, "unchanged": 12}
     assert again.summary["opportunities"] == {"created": 0, "updated": 0, "unchanged": 3}
-    assert again.summary["stages"] == {}
+    assert again.summary["stages"] == {} and again.summary["loss_feedback"] == 0
     # given a later export: contact 1000 reached MQL, 1001's lead date moved, 1002 changed title
     later = [dict(r) for r in contacts]
     later[0][hs.ENTERED.format("Marketing Qualified Lead")] = "2026-06-01 09:00"
