@@ -57,7 +57,6 @@ CSV_HARD_LIMIT = 16 * MAX_CELL_CHARS
 DELIMITERS = (",", "\t", ";")
 SNIFF_CHARS = 256 * 1024
 SNIFF_ROWS = 50
-MAX_PROBLEMS = 50
 
 # Lines a Salesforce report writes after its data; matched on the line's text with quotes removed.
 _FOOTER_MARKERS = (
@@ -441,11 +440,10 @@ def _align(records: list[tuple[int, list[str]]], header: list[str],
         else:
             extra = cells[width:]
             if any(c.strip() for c in extra):
-                if len(problems) < MAX_PROBLEMS:
-                    first = width + next(k for k, c in enumerate(extra) if c.strip()) + 1
-                    problems.append(Problem(
-                        line, f"cell {first}",
-                        f"{n} cells but the header has {width} columns: a delimiter or quote is off on this line"))
+                first = width + next(k for k, c in enumerate(extra) if c.strip()) + 1
+                problems.append(Problem(
+                    line, f"cell {first}",
+                    f"{n} cells but the header has {width} columns: a delimiter or quote is off on this line"))
                 continue
             del cells[width:]
             if not any(cells):
