@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "smarketing.lifecycle.cli",
     "smarketing.analytics.cli",
     "smarketing.analytics.attribution_cli",
+    "smarketing.analytics.store.cli",
     "smarketing.feedback.cli",
     "smarketing.campaigns.cli",
 ]

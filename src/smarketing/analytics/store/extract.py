@@ -184,7 +184,8 @@ def conform(table: LakeTable, raw: pa.Table) -> pa.Table:
     try:
         con.execute("SET TimeZone='UTC'")
         con.register("raw", raw)
-        out = con.sql(f"SELECT {', '.join(select)} FROM raw ORDER BY id").to_arrow_table()
+        order = "month, id" if table.kind == "history" else "id"
+        out = con.sql(f"SELECT {', '.join(select)} FROM raw ORDER BY {order}").to_arrow_table()
     finally:
         con.close()
     schema = table.arrow_schema()

@@ -175,7 +175,7 @@ class Manifest:
     generation: int = 0  # snapshot: bumps with each refresh
     retired: list[str] = field(default_factory=list)  # snapshot: the previous refresh, kept for readers still on it
     database: str = ""  # which database the rows came from
-    synced_at: str = ""  # when the table was last known to hold every committed row (UTC ISO)
+    synced_at: str = ""  # when rows were last copied in (UTC ISO); a catch-up that finds nothing new leaves it
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=1, sort_keys=True)

@@ -68,9 +68,13 @@ class StoreState:
     lake: Lake
     manifests: dict[str, Manifest]
     copied: dict[str, int]
+    # When the catch-up that produced this state started: every row committed before then is in the lake.
+    caught_up_at: datetime | None = None
 
     @property
     def as_of(self) -> datetime:
+        if self.caught_up_at is not None:
+            return self.caught_up_at
         times = [m.synced_at for m in self.manifests.values() if m.synced_at]
         return datetime.fromisoformat(min(times)) if times else datetime.now(UTC)
 
@@ -167,7 +171,6 @@ def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Int
     import pyarrow.compute as pc
 
     manifest = manifest_read(lake, table.name)
-    _remove_unlisted(lake, manifest)
     horizon = _horizon(conn, table)
     stale = manifest.database != extract.database_label() or horizon < manifest.high_water
     if not stale and manifest.mark_id:
@@ -175,6 +178,8 @@ def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Int
         conn.commit()
     if stale and (manifest.files or manifest.high_water or manifest.database):
         manifest = _start_over(lake, table)
+    elif manifest.high_water < horizon:
+        _remove_unlisted(lake, manifest)  # an interrupted copy's files, before copying the same rows again
     manifest.database = extract.database_label()
     copied = 0
     total = max(horizon - manifest.high_water, 0)
@@ -184,10 +189,12 @@ def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Int
         conn.commit()
         new_files: list[str] = []
         if raw.num_rows:
-            rows = extract.conform(table, raw)
-            for month in sorted(pc.unique(rows.column("month")).to_pylist()):
-                part = rows.filter(pc.equal(rows.column("month"), month)).drop_columns(["month"])
-                rel = f"month={month}/part-{lo + 1:012d}-{hi:012d}.parquet"
+            rows = extract.conform(table, raw)  # sorted by month, then id: each month is one slice
+            offset = 0
+            for item in pc.value_counts(rows.column("month")).to_pylist():
+                part = rows.slice(offset, item["counts"]).drop_columns(["month"])
+                offset += item["counts"]
+                rel = f"month={item['values']}/part-{lo + 1:012d}-{hi:012d}.parquet"
                 _write_atomic(lake, f"{table.name}/{rel}", part)
                 new_files.append(rel)
             manifest.rows += rows.num_rows
@@ -205,8 +212,9 @@ def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Int
         copied += raw.num_rows
         if progress is not None:
             progress(table.name, hi - (horizon - total), total)
-    manifest.synced_at = _now()
-    manifest_write(lake, manifest)
+    if not manifest.synced_at:  # a table still empty: say when it was first found so
+        manifest.synced_at = _now()
+        manifest_write(lake, manifest)
     return manifest, copied
 
 
@@ -215,7 +223,6 @@ def _snapshot_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: In
     from django.db import connection
 
     manifest = manifest_read(lake, table.name)
-    _remove_unlisted(lake, manifest)
     cast = "MAX(updated_at)::text" if connection.vendor == "postgresql" else "CAST(MAX(updated_at) AS TEXT)"
     newest = extract.scalar(conn, f"SELECT {cast} FROM {table.db_table()}")
     count = extract.scalar(conn, f"SELECT COUNT(*) FROM {table.db_table()}")
@@ -223,9 +230,8 @@ def _snapshot_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: In
     mark = f"{newest or ''}|{int(count or 0)}"
     label = extract.database_label()
     if manifest.database == label and manifest.updated_mark == mark and manifest.files:
-        manifest.synced_at = _now()
-        manifest_write(lake, manifest)
         return manifest, 0
+    _remove_unlisted(lake, manifest)
     # Read after the mark: a row changed in between is in this copy and moves the mark again (one refresh more).
     raw = extract.read_rows(conn, table)
     conn.commit()
@@ -252,6 +258,7 @@ def store_catch_up(*, tables: list[str] | None = None, lake: Lake | None = None,
                    progress: Progress | None = None) -> StoreState:
     """Copy what the database committed since the last catch-up into the lake; returns the tables' state."""
     lake = lake or configured_lake()
+    started = datetime.now(UTC)
     chosen = [TABLES[name] for name in tables] if tables else [*HISTORY, *SNAPSHOTS]
     manifests: dict[str, Manifest] = {}
     copied: dict[str, int] = {}
@@ -260,7 +267,7 @@ def store_catch_up(*, tables: list[str] | None = None, lake: Lake | None = None,
             step = _history_catch_up if table.kind == "history" else _snapshot_catch_up
             manifests[table.name], copied[table.name] = step(lake, conn, table, interrupt=interrupt,
                                                              progress=progress)
-    return StoreState(lake, manifests, copied)
+    return StoreState(lake, manifests, copied, caught_up_at=started)
 
 
 def store_rebuild(*, lake: Lake | None = None, progress: Progress | None = None) -> StoreState:
