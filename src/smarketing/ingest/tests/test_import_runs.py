@@ -128,3 +128,21 @@ def test_the_older_contacts_layout_imports_with_its_became_dates(active_playbook
     # a subscriber with no stage date is a lead since it was created
     two = Contact.objects.get(source_id="52")
     assert StageChange.objects.get(contact=two).occurred_at.isoformat() == "2025-11-03T10:00:00+00:00"
+
+
+def test_the_vocabulary_is_the_playbooks_and_an_older_version_without_one_reads_the_shipped_default(
+        active_playbook, users, tmp_path):
+    from smarketing.playbook.services import playbook_draft_create, playbook_sign_off
+
+    path = hs.write_contacts(tmp_path / "contacts.csv", hs.contact_rows(2))
+    run = import_run_execute(run=import_run_create(files=[path], system="hubspot", dry_run=True))
+    assert run.summary["vocabulary"] == "playbook v1"
+    # given a version signed before the playbook had a vocabulary
+    content = dict(active_playbook.content)
+    content.pop("vocabulary")
+    v2 = playbook_draft_create(content=content)
+    playbook_sign_off(version=v2, user=users["marketing"])
+    playbook_sign_off(version=v2, user=users["sales"])
+    run = import_run_execute(run=import_run_create(files=[path], system="hubspot", dry_run=True))
+    assert run.status == ImportStatus.SUCCEEDED
+    assert run.summary["vocabulary"] == "shipped default (playbook v2 has no vocabulary yet)"
