@@ -127,6 +127,14 @@ SALESFORCE_DATALOADER: dict[str, list[str]] = {
     "campaign_members": ["Id", "CampaignId", "LeadId", "ContactId", "Status", "HasResponded",
                          "FirstRespondedDate", "CreatedDate"],
 }
+def salesforce_kind(kind: str) -> str:
+    """`Opportunity Stage History`, `opportunity-stage-history` and `opportunity_stage_history` name one layout."""
+    key = kind.strip().lower().replace(" ", "_").replace("-", "_")
+    if key not in SALESFORCE_REPORTS:
+        raise ValueError(f"unknown Salesforce kind {kind!r}: one of {', '.join(SALESFORCE_REPORTS)}")
+    return key
+
+
 COPYRIGHT = "Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."
 
 
@@ -153,7 +161,7 @@ def write_salesforce_report(path: Path, kind: str, rows: Iterable[Row], *, foote
     footer (a blank line, `Grand Totals (N records)`, the confidentiality line and the copyright, broken over two
     lines inside its quotes when `copyright_broken`). `prefix` names the object of cross-object columns: a str
     prefixes every label (`Contact: Contact ID`), a mapping prefixes the labels it names; rows use bare labels."""
-    header = list(columns if columns is not None else SALESFORCE_REPORTS[kind])
+    header = list(columns if columns is not None else SALESFORCE_REPORTS[salesforce_kind(kind)])
     rows = list(rows)
 
     def value(v: Any) -> str:
@@ -185,7 +193,7 @@ def write_salesforce_dataloader(path: Path, kind: str, rows: Iterable[Row], *,
                                 columns: list[str] | None = None) -> Path:
     """A Data Loader export: API names, every cell quoted, UTF-8 without BOM, `2026-02-07T11:17:00.000Z` times in
     UTC, `2026-02-07` dates and `true`/`false`."""
-    header = list(columns if columns is not None else SALESFORCE_DATALOADER[kind])
+    header = list(columns if columns is not None else SALESFORCE_DATALOADER[salesforce_kind(kind)])
 
     def value(v: Any) -> str:
         if isinstance(v, datetime):

@@ -149,6 +149,14 @@ def test_salesforce_reports_read_back_without_their_footer(tmp_path, kind, copyr
     assert len(table.footer) == (4 if copyright_broken else 3)
 
 
+def test_salesforce_kinds_are_named_as_the_issue_writes_them(tmp_path):
+    path = write_salesforce_report(tmp_path / "h.csv", "Opportunity Stage History", [{"To Stage": "Won"}])
+
+    assert read_table(path).header == SALESFORCE_REPORTS["opportunity_stage_history"]
+    with pytest.raises(ValueError, match="unknown Salesforce kind 'Tasks'"):
+        write_salesforce_dataloader(tmp_path / "t.csv", "Tasks", [])
+
+
 def test_salesforce_report_without_footer_and_with_a_prefix(tmp_path):
     rows = [{"Campaign ID": "701A", "Contact ID": "003B", "Member Status": "Responded",
              "Created Date": date(2026, 8, 12)}]
