@@ -204,9 +204,15 @@ def _wrong(schema: dict[str, Any]) -> Any:
     return 12345 if schema.get("type") == "string" and not schema.get("format") else "not-a-valid-value"
 
 
+def _body_schema(op: dict[str, Any]) -> dict[str, Any]:
+    """The request body's schema: JSON's, else (an upload) the form's, which the walk sends as JSON all the same."""
+    content = op["requestBody"]["content"]
+    return dict((content.get("application/json") or next(iter(content.values())))["schema"])
+
+
 def _bad_body(op: dict[str, Any]) -> Any:
     """A body with every field of the wrong type (or, without fields, not even an object)."""
-    schema = _resolve(op["requestBody"]["content"]["application/json"]["schema"])
+    schema = _resolve(_body_schema(op))
     properties = schema.get("properties", {})
     return {name: _wrong(prop) for name, prop in properties.items()} if properties else ["not", "an", "object"]
 
@@ -214,7 +220,7 @@ def _bad_body(op: dict[str, Any]) -> Any:
 def _body(op: dict[str, Any]) -> Any:
     if "requestBody" not in op:
         return None
-    return _example(op["requestBody"]["content"]["application/json"]["schema"])
+    return _example(_body_schema(op))
 
 
 def _required_query(op: dict[str, Any]) -> dict[str, str]:

@@ -9,7 +9,15 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from smarketing.core.apitools import READ_ERRORS, WRITE_ERRORS, ErrorOut, InSchema, page, request_user
+from smarketing.core.apitools import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ErrorOut,
+    InSchema,
+    RecordId,
+    page,
+    request_user,
+)
 from smarketing.core.errors import PermissionDenied, ValidationFailed
 from smarketing.ingest import selectors
 from smarketing.ingest.schemas import STATUS_HELP, ImportRunFilters, ImportRunOut, ImportRunPage
@@ -113,7 +121,7 @@ class ImportConfirmIn(InSchema):
              description="A new run over the very files the dry run stored (no re-upload), with its system, "
                          "mapping, date format and time zone; `skip_invalid` may be changed. 201 when imported "
                          "inline, 202 when queued for the worker. " + RUN_STATUSES)
-def import_confirm(request: HttpRequest, run_id: int, payload: ImportConfirmIn) -> Status:
+def import_confirm(request: HttpRequest, run_id: RecordId, payload: ImportConfirmIn) -> Status:
     actor = _revops_only(request, "import files")
     run = import_run_confirm(run=selectors.import_run_get(pk=run_id), actor=actor, skip_invalid=payload.skip_invalid)
     return _status(*import_run_start(run=run))
@@ -129,6 +137,6 @@ def import_list(request: HttpRequest, filters: Query[ImportRunFilters]) -> dict[
 @router.get("/imports/{run_id}", response={200: ImportRunOut, **READ_ERRORS, 403: ErrorOut},
             summary="One import run: status, progress, summary and problems (RevOps admins)",
             description=RUN_STATUSES)
-def import_get(request: HttpRequest, run_id: int) -> Any:
+def import_get(request: HttpRequest, run_id: RecordId) -> Any:
     _revops_only(request, "see imports")
     return selectors.import_run_get(pk=run_id)
