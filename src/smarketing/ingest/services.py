@@ -164,7 +164,7 @@ def import_run_execute(*, run: ImportRun, progress: Progress | None = None) -> I
 def _vocabulary(system: str) -> tuple[SystemVocabulary, str]:
     """The system's vocabulary in the active playbook (the shipped default's when the version has none)."""
     version, terms = playbook_active_terms()
-    if "vocabulary" in version.content:
+    if terms.vocabulary:  # a version signed before the vocabulary existed has none (stored empty or absent)
         return terms.vocabulary.get(system, SystemVocabulary()), f"playbook v{version.number}"
     from smarketing.playbook.schema import load
     from smarketing.playbook.selectors import default_playbook_data

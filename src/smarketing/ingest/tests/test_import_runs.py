@@ -144,5 +144,5 @@ def test_the_vocabulary_is_the_playbooks_and_an_older_version_without_one_reads_
     playbook_sign_off(version=v2, user=users["marketing"])
     playbook_sign_off(version=v2, user=users["sales"])
     run = import_run_execute(run=import_run_create(files=[path], system="hubspot", dry_run=True))
-    assert run.status == ImportStatus.SUCCEEDED
+    assert run.status == ImportStatus.SUCCEEDED, (run.error, run.problems)
     assert run.summary["vocabulary"] == "shipped default (playbook v2 has no vocabulary yet)"
