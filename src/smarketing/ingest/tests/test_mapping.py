@@ -142,3 +142,12 @@ def _vocabulary(users: dict[str, Any], system: str, terms: dict[str, dict[str, s
     draft = playbook_draft_create(content=content)
     playbook_sign_off(version=draft, user=users["marketing"])
     playbook_sign_off(version=draft, user=users["sales"])
+
+
+def test_the_readme_example_mapping_is_valid():
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[4] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### The mapping format", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    mapping = mapping_parse(yaml.safe_load(block), source="README.md")
+    assert set(mapping.kinds) == {"leads", "accounts"}
