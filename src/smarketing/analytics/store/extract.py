@@ -147,7 +147,68 @@ def scalar(conn: Any, sql: str) -> Any:
 
 
 def conform(table: LakeTable, raw: pa.Table) -> pa.Table:
-    """Give raw rows the lake's types, the `_ok` flag and (for history) the `month` partition key."""
+    """Give raw rows the lake's types, the `_ok` flag and (for history) the `month` partition key.
+
+    Arrow's own casts do it when every date parses as Django writes them; a batch with a date they cannot read
+    (text edited by hand, an offset) goes through DuckDB's lenient parser instead, which marks what it cannot
+    read as unrepresentable.
+    """
+    import pyarrow as pa
+
+    try:
+        return _conform_arrow(table, raw)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _conform_duckdb(table, raw)
+
+
+def _conform_arrow(table: LakeTable, raw: pa.Table) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from smarketing.core.validation import ANALYTICS_MAX, ANALYTICS_MIN
+
+    lo, hi = ANALYTICS_MIN.replace(tzinfo=None), ANALYTICS_MAX.replace(tzinfo=None)
+    schema = table.arrow_schema()
+    columns: dict[str, pa.Array] = {}
+    naive: dict[str, pa.Array] = {}  # time columns as UTC wall-clock, for the checks and the month
+    for (c, t), target in zip(table.columns, schema, strict=False):
+        col = raw.column(c)
+        if t in ("ts", "date"):
+            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+                text = pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col)
+                parsed = text.cast(pa.timestamp("us") if t == "ts" else pa.date32())
+            elif pa.types.is_timestamp(col.type):
+                parsed = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us")) if t == "ts" \
+                    else col.cast(pa.date32())
+            else:
+                parsed = col.cast(pa.timestamp("us") if t == "ts" else pa.date32())
+            naive[c] = parsed if t == "ts" else parsed.cast(pa.timestamp("us"))
+            columns[c] = parsed.cast(target.type)
+        else:
+            columns[c] = col.cast(target.type)
+    ok = pa.chunked_array([pa.array([True] * raw.num_rows, pa.bool_())])
+    for c in table.checked:
+        if c in naive:
+            inside = pc.and_kleene(pc.greater_equal(naive[c], pa.scalar(lo, pa.timestamp("us"))),
+                                   pc.less(naive[c], pa.scalar(hi, pa.timestamp("us"))))
+        else:
+            inside = pc.less(pc.abs(columns[c]), 1e300)
+        ok = pc.and_(ok, pc.fill_null(pc.or_kleene(pc.is_null(raw.column(c)), inside), False))
+    columns["_ok"] = ok
+    out = pa.table(columns, schema=schema)
+    if table.kind != "history":
+        return out.sort_by("id")
+    when = naive[table.time_column]
+    key = pc.add(pc.multiply(pc.year(when), 100), pc.month(when)).cast(pa.int64())
+    months = pc.unique(key).drop_null()
+    names = pa.array([f"{v // 100:04d}-{v % 100:02d}" for v in months.to_pylist()] + [NO_MONTH], pa.string())
+    index = pc.fill_null(pc.index_in(key, value_set=months), len(months))
+    month = pa.DictionaryArray.from_arrays(index.combine_chunks() if hasattr(index, "combine_chunks") else index,
+                                           names).cast(pa.string())
+    return out.append_column("month", month).sort_by([("month", "ascending"), ("id", "ascending")])
+
+
+def _conform_duckdb(table: LakeTable, raw: pa.Table) -> pa.Table:
     import duckdb
     import pyarrow as pa
 

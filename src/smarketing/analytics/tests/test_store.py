@@ -215,3 +215,37 @@ def test_rebuild_copies_every_table_once(lake):
     state = store_rebuild()
     assert state.copied["touchpoints"] == 4 and len(lake_rows("touchpoints", ["id"])) == 4
     assert len(lake_rows("contacts", ["id"])) == 1
+
+
+def test_arrow_and_duckdb_conversions_agree_on_awkward_values():
+    import math
+
+    import pyarrow as pa
+
+    from smarketing.analytics.store import extract
+    from smarketing.analytics.store.layout import TABLES
+
+    # given SQLite-style text times (fractions, empty, out of range, missing) and odd numbers
+    raw = pa.table({
+        "id": [3, 1, 2, 4, 5, 6], "contact_id": [1, 1, None, 2, 2, 2], "account_id": [None] * 6,
+        "campaign_id": [None] * 6, "channel": ["email"] * 6, "kind": ["email_open"] * 6,
+        "occurred_at": ["2026-01-01 10:00:00.5", "2025-12-31 23:59:59", None, "1850-01-01 00:00:00", "",
+                        "2026-01-02 00:00:00"],
+        "value": [None, 1.5, float("nan"), 2.0, None, 1e301], "actor_id": [None] * 6, "source": [""] * 6,
+        "source_id": [""] * 6, "recorded_at": ["2026-01-01 10:00:00"] * 6})
+    table = TABLES["touchpoints"]
+    fast, lenient = extract._conform_arrow(table, raw), extract._conform_duckdb(table, raw)
+
+    def comparable(rows):
+        return [{k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
+
+    # then both give the same rows, ordered by month then id, unrepresentable ones flagged
+    assert comparable(fast.to_pylist()) == comparable(lenient.to_pylist())
+    assert [(r["id"], r["month"], r["_ok"]) for r in fast.to_pylist()] == [
+        (4, "1850-01", False), (1, "2025-12", True), (3, "2026-01", True), (6, "2026-01", False),
+        (2, "none", False), (5, "none", False)]
+    # and a time Arrow cannot read goes through DuckDB's parser instead of failing the copy
+    odd = raw.set_column(6, "occurred_at", pa.array(["2026-01-01 10:00:00+00:00", "garbage", None, None, None,
+                                                     None]))
+    rows = {r["id"]: r for r in extract.conform(table, odd).to_pylist()}
+    assert rows[3]["month"] == "2026-01" and rows[3]["_ok"] and rows[1]["_ok"] is False
