@@ -6,7 +6,8 @@ What is accepted
   bytes that are not UTF-8, NUL or other binary bytes) is refused with the file, line and column of the first bad
   byte: nothing is guessed, because a guessed code page silently corrupts names.
 - Delimiter: comma, tab or semicolon, chosen from the header and the first rows (the one that splits the header
-  into several cells and the rows into as many); a file with a single column reads as comma-separated.
+  into several cells and the rows into as many); a file with a single column reads as comma-separated. Excel's
+  `sep=;` first line, when present, names the delimiter and is skipped (line numbers still count it).
 - Quoting as Python's csv module reads it (every cell quoted or none; `""` inside a quoted cell; line breaks inside
   quoted cells). A quote opened and never closed, or text after a closing quote, is refused naming the line and
   the column where the quote opened.
@@ -57,6 +58,9 @@ CSV_HARD_LIMIT = 16 * MAX_CELL_CHARS
 DELIMITERS = (",", "\t", ";")
 SNIFF_CHARS = 256 * 1024
 SNIFF_ROWS = 50
+
+# Excel's "sep=;" first line names the delimiter of the file (and is not its header).
+_EXCEL_SEP = re.compile(r"^sep=([,;\t|])\r?\n")
 
 # Lines a Salesforce report writes after its data; matched on the line's text with quotes removed.
 _FOOTER_MARKERS = (
@@ -123,12 +127,16 @@ def _read(path: Path, encoding: str, skip: int) -> Table:
         if not sample.strip():
             raise ValidationFailed(f"{path.name} is empty: a CSV export starts with a header line",
                                    field="path", record=path.name)
-        delimiter = _sniff_delimiter(sample, whole=len(sample) < SNIFF_CHARS)
+        excel_hint = _EXCEL_SEP.match(sample)
+        whole = len(sample) < SNIFF_CHARS
+        delimiter = excel_hint[1] if excel_hint else _sniff_delimiter(sample, whole=whole)
         # The file is decoded as it is parsed, so neither its bytes nor its whole text are held beside the rows.
         with _open_text(path, encoding, skip) as fh:
             records, long_records = _parse(fh, delimiter, path)
     except UnicodeDecodeError:
         raise _bad_bytes(path, encoding, skip) from None
+    if excel_hint and records and records[0][0] == 1:
+        records.pop(0)
     while records and _blank(records[0][1]):
         records.pop(0)
     if not records:

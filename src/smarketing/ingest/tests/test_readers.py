@@ -93,6 +93,16 @@ def test_tab_separated_utf8(tmp_path):
     assert table.rows == [(2, ["7", "Big, deal"])]
 
 
+def test_excel_sep_line_names_the_delimiter_and_is_not_the_header(tmp_path):
+    path = write(tmp_path, "excel-sep.csv", b"sep=;\r\nName;Note\r\nAnn;a,b,c,d\r\n")
+
+    table = read_table(path)
+
+    assert table.delimiter == ";"
+    assert table.header == ["Name", "Note"]
+    assert table.rows == [(3, ["Ann", "a,b,c,d"])]
+
+
 def test_a_single_column_file_reads_as_comma_separated(tmp_path):
     path = write(tmp_path, "emails.csv", b"Email\nann@x.com\nbob@y.org\n")
 
