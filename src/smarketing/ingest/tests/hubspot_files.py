@@ -37,6 +37,18 @@ def write_contacts(path: Path, rows: Sequence[Mapping[str, str]], *, bom: bool =
     return path
 
 
+def write_contacts_utf16_tabs(path: Path, rows: Sequence[Mapping[str, str]]) -> Path:
+    """The same export saved as UTF-16 (with its byte order mark) and tab-separated, quoted only where needed."""
+    header = next(csv.reader([header_line("contacts")]))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(name, "") if header.index(name) == i else "" for i, name in enumerate(header)])
+    path.write_bytes(out.getvalue().encode("utf-16"))
+    return path
+
+
 def write_deals(path: Path, rows: Sequence[Mapping[str, str]]) -> Path:
     path.write_bytes(_export(header_line("deals"), rows))
     return path

@@ -245,3 +245,14 @@ def test_locale_dates_that_read_both_ways_are_refused_unless_the_format_is_given
     run = _import([path], date_format="mdy", dry_run=True)
     assert run.status == ImportStatus.SUCCEEDED, run.problems
     assert run.summary["contacts"]["created"] == 3
+
+
+def test_a_utf16_tab_separated_export_imports_as_the_csv_one(active_playbook, tmp_path):
+    rows = hs.contact_rows(6)
+    run = _import([hs.write_contacts_utf16_tabs(tmp_path / "contacts.txt", rows)])
+    assert run.status == ImportStatus.SUCCEEDED, run.problems
+    assert run.summary["contacts"]["created"] == 6
+    # the same contacts as a UTF-8 CSV are the same records: nothing changes
+    again = _import([hs.write_contacts(tmp_path / "contacts.csv", rows)])
+    assert again.summary["contacts"] == {"created": 0, "updated": 0, "unchanged": 6}
+    assert again.summary["stages"] == {}
