@@ -80,7 +80,7 @@ class Table:
     header: list[str]  # trimmed; a repeated name gets " (2)", " (3)"; "Contact: Contact ID" kept as written
     rows: list[tuple[int, list[str]]]  # (line in the file, cells aligned with the header; short rows padded "")
     encoding: str  # "utf-8", "utf-8-sig", "utf-16-le" or "utf-16-be"
-    delimiter: str  # ",", "\t" or ";"
+    delimiter: str  # ",", "\t" or ";" (or "|" when Excel's sep= line says so)
     footer: list[str] = field(default_factory=list)  # Salesforce report footer lines, removed from rows
 
     @cached_property
@@ -102,9 +102,13 @@ def read_table(path: Path) -> Table:
     """Read a whole CSV file as the vendor wrote it; raises ValidationFailed naming file, line and column."""
     if not path.is_file():
         raise ValidationFailed(f"{path} is not a file", field="path", record=str(path))
-    encoding, skip = _detect_encoding(path)
-    with _gc_paused():
-        return _read(path, encoding, skip)
+    try:
+        encoding, skip = _detect_encoding(path)
+        with _gc_paused():
+            return _read(path, encoding, skip)
+    except OSError as exc:
+        raise ValidationFailed(f"{path.name} cannot be read: {exc.strerror or exc}", field="path",
+                               record=path.name) from None
 
 
 @contextmanager
