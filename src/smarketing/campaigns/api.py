@@ -12,11 +12,13 @@ from ninja import Query, Router, Status
 
 from smarketing.campaigns import brief_selectors, briefs, selectors, services
 from smarketing.campaigns.models import Campaign
+from smarketing.campaigns.permissions import missing_signatures
 from smarketing.campaigns.schemas import (
     BriefCommentIn,
     BriefCommentOut,
     BriefIn,
     BriefOut,
+    BriefOverrideIn,
     BriefPatch,
     BriefSignoffIn,
     BriefSignoffOut,
@@ -130,12 +132,20 @@ def _brief(b: Any, detail: bool = False) -> dict[str, Any]:
            "previous_id": b.previous_id, "audience": b.audience,
            "core_message": b.core_message, "proof_points": b.proof_points, "talk_track": b.talk_track,
            "objection_handling": b.objection_handling, "assets": b.assets, "content_sha": b.content_sha,
-           "signed_off": brief_selectors.brief_signed_off(b), "launched_at": b.launched_at,
-           "created_at": b.created_at, "updated_at": b.updated_at}
+           "launched_at": b.launched_at, "created_at": b.created_at, "updated_at": b.updated_at, **_sides(b)}
     if detail:
         out["comments"] = [_comment(c) for c in b.comments.all()]
         out["signoffs"] = [_signoff(s, b) for s in b.signoffs.all()]
     return out
+
+
+def _sides(b: Any) -> dict[str, Any]:
+    sides = brief_selectors.brief_sides(b)
+    override = brief_selectors.brief_override(b)
+    return {"signed_off": sides.sales, "sales_signed": sides.sales, "marketing_signed": sides.marketing,
+            "override": {"user": override.user.username, "reason": override.reason,
+                         "recorded_at": override.recorded_at} if override else None,
+            "ready_to_launch": not missing_signatures(sides)}
 
 
 def _comment(c: Any) -> dict[str, Any]:
@@ -144,8 +154,12 @@ def _comment(c: Any) -> dict[str, Any]:
 
 
 def _signoff(s: Any, b: Any) -> dict[str, Any]:
-    return {"id": s.pk, "user": s.user.username, "content_sha": s.content_sha, "comment": s.comment,
-            "recorded_at": s.recorded_at, "current": s.content_sha == b.content_sha}
+    return {"id": s.pk, "user": s.user.username, "side": s.side, "content_sha": s.content_sha, "comment": s.comment,
+            "reason": s.reason, "recorded_at": s.recorded_at, "current": s.content_sha == b.content_sha}
+
+
+BRIEF_DUTIES = ("Marketing users write, edit, revise and delete briefs (and the brief's author may); anyone else gets "
+                "403 `forbidden`.")
 
 
 @router.get("/loop/briefs", response={200: list[BriefOut], **READ_ERRORS}, summary="List campaign briefs, newest first")
@@ -155,7 +169,8 @@ def brief_list(request: HttpRequest, campaign_id: QueryId = None) -> Any:
 
 @router.post("/loop/briefs", response={201: BriefOut, **WRITE_ERRORS}, summary="Write a campaign's brief",
              description="Audience, core message, proof points, talk track, objections, assets; one brief per "
-                         "campaign (409 when it has one).")
+                         "campaign (409 when it has one). Marketing users write briefs; anyone else gets 403 "
+                         "`forbidden`.")
 def brief_create(request: HttpRequest, payload: BriefIn) -> Status:
     data = payload.dict(exclude={"campaign_id"})
     brief = briefs.brief_create(campaign_id=payload.campaign_id, data=data, actor=request_user(request))
@@ -169,18 +184,19 @@ def brief_get(request: HttpRequest, brief_id: RecordId) -> Any:
 
 
 @router.patch("/loop/briefs/{int:brief_id}", response={200: BriefOut, **WRITE_ERRORS},
-              summary="Change a brief before launch; changed content needs sales' sign-off again",
+              summary="Change a brief before launch; changed content needs both sides' sign-off again",
               description="A launched brief is frozen: 409 `brief_launched`; revise it instead "
-                          "(POST /api/loop/briefs/{brief_id}/revisions).")
+                          "(POST /api/loop/briefs/{brief_id}/revisions). " + BRIEF_DUTIES)
 def brief_update(request: HttpRequest, brief_id: RecordId, payload: BriefPatch) -> Any:
-    briefs.brief_update(brief_id=brief_id, data=payload.dict(exclude_unset=True))
+    briefs.brief_update(brief_id=brief_id, data=payload.dict(exclude_unset=True), actor=request_user(request))
     return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
 
 
 @router.post("/loop/briefs/{int:brief_id}/revisions", response={201: BriefOut, **WRITE_ERRORS},
-             summary="Revise a launched brief: its next version, a draft awaiting sales' sign-off",
+             summary="Revise a launched brief: its next version, a draft awaiting both sides' sign-off",
              description="Copies the launched version's content with the changes sent; the launched version stays "
-                         "as it was. 409 when the brief is not launched (edit it) or was already revised.")
+                         "as it was. 409 when the brief is not launched (edit it) or was already revised. "
+                         + BRIEF_DUTIES)
 def brief_revise(request: HttpRequest, brief_id: RecordId, payload: BriefPatch) -> Status:
     revision = briefs.brief_revise(brief_id=brief_id, data=payload.dict(exclude_unset=True),
                                    actor=request_user(request))
@@ -188,9 +204,9 @@ def brief_revise(request: HttpRequest, brief_id: RecordId, payload: BriefPatch) 
 
 
 @router.delete("/loop/briefs/{int:brief_id}", response={204: None, **WRITE_ERRORS},
-               summary="Delete a brief that was never launched")
+               summary="Delete a brief that was never launched", description=BRIEF_DUTIES)
 def brief_delete(request: HttpRequest, brief_id: RecordId) -> Status:
-    briefs.brief_delete(brief_id=brief_id)
+    briefs.brief_delete(brief_id=brief_id, actor=request_user(request))
     return Status(204, None)
 
 
@@ -203,17 +219,33 @@ def brief_comment(request: HttpRequest, brief_id: RecordId, payload: BriefCommen
 
 
 @router.post("/loop/briefs/{int:brief_id}/signoff", response={201: BriefSignoffOut, **WRITE_ERRORS},
-             summary="Sales signs off the brief's current content")
+             summary="Sign your side of the brief's current content: marketing's, or sales' (not its author)",
+             description="A marketing user signs marketing's side; a sales user other than the brief's author signs "
+                         "sales' side. RevOps sign neither (403; they record an override with its reason instead), "
+                         "nor do viewers. 409 `brief_launched` after launch.")
 def brief_signoff(request: HttpRequest, brief_id: RecordId, payload: BriefSignoffIn) -> Status:
     s = briefs.brief_sign_off(brief_id=brief_id, user=request_user(request), comment=payload.comment)
     return Status(201, _signoff(s, brief_selectors.brief_get(pk=brief_id)))
 
 
 @router.post("/loop/briefs/{int:brief_id}/launch", response={200: BriefOut, **WRITE_ERRORS},
-             summary="Launch the brief (needs sales' sign-off of its current content); comments close")
+             summary="Launch the brief: both sides signed its current content, or RevOps overrode; comments close",
+             description="Marketing users, the brief's author and RevOps launch (403 for anyone else); 409 "
+                         "`conflict` naming the missing side when the current content lacks a signature and no "
+                         "override covers it.")
 def brief_launch(request: HttpRequest, brief_id: RecordId) -> Any:
-    briefs.brief_launch(brief_id=brief_id)
+    briefs.brief_launch(brief_id=brief_id, actor=request_user(request))
     return _brief(brief_selectors.brief_get(pk=brief_id), detail=True)
+
+
+@router.post("/loop/briefs/{int:brief_id}/override", response={201: BriefSignoffOut, **WRITE_ERRORS},
+             summary="RevOps let the brief's current content launch without a side's sign-off, saying why",
+             description="Recorded as an override (who, when, why), never as a signature: the brief shows it under "
+                         "`override` and `signed_off` stays false. RevOps only (403 for anyone else); 422 without "
+                         "a reason; 409 when both sides already signed or the brief was launched.")
+def brief_override(request: HttpRequest, brief_id: int, payload: BriefOverrideIn) -> Status:
+    s = briefs.brief_override(brief_id=brief_id, user=request_user(request), reason=payload.reason)
+    return Status(201, _signoff(s, brief_selectors.brief_get(pk=brief_id)))
 
 
 # ---------------------------------------------------------------------------------- outreach and consistency

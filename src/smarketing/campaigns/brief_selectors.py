@@ -12,7 +12,9 @@ from django.db.models import QuerySet
 from pydantic import Field
 
 from smarketing.campaigns import consistency as cons
-from smarketing.campaigns.models import CampaignBrief, Outreach
+from smarketing.campaigns.enums import BriefSide
+from smarketing.campaigns.models import BriefSignoff, CampaignBrief, Outreach
+from smarketing.campaigns.permissions import Sides
 from smarketing.core.errors import NotFound, ValidationFailed
 
 
@@ -32,8 +34,22 @@ def brief_get(*, pk: int) -> CampaignBrief:
 
 
 def brief_signed_off(brief: CampaignBrief) -> bool:
-    """True when a sales sign-off covers the brief's current content (uses prefetched sign-offs)."""
-    return any(s.content_sha == brief.content_sha for s in brief.signoffs.all())
+    """True when a sales sign-off covers the brief's current content (uses prefetched sign-offs); a RevOps override
+    is not one."""
+    return brief_sides(brief).sales
+
+
+def brief_sides(brief: CampaignBrief) -> Sides:
+    """Which signatures cover the brief's current content: marketing's, sales', a RevOps override (prefetched)."""
+    current = {s.side for s in brief.signoffs.all() if s.content_sha == brief.content_sha}
+    return Sides(marketing=BriefSide.MARKETING in current, sales=BriefSide.SALES in current,
+                 override=BriefSide.OVERRIDE in current)
+
+
+def brief_override(brief: CampaignBrief) -> BriefSignoff | None:
+    """The RevOps override covering the brief's current content, if any: who, when (recorded_at) and why (reason)."""
+    found = [s for s in brief.signoffs.all() if s.content_sha == brief.content_sha and s.side == BriefSide.OVERRIDE]
+    return found[-1] if found else None
 
 
 def brief_in_force(versions: Iterable[CampaignBrief]) -> CampaignBrief:

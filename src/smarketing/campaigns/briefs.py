@@ -8,14 +8,16 @@ from typing import Any
 
 from django.db import transaction
 
-from smarketing.campaigns.enums import BriefCommentTopic, OutreachKind
+from smarketing.campaigns import permissions
+from smarketing.campaigns.brief_selectors import brief_override as brief_override_get
+from smarketing.campaigns.brief_selectors import brief_sides
+from smarketing.campaigns.enums import BriefCommentTopic, BriefSide, OutreachKind
 from smarketing.campaigns.models import BriefComment, BriefSignoff, Campaign, CampaignBrief, Outreach
 from smarketing.core import clock
 from smarketing.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from smarketing.crm.models import Account, Contact
 from smarketing.feedback.services import MAX_TEXT, as_utc
 from smarketing.feedback.text import clean
-from smarketing.team.roles import BRIEF_SIGNOFF_ROLES, has_role
 
 BRIEF_FIELDS = ("audience", "core_message", "proof_points", "talk_track", "objection_handling", "assets")
 
@@ -80,9 +82,15 @@ def _clean_fields(data: dict[str, Any], record: str) -> dict[str, Any]:
     return out
 
 
+def _refuse(refusal: str, record: str, field: str = "role") -> None:
+    if refusal:
+        raise PermissionDenied(f"{record}: {refusal}", field=field, record=record)
+
+
 @transaction.atomic
-def brief_create(*, campaign_id: int, data: dict[str, Any], actor: Any = None) -> CampaignBrief:
-    """Write the brief of a campaign (one per campaign); the core message is required."""
+def brief_create(*, campaign_id: int, data: dict[str, Any], actor: Any) -> CampaignBrief:
+    """Write the brief of a campaign (one per campaign; marketing writes it); the core message is required."""
+    _refuse(permissions.write_refusal(permissions.Actor.of(actor), what="write"), f"campaign:{campaign_id}")
     campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
     if campaign is None:
         raise NotFound(f"campaign {campaign_id} does not exist", field="campaign_id", record=f"campaign:{campaign_id}")
@@ -120,13 +128,21 @@ def _changed_values(data: dict[str, Any], record: str) -> dict[str, Any]:
     return values
 
 
+def _writable(brief_id: int, actor: Any, what: str) -> CampaignBrief:
+    brief = _brief_for_update(brief_id)
+    _refuse(permissions.write_refusal(permissions.Actor.of(actor), author_id=brief.created_by_id, what=what),
+            f"brief:{brief_id}")
+    return brief
+
+
 @transaction.atomic
-def brief_update(*, brief_id: int, data: dict[str, Any]) -> CampaignBrief:
-    """Change a brief before launch; a changed content needs sales' sign-off again (earlier ones signed other words).
+def brief_update(*, brief_id: int, data: dict[str, Any], actor: Any) -> CampaignBrief:
+    """Change a brief before launch (marketing users and its author); a changed content needs both sides' sign-off
+    again (earlier ones signed other words).
 
     A launched brief is frozen (BriefLaunched): `brief_revise` makes its next version.
     """
-    brief = _brief_for_update(brief_id)
+    brief = _writable(brief_id, actor, "edit")
     if brief.launched_at is not None:
         raise BriefLaunched(f"brief {brief_id} (v{brief.version}) was launched on {brief.launched_at:%Y-%m-%d} and "
                             f"is kept as sales signed it; revise it to make v{brief.version + 1}, which needs its own "
@@ -141,13 +157,14 @@ def brief_update(*, brief_id: int, data: dict[str, Any]) -> CampaignBrief:
 
 
 @transaction.atomic
-def brief_revise(*, brief_id: int, data: dict[str, Any], actor: Any = None) -> CampaignBrief:
-    """Make the next version of a launched brief: its content with the changes, a draft awaiting sales' sign-off.
+def brief_revise(*, brief_id: int, data: dict[str, Any], actor: Any) -> CampaignBrief:
+    """Make the next version of a launched brief: its content with the changes, a draft awaiting both sides' sign-off
+    (marketing users and the brief's author revise it; the reviser is the new version's author).
 
     The launched version stays as it was. Only the latest version is revised, once: a second revision of the same
     version, or a revision of a brief not yet launched (edit it instead), is a Conflict.
     """
-    brief = _brief_for_update(brief_id)
+    brief = _writable(brief_id, actor, "revise")
     record = f"brief:{brief_id}"
     if brief.launched_at is None:
         raise Conflict(f"brief {brief_id} (v{brief.version}) is not launched yet; edit it instead", field="launched_at",
@@ -165,9 +182,9 @@ def brief_revise(*, brief_id: int, data: dict[str, Any], actor: Any = None) -> C
 
 
 @transaction.atomic
-def brief_delete(*, brief_id: int) -> None:
-    """Delete a brief that was never launched."""
-    brief = _brief_for_update(brief_id)
+def brief_delete(*, brief_id: int, actor: Any) -> None:
+    """Delete a brief that was never launched (marketing users and its author)."""
+    brief = _writable(brief_id, actor, "delete")
     if brief.launched_at is not None:
         raise Conflict(f"brief {brief_id} was launched on {brief.launched_at:%Y-%m-%d}; it is kept as the record",
                        field="launched_at", record=f"brief:{brief_id}")
@@ -192,29 +209,66 @@ def brief_comment_add(*, brief_id: int, author: Any, text: str, topic: str = Bri
     return BriefComment.objects.create(brief=brief, author=author, topic=topic, text=text)
 
 
+def _not_launched(brief: CampaignBrief, what: str) -> None:
+    if brief.launched_at is not None:
+        raise BriefLaunched(f"brief {brief.pk} (v{brief.version}) was launched on {brief.launched_at:%Y-%m-%d}; "
+                            f"{what} is taken before launch (revise it to make v{brief.version + 1})",
+                            field="launched_at", record=f"brief:{brief.pk}")
+
+
 @transaction.atomic
 def brief_sign_off(*, brief_id: int, user: Any, comment: str = "") -> BriefSignoff:
-    """Record sales' sign-off of the brief's current content (signing the same content twice is a no-op)."""
+    """Record the signer's side's sign-off of the brief's current content: a marketing user signs marketing's side,
+    a sales user other than the brief's author signs sales' side; RevOps sign neither (see `brief_override`).
+    Signing the same content twice is a no-op."""
     brief = _brief_for_update(brief_id)
-    if not has_role(user, BRIEF_SIGNOFF_ROLES):
-        raise PermissionDenied(f"briefs are signed off by sales; user {user.username!r} has role {user.role!r}",
-                               field="role", record=f"brief:{brief_id}")
-    existing = BriefSignoff.objects.filter(brief=brief, user=user, content_sha=brief.content_sha).first()
+    side, refusal = permissions.signing_side(permissions.Actor.of(user), author_id=brief.created_by_id)
+    _refuse(refusal, f"brief:{brief_id}")
+    _not_launched(brief, "a sign-off")
+    existing = BriefSignoff.objects.filter(brief=brief, user=user, side=side, content_sha=brief.content_sha).first()
     if existing is not None:
         return existing
-    return BriefSignoff.objects.create(brief=brief, user=user, content_sha=brief.content_sha,
+    return BriefSignoff.objects.create(brief=brief, user=user, side=side, content_sha=brief.content_sha,
                                        comment=clean(comment or ""))
 
 
 @transaction.atomic
-def brief_launch(*, brief_id: int) -> CampaignBrief:
-    """Mark the brief launched; sales must have signed off its current content."""
+def brief_override(*, brief_id: int, user: Any, reason: str) -> BriefSignoff:
+    """RevOps let the brief's current content launch without a side's sign-off, saying why; recorded as an override
+    (who, when, why), never as a signature. Overriding the same content twice is a no-op."""
     brief = _brief_for_update(brief_id)
+    record = f"brief:{brief_id}"
+    _refuse(permissions.override_refusal(permissions.Actor.of(user)), record)
+    why = clean(reason or "")
+    if not why:
+        raise ValidationFailed("an override needs the reason it was made", field="reason", record=record)
+    if len(why) > MAX_TEXT:
+        raise ValidationFailed(f"the reason is {len(why):,} characters; the limit is {MAX_TEXT:,}", field="reason",
+                               record=record)
+    _not_launched(brief, "an override")
+    sides = brief_sides(brief)
+    if sides.marketing and sides.sales:
+        raise Conflict(f"brief {brief_id}: both sides signed its current content; there is nothing to override",
+                       field="signoff", record=record)
+    existing = brief_override_get(brief)
+    if existing is not None:
+        return existing
+    return BriefSignoff.objects.create(brief=brief, user=user, side=BriefSide.OVERRIDE,
+                                       content_sha=brief.content_sha, reason=why)
+
+
+@transaction.atomic
+def brief_launch(*, brief_id: int, actor: Any) -> CampaignBrief:
+    """Mark the brief launched (marketing users, its author or RevOps): both sides must have signed its current
+    content, or RevOps overridden the missing sign-off."""
+    brief = _brief_for_update(brief_id)
+    _refuse(permissions.launch_refusal(permissions.Actor.of(actor), author_id=brief.created_by_id),
+            f"brief:{brief_id}")
     if brief.launched_at is not None:
         return brief
-    if not BriefSignoff.objects.filter(brief=brief, content_sha=brief.content_sha).exists():
-        raise Conflict(f"brief {brief_id} has no sales sign-off of its current content", field="signoff",
-                       record=f"brief:{brief_id}")
+    missing = permissions.missing_signatures(brief_sides(brief))
+    if missing:
+        raise Conflict(f"brief {brief_id}: {missing}", field="signoff", record=f"brief:{brief_id}")
     brief.launched_at = clock.now()
     brief.save(update_fields=["launched_at", "updated_at"])
     return brief

@@ -59,6 +59,14 @@ class BriefCommentTopic(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class BriefSide(models.TextChoices):
+    """Whose signature a brief sign-off is: marketing's, sales', or a RevOps override standing in for missing ones."""
+
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+    OVERRIDE = "override", "RevOps override"
+
+
 class MemberStatus(models.TextChoices):
     """A campaign member's furthest step, in this order; a member only moves forward (sent → … → converted).
 

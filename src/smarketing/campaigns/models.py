@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from smarketing.campaigns.enums import (
     BriefCommentTopic,
+    BriefSide,
     CampaignType,
     Channel,
     MemberStatus,
@@ -116,12 +117,15 @@ class BriefComment(AppendOnly):
 
 
 class BriefSignoff(AppendOnly):
-    """Sales' sign-off of one version (content hash) of a brief."""
+    """One side's sign-off of one version (content hash) of a brief: marketing's, sales', or a RevOps override with
+    its reason (recorded as an override, never as either side's signature)."""
 
     brief = models.ForeignKey(CampaignBrief, on_delete=models.CASCADE, related_name="signoffs")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    side = models.CharField(max_length=16, choices=BriefSide.choices, default=BriefSide.SALES)
     content_sha = models.CharField(max_length=64)
     comment = models.TextField(blank=True)
+    reason = models.TextField(blank=True, help_text="Why RevOps overrode the missing sign-off (overrides only)")
 
     class Meta:
         ordering = ["recorded_at", "id"]

@@ -175,13 +175,26 @@ class BriefSignoffIn(Schema):
     comment: str = ""
 
 
+class BriefOverrideIn(InSchema):
+    reason: str = Field(..., min_length=1, description="Why the brief may launch without a side's sign-off")
+
+
 class BriefSignoffOut(Schema):
     id: int
     user: str
+    side: str = Field("sales", description="marketing or sales (a signature), or override (RevOps, with a reason; "
+                                           "never a signature)")
     content_sha: str
     comment: str
+    reason: str = Field("", description="Why RevOps overrode the missing sign-off (overrides only)")
     recorded_at: datetime
     current: bool
+
+
+class BriefOverrideOut(Schema):
+    user: str = Field(..., description="The RevOps user who overrode")
+    reason: str
+    recorded_at: datetime
 
 
 class BriefOut(Schema):
@@ -197,7 +210,12 @@ class BriefOut(Schema):
     objection_handling: list[dict[str, str]]
     assets: list[dict[str, str]]
     content_sha: str
-    signed_off: bool
+    signed_off: bool = Field(..., description="A sales user other than the author signed the current content (a "
+                                              "RevOps override is not a sales signature)")
+    marketing_signed: bool = Field(False, description="A marketing user signed the current content")
+    sales_signed: bool = Field(False, description="The same as signed_off")
+    override: BriefOverrideOut | None = Field(None, description="The RevOps override of the current content, if any")
+    ready_to_launch: bool = Field(False, description="Both sides signed the current content, or RevOps overrode")
     launched_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -73,18 +73,20 @@ def briefs_write(*, sim: Simulation, ids: _Ids, users: list[User]) -> int:
             continue
         row = sim.campaigns.iloc[index[spec.key]]
         campaign_id = ids.campaign + index[spec.key]
+        author = users[int(row["owner"])]
         brief = brief_create(campaign_id=campaign_id, data=briefs.brief_data(spec, str(row["audience"])),
-                             actor=users[int(row["owner"])])
+                             actor=author)
         seller = users[signer(spec.key)]
         for topic, text in spec.comments:
             brief_comment_add(brief_id=brief.pk, author=seller, text=text, topic=topic)
         if spec.status in ("signed", "changed"):
+            brief_sign_off(brief_id=brief.pk, user=author)  # marketing's side, then sales'
             brief_sign_off(brief_id=brief.pk, user=seller, comment="Good to go; the team has the talk track.")
         if spec.status == "changed":
-            brief_update(brief_id=brief.pk, data=spec.revision)
+            brief_update(brief_id=brief.pk, data=spec.revision, actor=author)
         elif spec.status == "signed" and float(row["start_day"]) < simulator.END_DAY:
             with clock_at(simulator.day_to_datetime(float(row["start_day"]) + 9 / 24)):
-                brief_launch(brief_id=brief.pk)
+                brief_launch(brief_id=brief.pk, actor=author)
         written += 1
     return written
 

@@ -42,27 +42,33 @@ def test_brief_lifecycle_comment_signoff_launch(db, users):
     brief_comment_add(brief_id=brief.pk, author=users["sales"], text="Add mid-market banks", topic="targeting")
     brief_sign_off(brief_id=brief.pk, user=users["sales"], comment="Good to go")
     assert brief_signed_off(brief_get(pk=brief.pk))
-    brief_update(brief_id=brief.pk, data={"audience": "Controllers and banks"})
-    # Then the earlier sign-off no longer counts, launch waits for a new one
+    brief_update(brief_id=brief.pk, data={"audience": "Controllers and banks"}, actor=users["marketing"])
+    # Then the earlier sign-off no longer counts, launch waits for new ones from both sides
     assert not brief_signed_off(brief_get(pk=brief.pk))
+    with pytest.raises(Conflict, match="no marketing and no sales sign-off"):
+        brief_launch(brief_id=brief.pk, actor=users["marketing"])
+    brief_sign_off(brief_id=brief.pk, user=users["marketing"])
     with pytest.raises(Conflict, match="no sales sign-off"):
-        brief_launch(brief_id=brief.pk)
+        brief_launch(brief_id=brief.pk, actor=users["marketing"])
     brief_sign_off(brief_id=brief.pk, user=users["sales"])
     brief_sign_off(brief_id=brief.pk, user=users["sales"])  # same content: recorded once
-    assert BriefSignoff.objects.filter(brief=brief).count() == 2
-    launched = brief_launch(brief_id=brief.pk)
+    assert BriefSignoff.objects.filter(brief=brief).count() == 3
+    launched = brief_launch(brief_id=brief.pk, actor=users["marketing"])
     assert launched.launched_at is not None
     # And after launch comments are closed and the brief is kept
     with pytest.raises(Conflict, match="already launched"):
         brief_comment_add(brief_id=brief.pk, author=users["sales"], text="late")
     with pytest.raises(Conflict):
-        brief_delete(brief_id=brief.pk)
+        brief_delete(brief_id=brief.pk, actor=users["marketing"])
 
 
-def test_only_sales_signs_off(db, users):
-    brief = brief_create(campaign_id=CampaignFactory().pk, data=CONTENT)
-    with pytest.raises(PermissionDenied):
-        brief_sign_off(brief_id=brief.pk, user=users["marketing"])
+def test_each_side_signs_for_itself_and_revops_and_viewers_sign_neither(db, users):
+    brief = brief_create(campaign_id=CampaignFactory().pk, data=CONTENT, actor=users["marketing"])
+    assert brief_sign_off(brief_id=brief.pk, user=users["marketing"]).side == "marketing"
+    assert brief_sign_off(brief_id=brief.pk, user=users["sales"]).side == "sales"
+    for role in ("revops", "viewer"):
+        with pytest.raises(PermissionDenied):
+            brief_sign_off(brief_id=brief.pk, user=users[role])
 
 
 @pytest.mark.parametrize(("data", "field"), [
@@ -72,22 +78,23 @@ def test_only_sales_signs_off(db, users):
     ({"core_message": "x", "assets": [{"url": "ftp://x"}]}, "assets.0.url"),
     ({"core_message": "x", "colour": "red"}, "colour"),
 ])
-def test_brief_validation_names_the_field(db, data, field):
+def test_brief_validation_names_the_field(db, users, data, field):
     campaign = CampaignFactory(core_message="")
     with pytest.raises(ValidationFailed) as exc:
-        brief_create(campaign_id=campaign.pk, data=data)
+        brief_create(campaign_id=campaign.pk, data=data, actor=users["marketing"])
     assert exc.value.field == field
     assert CampaignBrief.objects.count() == 0
 
 
-def test_one_brief_per_campaign_and_core_message_defaults_to_the_campaign(db):
+def test_one_brief_per_campaign_and_core_message_defaults_to_the_campaign(db, users):
     campaign = CampaignFactory()
-    brief = brief_create(campaign_id=campaign.pk, data={})
+    marketer = users["marketing"]
+    brief = brief_create(campaign_id=campaign.pk, data={}, actor=marketer)
     assert brief.core_message == campaign.core_message
     with pytest.raises(Conflict):
-        brief_create(campaign_id=campaign.pk, data={})
+        brief_create(campaign_id=campaign.pk, data={}, actor=marketer)
     with pytest.raises(NotFound):
-        brief_create(campaign_id=999999, data={})
+        brief_create(campaign_id=999999, data={}, actor=marketer)
 
 
 def test_outreach_is_recorded_idempotently_and_validated(db, users):
@@ -116,17 +123,19 @@ def test_brief_and_outreach_api(api, db):
     comment = api.post(f"/api/loop/briefs/{bid}/comments", {"text": "Target banks too", "topic": "targeting"},
                        role="sales")
     assert comment.status_code == 201 and comment.json()["author"] == "sales1"
-    assert api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="marketing").status_code == 403
+    assert api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="revops").status_code == 403
+    assert api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="marketing").json()["side"] == "marketing"
     signed = api.post(f"/api/loop/briefs/{bid}/signoff", {"comment": "ok"}, role="sales")
-    assert signed.status_code == 201 and signed.json()["current"]
+    assert signed.status_code == 201 and signed.json()["current"] and signed.json()["side"] == "sales"
     patched = api.patch(f"/api/loop/briefs/{bid}", {"talk_track": "New opener"}, role="marketing")
     assert patched.status_code == 200 and not patched.json()["signed_off"]
     assert api.post(f"/api/loop/briefs/{bid}/launch", {}, role="marketing").status_code == 409
     api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="sales")
+    api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="marketing")
     launched = api.post(f"/api/loop/briefs/{bid}/launch", {}, role="marketing")
     assert launched.status_code == 200 and launched.json()["launched_at"]
     detail = api.get(f"/api/loop/briefs/{bid}")
-    assert len(detail.json()["comments"]) == 1 and len(detail.json()["signoffs"]) == 2
+    assert len(detail.json()["comments"]) == 1 and len(detail.json()["signoffs"]) == 4
     assert api.get("/api/loop/briefs", campaign_id=campaign.pk).json()[0]["id"] == bid
     bad = api.post("/api/loop/briefs", {"campaign_id": CampaignFactory().pk, "core_message": "x",
                                         "assets": [{"url": "javascript:alert(1)"}]}, role="marketing")
@@ -145,8 +154,9 @@ def test_brief_and_outreach_api(api, db):
 def _launched(users) -> CampaignBrief:
     campaign: Any = CampaignFactory()
     brief = brief_create(campaign_id=campaign.pk, data=CONTENT, actor=users["marketing"])
+    brief_sign_off(brief_id=brief.pk, user=users["marketing"])
     brief_sign_off(brief_id=brief.pk, user=users["sales"], comment="Good to go")
-    return brief_launch(brief_id=brief.pk)
+    return brief_launch(brief_id=brief.pk, actor=users["marketing"])
 
 
 def test_a_launched_brief_cannot_be_edited_and_is_revised_into_a_new_version(db, users):
@@ -155,7 +165,7 @@ def test_a_launched_brief_cannot_be_edited_and_is_revised_into_a_new_version(db,
     before = brief_get(pk=launched.pk)
     # when marketing edits it, then it is refused and stays as signed
     with pytest.raises(BriefLaunched, match="revise it to make v2") as refused:
-        brief_update(brief_id=launched.pk, data={"talk_track": "A new opener"})
+        brief_update(brief_id=launched.pk, data={"talk_track": "A new opener"}, actor=users["marketing"])
     assert (refused.value.code, refused.value.field) == ("brief_launched", "launched_at")
     # when it is revised instead
     revision = brief_revise(brief_id=launched.pk, data={"talk_track": "A new opener"}, actor=users["marketing"])
@@ -164,29 +174,31 @@ def test_a_launched_brief_cannot_be_edited_and_is_revised_into_a_new_version(db,
     assert revision.talk_track == "A new opener" and revision.core_message == CONTENT["core_message"]
     assert revision.launched_at is None and not brief_signed_off(brief_get(pk=revision.pk))
     with pytest.raises(Conflict, match="no sales sign-off"):
-        brief_launch(brief_id=revision.pk)
+        brief_launch(brief_id=revision.pk, actor=users["marketing"])
     # and the launched version is unchanged, still signed off
     after = brief_get(pk=launched.pk)
     assert (after.talk_track, after.content_sha, after.launched_at) == (
         before.talk_track, before.content_sha, before.launched_at)
     assert brief_signed_off(after)
-    # and the revision is launched once sales signs it
+    # and the revision is launched once both sides sign it
     brief_sign_off(brief_id=revision.pk, user=users["sales"])
-    assert brief_launch(brief_id=revision.pk).launched_at is not None
+    brief_sign_off(brief_id=revision.pk, user=users["marketing"])
+    assert brief_launch(brief_id=revision.pk, actor=users["marketing"]).launched_at is not None
 
 
 def test_only_a_launched_brief_is_revised_and_only_once(db, users):
-    draft = brief_create(campaign_id=CampaignFactory().pk, data=CONTENT)
+    marketer = users["marketing"]
+    draft = brief_create(campaign_id=CampaignFactory().pk, data=CONTENT, actor=marketer)
     with pytest.raises(Conflict, match="not launched yet; edit it instead"):
-        brief_revise(brief_id=draft.pk, data={"talk_track": "x"})
+        brief_revise(brief_id=draft.pk, data={"talk_track": "x"}, actor=marketer)
     launched = _launched(users)
-    brief_revise(brief_id=launched.pk, data={"talk_track": "x"})
+    brief_revise(brief_id=launched.pk, data={"talk_track": "x"}, actor=marketer)
     with pytest.raises(Conflict, match="already revised"):
-        brief_revise(brief_id=launched.pk, data={"talk_track": "y"})
+        brief_revise(brief_id=launched.pk, data={"talk_track": "y"}, actor=marketer)
     assert CampaignBrief.objects.filter(campaign_id=launched.campaign_id).count() == 2
     other = _launched(users)
     with pytest.raises(ValidationFailed) as bad:
-        brief_revise(brief_id=other.pk, data={"core_message": " "})
+        brief_revise(brief_id=other.pk, data={"core_message": " "}, actor=marketer)
     assert bad.value.field == "core_message"
     assert CampaignBrief.objects.filter(campaign_id=other.campaign_id).count() == 1
 
@@ -196,6 +208,7 @@ def test_brief_api_refuses_a_change_after_launch_and_offers_a_revision(api, db):
     campaign = CampaignFactory()
     bid = api.post("/api/loop/briefs", {"campaign_id": campaign.pk, **CONTENT}, role="marketing").json()["id"]
     api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="sales")
+    api.post(f"/api/loop/briefs/{bid}/signoff", {}, role="marketing")
     launched = api.post(f"/api/loop/briefs/{bid}/launch", {}, role="marketing").json()
     # when it is patched, then 409 with a code that says why
     patched = api.patch(f"/api/loop/briefs/{bid}", {"talk_track": "New opener"}, role="marketing")

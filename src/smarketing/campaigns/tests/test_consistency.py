@@ -166,17 +166,20 @@ def test_consistency_reads_the_launched_brief_in_force_not_a_later_draft(campaig
     # given the campaign's brief launched with the fast-close message, then revised to an off-message draft
     campaign, _, _, _ = campaign_world
     launched = campaign.briefs.get()
+    marketer = launched.created_by
+    brief_sign_off(brief_id=launched.pk, user=marketer)
     brief_sign_off(brief_id=launched.pk, user=users["sales"])
-    brief_launch(brief_id=launched.pk)
+    brief_launch(brief_id=launched.pk, actor=marketer)
     before = {r.rep: r.score for r in campaign_consistency_get(campaign_id=campaign.pk).reps}
     draft = brief_revise(brief_id=launched.pk, data={"core_message": UNRELATED, "proof_points": [],
-                                                     "talk_track": ""})
+                                                     "talk_track": ""}, actor=marketer)
     # then the outreach is still measured against the launched v1, the brief sales carries
     during = campaign_consistency_get(campaign_id=campaign.pk)
     assert {r.rep: r.score for r in during.reps} == before and before["gina"] > before["luke"]
     # and once v2 is signed off and launched, against v2, where the unrelated note is the one on message
+    brief_sign_off(brief_id=draft.pk, user=marketer)
     brief_sign_off(brief_id=draft.pk, user=users["sales"])
-    brief_launch(brief_id=draft.pk)
+    brief_launch(brief_id=draft.pk, actor=marketer)
     after = {r.rep: r.score for r in campaign_consistency_get(campaign_id=campaign.pk).reps}
     assert after != before and after["luke"] > after["gina"]
 

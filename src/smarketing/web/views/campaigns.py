@@ -21,6 +21,8 @@ from smarketing.analytics.metrics.campaigns import roi_spec_for
 from smarketing.analytics.queries.roi import CampaignRoi, RoiResult
 from smarketing.campaigns.brief_selectors import (
     brief_list,
+    brief_override,
+    brief_sides,
     brief_signed_off,
     campaign_consistency_get,
     consistency_by_campaign,
@@ -174,6 +176,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return page(request, "web/campaign_detail.html", {
         **period_context(request, period, error), "campaign": campaign, "perf": perf, "figures": figures,
         "brief": brief, "brief_signed": brief_signed_off(brief) if brief is not None else False,
+        "brief_sides": brief_sides(brief) if brief is not None else None,
+        "brief_override": brief_override(brief) if brief is not None else None,
         "comments": list(brief.comments.select_related("author").all()) if brief is not None else [],
         "consistency": consistency, "consistency_note": consistency_note, "contacts": contacts,
         "contacts_total": contacts_total, "members": campaign_member_summary(campaign_id=campaign.pk)})
