@@ -147,9 +147,9 @@ def open_engine(name: EngineName | None = None, *, frames: EventFrames | None = 
     if name == "duckdb":
         store = None
         if frames is None and store_in_use():
-            from smarketing.analytics.store.sync import store_catch_up
+            from smarketing.analytics.store.sync import QUERY_LOCK_TIMEOUT_MS, store_catch_up
 
-            store = store_catch_up()
+            store = store_catch_up(lock_timeout_ms=QUERY_LOCK_TIMEOUT_MS)
         return Engine("duckdb", ibis.duckdb.connect(), frames, store=store)
     if name == "postgres":
         return Engine("postgres", _postgres_backend(), frames)

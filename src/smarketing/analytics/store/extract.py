@@ -60,6 +60,9 @@ class PostgresSource:
     def commit(self) -> None:
         self.conn.commit()
 
+    def rollback(self) -> None:
+        self.conn.rollback()
+
     def close(self) -> None:
         self.conn.close()
 
@@ -87,6 +90,9 @@ class SqliteSource:
 
     def commit(self) -> None:
         """Django's connection is in autocommit here; the helper ends its read after each query."""
+
+    def rollback(self) -> None:
+        pass
 
     def close(self) -> None:
         pass

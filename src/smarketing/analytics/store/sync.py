@@ -54,7 +54,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 CHUNK_IDS = 500_000  # history ids copied per step: bounds memory, and a crash loses at most one step's work
-PG_LOCK_TIMEOUT = "5s"
+# How long a catch-up waits for PostgreSQL transactions writing a history table before it leaves that table as it
+# is this time (a query must not hang behind a long import; the task queue's catch-up can afford to wait longer).
+QUERY_LOCK_TIMEOUT_MS = 500
+TASK_LOCK_TIMEOUT_MS = 30_000
 # Called with a table's name after its new files are in place and before its manifest is committed (tests use it
 # to stand in for a crash at the worst moment). Progress callbacks get (table, rows copied so far, rows to copy).
 Interrupt = Callable[[str], None]
@@ -68,15 +71,20 @@ class StoreState:
     lake: Lake
     manifests: dict[str, Manifest]
     copied: dict[str, int]
-    # When the catch-up that produced this state started: every row committed before then is in the lake.
+    # When the catch-up that produced this state started: every row committed before then is in the lake ...
     caught_up_at: datetime | None = None
+    # ... except in these tables, whose writers held them longer than the catch-up could wait.
+    lagging: tuple[str, ...] = ()
 
     @property
     def as_of(self) -> datetime:
-        if self.caught_up_at is not None:
+        """When the lake was known to hold every committed row (the oldest such moment over its tables)."""
+        if self.caught_up_at is not None and not self.lagging:
             return self.caught_up_at
-        times = [m.synced_at for m in self.manifests.values() if m.synced_at]
-        return datetime.fromisoformat(min(times)) if times else datetime.now(UTC)
+        names = self.lagging or tuple(self.manifests)
+        times = [self.manifests[n].synced_at for n in names if self.manifests[n].synced_at]
+        earliest = datetime.fromisoformat(min(times)) if times else datetime.now(UTC)
+        return min(earliest, self.caught_up_at) if self.caught_up_at else earliest
 
 
 def _now() -> str:
@@ -147,13 +155,23 @@ def _mark_text(conn: Any, table: LakeTable, row_id: int) -> str | None:
     return None if value is None else str(value)
 
 
-def _horizon(conn: Any, table: LakeTable) -> int:
+class Lagging(Exception):
+    """A history table's writers held it longer than the catch-up could wait: it stays as it is this time."""
+
+
+def _horizon(conn: Any, table: LakeTable, lock_timeout_ms: int) -> int:
     """The largest id below which every row of `table` is settled (see the module docstring)."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        extract.scalar(conn, f"SET LOCAL lock_timeout = '{PG_LOCK_TIMEOUT}'")
-        extract.scalar(conn, f"LOCK TABLE {table.db_table()} IN SHARE MODE")
+        extract.scalar(conn, f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+        try:
+            extract.scalar(conn, f"LOCK TABLE {table.db_table()} IN SHARE MODE")
+        except Exception as exc:  # the driver's lock-timeout error (SQLSTATE 55P03)
+            conn.rollback()
+            if "55P03" in str(exc) or "lock timeout" in str(exc):
+                raise Lagging(table.name) from exc
+            raise
     value = extract.scalar(conn, f"SELECT MAX(id) FROM {table.db_table()}")
     conn.commit()
     return int(value or 0)
@@ -167,11 +185,11 @@ def _start_over(lake: Lake, table: LakeTable) -> Manifest:
 
 
 def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Interrupt | None,
-                      progress: Progress | None) -> tuple[Manifest, int]:
+                      progress: Progress | None, lock_timeout_ms: int) -> tuple[Manifest, int]:
     import pyarrow.compute as pc
 
     manifest = manifest_read(lake, table.name)
-    horizon = _horizon(conn, table)
+    horizon = _horizon(conn, table, lock_timeout_ms)
     stale = manifest.database != extract.database_label() or horizon < manifest.high_water
     if not stale and manifest.mark_id:
         stale = _mark_text(conn, table, manifest.mark_id) != manifest.mark_recorded_at
@@ -219,7 +237,7 @@ def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Int
 
 
 def _snapshot_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Interrupt | None,
-                       progress: Progress | None) -> tuple[Manifest, int]:
+                       progress: Progress | None, lock_timeout_ms: int) -> tuple[Manifest, int]:
     from django.db import connection
 
     manifest = manifest_read(lake, table.name)
@@ -255,19 +273,24 @@ def _snapshot_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: In
 
 
 def store_catch_up(*, tables: list[str] | None = None, lake: Lake | None = None, interrupt: Interrupt | None = None,
-                   progress: Progress | None = None) -> StoreState:
+                   progress: Progress | None = None, lock_timeout_ms: int = TASK_LOCK_TIMEOUT_MS) -> StoreState:
     """Copy what the database committed since the last catch-up into the lake; returns the tables' state."""
     lake = lake or configured_lake()
     started = datetime.now(UTC)
     chosen = [TABLES[name] for name in tables] if tables else [*HISTORY, *SNAPSHOTS]
     manifests: dict[str, Manifest] = {}
     copied: dict[str, int] = {}
+    lagging: list[str] = []
     with extract.adbc_connect() as conn, _store_lock(lake, conn):
         for table in chosen:
             step = _history_catch_up if table.kind == "history" else _snapshot_catch_up
-            manifests[table.name], copied[table.name] = step(lake, conn, table, interrupt=interrupt,
-                                                             progress=progress)
-    return StoreState(lake, manifests, copied, caught_up_at=started)
+            try:
+                manifests[table.name], copied[table.name] = step(lake, conn, table, interrupt=interrupt,
+                                                                 progress=progress, lock_timeout_ms=lock_timeout_ms)
+            except Lagging:
+                manifests[table.name], copied[table.name] = manifest_read(lake, table.name), 0
+                lagging.append(table.name)
+    return StoreState(lake, manifests, copied, caught_up_at=started, lagging=tuple(lagging))
 
 
 def store_rebuild(*, lake: Lake | None = None, progress: Progress | None = None) -> StoreState:

@@ -249,3 +249,46 @@ def test_arrow_and_duckdb_conversions_agree_on_awkward_values():
                                                      None]))
     rows = {r["id"]: r for r in extract.conform(table, odd).to_pylist()}
     assert rows[3]["month"] == "2026-01" and rows[3]["_ok"] and rows[1]["_ok"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_query_does_not_wait_long_behind_a_writer_and_says_the_older_as_of(lake):
+    """A catch-up before a query waits briefly for a table's writers, then leaves that table as it was."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite readers never wait for its writer")
+    from django.db import transaction
+
+    from smarketing.campaigns.models import Touchpoint
+
+    contact = ContactFactory()
+    TouchpointFactory(contact=contact, occurred_at=T0)
+    first = store_catch_up(tables=["touchpoints"])
+    inserted, release, errors = threading.Event(), threading.Event(), []
+
+    def long_import() -> None:
+        try:
+            with transaction.atomic():
+                touchpoint_record(contact=contact, channel="email", kind="email_open", occurred_at=T0)
+                inserted.set()
+                release.wait(60)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=long_import)
+    writer.start()
+    try:
+        assert inserted.wait(30)
+        # when a catch-up runs with a short wait while the import holds the table
+        state = store_catch_up(tables=["touchpoints", "contacts"], lock_timeout_ms=50)
+        # then the touchpoints are left as they were, and the state's as-of is the last copy, not now
+        assert state.lagging == ("touchpoints",) and state.copied["touchpoints"] == 0
+        assert state.as_of <= first.as_of + timedelta(seconds=5) < state.caught_up_at + timedelta(seconds=5)
+        assert state.as_of < state.caught_up_at  # type: ignore[operator]
+    finally:
+        release.set()
+        writer.join()
+    assert not errors
+    store_catch_up(tables=["touchpoints"])
+    assert [r["id"] for r in lake_rows("touchpoints", ["id"])] == db_ids(Touchpoint)
