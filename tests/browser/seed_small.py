@@ -90,7 +90,8 @@ def seed(*, contacts: int, rng: random.Random) -> None:
         at = start
         for stage in ladder[:depth]:
             at = min(at + timedelta(days=rng.uniform(0.5, 12)), now - timedelta(hours=8 - i if i < 8 else 1))
-            stage_change_record(contact=c, to_stage=stage, occurred_at=at, actor_kind=ActorKind.SIMULATOR)
+            if stage != "lead":  # a new contact is a lead already, and a change to the stage it is in is refused
+                stage_change_record(contact=c, to_stage=stage, occurred_at=at, actor_kind=ActorKind.SIMULATOR)
         if depth >= 5:
             won = depth == 6
             opportunity_create(account=account, primary_contact=c, name=f"{account.name} deal {i}",
