@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from smarketing.core.apitools import (
@@ -28,6 +28,7 @@ from smarketing.ingest.uploads import (
     import_run_confirm,
     import_run_start,
     import_run_upload,
+    rejected_path,
     upload_size_check,
 )
 from smarketing.team.roles import REVOPS_ROLES, has_role
@@ -140,3 +141,15 @@ def import_list(request: HttpRequest, filters: Query[ImportRunFilters]) -> dict[
 def import_get(request: HttpRequest, run_id: RecordId) -> Any:
     _revops_only(request, "see imports")
     return selectors.import_run_get(pk=run_id)
+
+
+@router.get("/imports/{run_id}/rejected/{name}", response={**READ_ERRORS, 403: ErrorOut},
+            summary="Download a run's rejected rows: the CSV with a reason column (RevOps admins)",
+            description="Written beside the uploaded files when a run skipped invalid rows; its names are in the "
+                        "run's `rejected_file`.",
+            openapi_extra={"responses": {200: {"description": "The rejected rows",
+                                               "content": {"text/csv": {"schema": {"type": "string"}}}}}})
+def import_rejected(request: HttpRequest, run_id: RecordId, name: str) -> HttpResponse:
+    _revops_only(request, "see imports")
+    path = rejected_path(run=selectors.import_run_get(pk=run_id), name=name)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="text/csv")

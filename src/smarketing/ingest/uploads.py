@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 
 from smarketing.core import clock
-from smarketing.core.errors import DomainError, ValidationFailed
+from smarketing.core.errors import DomainError, NotFound, ValidationFailed
 from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.models import ImportRun
 
@@ -195,3 +195,18 @@ def import_run_confirm(*, run: ImportRun, actor: Any, skip_invalid: bool | None 
     return import_run_create(files=paths, system=run.system, mapping=mapping, dry_run=False,
                              skip_invalid=run.skip_invalid if skip_invalid is None else skip_invalid, actor=actor,
                              date_format=run.date_format or None, timezone=run.timezone or None)
+
+
+def rejected_names(run: ImportRun) -> list[str]:
+    """The names of the run's rejected-rows files (written beside its inputs when rows were skipped)."""
+    return [n.strip() for n in run.rejected_file.split(",") if n.strip()]
+
+
+def rejected_path(*, run: ImportRun, name: str) -> Path:
+    """Where one of the run's rejected-rows files is, for download; NotFound for any other name."""
+    folders = {Path(str(f.get("path") or "")).parent for f in run.files}
+    for folder in folders:
+        path = folder / name
+        if name in rejected_names(run) and path.is_file():
+            return path
+    raise NotFound(f"import #{run.pk} has no rejected-rows file named {name!r}", record=f"import:{run.pk}")

@@ -45,6 +45,7 @@ urlpatterns = [
     path("import/", imports.import_page, name="imports"),
     path("import/<int:pk>/", imports.import_run_page, name="import_run"),
     path("import/<int:pk>/confirm/", imports.import_run_confirm_view, name="import_run_confirm"),
+    path("import/<int:pk>/rejected/<str:name>", imports.import_run_rejected, name="import_run_rejected"),
     path("me/", me.me_page, name="me"),
     path("me/tokens/<int:token_id>/revoke/", me.me_token_revoke, name="me_token_revoke"),
 ]

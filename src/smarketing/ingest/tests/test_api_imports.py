@@ -200,6 +200,14 @@ def test_problems_are_listed_by_file_line_and_column_and_confirming_without_skip
     assert (skipped["status"], skipped["skip_invalid"]) == ("succeeded", True)
     assert list(Contact.objects.filter(email__in=EMAILS).values_list("email", flat=True)) == [EMAILS[0]]
     assert skipped["rejected_file"] == "contacts.csv.rejected.csv"
+    # and the rejected rows can be downloaded, the bad row with its reason
+    download = api.client.get(f"/api/imports/{skipped['id']}/rejected/contacts.csv.rejected.csv", headers=headers)
+    assert download.status_code == 200 and download["Content-Type"] == "text/csv"
+    lines = b"".join(download.streaming_content).decode().splitlines()
+    assert lines[0].startswith("line,reason,") and len(lines) == 2 and lines[1].startswith("3,")
+    assert "Create Date" in lines[1] and "ada2@upload.test" in lines[1]
+    other = api.client.get(f"/api/imports/{skipped['id']}/rejected/..%2Fcontacts.csv", headers=headers)
+    assert other.status_code == 404
 
 
 @pytest.mark.parametrize(("fields", "files", "field"), [

@@ -112,3 +112,22 @@ def test_an_upload_over_the_bound_answers_413_on_the_page(login, active_playbook
 def test_no_file_chosen_is_said_on_the_page(login, active_playbook):
     response = login("revops").post("/import/", {"system": "hubspot"})
     assert response.status_code == 422 and "choose one or more files" in response.content.decode()
+
+
+def test_rejected_rows_of_a_skipping_import_are_downloaded_from_the_page(login, active_playbook):
+    client = login("revops")
+    rows = [contact_row(1), {**contact_row(2), "Create Date": "yesterday-ish"}]
+    dry = client.post("/import/", {"files": [SimpleUploadedFile("c.csv", contacts_export(rows))],
+                                   "skip_invalid": "on"})
+    dry_run = ImportRun.objects.get()
+    assert dry.status_code == 302 and dry_run.problems_count == 1
+    html = client.get(dry["Location"]).content.decode()
+    assert re.search(r'<td>c\.csv</td><td class="num">3</td><td>Create Date</td>', html)
+    done = client.post(f"/import/{dry_run.pk}/confirm/", {"skip_invalid": "on"})
+    html = client.get(done["Location"]).content.decode()
+    link = re.search(r'href="(/import/\d+/rejected/c\.csv\.rejected\.csv)" download', html)
+    assert link
+    download = client.get(link.group(1))
+    body = b"".join(download.streaming_content).decode()
+    assert download.status_code == 200 and "yesterday-ish" in body and body.startswith("line,reason,")
+    assert login("marketing").get(link.group(1)).status_code == 403

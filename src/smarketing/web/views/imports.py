@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -22,6 +22,8 @@ from smarketing.ingest.uploads import (
     import_run_upload,
     inline_limit,
     mapping_label,
+    rejected_names,
+    rejected_path,
     upload_limit,
     upload_size_check,
 )
@@ -104,6 +106,7 @@ def _run_context(run: ImportRun) -> dict[str, Any]:
     progress = run.progress or {}
     total, done = int(progress.get("total") or 0), int(progress.get("done") or 0)
     return {"run": run, "mapping": mapping_label(run), "summary": summary_view(run.summary or {}),
+            "rejected": rejected_names(run),
             "problems": (run.problems or [])[:PROBLEMS_SHOWN], "percent": round(100 * done / total) if total else None,
             "can_confirm": run.dry_run and run.status in (ImportStatus.SUCCEEDED, ImportStatus.REFUSED),
             "poll_seconds": POLL_SECONDS}
@@ -143,8 +146,6 @@ def import_page(request: HttpRequest) -> HttpResponse:
 
 
 def _get(pk: int) -> ImportRun:
-    from django.http import Http404
-
     try:
         return import_run_get(pk=pk)
     except NotFound as exc:
@@ -185,3 +186,15 @@ def import_run_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
     elif run.status == ImportStatus.SUCCEEDED:
         messages.success(request, f"Import #{run.pk} is done.")
     return redirect(reverse("import_run", kwargs={"pk": run.pk}))
+
+
+@login_required
+def import_run_rejected(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """Download a run's rejected rows (the CSV with a reason column written when invalid rows were skipped)."""
+    if (denied := _forbidden(request)) is not None:
+        return denied
+    try:
+        path = rejected_path(run=_get(pk), name=name)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="text/csv")
