@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
 from ninja import Query, Router, Status
 
 from smarketing.core.apitools import (
@@ -149,7 +149,7 @@ def import_get(request: HttpRequest, run_id: RecordId) -> Any:
                         "run's `rejected_file`.",
             openapi_extra={"responses": {200: {"description": "The rejected rows",
                                                "content": {"text/csv": {"schema": {"type": "string"}}}}}})
-def import_rejected(request: HttpRequest, run_id: RecordId, name: str) -> HttpResponse:
+def import_rejected(request: HttpRequest, run_id: RecordId, name: str) -> FileResponse:
     _revops_only(request, "see imports")
     path = rejected_path(run=selectors.import_run_get(pk=run_id), name=name)
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type="text/csv")

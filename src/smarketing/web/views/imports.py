@@ -189,7 +189,7 @@ def import_run_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def import_run_rejected(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+def import_run_rejected(request: HttpRequest, pk: int, name: str) -> HttpResponse | FileResponse:
     """Download a run's rejected rows (the CSV with a reason column written when invalid rows were skipped)."""
     if (denied := _forbidden(request)) is not None:
         return denied
