@@ -11,13 +11,15 @@ from django_tasks import task
 # at once with the pending run, and read its progress while the worker imports.
 @task(queue_name="default")
 def import_run_task(run_id: int) -> dict[str, Any]:
-    """Import the files of a pending run, recording its progress as it goes; a finished run is left as it is."""
+    """Import the files of a queued run, recording its progress as it goes; a finished run is left as it is."""
     from smarketing.ingest.enums import ImportStatus
     from smarketing.ingest.selectors import import_run_get
     from smarketing.ingest.services import import_run_execute
+    from smarketing.ingest.uploads import import_run_reclaim
 
-    run = import_run_get(pk=run_id)
-    if run.status != ImportStatus.PENDING:  # a retry, or a second worker: the run was taken already
+    # Only queued runs come here, so a running one was left by a worker that died (the queue gave its task back).
+    run = import_run_reclaim(run=import_run_get(pk=run_id))
+    if run.status != ImportStatus.PENDING:  # finished already: a repeat of the task changes nothing
         return {"run": run.pk, "status": run.status, "skipped": True}
     run = import_run_execute(run=run)
     return {"run": run.pk, "status": run.status, "problems": run.problems_count}

@@ -161,6 +161,16 @@ def import_run_start(*, run: ImportRun) -> tuple[ImportRun, bool]:
     return run, True
 
 
+def import_run_reclaim(*, run: ImportRun) -> ImportRun:
+    """A queued run its worker left running (killed mid-import, so its transaction rolled back and nothing was
+    written) is pending again, for the reclaimed task to import from the start."""
+    if run.status == ImportStatus.RUNNING:
+        ImportRun.objects.filter(pk=run.pk, status=ImportStatus.RUNNING).update(
+            status=ImportStatus.PENDING, started_at=None, progress={})
+        run.refresh_from_db()
+    return run
+
+
 def _stored_paths(run: ImportRun) -> list[Path]:
     """The run's files, which must be ones uploaded here and still on disk."""
     root = uploads_root().resolve()

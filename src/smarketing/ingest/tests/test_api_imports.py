@@ -157,6 +157,22 @@ def test_a_large_upload_is_queued_and_the_worker_imports_it_with_progress(api, a
     assert Contact.objects.filter(email__in=EMAILS).count() == 3
 
 
+def test_a_run_left_running_by_a_dead_worker_is_imported_when_its_task_is_given_back(api, active_playbook, export,
+                                                                                     settings):
+    from smarketing.ingest.tasks import import_run_task
+
+    # given a queued import whose worker died mid-run (its transaction rolled back: nothing written)
+    settings.SMARKETING_IMPORT_INLINE_BYTES = 100
+    run = upload(api, {"contacts.csv": export}, dry_run="false").json()
+    ImportRun.objects.filter(pk=run["id"]).update(status="running", progress={"step": "contacts", "done": 1,
+                                                                                "total": 3})
+    # when the queue gives the task back and it runs again
+    result = import_run_task.func(run["id"])
+    # then the run is imported from the start
+    assert result["status"] == "succeeded"
+    assert Contact.objects.filter(email__in=EMAILS).count() == 3
+
+
 def test_the_task_leaves_a_finished_run_alone(api, active_playbook, export):
     from smarketing.ingest.tasks import import_run_task
 
