@@ -117,7 +117,8 @@ def import_run_create(*, files: list[Path], system: str = "", mapping: Path | No
             run.mapping = run.mapping or found.mapping
     except DomainError as exc:
         run.status, run.error, run.finished_at = ImportStatus.REFUSED, str(exc), clock.now()
-        run.problems = [{"file": exc.record or "", "line": 1, "column": exc.field or "header", "message": str(exc)}]
+        message = str(exc).removeprefix(f"{exc.record}: ") if exc.record else str(exc)
+        run.problems = [{"file": exc.record or "", "line": 1, "column": exc.field or "header", "message": message}]
         run.problems_count = 1
     run.save()
     return run
@@ -190,6 +191,7 @@ def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.
         step("read", n + 1, len(run.files))
     problems: list[plan.Problem] = []
     reads: list[tuple[Table, plan.ReadResult]] = []
+    carried_reads: list[tuple[Table, plan.ReadResult]] = []
     unmapped: Counter[str] = Counter()
     for table, kind in tables:
         date_format = run.date_format or mapping.date_format
@@ -198,12 +200,21 @@ def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.
         reads.append((table, result))
         problems += result.problems
         unmapped += result.unmapped
+        for other in mapping.kinds[kind].also:  # kinds carried in this file's columns (Pipedrive's persons)
+            carried = plan.records_read(table, kind_name=other, kind=mapping.kinds[other], vocabulary=vocabulary,
+                                        tz=tz, date_format=date_format, embedded=True)
+            carried_reads.append((table, carried))
+            problems += carried.problems
+            unmapped += carried.unmapped
+            for line, reason in carried.rejected_lines.items():
+                result.rejected_lines.setdefault(line, reason)
+            result.records = [r for r in result.records if r.line not in carried.rejected_lines]
     step("check", len(tables), len(tables))
 
     outcome: dict[str, Any] = {}
     try:
         with transaction.atomic():
-            summary = _write(mapping.system, reads, problems, step)
+            summary = _write(mapping.system, reads + carried_reads, problems, step)
             outcome["summary"] = summary
             if run.dry_run or (problems and not run.skip_invalid):
                 raise _Rollback
@@ -271,6 +282,10 @@ def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: li
             kept.append(rec)
             wanted = _row(entity, rec, owners, ids, summary)
             if match.existing_id is None:
+                if entity == "opportunity" and "opened_at" not in wanted:
+                    # A deal the file gives no open date (Maven's prospects): opened when it came in, on creation
+                    # only, so a re-import leaves it alone.
+                    wanted["opened_at"] = clock.now()
                 creates.append({"source_id": rec.external_id, **wanted})
                 continue
             row = current[match.existing_id]
