@@ -146,3 +146,25 @@ def test_the_vocabulary_is_the_playbooks_and_an_older_version_without_one_reads_
     run = import_run_execute(run=import_run_create(files=[path], system="hubspot", dry_run=True))
     assert run.status == ImportStatus.SUCCEEDED, (run.error, run.problems)
     assert run.summary["vocabulary"] == "shipped default (playbook v2 has no vocabulary yet)"
+
+
+def test_the_past_does_not_fire_scores_are_rebuilt_by_the_worker_afterwards(active_playbook, tmp_path,
+                                                                             django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    from smarketing.lifecycle.models import Notification, SlaClock
+
+    files = [hs.write_contacts(tmp_path / "contacts.csv", hs.contact_rows(6)),
+             hs.write_companies(tmp_path / "companies.csv", hs.company_rows()),
+             hs.write_deals(tmp_path / "deals.csv", hs.deal_rows())]
+    with django_capture_on_commit_callbacks(execute=True) as dry:
+        import_run_execute(run=import_run_create(files=files, system="hubspot", dry_run=True))
+    assert dry == [] and DBTaskResult.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        run = _run(files)
+    assert run.status == ImportStatus.SUCCEEDED
+    # one rescoring for the whole import and the lost deal's reason sorted into themes, both queued; no deal
+    # outcome act, SLA clock or notification for the past
+    paths = sorted(p.rsplit(".", 1)[-1] for p in DBTaskResult.objects.values_list("task_path", flat=True))
+    assert paths == ["scores_rebuild_all_task", "themes_assign_new_task"]
+    assert SlaClock.objects.count() == 0 and Notification.objects.count() == 0
