@@ -20,6 +20,7 @@ from smarketing.core.errors import BadParameter, DomainError
 from smarketing.core.middleware import body_limit, error_code, json_error, too_large_response
 from smarketing.core.pagination import MAX_LIMIT, MAX_OFFSET
 from smarketing.core.throttling import TokenRateThrottle
+from smarketing.core.validation import CheckedParser
 from smarketing.team.auth import TokenAuth
 
 DESCRIPTION = """One revenue team: accounts, contacts, opportunities, campaigns, touchpoints, lifecycle, playbook,
@@ -51,7 +52,7 @@ for _name, _value in (("BODY_LIMIT", f"{body_limit():,}"), ("MAX_LIMIT", str(MAX
     DESCRIPTION = DESCRIPTION.replace(_name, _value)
 
 api = ContractAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs", description=DESCRIPTION,
-                  throttle=[TokenRateThrottle()])
+                  parser=CheckedParser(), throttle=[TokenRateThrottle()])
 
 
 @api.exception_handler(DomainError)
@@ -105,6 +106,9 @@ def _overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):
+        # Why: the body parser refused a value (core.validation.CheckedParser); ninja wraps that in a 400.
+        return _domain_error(request, exc.__cause__)
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
         # Why: a body that is not JSON is a bad payload like any other, with the same code and shape.
         message = "the request body is not valid JSON"
