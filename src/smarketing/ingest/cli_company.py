@@ -108,9 +108,14 @@ def pipedrive(files: list[Path] = FILES, dry_run: bool = DRY_RUN, skip_invalid: 
 
 
 def any_csv(files: list[Path] = FILES,
-            mapping: Path = typer.Option(..., "--mapping", help="The mapping file (format in the README)"),
+            mapping: Path = typer.Option(..., "--mapping", help="The mapping file (format in the README), or a "
+                                                                "shipped mapping's name (maven_crm)"),
             dry_run: bool = DRY_RUN, skip_invalid: bool = SKIP, json_out: bool = JSON,
             date_format: str | None = DATE_FORMAT, timezone: str | None = TIMEZONE) -> None:
-    """Import any CSV through a mapping file."""
+    """Import any CSV through a mapping file (or a shipped mapping by its name: maven_crm, hubspot, …)."""
+    if not mapping.is_file() and mapping.suffix == "" and len(mapping.parts) == 1:
+        from smarketing.ingest.mapping import mapping_shipped_path
+
+        mapping = mapping_shipped_path(mapping.name) or mapping
     _run(files, system="", mapping=mapping, dry_run=dry_run, skip_invalid=skip_invalid, json_out=json_out,
          date_format=date_format, timezone=timezone)

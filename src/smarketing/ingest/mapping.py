@@ -52,7 +52,8 @@ class FieldSpec(_Strict):
     vocabulary: VocabularyList | None = None
     kind: str | None = Field(default=None, description="for type ref: the file kind whose external id it names")
     required: bool = False
-    values: dict[str, str] = Field(default={}, description="for type string: a fixed translation of values")
+    values: dict[str, str] = Field(default={}, description="a fixed translation of the cells, read by the type "
+                                                           "after it; a cell not listed is reported")
 
     @model_validator(mode="before")
     @classmethod
@@ -102,6 +103,8 @@ class KindMapping(_Strict):
     stage_dates: dict[Stage, str | list[str]] = {}
     current_stage: CurrentStage | None = None
     campaigns: CampaignSpec | None = None
+    also: list[str] = Field(default=[], description="other kinds this file carries in its columns (a Pipedrive "
+                                                    "deals export's Person and Organization columns)")
 
     @field_validator("attributes")
     @classmethod
@@ -151,6 +154,10 @@ def _problems(mapping: Mapping) -> list[dict[str, str]]:
         for target in REQUIRED[kind.entity]:
             if target not in kind.fields:
                 out.append({"field": f"kinds.{kind_name}.fields", "message": f"a {kind.entity} needs {target!r}"})
+        for n, other in enumerate(kind.also):
+            if other not in mapping.kinds or other == kind_name:
+                out.append({"field": f"kinds.{kind_name}.also.{n}", "message": f"no other file kind {other!r} in "
+                                                                               "this mapping"})
         if kind.stage_dates and kind.entity == "opportunity":
             out.append({"field": f"kinds.{kind_name}.stage_dates", "message": (
                 "lifecycle stage dates belong to contacts and accounts; a deal's dates are opened_at and closed_at")})
@@ -195,14 +202,37 @@ def mapping_load(path: Path) -> Mapping:
 SHIPPED = ("hubspot", "salesforce", "pipedrive", "maven")
 
 
-def mapping_shipped(name: str) -> Mapping:
-    """One of the mappings shipped in `ingest/mappings/` by its name (hubspot, salesforce, …)."""
+def _shipped_file(name: str) -> str | None:
+    """The shipped mapping file named `name` (its file name, or the system it declares: maven → maven_crm)."""
     files = resources.files("smarketing.ingest").joinpath("mappings")
-    available = sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
-    if name not in available:
+    names = sorted(p.name for p in files.iterdir() if p.name.endswith(".yaml"))
+    if f"{name}.yaml" in names:
+        return f"{name}.yaml"
+    for file_name in names:
+        data = yaml.safe_load(files.joinpath(file_name).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("system") == name:
+            return file_name
+    return None
+
+
+def mapping_shipped_path(name: str) -> Path | None:
+    """The path of a shipped mapping by its name (`--mapping maven_crm`), None when no shipped mapping has it."""
+    file_name = _shipped_file(name)
+    if file_name is None:
+        return None
+    return Path(str(resources.files("smarketing.ingest").joinpath("mappings", file_name)))
+
+
+def mapping_shipped(name: str) -> Mapping:
+    """One of the mappings shipped in `ingest/mappings/` by its name (hubspot, salesforce, maven_crm or the
+    system it declares)."""
+    files = resources.files("smarketing.ingest").joinpath("mappings")
+    file_name = _shipped_file(name)
+    if file_name is None:
+        available = sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
         raise ValidationFailed(f"no shipped mapping {name!r}; shipped: {', '.join(available)}", field="system")
-    text = files.joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-    return mapping_parse(yaml.safe_load(text), source=f"mappings/{name}.yaml")
+    text = files.joinpath(file_name).read_text(encoding="utf-8")
+    return mapping_parse(yaml.safe_load(text), source=f"mappings/{file_name}")
 
 
 def mappings_shipped() -> list[Mapping]:

@@ -77,8 +77,11 @@ def _cell(table: Table, cells: list[str], spec: FieldSpec) -> tuple[str, str] | 
 
 
 def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary: SystemVocabulary, tz: ZoneInfo,
-                 date_format: str | None) -> ReadResult:
-    """Type every row of one file by its kind's mapping; each bad cell is a problem at its line and column."""
+                 date_format: str | None, embedded: bool = False) -> ReadResult:
+    """Type every row of one file by its kind's mapping; each bad cell is a problem at its line and column.
+
+    `embedded`: the kind is carried inside another kind's file (a Pipedrive deal row's `Person - …` columns), so
+    a row without its id has none of it, and a repeated id is the same record again (its first row is read)."""
     out = ReadResult()
     name = table.path.name
     lookups = {n: _lookup(vocabulary, n) for n in ("stages", "lead_statuses", "sources", "deal_stages")}
@@ -101,6 +104,8 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
         if not any(c.strip() for c in cells):
             continue
         sid = cells[id_col].strip()
+        if embedded and (not sid or sid in seen):
+            continue
         if not sid:
             bad(line, kind.id, "is empty: every row needs its external id")
             continue
@@ -230,9 +235,11 @@ def _jsonable(value: Any) -> Any:
 def _value(spec: FieldSpec, text: str, *, tz: ZoneInfo, date_format: str | None,
            lookups: dict[str, dict[str, Any]]) -> Any:
     kind = spec.type
+    if spec.values:  # a fixed translation first (Pipedrive's `Won` → true), then the type reads the result
+        if text not in spec.values:
+            return _UNMAPPED
+        text = spec.values[text]
     if kind == "string":
-        if spec.values:
-            return spec.values.get(text, _UNMAPPED)
         return text
     if kind == "email":
         email = text.lower()
