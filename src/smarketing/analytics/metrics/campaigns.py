@@ -17,7 +17,7 @@ from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.metrics.periods import ReportingPeriod
 from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows
 from smarketing.analytics.queries.attribution import build_journeys, run_model
-from smarketing.analytics.queries.roi import CampaignRoi, RoiQuery, RoiResult, roi_percent, run_roi
+from smarketing.analytics.queries.roi import CampaignRoi, RoiQuery, RoiResult, roi_percent, roi_result
 from smarketing.core.errors import ValidationFailed
 
 DEFAULT_MODEL = "linear"
@@ -44,9 +44,11 @@ def roi_spec(ctx: Context) -> RoiQuery:
 
 
 def roi_of(ctx: Context) -> RoiResult:
+    """The `roi` query of the measures' spec, once per run (and once with a direct `roi` query of the same spec
+    where the caller shares results: `roi.results_shared`)."""
     key = f"roi:{ctx.model or DEFAULT_MODEL}"
     if key not in ctx.cache:
-        ctx.cache[key] = run_roi(ctx.engine, roi_spec(ctx))
+        ctx.cache[key] = roi_result(ctx.engine, roi_spec(ctx))
     result: RoiResult = ctx.cache[key]
     return result
 

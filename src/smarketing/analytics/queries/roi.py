@@ -9,6 +9,9 @@ and revenue are in the same currency, so ROI and the ratios carry no unit.
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -183,3 +186,30 @@ def run_roi(engine: Any, spec: RoiQuery) -> RoiResult:
     return RoiResult(query=spec, weights=weights, definition=describe(won_spec),
                      method=method_of(won_spec, campaigns=runs["won"][0]), campaigns=rows,
                      total=_row(None, "(all campaigns)", "", total_cost, total_budget, totals))
+
+
+# A store of query results by (kind, spec as JSON) that a caller lends while it runs a query kind: the web lends its
+# shared figure cache, so the roi a metrics run computes for its campaign measures is the very result a direct
+# `roi` query of the same spec reads (the campaigns panel), and the other way round: cold, the scoreboard runs the
+# roi of a period once, not twice. The CLI and the API lend none and compute in place.
+ResultStore = Callable[[str, str, Callable[[], Any]], Any]
+_lent: contextvars.ContextVar[ResultStore | None] = contextvars.ContextVar("smk_roi_results", default=None)
+
+
+@contextmanager
+def results_shared(store: ResultStore) -> Iterator[None]:
+    """Within the block, `roi_result` reads and writes results through `store(kind, spec_json, compute)`."""
+    token = _lent.set(store)
+    try:
+        yield
+    finally:
+        _lent.reset(token)
+
+
+def roi_result(engine: Any, spec: RoiQuery) -> RoiResult:
+    """The roi of a spec on this engine: from the lent store when a caller lent one (computed once there), else run."""
+    store = _lent.get()
+    if store is None:
+        return run_roi(engine, spec)
+    result: RoiResult = store("roi", spec.model_dump_json(), lambda: run_roi(engine, spec))
+    return result

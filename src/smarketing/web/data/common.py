@@ -244,12 +244,15 @@ def skipped_rows() -> list[str]:
 
 def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
     """Run an analytics query kind (the API's and CLI's runner) and store its result or domain error."""
+    from smarketing.analytics.queries.roi import results_shared
     from smarketing.analytics.registry import get_kind, run_query
 
     spec = get_kind(kind).spec.model_validate_json(spec_json)
     key, name = figure_key(f"query:{kind}", spec_json), f"query:{kind}"
     try:
-        result = run_query(spec)
+        # A query run inside this one (the metrics' roi) is kept in, and read from, the row its own kind uses.
+        with results_shared(lambda inner, inner_json, run: cached(f"query:{inner}", inner_json, run, version=version)):
+            result = run_query(spec)
     except DomainError as exc:
         store(key=key, name=name, version=version, error=exc.message)
         raise
