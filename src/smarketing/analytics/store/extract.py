@@ -118,8 +118,10 @@ def adbc_connect() -> Iterator[Any]:
 
 def _select_list(table: LakeTable, vendor: str) -> str:
     casts = {
-        "sqlite": {"int": "CAST({c} AS INTEGER)", "str": "CAST({c} AS TEXT)", "float": "CAST({c} AS REAL)",
-                   "ts": "CAST({c} AS TEXT)", "date": "CAST({c} AS TEXT)", "bool": "CAST({c} AS INTEGER)"},
+        # SQLite's column affinities already store Django's integers, booleans, text and dates as one storage
+        # class each; a decimal is stored as INTEGER when whole, so only floats need a cast (casts cost ~30 %).
+        "sqlite": {"int": "{c}", "str": "{c}", "float": "CAST({c} AS REAL)", "ts": "{c}", "date": "{c}",
+                   "bool": "{c}"},
         "postgresql": {"int": "{c}::bigint", "str": "{c}::text", "float": "{c}::float8", "ts": "{c}",
                        "date": "{c}", "bool": "{c}"},
     }[vendor]
