@@ -26,7 +26,20 @@ def _seed_with_progress(size: str, seed: int, force: bool) -> None:
         bar.stop()
     counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.counts.items())
     typer.echo(f"seeded the {size} demo company in {result.seconds:.1f}s: {counts}")
+    _store_build()
     _print_logins([u for u, _ in result.logins], DEMO_PASSWORD)
+
+
+def _store_build() -> None:
+    """Copy the new company into the history store now, so the first analytics command answers at once."""
+    import time
+
+    from smarketing.analytics.store.sync import store_catch_up
+
+    started = time.perf_counter()
+    state = store_catch_up()
+    typer.echo(f"history store built in {time.perf_counter() - started:.1f}s: {sum(state.copied.values()):,} rows "
+               f"({state.lake.url})")
 
 
 def _print_logins(usernames: list[str], password: str) -> None:

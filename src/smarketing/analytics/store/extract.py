@@ -78,6 +78,13 @@ class SqliteSource:
     def scalar(self, sql: str) -> Any:
         from django.db import connection
 
+        if connection.in_atomic_block:
+            # Django's connection would show this transaction's uncommitted rows, which the reader cannot see: a
+            # mark taken there could pass rows that are never copied. The reader's view is the committed one.
+            from smarketing.analytics.store.sqlite_reader import read_arrow
+
+            table = read_arrow(self.path, sql)
+            return table.column(0)[0].as_py() if table.num_rows else None
         with connection.cursor() as cursor:
             cursor.execute(sql)
             row = cursor.fetchone()

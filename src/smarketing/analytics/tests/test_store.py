@@ -292,3 +292,13 @@ def test_a_query_does_not_wait_long_behind_a_writer_and_says_the_older_as_of(lak
     assert not errors
     store_catch_up(tables=["touchpoints"])
     assert [r["id"] for r in lake_rows("touchpoints", ["id"])] == db_ids(Touchpoint)
+
+
+@pytest.mark.django_db
+def test_a_catch_up_inside_a_transaction_copies_and_marks_only_committed_rows(lake):
+    # given rows this transaction wrote and has not committed
+    contact = ContactFactory()
+    TouchpointFactory(contact=contact, occurred_at=T0)
+    # when the store catches up from inside it, then it neither copies them nor moves its mark past them
+    state = store_catch_up(tables=["touchpoints"])
+    assert state.copied["touchpoints"] == 0 and state.manifests["touchpoints"].high_water == 0
