@@ -3,13 +3,16 @@
 and as a viewer. No answer may be a 5xx, every status must be one the operation documents, and every documented
 body must match its schema.
 
-The run is bounded and reproducible: a fixed number of examples per operation and mode, derandomized, no example
-database. `SMARKETING_FUZZ_EXAMPLES` raises the count for a longer run by hand.
+The run is bounded and reproducible: a fixed number of examples per operation and pass, derandomized, no example
+database (about three minutes per database on two cores). `SMARKETING_FUZZ_EXAMPLES` (default 3) raises the count
+for a longer run by hand: RevOps gets that many valid and two thirds as many invalid requests per operation, the
+viewer a third as many valid ones.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any
 
 import pytest
 
-EXAMPLES = int(os.environ.get("SMARKETING_FUZZ_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("SMARKETING_FUZZ_EXAMPLES", "3"))
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,7 +62,10 @@ def _fuzz(base_url: str, token: str, *, mode: Any, examples: int,
         status_code_conformance,
     )
 
-    schema = schemathesis.openapi.from_url(f"{base_url}/api/openapi.json")
+    from smarketing.api import api
+
+    # The document the server serves at /api/openapi.json, built in process (no load over a busy machine's loopback).
+    schema = schemathesis.openapi.from_dict(json.loads(json.dumps(api.get_openapi_schema())))
     checks = [not_a_server_error, status_code_conformance, content_type_conformance]
     session = requests.Session()
     headers = {"Authorization": f"Bearer {token}"}
@@ -91,11 +97,11 @@ def test_fuzzing_the_openapi_schema_finds_no_server_error_and_no_undocumented_st
     assert live_server.url.startswith("http://localhost") or live_server.url.startswith("http://127.0.0.1")
     base_url = live_server.url.replace("localhost", "127.0.0.1")
 
+    passes = [("revops", GenerationMode.POSITIVE, EXAMPLES), ("revops", GenerationMode.NEGATIVE, EXAMPLES * 2 // 3),
+              ("viewer", GenerationMode.POSITIVE, EXAMPLES // 3)]
     found = []
-    for role in ("revops", "viewer"):
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            found += [f"[{role}, {mode.value}] {line}" for line in
-                      _fuzz(base_url, fuzz_tokens[role], mode=mode, examples=EXAMPLES,
-                            fixed=fuzz_tokens["fixed"])]
+    for role, mode, examples in passes:
+        found += [f"[{role}, {mode.value}] {line}" for line in
+                  _fuzz(base_url, fuzz_tokens[role], mode=mode, examples=max(examples, 1), fixed=fuzz_tokens["fixed"])]
 
     assert found == [], "\n\n".join(found)

@@ -51,6 +51,8 @@ READ_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 404: ErrorOut, 422: Error
 WRITE_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 # A read whose spec travels in a POST body writes nothing, but a viewer is refused like on any POST.
 QUERY_ERRORS: dict[int, type[Schema]] = {**READ_ERRORS, 403: ErrorOut}
+# A read only some roles may make (webhooks, users): 403 for the others.
+RESTRICTED_READ_ERRORS: dict[int, type[Schema]] = {**READ_ERRORS, 403: ErrorOut}
 
 
 class InSchema(Schema):

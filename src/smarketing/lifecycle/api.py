@@ -12,6 +12,7 @@ from ninja import Query, Router, Status
 
 from smarketing.core.apitools import (
     READ_ERRORS,
+    RESTRICTED_READ_ERRORS,
     WRITE_ERRORS,
     Limit,
     QueryId,
@@ -229,7 +230,7 @@ def notification_read_all(request: HttpRequest) -> dict[str, int]:
 # ----------------------------------------------------------------------------------------------- webhooks
 
 
-@router.get("/lifecycle/webhooks", response={200: list[WebhookEndpointOut], **READ_ERRORS},
+@router.get("/lifecycle/webhooks", response={200: list[WebhookEndpointOut], **RESTRICTED_READ_ERRORS},
             summary="Webhook endpoints (revops)")
 def webhook_list(request: HttpRequest) -> Any:
     _revops(request)
@@ -242,7 +243,7 @@ def webhook_create(request: HttpRequest, payload: WebhookEndpointIn) -> Status:
     return Status(201, webhooks.webhook_endpoint_create(**payload.dict(), created_by=user))
 
 
-@router.get("/lifecycle/webhooks/{endpoint_id}", response={200: WebhookEndpointOut, **READ_ERRORS},
+@router.get("/lifecycle/webhooks/{endpoint_id}", response={200: WebhookEndpointOut, **RESTRICTED_READ_ERRORS},
             summary="One webhook endpoint")
 def webhook_get(request: HttpRequest, endpoint_id: RecordId) -> Any:
     _revops(request)
@@ -264,7 +265,7 @@ def webhook_delete(request: HttpRequest, endpoint_id: RecordId) -> Status:
     return Status(204, None)
 
 
-@router.get("/lifecycle/webhooks/{endpoint_id}/deliveries", response={200: list[WebhookDeliveryOut], **READ_ERRORS},
+@router.get("/lifecycle/webhooks/{endpoint_id}/deliveries", response={200: list[WebhookDeliveryOut], **RESTRICTED_READ_ERRORS},
             summary="Deliveries to one endpoint, newest first")
 def webhook_deliveries(request: HttpRequest, endpoint_id: RecordId, status: str = "", limit: Limit = 100) -> Any:
     _revops(request)
