@@ -187,10 +187,17 @@ def records_for_import(*, entity: str, source: str, source_ids: Sequence[str], e
     chunk = 2000
     for key, values in (("source_id__in", list(source_ids)), ("email__in", [e.lower() for e in emails]),
                         ("domain__in", list(domains))):
+        if key != "source_id__in" and values:  # records already found by their key need no second look-up
+            found = {str(r[key.removesuffix("__in")]) for r in out.values()}
+            values = [v for v in values if v not in found]
         for start in range(0, len(values), chunk):
             qs = model.objects.filter(**{key: values[start:start + chunk]})
+            # Why the exclusions: they are the conditions of the partial unique indexes on (source, source_id) and
+            # email, which the database uses only when the query states them
             if key == "source_id__in":
-                qs = qs.filter(source=source)
+                qs = qs.filter(source=source).exclude(source_id="")
+            elif key == "email__in":
+                qs = qs.exclude(email="")
             for row in qs.values(*fields):
                 out[row["id"]] = row
     return list(out.values())

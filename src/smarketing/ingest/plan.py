@@ -67,15 +67,6 @@ def _lookup(vocabulary: SystemVocabulary, name: str) -> dict[str, Any]:
     return {vocabulary_key(k): v for k, v in getattr(vocabulary, name).items()}
 
 
-def _cell(table: Table, cells: list[str], spec: FieldSpec) -> tuple[str, str] | None:
-    """(column name, text) of the first of the spec's columns the file has; None when it has none."""
-    for name in spec.columns:
-        i = table.column(name)
-        if i is not None:
-            return name, cells[i].strip()
-    return None
-
-
 def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary: SystemVocabulary, tz: ZoneInfo,
                  date_format: str | None, embedded: bool = False) -> ReadResult:
     """Type every row of one file by its kind's mapping; each bad cell is a problem at its line and column.
@@ -100,6 +91,51 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
         out.problems.append(Problem(name, line, column, message))
         out.rejected_lines.setdefault(line, f"{column}: {message}")
 
+    # Where each spec reads, found once per file (a file has hundreds of columns and many thousands of rows).
+    def locate(spec: FieldSpec) -> tuple[FieldSpec, tuple[str, int] | None]:
+        for column in spec.columns:
+            i = table.column(column)
+            if i is not None:
+                return spec, (column, i)
+        return spec, None
+
+    def typed(located: tuple[FieldSpec, tuple[str, int] | None], target: str, line: int, cells: list[str]
+              ) -> tuple[bool, Any]:
+        spec, where = located
+        text = cells[where[1]].strip() if where is not None else ""
+        if not text:
+            if spec.required:
+                bad(line, spec.columns[0], "is required" if where else "the column is missing from the header")
+            return False, None
+        column = where[0] if where is not None else spec.columns[0]
+        try:
+            value = _value(spec, text, tz=tz, date_format=date_format, lookups=lookups)
+        except values.ValueProblem as exc:
+            bad(line, column, str(exc))
+            return False, None
+        if value is _UNMAPPED:
+            out.unmapped[f"{spec.vocabulary or target}: {text}"] += 1
+            bad(line, column, f"{text!r} is not in the playbook's {spec.vocabulary or target} vocabulary "
+                              "for this system; add it there (or map it to null)" if spec.vocabulary else
+                              f"{text!r} is not one of {sorted(spec.values)}")
+            return False, None
+        if isinstance(value, str) and target in MAX_TEXT and len(value) > MAX_TEXT[target]:
+            bad(line, column, f"is longer than {MAX_TEXT[target]} characters")
+            return False, None
+        return True, value
+
+    fields = [(target, locate(spec)) for target, spec in kind.fields.items()]
+    attributes = [(key, locate(spec)) for key, spec in kind.attributes.items()]
+    stage_dates = [(str(stage), locate(FieldSpec(column=columns, type="datetime")))
+                   for stage, columns in kind.stage_dates.items()]
+    current_at = locate(FieldSpec(column=kind.current_stage.at, type="datetime")) if kind.current_stage else None
+    current_col = table.column(kind.current_stage.column) if kind.current_stage else None
+    campaigns_at = (locate(FieldSpec(column=kind.campaigns.at, type="datetime"))
+                    if kind.campaigns is not None and kind.campaigns.at else None)
+    campaign_cols = ((table.column(kind.campaigns.ids),
+                      table.column(kind.campaigns.names) if kind.campaigns.names else None)
+                     if kind.campaigns is not None else (None, None))
+
     for line, cells in table.rows:
         if not any(c.strip() for c in cells):
             continue
@@ -114,53 +150,27 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
             continue
         seen[sid] = line
         rec = Record(file=name, kind=kind_name, entity=kind.entity, line=line, external_id=sid)
-
-        def typed(spec: FieldSpec, target: str, line: int = line, cells: list[str] = cells) -> tuple[bool, Any]:
-            found = _cell(table, cells, spec)
-            if found is None or not found[1]:
-                if spec.required:
-                    bad(line, spec.columns[0], "is required" if found else "the column is missing from the header")
-                return False, None
-            column, text = found
-            try:
-                value = _value(spec, text, tz=tz, date_format=date_format, lookups=lookups)
-            except values.ValueProblem as exc:
-                bad(line, column, str(exc))
-                return False, None
-            if value is _UNMAPPED:
-                out.unmapped[f"{spec.vocabulary or target}: {text}"] += 1
-                bad(line, column, f"{text!r} is not in the playbook's {spec.vocabulary or target} vocabulary "
-                                  "for this system; add it there (or map it to null)" if spec.vocabulary else
-                                  f"{text!r} is not one of {sorted(spec.values)}")
-                return False, None
-            if isinstance(value, str) and target in MAX_TEXT and len(value) > MAX_TEXT[target]:
-                bad(line, column, f"is longer than {MAX_TEXT[target]} characters")
-                return False, None
-            return True, value
-
-        for target, spec in kind.fields.items():
-            ok, value = typed(spec, target)
+        for target, located in fields:
+            ok, value = typed(located, target, line, cells)
             if not ok or value is None:
                 continue
-            if spec.type == "ref":
+            if located[0].type == "ref":
                 rec.refs[target] = value
-            elif spec.type == "owner":
+            elif located[0].type == "owner":
                 rec.owner = value
             else:
                 rec.fields[target] = value
-        for key, spec in kind.attributes.items():
-            ok, value = typed(spec, key)
+        for key, located in attributes:
+            ok, value = typed(located, key, line, cells)
             if ok and value is not None:
                 rec.attributes[key] = _jsonable(value)
-        for stage, columns in kind.stage_dates.items():
-            spec = FieldSpec(column=columns, type="datetime")
-            ok, value = typed(spec, str(stage))
+        for stage, located in stage_dates:
+            ok, value = typed(located, stage, line, cells)
             if ok and value is not None:
-                rec.stages[str(stage)] = value
-        if kind.current_stage is not None:
+                rec.stages[stage] = value
+        if kind.current_stage is not None and current_at is not None:
             cs = kind.current_stage
-            i = table.column(cs.column)
-            label = cells[i].strip() if i is not None else ""
+            label = cells[current_col].strip() if current_col is not None else ""
             if label:
                 lookup = lookups[cs.vocabulary]
                 if vocabulary_key(label) not in lookup:
@@ -168,20 +178,18 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
                     bad(line, cs.column, f"{label!r} is not in the playbook's {cs.vocabulary} vocabulary for this "
                                          "system; add it there (or map it to null)")
                 elif (stage := lookup[vocabulary_key(label)]) is not None and str(stage) not in rec.stages:
-                    at_spec = FieldSpec(column=cs.at, type="datetime")
-                    ok, at = typed(at_spec, "at")
+                    ok, at = typed(current_at, "at", line, cells)
                     if ok and at is not None:
                         rec.stages[str(stage)] = at
-        if kind.campaigns is not None:
-            spec_c = kind.campaigns
-            ids_at, names_at = table.column(spec_c.ids), table.column(spec_c.names) if spec_c.names else None
-            ids = [c for c in values.split_multi(cells[ids_at]) if c] if ids_at is not None else []
+        ids_at, names_at = campaign_cols
+        if kind.campaigns is not None and ids_at is not None:
+            ids = [c for c in values.split_multi(cells[ids_at]) if c]
             names = values.split_multi(cells[names_at]) if names_at is not None else []
             if ids:
                 rec.campaigns = [(cid, names[n] if len(names) == len(ids) else "") for n, cid in enumerate(ids)]
-                rec.campaign_status = spec_c.status
-                if spec_c.at:
-                    ok, at = typed(FieldSpec(column=spec_c.at, type="datetime"), "at")
+                rec.campaign_status = kind.campaigns.status
+                if campaigns_at is not None:
+                    ok, at = typed(campaigns_at, "at", line, cells)
                     rec.campaigns_at = at if ok else None
         if kind.entity == "contact" and "email" not in rec.fields and not (rec.fields.get("first_name")
                                                                            or rec.fields.get("last_name")):

@@ -76,6 +76,7 @@ def stage_change_times_by_source_key(*, keys: list[str]) -> dict[str, datetime]:
     """When each recorded stage change with one of these import keys occurred (an import's re-run check)."""
     out: dict[str, datetime] = {}
     for start in range(0, len(keys), 2000):
-        out.update(StageChange.objects.filter(source_key__in=keys[start:start + 2000])
+        # Why exclude "": it is the condition of the partial unique index on source_key, which lets the database use it
+        out.update(StageChange.objects.filter(source_key__in=keys[start:start + 2000]).exclude(source_key="")
                    .values_list("source_key", "occurred_at"))
     return out

@@ -118,8 +118,9 @@ def stage_changes_bulk_record(*, changes: list[PastStageChange], actor_kind: str
     recorded: set[str] = set()
     key_list = sorted(keys)
     for start in range(0, len(key_list), CHUNK):
+        # Why exclude "": the partial unique index on source_key is used only when the query states its condition
         recorded.update(StageChange.objects.filter(source_key__in=key_list[start:start + CHUNK])
-                        .values_list("source_key", flat=True))
+                        .exclude(source_key="").values_list("source_key", flat=True))
     todo = [row for row in changes if not row.source_key or row.source_key not in recorded]
     if not todo:
         return 0
