@@ -128,6 +128,11 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
     attributes = [(key, locate(spec)) for key, spec in kind.attributes.items()]
     stage_dates = [(str(stage), locate(FieldSpec(column=columns, type="datetime")))
                    for stage, columns in kind.stage_dates.items()]
+    missing = [spec.columns[0] for _, (spec, where) in [*fields, *attributes] if spec.required and where is None]
+    if missing:  # said once for the file, not once per row
+        for column in missing:
+            out.problems.append(Problem(name, 1, column, "this required column is missing from the header"))
+        return out
     current_at = locate(FieldSpec(column=kind.current_stage.at, type="datetime")) if kind.current_stage else None
     current_col = table.column(kind.current_stage.column) if kind.current_stage else None
     campaigns_at = (locate(FieldSpec(column=kind.campaigns.at, type="datetime"))

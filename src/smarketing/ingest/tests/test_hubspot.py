@@ -256,3 +256,13 @@ def test_a_utf16_tab_separated_export_imports_as_the_csv_one(active_playbook, tm
     again = _import([hs.write_contacts(tmp_path / "contacts.csv", rows)])
     assert again.summary["contacts"] == {"created": 0, "updated": 0, "unchanged": 6}
     assert again.summary["stages"] == {}
+
+
+def test_a_deals_export_without_a_required_column_is_refused_once_at_its_header(active_playbook, tmp_path):
+    header = hs.header_line("deals").replace('"Create Date",', "")
+    path = tmp_path / "deals.csv"
+    path.write_bytes(hs._export(header, [{k: v for k, v in r.items() if k != "Create Date"} for r in hs.deal_rows()]))
+    run = _import([path])
+    assert run.status == ImportStatus.REFUSED
+    assert run.problems == [{"file": "deals.csv", "line": 1, "column": "Create Date",
+                             "message": "this required column is missing from the header"}]
