@@ -173,7 +173,8 @@ class Manifest:
     mark_recorded_at: str = ""  # the last catch-up no longer has that row as it was, and the table is recopied
     updated_mark: str = ""  # snapshot: the newest updated_at copied
     generation: int = 0  # snapshot: bumps with each refresh
-    retired: list[str] = field(default_factory=list)  # snapshot: the previous refresh, kept for readers still on it
+    # Files replaced by a snapshot's refresh or a history compaction, kept until the next one for readers on them.
+    retired: list[str] = field(default_factory=list)
     database: str = ""  # which database the rows came from
     synced_at: str = ""  # when rows were last copied in (UTC ISO); a catch-up that finds nothing new leaves it
 

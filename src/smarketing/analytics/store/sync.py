@@ -22,8 +22,8 @@ a second, so it is not done.)
 A lake copied from another database, or a mark row that is gone or changed (a flush, a reseed), makes that table
 start again from nothing. Deleting history rows other than the last one copied is not noticed by a catch-up
 (history is never deleted by the product; a contact's erasure cascades to it): `smarketing store status` compares
-counts and `smarketing store rebuild` starts over. History files are not compacted yet: each catch-up adds one
-file per month it touched, so a long-running lake is best rebuilt now and then (`store rebuild`).
+counts and `smarketing store rebuild` starts over. Each catch-up adds one file per month it touched; a month that
+gathers COMPACT_AT files is merged into one by the catch-up that made it so (see `_compact`).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 CHUNK_IDS = 500_000  # history ids copied per step: bounds memory, and a crash loses at most one step's work
+COMPACT_AT = 16  # files in one month partition that a catch-up merges into one
 # How long a catch-up waits for PostgreSQL transactions writing a history table before it leaves that table as it
 # is this time (a query must not hang behind a long import; the task queue's catch-up can afford to wait longer).
 QUERY_LOCK_TIMEOUT_MS = 500
@@ -233,7 +234,42 @@ def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Int
     if not manifest.synced_at:  # a table still empty: say when it was first found so
         manifest.synced_at = _now()
         manifest_write(lake, manifest)
+    if copied:
+        manifest = _compact(lake, manifest, table)
     return manifest, copied
+
+
+def _compact(lake: Lake, manifest: Manifest, table: LakeTable) -> Manifest:
+    """Merge the months that gathered COMPACT_AT files or more (each catch-up adds one file per month it touched).
+
+    The merged file is written first and the manifest then names it instead of its parts, which it keeps as
+    `retired` until the next compaction (a query that opened them can finish); a crash in between leaves a file no
+    manifest names, which the next copy deletes. The rows, and so the marks, do not change.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    by_month: dict[str, list[str]] = {}
+    for rel in manifest.files:
+        by_month.setdefault(rel.split("/", 1)[0], []).append(rel)
+    crowded = {month: files for month, files in by_month.items() if len(files) >= COMPACT_AT}
+    if not crowded:
+        return manifest
+    fs = lake.filesystem()
+    merged_away: list[str] = []
+    files = list(manifest.files)
+    for month, parts in crowded.items():
+        ranges = [rel.rsplit("/", 1)[1].removeprefix("part-").removesuffix(".parquet").split("-") for rel in parts]
+        lo, hi = min(int(r[0]) for r in ranges), max(int(r[1]) for r in ranges)
+        rows = pa.concat_tables([pq.read_table(lake.path(table.name, rel), filesystem=fs) for rel in parts])
+        rel = f"{month}/part-{lo:012d}-{hi:012d}.parquet"
+        _write_atomic(lake, f"{table.name}/{rel}", rows.sort_by("id"))
+        files = [f for f in files if f not in parts] + [rel]
+        merged_away += parts
+    manifest.files, manifest.retired = files, merged_away
+    manifest_write(lake, manifest)
+    _remove_unlisted(lake, manifest)  # the files retired by the compaction before this one
+    return manifest
 
 
 def _snapshot_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Interrupt | None,

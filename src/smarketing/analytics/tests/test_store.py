@@ -302,3 +302,34 @@ def test_a_catch_up_inside_a_transaction_copies_and_marks_only_committed_rows(la
     # when the store catches up from inside it, then it neither copies them nor moves its mark past them
     state = store_catch_up(tables=["touchpoints"])
     assert state.copied["touchpoints"] == 0 and state.manifests["touchpoints"].high_water == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_month_of_many_small_copies_is_merged_into_one_file(lake, monkeypatch):
+    from pathlib import Path
+
+    from smarketing.analytics.store import sync
+    from smarketing.campaigns.models import Touchpoint
+
+    monkeypatch.setattr(sync, "COMPACT_AT", 4)
+    contact = ContactFactory()
+    # when touches of one month arrive between catch-ups, five times
+    for i in range(5):
+        TouchpointFactory(contact=contact, occurred_at=T0 - timedelta(days=i))
+        TouchpointFactory(contact=contact, occurred_at=T0 + timedelta(days=40))  # another month, each time too
+        store_catch_up(tables=["touchpoints"])
+    manifest = manifest_read(lake, "touchpoints")
+    march = [f for f in manifest.files if f.startswith("month=2026-03/")]
+    # then the month was merged when it reached four files, and the fifth copy added one more
+    assert len(march) == 2 and len(manifest.files) <= 4
+    assert [r["id"] for r in lake_rows("touchpoints", ["id"])] == db_ids(Touchpoint)
+    # and the merged-away files stay on disk for one round (a query may be reading them), then go
+    assert manifest.retired and all(Path(lake.path("touchpoints", f)).exists() for f in manifest.retired)
+    for i in range(8):
+        TouchpointFactory(contact=contact, occurred_at=T0 - timedelta(days=i))
+        store_catch_up(tables=["touchpoints"])
+    after = manifest_read(lake, "touchpoints")
+    on_disk = {str(p.relative_to(lake.path("touchpoints"))) for p in Path(lake.path("touchpoints")).rglob("*.parquet")}
+    assert on_disk == set(after.files) | set(after.retired)
+    assert not set(manifest.retired) & on_disk
+    assert [r["id"] for r in lake_rows("touchpoints", ["id"])] == db_ids(Touchpoint)
