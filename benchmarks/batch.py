@@ -79,7 +79,8 @@ def seeded(data_dir: Path, size: str, seed: int) -> Path:
     """The demo company seeded once into `data_dir` (migrate + seed, untimed); returns its database file."""
     db = data_dir / "smarketing.db"
     if db.is_file():
-        print(f"reusing the seeded database in {data_dir}")
+        print(f"reusing the seeded database in {data_dir} (migrated to the current schema)")
+        subprocess.run([CLI, "migrate"], env=env_for(data_dir), check=True, capture_output=True)
         return db
     data_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
