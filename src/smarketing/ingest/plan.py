@@ -91,17 +91,15 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
         out.problems.append(Problem(name, line, column, message))
         out.rejected_lines.setdefault(line, f"{column}: {message}")
 
-    # Where each spec reads, found once per file (a file has hundreds of columns and many thousands of rows).
-    def locate(spec: FieldSpec) -> tuple[FieldSpec, tuple[str, int] | None]:
-        for column in spec.columns:
-            i = table.column(column)
-            if i is not None:
-                return spec, (column, i)
-        return spec, None
+    # Where each spec reads, found once per file (a file has hundreds of columns and many thousands of rows):
+    # the spec's columns the file has; a row reads the first of them it fills (Won time, else Lost time, …).
+    def locate(spec: FieldSpec) -> tuple[FieldSpec, list[tuple[str, int]]]:
+        return spec, [(column, i) for column in spec.columns if (i := table.column(column)) is not None]
 
-    def typed(located: tuple[FieldSpec, tuple[str, int] | None], target: str, line: int, cells: list[str]
+    def typed(located: tuple[FieldSpec, list[tuple[str, int]]], target: str, line: int, cells: list[str]
               ) -> tuple[bool, Any]:
-        spec, where = located
+        spec, present = located
+        where = next((c for c in present if cells[c[1]].strip()), present[0] if present else None)
         text = cells[where[1]].strip() if where is not None else ""
         if not text:
             if spec.required:
@@ -128,7 +126,7 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
     attributes = [(key, locate(spec)) for key, spec in kind.attributes.items()]
     stage_dates = [(str(stage), locate(FieldSpec(column=columns, type="datetime")))
                    for stage, columns in kind.stage_dates.items()]
-    missing = [spec.columns[0] for _, (spec, where) in [*fields, *attributes] if spec.required and where is None]
+    missing = [spec.columns[0] for _, (spec, present) in [*fields, *attributes] if spec.required and not present]
     if missing:  # said once for the file, not once per row
         for column in missing:
             out.problems.append(Problem(name, 1, column, "this required column is missing from the header"))
