@@ -11,6 +11,12 @@ class SmarketingUserAdmin(UserAdmin):
     fieldsets = (*(UserAdmin.fieldsets or ()), ("Revenue team", {"fields": (
         "role", "team_name", "region", "segment", "capacity_per_week", "out_of_office_until", "timezone")}))
 
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # Why: RevOps run the admin with every model permission but are not superusers; only a superuser makes one
+        # (or `smarketing createuser --superuser`), so no admin can promote themselves.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else (*fields, "is_superuser")
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):

@@ -1,0 +1,208 @@
+"""Every web action that writes, for every role: viewer, marketing, sales (a rep), sales manager, RevOps.
+
+The web app's routes are read from its URL configuration: a route that is neither a write action with cases here
+nor listed as a page that only reads fails `test_every_route_is_classified`. Each case posts a form as the browser
+does (no HTMX, so a success answers with its redirect) on records built for that role, and expects one status per
+role; a refusal is 403 with the page's layout. Another rep's MQL is decided by its owner's manager and RevOps only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver
+
+ROLES = ("viewer", "marketing", "sales", "manager", "revops")
+MISSING = 987654
+
+# Routes that only read (a POST to them writes nothing), and the sign-in routes every visitor uses.
+READ_ONLY = {"home", "funnel", "handoff", "campaigns", "campaign", "journeys", "feedback", "playbook",
+             "playbook_version", "goals", "contact", "account", "opportunity", "metrics", "measure_records",
+             "import_run", "import_run_rejected"}
+SIGN_IN = {"login", "logout"}
+# What reading pages may write: the figures they cache.
+CACHES = {"web.ComputedFigure"}
+
+
+def by_role(viewer: int, marketing: int, sales: int, manager: int, revops: int) -> dict[str, int]:
+    return dict(zip(ROLES, (viewer, marketing, sales, manager, revops), strict=True))
+
+
+class Team:
+    """The principals logged in, and builders of fresh records for one request."""
+
+    def __init__(self, users: dict[str, Any]) -> None:
+        from smarketing.team.services import user_update
+        from smarketing.testing.factories import UserFactory
+
+        self.manager = UserFactory(username="boss", role="sales")
+        self.rep2 = UserFactory(username="rep2", role="sales", manager=self.manager)
+        user_update(user=users["sales"], data={"manager": self.manager})
+        self.users = {**users, "manager": self.manager}
+
+    def client(self, role: str) -> Client:
+        client = Client()
+        client.force_login(self.users[role])
+        return client
+
+    def mql(self, owner: Any) -> int:
+        from smarketing.lifecycle.enums import ActorKind
+        from smarketing.lifecycle.services import stage_change_record
+        from smarketing.testing.factories import AccountFactory, ContactFactory
+
+        c: Any = ContactFactory(account=AccountFactory(), owner=owner)
+        for i, stage in enumerate(("lead", "mql")):
+            stage_change_record(contact=c, to_stage=stage, occurred_at=datetime(2026, 11, 2 + i, tzinfo=UTC),
+                                actor_kind=ActorKind.SYSTEM)
+        return c.pk
+
+    def insight(self) -> int:
+        from smarketing.feedback.models import Insight, Theme
+
+        theme = Theme.objects.create(name="Pricing")
+        return Insight.objects.create(theme=theme, title="Pricing: 12 items", reason="volume",
+                                      first_signal_at=datetime(2026, 11, 1, tzinfo=UTC)).pk
+
+    def draft(self) -> int:
+        from smarketing.playbook.selectors import default_playbook_data
+        from smarketing.playbook.services import playbook_draft_create
+
+        return playbook_draft_create(content=default_playbook_data(), created_by=self.users["revops"]).number
+
+    def token(self, user: Any) -> int:
+        from smarketing.team.services import api_token_create
+
+        return api_token_create(user=user, name="spare")[0].pk
+
+
+def _yaml() -> str:
+    import yaml
+
+    from smarketing.playbook.selectors import default_playbook_data
+
+    return yaml.safe_dump(default_playbook_data(), sort_keys=False)
+
+
+@dataclass(frozen=True)
+class Action:
+    route: str  # the URL name
+    variant: str
+    expected: dict[str, int]
+    request: Callable[[Team, str], tuple[str, dict[str, Any]]]  # (path, form)
+
+    @property
+    def id(self) -> str:
+        return f"{self.route}[{self.variant}]"
+
+
+def _decide(action: str, owner: str, form: dict[str, Any]) -> Callable[[Team, str], tuple[str, dict[str, Any]]]:
+    def build(team: Team, role: str) -> tuple[str, dict[str, Any]]:
+        who = team.rep2 if owner == "rep2" else team.users["sales"]
+        return f"/handoff/{team.mql(who)}/{action}/", form
+
+    return build
+
+
+ACTIONS = [
+    *(Action("handoff_decide", f"{verb}, another rep's MQL", by_role(403, 403, 403, 302, 302),
+             _decide(verb, "rep2", form))
+      for verb, form in (("accept", {}), ("reject", {"reason_key": "no_need"}), ("recycle", {}))),
+    *(Action("handoff_decide", f"{verb}, own MQL", by_role(403, 403, 302, 302, 302), _decide(verb, "sales", form))
+      for verb, form in (("accept", {}), ("reject", {"reason_key": "no_need"}), ("recycle", {}))),
+    Action("feedback_capture", "record", by_role(403, 302, 302, 302, 302),
+           lambda t, r: ("/feedback/capture/", {"text": "Pricing is too high for a team our size"})),
+    Action("insight_move", "acknowledge", by_role(403, 302, 403, 403, 302),
+           lambda t, r: (f"/feedback/insights/{t.insight()}/", {"to_status": "acknowledged"})),
+    Action("playbook_new", "draft", by_role(403, 302, 302, 302, 302),
+           lambda t, r: ("/playbook/new/", {"yaml": _yaml(), "notes": "From the matrix"})),
+    Action("playbook_edit", "draft", by_role(403, 302, 302, 302, 302),
+           lambda t, r: (f"/playbook/v{t.draft()}/edit/", {"yaml": _yaml(), "notes": "Edited"})),
+    Action("playbook_signoff", "own side", by_role(403, 302, 302, 302, 403),
+           lambda t, r: (f"/playbook/v{t.draft()}/signoff/", {"comment": "ok"})),
+    Action("imports", "upload nothing", by_role(403, 403, 403, 403, 422), lambda t, r: ("/import/", {})),
+    Action("import_run_confirm", "a run that does not exist", by_role(403, 403, 403, 403, 404),
+           lambda t, r: (f"/import/{MISSING}/confirm/", {})),
+    Action("me", "issue a token", by_role(403, 201, 201, 201, 201),
+           lambda t, r: ("/me/", {"name": "spreadsheet", "days": "30"})),
+    Action("me_token_revoke", "own token", by_role(302, 302, 302, 302, 302),
+           lambda t, r: (f"/me/tokens/{t.token(t.users[r])}/revoke/", {})),
+    Action("me_token_revoke", "another's token", by_role(404, 404, 404, 404, 404),
+           lambda t, r: (f"/me/tokens/{t.token(t.rep2)}/revoke/", {})),
+]
+
+
+def _route_names(patterns: list[Any]) -> set[str]:
+    names: set[str] = set()
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            names |= _route_names(p.url_patterns)
+        elif isinstance(p, URLPattern) and p.name:
+            names.add(p.name)
+    return names
+
+
+def test_every_route_is_classified():
+    from smarketing.web import urls
+
+    routes = _route_names(urls.urlpatterns)
+    actions = {a.route for a in ACTIONS}
+    assert routes - actions - READ_ONLY - SIGN_IN == set(), "web routes with neither role cases nor a read-only entry"
+    assert (actions | READ_ONLY | SIGN_IN) - routes == set(), "cases for routes the web app no longer has"
+    assert actions & READ_ONLY == set()
+
+
+@pytest.fixture
+def team(world, users) -> Team:
+    return Team(users)
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=[a.id for a in ACTIONS])
+def test_each_role_gets_the_expected_status(team, action):
+    got: dict[str, int] = {}
+    for role in ROLES:
+        path, form = action.request(team, role)
+        response = team.client(role).post(path, form)
+        got[role] = response.status_code
+        if response.status_code == 403:
+            # a refusal keeps the layout and says why
+            html = response.content.decode()
+            assert "<nav" in html and "role=\"alert\"" in html, (role, html[:300])
+    assert got == action.expected
+
+
+@pytest.mark.parametrize("route", sorted(READ_ONLY - {"import_run", "import_run_rejected"}))
+def test_a_post_to_a_page_that_reads_writes_nothing(team, route):
+    """A viewer's POST to a reading page changes no row: the pages hold no write behind a POST."""
+    from django.apps import apps
+    from django.urls import reverse
+
+    args = {"campaign": [1], "playbook_version": [1], "contact": [1], "account": [1], "opportunity": [1],
+            "measure_records": ["mqls_entered"]}.get(route, [])
+    viewer = team.client("viewer")
+    counts = {m._meta.label: m.objects.count() for m in apps.get_models()}
+    viewer.post(reverse(route, args=args), {"to_status": "closed", "text": "x"})
+    after = {m._meta.label: m.objects.count() for m in apps.get_models()}
+    changed = {k: (v, after[k]) for k, v in counts.items() if after[k] != v and k not in CACHES}
+    assert changed == {}
+
+
+def test_revops_run_the_admin_but_cannot_make_anyone_a_superuser(team, users):
+    # given a RevOps admin (staff, every model permission, not a superuser)
+    revops = users["revops"]
+    assert revops.is_staff and not revops.is_superuser
+    client = team.client("revops")
+    page = client.get(f"/admin/team/user/{revops.pk}/change/")
+    assert page.status_code == 200
+    # when they post their own change form with the superuser box ticked
+    form = {"username": revops.username, "email": revops.email, "role": "revops", "is_active": "on",
+            "is_staff": "on", "is_superuser": "on", "timezone": "UTC", "capacity_per_week": "0",
+            "date_joined_0": "2026-11-01", "date_joined_1": "09:00:00"}
+    client.post(f"/admin/team/user/{revops.pk}/change/", form)
+    # then they are still no superuser
+    revops.refresh_from_db()
+    assert not revops.is_superuser
