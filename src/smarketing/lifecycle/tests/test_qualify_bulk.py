@@ -160,3 +160,23 @@ def test_naive_time_is_refused(active_playbook):
     with pytest.raises(ValidationFailed) as err:
         mqls_qualify_bulk(at=datetime(2026, 11, 24, 15))
     assert err.value.field == "at"
+
+
+def test_the_command_qualifies_every_pending_contact_at_once(active_playbook, sellers, now, make_lead):
+    import json
+
+    from typer.testing import CliRunner
+
+    from smarketing.cli import build_app
+
+    # given two qualifying leads and one that is not
+    hot, warm, cold = make_lead(), make_lead(region="AMER"), make_lead(qualifies=False)
+    # when `smarketing handoff qualify --all` runs, in words and as JSON
+    said = CliRunner().invoke(build_app(), ["handoff", "qualify", "--all"], catch_exceptions=False)
+    again = CliRunner().invoke(build_app(), ["handoff", "qualify", "--all", "--json"], catch_exceptions=False)
+    # then the two became routed MQLs with clocks, the third stays a lead, and a second run finds nothing new
+    assert said.exit_code == 0 and said.output.strip() == "2 of 3 contacts became MQLs"
+    assert json.loads(again.output) == {"checked": 1, "qualified": 0}
+    assert set(Contact.objects.filter(lifecycle_stage="mql").values_list("id", flat=True)) == {hot.pk, warm.pk}
+    assert Contact.objects.get(pk=cold.pk).lifecycle_stage == "lead"
+    assert SlaClock.objects.filter(contact__in=[hot, warm]).count() == 4
