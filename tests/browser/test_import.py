@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 WAIT_MS = 120_000
 LEADS, MQLS = 2_300, 12  # enough rows that the file is over the inline bound: the worker imports it
-PERIOD = "2024-03-01..2024-03-31"  # before the demo company's history: the cohort is the imported contacts only
+PERIOD = "2024-03-01..2024-03-31"  # the imported contacts' month
 ENTERED = 'Date entered "{} (Lifecycle Stage Pipeline)"'
 
 
@@ -63,18 +63,46 @@ def worker(live_smarketing: Any) -> Iterator[Any]:
             proc.kill()
 
 
+def _funnel_figures(page: Any) -> tuple[float, float]:
+    """The funnel page's cohort and MQLs entered for the period (as its figures' data-value)."""
+    page.goto(f"/funnel/?period={PERIOD}&by=source")
+    figures = []
+    for name in ("cohort_entered", "mqls_entered"):
+        figure = page.locator(f"a[data-measure={name}]").first
+        figure.wait_for(timeout=WAIT_MS)
+        figures.append(float(figure.get_attribute("data-value") or 0))
+    return figures[0], figures[1]
+
+
 def _status(page: Any) -> str:
     return str(page.locator("#import-run").get_attribute("data-status"))
 
 
-def test_revops_upload_a_hubspot_export_confirm_it_and_find_the_contacts_on_the_funnel(as_role, shot, worker,
+@pytest.fixture
+def revops_page(browser: Any, live_smarketing: Any) -> Iterator[Any]:
+    """RevOps logged in, with waits long enough for a busy machine (the first pages compute their figures)."""
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_smarketing.url)
+    ctx.set_default_timeout(WAIT_MS)
+    page = ctx.new_page()
+    page.goto("/login/")
+    page.get_by_label("Username").fill("rita.revops")
+    page.get_by_label("Password").fill("demo")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live_smarketing.url + "/")
+    yield page
+    ctx.close()
+
+
+def test_revops_upload_a_hubspot_export_confirm_it_and_find_the_contacts_on_the_funnel(revops_page, shot, worker,
                                                                                         tmp_path):
     export = _export(tmp_path / "hubspot-contacts-2024-03.csv")
     assert export.stat().st_size > INLINE_MAX_BYTES
-    page = as_role("rita.revops")
+    page = revops_page
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    cohort_before, mqls_before = _funnel_figures(page)
     # given RevOps on the Import page (in the navigation)
+    page.goto("/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").click()
     page.wait_for_url(re.compile(r".*/import/$"))
     # when they upload the export
@@ -108,18 +136,14 @@ def test_revops_upload_a_hubspot_export_confirm_it_and_find_the_contacts_on_the_
     assert runs.count() >= 2
     assert "hubspot-contacts-2024-03.csv" in runs.first.inner_text()
     shot(page, "import-done")
-    # and the funnel of March 2024 is the imported cohort: every contact a lead, the referrals MQLs
-    page.goto(f"/funnel/?period={PERIOD}&by=source")
-    cohort = page.locator("a[data-measure=cohort_entered]").first
-    cohort.wait_for(timeout=WAIT_MS)
-    assert float(cohort.get_attribute("data-value") or 0) == LEADS + MQLS
-    mqls = page.locator("a[data-measure=mqls_entered]").first
-    assert float(mqls.get_attribute("data-value") or 0) == MQLS
+    # and the funnel of March 2024 counts them: every contact in the cohort, the referrals as MQLs
+    cohort_after, mqls_after = _funnel_figures(page)
+    assert (cohort_after - cohort_before, mqls_after - mqls_before) == (LEADS + MQLS, MQLS)
     shot(page, "import-funnel")
     # and the MQL figure opens the imported contacts by name
-    mqls.click()
+    page.locator("a[data-measure=mqls_entered]").first.click()
     page.wait_for_url(re.compile(r".*/metrics/mqls_entered/.*"))
     page.locator("[data-total]").wait_for(timeout=WAIT_MS)
     names = set(page.locator("tr[data-kind=contact] td a").all_inner_texts())
-    assert names == {f"Mira{n} Uploadson" for n in range(LEADS, LEADS + MQLS)}
+    assert {f"Mira{n} Uploadson" for n in range(LEADS, LEADS + MQLS)} <= names
     assert errors == []
