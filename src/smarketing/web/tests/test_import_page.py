@@ -131,3 +131,11 @@ def test_rejected_rows_of_a_skipping_import_are_downloaded_from_the_page(login, 
     body = b"".join(download.streaming_content).decode()
     assert download.status_code == 200 and "yesterday-ish" in body and body.startswith("line,reason,")
     assert login("marketing").get(link.group(1)).status_code == 403
+
+
+def test_a_file_that_is_not_an_export_is_refused_with_the_headers_expected_and_no_confirm(login, active_playbook):
+    client = login("revops")
+    response = post_upload(client, b"Name,Favourite colour\r\nAda,blue\r\n", name="notes.csv")
+    html = client.get(response["Location"]).content.decode()
+    assert 'data-status="refused"' in html and 'id="confirm-form"' not in html
+    assert re.search(r'<td>notes\.csv</td><td class="num">1</td><td>header</td><td>[^<]*Record ID', html)

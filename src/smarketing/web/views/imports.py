@@ -108,7 +108,9 @@ def _run_context(run: ImportRun) -> dict[str, Any]:
     return {"run": run, "mapping": mapping_label(run), "summary": summary_view(run.summary or {}),
             "rejected": rejected_names(run),
             "problems": (run.problems or [])[:PROBLEMS_SHOWN], "percent": round(100 * done / total) if total else None,
-            "can_confirm": run.dry_run and run.status in (ImportStatus.SUCCEEDED, ImportStatus.REFUSED),
+            # A dry run refused for its rows may be confirmed skipping them; one whose file was not recognised not.
+            "can_confirm": run.dry_run and (run.status == ImportStatus.SUCCEEDED or (
+                run.status == ImportStatus.REFUSED and all(f.get("kind") for f in run.files))),
             "poll_seconds": POLL_SECONDS}
 
 
