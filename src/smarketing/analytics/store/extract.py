@@ -36,9 +36,11 @@ class PostgresSource:
         user = quote(str(s.get("USER") or ""), safe="")
         password = quote(str(s.get("PASSWORD") or ""), safe="")
         auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-        host = s.get("HOST") or "localhost"
+        host = str(s.get("HOST") or "localhost")
         port = f":{s['PORT']}" if s.get("PORT") else ""
-        self.conn = pg_dbapi.connect(f"postgresql://{auth}{host}{port}/{quote(str(s['NAME']), safe='')}")
+        name = quote(str(s["NAME"]), safe="")
+        # A Unix socket folder is percent-encoded in the host part, as libpq reads it.
+        self.conn = pg_dbapi.connect(f"postgresql://{auth}{quote(host, safe='')}{port}/{name}")
 
     def scalar(self, sql: str) -> Any:
         cursor = self.conn.cursor()
