@@ -72,8 +72,9 @@ OUTCOME_FIELDS = ("outcome", "loss_reason", "closed_at", "account_id", "primary_
 @transaction.atomic
 def opportunity_create(**data: Any) -> Opportunity:
     """Open an opportunity (or record one already closed: its outcome is acted on after commit)."""
-    opportunity = record_create(Opportunity, _closed_now_if_closing(data, current=None), allowed=OPPORTUNITY_FIELDS,
-                                label="opportunity")
+    data = _closed_now_if_closing(data, current=None)
+    _close_after_open(data.get("opened_at"), data.get("closed_at"), record="opportunity")
+    opportunity = record_create(Opportunity, data, allowed=OPPORTUNITY_FIELDS, label="opportunity")
     if opportunity.outcome != Outcome.OPEN:
         _act_on_outcome(opportunity)
     return opportunity
@@ -89,11 +90,20 @@ def opportunity_update(*, opportunity: Opportunity, data: dict[str, Any]) -> Opp
     """
     before = {name: getattr(opportunity, name) for name in OUTCOME_FIELDS}
     data = _closed_now_if_closing(data, current=opportunity)
-    opportunity = record_update(opportunity, data, allowed=OPPORTUNITY_FIELDS, label="opportunity")
+    opportunity = record_update(opportunity, data, allowed=OPPORTUNITY_FIELDS, label="opportunity",
+                                check=lambda o: _close_after_open(o.opened_at, o.closed_at,
+                                                                  record=f"opportunity:{o.pk}"))
     changed = any(getattr(opportunity, name) != value for name, value in before.items())
     if opportunity.outcome != Outcome.OPEN and changed:
         _act_on_outcome(opportunity)
     return opportunity
+
+
+def _close_after_open(opened_at: Any, closed_at: Any, *, record: str) -> None:
+    # Why: a deal closed before it opened has a negative cycle time and breaks every velocity figure.
+    if isinstance(opened_at, datetime) and isinstance(closed_at, datetime) and closed_at < opened_at:
+        raise ValidationFailed(f"{record}: closed_at {closed_at.isoformat()} is before opened_at "
+                               f"{opened_at.isoformat()}", field="closed_at", record=record)
 
 
 def _closed_now_if_closing(data: dict[str, Any], *, current: Opportunity | None) -> dict[str, Any]:

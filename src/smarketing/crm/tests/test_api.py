@@ -224,6 +224,9 @@ def test_contact_list_does_not_query_per_row(api, django_assert_max_num_queries)
 # ---------------------------------------------------------------- opportunities
 
 def test_opportunity_create_defaults_opened_at_and_closes_with_patch(api):
+    from smarketing.core import clock
+
+    clock.freeze(datetime(2026, 6, 1, 9, tzinfo=UTC))  # "now" opens it before it closes on 30 June
     account = AccountFactory()
     contact = ContactFactory(account=account)
 
