@@ -139,6 +139,7 @@ ROUTERS = [
     ("smarketing.crm.api", "", "crm"),
     ("smarketing.campaigns.api", "", "campaigns"),
     ("smarketing.lifecycle.api", "", "lifecycle"),
+    ("smarketing.lifecycle.corrections_api", "", "corrections"),
     ("smarketing.feedback.api", "", "feedback"),
     ("smarketing.scoring.api", "/scoring", "scoring"),
     ("smarketing.analytics.api", "/analytics", "analytics"),

@@ -58,16 +58,19 @@ def arrow_schema(name: str) -> pa.Schema:
 
 def django_select(name: str) -> str:
     """The portable SELECT (SQLite and PostgreSQL) that yields dataset `name` from the Django tables."""
-    from smarketing.campaigns.models import Campaign, Touchpoint
+    from smarketing.campaigns.models import Campaign, Touchpoint, TouchpointCorrection
     from smarketing.crm.models import Account, Contact, Opportunity
-    from smarketing.lifecycle.models import StageChange
+    from smarketing.lifecycle.models import StageChange, StageChangeCorrection
 
-    t = {m.__name__: m._meta.db_table for m in (Campaign, Touchpoint, Account, Contact, Opportunity, StageChange)}
+    t = {m.__name__: m._meta.db_table for m in (Campaign, Touchpoint, Account, Contact, Opportunity, StageChange,
+                                                 StageChangeCorrection, TouchpointCorrection)}
+    # A corrected row (RevOps' recorded reversal) is left out of every figure.
     selects = {
         "stage_changes": f"SELECT id, contact_id, account_id, from_stage, to_stage, occurred_at, playbook_version_id "
-                         f"FROM {t['StageChange']}",
+                         f"FROM {t['StageChange']} WHERE id NOT IN "
+                         f"(SELECT stage_change_id FROM {t['StageChangeCorrection']})",
         "touchpoints": f"SELECT id, contact_id, account_id, campaign_id, channel, kind, occurred_at, value "
-                       f"FROM {t['Touchpoint']}",
+                       f"FROM {t['Touchpoint']} WHERE id NOT IN (SELECT touchpoint_id FROM {t['TouchpointCorrection']})",
         "contacts": f"SELECT c.id, c.account_id, c.lead_source, c.owner_id, c.country, c.buying_role, "
                     f"c.lifecycle_stage, a.segment, c.first_seen_at, c.created_at, c.source "
                     f"FROM {t['Contact']} c LEFT JOIN {t['Account']} a ON a.id = c.account_id",

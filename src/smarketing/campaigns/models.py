@@ -183,3 +183,15 @@ class CampaignMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} in {self.campaign_id}: {self.status}"
+
+
+class TouchpointCorrection(AppendOnly):
+    """RevOps' recorded reversal of a touchpoint that should not have been recorded: the touchpoint stays in the
+    history, marked corrected, and drops out of every figure. Never updated or deleted."""
+
+    touchpoint = models.OneToOneField(Touchpoint, on_delete=models.CASCADE, related_name="correction")
+    corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+
+    def __str__(self) -> str:
+        return f"correction of touchpoint {self.touchpoint_id}: {self.reason}"

@@ -77,6 +77,34 @@ def register(app: typer.Typer) -> None:
     app.add_typer(handoff, name="handoff")
     app.add_typer(sla, name="sla")
     app.add_typer(webhook, name="webhook")
+    correct = typer.Typer(help="RevOps: correct a bad history row (a recorded reversal, never an edit).",
+                          no_args_is_help=True)
+    app.add_typer(correct, name="correct")
+
+    @correct.command("stage-change")
+    def correct_stage_change(change_id: int = typer.Argument(..., help="The stage change's id"),
+                             reason: str = typer.Option(..., "--reason", help="Why it is wrong"),
+                             as_user: str = typer.Option(..., "--as", help="The RevOps admin correcting it")) -> None:
+        """Reverse a stage change: it stays in the history, marked, and drops out of every figure."""
+        from smarketing.lifecycle.services_corrections import stage_change_correct
+        from smarketing.team.selectors import user_get_by_username
+
+        c = stage_change_correct(stage_change_id=change_id, reason=reason,
+                                 corrected_by=user_get_by_username(username=as_user))
+        typer.echo(f"stage change {change_id} corrected by {as_user}: {c.reason}")
+
+    @correct.command("touchpoint")
+    def correct_touchpoint(touchpoint_id: int = typer.Argument(..., help="The touchpoint's id"),
+                           reason: str = typer.Option(..., "--reason", help="Why it is wrong"),
+                           as_user: str = typer.Option(..., "--as", help="The RevOps admin correcting it")) -> None:
+        """Reverse a touchpoint: it stays in the history, marked, and drops out of every figure."""
+        from smarketing.campaigns.services import touchpoint_correct
+        from smarketing.team.selectors import user_get_by_username
+
+        c = touchpoint_correct(touchpoint_id=touchpoint_id, reason=reason,
+                               corrected_by=user_get_by_username(username=as_user))
+        typer.echo(f"touchpoint {touchpoint_id} corrected by {as_user}: {c.reason}")
+
 
     # ------------------------------------------------------------------------------------------- handoff
 

@@ -252,3 +252,15 @@ class MqlAwaitingDecision(Contact):
         proxy = True
         verbose_name = "MQL awaiting decision"
         verbose_name_plural = "MQLs awaiting decision"
+
+
+class StageChangeCorrection(AppendOnly):
+    """RevOps' recorded reversal of a stage change that should not have happened (a typo, a wrong contact): the
+    change stays in the history, marked corrected, and drops out of every figure. Never updated or deleted."""
+
+    stage_change = models.OneToOneField(StageChange, on_delete=models.CASCADE, related_name="correction")
+    corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+
+    def __str__(self) -> str:
+        return f"correction of stage change {self.stage_change_id}: {self.reason}"

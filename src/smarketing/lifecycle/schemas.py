@@ -338,3 +338,30 @@ class WebhookDeliveryOut(Schema):
     last_error: str
     delivered_at: datetime | None
     created_at: datetime
+
+
+# ------------------------------------------------------------------------------------------ history corrections
+
+class CorrectionIn(InSchema):
+    reason: str = Field(..., min_length=5, max_length=500, description="Why the row is wrong (kept with the correction)")
+
+
+class CorrectionOut(Schema):
+    """A recorded reversal of one history row: the row stays, marked, and drops out of every figure."""
+
+    id: int
+    record: str = Field(..., description="stage_change:<id> or touchpoint:<id>")
+    reason: str
+    corrected_by_id: int
+    corrected_by_username: str
+    recorded_at: datetime
+
+    @staticmethod
+    def resolve_record(obj: Any) -> str:
+        if hasattr(obj, "stage_change_id"):
+            return f"stage_change:{obj.stage_change_id}"
+        return f"touchpoint:{obj.touchpoint_id}"
+
+    @staticmethod
+    def resolve_corrected_by_username(obj: Any) -> str:
+        return str(obj.corrected_by.username)

@@ -72,6 +72,15 @@ def stage_change_record_once(*, to_stage: str, contact: Contact | None = None, a
     subject = contact if contact is not None else account
     assert subject is not None
     from_stage, latest = _place_on_timeline(contact=contact, account=account, when=when)
+    if from_stage == to_stage and _recorded_by(contact=contact, account=account, when=when):
+        # Why: a change to the stage the history already has the subject in moves nothing, yet would count twice in
+        # the funnel. (A subject without history may record the stage it was created in: its entry.)
+        racing = _by_source_key(source_key) if source_key else None  # a keyed repeat committed meanwhile
+        if racing is not None:
+            return _replayed(racing, to_stage=to_stage, contact=contact, account=account, occurred_at=occurred_at)
+        label = f"contact:{contact.pk}" if contact is not None else f"account:{subject.pk}"
+        raise ValidationFailed(f"{label} is already in stage '{to_stage}' at {when:%Y-%m-%d %H:%M} UTC; a stage "
+                               "change moves to another stage", field="to_stage", record=label)
     row = StageChange(
         contact=contact, account=account, from_stage=from_stage, to_stage=to_stage, occurred_at=when,
         actor=actor if actor_kind == ActorKind.USER or actor else None, actor_kind=actor_kind, reason=reason,
@@ -106,13 +115,20 @@ def _place_on_timeline(*, contact: Contact | None, account: Account | None, when
     assert subject is not None
     if not subject.pk:
         return "", True
-    history = StageChange.objects.filter(contact=contact) if contact is not None else StageChange.objects.filter(
-        account=account)
+    history = (StageChange.objects.filter(contact=contact) if contact is not None else StageChange.objects.filter(
+        account=account)).filter(correction__isnull=True)  # corrected changes are not history any more
     if not history.filter(occurred_at__gt=when).exists():
         return subject.lifecycle_stage or "", True
     before = history.filter(occurred_at__lte=when).order_by("-occurred_at", "-id").values_list(
         "to_stage", flat=True).first()
     return before or "", False
+
+
+def _recorded_by(*, contact: Contact | None, account: Account | None, when: datetime) -> bool:
+    """Whether the subject's history has a standing (uncorrected) change at or before `when`."""
+    history = StageChange.objects.filter(contact=contact) if contact is not None else StageChange.objects.filter(
+        account=account)
+    return history.filter(occurred_at__lte=when, correction__isnull=True).exists()
 
 
 def _by_source_key(source_key: str) -> StageChange | None:

@@ -88,6 +88,11 @@ HISTORY: tuple[LakeTable, ...] = (
               _cols("id account_id contact_id opportunity_id author_id kind:str text:str occurred_at:ts source:str "
                     "source_id:str recorded_at:ts"),
               time_column="occurred_at"),
+    # RevOps' reversals of bad history rows: the datasets leave the corrected stage changes and touchpoints out.
+    LakeTable("stage_change_corrections", "lifecycle.StageChangeCorrection", "history",
+              _cols("id stage_change_id corrected_by_id reason:str recorded_at:ts"), time_column="recorded_at"),
+    LakeTable("touchpoint_corrections", "campaigns.TouchpointCorrection", "history",
+              _cols("id touchpoint_id corrected_by_id reason:str recorded_at:ts"), time_column="recorded_at"),
 )
 
 SNAPSHOTS: tuple[LakeTable, ...] = (

@@ -9,6 +9,9 @@ from smarketing.analytics.store.layout import TABLES, Lake, LakeTable, Manifest,
 # Which lake table each dataset reads; the contacts dataset also takes its segment from the accounts table.
 DATASET_TABLE = {"stage_changes": "stage_changes", "touchpoints": "touchpoints", "contacts": "contacts",
                  "accounts": "accounts", "opportunities": "opportunities", "campaigns": "campaigns"}
+# A corrected row (RevOps' recorded reversal) drops out of its dataset: the corrections table and its key.
+CORRECTIONS = {"stage_changes": ("stage_change_corrections", "stage_change_id"),
+               "touchpoints": ("touchpoint_corrections", "touchpoint_id")}
 _DUCK_TYPES = {"int": "BIGINT", "str": "VARCHAR", "float": "DOUBLE", "ts": "TIMESTAMPTZ", "date": "DATE",
                "bool": "BOOLEAN"}
 
@@ -50,7 +53,11 @@ def dataset_sql(con: Any, name: str, lake: Lake, manifests: dict[str, Manifest])
         picked = ", ".join("a.segment" if c == "segment" else f"c.\"{c}\"" for c in columns)
         return (f"SELECT {picked} FROM {main} AS c LEFT JOIN {accounts} AS a ON a.id = c.account_id "
                 f"WHERE c._ok")
-    return f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM {main} AS t WHERE t._ok"
+    where = "t._ok"
+    if name in CORRECTIONS:
+        table, key = CORRECTIONS[name]
+        where += f" AND t.id NOT IN (SELECT {key} FROM {source(con, lake, manifests[table])} AS x)"
+    return f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM {main} AS t WHERE {where}"
 
 
 def skipped_warning(name: str, manifests: dict[str, Manifest]) -> str | None:

@@ -177,12 +177,37 @@ def test_the_same_source_key_with_other_content_is_a_409_naming_the_field(api, a
 
 def test_without_a_source_key_each_post_appends(api, active_playbook):
     contact = ContactFactory()
-    body = {"contact_id": contact.pk, "to_stage": "mql", "occurred_at": "2026-05-04T09:30:00Z"}
+    bodies = [{"contact_id": contact.pk, "to_stage": stage, "occurred_at": at} for stage, at in (
+        ("mql", "2026-05-04T09:30:00Z"), ("sal", "2026-05-05T09:30:00Z"), ("mql", "2026-05-06T09:30:00Z"))]
 
-    statuses = [api.post("/api/stage-changes", body).status_code for _ in range(2)]
+    statuses = [api.post("/api/stage-changes", body).status_code for body in bodies]
 
-    assert statuses == [201, 201]
-    assert StageChange.objects.filter(contact=contact, source_key="").count() == 2
+    assert statuses == [201, 201, 201]
+    assert StageChange.objects.filter(contact=contact, source_key="").count() == 3
+
+
+def test_a_change_to_the_stage_the_contact_is_in_is_refused(api, active_playbook):
+    # given a contact recorded as a lead (its entry), then as an MQL
+    contact = ContactFactory()
+    entry = api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "lead",
+                                            "occurred_at": "2026-05-03T09:30:00Z"})
+    lead_again = api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "lead",
+                                                 "occurred_at": "2026-05-03T10:00:00Z"})
+    api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "mql", "occurred_at": "2026-05-04T09:30:00Z"})
+
+    # when the same stage is posted again, now and as a backfill inside the MQL period
+    again = api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "mql"})
+    backfill = api.post("/api/stage-changes", {"contact_id": contact.pk, "to_stage": "mql",
+                                               "occurred_at": "2026-05-04T12:00:00Z"})
+
+    # then lead → lead and mql → mql are refused naming to_stage; nothing was appended for them
+    assert entry.status_code == 201
+    assert lead_again.status_code == 422 and "already in stage 'lead'" in lead_again.json()["message"]
+    for response in (again, backfill):
+        assert response.status_code == 422
+        assert response.json()["field"] == "to_stage"
+        assert "already in stage 'mql'" in response.json()["message"]
+    assert list(StageChange.objects.filter(contact=contact).values_list("to_stage", flat=True)) == ["lead", "mql"]
 
 
 def test_a_source_key_longer_than_128_characters_is_422(api, active_playbook):
