@@ -188,6 +188,13 @@ def _stored_paths(run: ImportRun) -> list[Path]:
     return paths
 
 
+def confirmable(run: ImportRun) -> bool:
+    """Whether a run is a finished dry run whose files were all recognised (refused for its rows is fine: the
+    confirmation may skip them)."""
+    return run.dry_run and run.status in (ImportStatus.SUCCEEDED, ImportStatus.REFUSED) and all(
+        f.get("kind") for f in run.files)
+
+
 def import_run_confirm(*, run: ImportRun, actor: Any, skip_invalid: bool | None = None) -> ImportRun:
     """A new pending run that imports for real the stored files a finished dry run read (no re-upload)."""
     from smarketing.ingest.services import import_run_create
@@ -198,6 +205,11 @@ def import_run_confirm(*, run: ImportRun, actor: Any, skip_invalid: bool | None 
     if run.status not in (ImportStatus.SUCCEEDED, ImportStatus.REFUSED):
         raise ValidationFailed(f"import #{run.pk} is {run.get_status_display().lower()}; only a finished dry run "
                                f"can be confirmed", field="run", record=f"import:{run.pk}")
+    unknown = [str(f.get("name")) for f in run.files if not f.get("kind")]
+    if unknown:
+        raise ValidationFailed(f"import #{run.pk}: {', '.join(unknown)} is not an export the importer recognises; "
+                               f"nothing to confirm (see its problem for the headers expected)", field="files",
+                               record=f"import:{run.pk}")
     paths = _stored_paths(run)
     # An uploaded mapping file was stored beside the files it maps; a shipped mapping is known by its name.
     stored_mapping = paths[0].parent / Path(run.mapping).name if run.mapping and paths else None

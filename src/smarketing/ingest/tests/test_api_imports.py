@@ -191,6 +191,10 @@ def test_a_file_the_importer_does_not_recognise_is_refused_naming_the_file_and_t
     assert (problem["file"], problem["line"], problem["column"]) == ("notes.csv", 1, "header")
     assert "Record ID" in problem["message"]  # the headers a HubSpot export has
     assert not Contact.objects.filter(first_name="Ada").exists()
+    confirm = api.client.post(f"/api/imports/{run['id']}/confirm", {}, content_type="application/json",
+                              headers={"Authorization": f"Bearer {api.tokens['revops']}"})
+    assert confirm.status_code == 422 and "notes.csv is not an export" in confirm.json()["message"]
+    assert ImportRun.objects.count() == 1
 
 
 def test_a_bad_time_zone_is_422_naming_the_field_and_keeps_no_file(api, active_playbook, export):

@@ -17,6 +17,7 @@ from smarketing.ingest.enums import ImportStatus, ImportSystem
 from smarketing.ingest.models import ImportRun
 from smarketing.ingest.selectors import import_run_get, import_run_list
 from smarketing.ingest.uploads import (
+    confirmable,
     import_run_confirm,
     import_run_start,
     import_run_upload,
@@ -108,9 +109,7 @@ def _run_context(run: ImportRun) -> dict[str, Any]:
     return {"run": run, "mapping": mapping_label(run), "summary": summary_view(run.summary or {}),
             "rejected": rejected_names(run),
             "problems": (run.problems or [])[:PROBLEMS_SHOWN], "percent": round(100 * done / total) if total else None,
-            # A dry run refused for its rows may be confirmed skipping them; one whose file was not recognised not.
-            "can_confirm": run.dry_run and (run.status == ImportStatus.SUCCEEDED or (
-                run.status == ImportStatus.REFUSED and all(f.get("kind") for f in run.files))),
+            "can_confirm": confirmable(run),
             "poll_seconds": POLL_SECONDS}
 
 
