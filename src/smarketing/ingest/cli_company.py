@@ -66,6 +66,9 @@ def run_as_text(run: ImportRun) -> str:
             verb = "would be " if run.dry_run or not s.get("written") else ""
             lines.append(f"  {entity}: {c['created']} {verb}created, {c['updated']} {verb}updated, "
                          f"{c['unchanged']} unchanged")
+    if "campaign_records" in s:
+        c = s["campaign_records"]
+        lines.append(f"  campaigns: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged")
     if s.get("stages"):
         lines.append("  stage changes appended: " + ", ".join(f"{k} {v}" for k, v in s["stages"].items()))
     if s.get("owners_created"):

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from smarketing.core.errors import ValidationFailed
 from smarketing.lifecycle.enums import Stage
 
-Entity = Literal["contact", "account", "opportunity"]
-FieldType = Literal["string", "email", "datetime", "number", "integer", "bool", "list", "duration", "owner", "ref",
-                    "vocabulary"]
+Entity = Literal["contact", "account", "opportunity", "campaign"]
+FieldType = Literal["string", "email", "datetime", "date", "number", "integer", "bool", "list", "duration", "owner",
+                    "ref", "vocabulary"]
 VocabularyList = Literal["stages", "lead_statuses", "sources", "deal_stages"]
 
 # What each entity takes (the crm's fields, by name); `ref` fields name another kind's external id.
@@ -36,8 +36,11 @@ TARGETS: dict[str, dict[str, tuple[str, ...]]] = {
                     "won_reason": ("string",), "owner": ("owner",), "product": ("string",),
                     "won": ("bool",), "lost": ("bool",), "account": ("ref",), "contacts": ("ref",),
                     "type": ("string",)},
+    # channel and type take the campaigns' keys (translate the system's labels with `values:`)
+    "campaign": {"name": ("string",), "channel": ("string",), "type": ("string",), "start_date": ("date",),
+                 "end_date": ("date",), "budget": ("number",), "actual_cost": ("number",)},
 }
-REQUIRED = {"contact": (), "account": ("name",), "opportunity": ("name",)}
+REQUIRED = {"contact": (), "account": ("name",), "opportunity": ("name",), "campaign": ("name", "start_date")}
 
 
 class _Strict(BaseModel):
@@ -158,7 +161,7 @@ def _problems(mapping: Mapping) -> list[dict[str, str]]:
             if other not in mapping.kinds or other == kind_name:
                 out.append({"field": f"kinds.{kind_name}.also.{n}", "message": f"no other file kind {other!r} in "
                                                                                "this mapping"})
-        if kind.stage_dates and kind.entity == "opportunity":
+        if kind.stage_dates and kind.entity in ("opportunity", "campaign"):
             out.append({"field": f"kinds.{kind_name}.stage_dates", "message": (
                 "lifecycle stage dates belong to contacts and accounts; a deal's dates are opened_at and closed_at")})
     return out

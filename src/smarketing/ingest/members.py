@@ -34,7 +34,8 @@ from smarketing.campaigns.selectors import campaign_ids_by_source
 from smarketing.campaigns.services import campaign_members_upsert_many
 from smarketing.core.validation import activity_window_problem
 from smarketing.crm.selectors import contact_ids_by_email, contact_ids_by_source
-from smarketing.ingest.csvfile import Problem, problems_error, read_csv
+from smarketing.ingest.csvfile import Problem, problems_error
+from smarketing.ingest.readers import read_table
 
 DEFAULT_SOURCE = "salesforce"
 REQUIRED = ("Campaign ID", "Member Status", "Created Date")
@@ -81,10 +82,13 @@ def parse_status(text: str) -> str | None:
 
 def read_members(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, Any]]:
     """Parse and check every row; all problems are raised together, each naming its line and column."""
-    table = read_csv(path)
-    raw = [(line, {k: v.strip() for k, v in row.items()}) for line, row in table.rows]
-    problems = [Problem(1, col, "this column is missing from the header") for col in table.missing(REQUIRED)]
-    if not any(c in table.header for c in CONTACT_COLUMNS):
+    # Read as the report is exported: its footer (Grand Totals, Confidential, Copyright) left out, cross-object
+    # prefixes (`Campaign: Campaign ID`) read by the name after them.
+    table = read_table(path)
+    header = [h.split(": ", 1)[-1] for h in table.header]
+    raw = [(line, {h: c.strip() for h, c in zip(header, cells, strict=True)}) for line, cells in table.rows]
+    problems = [Problem(1, col, "this column is missing from the header") for col in REQUIRED if col not in header]
+    if not any(c in header for c in CONTACT_COLUMNS):
         problems.append(Problem(1, "Contact ID", "the header needs a Lead ID or a Contact ID column"))
     if problems:
         raise problems_error(problems, path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -209,7 +209,7 @@ _UNMAPPED = object()
 
 
 def _date_columns(kind: KindMapping) -> list[str]:
-    specs = [spec for spec in [*kind.fields.values(), *kind.attributes.values()] if spec.type == "datetime"]
+    specs = [spec for spec in [*kind.fields.values(), *kind.attributes.values()] if spec.type in ("datetime", "date")]
     columns = [c for spec in specs for c in spec.columns]
     columns += [c for cols in kind.stage_dates.values() for c in ([cols] if isinstance(cols, str) else cols)]
     if kind.current_stage is not None:
@@ -234,7 +234,7 @@ def _date_format_detect(table: Table, kind: KindMapping) -> tuple[str | None, Pr
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
@@ -259,6 +259,9 @@ def _value(spec: FieldSpec, text: str, *, tz: ZoneInfo, date_format: str | None,
         return email
     if kind == "datetime":
         return values.parse_datetime(text, tz=tz, date_format=date_format)
+    if kind == "date":  # the calendar day where the export was written
+        at = values.parse_datetime(text, tz=tz, date_format=date_format)
+        return at.astimezone(tz).date() if at is not None else None
     if kind == "number":
         return values.parse_number(text)
     if kind == "integer":

@@ -32,6 +32,7 @@ from smarketing.crm.services import (
 )
 from smarketing.feedback.capture import feedback_capture_opportunity_losses
 from smarketing.ingest import plan
+from smarketing.ingest.campaign_records import campaign_records_write
 from smarketing.ingest.detect import DetectedFile, kind_detect
 from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.mapping import Mapping, mapping_load, mapping_shipped, mappings_shipped
@@ -238,7 +239,7 @@ def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.
 def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: list[plan.Problem],
            step: Progress) -> dict[str, Any]:
     """Write (or rehearse) the records in entity order; returns the summary. Conflicting rows become problems."""
-    records: dict[str, list[plan.Record]] = {e: [] for e in ENTITY_ORDER}
+    records: dict[str, list[plan.Record]] = {e: [] for e in (*ENTITY_ORDER, "campaign")}
     for _, result in reads:
         for rec in result.records:
             records[rec.entity].append(rec)
@@ -312,6 +313,8 @@ def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: li
         step(PLURAL[entity], len(recs), len(recs))
     _history(source, records, subjects, opportunities_won, summary)
     step("history", 1, 1)
+    if records["campaign"]:  # a campaigns file, before the memberships a contacts export names
+        summary["campaign_records"] = campaign_records_write(source=source, records=records["campaign"])
     _campaign_members(source, records["contact"], subjects["contact"], summary)
     if any(summary[PLURAL[e]]["created"] or summary[PLURAL[e]]["updated"] for e in ENTITY_ORDER):
         transaction.on_commit(scores_rebuild_all_task.enqueue)

@@ -315,3 +315,65 @@ def test_cli_dry_run_reports_without_writing(active_playbook, tmp_path):
     assert data["summary"]["stages"]["lead"] == 12
     assert _counts() == (0, 0, 0, 0)
     assert FeedbackItem.objects.count() == 0
+
+
+def campaign_rows() -> list[dict[str, Any]]:
+    return [
+        {"Campaign ID": "701A", "Campaign Name": "Spring webinar", "Type": "Webinar", "Start Date": date(2026, 3, 14),
+         "End Date": date(2026, 3, 28), "Budgeted Cost in Campaign": "2000", "Actual Cost in Campaign": "1850.50"},
+        {"Campaign ID": "701B", "Campaign Name": "Paris trade show", "Type": "Trade Show",
+         "Start Date": date(2026, 4, 15), "End Date": None, "Budgeted Cost in Campaign": "9000",
+         "Actual Cost in Campaign": ""},
+    ]
+
+
+@pytest.mark.parametrize("layout", ["report", "dataloader"])
+def test_campaigns_come_in_with_their_cost_and_campaign_members_join_them(active_playbook, tmp_path, layout):
+    from smarketing.campaigns.models import Campaign, CampaignMember
+
+    # given the campaigns export and the leads export
+    leads = lead_rows(4)
+    if layout == "report":
+        files = [write_salesforce_report(tmp_path / "campaigns.csv", "campaigns", campaign_rows()),
+                 write_salesforce_report(tmp_path / "leads.csv", "leads", leads)]
+    else:
+        names = {"Campaign ID": "Id", "Campaign Name": "Name", "Type": "Type", "Start Date": "StartDate",
+                 "End Date": "EndDate", "Budgeted Cost in Campaign": "BudgetedCost",
+                 "Actual Cost in Campaign": "ActualCost"}
+        files = [write_salesforce_dataloader(tmp_path / "campaigns.csv", "campaigns",
+                                             [{names[k]: v for k, v in r.items()} for r in campaign_rows()]),
+                 write_salesforce_dataloader(tmp_path / "leads.csv", "leads", _api("leads", leads))]
+    # when they are imported
+    run = _import(files)
+    # then the campaigns exist with their channel, type, dates and costs
+    assert run.status == ImportStatus.SUCCEEDED, run.problems
+    assert run.files[0]["kind"] == ("campaigns" if layout == "report" else "campaigns_api")
+    assert run.summary["campaign_records"] == {"created": 2, "updated": 0, "unchanged": 0}
+    webinar = Campaign.objects.get(source="salesforce", source_id="701A")
+    assert (webinar.name, webinar.channel, webinar.type) == ("Spring webinar", "webinar", "demand_gen")
+    assert (webinar.start_date, webinar.end_date) == (date(2026, 3, 14), date(2026, 3, 28))
+    assert (str(webinar.budget), str(webinar.actual_cost)) == ("2000.00", "1850.50")
+    show = Campaign.objects.get(source_id="701B")
+    assert (show.channel, show.type, show.end_date, str(show.actual_cost)) == ("event", "event", None, "0.00")
+    # when the same files come in again nothing changes; a later export's actual cost updates the campaign
+    assert _import(files).summary["campaign_records"] == {"created": 0, "updated": 0, "unchanged": 2}
+    later = campaign_rows()
+    later[1]["Actual Cost in Campaign"] = "8700"
+    again = _import([write_salesforce_report(tmp_path / "campaigns-later.csv", "campaigns", later)])
+    assert again.summary["campaign_records"] == {"created": 0, "updated": 1, "unchanged": 1}
+    assert str(Campaign.objects.get(source_id="701B").actual_cost) == "8700.00"
+    # when the Campaign Members report comes in (its own importer, matched by the Salesforce ids)
+    members = write_salesforce_report(tmp_path / "members.csv", "campaign_members", [
+        {"Campaign ID": "701A", "Lead ID": "00Q00000", "Member Status": "Responded",
+         "First Responded Date": date(2026, 3, 20), "Created Date": date(2026, 3, 14)},
+        {"Campaign ID": "701A", "Lead ID": "00Q00001", "Member Status": "Sent", "Created Date": date(2026, 3, 14)},
+        {"Campaign ID": "701B", "Lead ID": "00Q00001", "Member Status": "Attended",
+         "First Responded Date": date(2026, 4, 16), "Created Date": date(2026, 4, 1)}])
+    code, out = _cli("import", "members", str(members))
+    # then each lead is a member of its campaign with its status and first response
+    assert code == 0, out
+    responded = CampaignMember.objects.get(campaign=webinar, contact__source_id="00Q00000")
+    assert (responded.status, responded.first_responded_at.date()) == ("responded", date(2026, 3, 20))
+    assert CampaignMember.objects.get(campaign=webinar, contact__source_id="00Q00001").status == "sent"
+    assert CampaignMember.objects.get(campaign=show).status == "attended"
+    assert CampaignMember.objects.count() == 3
