@@ -34,7 +34,7 @@ def stage_change_correct(*, stage_change_id: int, reason: str, corrected_by: Use
     """Reverse one stage change (RevOps, with a reason); a second correction of the same change is a conflict."""
     record = f"stage_change:{stage_change_id}"
     reason = correction_checked(user=corrected_by, reason=reason, record=record)
-    change = StageChange.objects.select_for_update().select_related("contact", "account").filter(
+    change = StageChange.objects.select_for_update(of=("self",)).select_related("contact", "account").filter(
         pk=stage_change_id).first()
     if change is None:
         raise NotFound(f"stage change {stage_change_id} does not exist", record=record)
