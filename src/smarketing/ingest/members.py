@@ -12,6 +12,8 @@ Columns (Salesforce's report headers; extra columns are ignored)
   Dates are ISO 8601 (`2026-03-01`, `2026-03-01T09:30:00Z`) or Salesforce's US layout (`3/1/2026`,
   `3/1/2026 9:30 AM`); a time without a UTC offset is read as UTC.
 - `Campaign Member ID` (optional): the member's Salesforce id, kept as its source id.
+- A Data Loader export's API names read as these (`CampaignId`, `LeadId`, `ContactId`, `Status`,
+  `FirstRespondedDate`, `CreatedDate`, `Id`); a report's footer and cross-object prefixes are left out.
 
 Every row is checked first (each problem names the line and the column, and nothing is written if there is
 any), then all rows are written in one transaction. Importing the same file again changes nothing; a later
@@ -41,6 +43,10 @@ DEFAULT_SOURCE = "salesforce"
 REQUIRED = ("Campaign ID", "Member Status", "Created Date")
 CONTACT_COLUMNS = ("Lead ID", "Contact ID")
 STATUS_ALIASES = {"received": MemberStatus.SENT, "clicked": MemberStatus.OPENED}
+# A Data Loader export of CampaignMember names its columns by API name.
+DATALOADER_NAMES = {"Id": "Campaign Member ID", "CampaignId": "Campaign ID", "LeadId": "Lead ID",
+                    "ContactId": "Contact ID", "Status": "Member Status", "FirstRespondedDate": "First Responded Date",
+                    "CreatedDate": "Created Date"}
 DATE_LAYOUTS = ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M", "%m/%d/%Y")
 
 
@@ -85,7 +91,7 @@ def read_members(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, 
     # Read as the report is exported: its footer (Grand Totals, Confidential, Copyright) left out, cross-object
     # prefixes (`Campaign: Campaign ID`) read by the name after them.
     table = read_table(path)
-    header = [h.split(": ", 1)[-1] for h in table.header]
+    header = [DATALOADER_NAMES.get(h, h.split(": ", 1)[-1]) for h in table.header]
     raw = [(line, {h: c.strip() for h, c in zip(header, cells, strict=True)}) for line, cells in table.rows]
     problems = [Problem(1, col, "this column is missing from the header") for col in REQUIRED if col not in header]
     if not any(c in header for c in CONTACT_COLUMNS):

@@ -363,12 +363,20 @@ def test_campaigns_come_in_with_their_cost_and_campaign_members_join_them(active
     assert again.summary["campaign_records"] == {"created": 0, "updated": 1, "unchanged": 1}
     assert str(Campaign.objects.get(source_id="701B").actual_cost) == "8700.00"
     # when the Campaign Members report comes in (its own importer, matched by the Salesforce ids)
-    members = write_salesforce_report(tmp_path / "members.csv", "campaign_members", [
+    member_rows: list[dict[str, Any]] = [
         {"Campaign ID": "701A", "Lead ID": "00Q00000", "Member Status": "Responded",
          "First Responded Date": date(2026, 3, 20), "Created Date": date(2026, 3, 14)},
         {"Campaign ID": "701A", "Lead ID": "00Q00001", "Member Status": "Sent", "Created Date": date(2026, 3, 14)},
         {"Campaign ID": "701B", "Lead ID": "00Q00001", "Member Status": "Attended",
-         "First Responded Date": date(2026, 4, 16), "Created Date": date(2026, 4, 1)}])
+         "First Responded Date": date(2026, 4, 16), "Created Date": date(2026, 4, 1)}]
+    if layout == "report":
+        members = write_salesforce_report(tmp_path / "members.csv", "campaign_members", member_rows)
+    else:
+        names = {"Campaign ID": "CampaignId", "Lead ID": "LeadId", "Member Status": "Status",
+                 "First Responded Date": "FirstRespondedDate", "Created Date": "CreatedDate"}
+        members = write_salesforce_dataloader(tmp_path / "members.csv", "campaign_members", [
+            {**{names[k]: v for k, v in r.items()}, "HasResponded": "First Responded Date" in r}
+            for r in member_rows])
     code, out = _cli("import", "members", str(members))
     # then each lead is a member of its campaign with its status and first response
     assert code == 0, out
