@@ -206,3 +206,22 @@ def test_revops_run_the_admin_but_cannot_make_anyone_a_superuser(team, users):
     # then they are still no superuser
     revops.refresh_from_db()
     assert not revops.is_superuser
+
+
+def test_revops_users_are_not_superusers_however_they_are_made(db, users):
+    # given RevOps users made every way the product makes users: createuser's service, provisioning through the
+    # API's service, a role change, and the demo's seed
+    from smarketing.demo.services import _users as demo_users
+    from smarketing.demo.simulator import Person
+    from smarketing.team.services import user_provision, user_update
+
+    provisioned, _ = user_provision(email="rita@example.com", role="revops")
+    promoted = user_update(user=users["viewer"], data={"role": "revops"})
+    [demo] = [u for u in demo_users([Person("mkt", "Maria", "M", "marketing"), Person("sam", "Sam", "S", "sales"),
+                                     Person("ops", "Olga", "O", "revops"), Person("vic", "Vic", "V", "viewer")])
+              if u.role == "revops"]
+    # then each runs the admin (staff, with the models' permissions) and none is a superuser
+    for user in (users["revops"], provisioned, promoted, demo):
+        user.refresh_from_db()
+        assert user.is_staff and not user.is_superuser, user.username
+        assert user.has_perm("team.change_user"), user.username
