@@ -143,10 +143,11 @@ def _problems(mapping: Mapping) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for kind_name, kind in mapping.kinds.items():
         targets = TARGETS[kind.entity]
+        an = "an" if kind.entity[0] in "aeiou" else "a"
         for target, spec in kind.fields.items():
             path = f"kinds.{kind_name}.fields.{target}"
             if target not in targets:
-                out.append({"field": path, "message": f"a {kind.entity} has no field {target!r}; it takes "
+                out.append({"field": path, "message": f"{an} {kind.entity} has no field {target!r}; it takes "
                                                       f"{', '.join(sorted(targets))} (keep others as attributes)"})
                 continue
             if spec.type not in targets[target]:
@@ -156,7 +157,7 @@ def _problems(mapping: Mapping) -> list[dict[str, str]]:
                 out.append({"field": f"{path}.kind", "message": f"no file kind {spec.kind!r} in this mapping"})
         for target in REQUIRED[kind.entity]:
             if target not in kind.fields:
-                out.append({"field": f"kinds.{kind_name}.fields", "message": f"a {kind.entity} needs {target!r}"})
+                out.append({"field": f"kinds.{kind_name}.fields", "message": f"{an} {kind.entity} needs {target!r}"})
         for n, other in enumerate(kind.also):
             if other not in mapping.kinds or other == kind_name:
                 out.append({"field": f"kinds.{kind_name}.also.{n}", "message": f"no other file kind {other!r} in "

@@ -213,3 +213,25 @@ def test_an_unknown_header_is_refused_with_the_headers_expected(active_playbook,
     run = import_run_create(files=[path], system="pipedrive", dry_run=False)
     assert run.status == ImportStatus.REFUSED
     assert "activities.csv" in run.error and "Deal - ID, Deal - Title, Deal - Status" in run.error
+
+
+@pytest.mark.parametrize("change, field, words", [
+    (lambda kinds: kinds["deals"].update({"also": ["people"]}), "kinds.deals.also.0", "no other file kind 'people'"),
+    (lambda kinds: kinds["deals"].update({"also": ["deals"]}), "kinds.deals.also.0", "no other file kind 'deals'"),
+    (lambda kinds: kinds["organizations"]["fields"].update({"budget": {"column": "Organization - Budget",
+                                                                       "type": "number"}}),
+     "kinds.organizations.fields.budget", "an account has no field 'budget'"),
+])
+def test_a_mapping_that_names_a_kind_it_lacks_is_refused_by_field(change, field, words):
+    from importlib import resources
+
+    import yaml
+
+    from smarketing.core.errors import ValidationFailed
+    from smarketing.ingest.mapping import mapping_parse
+
+    data = yaml.safe_load(resources.files("smarketing.ingest").joinpath("mappings", "pipedrive.yaml").read_text())
+    change(data["kinds"])
+    with pytest.raises(ValidationFailed) as caught:
+        mapping_parse(data, source="pipedrive.yaml")
+    assert caught.value.field == field and words in str(caught.value)
