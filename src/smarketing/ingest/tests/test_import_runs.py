@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -22,7 +23,7 @@ from smarketing.lifecycle.models import StageChange
 pytestmark = pytest.mark.skipif(not hs.EXPORTS.is_dir(), reason="../shared/datasets/crm_exports is absent")
 
 
-def _run(files: list[Path], **options: object) -> ImportRun:
+def _run(files: list[Path], **options: Any) -> ImportRun:
     return import_run_execute(run=import_run_create(files=files, system="hubspot", dry_run=False, **options))
 
 
