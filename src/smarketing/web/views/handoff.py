@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from smarketing.core.errors import DomainError, PermissionDenied, ValidationFailed
+from smarketing.core.pagination import offset_from_query
 from smarketing.crm.selectors import contact_get
 from smarketing.lifecycle.selectors_queue import QueueRow, handoff_queue_rows
 from smarketing.lifecycle.services_handoff import handoff_accept, handoff_recycle, handoff_reject
@@ -43,10 +44,7 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
         return page(request, "web/handoff.html", {"items": [], "no_playbook": True})
     scope = request.GET.get("scope") or ("mine" if request.user.role == "sales" else "all")  # type: ignore[union-attr]
     owner_id = request.user.pk if scope == "mine" else None
-    try:
-        offset = max(0, int(request.GET.get("offset", "0")))
-    except ValueError:
-        offset = 0
+    offset = offset_from_query(request.GET.get("offset"))  # a 400 page naming ?offset= when out of bounds
     rows = handoff_queue_rows(owner_id=owner_id, limit=offset + PAGE_SIZE + 1, viewer=request.user)[offset:]
     items = [{"row": r, "clocks": _clocks(r)} for r in rows[:PAGE_SIZE]]
     quarter = parse_period(current_quarter_key())

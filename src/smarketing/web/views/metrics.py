@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from smarketing.analytics.metrics import CONTACT_FILTERS, MEASURES, MetricsResult
 from smarketing.analytics.metrics.campaigns import MODELS
 from smarketing.analytics.queries.funnel import describe_filters
+from smarketing.core.pagination import offset_from_query
 from smarketing.web.data.common import query_result
 from smarketing.web.data.measures import metrics
 from smarketing.web.periods import Period
@@ -53,10 +54,7 @@ def measure_records(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404(f"measure {name!r} is unknown")
     period, error = period_from(request)
     filters, model = _filters(request), _model(request)
-    try:
-        offset = max(int(request.GET.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
+    offset = offset_from_query(request.GET.get("offset"))  # a 400 page naming ?offset= when out of bounds
     result = _metrics(period, filters, model)
     records = query_result("measure_records", {"name": name, "period": period.key, "filters": filters,
                                                "offset": offset, "limit": PAGE_SIZE,

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from smarketing.core.errors import DomainError, NotFound
+from smarketing.core.pagination import offset_from_query
 from smarketing.crm import timeline
 from smarketing.crm.selectors import (
     account_get,
@@ -34,10 +35,7 @@ CONTACTS_SHOWN = 50
 
 
 def _offset(request: HttpRequest) -> int:
-    try:
-        return max(0, int(request.GET.get("offset", "0")))
-    except ValueError:
-        return 0
+    return offset_from_query(request.GET.get("offset"))  # a 400 page naming ?offset= when out of bounds
 
 
 def _timeline_context(entries: timeline.TimelinePage, url: str, own: timeline.RecordRef) -> dict[str, Any]:
