@@ -67,11 +67,13 @@ def read_arrow(db_path: str, sql: str) -> pa.Table:
 
 
 def _serve() -> None:  # pragma: no cover - runs in the helper process (exercised by every SQLite store test)
+    import os
+
     import adbc_driver_sqlite.dbapi as sqlite_dbapi
     import pyarrow as pa
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    connections: dict[str, Any] = {}
+    connections: dict[tuple[str, int], Any] = {}  # by path and inode: a file replaced under the path is reopened
     while True:
         try:
             (length,) = struct.unpack(">I", _read_exact(stdin, 4))
@@ -79,9 +81,10 @@ def _serve() -> None:  # pragma: no cover - runs in the helper process (exercise
             return
         request = json.loads(_read_exact(stdin, length))
         try:
-            conn = connections.get(request["db"])
+            key = (request["db"], os.stat(request["db"]).st_ino)
+            conn = connections.get(key)
             if conn is None:
-                conn = connections[request["db"]] = sqlite_dbapi.connect(request["db"])
+                conn = connections[key] = sqlite_dbapi.connect(request["db"])
             cursor = conn.cursor()
             try:
                 cursor.execute(request["sql"])
