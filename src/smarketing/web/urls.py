@@ -3,6 +3,7 @@ from django.urls import path
 
 from smarketing.web.views import (
     auth,
+    briefs,
     campaigns,
     feedback,
     funnel,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("handoff/<int:contact_id>/<str:action>/", handoff.handoff_decide, name="handoff_decide"),
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
+    path("briefs/<int:pk>/<str:action>/", briefs.brief_act, name="brief_act"),
     path("journeys/", journeys.journeys_page, name="journeys"),
     path("feedback/", feedback.feedback_page, name="feedback"),
     path("feedback/capture/", feedback.feedback_capture, name="feedback_capture"),

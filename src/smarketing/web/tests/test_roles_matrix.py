@@ -74,6 +74,20 @@ class Team:
 
         return playbook_draft_create(content=default_playbook_data(), created_by=self.users["revops"]).number
 
+    def brief(self, *, signed: tuple[str, ...] = (), author: str = "marketing") -> int:
+        from smarketing.campaigns.briefs import brief_create, brief_sign_off
+        from smarketing.campaigns.models import CampaignBrief
+        from smarketing.testing.factories import CampaignFactory
+
+        campaign: Any = CampaignFactory()
+        b = brief_create(campaign_id=campaign.pk, data={"core_message": "Close in three days."},
+                         actor=self.users["marketing"])
+        if author != "marketing":  # the brief a user wrote while they were in marketing
+            CampaignBrief.objects.filter(pk=b.pk).update(created_by=self.users[author])
+        for role in signed:
+            brief_sign_off(brief_id=b.pk, user=self.users[role])
+        return b.pk
+
     def token(self, user: Any) -> int:
         from smarketing.team.services import api_token_create
 
@@ -127,6 +141,14 @@ ACTIONS = [
     Action("imports", "upload nothing", by_role(403, 403, 403, 403, 422), lambda t, r: ("/import/", {})),
     Action("import_run_confirm", "a run that does not exist", by_role(403, 403, 403, 403, 404),
            lambda t, r: (f"/import/{MISSING}/confirm/", {})),
+    Action("brief_act", "sign your side", by_role(403, 302, 302, 302, 403),
+           lambda t, r: (f"/briefs/{t.brief()}/signoff/", {"comment": "ok"})),
+    Action("brief_act", "sign a brief you wrote (sales1)", by_role(403, 302, 403, 302, 403),
+           lambda t, r: (f"/briefs/{t.brief(author='sales')}/signoff/", {})),
+    Action("brief_act", "launch", by_role(403, 302, 403, 403, 302),
+           lambda t, r: (f"/briefs/{t.brief(signed=('marketing', 'sales'))}/launch/", {})),
+    Action("brief_act", "override with a reason", by_role(403, 403, 403, 403, 302),
+           lambda t, r: (f"/briefs/{t.brief(signed=('marketing',))}/override/", {"reason": "Sales away"})),
     Action("me", "issue a token", by_role(403, 201, 201, 201, 201),
            lambda t, r: ("/me/", {"name": "spreadsheet", "days": "30"})),
     Action("me_token_revoke", "own token", by_role(302, 302, 302, 302, 302),
@@ -225,3 +247,27 @@ def test_revops_users_are_not_superusers_however_they_are_made(db, users):
         user.refresh_from_db()
         assert user.is_staff and not user.is_superuser, user.username
         assert user.has_perm("team.change_user"), user.username
+
+
+@pytest.mark.parametrize(("role", "offered"), [
+    ("viewer", set()), ("marketing", {"signoff"}), ("sales", {"signoff"}), ("revops", {"override"}),
+])
+def test_the_campaign_page_offers_each_role_only_the_brief_actions_that_work(team, role, offered):
+    from smarketing.campaigns.models import CampaignBrief
+
+    pk = team.brief()
+    campaign_id = CampaignBrief.objects.get(pk=pk).campaign_id
+    html = team.client(role).get(f"/campaigns/{campaign_id}/").content.decode()
+    shown = {action for action in ("signoff", "launch", "override") if f"/briefs/{pk}/{action}/" in html}
+    assert shown == offered
+
+
+def test_a_brief_signed_by_both_sides_offers_marketing_the_launch(team):
+    from smarketing.campaigns.models import CampaignBrief
+
+    pk = team.brief(signed=("marketing", "sales"))
+    campaign_id = CampaignBrief.objects.get(pk=pk).campaign_id
+    html = team.client("marketing").get(f"/campaigns/{campaign_id}/").content.decode()
+    assert f"/briefs/{pk}/launch/" in html and f"/briefs/{pk}/override/" not in html
+    done = team.client("marketing").post(f"/briefs/{pk}/launch/", follow=True)
+    assert "launched" in done.content.decode() and CampaignBrief.objects.get(pk=pk).launched_at is not None

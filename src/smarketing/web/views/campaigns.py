@@ -39,6 +39,7 @@ from smarketing.web.data.common import cached, query_result
 from smarketing.web.formatting import money
 from smarketing.web.periods import Period
 from smarketing.web.tables import Column, Table
+from smarketing.web.views.briefs import brief_offers
 from smarketing.web.views.common import domain_errors, page, period_context, period_from
 
 # The models offered by the switcher (custom needs weights, so it stays in the API and the CLI), each with its
@@ -178,6 +179,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "brief": brief, "brief_signed": brief_signed_off(brief) if brief is not None else False,
         "brief_sides": brief_sides(brief) if brief is not None else None,
         "brief_override": brief_override(brief) if brief is not None else None,
+        "brief_offers": brief_offers(request.user, brief),
         "comments": list(brief.comments.select_related("author").all()) if brief is not None else [],
         "consistency": consistency, "consistency_note": consistency_note, "contacts": contacts,
         "contacts_total": contacts_total, "members": campaign_member_summary(campaign_id=campaign.pk)})
