@@ -11,7 +11,7 @@ PYTHONS := 3.11 3.12 3.13
 FULL_SUITE_PYTHON := 3.11
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install install-test browser lint test-sqlite test-postgres test-dbs test-pythons serve
+.PHONY: demo test install install-test browser java lint test-sqlite test-postgres test-dbs test-pythons serve
 
 # `make test` builds the virtualenv on 3.11 when it can, `make demo` on python3 when it is supported.
 $(BIN)/python:
@@ -36,6 +36,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
+# The Spark standalone cluster tests run Debian's Java (17 or newer) when the machine has none.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; fi; }
+
 demo: install
 	$(BIN)/smarketing demo
 
@@ -58,4 +64,4 @@ test-pythons: $(BIN)/python
 	@main=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	for v in $(PYTHONS); do [ "$$v" = "$$main" ] || .ci/python-check.sh $$v || exit 1; done
 
-test: install-test browser lint test-dbs test-pythons
+test: install-test browser java lint test-dbs test-pythons

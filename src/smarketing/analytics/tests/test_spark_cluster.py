@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smarketing.analytics.tests import test_attribution_engines, test_engines_agree, test_metrics_engines
+from smarketing.analytics.tests import test_attribution_engines, test_engines_agree
 from smarketing.analytics.tests.test_attribution_api import deal_world  # noqa: F401  (fixture)
 from smarketing.analytics.tests.test_engines_agree import company  # noqa: F401  (fixture)
 
@@ -35,7 +35,3 @@ def test_attribution_and_roi_agree_on_the_cluster(spark_on_cluster, deal_world):
     assert (test_attribution_engines._results("spark", deal, chosen)
             == test_attribution_engines._results("duckdb", deal, chosen))
 
-
-def test_measures_agree_on_the_cluster(spark_on_cluster, company):  # noqa: F811
-    chosen = [test_metrics_engines.SPECS[2]]
-    assert test_metrics_engines._results("spark", chosen) == test_metrics_engines._results("duckdb", chosen)
