@@ -31,10 +31,12 @@ class QueryResult(BaseModel):
     warnings: list[str] = Field(default_factory=list, exclude_if=lambda v: not v,
                                 description="Stored rows skipped because no engine can represent them (a date "
                                             "outside 1900–2200, a number that is not finite); absent when none")
-    # Only a query's own result fills it (run_query), when the engine read the history store.
-    as_of: datetime | None = Field(default=None, exclude_if=lambda v: v is None,
-                                   description="When the history store read was last caught up with the "
-                                               "database (UTC); absent when the query read the tables live")
+    # Only a query's own result fills it (run_query), when the engine read the history store. (Not `as_of`:
+    # some results already use that name for the moment their figures are computed at.)
+    data_as_of: datetime | None = Field(default=None, exclude_if=lambda v: v is None,
+                                        description="The data read was complete as of this moment (UTC): when the "
+                                                    "history store was last caught up with the database; absent "
+                                                    "when the query read the tables live")
 
 
 S = TypeVar("S", bound=QuerySpec)
@@ -108,7 +110,7 @@ def _with_warnings(result: QueryResult, engine: Any) -> QueryResult:
         update["warnings"] = warnings
     as_of = getattr(engine, "as_of", None)
     if as_of is not None:
-        update["as_of"] = as_of
+        update["data_as_of"] = as_of
     return result.model_copy(update=update) if update else result
 
 

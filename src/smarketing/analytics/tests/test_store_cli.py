@@ -67,7 +67,7 @@ def test_status_sync_and_rebuild(lake, capsys):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_funnel_json_says_as_of_when_read_from_the_store(lake, capsys, active_playbook):
+def test_funnel_json_says_as_of_when_its_data_was_complete(lake, capsys, active_playbook):
     from smarketing.lifecycle.services import stage_change_record
 
     contact = ContactFactory()
@@ -76,4 +76,4 @@ def test_funnel_json_says_as_of_when_read_from_the_store(lake, capsys, active_pl
     assert run_cli(["funnel", "--from", "mql", "--to", "customer", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["total"]["entered"] == 1
-    assert before <= datetime.fromisoformat(result["as_of"]) <= datetime.now(UTC)
+    assert before <= datetime.fromisoformat(result["data_as_of"]) <= datetime.now(UTC)

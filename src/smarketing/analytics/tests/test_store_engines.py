@@ -24,7 +24,8 @@ def _results(settings, store: str, engine: str = "duckdb") -> list[dict]:
     settings.SMARKETING = {**settings.SMARKETING, "ANALYTICS_STORE": store}
     with open_engine(engine) as eng:  # type: ignore[arg-type]
         assert (eng.store is not None) == (store == "lake" and engine == "duckdb")
-        return [run_query(spec, engine=eng).model_dump(mode="json", exclude={"kernel", "as_of"}) for spec in SPECS]
+        return [run_query(spec, engine=eng).model_dump(mode="json", exclude={"kernel", "data_as_of"})
+                for spec in SPECS]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -45,11 +46,16 @@ def test_duckdb_on_the_store_agrees_with_the_tables(company, lake, settings):  #
 def test_results_from_the_store_say_as_of_when(company, lake, settings):  # noqa: F811
     before = datetime.now(UTC)
     result = run_query(SPECS[0])
-    assert result.as_of is not None and before <= result.as_of <= datetime.now(UTC)
-    assert "as_of" in result.model_dump(mode="json")
+    assert result.data_as_of is not None and before <= result.data_as_of <= datetime.now(UTC)
+    assert "data_as_of" in result.model_dump(mode="json")
+    # a result with its own as_of (the metrics' reference moment) keeps it beside the data's
+    from smarketing.analytics.metrics.query import MetricsQuery
+
+    metrics = run_query(MetricsQuery(period="2026-Q4"))
+    assert metrics.data_as_of is not None and metrics.as_of != metrics.data_as_of  # type: ignore[attr-defined]
     # read live (inside a transaction, or with the store switched off), a result has no as-of stamp
     settings.SMARKETING = {**settings.SMARKETING, "ANALYTICS_STORE": "live"}
-    assert "as_of" not in run_query(SPECS[0]).model_dump(mode="json")
+    assert "data_as_of" not in run_query(SPECS[0]).model_dump(mode="json")
 
 
 @pytest.mark.django_db
