@@ -12,6 +12,7 @@ import csv
 import hashlib
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,7 +36,7 @@ from smarketing.ingest.detect import DetectedFile, kind_detect
 from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.mapping import Mapping, mapping_load, mapping_shipped, mappings_shipped
 from smarketing.ingest.models import MAX_PROBLEMS_KEPT, ImportRun
-from smarketing.ingest.readers import Table, read_table
+from smarketing.ingest.readers import read_table
 from smarketing.ingest.services_history import campaign_members_from_contacts, history_rebuild
 from smarketing.playbook.schema import SystemVocabulary
 from smarketing.playbook.selectors import playbook_active_terms
@@ -172,6 +173,15 @@ def _vocabulary(system: str) -> tuple[SystemVocabulary, str]:
                                                      "vocabulary yet)")
 
 
+@dataclass(frozen=True)
+class FileRead:
+    """What a run keeps of a file once its rows are typed."""
+
+    path: Path
+    kind: str
+    rows: int
+
+
 class _Rollback(Exception):
     pass
 
@@ -180,33 +190,33 @@ def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.
     mapping = _mapping(run.system, Path(run.mapping) if run.mapping.endswith((".yaml", ".yml")) else None)
     vocabulary, vocabulary_from = _vocabulary(mapping.system)
     tz = ZoneInfo(run.timezone or mapping.timezone)
-    tables: list[tuple[Table, str]] = []
+    problems: list[plan.Problem] = []
+    reads: list[tuple[FileRead, plan.ReadResult]] = []
+    carried_reads: list[tuple[FileRead, plan.ReadResult]] = []
+    unmapped: Counter[str] = Counter()
     for n, entry in enumerate(run.files):
+        # One file at a time, and only its typed records kept: an export's hundreds of columns are let go.
         table = read_table(Path(entry["path"]))
         _, kind = kind_detect(table.header, name=table.path.name, mappings=[mapping])
-        tables.append((table, kind))
-        step("read", n + 1, len(run.files))
-    problems: list[plan.Problem] = []
-    reads: list[tuple[Table, plan.ReadResult]] = []
-    carried_reads: list[tuple[Table, plan.ReadResult]] = []
-    unmapped: Counter[str] = Counter()
-    for table, kind in tables:
+        read = FileRead(path=table.path, kind=kind, rows=len(table.rows))
         date_format = run.date_format or mapping.date_format
         result = plan.records_read(table, kind_name=kind, kind=mapping.kinds[kind], vocabulary=vocabulary, tz=tz,
                                    date_format=date_format)
-        reads.append((table, result))
+        reads.append((read, result))
         problems += result.problems
         unmapped += result.unmapped
         for other in mapping.kinds[kind].also:  # kinds carried in this file's columns (Pipedrive's persons)
             carried = plan.records_read(table, kind_name=other, kind=mapping.kinds[other], vocabulary=vocabulary,
                                         tz=tz, date_format=date_format, embedded=True)
-            carried_reads.append((table, carried))
+            carried_reads.append((read, carried))
             problems += carried.problems
             unmapped += carried.unmapped
             for line, reason in carried.rejected_lines.items():
                 result.rejected_lines.setdefault(line, reason)
             result.records = [r for r in result.records if r.line not in carried.rejected_lines]
-    step("check", len(tables), len(tables))
+        del table
+        step("read", n + 1, len(run.files))
+    step("check", len(reads), len(reads))
 
     outcome: dict[str, Any] = {}
     try:
@@ -221,10 +231,8 @@ def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.
     summary.update({"system": mapping.system, "vocabulary": vocabulary_from, "dry_run": run.dry_run,
                     "written": not run.dry_run and not (problems and not run.skip_invalid),
                     "unmapped": dict(unmapped.most_common()),
-                    "files": [{"name": t.path.name, "kind": r.records[0].kind if r.records else kind,
-                               "rows": len(t.rows), "rejected": len(r.rejected_lines),
-                               "unused_columns": len(r.unused_columns)} for (t, r), (_, kind) in zip(reads, tables,
-                                                                                                    strict=True)]})
+                    "files": [{"name": f.path.name, "kind": f.kind, "rows": f.rows, "rejected": len(r.rejected_lines),
+                               "unused_columns": len(r.unused_columns)} for f, r in reads]})
     rejected = ""
     if problems and run.skip_invalid and not run.dry_run:
         rejected = _write_rejected(reads, summary.get("conflict_lines", {}))
@@ -232,7 +240,7 @@ def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.
     return summary, problems, rejected
 
 
-def _write(source: str, reads: list[tuple[Table, plan.ReadResult]], problems: list[plan.Problem],
+def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems: list[plan.Problem],
            step: Progress) -> dict[str, Any]:
     """Write (or rehearse) the records in entity order; returns the summary. Conflicting rows become problems."""
     records: dict[str, list[plan.Record]] = {e: [] for e in (*ENTITY_ORDER, "campaign")}
@@ -402,14 +410,15 @@ def _owners(records: dict[str, list[plan.Record]], summary: dict[str, Any]) -> d
     return out
 
 
-def _write_rejected(reads: list[tuple[Table, plan.ReadResult]], conflicts: dict[str, dict[int, str]]) -> str:
+def _write_rejected(reads: list[tuple[FileRead, plan.ReadResult]], conflicts: dict[str, dict[int, str]]) -> str:
     """The rejected rows of each file, beside it as `<input>.rejected.csv` with a reason column (cells that a
     spreadsheet would run as formulas are neutralised). Returns the names written, comma-separated."""
     written = []
-    for table, result in reads:
-        reasons = {**result.rejected_lines, **conflicts.get(table.path.name, {})}
+    for read, result in reads:
+        reasons = {**result.rejected_lines, **conflicts.get(read.path.name, {})}
         if not reasons:
             continue
+        table = read_table(read.path)  # read again: the run let its cells go once typed
         out = table.path.with_name(table.path.name + ".rejected.csv")
         with out.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
