@@ -235,3 +235,34 @@ def test_a_mapping_that_names_a_kind_it_lacks_is_refused_by_field(change, field,
     with pytest.raises(ValidationFailed) as caught:
         mapping_parse(data, source="pipedrive.yaml")
     assert caught.value.field == field and words in str(caught.value)
+
+
+def test_people_and_organizations_exports_on_their_own_are_the_deals_exports_records(active_playbook, tmp_path):
+    # given Pipedrive's organizations and people exports
+    orgs = write_pipedrive(tmp_path / "organizations.csv", [
+        {"Organization - ID": str(900 + n), "Organization - Name": f"Org {n}", "Organization - Owner": "Paula Pipe",
+         "Organization - Address": "1 rue de la Paix, Paris"} for n in range(4)],
+        columns=["Organization - ID", "Organization - Name", "Organization - Owner", "Organization - Address"])
+    people_columns = ["Person - ID", "Person - Name", "Person - First name", "Person - Last name", "Person - Email",
+                      "Person - Organization", "Organization - ID", "Person - Owner", "Person - Person created"]
+    people = write_pipedrive(tmp_path / "people.csv", [
+        {"Person - ID": str(500 + n), "Person - Name": f"Pat Person{n}", "Person - First name": "Pat",
+         "Person - Last name": f"Person{n}", "Person - Email": f"person{n}@org{n % 4}.example",
+         "Person - Organization": f"Org {n % 4}", "Organization - ID": str(900 + n % 4),
+         "Person - Owner": "Olav Owner", "Person - Person created": datetime(2026, 1, 10 + n, 8, 0, 0)}
+        for n in range(6)], columns=people_columns)
+    # when they are imported
+    run = _import([orgs, people])
+    # then they are accounts and contacts, each person a lead from their creation, linked to their organization
+    assert run.status == ImportStatus.SUCCEEDED, run.problems
+    assert [f["kind"] for f in run.files] == ["organizations", "persons"]
+    assert (run.summary["accounts"]["created"], run.summary["contacts"]["created"]) == (4, 6)
+    pat = Contact.objects.get(source="pipedrive", source_id="502")
+    assert (pat.first_name, pat.last_name, pat.account.name) == ("Pat", "Person2", "Org 2")
+    assert run.summary["stages"] == {"lead": 6}
+    # and a deals export naming the same persons and organizations updates them, it does not duplicate them
+    deals = _import([write_pipedrive(tmp_path / "deals.csv", _rows(12))])
+    assert deals.status == ImportStatus.SUCCEEDED, deals.problems
+    assert deals.summary["accounts"]["created"] == 0 and deals.summary["contacts"]["created"] == 0
+    assert Contact.objects.count() == 6 and Account.objects.count() == 4
+    assert Opportunity.objects.get(source_id="101").primary_contact == Contact.objects.get(source_id="500")
