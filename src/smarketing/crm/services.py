@@ -136,7 +136,7 @@ def contacts_upsert_by_source(*, source: str, rows: list[dict[str, Any]]) -> tup
     existing: dict[str, Contact] = {}
     sids = list(by_sid)
     for start in range(0, len(sids), 2000):
-        for c in Contact.objects.filter(source=source, source_id__in=sids[start:start + 2000]):
+        for c in Contact.objects.filter(source=source, source_id__in=sids[start:start + 2000]).exclude(source_id=""):
             existing[c.source_id] = c
     new = [Contact(source=source, **r) for sid, r in by_sid.items() if sid not in existing]
     changed = []
@@ -151,7 +151,7 @@ def contacts_upsert_by_source(*, source: str, rows: list[dict[str, Any]]) -> tup
         Contact.objects.bulk_update(changed, [f for f in fields if f != "source_id"], batch_size=1000)
     ids = {c.source_id: c.pk for c in existing.values()}
     for start in range(0, len(sids), 2000):
-        ids.update(Contact.objects.filter(source=source, source_id__in=sids[start:start + 2000])
+        ids.update(Contact.objects.filter(source=source, source_id__in=sids[start:start + 2000]).exclude(source_id="")
                    .values_list("source_id", "id"))
     return ids, len(new), len(changed)
 
@@ -207,18 +207,19 @@ def _check_rows(model: Any, rows: list[dict[str, Any]], *, source: str, allowed:
 def _bulk_create_by_source(model: Any, *, source: str, rows: list[dict[str, Any]], allowed: set[str],
                            label: str) -> tuple[dict[str, int], int]:
     """Insert the rows whose (source, source_id) is new; the id of every row's record by source id, and how many
-    were created. Rows already present are left as they are: an import of history adds, it does not edit."""
+    were created. Rows already present are left as they are: an import of history adds, it does not edit.
+    (The look-ups exclude an empty source_id: that is the partial unique index's condition, so it is used.)"""
     _check_rows(model, rows, source=source, allowed=allowed, label=label)
     sids = [r["source_id"] for r in rows]
     ids: dict[str, int] = {}
     for start in range(0, len(sids), CHUNK):
-        ids.update(model.objects.filter(source=source, source_id__in=sids[start:start + CHUNK])
+        ids.update(model.objects.filter(source=source, source_id__in=sids[start:start + CHUNK]).exclude(source_id="")
                    .values_list("source_id", "id"))
     new = [model(source=source, **r) for r in rows if r["source_id"] not in ids]
     model.objects.bulk_create(new, batch_size=1000)
     if new:
         for start in range(0, len(sids), CHUNK):
-            ids.update(model.objects.filter(source=source, source_id__in=sids[start:start + CHUNK])
+            ids.update(model.objects.filter(source=source, source_id__in=sids[start:start + CHUNK]).exclude(source_id="")
                        .values_list("source_id", "id"))
     return ids, len(new)
 
