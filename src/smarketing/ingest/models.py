@@ -22,7 +22,8 @@ class ImportRun(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="import_runs")
     system = models.CharField(max_length=32, db_index=True, help_text="hubspot, salesforce, pipedrive, csv, …")
-    mapping = models.CharField(max_length=200, blank=True, help_text="the mapping's name or file name")
+    mapping = models.CharField(max_length=1000, blank=True,
+                               help_text="the shipped mapping's name, or the path of the mapping file given")
     files = models.JSONField(default=list, blank=True,
                              help_text="[{name, path, sha256, size, kind}] in the order given")
     dry_run = models.BooleanField(default=False)
