@@ -72,7 +72,7 @@ class PathsIn(NinjaSchema):
                      "total_null)")
 def attribution_paths(request: HttpRequest, body: PathsIn) -> Any:
     from smarketing.analytics.kernels import (
-        parse_paths,  # the kernels load on use
+        read_paths,  # the kernels load on use
         validate_custom_weights,
     )
 
@@ -84,7 +84,7 @@ def attribution_paths(request: HttpRequest, body: PathsIn) -> Any:
         raise ValidationFailed(f"model {body.model!r} is unknown; use one of {[m.value for m in AttributionModel]}",
                                field="model") from None
     weights = validate_custom_weights(body.weights) if body.weights is not None else None
-    journeys = parse_paths(body.paths.splitlines(), source="paths")
+    journeys = read_paths(body.paths.encode("utf-8"), source="paths")
     return attribute_paths(journeys, model=model, order=body.order, weights=weights)
 
 

@@ -15,6 +15,7 @@ from smarketing.analytics.kernels.paths import (
     PathsFileInvalid,
     journeys_from_path_strings,
     parse_paths,
+    read_paths,
     read_paths_file,
 )
 from smarketing.analytics.kernels.rules import (
@@ -31,7 +32,7 @@ from smarketing.analytics.kernels.shapley import shapley_credit
 __all__ = [
     "RULE_MODELS", "AttributionInputInvalid", "AttributionModel", "AttributionWeightsInvalid", "Credit", "Journeys",
     "PathsFileInvalid", "attribute", "journeys_from_events", "journeys_from_lists", "journeys_from_path_strings",
-    "markov_credit", "parse_paths", "read_paths_file", "rule_credit", "shapley_credit", "touch_share_from_channel_weights",
+    "markov_credit", "parse_paths", "read_paths", "read_paths_file", "rule_credit", "shapley_credit", "touch_share_from_channel_weights",
     "touch_weights", "validate_custom_weights",
 ]
 
