@@ -40,6 +40,7 @@ from smarketing.playbook.services import (
     playbook_draft_update,
     playbook_sign_off,
 )
+from smarketing.team.enums import Role
 from smarketing.team.models import User
 from smarketing.team.services import user_create
 
@@ -162,6 +163,8 @@ def _users(people: list[Person]) -> list[User]:
     existing = {u.username: u for u in User.objects.filter(username__in=[p.username for p in people])}
     shared_hash = make_password(DEMO_PASSWORD)
     out: list[User] = []
+    # Why: the sales login is the sellers' manager, so it decides on their MQLs (an MQL belongs to its owner).
+    boss: User | None = None
     for i, p in enumerate(people):
         user = existing.get(p.username)
         if user is None and i < 4:
@@ -173,8 +176,11 @@ def _users(people: list[Person]) -> list[User]:
             # Why not user_create: hashing a password per seller costs seconds; they all share the demo password.
             user = User(username=p.username, password=shared_hash, role=p.role, first_name=p.first_name,
                         last_name=p.last_name, email=f"{p.username}@ledgerline.example", team_name=p.team,
-                        region=p.region, segment=p.segment, capacity_per_week=p.capacity)
+                        region=p.region, segment=p.segment, capacity_per_week=p.capacity,
+                        manager=boss if p.role == Role.SALES else None)
             user.save()
+        if i < 4 and p.role == Role.SALES:
+            boss = user
         out.append(user)
     return out
 
