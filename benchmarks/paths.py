@@ -1,0 +1,106 @@
+"""The `--paths` route: `smarketing attribution --paths FILE --model markov` on a generated paths file, as a whole
+process, beside the line-by-line reader it replaced and ChannelAttribution's `markov_model` on the same file.
+
+    python benchmarks/paths.py                       # 1.5M rows standing for about 10M journeys
+    python benchmarks/paths.py --rows 200000 --runs 1
+
+ChannelAttribution is a peer, not a dependency: when `import ChannelAttribution` fails (not installed, or no
+wheel for this Python) the table says so and the old reader is the only peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHANNELS = [f"channel_{i:02d}" for i in range(30)]
+
+# The route before this change: the same command's work with the line-by-line reader.
+OLD_ROUTE = """
+import sys
+from pathlib import Path
+from smarketing.analytics.kernels import AttributionModel, parse_paths
+from smarketing.analytics.queries.attribution import attribute_paths
+path = Path(sys.argv[1])
+with path.open(encoding="utf-8-sig") as fh:
+    journeys = parse_paths(fh, source=path.name)
+attribute_paths(journeys, model=AttributionModel.MARKOV, order=1, weights=None)
+"""
+CHANNEL_ATTRIBUTION = """
+import sys
+import pandas as pd
+from ChannelAttribution import markov_model
+frame = pd.read_csv(sys.argv[1], sep=";")
+markov_model(frame, "path", "total_conversions", var_value="total_conversion_value", var_null="total_null",
+             order=1, verbose=0)
+"""
+
+
+def generate(path: Path, rows: int, seed: int = 12) -> int:
+    """A paths file of `rows` distinct-ish paths; returns how many journeys it stands for."""
+    rng = random.Random(seed)
+    journeys = 0
+    with path.open("w") as out:
+        out.write("path;total_conversions;total_conversion_value;total_null\n")
+        for _ in range(rows):
+            length = min(1 + int(rng.expovariate(0.35)), 12)
+            chain = " > ".join(rng.choice(CHANNELS) for _ in range(length))
+            nulls = rng.randint(1, 10)
+            conversions = rng.randint(0, 1) if rng.random() < 0.3 else 0
+            journeys += nulls + conversions
+            out.write(f"{chain};{conversions};{conversions * rng.randint(100, 5000)};{nulls}\n")
+    return journeys
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float | str:
+    t0 = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        return (done.stderr.strip().splitlines() or ["failed"])[-1][:100]
+    return time.perf_counter() - t0
+
+
+def best(argv: list[str], env: dict[str, str], runs: int) -> float | str:
+    results = [timed(argv, env) for _ in range(runs)]
+    numbers = [r for r in results if isinstance(r, float)]
+    return min(numbers) if numbers else results[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_500_000)
+    parser.add_argument("--runs", type=int, default=2, help="processes per route; the best is reported")
+    args = parser.parse_args()
+    cli = str(Path(sys.executable).with_name("smarketing"))
+    with tempfile.TemporaryDirectory(prefix="smarketing-bench-paths-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+        env.update(SMARKETING_DATA_DIR=tmp, DJANGO_SETTINGS_MODULE="smarketing.settings.base")
+        subprocess.run([cli, "migrate"], env=env, check=True, capture_output=True)
+        file = Path(tmp) / "paths.csv"
+        journeys = generate(file, args.rows)
+        print(f"{args.rows:,} rows standing for {journeys:,} journeys ({file.stat().st_size / 1e6:.0f} MB); "
+              f"best of {args.runs} whole processes, markov order 1", flush=True)
+        routes = {
+            "smarketing attribution --paths (Arrow reader)": [cli, "attribution", "--paths", str(file), "--model",
+                                                              "markov", "--json"],
+            "the line-by-line reader before it": [sys.executable, "-c", "import django; django.setup()\n"
+                                                  + OLD_ROUTE, str(file)],
+            "ChannelAttribution markov_model": [sys.executable, "-c", CHANNEL_ATTRIBUTION, str(file)],
+        }
+        times = {name: best(argv, env, args.runs) for name, argv in routes.items()}
+    ours = times["smarketing attribution --paths (Arrow reader)"]
+    for name, seconds in times.items():
+        if isinstance(seconds, str):
+            print(f"{name:<48} not run: {seconds}")
+        elif isinstance(ours, float):
+            print(f"{name:<48} {seconds:7.2f} s  {seconds / ours:5.1f}x ours")
+
+
+if __name__ == "__main__":
+    main()
