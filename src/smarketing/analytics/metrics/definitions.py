@@ -44,7 +44,7 @@ class Measure:
         return self.unit == "ratio"
 
 
-_OPP_FILTERS = "filters apply to the opportunity's primary contact"
+_OPP_FILTERS = "owner = the opportunity's owner; the other filters apply to its primary contact"
 # The campaign measures take one filter, the campaign itself (its id or name), and an attribution model.
 CAMPAIGN_FILTERS: tuple[str, ...] = ("campaign",)
 _CAMPAIGN_NOTE = ("campaign = the campaign's id (or name), several added up; the total over all campaigns without it; "

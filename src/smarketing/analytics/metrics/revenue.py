@@ -1,31 +1,43 @@
 """Opportunity measures: opened, pipeline, won, lost and the win rate, by the date that puts each in the period.
 
-Filters apply to the opportunity's primary contact (the funnel's contact keys).
+`owner` is the opportunity's own owner (the rep who carries the deal: "win rate by sales agent" holds for
+companies whose deals have no contacts, like an imported opportunity pipeline); the other filters apply to the
+opportunity's primary contact (the funnel's contact keys).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from smarketing.analytics.metrics.rows import Context, Rows, by_contact, shape
+from smarketing.analytics.queries.funnel import NONE_LABEL
+
+
+def _rows(ctx: Context, opp: Any, at: str) -> Any:
+    """`opp` as measure rows dated by its column `at`, kept by the filters: owner on the opportunity itself, the
+    rest on its primary contact."""
+    if owners := ctx.filters.get("owner"):
+        owner = opp.owner_id.cast("string")
+        opp = opp.filter(owner.isnull().ifelse(NONE_LABEL, owner).isin(owners))
+    rows = shape(opp, row_id=opp.id, id=opp.id, contact_id=opp.primary_contact_id, occurred_at=opp[at],
+                 amount=opp.amount)
+    return by_contact(replace(ctx, filters={k: v for k, v in ctx.filters.items() if k != "owner"}), rows)
 
 
 def opened(ctx: Context) -> Rows:
     """Opportunities opened in the period (amount = the opportunity's amount)."""
     opp = ctx.engine.table("opportunities")
     opp = opp.filter(opp.opened_at >= ctx.lo, opp.opened_at < ctx.hi)
-    rows = shape(opp, row_id=opp.id, id=opp.id, contact_id=opp.primary_contact_id, occurred_at=opp.opened_at,
-                 amount=opp.amount)
-    return Rows("opportunity", expr=by_contact(ctx, rows))
+    return Rows("opportunity", expr=_rows(ctx, opp, "opened_at"))
 
 
 def closed(ctx: Context, outcomes: tuple[str, ...]) -> Rows:
     """Opportunities closed in the period with one of `outcomes`."""
     opp = ctx.engine.table("opportunities")
     opp = opp.filter(opp.outcome.isin(list(outcomes)), opp.closed_at >= ctx.lo, opp.closed_at < ctx.hi)
-    rows = shape(opp, row_id=opp.id, id=opp.id, contact_id=opp.primary_contact_id, occurred_at=opp.closed_at,
-                 amount=opp.amount)
-    return Rows("opportunity", expr=by_contact(ctx, rows))
+    return Rows("opportunity", expr=_rows(ctx, opp, "closed_at"))
 
 
 def won(ctx: Context) -> Rows:

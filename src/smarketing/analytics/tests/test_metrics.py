@@ -34,9 +34,9 @@ PEOPLE = {
         ("2026-10-02", "stage:lead"), ("2026-10-05", "stage:mql"), ("2026-10-20", "stage:recycled"),
         ("2026-11-02", "stage:mql"), ("2026-10-03", "webinar_attended", {"campaign": "Webinar", "channel": "webinar"})]},
     "cy": {"source": "ads", "account": "beta", "events": [("2026-11-15", "stage:mql")],
-           "deals": [{"amount": 700, "outcome": "won", "opened": "2026-11-20", "closed": "2026-12-01"}]},
+           "deals": [{"amount": 700, "outcome": "won", "opened": "2026-11-20", "closed": "2026-12-01", "owner": 7}]},
     "dee": {"source": "", "account": "beta", "events": [("2027-01-01T04:00:00Z", "stage:lead")],
-            "deals": [{"amount": 300, "outcome": "lost", "opened": "2026-12-02", "closed": "2026-12-20"}]},
+            "deals": [{"amount": 300, "outcome": "lost", "opened": "2026-12-02", "closed": "2026-12-20", "owner": 8}]},
 }
 ACCOUNTS = {"acme": {"segment": "enterprise"}, "beta": {"segment": "smb"}}
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
@@ -100,6 +100,20 @@ def test_opportunity_measures(engine):
     assert (q4["opportunities_opened"], q4["pipeline_opened"], q4["deals_won"], q4["revenue_won"]) == (2, 1000, 1, 700)
     assert (q4["deals_lost"], q4["win_rate"]) == (1, 0.5)
     assert _values(engine, "2026-Q4", {"segment": ["smb"], "source": ["ads"]})["win_rate"] == 1.0
+
+
+def test_opportunity_measures_by_owner_are_by_the_deals_owner(engine):
+    # given cy's deal carried by rep 7 (cy's contact has no owner) and dee's by rep 8, while ada's contact is rep 7's
+    names = ["opportunities_opened", "deals_won", "deals_lost", "win_rate", "sqls_entered"]
+    seven = _values(engine, "2026-Q4", {"owner": ["7"]}, names)
+    eight = _values(engine, "2026-Q4", {"owner": ["8"]}, names)
+    # then "by owner" reads the deal's owner for opportunity measures and the contact's for contact measures
+    assert (seven["opportunities_opened"], seven["deals_won"], seven["deals_lost"], seven["win_rate"]) == (1, 1, 0, 1.0)
+    assert (eight["opportunities_opened"], eight["deals_won"], eight["deals_lost"], eight["win_rate"]) == (1, 0, 1, 0.0)
+    assert seven["sqls_entered"] == 1  # ada (SQL on 10 Oct), whose contact rep 7 owns
+    assert _values(engine, "2026-Q4", {"owner": ["(none)"]}, ["opportunities_opened"])["opportunities_opened"] == 0
+    # and the other filters still apply to the deal's primary contact
+    assert _values(engine, "2026-Q4", {"owner": ["7"], "source": ["webinar"]}, ["deals_won"])["deals_won"] == 0
 
 
 def test_funnel_cohort_is_the_contacts_entering_in_the_period(engine):
