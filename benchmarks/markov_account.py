@@ -102,6 +102,8 @@ def main() -> None:
                                   text=True) as child:
                 assert child.stdout is not None
                 for line in child.stdout:
+                    if not line.startswith("{"):  # anything else the process printed (set-up notes)
+                        continue
                     r = json.loads(line)
                     worst = max(r["max_conversions_diff"], r["max_value_diff"], r["max_removal_effect_diff"])
                     print(f"order {r['order']} by {r['by']:<8} {r['states']:>6} states, {r['names']:>3} keys: "
