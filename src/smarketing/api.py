@@ -146,6 +146,7 @@ ROUTERS = [
     ("smarketing.analytics.metrics_api", "", "metrics"),
     ("smarketing.analytics.attribution_api", "/analytics", "attribution"),
     ("smarketing.ingest.api", "", "imports"),
+    ("smarketing.web.api_workspace", "", "workspace"),
 ]
 
 for _module, _prefix, _tag in ROUTERS:

@@ -167,3 +167,9 @@ def campaign_ids_by_source(*, source: str, source_ids: set[str]) -> dict[str, in
         found.update(Campaign.objects.filter(source=source, source_id__in=ids[start:start + 2000])
                      .values_list("source_id", "id"))
     return found
+
+
+def campaign_search(*, q: str, limit: int = 8) -> tuple[int, list[Campaign]]:
+    """Campaigns whose name contains `q` (icontains, fine at demo size): (how many match, the first `limit`)."""
+    qs = Campaign.objects.filter(name__icontains=q)
+    return qs.count(), list(qs.order_by("name", "id")[:limit])

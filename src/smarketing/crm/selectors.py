@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet, Sum
-from django.db.models.functions import Lower
+from django.db.models import Count, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Concat, Lower
 
 from smarketing.core.errors import NotFound
 from smarketing.crm.models import Account, Contact, Opportunity
@@ -211,3 +211,28 @@ def opportunity_links_by_id(*, ids: list[int]) -> dict[int, dict[str, int | None
                                      .values_list("id", "account_id", "primary_contact_id")):
             out[pk] = {"account": account, "contact": contact}
     return out
+
+
+# Search: icontains lookups, fine at demo size (tens of thousands of rows scan in milliseconds); a large tenant would
+# want trigram (PostgreSQL pg_trgm) or full-text indexes here, behind the same selectors.
+SEARCH_LIMIT = 8
+
+
+def contact_search(*, q: str, limit: int = SEARCH_LIMIT) -> tuple[int, list[Contact]]:
+    """Contacts whose name, email or external source id contains `q`: (how many match, the first `limit`)."""
+    terms = Q(email__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(source_id__icontains=q)
+    qs = (Contact.objects.annotate(full=Concat("first_name", Value(" "), "last_name"))
+          .filter(terms | Q(full__icontains=q)).select_related("account"))
+    return qs.count(), list(qs.order_by("last_name", "first_name", "id")[:limit])
+
+
+def account_search(*, q: str, limit: int = SEARCH_LIMIT) -> tuple[int, list[Account]]:
+    """Accounts whose name, domain or external source id contains `q`: (how many match, the first `limit`)."""
+    qs = Account.objects.filter(Q(name__icontains=q) | Q(domain__icontains=q) | Q(source_id__icontains=q))
+    return qs.count(), list(qs.order_by("name", "id")[:limit])
+
+
+def opportunity_search(*, q: str, limit: int = SEARCH_LIMIT) -> tuple[int, list[Opportunity]]:
+    """Opportunities whose name or external source id contains `q`: (how many match, the first `limit`)."""
+    qs = Opportunity.objects.filter(Q(name__icontains=q) | Q(source_id__icontains=q)).select_related("account")
+    return qs.count(), list(qs.order_by("name", "id")[:limit])

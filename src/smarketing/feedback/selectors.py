@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
 
-from smarketing.feedback.models import FeedbackItem
+from smarketing.feedback.enums import ThemeStatus
+from smarketing.feedback.models import FeedbackItem, Theme
 
 
 def feedback_list(*, account_id: int | None = None, contact_id: int | None = None,
@@ -97,3 +98,9 @@ def theme_account_list(*, theme_ids: list[int], per_theme: int = 5) -> dict[int,
         if len(out[theme_id]) < per_theme:
             out[theme_id].append((account_id, name, n))
     return out
+
+
+def theme_search(*, q: str, limit: int = 8) -> tuple[int, list[Theme]]:
+    """Active feedback themes whose label contains `q` (icontains, fine at demo size): (count, the first `limit`)."""
+    qs = Theme.objects.filter(status=ThemeStatus.ACTIVE, name__icontains=q)
+    return qs.count(), list(qs.order_by("name", "id")[:limit])

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from smarketing.lifecycle.selectors_notifications import notification_unread_count
 from smarketing.team.roles import REVOPS_ROLES, has_role
 from smarketing.web.access import permissions, role_of
 
@@ -23,4 +24,7 @@ def web(request: HttpRequest) -> dict[str, Any]:
     section = {"campaign": "campaigns", "import_run": "imports"}.get(current or "", current)
     nav = NAV + REVOPS_NAV if has_role(user, REVOPS_ROLES) else NAV
     return {"nav": nav, "nav_current": section, "perm": permissions(user), "user_role": role_of(user),
-            "user_role_label": user.get_role_display() if hasattr(user, "get_role_display") else role_of(user)}
+            "user_role_label": user.get_role_display() if hasattr(user, "get_role_display") else role_of(user),
+            # the header's bell: one COUNT on the notification (user, read_at, created_at) index
+            "unread_notifications": notification_unread_count(user_id=user.pk),
+            "search_q": request.GET.get("q", "") if current == "search" else ""}

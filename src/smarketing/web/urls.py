@@ -13,9 +13,11 @@ from smarketing.web.views import (
     journeys,
     me,
     metrics,
+    notifications,
     playbook,
     records,
     scoreboard,
+    search,
 )
 
 urlpatterns = [
@@ -49,5 +51,9 @@ urlpatterns = [
     path("import/<int:pk>/confirm/", imports.import_run_confirm_view, name="import_run_confirm"),
     path("import/<int:pk>/rejected/<str:name>", imports.import_run_rejected, name="import_run_rejected"),
     path("me/", me.me_page, name="me"),
+    path("search/", search.search_page, name="search"),
+    path("notifications/", notifications.notifications_page, name="notifications"),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
+    path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),
     path("me/tokens/<int:token_id>/revoke/", me.me_token_revoke, name="me_token_revoke"),
 ]

@@ -23,7 +23,7 @@ MISSING = 987654
 # Routes that only read (a POST to them writes nothing), and the sign-in routes every visitor uses.
 READ_ONLY = {"home", "funnel", "handoff", "campaigns", "campaign", "journeys", "feedback", "playbook",
              "playbook_version", "goals", "contact", "account", "opportunity", "metrics", "measure_records",
-             "import_run", "import_run_rejected"}
+             "import_run", "import_run_rejected", "search", "notifications"}
 SIGN_IN = {"login", "logout"}
 # What reading pages may write: the figures they cache.
 CACHES = {"web.ComputedFigure"}
@@ -88,6 +88,13 @@ class Team:
             brief_sign_off(brief_id=b.pk, user=self.users[role])
         return b.pk
 
+    def notification(self, user: Any) -> int:
+        from smarketing.lifecycle.services_notifications import notification_create
+
+        row = notification_create(user_id=user.pk, kind="assigned", title="New MQL")
+        assert row is not None
+        return row.pk
+
     def token(self, user: Any) -> int:
         from smarketing.team.services import api_token_create
 
@@ -151,6 +158,12 @@ ACTIONS = [
            lambda t, r: (f"/briefs/{t.brief(signed=('marketing',))}/override/", {"reason": "Sales away"})),
     Action("me", "issue a token", by_role(403, 201, 201, 201, 201),
            lambda t, r: ("/me/", {"name": "spreadsheet", "days": "30"})),
+    Action("notification_read", "own", by_role(302, 302, 302, 302, 302),
+           lambda t, r: (f"/notifications/{t.notification(t.users[r])}/read/", {})),
+    Action("notification_read", "another's", by_role(404, 404, 404, 404, 404),
+           lambda t, r: (f"/notifications/{t.notification(t.rep2)}/read/", {})),
+    Action("notifications_read_all", "own", by_role(302, 302, 302, 302, 302),
+           lambda t, r: ("/notifications/read-all/", {})),
     Action("me_token_revoke", "own token", by_role(302, 302, 302, 302, 302),
            lambda t, r: (f"/me/tokens/{t.token(t.users[r])}/revoke/", {})),
     Action("me_token_revoke", "another's token", by_role(404, 404, 404, 404, 404),

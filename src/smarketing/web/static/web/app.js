@@ -15,3 +15,19 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+
+// "/" focuses the header search (unless typing somewhere already); Escape closes its live results.
+document.addEventListener("keydown", function (event) {
+  var box = document.getElementById("site-search");
+  if (!box) { return; }
+  var el = document.activeElement;
+  var typing = el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+  if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    event.preventDefault();
+    box.focus();
+    box.select();
+  } else if (event.key === "Escape" && el === box) {
+    var live = document.getElementById("search-live");
+    if (live) { live.innerHTML = ""; }
+  }
+});
