@@ -43,7 +43,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
     if kind not in KIND_LABELS:
         kind = ""
     offset = offset_from_query(request.GET.get("offset"))
-    rows = paginate(notification_list_for_user(user_id=int(request.user.pk), unread_only=show == "unread", kind=kind),
+    rows = paginate(notification_list_for_user(user_id=request.user.pk or 0, unread_only=show == "unread", kind=kind),
                     limit=PAGE_SIZE, offset=offset)
     items = [{"n": n, "kind_label": KIND_LABELS.get(n.kind, n.kind), "url": _link(n)} for n in rows.items]
     query = {k: v for k, v in (("show", show), ("kind", kind)) if v}
