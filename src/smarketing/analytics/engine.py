@@ -100,6 +100,13 @@ class Engine:
             self.backend.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "_arrow_{name}"')
             self.backend.con.unregister(f"_arrow_{name}")
             return self.backend.table(name)
+        if self.name == "spark" and self.store is not None and self.frames is None:
+            from smarketing.analytics import spark_store
+
+            # The executors read the lake's Parquet themselves: nothing passes through the driver.
+            view = spark_store.dataset_view(self.backend._session, name, self.store, suffix=str(id(self)))
+            self._warn(spark_store.skipped_warning(name, self.store.manifests))
+            return self.backend.table(view).cast(schema)
         if self.name == "spark":
             session = self.backend._session
             arrow = self._arrow(name)
@@ -160,7 +167,12 @@ def open_engine(name: EngineName | None = None, *, frames: EventFrames | None = 
         except ImportError:
             raise ValidationFailed("the spark analytics engine needs PySpark, which is not installed: "
                                    "pip install -e .[spark]", field="engine") from None
-        return Engine("spark", ibis.pyspark.connect(spark_session()), frames)
+        spark_store_state = None
+        if frames is None and store_in_use():
+            from smarketing.analytics.store.sync import QUERY_LOCK_TIMEOUT_MS, store_catch_up
+
+            spark_store_state = store_catch_up(lock_timeout_ms=QUERY_LOCK_TIMEOUT_MS)
+        return Engine("spark", ibis.pyspark.connect(spark_session()), frames, store=spark_store_state)
     raise ValidationFailed(f"analytics engine {name!r} is unknown; use one of {list(ENGINE_NAMES)}", field="engine")
 
 
