@@ -76,6 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_500_000)
     parser.add_argument("--runs", type=int, default=2, help="processes per route; the best is reported")
+    parser.add_argument("--peer-path", help="a folder ChannelAttribution was installed into (pip install --target "
+                                            "DIR ChannelAttribution), put on the peer's PYTHONPATH only")
     args = parser.parse_args()
     cli = str(Path(sys.executable).with_name("smarketing"))
     with tempfile.TemporaryDirectory(prefix="smarketing-bench-paths-") as tmp:
@@ -93,7 +95,9 @@ def main() -> None:
                                                   + OLD_ROUTE, str(file)],
             "ChannelAttribution markov_model": [sys.executable, "-c", CHANNEL_ATTRIBUTION, str(file)],
         }
-        times = {name: best(argv, env, args.runs) for name, argv in routes.items()}
+        peer_env = {**env, "PYTHONPATH": args.peer_path} if args.peer_path else env
+        times = {name: best(argv, peer_env if "ChannelAttribution" in name else env, args.runs)
+                 for name, argv in routes.items()}
     ours = times["smarketing attribution --paths (Arrow reader)"]
     for name, seconds in times.items():
         if isinstance(seconds, str):
