@@ -289,16 +289,33 @@ def test_every_operation_answers_401_without_a_token(client):
     assert wrong == []
 
 
+# Writes every signed-in user makes on their own records (revoking their own token, reading their own
+# notifications): a viewer may call them, and another user's record is not found to them.
+SELF_SERVICE = {("delete", "/api/team/tokens/{token_id}"), ("post", "/api/notifications/{notification_id}/read"),
+                ("post", "/api/notifications/read-all")}
+
+
 def test_every_write_answers_403_to_a_viewer(client, tokens):
     wrong = []
     for method, path, op in OPERATIONS:
-        if method == "get":
+        if method == "get" or (method, path) in SELF_SERVICE:
             continue
         response = _call(client, method, path, token=tokens["viewer"], body=_body(op))
         if response.status_code != 403 or response.json().get("code") != "forbidden":
             wrong.append(f"{method.upper()} {path}: {response.status_code}")
 
     assert wrong == []
+
+
+def test_self_service_writes_answer_a_viewer_but_not_on_others_records(client, tokens):
+    listed = {(method, path) for method, path, _ in OPERATIONS}
+    for method, path, op in OPERATIONS:
+        if (method, path) not in SELF_SERVICE or "{" not in path:
+            continue
+        # a record that is not theirs is not found (another user's is covered by tests/test_roles_matrix_api.py)
+        response = _call(client, method, path, token=tokens["viewer"], body=_body(op))
+        assert response.status_code == 404, f"{method.upper()} {path}: {response.status_code}"
+    assert ("delete", "/api/team/tokens/{token_id}") in listed
 
 
 def test_every_operation_with_a_body_or_typed_query_answers_422_to_a_bad_one(client, tokens):
