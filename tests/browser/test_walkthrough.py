@@ -39,10 +39,10 @@ def test_sales_accepts_and_rejects_mqls_in_one_click(as_role, shot):
     page = as_role("sam.sales")
     page.goto("/handoff/?scope=all")
     # the MQLs Sam may decide on: his own and his reports' (another rep's card shows whose it is, no buttons)
-    cards = page.locator("article.mql").filter(has=page.get_by_role("button", name="Accept"))
-    before = cards.count()
-    assert before >= 2
-    first, second = cards.nth(0), cards.nth(1)
+    decidable = page.locator("article.mql").filter(has=page.get_by_role("button", name="Accept"))
+    ids = decidable.evaluate_all("cards => cards.map(c => c.id)")
+    assert len(ids) >= 2
+    first, second = page.locator(f"#{ids[0]}"), page.locator(f"#{ids[1]}")  # fixed: deciding removes the buttons
     names = [first.locator("h2").inner_text(), second.locator("h2").inner_text()]
     # when: accept the first (HTMX swaps the card's actions for the result)
     first.get_by_role("button", name="Accept").click()
