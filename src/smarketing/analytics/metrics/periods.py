@@ -104,6 +104,18 @@ def _month(y: int, m: int) -> date:
     return date(y + (m - 1) // 12, (m - 1) % 12 + 1, 1)
 
 
+# Reports cover the years the product's activity window can hold (from 1970) and a long plan ahead; beyond them a
+# period's end would overflow the calendar (the month after 9999-12), so they are refused by name.
+YEARS = (1970, 2199)
+
+
+def _year_checked(year: int, key: str) -> int:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ValidationFailed(f"period {key!r}: year {year} is outside {YEARS[0]}–{YEARS[1]}; {KEY_HELP}",
+                               field="period")
+    return year
+
+
 def reporting_period(key: str, tz: str | None = None, *, now: datetime | None = None) -> ReportingPeriod:
     """The period named by `key`, in `tz` (default: the reporting time zone); a bad key names the `period` field."""
     key = (key or "").strip()
@@ -115,7 +127,7 @@ def reporting_period(key: str, tz: str | None = None, *, now: datetime | None = 
                                field="timezone") from None
     m = _CALENDAR.match(key)
     if m:
-        y = int(m["y"])
+        y = _year_checked(int(m["y"]), key)
         if m["q"]:
             q = int(m["q"])
             first, after, label = _month(y, 3 * q - 2), _month(y, 3 * q + 1), f"Q{q} {y}"
@@ -147,6 +159,7 @@ def reporting_period(key: str, tz: str | None = None, *, now: datetime | None = 
                                    field="period") from None
         if last < first:
             raise ValidationFailed(f"period {key!r} ends before it starts", field="period")
+        _year_checked(first.year, key), _year_checked(last.year, key)
         label = f"{first:%-d %b %Y} – {last:%-d %b %Y}"
         return ReportingPeriod(key, label, _midnight(first, zone), _midnight(last + timedelta(days=1), zone), tz)
     raise ValidationFailed(f"period {key!r} is not understood; {KEY_HELP}", field="period")
