@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from smarketing.core import clock
+from smarketing.core import bulk, clock
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.services import record_create, record_update
 from smarketing.crm.enums import Outcome
@@ -204,6 +204,24 @@ def _check_rows(model: Any, rows: list[dict[str, Any]], *, source: str, allowed:
                 raise ValidationFailed(f"{record}: {name} must carry a time zone", field=name, record=record)
 
 
+def _rows_insert(model: Any, *, source: str, rows: list[dict[str, Any]]) -> None:
+    """Insert checked rows straight into the table (core.bulk.rows_insert): every column but the id, a field a row
+    does not give at its default, both timestamps now. Why not bulk_create: building a model instance per row and
+    compiling each value was most of a 100,000-contact import's time and memory."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    now = clock.now()
+    given = {"source": source, "created_at": now, "updated_at": now}
+    defaults = {f.attname: f.get_default() for f in fields}
+    preps = [(f.attname, f.get_db_prep_save) for f in fields]
+    out = []
+    for r in rows:
+        values = {**defaults, **r, **given}
+        out.append(tuple(prep(values[name], connection) for name, prep in preps))
+    bulk.rows_insert(model, [f.attname for f in fields], out)
+
+
 def _bulk_create_by_source(model: Any, *, source: str, rows: list[dict[str, Any]], allowed: set[str],
                            label: str) -> tuple[dict[str, int], int]:
     """Insert the rows whose (source, source_id) is new; the id of every row's record by source id, and how many
@@ -215,8 +233,8 @@ def _bulk_create_by_source(model: Any, *, source: str, rows: list[dict[str, Any]
     for start in range(0, len(sids), CHUNK):
         ids.update(model.objects.filter(source=source, source_id__in=sids[start:start + CHUNK]).exclude(source_id="")
                    .values_list("source_id", "id"))
-    new = [model(source=source, **r) for r in rows if r["source_id"] not in ids]
-    model.objects.bulk_create(new, batch_size=1000)
+    new = [r for r in rows if r["source_id"] not in ids]
+    _rows_insert(model, source=source, rows=new)
     if new:
         for start in range(0, len(sids), CHUNK):
             ids.update(model.objects.filter(source=source, source_id__in=sids[start:start + CHUNK]).exclude(source_id="")
