@@ -243,7 +243,7 @@ def brief_launch(request: HttpRequest, brief_id: RecordId) -> Any:
              description="Recorded as an override (who, when, why), never as a signature: the brief shows it under "
                          "`override` and `signed_off` stays false. RevOps only (403 for anyone else); 422 without "
                          "a reason; 409 when both sides already signed or the brief was launched.")
-def brief_override(request: HttpRequest, brief_id: int, payload: BriefOverrideIn) -> Status:
+def brief_override(request: HttpRequest, brief_id: RecordId, payload: BriefOverrideIn) -> Status:
     s = briefs.brief_override(brief_id=brief_id, user=request_user(request), reason=payload.reason)
     return Status(201, _signoff(s, brief_selectors.brief_get(pk=brief_id)))
 
