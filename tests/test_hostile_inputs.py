@@ -16,7 +16,6 @@ import json
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from smarketing.conftest import ApiClient
@@ -170,13 +169,7 @@ def _files(contact_id: int) -> dict[str, bytes]:
     }
 
 
-IMPORT_OPEN = {case: "ingest: the touchpoints importer does not yet read through ingest/readers (decoding, field "
-                     "size, ids): a traceback" for case in ("latin-1 text", "binary", "a field over 131,072 characters",
-                                                          "a superscript digit as id")}
-IMPORT_OPEN["a NUL byte"] = "secure: importers keep a NUL byte in text (stored on SQLite, a traceback on PostgreSQL)"
-# On SQLite a 23-digit id overflows in Python (a traceback); PostgreSQL refuses it as a database error, reported.
-if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    IMPORT_OPEN["a 23-digit id"] = "ingest: on SQLite a 23-digit contact id overflows the driver (a traceback)"
+IMPORT_OPEN: dict[str, str] = {}  # every case is a clear error now: a case that regresses fails
 FILES = [pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=IMPORT_OPEN[case]))
          if case in IMPORT_OPEN else case for case in _files(1)]
 

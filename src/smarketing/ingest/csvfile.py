@@ -4,7 +4,6 @@ file are raised together as one error naming each line and column."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,15 +21,14 @@ class CsvFile:
 
 
 def read_csv(path: Path) -> CsvFile:
-    """Read a whole CSV file; raises a ValidationFailed naming the path when it is not a file."""
-    if not path.is_file():
-        raise ValidationFailed(f"{path} is not a file", field="path", record=str(path))
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [(h or "").strip() for h in reader.fieldnames or []]
-        # Cells beyond the header (DictReader's None key) belong to no column and are dropped.
-        rows = [(line, {(k or "").strip(): v or "" for k, v in row.items() if k is not None})
-                for line, row in enumerate(reader, start=2)]
+    """Read a whole CSV file through the vendor-file reader (`ingest.readers.read_table`: encodings, delimiters,
+    bad bytes, oversized cells and ragged rows are a ValidationFailed naming file, line and column, never a
+    traceback), as rows of column → value."""
+    from smarketing.ingest.readers import read_table
+
+    table = read_table(path)
+    header = table.header
+    rows = [(line, dict(zip(header, cells, strict=False))) for line, cells in table.rows]
     return CsvFile(header=header, rows=rows)
 
 

@@ -60,12 +60,18 @@ def _row_key(t: dict[str, Any]) -> str:
     return "row-" + hashlib.sha256("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:40]
 
 
+def _is_id(text: str) -> bool:
+    """A record id as the database holds it: ASCII digits ('²' is a digit to str.isdigit) below 2^63."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, Any]]:
     """Parse and check every row; all problems are raised together, each naming its line and column."""
     table = read_csv(path)
     if not source or len(source) > 32:
         raise ValidationFailed(f"source {source!r} must be 1 to 32 characters", field="source")
     header = table.header
+    lines = [line for line, _ in table.rows]
     raw = [{k: v.strip() for k, v in row.items()} for _, row in table.rows]
     problems = [Problem(1, col, "this column is missing from the header") for col in table.missing(REQUIRED)]
     if "contact_id" not in header and "contact_email" not in header:
@@ -75,16 +81,16 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
     if not raw:
         raise problems_error([Problem(2, "occurred_at", "the file has no rows")], path)
 
-    contact_ids = {int(r["contact_id"]) for r in raw if r.get("contact_id", "").isdigit()}
+    contact_ids = {int(r["contact_id"]) for r in raw if _is_id(r.get("contact_id", ""))}
     emails = {r["contact_email"] for r in raw if not r.get("contact_id") and r.get("contact_email")}
     contacts_by_id = contact_accounts_by_id(ids=contact_ids)
     contacts_by_email = contact_ids_by_email(emails=emails)
     users = user_ids_by_login(logins={r["actor"] for r in raw if r.get("actor")})
-    campaigns = campaign_ids_existing(ids={int(r["campaign_id"]) for r in raw if r.get("campaign_id", "").isdigit()})
+    campaigns = campaign_ids_existing(ids={int(r["campaign_id"]) for r in raw if _is_id(r.get("campaign_id", ""))})
 
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for line, r in enumerate(raw, start=2):
+    for line, r in zip(lines, raw, strict=True):
         bad = len(problems)
 
         def problem(column: str, message: str, line: int = line) -> None:
@@ -92,7 +98,7 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
 
         t: dict[str, Any] = {"source": source}
         if r.get("contact_id"):
-            if not r["contact_id"].isdigit() or int(r["contact_id"]) not in contacts_by_id:
+            if not _is_id(r["contact_id"]) or int(r["contact_id"]) not in contacts_by_id:
                 problem("contact_id", f"no contact has id {r['contact_id']!r}")
             else:
                 t["contact_id"] = int(r["contact_id"])
@@ -133,7 +139,7 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
             else:
                 t["actor_id"] = user
         if r.get("campaign_id"):
-            if not r["campaign_id"].isdigit() or int(r["campaign_id"]) not in campaigns:
+            if not _is_id(r["campaign_id"]) or int(r["campaign_id"]) not in campaigns:
                 problem("campaign_id", f"no campaign has id {r['campaign_id']!r}")
             else:
                 t["campaign_id"] = int(r["campaign_id"])
