@@ -93,7 +93,17 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
     with open(log, "wb") as out:
         # Its own process group, so stopping it also stops the JVM spark-class starts under it.
         return subprocess.Popen([str(spark_class), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends it SIGTERM when the test process dies, even by SIGKILL or a
+    timeout, so no master or worker outlives its tests (spark-class execs the JVM, which keeps the setting)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _tail(log: Path, lines: int = 15) -> str:
