@@ -344,6 +344,15 @@ def records_match(records: Iterable[Record], *, source: str, existing: list[dict
     return out
 
 
+def converted_leads(records: list[Record]) -> dict[str, str]:
+    """Lead external id → the contact it was converted into, when both rows are in this import (Salesforce Data
+    Loader's `ConvertedContactId`, kept as the lead's `converted_contact_id` attribute)."""
+    others = {r.external_id for r in records if not r.attributes.get("converted_contact_id")}
+    return {r.external_id: str(r.attributes["converted_contact_id"]) for r in records
+            if r.attributes.get("converted_contact_id") and str(r.attributes["converted_contact_id"]) in others
+            and r.attributes["converted_contact_id"] != r.external_id}
+
+
 def changed_fields(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     """The wanted fields whose value differs from the current one (attributes compared key by key, merged)."""
     out: dict[str, Any] = {}

@@ -269,6 +269,16 @@ def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems:
                                       domains=[r.fields["domain"] for r in recs if r.fields.get("domain")]
                                       if entity == "account" else [])
         current = {r["id"]: r for r in existing}
+        # A converted lead exported beside the contact it became is that contact: matched and written once, as
+        # the contact; the lead's stage dates go on the contact's history (keyed by the lead's own id).
+        converted = plan.converted_leads(recs) if entity == "contact" else {}
+        linked = [r for r in recs if r.external_id in converted]
+        recs = [r for r in recs if r.external_id not in converted]
+        by_external = {r.external_id: r for r in recs}
+        for lead in linked:
+            contact = by_external[converted[lead.external_id]]
+            # The person entered as the lead: the contact's own creation is not a new move back to that stage.
+            contact.stages = {s: at for s, at in contact.stages.items() if s not in lead.stages}
         matches = plan.records_match(recs, source=source, existing=existing, by=by)
         creates: list[dict[str, Any]] = []
         updates: dict[int, dict[str, Any]] = {}
@@ -307,6 +317,10 @@ def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems:
         ids[entity] = {**{r["source_id"]: r["id"] for r in existing if r["source"] == source and r["source_id"]},
                        **created_ids, **matched}
         summary[PLURAL[entity]] = {"created": created, "updated": len(updates), "unchanged": unchanged}
+        for lead in linked:
+            if (contact_id := ids[entity].get(converted[lead.external_id])) is not None:
+                ids[entity][lead.external_id] = contact_id
+                kept.append(lead)
         if entity in subjects:
             subjects[entity] = {r.external_id: ids[entity][r.external_id] for r in kept}
         else:

@@ -385,3 +385,36 @@ def test_campaigns_come_in_with_their_cost_and_campaign_members_join_them(active
     assert CampaignMember.objects.get(campaign=webinar, contact__source_id="00Q00001").status == "sent"
     assert CampaignMember.objects.get(campaign=show).status == "attended"
     assert CampaignMember.objects.count() == 3
+
+
+def test_a_converted_lead_exported_beside_its_contact_continues_on_the_contact(active_playbook, tmp_path):
+    # given Data Loader exports where lead 2 (Closed - Converted) became contact 0: one email, and the lead names
+    # the contact in ConvertedContactId; the contact was created at the conversion
+    leads, contacts = lead_rows(4), contact_rows()
+    lead, contact = leads[2], contacts[0]
+    assert lead["Lead Status"] == "Closed - Converted"
+    lead["Email"] = contact["Email"]
+    contact["Created Date"] = datetime.combine(lead["Converted Date"], datetime.min.time(), tzinfo=UTC)
+    api_leads = _api("leads", leads)
+    api_leads[2]["ConvertedContactId"] = contact["Contact ID"]
+    files = [write_salesforce_dataloader(tmp_path / "leads.csv", "leads", api_leads),
+             write_salesforce_dataloader(tmp_path / "contacts.csv", "contacts", _api("contacts", contacts))]
+    # when both come in together
+    run = _import(files)
+    # then there is no conflict: the lead is the contact, written once, with the lead's history first
+    assert run.status == ImportStatus.SUCCEEDED, run.problems
+    assert run.summary["conflicts"] == []
+    assert Contact.objects.count() == len(leads) + len(contacts) - 1
+    assert not Contact.objects.filter(source_id=lead["Lead ID"]).exists()
+    person = Contact.objects.get(source_id=contact["Contact ID"])
+    moves = list(StageChange.objects.filter(contact=person).order_by("occurred_at", "id")
+                 .values_list("from_stage", "to_stage", "occurred_at"))
+    assert [(f, t) for f, t, _ in moves] == [("", "lead"), ("lead", "sql")]
+    assert moves[0][2] == lead["Create Date"]
+    assert person.lifecycle_stage == "sql"
+    # when the same files come in again, nothing changes
+    before = _counts()
+    again = _import(files)
+    assert again.status == ImportStatus.SUCCEEDED, again.problems
+    assert _counts() == before
+    assert again.summary["stages"] == {} and again.summary["conflicts"] == []
