@@ -10,25 +10,10 @@ with who, when and why, which lets the brief launch and is shown as an override,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from smarketing.campaigns.enums import BriefSide
 from smarketing.team.enums import Role
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The user asking, as the rules need them."""
-
-    id: int
-    username: str
-    role: str
-    is_superuser: bool = False
-
-    @classmethod
-    def of(cls, user: Any) -> Actor:
-        return cls(id=user.pk, username=user.username, role=getattr(user, "role", "") or Role.VIEWER,
-                   is_superuser=bool(getattr(user, "is_superuser", False)))
+from smarketing.team.roles import Actor
 
 
 @dataclass(frozen=True)

@@ -9,26 +9,7 @@ never decide; a sales user does not decide on another rep's MQL, nor on an unass
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from smarketing.team.enums import Role
-from smarketing.team.roles import HANDOFF_ROLES, REVOPS_ROLES
-
-
-@dataclass(frozen=True)
-class Decider:
-    """The user asking to decide, as the rule needs them."""
-
-    id: int
-    username: str
-    role: str
-    is_superuser: bool = False
-
-    @classmethod
-    def of(cls, user: Any) -> Decider:
-        return cls(id=user.pk, username=user.username, role=getattr(user, "role", "") or Role.VIEWER,
-                   is_superuser=bool(getattr(user, "is_superuser", False)))
+from smarketing.team.roles import HANDOFF_ROLES, REVOPS_ROLES, Actor
 
 
 def mql_owner_id(*, assigned: bool, assignment_owner_id: int | None, contact_owner_id: int | None) -> int | None:
@@ -37,7 +18,7 @@ def mql_owner_id(*, assigned: bool, assignment_owner_id: int | None, contact_own
     return assignment_owner_id if assigned else contact_owner_id
 
 
-def role_refusal(decider: Decider) -> str:
+def role_refusal(decider: Actor) -> str:
     """Why `decider` may decide on no MQL at all ('' when their role may decide on some)."""
     if decider.is_superuser or decider.role in HANDOFF_ROLES:
         return ""
@@ -45,7 +26,7 @@ def role_refusal(decider: Decider) -> str:
             f"decide on MQLs")
 
 
-def handoff_refusal(decider: Decider, *, owner_id: int | None, reports: frozenset[int], owner_name: str = "") -> str:
+def handoff_refusal(decider: Actor, *, owner_id: int | None, reports: frozenset[int], owner_name: str = "") -> str:
     """Why `decider` may not decide on an MQL owned by `owner_id` ('' when they may).
 
     `reports` are the ids of the users who report to the decider, directly or through their managers; `owner_name`
@@ -66,6 +47,6 @@ def handoff_refusal(decider: Decider, *, owner_id: int | None, reports: frozense
             f"{decider.username!r} is neither")
 
 
-def can_decide(decider: Decider, *, owner_id: int | None, reports: frozenset[int]) -> bool:
+def can_decide(decider: Actor, *, owner_id: int | None, reports: frozenset[int]) -> bool:
     """Whether `decider` may accept, reject or recycle an MQL owned by `owner_id` (see `handoff_refusal`)."""
     return not handoff_refusal(decider, owner_id=owner_id, reports=reports)

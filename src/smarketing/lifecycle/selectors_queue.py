@@ -130,7 +130,7 @@ def handoff_queue_rows(*, owner_id: int | None = None, team: str = "", now: date
     """MQLs awaiting a sales decision, most urgent first, with routing reason and SLA countdowns; with `explain`,
     also each one's last touches and score explanation; with a `viewer`, whether they may decide on each."""
     now = now or clock.now()
-    decider = permissions.Decider.of(viewer) if viewer is not None else None
+    decider = permissions.Actor.of(viewer) if viewer is not None else None
     reports = user_report_ids(user_id=viewer.pk) if viewer is not None else frozenset()
     _, terms = playbook_active_terms()
     cal = terms.sla.calendar

@@ -147,7 +147,7 @@ def _check_decider(user: User, *, contact: Contact, assignment: Assignment | Non
     owner_id = permissions.mql_owner_id(assigned=assignment is not None,
                                         assignment_owner_id=assignment.owner_id if assignment else None,
                                         contact_owner_id=contact.owner_id)
-    decider = permissions.Decider.of(user)
+    decider = permissions.Actor.of(user)
     reports = user_report_ids(user_id=user.pk) if owner_id not in (None, user.pk) else frozenset()
     owner_name = User.objects.filter(pk=owner_id).values_list("username", flat=True).first() if owner_id else ""
     refusal = permissions.handoff_refusal(decider, owner_id=owner_id, reports=reports, owner_name=owner_name or "")
@@ -168,7 +168,7 @@ def _open_mql_locked(contact: Contact) -> tuple[Contact, StageChange, Assignment
 def _decide(*, contact: Contact, user: User, decision: str, to_stage: str, at: datetime | None,
             reason_key: str = "", reason_label: str = "", note: str = "",
             recycle_until: date | None = None) -> HandoffDecision:
-    refusal = permissions.role_refusal(permissions.Decider.of(user))
+    refusal = permissions.role_refusal(permissions.Actor.of(user))
     if refusal:
         raise PermissionDenied(refusal, field="role", record=f"user:{user.username}")
     when = _when(at)

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from smarketing.team.enums import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user asking, as the pure permission rules need them (no ORM in the rules)."""
+
+    id: int
+    username: str
+    role: str
+    is_superuser: bool = False
+
+    @classmethod
+    def of(cls, user: Any) -> Actor:
+        return cls(id=user.pk, username=user.username, role=getattr(user, "role", "") or Role.VIEWER,
+                   is_superuser=bool(getattr(user, "is_superuser", False)))
 
 # Write through the API and the web app (viewers only read).
 WRITE_ROLES = frozenset({Role.MARKETING, Role.SALES, Role.REVOPS})

@@ -10,7 +10,7 @@ import pytest
 from smarketing.core.errors import PermissionDenied
 from smarketing.crm.models import Contact
 from smarketing.lifecycle.models import HandoffDecision, StageChange
-from smarketing.lifecycle.permissions import Decider, can_decide, handoff_refusal, mql_owner_id
+from smarketing.lifecycle.permissions import Actor, can_decide, handoff_refusal, mql_owner_id
 from smarketing.lifecycle.selectors_queue import handoff_queue, handoff_queue_rows
 from smarketing.lifecycle.services_handoff import handoff_accept, handoff_recycle, handoff_reject, mql_qualify
 from smarketing.team.selectors import user_report_ids
@@ -23,18 +23,18 @@ REP, OTHER_REP, MANAGER, DIRECTOR = 11, 12, 20, 30
 # ------------------------------------------------------------------------------------------ the pure rule
 
 @pytest.mark.parametrize(("decider", "owner_id", "reports", "allowed"), [
-    (Decider(REP, "rep", "sales"), REP, frozenset(), True),  # the owner
-    (Decider(OTHER_REP, "other", "sales"), REP, frozenset(), False),  # another rep
-    (Decider(MANAGER, "boss", "sales"), REP, frozenset({REP}), True),  # the owner's manager
-    (Decider(DIRECTOR, "director", "sales"), REP, frozenset({MANAGER, REP}), True),  # the manager's manager
-    (Decider(MANAGER, "boss", "sales"), OTHER_REP, frozenset({REP}), False),  # a manager of someone else
-    (Decider(1, "ops", "revops"), REP, frozenset(), True),  # RevOps
-    (Decider(1, "ops", "revops"), None, frozenset(), True),  # RevOps, unassigned
-    (Decider(REP, "rep", "sales"), None, frozenset(), False),  # nobody's MQL: RevOps route it first
-    (Decider(REP, "mk", "marketing"), REP, frozenset(), False),  # marketing never decides, even as owner
-    (Decider(MANAGER, "mk", "marketing"), REP, frozenset({REP}), False),  # nor as someone's manager
-    (Decider(REP, "v", "viewer"), REP, frozenset(), False),  # viewers read
-    (Decider(2, "root", "marketing", is_superuser=True), REP, frozenset(), True),  # a deliberate superuser
+    (Actor(REP, "rep", "sales"), REP, frozenset(), True),  # the owner
+    (Actor(OTHER_REP, "other", "sales"), REP, frozenset(), False),  # another rep
+    (Actor(MANAGER, "boss", "sales"), REP, frozenset({REP}), True),  # the owner's manager
+    (Actor(DIRECTOR, "director", "sales"), REP, frozenset({MANAGER, REP}), True),  # the manager's manager
+    (Actor(MANAGER, "boss", "sales"), OTHER_REP, frozenset({REP}), False),  # a manager of someone else
+    (Actor(1, "ops", "revops"), REP, frozenset(), True),  # RevOps
+    (Actor(1, "ops", "revops"), None, frozenset(), True),  # RevOps, unassigned
+    (Actor(REP, "rep", "sales"), None, frozenset(), False),  # nobody's MQL: RevOps route it first
+    (Actor(REP, "mk", "marketing"), REP, frozenset(), False),  # marketing never decides, even as owner
+    (Actor(MANAGER, "mk", "marketing"), REP, frozenset({REP}), False),  # nor as someone's manager
+    (Actor(REP, "v", "viewer"), REP, frozenset(), False),  # viewers read
+    (Actor(2, "root", "marketing", is_superuser=True), REP, frozenset(), True),  # a deliberate superuser
 ])
 def test_who_may_decide_on_an_mql(decider, owner_id, reports, allowed):
     # when the rule is asked
