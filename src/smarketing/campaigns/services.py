@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 
 from smarketing.campaigns.enums import MEMBER_STATUS_ORDER, CampaignType, Channel, MemberStatus, TouchKind
 from smarketing.campaigns.models import Campaign, CampaignMember, Touchpoint, TouchpointCorrection
@@ -97,24 +97,17 @@ def _touch_value_problem(value: Any) -> str | None:
 def touchpoint_correct(*, touchpoint_id: int, reason: str, corrected_by: User) -> TouchpointCorrection:
     """Reverse one touchpoint (RevOps, with a reason): it stays in the history, marked, and drops out of every
     figure; a second correction of the same touchpoint is a conflict."""
-    from smarketing.lifecycle.services_corrections import correction_checked
+    from smarketing.lifecycle.services_corrections import correction_checked, correction_recorded
 
     record = f"touchpoint:{touchpoint_id}"
     reason = correction_checked(user=corrected_by, reason=reason, record=record)
     touchpoint = Touchpoint.objects.select_for_update().filter(pk=touchpoint_id).first()
     if touchpoint is None:
         raise NotFound(f"touchpoint {touchpoint_id} does not exist", record=record)
-    existing = TouchpointCorrection.objects.filter(touchpoint=touchpoint).select_related("corrected_by").first()
-    if existing is not None:
-        raise Conflict(f"{record} was already corrected by {existing.corrected_by.username} at "
-                       f"{existing.recorded_at:%Y-%m-%d %H:%M} UTC", field="touchpoint_id", record=record)
-    try:
-        with transaction.atomic():
-            return TouchpointCorrection.objects.create(touchpoint=touchpoint, corrected_by=corrected_by,
-                                                       reason=reason)
-    except IntegrityError:
-        raise Conflict(f"{record} was corrected by someone else just now", field="touchpoint_id",
-                       record=record) from None
+    correction: TouchpointCorrection = correction_recorded(
+        TouchpointCorrection, subject="touchpoint", target=touchpoint, corrected_by=corrected_by, reason=reason,
+        record=record)
+    return correction
 
 
 def _after_touchpoint(touchpoint_id: int) -> None:

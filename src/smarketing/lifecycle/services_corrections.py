@@ -5,6 +5,8 @@ its remaining history has it in."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 
 from smarketing.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -38,19 +40,26 @@ def stage_change_correct(*, stage_change_id: int, reason: str, corrected_by: Use
         pk=stage_change_id).first()
     if change is None:
         raise NotFound(f"stage change {stage_change_id} does not exist", record=record)
-    existing = StageChangeCorrection.objects.filter(stage_change=change).select_related("corrected_by").first()
-    if existing is not None:
-        raise Conflict(f"{record} was already corrected by {existing.corrected_by.username} at "
-                       f"{existing.recorded_at:%Y-%m-%d %H:%M} UTC", field="stage_change_id", record=record)
-    try:
-        with transaction.atomic():
-            correction = StageChangeCorrection.objects.create(stage_change=change, corrected_by=corrected_by,
-                                                              reason=reason)
-    except IntegrityError:
-        raise Conflict(f"{record} was corrected by someone else just now", field="stage_change_id",
-                       record=record) from None
+    correction = correction_recorded(StageChangeCorrection, subject="stage_change", target=change,
+                                     corrected_by=corrected_by, reason=reason, record=record)
     _current_stage_restored(change)
     return correction
+
+
+def correction_recorded(model: Any, *, subject: str, target: Any, corrected_by: User, reason: str,
+                        record: str) -> Any:
+    """The correction of `target` (the `subject` field of the correction `model`), recorded once: a second one is a
+    conflict naming who corrected it first, also when two race for it."""
+    existing = model.objects.filter(**{subject: target}).select_related("corrected_by").first()
+    if existing is not None:
+        raise Conflict(f"{record} was already corrected by {existing.corrected_by.username} at "
+                       f"{existing.recorded_at:%Y-%m-%d %H:%M} UTC", field=f"{subject}_id", record=record)
+    try:
+        with transaction.atomic():
+            return model.objects.create(**{subject: target}, corrected_by=corrected_by, reason=reason)
+    except IntegrityError:
+        raise Conflict(f"{record} was corrected by someone else just now", field=f"{subject}_id",
+                       record=record) from None
 
 
 def _current_stage_restored(change: StageChange) -> None:
