@@ -155,3 +155,17 @@ class CheckedParser(Parser):
         result = super().parse_querydict(data, list_fields, request)
         hostile_value_refuse(result, source="query")
         return result
+
+
+def _known_time_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name like America/New_York") from exc
+    return value
+
+
+# An IANA time zone name in a schema (the playbook's calendar, an import mapping), refused by field when unknown.
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]

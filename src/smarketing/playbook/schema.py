@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from smarketing.campaigns.enums import Channel, TouchKind
+from smarketing.core.validation import TimeZoneName
 from smarketing.crm.enums import BuyingRole, OpportunityStage
 from smarketing.lifecycle.enums import Stage
 
@@ -106,22 +107,12 @@ class Routing(_Strict):
 
 
 class BusinessCalendar(_Strict):
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     working_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
     day_start: time = time(9, 0)
     day_end: time = time(17, 0)
     holidays: list[date] = []
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
-        return v
 
     @model_validator(mode="after")
     def _day_order(self) -> BusinessCalendar:
