@@ -164,6 +164,9 @@ def test_a_backfill_is_checked_against_the_stages_of_the_version_in_force(users,
     content["stages"] = [s for s in content["stages"] if s["key"] != "sal"]
     for journey in content["ideal_journeys"].values():
         journey[:] = [step for step in journey if step["kind"] != "stage:sal"]
+    for terms in content.get("vocabulary", {}).values():  # labels that meant SAL now mean nothing
+        for labels in terms.values():
+            labels.update({label: None for label, stage in labels.items() if stage == "sal"})
     draft = playbook_draft_create(content=content)
     playbook_sign_off(version=draft, user=users["marketing"])
     playbook_sign_off(version=draft, user=users["sales"])
