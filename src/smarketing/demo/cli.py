@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 SIZES = ("small", "medium", "large")
@@ -98,10 +100,16 @@ def register(app: typer.Typer) -> None:
                 _print_logins(["maria.marketing", "sam.sales", "rita.revops", "vic.viewer"], DEMO_PASSWORD)
         typer.echo(f"open http://{host}:{port}/login/ (stop with Ctrl+C)")
         # The worker is its own process (as in production), started with the same interpreter and environment, and
-        # stopped with the server.
-        background = subprocess.Popen([sys.executable, "-m", "smarketing.cli", "worker"]) if worker else None
-        if background:
-            typer.echo(f"task worker running (pid {background.pid})")
+        # stopped with the server; its line per task goes to a log file, not over the server's output.
+        background = None
+        if worker:
+            from django.conf import settings
+
+            log_path = Path(settings.DATA_DIR) / "worker.log"
+            with log_path.open("ab") as log:
+                background = subprocess.Popen([sys.executable, "-m", "smarketing.cli", "worker"], stdout=log,
+                                              stderr=subprocess.STDOUT)
+            typer.echo(f"task worker running (pid {background.pid}); its log: {log_path}")
         try:
             serve_app(host=host, port=port)
         finally:

@@ -63,6 +63,13 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
             assert _alive(worker)
             cmdline = Path(f"/proc/{worker}/cmdline").read_bytes().split(b"\0")
             assert b"worker" in cmdline
+            # and its lines go to its own log in the data directory, not over the server's output
+            worker_log = tmp_path / "worker.log"
+            until = time.monotonic() + 60
+            while "Starting worker" not in (worker_log.read_text() if worker_log.exists() else ""):
+                assert time.monotonic() < until, "the worker wrote nothing to worker.log"
+                time.sleep(0.5)
+            assert "Starting worker" not in log.read_text()
         finally:
             # and stopping the demo stops its worker
             demo.send_signal(signal.SIGINT)
