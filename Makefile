@@ -50,10 +50,10 @@ lint:
 	$(BIN)/mypy src
 
 test-sqlite:
-	SMARKETING_DATA_DIR=$(CURDIR)/data/test-sqlite $(BIN)/pytest -q -p no:cacheprovider
+	SMARKETING_DATA_DIR=$(CURDIR)/data/test-sqlite $(BIN)/pytest -q -p no:cacheprovider --durations=25
 
 test-postgres:
-	DATABASE_URL=$(PG_URL) SMARKETING_DATA_DIR=$(CURDIR)/data/test-postgres $(BIN)/pytest -q -p no:cacheprovider -m "not browser"
+	DATABASE_URL=$(PG_URL) SMARKETING_DATA_DIR=$(CURDIR)/data/test-postgres $(BIN)/pytest -q -p no:cacheprovider --durations=25 -m "not browser"
 
 # Both databases' suites side by side (one per core), PostgreSQL's output printed after SQLite's.
 test-dbs:
