@@ -117,11 +117,14 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def as_role(browser: Any, live_smarketing: Server) -> Iterator[Any]:
-    """`as_role("sam.sales", width=1366, height=768)` -> a logged-in page."""
+    """`as_role("sam.sales", width=1366, height=768)` -> a logged-in page; `timeout_ms` sets the page's waits (the
+    first login of a session warms the figures, which takes a while on a loaded machine)."""
     contexts: list[Any] = []
 
-    def login(username: str, *, width: int = 1366, height: int = 768) -> Any:
+    def login(username: str, *, width: int = 1366, height: int = 768, timeout_ms: int | None = None) -> Any:
         ctx = browser.new_context(viewport={"width": width, "height": height}, base_url=live_smarketing.url)
+        if timeout_ms is not None:
+            ctx.set_default_timeout(timeout_ms)
         contexts.append(ctx)
         page = ctx.new_page()
         page.goto("/login/")

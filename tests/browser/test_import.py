@@ -78,26 +78,11 @@ def _status(page: Any) -> str:
     return str(page.locator("#import-run").get_attribute("data-status"))
 
 
-@pytest.fixture
-def revops_page(browser: Any, live_smarketing: Any) -> Iterator[Any]:
-    """RevOps logged in, with waits long enough for a busy machine (the first pages compute their figures)."""
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_smarketing.url)
-    ctx.set_default_timeout(WAIT_MS)
-    page = ctx.new_page()
-    page.goto("/login/")
-    page.get_by_label("Username").fill("rita.revops")
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_smarketing.url + "/")
-    yield page
-    ctx.close()
-
-
-def test_revops_upload_a_hubspot_export_confirm_it_and_find_the_contacts_on_the_funnel(revops_page, shot, worker,
+def test_revops_upload_a_hubspot_export_confirm_it_and_find_the_contacts_on_the_funnel(as_role, shot, worker,
                                                                                         tmp_path):
     export = _export(tmp_path / "hubspot-contacts-2024-03.csv")
     assert export.stat().st_size > INLINE_MAX_BYTES
-    page = revops_page
+    page = as_role("rita.revops", timeout_ms=WAIT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     cohort_before, mqls_before = _funnel_figures(page)

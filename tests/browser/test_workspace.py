@@ -7,7 +7,6 @@ import html
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,28 +22,6 @@ def _unread(page: Any) -> int:
     found = re.fullmatch(r"Notifications: (\d+) unread", label)
     assert found, label
     return int(found.group(1))
-
-
-@pytest.fixture
-def login(browser: Any, live_smarketing: Any) -> Iterator[Callable[..., Any]]:
-    """As `as_role`, with room for the first login of a session (it warms the figures) on a loaded machine."""
-    contexts: list[Any] = []
-
-    def sign_in(username: str, *, width: int, height: int) -> Any:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, base_url=live_smarketing.url)
-        ctx.set_default_timeout(WAIT_MS)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.goto("/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill("demo")
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(live_smarketing.url + "/")
-        return page
-
-    yield sign_in
-    for ctx in contexts:
-        ctx.close()
 
 
 def _notify(server: Any, username: str) -> None:
@@ -66,10 +43,10 @@ def _notify(server: Any, username: str) -> None:
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
-def test_read_a_notification_then_search_its_contact_and_open_it(login, live_smarketing, shot, width, height):
+def test_read_a_notification_then_search_its_contact_and_open_it(as_role, live_smarketing, shot, width, height):
     # given sam.sales with at least one unread notification about a contact
     _notify(live_smarketing, "sam.sales")
-    page = login("sam.sales", width=width, height=height)
+    page = as_role("sam.sales", width=width, height=height, timeout_ms=WAIT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     before = _unread(page)
