@@ -67,6 +67,13 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", "Failed (gave up)"
 
 
+class WebhookFormat(models.TextChoices):
+    """The body an endpoint receives: the product's signed JSON event, or a Slack incoming-webhook message."""
+
+    SMARKETING = "smarketing", "smarketing JSON"
+    SLACK = "slack", "Slack message"
+
+
 class NotificationKind(models.TextChoices):
     ASSIGNED = "assigned", "Lead assigned"
     SLA_BREACH = "sla_breach", "SLA breached"

@@ -16,6 +16,7 @@ from smarketing.lifecycle.enums import (
     SlaEventKind,
     SlaSide,
     Stage,
+    WebhookFormat,
 )
 
 
@@ -180,7 +181,7 @@ class SlaEvent(AppendOnly):
 
 
 class Notification(models.Model):
-    """An in-app message to one user; only its read state ever changes."""
+    """An in-app message to one user; only its read and emailed states ever change."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=NotificationKind.choices)
@@ -190,6 +191,8 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When it went out by email, alone or in a digest (empty: not yet)")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "dedupe_key"], condition=~Q(dedupe_key=""),
@@ -209,6 +212,8 @@ class WebhookEndpoint(TimeStamped):
     active = models.BooleanField(default=True)
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(default=list, blank=True, help_text="Event types to send; empty = all")
+    format = models.CharField(max_length=16, choices=WebhookFormat.choices, default=WebhookFormat.SMARKETING,
+                              help_text="smarketing: the signed JSON event; slack: a Slack incoming-webhook message")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from smarketing.team.enums import Role
+from smarketing.team.enums import EmailNotifications, Role
 from smarketing.team.roles import WRITE_ROLES, has_role
 
 
@@ -17,6 +17,9 @@ class User(AbstractUser):
     timezone = models.CharField(max_length=64, default="UTC")
     manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports",
                                 help_text="Whom this user reports to")
+    email_notifications = models.CharField(max_length=16, choices=EmailNotifications.choices,
+                                           default=EmailNotifications.DIGEST,
+                                           help_text="Email for in-app notifications: each one, a daily digest or none")
 
     @property
     def can_write(self) -> bool:
