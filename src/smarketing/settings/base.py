@@ -186,6 +186,8 @@ SMARKETING_WEBHOOK_ALLOW = ENV.webhook_allow
 # A task RUNNING for longer (or whose worker died on this host) is requeued; failed after this many runs.
 SMARKETING_TASK_STALE_MINUTES = ENV.task_stale_minutes
 SMARKETING_TASK_MAX_ATTEMPTS = ENV.task_max_attempts
+# Notification emails: SMARKETING_SMTP_HOST/PORT/USER/PASSWORD/FROM/TLS, or None (no email).
+SMARKETING_SMTP = ENV.smtp
 
 # API rate limits: requests per token (a 429 with code `throttled` beyond it), and bad tokens from one address
 # before every request from it gets 429 until the cool-off has passed (as django-axes does for logins).

@@ -88,6 +88,44 @@ def _webhook_allow(name: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Smtp:
+    """Where notification emails go out; absent (None) when SMARKETING_SMTP_HOST is unset: no email then."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    sender: str
+    tls: str  # off | starttls | ssl
+
+
+SMTP_TLS = {"off", "starttls", "ssl"}
+
+
+def _smtp() -> Smtp | None:
+    host = os.environ.get("SMARKETING_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    raw_tls = os.environ.get("SMARKETING_SMTP_TLS", "").strip().lower()
+    tls = {"": "starttls", "true": "starttls", "1": "starttls", "yes": "starttls", "on": "starttls",
+           "false": "off", "0": "off", "no": "off"}.get(raw_tls, raw_tls)
+    if tls not in SMTP_TLS:
+        raise ConfigError(f"SMARKETING_SMTP_TLS={raw_tls!r} must be one of {sorted(SMTP_TLS)} (or true/false)")
+    port = _int("SMARKETING_SMTP_PORT", {"off": 25, "starttls": 587, "ssl": 465}[tls], minimum=1)
+    if port > 65535:
+        raise ConfigError(f"SMARKETING_SMTP_PORT={port} is not a port (1 to 65535)")
+    sender = os.environ.get("SMARKETING_SMTP_FROM", "").strip()
+    if "@" not in sender:
+        raise ConfigError(f"SMARKETING_SMTP_FROM={sender!r} must be the sender's address (e.g. smarketing@example.com) "
+                          "when SMARKETING_SMTP_HOST is set")
+    user = os.environ.get("SMARKETING_SMTP_USER", "").strip()
+    password = os.environ.get("SMARKETING_SMTP_PASSWORD", "")
+    if bool(user) != bool(password):
+        raise ConfigError("SMARKETING_SMTP_USER and SMARKETING_SMTP_PASSWORD go together: set both or neither")
+    return Smtp(host=host, port=port, user=user, password=password, sender=sender, tls=tls)
+
+
+@dataclass(frozen=True)
 class Env:
     data_dir: Path
     database_url: str
@@ -118,6 +156,8 @@ class Env:
     # A task RUNNING longer than this died with its worker and is requeued, failed after this many runs.
     task_stale_minutes: int = 30
     task_max_attempts: int = 3
+    # Notification emails (None: SMARKETING_SMTP_HOST unset, no email).
+    smtp: Smtp | None = None
 
 
 LAKE_SCHEMES = {"", "file", "s3a", "s3", "hdfs", "abfss", "abfs", "gs"}
@@ -170,6 +210,7 @@ def load() -> Env:
         webhook_allow=_webhook_allow("SMARKETING_WEBHOOK_ALLOW"),
         task_stale_minutes=_int("SMARKETING_TASK_STALE_MINUTES", 30, minimum=1),
         task_max_attempts=_int("SMARKETING_TASK_MAX_ATTEMPTS", 3, minimum=1),
+        smtp=_smtp(),
         debug=_bool("SMARKETING_DEBUG", False),
         allowed_hosts=[h for h in hosts if h],
         analytics_engine=_choice("SMARKETING_ANALYTICS_ENGINE", "duckdb", {"duckdb", "postgres", "spark"}),
