@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from smarketing.core.models import TimeStamped
+from smarketing.core.models import AppendOnly, TimeStamped
 from smarketing.crm.enums import BuyingRole, OpportunityStage, OpportunityType, Outcome, RevenueBand
 from smarketing.lifecycle.enums import Stage
 
@@ -99,3 +99,29 @@ class Opportunity(TimeStamped, SourceKeyed):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OpportunityStageChange(AppendOnly):
+    """One move of an opportunity between its stages (a deal's stage history); never updated. The opportunity's
+    `stage` is its current stage; these rows are how it got there."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=16, choices=OpportunityStage.choices, blank=True)
+    to_stage = models.CharField(max_length=16, choices=OpportunityStage.choices)
+    occurred_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=500, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    source_key = models.CharField(max_length=128, blank=True, default="",
+                                  help_text="The sender's id for this move; a replay with the same key is not "
+                                            "recorded twice")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source_key"], condition=~Q(source_key=""),
+                                    name="opportunitystagechange_source_key"),
+        ]
+        indexes = [models.Index(fields=["opportunity", "occurred_at"])]
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '∅'} → {self.to_stage} @ {self.occurred_at:%Y-%m-%d}"
