@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 
 from smarketing.core.apitools import InSchema, Paged, PageIn
 from smarketing.core.validation import ActivityDatetime
-from smarketing.lifecycle.enums import ActorKind, Stage
+from smarketing.lifecycle.enums import ActorKind, Stage, WebhookFormat
 from smarketing.lifecycle.sla import MarketingVerdict
 
 
@@ -304,6 +304,8 @@ class WebhookEndpointIn(InSchema):
     description: str = Field("", max_length=200)
     event_types: list[str] = Field([], description="sla.breached, sla.marketing_breached, lead.reassigned; [] = all")
     active: bool = True
+    format: WebhookFormat = Field(WebhookFormat.SMARKETING, description="smarketing: the signed JSON event; slack: a "
+                                  "Slack incoming-webhook message ({\"text\", \"blocks\"}), signed the same way")
 
 
 class WebhookEndpointPatch(InSchema):
@@ -312,6 +314,7 @@ class WebhookEndpointPatch(InSchema):
     description: str | None = Field(None, max_length=200)
     event_types: list[str] | None = None
     active: bool | None = None
+    format: WebhookFormat | None = None
 
 
 class WebhookEndpointOut(Schema):
@@ -320,6 +323,7 @@ class WebhookEndpointOut(Schema):
     description: str
     event_types: list[str]
     active: bool
+    format: str
     created_at: datetime
 
 

@@ -7,6 +7,7 @@ runners never send the same attempt; a crash mid-request leaves a pending delive
 Delivery is at least once: a worker killed between sending and recording the answer sends that attempt again,
 so receivers verify `X-Smarketing-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">` and drop repeats
 by the `Idempotency-Key` header. Targets are checked at configuration and at each delivery (webhook_targets).
+An endpoint of format `slack` gets the same delivery with a Slack incoming-webhook body instead (webhook_slack).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from django.db import transaction
 
 from smarketing.core import clock
 from smarketing.core.errors import NotFound, ValidationFailed
-from smarketing.lifecycle.enums import DeliveryStatus
+from smarketing.lifecycle.enums import DeliveryStatus, WebhookFormat
 from smarketing.lifecycle.models import WebhookDelivery, WebhookEndpoint
+from smarketing.lifecycle.webhook_slack import slack_message
 from smarketing.lifecycle.webhook_targets import TargetRefused, post_pinned, target_check
 from smarketing.team.models import User
 
@@ -69,14 +71,29 @@ def _check_url(url: str) -> str:
     return url.strip()
 
 
+def _check_format(value: str) -> str:
+    if value not in WebhookFormat.values:
+        raise ValidationFailed(f"webhook format {value!r} is not one of {WebhookFormat.values}", field="format",
+                               record="webhook")
+    return value
+
+
+def _body(endpoint: WebhookEndpoint, payload: dict[str, Any]) -> str:
+    """The exact bytes an endpoint receives for an event: the product's JSON, or a Slack message."""
+    message = slack_message(payload) if endpoint.format == WebhookFormat.SLACK else payload
+    return json.dumps(message, sort_keys=True, separators=(",", ":"), default=str)
+
+
 @transaction.atomic
 def webhook_endpoint_create(*, url: str, secret: str, description: str = "", event_types: list[str] | None = None,
-                            active: bool = True, created_by: User | None = None) -> WebhookEndpoint:
-    """Register an endpoint; deliveries to it are signed with `secret`."""
+                            active: bool = True, created_by: User | None = None,
+                            format: str = WebhookFormat.SMARKETING) -> WebhookEndpoint:
+    """Register an endpoint; deliveries to it are signed with `secret` (format `slack`: Slack messages)."""
     if len(secret or "") < 16:
         raise ValidationFailed("the webhook secret must be at least 16 characters", field="secret")
     return WebhookEndpoint.objects.create(url=_check_url(url), secret=secret, description=description,
-                                          event_types=list(event_types or []), active=active, created_by=created_by)
+                                          event_types=list(event_types or []), active=active, created_by=created_by,
+                                          format=_check_format(format))
 
 
 def webhook_endpoint_get(*, endpoint_id: int) -> WebhookEndpoint:
@@ -89,13 +106,15 @@ def webhook_endpoint_get(*, endpoint_id: int) -> WebhookEndpoint:
 
 @transaction.atomic
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, data: dict[str, Any]) -> WebhookEndpoint:
-    """Change an endpoint's url, secret, description, event types or active flag."""
-    allowed = {"url", "secret", "description", "event_types", "active"}
+    """Change an endpoint's url, secret, description, event types, format or active flag."""
+    allowed = {"url", "secret", "description", "event_types", "active", "format"}
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
     if "url" in data:
         data["url"] = _check_url(data["url"])
+    if "format" in data:
+        _check_format(data["format"])
     if "secret" in data and len(data["secret"] or "") < 16:
         raise ValidationFailed("the webhook secret must be at least 16 characters", field="secret")
     for name, value in data.items():
@@ -121,7 +140,7 @@ def webhook_event_emit(*, event_type: str, key: str, data: dict[str, Any], at: d
         if endpoint.event_types and event_type not in endpoint.event_types:
             continue
         payload = {"id": key, "type": event_type, "created_at": now.isoformat(), "data": data}
-        body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        body = _body(endpoint, payload)
         delivery, created = WebhookDelivery.objects.get_or_create(
             endpoint=endpoint, idempotency_key=key,
             defaults={"event_type": event_type, "payload": payload, "body": body, "next_attempt_at": now,
@@ -233,7 +252,7 @@ def webhook_ping(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     now = clock.now()
     key = f"ping-{endpoint.pk}-{int(now.timestamp() * 1000)}"
     payload = {"id": key, "type": "ping", "created_at": now.isoformat(), "data": {"endpoint_id": endpoint.pk}}
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    body = _body(endpoint, payload)
     row = WebhookDelivery.objects.create(endpoint=endpoint, event_type="ping", idempotency_key=key,
                                          payload=payload, body=body, next_attempt_at=now, created_at=now,
                                          max_attempts=1)
