@@ -119,19 +119,38 @@ def measure_text(unit: str, value: float | None) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+def change_text(unit: str, c: Any) -> str:
+    """A change for a terminal: the direction in words, the difference (points for a ratio) and the percentage."""
+    if c is None or c.delta is None:
+        return "—"
+    if c.direction == "same":
+        return "no change"
+    sign = "+" if c.delta > 0 else "−"
+    size = f"{abs(c.delta) * 100:.1f} pts" if unit == "ratio" else measure_text(unit, abs(c.delta))
+    pct = f" ({sign}{abs(c.delta_percent):.1f} %)" if c.delta_percent is not None else ""
+    return f"{c.direction} {sign}{size}{pct}"
+
+
 def render_metrics(result: Any, console: Console) -> None:
     from smarketing.analytics.queries.funnel import describe_filters
 
     where = describe_filters(result.filters)
+    before = result.previous
     table = Table(title=f"Measures, {result.label} ({result.start:%Y-%m-%d %H:%M} – {result.end:%Y-%m-%d %H:%M} UTC, "
-                        f"{result.timezone})" + (f" where {where}" if where else ""))
-    for col in ("measure", "value", "basis", "definition"):
-        table.add_column(col, justify="right" if col == "value" else "left")
+                        f"{result.timezone})" + (f" where {where}" if where else "")
+                  + (f", compared with {before.label}" if before else ""))
+    cols = ("measure", "value", *(("previous", "change") if before else ()), "basis", "definition")
+    for col in cols:
+        table.add_column(col, justify="right" if col in ("value", "previous", "change") else "left")
     for m in result.measures:
         value = measure_text(m.unit, m.value)
         if m.unit == "ratio" and m.denominator is not None:
             value += f" ({m.numerator:,.0f}/{m.denominator:,.0f})"
-        table.add_row(f"{m.label}\n[dim]{m.name}[/dim]", value, m.basis,
+        compared = []
+        if before:
+            c = m.change
+            compared = [measure_text(m.unit, c.previous if c else None), change_text(m.unit, c)]
+        table.add_row(f"{m.label}\n[dim]{m.name}[/dim]", value, *compared, m.basis,
                       m.definition + (f" [dim]({m.note})[/dim]" if m.note else ""))
     console.print(table)
 
@@ -233,6 +252,8 @@ def register(app: typer.Typer) -> None:
         name: list[str] = typer.Option(None, "--name", help="Only this measure (repeat it); default all"),
         model: str = typer.Option(None, "--model", help="Attribution model of the campaign measures (default "
                                   "linear)"),
+        compare: str = typer.Option(None, "--compare", help="prev: also the previous period (same length, just "
+                                    "before: the previous quarter of a quarter) and each measure's change"),
         engine: str = typer.Option(None, "--engine", help=ENGINE_HELP),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
@@ -244,7 +265,7 @@ def register(app: typer.Typer) -> None:
 
         if not period:
             raise ValidationFailed("--period is required, e.g. --period 2026-Q4", field="period")
-        result = _run("metrics", {"period": period, "names": name or [], "model": model,
+        result = _run("metrics", {"period": period, "names": name or [], "model": model, "compare": compare,
                                   "filters": filters_from_terms(where or [], sep="=", source="--where")}, engine)
         if as_json:
             _emit_json(result)

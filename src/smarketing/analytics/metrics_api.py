@@ -3,7 +3,7 @@
 `GET /api/metrics?period=2026-Q4&filter=source:webinar&name=mqls_entered` and
 `GET /api/metrics/{name}/records?period=…&filter=…&offset=0&limit=50`. Each `filter` is `field:value` on a contact
 field (source, segment, owner, country, campaign): values of one field are ORed, fields ANDed, "(none)" matches a
-missing value; `model=` picks the attribution model of the campaign measures (default linear). An unknown measure
+missing value; `compare=prev` adds each measure's previous-period value and change; `model=` picks the attribution model of the campaign measures (default linear). An unknown measure
 is 404; a bad period, filter or model is 422 naming the field.
 """
 
@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from smarketing.analytics.metrics import MEASURES, MeasureRecordsResult, MetricsResult
+from smarketing.analytics.metrics.compare import COMPARE_HELP
 from smarketing.analytics.queries.funnel import filters_from_terms
 from smarketing.analytics.registry import parse_spec, run_query
 from smarketing.core.apitools import READ_ERRORS, Limit, Offset
@@ -31,9 +32,11 @@ MODEL_HELP = "Attribution model of the campaign measures (default linear)"
 def metrics_list(request: HttpRequest, period: str = Query(..., description=PERIOD_HELP),
                  filter: list[str] = Query([], description=FILTER_HELP),  # noqa: A002
                  name: list[str] = Query([], description="Only these measures (default: all)"),
-                 model: str | None = Query(None, description=MODEL_HELP)) -> Any:
-    """Each measure's value with its label, definition, basis and unit (numerator and denominator for a ratio)."""
-    spec = parse_spec("metrics", {"period": period, "names": name, "model": model,
+                 model: str | None = Query(None, description=MODEL_HELP),
+                 compare: str | None = Query(None, description=COMPARE_HELP)) -> Any:
+    """Each measure's value with its label, definition, basis and unit (numerator and denominator for a ratio);
+    with `compare=prev`, its value for the previous period and the change."""
+    spec = parse_spec("metrics", {"period": period, "names": name, "model": model, "compare": compare,
                                   "filters": filters_from_terms(filter, sep=":", source="filter")})
     return run_query(spec).model_dump(mode="json")
 

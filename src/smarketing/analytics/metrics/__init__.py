@@ -4,6 +4,7 @@
 and the CLI run; `reporting_period` is the one reporting period.
 """
 
+from smarketing.analytics.metrics.compare import Change, change, previous_period
 from smarketing.analytics.metrics.definitions import (
     CONTACT_FILTERS,
     MEASURES,
@@ -18,14 +19,16 @@ from smarketing.analytics.metrics.query import (
     MeasureValue,
     MetricsQuery,
     MetricsResult,
+    PeriodRef,
     RecordRef,
     campaign_metrics,
+    compared,
     run_measure_records,
     run_metrics,
 )
 
 __all__ = [
-    "CONTACT_FILTERS", "MEASURES", "Measure", "MeasureRecordsQuery", "MeasureRecordsResult", "MeasureValue",
+    "CONTACT_FILTERS", "Change", "PeriodRef", "change", "compared", "previous_period", "MEASURES", "Measure", "MeasureRecordsQuery", "MeasureRecordsResult", "MeasureValue",
     "MetricsQuery", "MetricsResult", "RecordRef", "ReportingPeriod", "campaign_metrics", "check_filters", "measure_get",
     "reporting_period", "reporting_timezone", "run_measure_records", "run_metrics",
 ]

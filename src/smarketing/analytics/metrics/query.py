@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from smarketing.analytics.metrics.campaigns import DEFAULT_MODEL, FIELDS, MODELS, check_model, figure
+from smarketing.analytics.metrics.compare import COMPARE_HELP, Change, change, check_compare, previous_period
 from smarketing.analytics.metrics.compute import evaluate, record_rows
 from smarketing.analytics.metrics.definitions import (
     CONTACT_FILTERS,
@@ -71,9 +72,15 @@ class _ScopeSpec(QuerySpec):
 
 
 class MetricsQuery(_ScopeSpec):
-    """Measures for one reporting period and filters."""
+    """Measures for one reporting period and filters (and, with `compare`, the previous period too)."""
 
     names: list[str] = Field(default_factory=list, description="Measures to compute (default: all)")
+    compare: str | None = Field(default=None, description=COMPARE_HELP)
+
+    @field_validator("compare", mode="after")
+    @classmethod
+    def _known_compare(cls, value: str | None) -> str | None:
+        return check_compare(value)
 
     @model_validator(mode="after")
     def _check(self) -> MetricsQuery:
@@ -94,6 +101,14 @@ class MeasureValue(QueryResult):
     numerator: float | None = None
     denominator: float | None = None
     note: str = ""
+    change: Change | None = Field(default=None, description="Against the previous period (only with compare)")
+
+
+class PeriodRef(QueryResult):
+    key: str
+    label: str
+    start: datetime
+    end: datetime
 
 
 class MetricsResult(QueryResult):
@@ -107,6 +122,8 @@ class MetricsResult(QueryResult):
     model: str | None = Field(default=None, description="The attribution model of the campaign measures asked for "
                               "(None: their default, linear)")
     measures: list[MeasureValue]
+    compare: str | None = Field(default=None, description="The comparison asked for (prev), or None")
+    previous: PeriodRef | None = Field(default=None, description="The period compared with (only with compare)")
 
     def get(self, name: str) -> MeasureValue:
         for value in self.measures:
@@ -128,23 +145,48 @@ def _context(engine: Any, period_key: str, filters: dict[str, list[str]], tz: st
     return Context(engine, reporting_period(period_key, tz), filters, clock.now(), model=model)
 
 
-@query_kind("metrics", spec=MetricsQuery, result=MetricsResult)
-def run_metrics(engine: Any, spec: MetricsQuery) -> MetricsResult:
-    """Every measure's value (or the named ones) for a period and filters, with definition and basis."""
-    ctx = _context(engine, spec.period, spec.filters, spec.timezone, spec.model)
+def _measure_values(ctx: Context, names: list[str], filters: dict[str, list[str]]) -> list[MeasureValue]:
     values = []
-    for name in spec.names or list(MEASURES):
+    for name in names:
         measure = MEASURES[name]
-        refused = [f for f in spec.filters if f not in measure.filters]
+        refused = [f for f in filters if f not in measure.filters]
         if refused:
             values.append(_value(measure, None, note=f"cannot be filtered by {', '.join(refused)}"))
             continue
         result = evaluate(ctx, measure)
         values.append(_value(measure, result.value, numerator=result.numerator, denominator=result.denominator,
-                             note=measure.filter_note if spec.filters else ""))
+                             note=measure.filter_note if filters else ""))
+    return values
+
+
+def compared(current: MetricsResult, previous: MetricsResult) -> MetricsResult:
+    """`current` with each measure's change against the same measure in `previous` (the previous period's result
+    for the same filters and model): the one place a comparison is composed, for the query, the API and pages."""
+    before = {m.name: m for m in previous.measures}
+    measures = [m.model_copy(update={"change": change(m.value, before[m.name].value)}) if m.name in before else m
+                for m in current.measures]
+    ref = PeriodRef(key=previous.period, label=previous.label, start=previous.start, end=previous.end)
+    return current.model_copy(update={"measures": measures, "compare": "prev", "previous": ref})
+
+
+@query_kind("metrics", spec=MetricsQuery, result=MetricsResult)
+def run_metrics(engine: Any, spec: MetricsQuery) -> MetricsResult:
+    """Every measure's value (or the named ones) for a period and filters, with definition and basis; with
+    `compare=prev`, each one's change against the previous period."""
+    ctx = _context(engine, spec.period, spec.filters, spec.timezone, spec.model)
+    names = spec.names or list(MEASURES)
     p = ctx.period
-    return MetricsResult(period=p.key, label=p.label, start=p.start, end=p.end, timezone=p.timezone, as_of=ctx.now,
-                         filters=spec.filters, model=spec.model, measures=values)
+    result = MetricsResult(period=p.key, label=p.label, start=p.start, end=p.end, timezone=p.timezone, as_of=ctx.now,
+                           filters=spec.filters, model=spec.model,
+                           measures=_measure_values(ctx, names, spec.filters))
+    if spec.compare is None:
+        return result
+    before = previous_period(p)
+    prev_ctx = Context(engine, before, spec.filters, ctx.now, model=spec.model)
+    previous = MetricsResult(period=before.key, label=before.label, start=before.start, end=before.end,
+                             timezone=before.timezone, as_of=ctx.now, filters=spec.filters, model=spec.model,
+                             measures=_measure_values(prev_ctx, names, spec.filters))
+    return compared(result, previous)
 
 
 def campaign_metrics(roi: RoiResult, period: ReportingPeriod, *, model: str | None,
