@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from smarketing.lifecycle.selectors_notifications import notification_unread_count
 from smarketing.team.roles import REVOPS_ROLES, has_role
 from smarketing.web.access import permissions, role_of
+from smarketing.web.periods import SCOPED_PAGES, scope_query
 
 NAV = [("home", "Scoreboard"), ("funnel", "Funnel"), ("handoff", "Handoff queue"), ("campaigns", "Campaigns"),
        ("journeys", "Journeys"), ("feedback", "Feedback"), ("playbook", "Playbook"), ("goals", "Goals")]
@@ -27,4 +28,6 @@ def web(request: HttpRequest) -> dict[str, Any]:
             "user_role_label": user.get_role_display() if hasattr(user, "get_role_display") else role_of(user),
             # the header's bell: one COUNT on the notification (user, read_at, created_at) index
             "unread_notifications": notification_unread_count(user_id=user.pk),
-            "search_q": request.GET.get("q", "") if current == "search" else ""}
+            "search_q": request.GET.get("q", "") if current == "search" else "",
+            # the chosen period, comparison and filters, carried by the links to the pages that show a period
+            "nav_query": scope_query(request), "nav_scoped": SCOPED_PAGES}

@@ -76,3 +76,27 @@ class GoalPlanForm(forms.Form):
     mql_to_sql = forms.FloatField(min_value=0.1, max_value=100, label="MQL → SQL (%)")
     sql_to_opportunity = forms.FloatField(min_value=0.1, max_value=100, label="SQL → opportunity (%)")
     win_rate = forms.FloatField(min_value=0.1, max_value=100, label="Opportunity → won (%)")
+
+
+class PeriodRangeForm(forms.Form):
+    """A custom period: its first and last day (inclusive), named `from` and `to` in the address."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        messages = {"required": "Enter the %s day as YYYY-MM-DD.", "invalid": "Not a date: use YYYY-MM-DD."}
+        for name, which in (("from", "first"), ("to", "last")):
+            self.fields[name] = forms.DateField(
+                label=f"{which.capitalize()} day", input_formats=["%Y-%m-%d"],
+                error_messages={"required": messages["required"] % which, "invalid": messages["invalid"]})
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("from"), data.get("to")
+        if first and last and last < first:
+            self.add_error("to", f"The last day ({last}) is before the first day ({first}).")
+        return data
+
+    @property
+    def period_key(self) -> str:
+        """The metrics layer's key of the range (`2026-10-01..2026-12-31`); only for a valid form."""
+        return f"{self.cleaned_data['from']}..{self.cleaned_data['to']}"

@@ -1,11 +1,22 @@
 """The period picker: reporting periods named in URLs (`2026`, `2026-Q4`, `2026-11`, `last-90d`,
-`2026-10-01..2026-12-31`) are the metrics layer's `ReportingPeriod`; this module only offers the choices."""
+`2026-10-01..2026-12-31`) are the metrics layer's `ReportingPeriod`; this module offers the choices and resolves
+a page's scope (period, comparison with the previous period, filters) from the address or the session."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
-from smarketing.analytics.metrics import ReportingPeriod, reporting_period, reporting_timezone
+from django.http import HttpRequest
+
+from smarketing.analytics.metrics import (
+    CONTACT_FILTERS,
+    ReportingPeriod,
+    reporting_period,
+    reporting_timezone,
+)
 from smarketing.core import clock
 from smarketing.core.errors import DomainError
 
@@ -44,3 +55,146 @@ def period_choices(now: datetime | None = None) -> list[tuple[str, str]]:
         out.append((str(year), f"year {year}"))
     out += [("last-30d", "last 30 days"), ("last-90d", "last 90 days"), ("last-365d", "last 365 days")]
     return out
+
+
+# ---- the scope a page shows: period, comparison and filters, kept in the address and in the session
+SESSION_KEY = "smk_scope"
+# The contact filters the measures take, and the funnel's cohort month.
+SCOPE_FILTERS: tuple[str, ...] = (*CONTACT_FILTERS, "cohort_month")
+SCOPE_KEYS = ("period", "from", "to", "compare", *SCOPE_FILTERS)
+# The pages whose navigation links carry the scope (the others show no period).
+SCOPED_PAGES = frozenset({"home", "funnel", "campaigns", "journeys", "feedback", "goals", "metrics"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a page shows: its period, whether it compares with the previous one, the filters, and what was wrong
+    with the address (`error` for the period key, `field_errors` for the custom range's `from` / `to`)."""
+
+    period: ReportingPeriod
+    compare: bool = False
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    error: str = ""
+    field_errors: dict[str, str] = field(default_factory=dict)
+    range_input: dict[str, str] = field(default_factory=dict)  # what was typed in the range form, shown back
+    remembered: bool = False  # read from the session (the address named none of it)
+
+    def params(self, *, compare: bool | None = None) -> list[tuple[str, str]]:
+        out = [("period", self.period.key)]
+        if compare is not None:
+            out.append(("compare", "prev" if compare else "off"))
+        elif self.compare:
+            out.append(("compare", "prev"))
+        out += [(name, value) for name, values in self.filters.items() for value in values]
+        return out
+
+    @property
+    def query(self) -> str:
+        """`period=2026-Q4&compare=prev&source=webinar`: the scope as an address carries it."""
+        return urlencode(self.params())
+
+    @property
+    def toggled_query(self) -> str:
+        """The same scope with the comparison switched."""
+        return urlencode(self.params(compare=not self.compare))
+
+
+def _raw_from(data: Any) -> dict[str, Any]:
+    """The scope keys of a QueryDict (or the session's stored dict)."""
+    out: dict[str, Any] = {}
+    for key in SCOPE_KEYS:
+        values = data.getlist(key) if hasattr(data, "getlist") else data.get(key)
+        if values in (None, "", []):
+            continue
+        out[key] = [v for v in values if v] if isinstance(values, list) else values
+    return out
+
+
+def _single(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key, "")
+    return (value[-1] if value else "") if isinstance(value, list) else str(value)
+
+
+def _default() -> ReportingPeriod:
+    return parse_period(current_quarter_key())
+
+
+def scope_resolve(raw: dict[str, Any], *, fallback: ReportingPeriod | None = None,
+                  compare_default: bool = False) -> Scope:
+    """The scope named by address keys: a custom range (`from`, `to`) or a `period` key, `compare=prev` (`off`, or
+    absent: `compare_default`) and the filters. A period the address does not name, or a bad range, is `fallback`
+    (else this quarter); a bad range names its field, a bad key says why."""
+    from smarketing.web.forms import PeriodRangeForm
+
+    filters = {name: sorted(set(values if isinstance(values, list) else [values]))
+               for name in SCOPE_FILTERS if (values := raw.get(name))}
+    compare = _single(raw, "compare") == "prev" if "compare" in raw else compare_default
+    if "from" in raw or "to" in raw:
+        typed = {"from": _single(raw, "from"), "to": _single(raw, "to")}
+        form = PeriodRangeForm(typed)
+        if form.is_valid():
+            try:
+                return Scope(parse_period(form.period_key), compare, filters, range_input=typed)
+            except DomainError as exc:
+                form.add_error("from", exc.message)
+        errors = {name: " ".join(str(e) for e in errs) for name, errs in form.errors.items()}
+        return Scope(fallback or _default(), compare, filters, error="The custom period was not applied.",
+                     field_errors=errors, range_input=typed)
+    key = _single(raw, "period")
+    if key:
+        try:
+            return Scope(parse_period(key), compare, filters)
+        except DomainError as exc:
+            return Scope(fallback or _default(), compare, filters, error=exc.message)
+    return Scope(fallback or _default(), compare, filters)
+
+
+def scope_from(request: HttpRequest) -> Scope:
+    """The request's scope: from the address when it names any of it (and then remembered in the session), else
+    the last one chosen in this session, else this quarter with no comparison and no filters."""
+    cached: Scope | None = getattr(request, "_smk_scope", None)
+    if cached is not None:
+        return cached
+    session = getattr(request, "session", None)
+    stored = session.get(SESSION_KEY) if session is not None else None
+    raw = _raw_from(request.GET)
+    if raw:
+        remembered = None
+        if stored and stored.get("period"):
+            try:
+                remembered = parse_period(stored["period"])
+            except DomainError:
+                remembered = None
+        scope = scope_resolve(raw, fallback=remembered, compare_default=bool(stored and stored.get("compare")))
+        if session is not None and not scope.error:
+            session[SESSION_KEY] = {"period": scope.period.key, "compare": "prev" if scope.compare else "",
+                                    "filters": scope.filters}
+    elif stored:
+        scope = scope_resolve({"period": stored.get("period", ""), "compare": stored.get("compare", ""),
+                               **stored.get("filters", {})})
+        scope = Scope(scope.period, scope.compare, scope.filters, remembered=True)
+    else:
+        scope = scope_resolve({})
+    request._smk_scope = scope  # type: ignore[attr-defined]
+    return scope
+
+
+def scope_query(request: HttpRequest) -> str:
+    """The remembered scope as a query string for links (`?period=…`), or "" when nothing was chosen."""
+    scope: Scope | None = getattr(request, "_smk_scope", None)
+    if scope is not None:
+        return "?" + scope.query
+    session = getattr(request, "session", None)
+    stored = session.get(SESSION_KEY) if session is not None else None
+    if not stored or not stored.get("period"):
+        return ""
+    params = [("period", stored["period"])] + ([("compare", "prev")] if stored.get("compare") else [])
+    params += [(name, v) for name, values in stored.get("filters", {}).items() for v in values]
+    return "?" + urlencode(params)
+
+
+def scope_forget(request: HttpRequest) -> None:
+    """Forget the remembered scope (the "reset" link)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.pop(SESSION_KEY, None)

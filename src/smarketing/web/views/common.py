@@ -12,8 +12,9 @@ from smarketing.core.errors import DomainError, NotFound
 from smarketing.playbook.models import PlaybookVersion
 from smarketing.playbook.schema import Playbook
 from smarketing.web.context import web
-from smarketing.web.periods import Period, current_quarter_key, parse_period, period_choices
+from smarketing.web.periods import Period, period_choices, scope_from
 from smarketing.web.tables import Table, csv_response, wants_csv
+from smarketing.web.views.errors import error_page, forbidden_page
 
 
 def domain_errors(view: Any) -> Any:
@@ -29,8 +30,9 @@ def domain_errors(view: Any) -> Any:
         except NotFound as exc:
             raise Http404(exc.message) from None
         except DomainError as exc:
-            return render(request, "web/403.html" if exc.status == 403 else "web/error.html",
-                          {**web(request), "message": exc.message}, status=exc.status)
+            if exc.status == 403:
+                return forbidden_page(request, exc.message)
+            return error_page(request, exc.message, status=exc.status)
 
     return wrapped
 
@@ -49,19 +51,17 @@ def page(request: HttpRequest, template: str, context: Mapping[str, Any], *, sta
 
 
 def period_from(request: HttpRequest) -> tuple[Period, str]:
-    """The period in ?period= (default: this quarter) and an error message if the value was not understood."""
-    key = request.GET.get("period") or current_quarter_key()
-    try:
-        return parse_period(key), ""
-    except DomainError as exc:
-        return parse_period(current_quarter_key()), exc.message
+    """The page's period (the address's ?period= or ?from=&to=, else the session's last, else this quarter) and
+    an error message if the address's value was not understood (see `web.periods.scope_from`)."""
+    scope = scope_from(request)
+    return scope.period, scope.error
 
 
 def period_context(request: HttpRequest, period: Period, error: str = "") -> dict[str, Any]:
     choices = period_choices()
     if period.key not in {k for k, _ in choices}:
         choices.insert(0, (period.key, period.label))
-    return {"period": period, "period_choices": choices, "period_error": error}
+    return {"period": period, "period_choices": choices, "period_error": error, "scope": scope_from(request)}
 
 
 def active_terms() -> tuple[PlaybookVersion | None, Playbook | None]:
