@@ -4,9 +4,11 @@ analytics `journeys` query kind (cached per data version)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from smarketing.campaigns.selectors import campaign_reach_list
+from smarketing.core import clock
 from smarketing.feedback.selectors import feedback_kind_summary, theme_weekly_counts
 from smarketing.feedback.theme_selectors import insight_list
 from smarketing.feedback.theme_selectors import theme_rows as theme_row_list
@@ -85,16 +87,21 @@ def theme_rows(*, period: Period, weeks: int = 8) -> list[dict[str, Any]]:
     """Active feedback themes with volume, a weekly trend and revenue at stake (open pipeline + ARR of the accounts),
     from the feedback app's `theme_rows` and `theme_weekly_counts` selectors."""
 
+    # The trend ends today while the period runs (no weeks in the future), else at the period's end.
+    before = min(period.end, clock.now())
+    week_starts = [(before - timedelta(days=7 * (weeks - i))).date() for i in range(weeks)]
+
     def compute() -> list[dict[str, Any]]:
         rows = theme_row_list()
-        trend = theme_weekly_counts(theme_ids=[r.id for r in rows], weeks=weeks, before=period.end)
+        trend = theme_weekly_counts(theme_ids=[r.id for r in rows], weeks=weeks, before=before)
         out = [{"id": r.id, "theme": r.name, "key_phrases": ", ".join(r.key_phrases[:4]), "items": r.volume,
-                "accounts": r.revenue.accounts, "trend": trend[r.id], "recent": sum(trend[r.id][-4:]),
+                "accounts": r.revenue.accounts, "trend": trend[r.id], "trend_weeks": week_starts,
+                "recent": sum(trend[r.id][-4:]),
                 "sentiment": r.sentiment, "open_pipeline": float(r.revenue.open_pipeline), "arr": float(r.revenue.arr),
                 "revenue_at_stake": float(r.revenue.at_stake)} for r in rows]
         return sorted(out, key=lambda r: -r["revenue_at_stake"])
 
-    return cached("themes", (period.key, period.start, weeks), compute)
+    return cached("themes", (period.key, period.start, weeks, before.date()), compute)
 
 
 def insight_rows(*, status: str = "") -> list[Any]:
