@@ -201,7 +201,8 @@ def _refresh_theme_descriptions(*, themes: list[Theme], ids: list[int], result: 
     vocab = result.vocabulary if backend == ThemeBackend.TFIDF else None
     centroids = engine.group_centroids(result.vectors, groups, vocabulary=vocab) if result.vectors is not None \
         else [{} for _ in order]
-    phrases = engine.key_phrases(result.texts, labels, len(order)) if result.texts else [[] for _ in order]
+    phrases = (engine.key_phrases(result.texts, labels, len(order), scores=result.scores) if result.texts
+               else [[] for _ in order])
     now = clock.now()
     for i, theme in enumerate(themes):
         theme.centroid = centroids[i]

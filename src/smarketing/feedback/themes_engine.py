@@ -2,7 +2,7 @@
 
 cluster_*()     group texts: TF-IDF + NMF by default, or sentence embeddings + k-means; k = sqrt(n/2)
                 unless given. Context sentences without content words are left out first.
-key_phrases()   names each group by its most distinctive words and bigrams (class-based TF-IDF).
+key_phrases()   names each group by phrases its items say (theme_names: surface words, not stems).
 nearest()       places new texts on existing themes' centroids (incremental assignment).
 match()         maps this run's clusters onto the previous run's themes by shared items, so theme identity
                 (and every human edit attached to it) survives re-runs.
@@ -25,6 +25,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
+from smarketing.feedback import theme_names
 from smarketing.feedback.text import clean, sentences, stem, words
 
 
@@ -110,42 +111,16 @@ def _tfidf_centroid(rows: Any, terms: np.ndarray, top: int = 300) -> dict[str, f
     return {str(terms[i]): round(float(mean[i]) / norm, 6) for i in idx}
 
 
-def key_phrases(texts: Sequence[str], labels: Sequence[int], k: int, *, top: int = 5) -> list[list[str]]:
-    """Most distinctive terms per cluster by class-based TF-IDF; a bigram hides the words it contains."""
-    phrases: list[list[str]] = [[] for _ in range(k)]
-    docs = ["" for _ in range(k)]
-    for text, label in zip(texts, labels, strict=True):
-        if label >= 0:
-            docs[label] += " " + text
-    if not any(docs):
-        return phrases
-    counter = CountVectorizer(stop_words=STOP_WORDS, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2),
-                              lowercase=True)
-    try:
-        counts = counter.fit_transform(docs).astype(float)
-    except ValueError:  # only stop words everywhere
-        return phrases
-    terms = counter.get_feature_names_out()
-    tf = normalize(counts, norm="l1")
-    df = np.asarray((counts > 0).sum(axis=0)).ravel()
-    idf = np.log(1 + k / df)
-    weights = tf.multiply(idf).tocsr()
-    for c in range(k):
-        row = weights.getrow(c).toarray().ravel()
-        chosen: list[str] = []
-        for i in np.argsort(row)[::-1]:
-            if row[i] <= 0 or len(chosen) >= top:
-                break
-            term = str(terms[i])
-            if any(term in c2 or c2 in term for c2 in chosen if " " in c2 or " " in term):
-                continue
-            chosen.append(term)
-        phrases[c] = chosen
-    return phrases
+def key_phrases(texts: Sequence[str], labels: Sequence[int], k: int, *, top: int = 5,
+                scores: Sequence[float] | None = None) -> list[list[str]]:
+    """Each cluster's phrases as its items say them (see theme_names); central items (by score) count more."""
+    weights = theme_names.centrality(scores) if scores is not None else None
+    found = theme_names.theme_phrases(texts, labels, k, stop=_STOP_SET, weights=weights, top=top)
+    return [[p.text for p in phrases] for phrases in found]
 
 
 def name_from(phrases: Sequence[str]) -> str:
-    return " / ".join(phrases[:3]) if phrases else "(unnamed theme)"
+    return theme_names.theme_name(phrases)
 
 
 def cluster_tfidf(texts: Sequence[str], *, k: int | None = None, seed: int = 0) -> Clustering:
@@ -188,7 +163,7 @@ def cluster_tfidf(texts: Sequence[str], *, k: int | None = None, seed: int = 0) 
     for j, i in enumerate(np.flatnonzero(usable)):
         labels[i] = int(labels_u[j])
         full_scores[i] = scores[j]
-    phrases = key_phrases(docs, labels, k)
+    phrases = key_phrases(docs, labels, k, scores=full_scores)
     return Clustering(labels=labels, scores=full_scores, centroids=centroids, phrases=phrases, notes=notes, k=k,
                       vocabulary={str(t): int(i) for t, i in vec.vocabulary_.items()},
                       idf=[round(float(v), 6) for v in vec.idf_], silhouette=None if sil is None else round(sil, 4),
@@ -245,7 +220,7 @@ def cluster_embedding(texts: Sequence[str], *, embed: Embedder, k: int | None = 
     for j, i in enumerate(rows):
         labels[i] = int(labels_u[j])
         scores[i] = round(float(e[j] @ centroids_mat[labels_u[j]]), 4)
-    phrases = key_phrases(docs, labels, k)
+    phrases = key_phrases(docs, labels, k, scores=scores)
     full = np.zeros((n, e.shape[1]))
     full[rows] = e
     return Clustering(labels=labels, scores=scores, centroids=[_dense_list(row) for row in centroids_mat],
