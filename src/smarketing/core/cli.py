@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
         from smarketing.core.task_queue import tasks_reclaim_stale, worker_id_new
         from smarketing.core.tasks import tasks_reclaim_schedule
         from smarketing.lifecycle.tasks import sla_check_schedule
+        from smarketing.lifecycle.tasks_notifications import notifications_digest_schedule
 
         # A worker killed mid-task leaves that run RUNNING for ever: take such runs back now and every minute
         # after (tasks_reclaim), and make sure the SLA loop is queued.
@@ -63,6 +64,7 @@ def register(app: typer.Typer) -> None:
                        f"{len(reclaimed.failed)} failed after too many attempts")
         tasks_reclaim_schedule()
         sla_check_schedule()
+        notifications_digest_schedule()
         args = ["--queue-name", queues, "--interval", str(interval), "--worker-id", worker_id_new()]
         if batch:
             args.append("--batch")

@@ -10,16 +10,20 @@ from smarketing.core import clock
 from smarketing.core.errors import NotFound
 from smarketing.crm.models import Contact
 from smarketing.lifecycle.models import Notification
+from smarketing.lifecycle.services_notification_email import notification_email_enqueue
 from smarketing.team.models import User
 
 
 def notification_create(*, user_id: int, kind: str, title: str, body: str = "", contact: Contact | None = None,
                         dedupe_key: str = "", at: datetime | None = None) -> Notification | None:
-    """An in-app notification; with a dedupe key a repeat is ignored (returns None)."""
+    """An in-app notification; with a dedupe key a repeat is ignored (returns None). Its email, when its user wants
+    each one by email, is queued after commit."""
     if dedupe_key and Notification.objects.filter(user_id=user_id, dedupe_key=dedupe_key).exists():
         return None
-    return Notification.objects.create(user_id=user_id, kind=kind, title=title[:200], body=body, contact=contact,
-                                       dedupe_key=dedupe_key, created_at=at or clock.now())
+    row = Notification.objects.create(user_id=user_id, kind=kind, title=title[:200], body=body, contact=contact,
+                                      dedupe_key=dedupe_key, created_at=at or clock.now())
+    notification_email_enqueue(notification=row)
+    return row
 
 
 def notification_create_for_role(*, role: str, kind: str, title: str, body: str = "", contact: Contact | None = None,

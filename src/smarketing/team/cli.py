@@ -56,3 +56,40 @@ def register(app: typer.Typer) -> None:
         _, secret = api_token_create(user=user, name=name,
                                      expires_at=clock.now() + timedelta(days=days) if days else None)
         typer.echo(secret)
+
+    notifications = typer.Typer(help="Notification emails: the daily digest (SMARKETING_SMTP_* must be set).",
+                                no_args_is_help=True)
+
+    @notifications.command("digest")
+    def notifications_digest(day: str = typer.Option("", "--day", metavar="YYYY-MM-DD",
+                                                     help="The day to send (UTC; default: yesterday)"),
+                             as_json: bool = typer.Option(False, "--json")) -> None:
+        """Email each user who chose the daily digest their unread notifications of the day, once."""
+        import json
+        from datetime import date
+
+        from smarketing.core.errors import ValidationFailed
+        from smarketing.lifecycle.services_notification_email import (
+            digest_day_default,
+            notification_digest_send,
+        )
+
+        try:
+            when = date.fromisoformat(day) if day else digest_day_default()
+        except ValueError:
+            raise ValidationFailed(f"--day {day!r} is not a date like 2026-12-04", field="day") from None
+        result = notification_digest_send(day=when)
+        if as_json:
+            typer.echo(json.dumps(result.as_dict(), indent=2))
+        elif not result.smtp:
+            typer.echo("no email: SMARKETING_SMTP_HOST is not set")
+        else:
+            typer.echo(f"digest for {when}: {len(result.sent)} sent, {len(result.failed)} failed")
+            for row in result.sent:
+                typer.echo(f"  {row['user']} <{row['email']}>: {row['notifications']} notification(s)")
+            for row in result.failed:
+                typer.echo(f"  {row['user']}: failed: {row['error']}")
+        if result.failed:
+            raise SystemExit(1)
+
+    app.add_typer(notifications, name="notifications")

@@ -16,7 +16,7 @@ from django.db.models import Q
 from smarketing.core import clock
 from smarketing.core.errors import Conflict, NotFound, ValidationFailed
 from smarketing.core.services import validate_and_save
-from smarketing.team.enums import Role
+from smarketing.team.enums import EmailNotifications, Role
 from smarketing.team.models import ApiToken, User
 
 TOKEN_PREFIX = "smk_"
@@ -125,7 +125,7 @@ def api_token_authenticate(secret: str) -> User | None:
 # ------------------------------------------------------------------------------ users provisioned by RevOps
 
 USER_FIELDS = {"first_name", "last_name", "role", "manager", "capacity_per_week", "out_of_office_until", "team_name",
-               "region", "segment", "timezone", "is_active"}
+               "region", "segment", "timezone", "is_active", "email_notifications"}
 
 
 def _user_role_set(user: User, role: str) -> None:
@@ -163,6 +163,10 @@ def user_update(*, user: User, data: dict[str, object]) -> User:
     values = dict(data)
     if "role" in values:
         _user_role_set(user, str(values.pop("role")))
+    if "email_notifications" in values and values["email_notifications"] not in EmailNotifications.values:
+        raise ValidationFailed(f"user:{user.username}: email_notifications {values['email_notifications']!r} is not "
+                               f"one of {EmailNotifications.values}", field="email_notifications",
+                               record=f"user:{user.username}")
     if "manager" in values:
         manager = values.pop("manager")
         assert manager is None or isinstance(manager, User)
