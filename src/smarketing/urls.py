@@ -13,3 +13,8 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
     path("", include("smarketing.web.urls")),
 ]
+
+# Django's own refusals render in the site's layout, like the pages' own (web/views/errors.py).
+handler403 = "smarketing.web.views.errors.permission_denied"
+handler404 = "smarketing.web.views.errors.page_not_found"
+handler500 = "smarketing.web.views.errors.server_error"

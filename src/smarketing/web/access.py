@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from smarketing.team.enums import Role
 from smarketing.team.roles import HANDOFF_ROLES, SIGNOFF_ROLES, WRITE_ROLES
@@ -25,7 +24,11 @@ def can(user: Any, roles: frozenset[str]) -> bool:
 
 
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "web/403.html", {"message": message}, status=403)
+    """The 403 page in the site's layout (navigation and the user's menu stay), saying why."""
+    # Imported here because the layout's context (web.context) reads this module's permissions.
+    from smarketing.web.views.errors import forbidden_page
+
+    return forbidden_page(request, message)
 
 
 def roles_required(roles: frozenset[str], what: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
