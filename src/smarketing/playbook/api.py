@@ -20,6 +20,7 @@ from smarketing.playbook.schemas import (
     PlaybookDiffOut,
     PlaybookDraftIn,
     PlaybookDraftUpdateIn,
+    PlaybookImpactOut,
     PlaybookVersionDetailOut,
     PlaybookVersionOut,
     SignoffIn,
@@ -86,6 +87,15 @@ def version_list(request: HttpRequest) -> list[PlaybookVersion]:
 @router.get("/versions/{number}", response={200: PlaybookVersionDetailOut, **READ_ERRORS}, summary="Get a version")
 def version_get(request: HttpRequest, number: RecordId) -> PlaybookVersion:
     return selectors.playbook_version_get(number=number)
+
+
+@router.get("/versions/{number}/impact", response={200: PlaybookImpactOut, 409: ErrorOut, **READ_ERRORS},
+            summary="What a version would have done to the last year of history, next to the active version",
+            description="Each contact scored as of its decision under the version's scoring terms and under the "
+                        "active one's; at each side's MQL threshold: MQLs (and per month), acceptance, opportunity "
+                        "and win rates, and the version's marketing SLA against them.")
+def version_impact(request: HttpRequest, number: RecordId) -> dict[str, Any]:
+    return selectors.playbook_impact(selectors.playbook_version_get(number=number)).as_dict()
 
 
 @router.get("/active", response={200: PlaybookVersionDetailOut, 409: ErrorOut, **READ_ERRORS},

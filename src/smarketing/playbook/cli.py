@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from smarketing.playbook.impact import Impact
     from smarketing.playbook.models import PlaybookVersion
     from smarketing.playbook.schema import Criterion, Playbook
 
@@ -115,6 +116,18 @@ def register(app: typer.Typer) -> None:
         else:
             waiting = [side for side, st in _signoff_status(v).items() if not st]
             typer.echo(f"v{v.number} is still a draft; waiting for: {', '.join(waiting)}")
+
+    @playbook.command()
+    def impact(version: int = typer.Argument(..., help="Version number (usually a draft)"),
+               as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON")) -> None:
+        """What a version would have done to the last year of history, next to the active version."""
+        from smarketing.playbook.selectors import playbook_impact, playbook_version_get
+
+        result = playbook_impact(playbook_version_get(number=version))
+        if as_json:
+            typer.echo(json.dumps(result.as_dict(), indent=2))
+            return
+        typer.echo(render_impact(result))
 
     @playbook.command()
     def diff(a: int = typer.Argument(..., help="Older version"), b: int = typer.Argument(..., help="Newer version"),
@@ -231,4 +244,37 @@ def render_summary(version: PlaybookVersion, terms: Playbook) -> str:
     lines.append("Goals:" if terms.goals else "Goals: none")
     for g in terms.goals:
         lines.append(f"  {g.period:<8} {g.currency} {g.revenue:,.0f}" + (f"  ({g.segment})" if g.segment else ""))
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
+
+
+def render_impact(impact: Impact) -> str:
+    """The impact preview as `playbook impact` prints it: one row per figure, active beside the version."""
+    a, d = impact.active, impact.draft
+    head = f"v{d.version}" if d.version is not None else "draft"
+    lines = [f"Impact of {head} ({d.status}) against active v{a.version}, "
+             f"{impact.contacts:,} contacts decided or last touched {impact.history_from} – {impact.history_to} "
+             f"({_num(impact.months)} months)"]
+    rows = [("MQL threshold", f"{a.threshold:g}", f"{d.threshold:g}"),
+            ("MQLs", f"{a.mqls:,}", f"{d.mqls:,}"),
+            ("MQLs per month", _num(a.mqls_per_month), _num(d.mqls_per_month)),
+            ("Acceptance rate", _pct(a.acceptance_rate), _pct(d.acceptance_rate)),
+            ("Opportunity rate", _pct(a.opportunity_rate), _pct(d.opportunity_rate)),
+            ("Win rate", _pct(a.won_rate), _pct(d.won_rate))]
+    lines.append(f"  {'':<18} {'active v' + str(a.version):>12} {head:>12}")
+    lines += [f"  {label:<18} {left:>12} {right:>12}" for label, left, right in rows]
+    c = impact.commitment
+    verdict = {True: "met", False: "missed", None: "unknown"}
+    lines.append(f"Marketing SLA of {head}: {c.mql_volume} MQLs per {c.period} ({verdict[c.meets_volume]}: "
+                 f"{_num(c.expected_volume)} expected); acceptance at least {c.min_acceptance_rate:.0%} "
+                 f"({verdict[c.meets_acceptance]})")
+    if impact.scoring_changed:
+        lines.append("Scoring rules differ from the active version: every contact was rescored under them.")
     return "\n".join(lines)

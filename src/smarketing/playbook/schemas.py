@@ -108,3 +108,47 @@ class PlaybookDiffOut(Schema):
     to_version: int
     changes: list[ChangeOut]
     unified: str = Field(..., description="Unified diff of the two YAML exports")
+
+
+class ImpactSideOut(Schema):
+    version: int | None = Field(..., description="Version number (null for unsaved terms)")
+    status: str
+    threshold: float = Field(..., description="This side's scoring.mql_threshold")
+    mqls: int = Field(..., description="Contacts at or above the threshold, scored as of their decision")
+    mqls_per_month: float | None
+    acceptance_rate: float | None = Field(..., description="Share of those MQLs sales accepted")
+    opportunity_rate: float | None = Field(..., description="Share of those MQLs that became opportunities")
+    won_rate: float | None
+
+
+class CommitmentOut(Schema):
+    period: str
+    mql_volume: int = Field(..., description="The draft's marketing SLA: MQLs promised per period")
+    expected_volume: float | None = Field(..., description="MQLs per period the draft's terms would have produced")
+    meets_volume: bool | None
+    min_acceptance_rate: float
+    meets_acceptance: bool | None
+
+
+class ImpactDeltaOut(Schema):
+    mqls: float | None
+    mqls_per_month: float | None
+    acceptance_rate: float | None
+    opportunity_rate: float | None
+    won_rate: float | None
+
+
+class PlaybookImpactOut(Schema):
+    """A version's terms applied to the last year of history, next to the active version's."""
+
+    active: ImpactSideOut
+    draft: ImpactSideOut
+    delta: ImpactDeltaOut = Field(..., description="Draft minus active")
+    contacts: int = Field(..., description="Contacts decided (or last touched) in the window")
+    months: float | None
+    history_from: str | None
+    history_to: str | None
+    scoring_changed: bool = Field(..., description="The draft changes scoring rules or weights, not only the "
+                                                   "threshold (every contact is rescored under its rules)")
+    commitment: CommitmentOut
+    basis: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -13,6 +13,7 @@ import yaml
 from smarketing.core.errors import Conflict, NotFound
 from smarketing.playbook import schema
 from smarketing.playbook.enums import VersionStatus
+from smarketing.playbook.impact import Impact, commitment_check, history_months, impact_side
 from smarketing.playbook.models import PlaybookVersion
 
 
@@ -130,3 +131,69 @@ def playbook_diff(old: PlaybookVersion | None, new: PlaybookVersion) -> list[str
     b = yaml.safe_dump(new.content, sort_keys=False).splitlines()
     return list(difflib.unified_diff(a, b, fromfile=f"v{old.number}" if old else "(none)",
                                      tofile=f"v{new.number}", lineterm=""))
+
+
+IMPACT_WINDOW_DAYS = 365
+_IMPACT_MEMO_MAX = 8
+_impact_memo: dict[tuple[str, str], tuple[list[Any], str]] = {}
+
+
+def _outcomes_under(scoring: schema.Scoring, since: datetime | None) -> tuple[list[Any], str]:
+    """The history's outcomes scored by these terms, remembered per (scoring rules, data fingerprint).
+
+    Why the threshold is left out of the key: it decides who counts as an MQL, not anyone's score, so a draft that
+    only moves the threshold reuses the active version's scores (the editor's preview asks on every change).
+    """
+    import hashlib
+    import json
+
+    from smarketing.campaigns.selectors import campaigns_data_version
+    from smarketing.crm.selectors import crm_data_version
+    from smarketing.lifecycle.selectors import stage_change_last_id
+    from smarketing.scoring.selectors import threshold_outcomes
+
+    rules = json.dumps(scoring.model_dump(mode="json", exclude={"mql_threshold"}), sort_keys=True)
+    data = f"{crm_data_version()[0]}|{stage_change_last_id()}|{campaigns_data_version()}"
+    key = (hashlib.sha256(rules.encode()).hexdigest(), f"{data}|{since}")
+    hit = _impact_memo.get(key)
+    if hit is None:
+        hit = threshold_outcomes(score="total", scoring=scoring, since=since)
+        if len(_impact_memo) >= _IMPACT_MEMO_MAX:
+            _impact_memo.pop(next(iter(_impact_memo)))
+        _impact_memo[key] = hit
+    return hit
+
+
+def playbook_impact(draft: PlaybookVersion | schema.Playbook) -> Impact:
+    """What a draft's scoring terms would have done to the last year of history, next to the active version's (MQLs
+    per month, acceptance, opportunity and win rates at each side's MQL threshold; the draft's marketing SLA
+    against them). Contacts count when decided (or, undecided, last touched) in that year.
+
+    `draft` is a stored version or unsaved terms (the editor's preview); the web page, the API and the CLI read this.
+    """
+    from smarketing.lifecycle.selectors import stage_change_span
+
+    active, active_terms = playbook_active_terms()
+    if isinstance(draft, PlaybookVersion):
+        number, status, terms = draft.number, str(draft.status), playbook_terms(draft)
+    else:
+        number, status, terms = None, "unsaved", draft
+    first, last = stage_change_span()
+    # The last year of history: recent enough to read against this year's commitments, long enough for seasons.
+    start = max(first, last - timedelta(days=IMPACT_WINDOW_DAYS)) if first and last else None
+    months = history_months((last - start).total_seconds() / 86400 if start and last else None)
+    active_outcomes, basis = _outcomes_under(active_terms.scoring, start)
+    draft_outcomes, _ = _outcomes_under(terms.scoring, start)
+    active_side = impact_side(active_outcomes, threshold=active_terms.scoring.mql_threshold, months=months,
+                              version=active.number, status=str(active.status))
+    draft_side = impact_side(draft_outcomes, threshold=terms.scoring.mql_threshold, months=months, version=number,
+                             status=status)
+    marketing = terms.sla.marketing
+    return Impact(
+        active=active_side, draft=draft_side, contacts=len(draft_outcomes), months=months,
+        history_from=start.date().isoformat() if start else None, history_to=last.date().isoformat() if last else None,
+        scoring_changed=(terms.scoring.model_dump(exclude={"mql_threshold"})
+                         != active_terms.scoring.model_dump(exclude={"mql_threshold"})),
+        commitment=commitment_check(draft_side, period=marketing.period, mql_volume=marketing.mql_volume,
+                                    min_acceptance_rate=marketing.min_acceptance_rate),
+        basis=basis)

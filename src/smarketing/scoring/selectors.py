@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.db import connection
@@ -41,6 +41,9 @@ from smarketing.scoring.rules import (
     to_datetime64,
 )
 from smarketing.scoring.threshold import Outcome, Proposal, propose_threshold
+
+if TYPE_CHECKING:
+    from smarketing.playbook.schema import Scoring as ScoringTerms
 
 CONTACT_FACT_FIELDS = ("email", "title", "buying_role", "lead_source", "country", "lifecycle_stage", "attributes")
 ACCOUNT_FACT_FIELDS = ("name", "domain", "industry", "employees", "revenue_band", "region", "segment",
@@ -337,8 +340,12 @@ def touch_columns(*, contact_ids: Sequence[int], until: datetime | None = None,
     return TouchArrays(np.concatenate(idx), np.concatenate(kinds), np.concatenate(times))
 
 
-def threshold_outcomes(*, score: str) -> tuple[list[Outcome], str]:
+def threshold_outcomes(*, score: str, scoring: ScoringTerms | None = None,
+                       since: datetime | None = None) -> tuple[list[Outcome], str]:
     """Each contact's score as it stood when its outcome was decided, with the outcome; and how it was scored.
+
+    Rule scores use the active playbook's scoring terms, or `scoring` (a draft's, for its impact preview); with
+    `since`, only contacts decided (or, undecided, last touched) at or after it count.
 
     Rule scores are recomputed as of the decision (or, undecided, as of the contact's latest touch), so old
     history is not judged by today's decay. Predictive scores use only the active model's held-out contacts,
@@ -371,7 +378,8 @@ def threshold_outcomes(*, score: str) -> tuple[list[Outcome], str]:
         probs = predictive.predict(loaded, rows)
         return ([outcome(int(r["id"]), round(100 * float(p), 4)) for r, p in zip(rows, probs, strict=True)],
                 f"predictive probability × 100 of model {model.pk}, on its {len(rows)} held-out contacts")
-    _, terms = playbook_active_terms()
+    if scoring is None:
+        scoring = playbook_active_terms()[1].scoring
     ids, facts = _facts_all()
     position = {cid: i for i, cid in enumerate(ids)}
     touches = touch_columns(contact_ids=ids)
@@ -384,8 +392,9 @@ def threshold_outcomes(*, score: str) -> tuple[list[Outcome], str]:
     for cid, at in decided.items():
         if cid in position:
             as_of[position[cid]] = int(to_datetime64(at).astype(np.int64))
-    batch = rules.score_many(terms.scoring, facts, touches, as_of.view("datetime64[us]"))
-    return ([outcome(cid, float(batch.total[i])) for i, cid in enumerate(ids)],
+    batch = rules.score_many(scoring, facts, touches, as_of.view("datetime64[us]"))
+    floor = int(to_datetime64(since).astype(np.int64)) if since is not None else None
+    return ([outcome(cid, float(batch.total[i])) for i, cid in enumerate(ids) if floor is None or as_of[i] >= floor],
             "rule-based total as of each contact's decision (or latest touch while undecided)")
 
 
