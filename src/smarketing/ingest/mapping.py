@@ -9,6 +9,7 @@ names every bad field by its path (`kinds.contacts.fields.email.type`).
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from smarketing.core.errors import ValidationFailed
 from smarketing.core.validation import TimeZoneName
 from smarketing.lifecycle.enums import Stage
 
-Entity = Literal["contact", "account", "opportunity", "campaign"]
+Entity = Literal["contact", "account", "opportunity", "campaign", "opportunity_history"]
 FieldType = Literal["string", "email", "datetime", "date", "number", "integer", "bool", "list", "duration", "owner",
                     "ref", "vocabulary"]
 VocabularyList = Literal["stages", "lead_statuses", "sources", "deal_stages"]
@@ -40,8 +41,11 @@ TARGETS: dict[str, dict[str, tuple[str, ...]]] = {
     # channel and type take the campaigns' keys (translate the system's labels with `values:`)
     "campaign": {"name": ("string",), "channel": ("string",), "type": ("string",), "start_date": ("date",),
                  "end_date": ("date",), "budget": ("number",), "actual_cost": ("number",)},
+    # one row per move of an opportunity (a stage-history report): many rows per opportunity, keyed by its id
+    "opportunity_history": {"stage": ("vocabulary",), "at": ("datetime",), "from_stage": ("vocabulary", "string")},
 }
-REQUIRED = {"contact": (), "account": ("name",), "opportunity": ("name",), "campaign": ("name", "start_date")}
+REQUIRED = {"contact": (), "account": ("name",), "opportunity": ("name",), "campaign": ("name", "start_date"),
+            "opportunity_history": ("stage", "at")}
 
 
 class _Strict(BaseModel):
@@ -98,6 +102,29 @@ class CampaignSpec(_Strict):
     at: str | None = Field(default=None, description="the membership's date column (else the import's time)")
 
 
+class StageColumns(_Strict):
+    """Deal stage dates in columns named by the stage (HubSpot's `Date entered "<stage> (<pipeline>)"`): each
+    filled cell of an `entered` column is the move into that stage, its label read through the vocabulary."""
+
+    entered: str = Field(description="the column name with {stage} (and {pipeline}) where the names vary")
+    exited: str | None = Field(default=None, description="the matching exit column, kept with the move")
+    vocabulary: Literal["deal_stages"] = "deal_stages"
+
+    @field_validator("entered", "exited")
+    @classmethod
+    def _names_stage(cls, v: str | None) -> str | None:
+        if v is not None and "{stage}" not in v:
+            raise ValueError("the column pattern needs {stage} where the stage label is")
+        return v
+
+    def matcher(self, pattern: str) -> re.Pattern[str]:
+        """A regular expression for the column names the pattern describes; group `stage` is the label."""
+        parts = re.split(r"(\{stage\}|\{pipeline\})", pattern)
+        body = "".join("(?P<stage>.+?)" if p == "{stage}" else r"(?P<pipeline>[^()]*)" if p == "{pipeline}"
+                       else re.escape(p) for p in parts)
+        return re.compile(body)
+
+
 class KindMapping(_Strict):
     entity: Entity
     detect: list[str] = Field(min_length=1, description="headers that must all be present to recognise this kind")
@@ -107,6 +134,7 @@ class KindMapping(_Strict):
     stage_dates: dict[Stage, str | list[str]] = {}
     current_stage: CurrentStage | None = None
     campaigns: CampaignSpec | None = None
+    stage_columns: StageColumns | None = None
     also: list[str] = Field(default=[], description="other kinds this file carries in its columns (a Pipedrive "
                                                     "deals export's Person and Organization columns)")
 
@@ -153,7 +181,10 @@ def _problems(mapping: Mapping) -> list[dict[str, str]]:
             if other not in mapping.kinds or other == kind_name:
                 out.append({"field": f"kinds.{kind_name}.also.{n}", "message": f"no other file kind {other!r} in "
                                                                                "this mapping"})
-        if kind.stage_dates and kind.entity in ("opportunity", "campaign"):
+        if kind.stage_columns is not None and kind.entity != "opportunity":
+            out.append({"field": f"kinds.{kind_name}.stage_columns", "message": (
+                "stage columns name deal stages; only an opportunity kind takes them")})
+        if kind.stage_dates and kind.entity in ("opportunity", "campaign", "opportunity_history"):
             out.append({"field": f"kinds.{kind_name}.stage_dates", "message": (
                 "lifecycle stage dates belong to contacts and accounts; a deal's dates are opened_at and closed_at")})
     return out

@@ -48,7 +48,8 @@ class Record:
     attributes: dict[str, Any] = field(default_factory=dict)
     refs: dict[str, list[str]] = field(default_factory=dict)  # target → external ids (first is primary)
     owner: tuple[str, str] | None = None  # (full name, email)
-    stages: dict[str, datetime] = field(default_factory=dict)  # stage → when it was entered
+    stages: dict[str, datetime] = field(default_factory=dict)  # stage → when it was entered (a deal's: deal stages)
+    stage_exits: dict[str, datetime] = field(default_factory=dict)  # a deal's stage → when it was left
     campaigns: list[tuple[str, str]] = field(default_factory=list)  # (campaign external id, name)
     campaign_status: str = "sent"
     campaigns_at: datetime | None = None
@@ -135,6 +136,7 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
     current_col = table.column(kind.current_stage.column) if kind.current_stage else None
     campaigns_at = (locate(FieldSpec(column=kind.campaigns.at, type="datetime"))
                     if kind.campaigns is not None and kind.campaigns.at else None)
+    stage_columns = _stage_columns(table, kind, lookups)
     campaign_cols = ((table.column(kind.campaigns.ids),
                       table.column(kind.campaigns.names) if kind.campaigns.names else None)
                      if kind.campaigns is not None else (None, None))
@@ -148,10 +150,10 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
         if not sid:
             bad(line, kind.id, "is empty: every row needs its external id")
             continue
-        if sid in seen:
+        if sid in seen and kind.entity != "opportunity_history":  # a history report has a row per move
             bad(line, kind.id, f"{sid!r} repeats line {seen[sid]}")
             continue
-        seen[sid] = line
+        seen.setdefault(sid, line)
         rec = Record(file=name, kind=kind_name, entity=kind.entity, line=line, external_id=sid)
         for target, located in fields:
             ok, value = typed(located, target, line, cells)
@@ -184,6 +186,28 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
                     ok, at = typed(current_at, "at", line, cells)
                     if ok and at is not None:
                         rec.stages[str(stage)] = at
+        for column, i, label, stage, exit_i in stage_columns:
+            text = cells[i].strip()
+            if not text:
+                continue
+            if stage is _UNMAPPED:
+                out.unmapped[f"deal_stages: {label}"] += 1
+                bad(line, column, f"{label!r} is not in the playbook's deal_stages vocabulary for this system; add "
+                                  "it there (or map it to null)")
+                continue
+            try:
+                at = values.parse_datetime(text, tz=tz, date_format=date_format)
+                left = (values.parse_datetime(cells[exit_i[1]].strip(), tz=tz, date_format=date_format)
+                        if exit_i is not None and cells[exit_i[1]].strip() else None)
+            except values.ValueProblem as exc:
+                bad(line, column, str(exc))
+                continue
+            # Several of the system's stages may mean one of ours: the move into it is the earliest of them.
+            if stage is None or at is None or (stage in rec.stages and rec.stages[stage] <= at):
+                continue
+            rec.stages[stage] = at
+            if left is not None:
+                rec.stage_exits[stage] = left
         ids_at, names_at = campaign_cols
         if kind.campaigns is not None and ids_at is not None:
             ids = [c for c in values.split_multi(cells[ids_at]) if c]
@@ -201,11 +225,39 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
             out.records.append(rec)
     used = {c for spec in [*kind.fields.values(), *kind.attributes.values()] for c in spec.columns}
     used |= {kind.id} | {c for cols in kind.stage_dates.values() for c in ([cols] if isinstance(cols, str) else cols)}
+    used |= {c for c, _, _, _, _ in stage_columns} | {e[0] for *_, e in stage_columns if e is not None}
     out.unused_columns = [h for h in table.header if h not in used]
     return out
 
 
-_UNMAPPED = object()
+_UNMAPPED: Any = object()
+
+
+def _stage_columns(table: Table, kind: KindMapping, lookups: dict[str, dict[str, Any]]
+                   ) -> list[tuple[str, int, str, Any, tuple[str, int] | None]]:
+    """The deal-stage date columns of a file (HubSpot's `Date entered "<stage> (<pipeline>)"`): (column, index,
+    stage label, our stage — None when the vocabulary maps it to nothing, _UNMAPPED when it lacks it — and the
+    matching exit column)."""
+    spec = kind.stage_columns
+    if spec is None:
+        return []
+    entered = spec.matcher(spec.entered)
+    exited = spec.matcher(spec.exited) if spec.exited else None
+    exits: dict[tuple[str, str], tuple[str, int]] = {}
+    if exited is not None:
+        for i, column in enumerate(table.header):
+            if (m := exited.fullmatch(column)) is not None:
+                exits[(m["stage"], m.groupdict().get("pipeline") or "")] = (column, i)
+    lookup = lookups[spec.vocabulary]
+    out = []
+    for i, column in enumerate(table.header):
+        if (m := entered.fullmatch(column)) is None:
+            continue
+        label = m["stage"]
+        key = vocabulary_key(label)
+        stage = (str(lookup[key]) if lookup[key] is not None else None) if key in lookup else _UNMAPPED
+        out.append((column, i, label, stage, exits.get((label, m.groupdict().get("pipeline") or ""))))
+    return out
 
 
 def _date_columns(kind: KindMapping) -> list[str]:

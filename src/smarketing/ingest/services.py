@@ -37,7 +37,11 @@ from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.mapping import Mapping, mapping_load, mapping_shipped, mappings_shipped
 from smarketing.ingest.models import MAX_PROBLEMS_KEPT, ImportRun
 from smarketing.ingest.readers import read_table
-from smarketing.ingest.services_history import campaign_members_from_contacts, history_rebuild
+from smarketing.ingest.services_history import (
+    campaign_members_from_contacts,
+    history_rebuild,
+    opportunity_history_rebuild,
+)
 from smarketing.playbook.schema import SystemVocabulary
 from smarketing.playbook.selectors import playbook_active_terms
 from smarketing.scoring.tasks import scores_rebuild_all_task
@@ -243,7 +247,7 @@ def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.
 def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems: list[plan.Problem],
            step: Progress) -> dict[str, Any]:
     """Write (or rehearse) the records in entity order; returns the summary. Conflicting rows become problems."""
-    records: dict[str, list[plan.Record]] = {e: [] for e in (*ENTITY_ORDER, "campaign")}
+    records: dict[str, list[plan.Record]] = {e: [] for e in (*ENTITY_ORDER, "campaign", "opportunity_history")}
     for _, result in reads:
         for rec in result.records:
             records[rec.entity].append(rec)
@@ -259,6 +263,8 @@ def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems:
         for rec in recs:
             for target, sids in rec.refs.items():
                 referenced[REF_ENTITY[(rec.entity, target)]].update(sids)
+    # A stage-history report names opportunities by id: from this import's opportunities file or an earlier one.
+    referenced["opportunity"].update(rec.external_id for rec in records["opportunity_history"])
     for entity in ENTITY_ORDER:
         recs = records[entity]
         by = MATCH_BY[entity]
@@ -330,6 +336,8 @@ def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems:
             summary["loss_feedback"] = feedback_capture_opportunity_losses(opportunity_ids=lost).created if lost else 0
         step(PLURAL[entity], len(recs), len(recs))
     history_rebuild(source, records, subjects, opportunities_won, summary)
+    opportunity_history_rebuild(source, records["opportunity"], records["opportunity_history"],
+                                ids.get("opportunity", {}), summary)
     step("history", 1, 1)
     if records["campaign"]:  # a campaigns file, before the memberships a contacts export names
         summary["campaign_records"] = campaign_records_write(source=source, records=records["campaign"])

@@ -11,6 +11,11 @@ from typing import Any
 from smarketing.campaigns.services import campaign_members_upsert_many, campaigns_bulk_create
 from smarketing.core import clock
 from smarketing.crm.selectors import opportunity_links_by_id
+from smarketing.crm.selectors_opportunity_history import opportunity_stage_change_times_by_source_key
+from smarketing.crm.services_opportunity_history import (
+    PastOpportunityStageChange,
+    opportunity_stage_changes_bulk_record,
+)
 from smarketing.ingest import plan
 from smarketing.lifecycle.enums import Stage
 from smarketing.lifecycle.selectors import stage_change_times_by_source_key
@@ -62,6 +67,53 @@ def history_rebuild(source: str, records: dict[str, list[plan.Record]], subjects
                 **({"contact_id": subject} if side == "contact" else {"account_id": subject})))
     stage_changes_bulk_record(changes=changes)
     summary["stages"] = dict(sorted(stages.items()))
+
+
+def opportunity_history_rebuild(source: str, deals: list[plan.Record], moves: list[plan.Record],
+                                opportunity_ids: dict[str, int], summary: dict[str, Any]) -> None:
+    """Rebuild each opportunity's stage history from a deals export's stage date columns and a stage-history
+    report's rows: the earliest entry into each deal stage, keyed (so a re-import adds none and a later export
+    appends only new moves); a recorded move whose date changed is reported, not rewritten. Nothing fires."""
+    entered: dict[str, dict[str, datetime]] = {}
+    origin: dict[tuple[str, str], tuple[plan.Record, datetime | None]] = {}
+
+    def enter(rec: plan.Record, stage: str, at: datetime, left: datetime | None) -> None:
+        stages = entered.setdefault(rec.external_id, {})
+        if stage not in stages or at < stages[stage]:
+            stages[stage] = at
+            origin[(rec.external_id, stage)] = (rec, left)
+
+    for rec in deals:
+        for stage, at in rec.stages.items():
+            enter(rec, stage, at, rec.stage_exits.get(stage))
+    for rec in moves:
+        to_stage, when = rec.fields.get("stage"), rec.fields.get("at")
+        if to_stage and when is not None:
+            enter(rec, str(to_stage), when, None)
+    missing = [sid for sid in entered if sid not in opportunity_ids]
+    summary["unresolved_refs"] += len(missing)
+    keys = [plan.stage_key(source, "opportunity", sid, stage) for sid, stages in entered.items()
+            if sid in opportunity_ids for stage in stages]
+    recorded = opportunity_stage_change_times_by_source_key(keys=keys)
+    changes: list[PastOpportunityStageChange] = []
+    for sid, stages in entered.items():
+        pk = opportunity_ids.get(sid)
+        if pk is None:
+            continue
+        appends, moved = plan.stage_appends(stages, source=source, entity="opportunity", external_id=sid,
+                                            recorded=recorded)
+        summary["moved"] += moved
+        for a in appends:
+            rec, left = origin[(sid, a.stage)]
+            details: dict[str, Any] = {"source": source, "file": rec.file, "line": rec.line}
+            if left is not None:
+                details["exited_at"] = left.isoformat()
+            changes.append(PastOpportunityStageChange(opportunity_id=pk, to_stage=a.stage, occurred_at=a.at,
+                                                      source_key=a.key, reason=f"{source} import: stage date",
+                                                      details=details))
+    stages_count = Counter(c.to_stage for c in changes)
+    summary["opportunity_stages"] = dict(sorted(stages_count.items()))
+    summary["opportunity_stage_changes"] = opportunity_stage_changes_bulk_record(changes=changes) if changes else 0
 
 
 def campaign_members_from_contacts(source: str, contacts: list[plan.Record], contact_ids: dict[str, int],

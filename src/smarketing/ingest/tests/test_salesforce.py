@@ -292,17 +292,13 @@ def test_bad_rows_are_refused_by_file_line_and_column_with_nothing_written(activ
         assert run.summary["unmapped"] == {"lead_statuses: Nurturing": 1}
 
 
-def test_an_unknown_header_and_the_stage_history_report_are_refused_naming_the_file(active_playbook, tmp_path):
+def test_an_unknown_header_is_refused_naming_the_file(active_playbook, tmp_path):
     odd = tmp_path / "report.csv"
     odd.write_text('"Case ID","Subject"\r\n"500A","Broken"\r\n', encoding="utf-8")
     run = import_run_create(files=[odd], system="salesforce", dry_run=False)
     assert run.status == ImportStatus.REFUSED
     assert "report.csv" in run.error and "Lead ID, Lead Status" in run.error
     assert run.problems[0]["line"] == 1
-    history = write_salesforce_report(tmp_path / "history.csv", "opportunity_stage_history", [
-        {"Opportunity ID": "006W", "Opportunity Name": "Won deal", "From Stage": "Prospecting",
-         "To Stage": "Closed Won", "Last Modified": date(2026, 5, 14)}])
-    assert import_run_create(files=[history], system="salesforce", dry_run=False).status == ImportStatus.REFUSED
 
 
 def test_cli_dry_run_reports_without_writing(active_playbook, tmp_path):
