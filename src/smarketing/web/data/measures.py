@@ -10,8 +10,11 @@ from smarketing.web.data.common import query_result
 from smarketing.web.periods import Period
 
 
-def metrics(period: Period, filters: Mapping[str, list[str]] | None = None) -> MetricsResult | None:
+def metrics(period: Period, filters: Mapping[str, list[str]] | None = None, *,
+            compare: bool = False) -> MetricsResult | None:
     """Every measure for the period and filters (what `smarketing metrics --period … --json` prints), or None
-    while the worker computes it. All measures are asked for at once, so the pages share one cached result."""
-    result: MetricsResult | None = query_result("metrics", {"period": period.key, "filters": dict(filters or {})})
+    while the worker computes it. All measures are asked for at once, so the pages share one cached result; with
+    `compare`, each also carries its change against the previous period (`--compare prev`)."""
+    result: MetricsResult | None = query_result("metrics", {"period": period.key, "filters": dict(filters or {}),
+                                                            **({"compare": "prev"} if compare else {})})
     return result
