@@ -190,6 +190,7 @@ def _insight(i: Any, transitions: bool = False) -> dict[str, Any]:
     out = {"id": i.pk, "title": i.title, "status": i.status, "theme_id": i.theme_id, "theme_name": i.theme.name,
            "assigned_role": i.assigned_role, "assignee": i.assignee.username if i.assignee else None,
            "reason": i.reason, "volume": i.volume, "open_pipeline": i.open_pipeline, "arr": i.arr,
+           "revenue_at_stake": i.revenue_at_stake,
            "first_signal_at": i.first_signal_at, "acknowledged_at": i.acknowledged_at, "acted_at": i.acted_at,
            "closed_at": i.closed_at, "time_to_action_days": i.time_to_action_days,
            "response_campaign_id": i.response_campaign_id, "response_note": i.response_note}

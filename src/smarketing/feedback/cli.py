@@ -177,7 +177,8 @@ def theme_split(theme_id: int, item_ids: list[int], name: str = typer.Option("",
 
 def _insight_dict(i: Any) -> dict[str, Any]:
     return {"id": i.pk, "title": i.title, "status": i.status, "theme_id": i.theme_id, "reason": i.reason,
-            "volume": i.volume, "open_pipeline": i.open_pipeline, "arr": i.arr, "first_signal_at": i.first_signal_at,
+            "volume": i.volume, "open_pipeline": i.open_pipeline, "arr": i.arr,
+            "revenue_at_stake": i.revenue_at_stake, "first_signal_at": i.first_signal_at,
             "acted_at": i.acted_at, "time_to_action_days": i.time_to_action_days,
             "response_campaign_id": i.response_campaign_id, "response_note": i.response_note}
 
@@ -190,7 +191,7 @@ def insights(refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="
              require_both: bool = typer.Option(False, "--require-both", help="Volume AND revenue must be reached"),
              status: str = typer.Option("", help="Only this status"),
              as_json: bool = typer.Option(False, "--json")) -> None:
-    """The insights inbox for marketing: themes over the threshold, their status and time to action."""
+    """The insights inbox for marketing, largest revenue at stake first: status and time to action."""
     from smarketing.feedback.insight_rules import Threshold
     from smarketing.feedback.insight_services import default_threshold, insights_refresh
     from smarketing.feedback.theme_selectors import insight_action_times, insight_list
@@ -212,7 +213,7 @@ def insights(refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="
         typer.echo(f"{len(created)} new insight(s)")
     for i in rows:
         tta = "" if i.time_to_action_days is None else f"  acted after {i.time_to_action_days} days"
-        typer.echo(f"{i.pk:>4}  {i.status:<12}  {i.title}  [{i.reason}]{tta}")
+        typer.echo(f"{i.pk:>4}  {i.status:<12}  {i.revenue_at_stake:>12,.0f}  {i.title}  [{i.reason}]{tta}")
     if not rows:
         typer.echo("no insights yet (themes below the threshold, or run `smarketing feedback themes` first)")
     if times.acted:

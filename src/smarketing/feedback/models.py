@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -153,6 +155,11 @@ class Insight(TimeStamped):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    @property
+    def revenue_at_stake(self) -> Decimal:
+        """Open pipeline plus ARR of the theme's accounts when the insight was raised (the inbox's order)."""
+        return self.open_pipeline + self.arr
 
     @property
     def time_to_action_days(self) -> float | None:

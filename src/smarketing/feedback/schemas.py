@@ -168,6 +168,7 @@ class InsightOut(Schema):
     volume: int
     open_pipeline: Decimal
     arr: Decimal
+    revenue_at_stake: Decimal
     first_signal_at: datetime
     acknowledged_at: datetime | None
     acted_at: datetime | None

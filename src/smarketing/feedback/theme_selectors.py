@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, Max, Min, QuerySet, Sum
+from django.db.models import Avg, Count, F, Max, Min, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from smarketing.core.errors import NotFound
@@ -158,8 +158,10 @@ def theme_run_latest() -> ThemeRun | None:
 # --- insights ---------------------------------------------------------------------------------------------------
 
 def insight_list(*, status: str = "", open_only: bool = False) -> QuerySet[Insight]:
-    """Insights, newest first, with their theme, assignee and response campaign."""
-    qs = Insight.objects.select_related("theme", "assignee", "response_campaign").order_by("-created_at", "-id")
+    """Insights, largest revenue at stake (open pipeline + ARR) first, then newest, with their theme, assignee and
+    response campaign."""
+    qs = (Insight.objects.select_related("theme", "assignee", "response_campaign")
+          .annotate(at_stake=F("open_pipeline") + F("arr")).order_by("-at_stake", "-created_at", "-id"))
     if status:
         qs = qs.filter(status=status)
     if open_only:

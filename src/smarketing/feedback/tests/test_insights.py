@@ -14,7 +14,7 @@ from smarketing.feedback.insight_rules import Threshold, transition_error
 from smarketing.feedback.insight_services import insight_transition, insights_refresh
 from smarketing.feedback.models import Insight, InsightTransition, Theme
 from smarketing.feedback.services import feedback_record
-from smarketing.feedback.theme_selectors import insight_action_times
+from smarketing.feedback.theme_selectors import insight_action_times, insight_list
 from smarketing.feedback.theme_services import theme_items_move
 from smarketing.testing.factories import AccountFactory, CampaignFactory, OpportunityFactory
 
@@ -157,3 +157,25 @@ def test_cli_insights_json(db, capsys):
     iid = body["insights"][0]["id"]
     assert run_cli(["feedback", "insight", str(iid), "acted_on", "--change", "x"]) == 2
     assert "cannot become acted_on" in capsys.readouterr().err
+
+
+def test_inbox_is_ordered_by_revenue_at_stake_in_the_selector_api_and_cli(api, db, capsys):
+    from smarketing.feedback.tests.test_capture import run_cli
+
+    # Given three themes over the threshold: one with no revenue, a small and a large one, raised in that order
+    small, large = AccountFactory(), AccountFactory()
+    OpportunityFactory(account=small, amount=Decimal("20000"), outcome="open")
+    OpportunityFactory(account=large, amount=Decimal("90000"), outcome="won")
+    OpportunityFactory(account=large, amount=Decimal("40000"), outcome="open")
+    for name, account in (("Mobile", None), ("Pricing", small), ("Security", large)):
+        _theme(name, 3, account=account)
+        insights_refresh(threshold=Threshold(min_volume=3))
+    # Then the inbox puts the largest revenue at stake first everywhere
+    expected = ["Security", "Pricing", "Mobile"]
+    assert [i.theme.name for i in insight_list()] == expected
+    body = api.get("/api/loop/insights").json()
+    assert [i["theme_name"] for i in body] == expected
+    assert [Decimal(str(i["revenue_at_stake"])) for i in body] == [Decimal(130000), Decimal(20000), Decimal(0)]
+    assert run_cli(["feedback", "insights", "--no-refresh", "--json"]) == 0
+    assert [i["revenue_at_stake"] for i in json.loads(capsys.readouterr().out)["insights"]] == ["130000.00",
+                                                                                              "20000.00", "0.00"]
