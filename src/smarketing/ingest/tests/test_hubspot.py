@@ -195,7 +195,7 @@ def test_cli_dry_run_json_reports_without_writing(active_playbook, tmp_path):
     data = json.loads(out)
     assert data["status"] == "succeeded" and data["dry_run"] is True
     assert data["summary"]["contacts"]["created"] == 8
-    assert data["summary"]["stages"]["lead"] == 8
+    assert data["summary"]["stages"]["lead"] == 8 + 3  # the 8 contacts and the 3 companies (their Lifecycle Stage)
     assert data["summary"]["written"] is False
     assert [f["kind"] for f in data["files"]] == ["contacts", "companies", "deals"]
     assert _history_counts() == (0, 0, 0, 0)

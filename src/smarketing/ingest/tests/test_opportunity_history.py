@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from smarketing.crm.models import Contact, Opportunity, OpportunityStageChange
+from smarketing.crm.models import Account, Contact, Opportunity, OpportunityStageChange
 from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.models import ImportRun
 from smarketing.ingest.services import import_run_create, import_run_execute
@@ -183,3 +183,26 @@ def test_a_lead_report_naming_its_converted_contact_continues_on_the_contact(act
     person = Contact.objects.get(source_id=contact["Contact ID"])
     assert [(f, t) for f, t in StageChange.objects.filter(contact=person).order_by("occurred_at", "id")
             .values_list("from_stage", "to_stage")] == [("", "lead"), ("lead", "sql")]
+
+
+def test_a_companies_export_gives_the_accounts_lifecycle_history(active_playbook, tmp_path):
+    # given a HubSpot companies export with lifecycle stage dates, and one company with only its current stage
+    life = 'Date entered "{} (Lifecycle Stage Pipeline)"'
+    rows = [{"Record ID": "501", "Company name": "Acme", "Company Domain Name": "acme.example",
+             "Lifecycle Stage": "Opportunity", "Create Date": at("2026-01-05 09:00"),
+             life.format("Lead"): at("2026-01-05 09:00"), life.format("Opportunity"): at("2026-02-10 12:00")},
+            {"Record ID": "502", "Company name": "Globex", "Company Domain Name": "globex.example",
+             "Lifecycle Stage": "Lead", "Create Date": at("2026-01-07 10:00")}]
+    files = [write_hubspot(tmp_path / "companies.csv", "companies", rows)]
+    # when it is imported
+    run = _import(files, "hubspot")
+    # then each account's stages are its stage changes, and its cached stage is the latest
+    assert run.status == ImportStatus.SUCCEEDED, run.problems
+    moves = list(StageChange.objects.filter(account__source_id="501").order_by("occurred_at")
+                 .values_list("from_stage", "to_stage", "occurred_at"))
+    assert moves == [("", "lead", at("2026-01-05 09:00")), ("lead", "opportunity", at("2026-02-10 12:00"))]
+    assert list(StageChange.objects.filter(account__source_id="502").values_list("to_stage", flat=True)) == ["lead"]
+    assert Account.objects.get(source_id="501").lifecycle_stage == "opportunity"
+    # when it comes in again, nothing is added
+    again = _import(files, "hubspot")
+    assert again.summary["stages"] == {} and StageChange.objects.count() == 3
