@@ -214,7 +214,8 @@ def load() -> Env:
         debug=_bool("SMARKETING_DEBUG", False),
         allowed_hosts=[h for h in hosts if h],
         analytics_engine=_choice("SMARKETING_ANALYTICS_ENGINE", "duckdb", {"duckdb", "postgres", "spark"}),
-        theme_backend=_choice("SMARKETING_THEME_BACKEND", "tfidf", {"tfidf", "embedding"}),
+        # auto: sentence embeddings when the optional packages and the local model are installed, else TF-IDF
+        theme_backend=_choice("SMARKETING_THEME_BACKEND", "auto", {"auto", "tfidf", "embedding"}),
         embedding_model=os.environ.get("SMARKETING_EMBEDDING_MODEL", "all-MiniLM-L6-v2"),
         webhook_secret=webhook_secret or local_secret(data_dir, "webhook_secret"),
         spark_master=os.environ.get("SMARKETING_SPARK_MASTER", "local[2]"),
