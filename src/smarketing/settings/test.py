@@ -12,3 +12,6 @@ SMARKETING_API_BAD_TOKEN_LIMIT = 1_000_000
 # A file-based SQLite test database, so subprocesses (the task worker in tests) see what a test commits.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
+
+# Tests group themes with TF-IDF unless a test asks for embeddings: loading the model takes seconds per process.
+SMARKETING = {**SMARKETING, "THEME_BACKEND": "tfidf"}  # noqa: F405
