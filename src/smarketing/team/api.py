@@ -28,6 +28,7 @@ from smarketing.team.schemas import (
     ApiTokenIn,
     ApiTokenOut,
     MeOut,
+    MePatch,
     UserFilters,
     UserIn,
     UserOut,
@@ -41,6 +42,20 @@ router = Router()
 @router.get("/me", response={200: MeOut, **READ_ERRORS}, summary="The user behind the token")
 def me(request: HttpRequest) -> User:
     return request_user(request)
+
+
+# Why self_service: every user, a viewer too, chooses how they hear of their own notifications.
+OWN_PROFILE = TokenAuth(self_service=True)
+
+
+@router.patch("/me", response={200: MeOut, **WRITE_ERRORS}, auth=OWN_PROFILE,
+              summary="Change your own preferences: notification emails (each one, a daily digest, or none)",
+              description="Email goes out only when the server has SMTP settings (SMARKETING_SMTP_HOST).")
+def me_update(request: HttpRequest, payload: MePatch) -> User:
+    user = request_user(request)
+    if payload.email_notifications is not None:
+        user = services.user_email_notifications_set(user=user, choice=payload.email_notifications)
+    return user
 
 
 @router.get("/tokens", response={200: list[ApiTokenOut], **READ_ERRORS}, summary="List API tokens (never the secret)")
@@ -58,11 +73,13 @@ OWN_TOKENS = TokenAuth(self_service=True)
 
 
 @router.post("/tokens", response={201: ApiTokenCreatedOut, **WRITE_ERRORS},
-             summary="Issue an API token for yourself (viewers' tokens are issued by a RevOps admin)",
-             description="The secret is in this response only. With `expires_at` the token stops working then.")
+             summary="Issue an API token for yourself, or for another user (RevOps admins, with `user_id`)",
+             description="The secret is in this response only. With `expires_at` the token stops working then. "
+                         "Viewers' tokens are issued by a RevOps admin with `user_id`.")
 def token_create(request: HttpRequest, payload: ApiTokenIn) -> Status:
-    token, secret = services.api_token_create(user=request_user(request), name=payload.name,
-                                              expires_at=payload.expires_at)
+    me = request_user(request)
+    owner = resolve_refs({"user_id": payload.user_id}, {"user_id": selectors.user_get})["user"] or me
+    token, secret = services.api_token_create(user=owner, name=payload.name, expires_at=payload.expires_at, by=me)
     token.secret = secret  # type: ignore[attr-defined]  # rendered once by ApiTokenCreatedOut, never stored
     return Status(201, token)
 

@@ -9,8 +9,8 @@ from ninja import Field, Schema
 from pydantic import AwareDatetime
 
 from smarketing.core import clock
-from smarketing.core.apitools import InSchema, Paged, PageIn
-from smarketing.team.enums import Role
+from smarketing.core.apitools import BodyId, InSchema, Paged, PageIn
+from smarketing.team.enums import EmailNotifications, Role
 from smarketing.team.roles import SIGNOFF_ROLES
 
 
@@ -28,6 +28,8 @@ class MeOut(Schema):
     region: str
     segment: str
     timezone: str
+    email_notifications: str = Field(..., description="immediate: each notification by email; digest: one email a "
+                                                      "day; off: none (only when the server has SMTP settings)")
 
     @staticmethod
     def resolve_is_admin(obj: Any) -> bool:
@@ -38,8 +40,13 @@ class MeOut(Schema):
         return obj.role if obj.role in SIGNOFF_ROLES else None
 
 
+class MePatch(InSchema):
+    email_notifications: EmailNotifications | None = None
+
+
 class ApiTokenIn(InSchema):
     name: str = Field(..., min_length=1, max_length=100, description="What the token is for (e.g. 'hubspot sync')")
+    user_id: BodyId | None = Field(None, description="RevOps admins: issue the token for this user (default: yourself)")
     expires_at: AwareDatetime | None = Field(None, description="When the token stops working (at most five years "
                                                                  "ahead); empty: it never expires")
 
@@ -96,6 +103,7 @@ class UserIn(InSchema):
     segment: str | None = Field(None, max_length=32)
     timezone: str | None = Field(None, max_length=64)
     is_active: bool | None = Field(None, description="false deactivates: no logins, no API tokens")
+    email_notifications: EmailNotifications | None = None
 
 
 class UserPatch(InSchema):
@@ -110,6 +118,7 @@ class UserPatch(InSchema):
     segment: str | None = Field(None, max_length=32)
     timezone: str | None = Field(None, max_length=64)
     is_active: bool | None = Field(None, description="false deactivates: no logins, no API tokens")
+    email_notifications: EmailNotifications | None = None
 
 
 class UserOut(Schema):
@@ -128,6 +137,7 @@ class UserOut(Schema):
     region: str
     segment: str
     timezone: str
+    email_notifications: str
     has_password: bool = Field(False, description="Whether the user can log in with a password")
 
     @staticmethod

@@ -98,3 +98,19 @@ def user_ids_by_email_and_name() -> tuple[dict[str, int], dict[str, int]]:
                 shared.add(name)
             by_name.setdefault(name, pk)
     return by_email, {k: v for k, v in by_name.items() if k not in shared}
+
+
+def user_choices(*, exclude_id: int | None = None) -> list[tuple[int, str]]:
+    """Active users as (id, "Full Name (username)") by username, for pickers such as a manager or a token's owner."""
+    rows = User.objects.filter(is_active=True).order_by("username", "id")
+    if exclude_id is not None:
+        rows = rows.exclude(pk=exclude_id)
+    return [(pk, f"{' '.join(f'{first} {last}'.split()) or username} ({username})")
+            for pk, username, first, last in rows.values_list("pk", "username", "first_name", "last_name")]
+
+
+def user_role_counts() -> dict[str, int]:
+    """How many active users hold each role."""
+    from django.db.models import Count
+
+    return dict(User.objects.filter(is_active=True).values_list("role").annotate(n=Count("id")).order_by())  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import Permission
 from django.contrib.auth.password_validation import validate_password
@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from smarketing.core import clock
-from smarketing.core.errors import Conflict, NotFound, ValidationFailed
+from smarketing.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from smarketing.core.services import validate_and_save
 from smarketing.team.enums import EmailNotifications, Role
 from smarketing.team.models import ApiToken, User
@@ -82,9 +82,16 @@ def _expiry_checked(expires_at: datetime | None) -> datetime | None:
 
 
 @transaction.atomic
-def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str, expires_at: datetime | None = None,
+                     by: User | None = None) -> tuple[ApiToken, str]:
     """Issue a token (expiring at `expires_at` when given); returns the row and the secret, which is never stored
-    and cannot be shown again."""
+    and cannot be shown again. `by`, when it is someone else, must be a RevOps admin (who issue viewers' tokens)."""
+    if by is not None and by.pk != user.pk and not (by.is_superuser or by.role == Role.REVOPS):
+        raise PermissionDenied(f"user {by.username!r} is not a RevOps admin; only admins issue tokens for others",
+                               field="user_id", record=f"user:{by.username}")
+    if not user.is_active:
+        raise ValidationFailed(f"user {user.username!r} is deactivated; a token would authenticate nobody",
+                               field="user_id", record=f"user:{user.username}")
     expires_at = _expiry_checked(expires_at)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name or "token", prefix=secret[:12], digest=_digest(secret),
@@ -181,6 +188,53 @@ def user_update(*, user: User, data: dict[str, object]) -> User:
     elif not user.is_superuser:
         user.user_permissions.clear()
     return user
+
+
+def _not_self(user: User, by: User | None, what: str) -> None:
+    # Why: an admin who demotes or deactivates themselves may leave nobody able to undo it.
+    if by is not None and by.pk == user.pk:
+        raise ValidationFailed(f"user:{user.username}: you cannot {what} yourself; ask another RevOps admin",
+                               field="role" if "role" in what else "is_active", record=f"user:{user.username}")
+
+
+def user_role_set(*, user: User, role: str, by: User | None = None) -> User:
+    """Give a user another role (a RevOps admin cannot change their own)."""
+    if role != user.role:
+        _not_self(user, by, "change the role of")
+    return user_update(user=user, data={"role": role})
+
+
+def user_manager_set(*, user: User, manager: User | None) -> User:
+    """Set whom a user reports to (None: nobody); a reporting loop is refused."""
+    if manager is not None and manager.pk == user.pk:
+        raise ValidationFailed(f"user:{user.username}: a user cannot report to themselves", field="manager_id",
+                               record=f"user:{user.username}")
+    return user_update(user=user, data={"manager": manager})
+
+
+def user_out_of_office_set(*, user: User, until: date | None) -> User:
+    """Keep new leads away from a seller until `until` (inclusive; None: in office)."""
+    return user_update(user=user, data={"out_of_office_until": until})
+
+
+def user_capacity_set(*, user: User, per_week: int) -> User:
+    """How many leads a week routing may give the seller (0: not routed)."""
+    if per_week < 0 or per_week > 10_000:
+        raise ValidationFailed(f"user:{user.username}: capacity {per_week} must be between 0 and 10000 leads a week",
+                               field="capacity_per_week", record=f"user:{user.username}")
+    return user_update(user=user, data={"capacity_per_week": per_week})
+
+
+def user_active_set(*, user: User, active: bool, by: User | None = None) -> User:
+    """Deactivate a user (no logins, no API tokens; their history stays) or bring them back."""
+    if not active:
+        _not_self(user, by, "deactivate")
+    return user_update(user=user, data={"is_active": active})
+
+
+def user_email_notifications_set(*, user: User, choice: str) -> User:
+    """How the user hears of notifications by email: each one, a daily digest, or none."""
+    return user_update(user=user, data={"email_notifications": choice})
 
 
 @transaction.atomic
