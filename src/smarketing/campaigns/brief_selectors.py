@@ -101,7 +101,9 @@ class CampaignConsistency:
 
 def _similarity(backend: str | None) -> tuple[cons.SimilarityFn | None, cons.Calibration]:
     backend = backend or str(settings.SMARKETING.get("THEME_BACKEND") or "tfidf")
-    if backend == "tfidf":
+    # Why: "auto" picks embeddings for feedback themes where installed; consistency scores keep TF-IDF's calibration
+    # unless embeddings are asked for by name, so campaign pages do not load the model.
+    if backend in ("tfidf", "auto"):
         return None, cons.TFIDF
     if backend == "embedding":
         from smarketing.feedback import embeddings
