@@ -31,3 +31,55 @@ document.addEventListener("keydown", function (event) {
     if (live) { live.innerHTML = ""; }
   }
 });
+
+// The phone menu: below 560 px (app.css) the navigation folds behind the Menu button, which says whether it is open
+// (aria-expanded); Escape closes it and gives focus back to the button. Without this script the navigation wraps.
+(function () {
+  var button = document.getElementById("menu-toggle");
+  var nav = button && document.getElementById(button.getAttribute("aria-controls"));
+  if (!button || !nav) { return; }
+  function setOpen(open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    nav.classList.toggle("open", open);
+  }
+  button.hidden = false;
+  button.parentElement.classList.add("menu-ready");
+  button.addEventListener("click", function () { setOpen(button.getAttribute("aria-expanded") !== "true"); });
+  document.addEventListener("keydown", function (event) {
+    var inside = nav.contains(document.activeElement) || document.activeElement === button;
+    if (event.key === "Escape" && inside && button.getAttribute("aria-expanded") === "true") {
+      setOpen(false);
+      button.focus();
+    }
+  });
+})();
+
+// A box that scrolls sideways (a wide table or diff on a phone) takes keyboard focus, so the arrow keys can scroll
+// it (WCAG 2.1.1); it gives the focus up again when it no longer scrolls (the window grew).
+(function () {
+  var SCROLLERS = "#main .card, #main .table-wrap, #main pre, #main [data-scrolls]";
+  function mark() {
+    document.querySelectorAll(SCROLLERS).forEach(function (el) {
+      var scrolls = el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "hidden"
+        && getComputedStyle(el).overflowX !== "visible";
+      if (scrolls && !el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && el.hasAttribute("data-scroll-focus")) {
+        el.removeAttribute("tabindex");
+        el.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  var pending = false;
+  function later() {
+    if (pending) { return; }
+    pending = true;
+    window.requestAnimationFrame(function () { pending = false; mark(); });
+  }
+  mark();
+  window.addEventListener("load", later);
+  window.addEventListener("resize", later);
+  document.addEventListener("htmx:afterSettle", later);
+  document.addEventListener("toggle", later, true);  // a <details> opened shows its table
+})();
