@@ -86,14 +86,14 @@ def _theme_dict(row: Any) -> dict[str, Any]:
 
 
 @feedback_app.command("themes")
-def themes(backend: str = typer.Option("", help="tfidf or embedding (default: SMARKETING_THEME_BACKEND); "
-                                                 "naming one rebuilds"),
+def themes(backend: str = typer.Option("", help="tfidf, embedding or auto (default: SMARKETING_THEME_BACKEND, "
+                                                 "auto: embedding where installed); naming one rebuilds"),
            rebuild: bool = typer.Option(False, "--rebuild", help="Re-cluster everything (keeps human edits)"),
            k: int = typer.Option(0, help="Number of themes for a rebuild (0 = automatic)"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Group feedback into themes: new items join the nearest theme; --rebuild re-clusters all of it."""
     from smarketing.feedback.capture import feedback_capture_opportunity_losses
-    from smarketing.feedback.theme_selectors import theme_rows, unassigned_items
+    from smarketing.feedback.theme_selectors import theme_rows, theme_run_latest, unassigned_items
     from smarketing.feedback.theme_services import themes_assign_new, themes_rebuild
 
     feedback_capture_opportunity_losses()
@@ -104,8 +104,12 @@ def themes(backend: str = typer.Option("", help="tfidf or embedding (default: SM
                    "kept": s.kept, "new": s.new, "retired": s.retired, "unassigned": s.unassigned}
     else:
         a = themes_assign_new()
-        summary = {"mode": "rebuild (first run)" if a.rebuilt else "incremental", "assigned": a.assigned,
-                   "unassigned": a.unassigned}
+        latest = theme_run_latest()
+        summary = {"mode": "rebuild (first run)" if a.rebuilt else "incremental",
+                   "backend": latest.backend if latest else "", "assigned": a.assigned, "unassigned": a.unassigned}
+    latest = theme_run_latest()
+    if latest is not None and latest.model_name:
+        summary["model"] = latest.model_name
     rows = theme_rows()
     waiting = len(unassigned_items(limit=100_000))
     if as_json:

