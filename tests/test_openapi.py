@@ -290,9 +290,9 @@ def test_every_operation_answers_401_without_a_token(client):
 
 
 # Writes every signed-in user makes on their own records (revoking their own token, reading their own
-# notifications): a viewer may call them, and another user's record is not found to them.
+# notifications, their own preferences): a viewer may call them, and another user's record is not found to them.
 SELF_SERVICE = {("delete", "/api/team/tokens/{token_id}"), ("post", "/api/notifications/{notification_id}/read"),
-                ("post", "/api/notifications/read-all")}
+                ("post", "/api/notifications/read-all"), ("patch", "/api/team/me")}
 
 
 def test_every_write_answers_403_to_a_viewer(client, tokens):
