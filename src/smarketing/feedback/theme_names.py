@@ -67,7 +67,7 @@ def _clauses(text: str) -> list[list[str]]:
         run: list[str] = []
         for i, token in enumerate(_TOKEN.findall(sentence)):
             if token[0].isalpha() and token.lower() not in NUMBERS:
-                if i == 0 and token[1:].islower():  # capitalised only because it starts the sentence
+                if not run and token[1:].islower():  # capitalised only because it starts a sentence or clause
                     token = token.lower()
                 run.append(token.replace("’", "'"))
             elif run:
