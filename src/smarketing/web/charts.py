@@ -1,27 +1,39 @@
-"""Server-side SVG charts: pure functions from plain numbers to accessible SVG markup (no JS, no CDN).
+"""Charts as Apache ECharts specs: pure functions from plain numbers to a container the page's charts.js draws.
 
-Every chart carries a <title> and <desc> and is paired in the page with a table of the same numbers.
+Each function returns a <figure data-chart> holding the chart's option as JSON (escaped by json_script), a text
+alternative (title and every value in words) and, when there is nothing to draw, a plain "No data yet". Every value a
+reader sees (bar labels, tooltips, axis ticks) is formatted here with the same functions as the tables, so a chart
+never shows a number the table beside it writes differently; charts.js only turns these strings into a picture.
+A data item's `href` is the records behind it (a measure's drill-down): a click on the bar, point or stage opens it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
+from typing import Any
+from uuid import uuid4
 
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html, json_script
+from django.utils.safestring import SafeString
+
+from smarketing.web import formatting
 
 PALETTE = ["#1f5fae", "#c2571a", "#2e7d4f", "#7a3e9d", "#a61e4d", "#5c6b00", "#00727a", "#6b4f2a"]
 INK = "#1d2433"
 MUTED = "#5b6475"
 GRID = "#d9dde5"
 TARGET = "#b3261e"
+GAIN = "#2e7d4f"
+
+Fmt = Callable[[float], str]
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
-    value: float
+    value: float | None  # None: nothing measured, so no bar (the table shows "—" too)
     target: float | None = None
     href: str = ""  # the records behind the bar (a measure's drill-down), when it has them
 
@@ -30,230 +42,262 @@ def _fmt_default(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def _fit(label: str, px: int, char_px: float = 7.8) -> str:
-    """Shorten a label to the pixels it has (13 px sans: about 7 px a character), marking the cut with an ellipsis."""
-    room = max(4, int(px / char_px))
-    return label if len(label) <= room else label[: room - 1].rstrip() + "…"
+def _exact_for(fmt: Fmt) -> Fmt | None:
+    """Compact money ($445.2k) gets its exact amount beside it in the tooltip; other formats are exact already."""
+    return formatting.money_exact if fmt is formatting.money else None
 
 
-def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> SafeString:
-    uid = abs(hash((title, desc, width, height))) % 10**8
-    head = (f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-labelledby="t{uid} d{uid}" xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet" '
-            f'style="max-width:{width * 1.25:.0f}px">'
-            f'<title id="t{uid}">{escape(title)}</title><desc id="d{uid}">{escape(desc)}</desc>')
-    return mark_safe(head + "".join(body) + "</svg>")  # noqa: S308 - every interpolated text is escaped
+def _text(v: float | None, fmt: Fmt) -> str:
+    return "—" if v is None else fmt(v)
 
 
-def _empty(width: int, height: int, title: str) -> SafeString:
-    return _svg(width, height, title, "no data", [
-        f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}" font-size="14">No data yet</text>'])
+def _item(v: float | None, label: str, fmt: Fmt, exact: Fmt | None, href: str = "", **extra: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"value": v, "full": label, "text": _text(v, fmt), **extra}
+    if exact is not None and v is not None:
+        item["exact"] = exact(v)
+    if href:
+        item["href"] = href
+    return item
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, fmt: Callable[[float], str] = _fmt_default,
-              width: int = 640, bar_height: int = 26) -> SafeString:
-    """Horizontal bars with an optional target tick per bar."""
+def _ticks(values: Sequence[float | None], fmt: Fmt, *, steps: int = 4) -> dict[str, Any]:
+    """A value axis with round ticks whose labels are formatted here (charts.js looks each tick up by position)."""
+    seen = [v for v in values if v is not None]
+    lo, hi = min([0.0, *seen]), max([0.0, *seen])
+    if hi == lo:
+        hi = lo + 1
+    raw = (hi - lo) / steps
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    if all(float(v).is_integer() for v in seen):
+        step = max(step, 1.0)  # counts: no "0.5 contacts" tick
+    first, last = math.floor(lo / step) * step, math.ceil(hi / step) * step
+    count = round((last - first) / step)
+    return {"type": "value", "min": first, "max": last, "interval": step,
+            "axisLabel": {"color": MUTED, "hideOverlap": True,
+                          "smkTicks": [fmt(first + i * step) for i in range(count + 1)]},
+            "splitLine": {"lineStyle": {"color": GRID}}}
+
+
+def _tick_room(axis: dict[str, Any]) -> int:
+    """Pixels the value axis's longest tick label needs at 12 px (about 7 px a character)."""
+    return 12 + 7 * max((len(t) for t in axis["axisLabel"]["smkTicks"]), default=1)
+
+
+def _labels(values: Sequence[str]) -> list[str]:
+    return [formatting.label(v) for v in values]
+
+
+def _figure(option: dict[str, Any], *, title: str, desc: str, height: int, max_width: int,
+            note: str = "", fixed: bool = False) -> SafeString:
+    uid = f"chart-{uuid4().hex[:10]}"
+    option = {"animationDuration": 300, "textStyle": {"color": INK}, **option}
+    note_html = format_html('<figcaption class="help">{}</figcaption>', note) if note else ""
+    return format_html(
+        # A sparkline keeps its own width (in a table cell a fluid chart would shrink to nothing).
+        '<figure class="chart" data-chart style="{}:{}px">'
+        '<div class="chart-canvas" role="img" aria-label="{}" aria-describedby="{}-desc" style="height:{}px"></div>'
+        '<p id="{}-desc" class="visually-hidden">{}</p>{}{}</figure>',
+        "width" if fixed else "max-width", max_width, title, uid, height, uid, desc, note_html, json_script(option))
+
+
+def _empty(title: str) -> SafeString:
+    return format_html('<figure class="chart chart-empty"><p class="muted" role="img" aria-label="{}: no data yet">'
+                       'No data yet</p></figure>', title)
+
+
+def _legend(names: Sequence[str]) -> dict[str, Any]:
+    return {"legend": {"show": True, "top": 0, "left": 0, "data": list(names), "itemWidth": 18,
+                       "textStyle": {"color": INK}}} if len(names) > 1 else {}
+
+
+def _category_bars(rows: Sequence[Bar], *, title: str, fmt: Fmt, exact: Fmt | None, value_name: str,
+                   target_name: str, row: int, colours: Sequence[str] | None) -> tuple[dict[str, Any], int]:
+    """Horizontal bars, first row on top, with targets drawn as dashed outlines over them."""
+    labels = _labels([b.label for b in rows])
+    has_target = any(b.target is not None for b in rows)
+    values = [b.value for b in rows] + [b.target for b in rows]
+    data = []
+    for i, (b, lab) in enumerate(zip(rows, labels, strict=True)):
+        extra = {"itemStyle": {"color": colours[i % len(colours)]}} if colours else {}
+        data.append(_item(b.value, lab, fmt, exact, b.href, **extra))
+    series: list[dict[str, Any]] = [{
+        "type": "bar", "name": value_name, "data": data, "barMaxWidth": 28, "itemStyle": {"color": PALETTE[0]},
+        "label": {"show": True, "position": "right", "color": INK}, "cursor": "pointer" if any(
+            b.href for b in rows) else "default"}]
+    if has_target:
+        series.append({
+            "type": "bar", "name": target_name, "barGap": "-100%", "barMaxWidth": 28, "z": 3,
+            "itemStyle": {"color": "rgba(0,0,0,0)", "borderColor": TARGET, "borderType": "dashed", "borderWidth": 2},
+            "data": [_item(b.target, lab, fmt, exact, b.href) for b, lab in zip(rows, labels, strict=True)]})
+    legend = _legend([s["name"] for s in series])
+    option = {
+        **legend,
+        # Explicit margins (charts.js sets `left` to the width the category labels get on this screen).
+        "grid": {"left": 208, "right": 72, "top": 32 if legend else 8, "bottom": 28, "smkLabelAxis": "y"},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}, "confine": True},
+        "xAxis": _ticks(values, fmt),
+        "yAxis": {"type": "category", "inverse": True, "data": labels,
+                  "axisLabel": {"color": INK, "width": 200, "overflow": "truncate", "smkShare": 0.4},
+                  "axisTick": {"show": False}},
+        "series": series,
+    }
+    height = len(rows) * row + (40 if legend else 16) + 24
+    return option, max(height, 110)
+
+
+def _bars_desc(rows: Sequence[Bar], fmt: Fmt, target_word: str) -> str:
+    return "; ".join(f"{formatting.label(b.label)} {_text(b.value, fmt)}"
+                     + (f" ({target_word} {fmt(b.target)})" if b.target is not None else "") for b in rows)
+
+
+def bar_chart(bars: Sequence[Bar], *, title: str, fmt: Fmt = _fmt_default, width: int = 640, bar_height: int = 26,
+              value_name: str = "Value", target_name: str = "Target", exact: Fmt | None = None) -> SafeString:
+    """Horizontal bars with an optional target outline per bar; a bar with no value (None) draws nothing."""
     if not bars:
-        return _empty(width, 80, title)
-    label_w, value_w, pad = 200, 90, 6
-    plot_w = width - label_w - value_w
-    top = max([b.value for b in bars] + [b.target or 0 for b in bars]) or 1.0
-    height = len(bars) * (bar_height + pad) + pad
-    body: list[str] = []
-    for i, b in enumerate(bars):
-        y = pad + i * (bar_height + pad)
-        w = max(0.0, b.value) / top * plot_w
-        body.append(f'<text x="{label_w - 8}" y="{y + bar_height * 0.68:.1f}" text-anchor="end" fill="{INK}" '
-                    f'font-size="13">{escape(_fit(b.label, label_w - 12))}<title>{escape(b.label)}</title></text>')
-        body.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_height}" rx="3" '
-                    f'fill="{PALETTE[0]}"><title>{escape(b.label)}: {escape(fmt(b.value))}</title></rect>')
-        body.append(f'<text x="{label_w + w + 6:.1f}" y="{y + bar_height * 0.68:.1f}" fill="{INK}" '
-                    f'font-size="12">{escape(fmt(b.value))}</text>')
-        if b.target is not None:
-            tx = label_w + max(0.0, b.target) / top * plot_w
-            body.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{y - 2}" y2="{y + bar_height + 2}" stroke="{TARGET}" '
-                        f'stroke-width="3"><title>target {escape(fmt(b.target))}</title></line>')
-    desc = "; ".join(f"{b.label} {fmt(b.value)}" + (f" (target {fmt(b.target)})" if b.target is not None else "")
-                     for b in bars)
-    return _svg(width, height, title, desc, body)
+        return _empty(title)
+    option, height = _category_bars(bars, title=title, fmt=fmt, exact=exact or _exact_for(fmt), value_name=value_name,
+                                    target_name=target_name, row=bar_height + 8, colours=None)
+    return _figure(option, title=title, desc=_bars_desc(bars, fmt, "target"), height=height,
+                   max_width=round(width * 1.25))
 
 
-def line_chart(points: Sequence[tuple[str, float]], *, title: str, fmt: Callable[[float], str] = _fmt_default,
+def funnel_chart(stages: Sequence[Bar], *, title: str, fmt: Fmt = _fmt_default, width: int = 640, row: int = 34,
+                 value_name: str = "Reached", target_name: str = "Target", exact: Fmt | None = None) -> SafeString:
+    """One bar per stage in funnel order, each its own colour, with its target as a dashed outline."""
+    if not stages:
+        return _empty(title)
+    option, height = _category_bars(stages, title=title, fmt=fmt, exact=exact or _exact_for(fmt),
+                                    value_name=value_name, target_name=target_name, row=row + 4, colours=PALETTE)
+    return _figure(option, title=title, desc=_bars_desc(stages, fmt, "of target"), height=height,
+                   max_width=round(width * 1.25))
+
+
+def line_chart(points: Sequence[tuple[str, float | None]], *, title: str, fmt: Fmt = _fmt_default,
                target: Sequence[tuple[str, float]] | None = None, width: int = 640, height: int = 220,
-               area: bool = True) -> SafeString:
-    """A line (optionally filled as an area) over labelled x positions, with an optional dashed target line."""
+               area: bool = True, hrefs: Sequence[str] | None = None, value_name: str = "Value",
+               target_name: str = "Target", exact: Fmt | None = None) -> SafeString:
+    """A line (optionally filled as an area) over labelled x positions, with an optional dashed target line.
+
+    A small chart (under 120 px high) is a sparkline: no value axis, only its first and last dates labelled."""
     if not points:
-        return _empty(width, height, title)
-    left, right, top_pad, bottom = 70, 16, 14, 34
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
-    values = [v for _, v in points] + [v for _, v in (target or [])]
-    top = max(values + [0]) or 1.0
-    n = max(len(points), len(target or []))
-    step = plot_w / max(n - 1, 1)
-
-    def xy(i: int, v: float) -> tuple[float, float]:
-        return left + i * step, top_pad + plot_h - max(v, 0) / top * plot_h
-
-    body: list[str] = []
-    for frac in (0, 0.5, 1):
-        gy = top_pad + plot_h - frac * plot_h
-        body.append(f'<line x1="{left}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}" stroke="{GRID}"/>')
-        body.append(f'<text x="{left - 6}" y="{gy + 4:.1f}" text-anchor="end" font-size="11" fill="{MUTED}">'
-                    f'{escape(fmt(top * frac))}</text>')
-    coords = [xy(i, v) for i, (_, v) in enumerate(points)]
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-    if area:
-        base = top_pad + plot_h
-        body.append(f'<polygon points="{coords[0][0]:.1f},{base} {path} {coords[-1][0]:.1f},{base}" '
-                    f'fill="{PALETTE[0]}" fill-opacity="0.15"/>')
-    body.append(f'<polyline points="{path}" fill="none" stroke="{PALETTE[0]}" stroke-width="2.5"/>')
-    for (x, y), (label, v) in zip(coords, points, strict=True):
-        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{PALETTE[0]}"><title>{escape(label)}: '
-                    f'{escape(fmt(v))}</title></circle>')
-    if target:
-        tpath = " ".join(f"{xy(i, v)[0]:.1f},{xy(i, v)[1]:.1f}" for i, (_, v) in enumerate(target))
-        body.append(f'<polyline points="{tpath}" fill="none" stroke="{TARGET}" stroke-width="2" '
-                    f'stroke-dasharray="6 4"><title>target</title></polyline>')
-    every = max(1, n // 8)
+        return _empty(title)
+    exact = exact or _exact_for(fmt)
+    spark = height < 120
     labels = [lab for lab, _ in (points if len(points) >= len(target or []) else (target or []))]
-    for i, lab in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
-            body.append(f'<text x="{left + i * step:.1f}" y="{height - 12}" text-anchor="middle" font-size="11" '
-                        f'fill="{MUTED}">{escape(lab)}</text>')
-    desc = "; ".join(f"{lab} {fmt(v)}" for lab, v in points)
-    return _svg(width, height, title, desc, body)
+    data = [_item(v, lab, fmt, exact, (hrefs or [""] * len(points))[i] if hrefs else "")
+            for i, (lab, v) in enumerate(points)]
+    series: list[dict[str, Any]] = [{
+        "type": "line", "name": value_name, "data": data, "symbolSize": 6 if spark else 7, "showSymbol": True,
+        "lineStyle": {"width": 2.5, "color": PALETTE[0]}, "itemStyle": {"color": PALETTE[0]},
+        **({"areaStyle": {"color": PALETTE[0], "opacity": 0.15}} if area else {})}]
+    if target:
+        series.append({"type": "line", "name": target_name, "data": [_item(v, lab, fmt, exact) for lab, v in target],
+                       "symbol": "none", "lineStyle": {"type": "dashed", "width": 2, "color": TARGET},
+                       "itemStyle": {"color": TARGET}})
+    legend = {} if spark else _legend([s["name"] for s in series])
+    values = [v for _, v in points] + [v for _, v in (target or [])]
+    value_axis = _ticks(values, fmt)
+    room = _tick_room(value_axis)
+    if spark:
+        value_axis = {**value_axis, "show": False}
+    option = {
+        **legend,
+        "grid": ({"left": 10, "right": 10, "top": 6, "bottom": 20} if spark else
+                 {"left": room, "right": 24, "top": 36 if legend else 12, "bottom": 28}),
+        "tooltip": {"trigger": "axis", "confine": True},
+        "xAxis": {"type": "category", "data": labels, "boundaryGap": False,
+                  "axisLabel": ({"color": MUTED, "fontSize": 10, "interval": max(len(labels) - 2, 0),
+                                 "showMinLabel": True, "showMaxLabel": True, "alignMinLabel": "left",
+                                 "alignMaxLabel": "right"} if spark else
+                                {"color": MUTED, "hideOverlap": True, "alignMinLabel": "left",
+                                 "alignMaxLabel": "right"}),
+                  "axisTick": {"show": not spark}, "axisLine": {"lineStyle": {"color": GRID}}},
+        "yAxis": value_axis,
+        "series": series,
+    }
+    desc = "; ".join(f"{lab} {_text(v, fmt)}" for lab, v in points)
+    return _figure(option, title=title, desc=desc, height=height, max_width=width if spark else round(width * 1.25),
+                   fixed=spark)
 
 
-def waterfall_chart(steps: Sequence[tuple[str, float]], *, title: str, fmt: Callable[[float], str] = _fmt_default,
-                    width: int = 640, height: int = 240, end_label: str = "End") -> SafeString:
+def waterfall_chart(steps: Sequence[tuple[str, float]], *, title: str, fmt: Fmt = _fmt_default, width: int = 640,
+                    height: int = 240, end_label: str = "End", hrefs: Sequence[str] | None = None,
+                    exact: Fmt | None = None) -> SafeString:
     """A waterfall: the first step is a total, the following are signed changes, the last bar is the running end."""
     if not steps:
-        return _empty(width, height, title)
-    left, right, top_pad, bottom = 70, 16, 14, 46
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
-    running, spans = 0.0, []
-    for i, (label, v) in enumerate(steps):
+        return _empty(title)
+    exact = exact or _exact_for(fmt)
+    running = 0.0
+    spans: list[tuple[str, float, float, float]] = []
+    for i, (lab, v) in enumerate(steps):
         start = 0.0 if i == 0 else running
         running = v if i == 0 else running + v
-        spans.append((label, start, running, v))
+        spans.append((lab, start, running, v))
     spans.append((end_label, 0.0, running, running))
-    top = max(max(s[1], s[2]) for s in spans) or 1.0
-    slot = plot_w / len(spans)
-    bw = slot * 0.62
-    body: list[str] = [f'<line x1="{left}" x2="{width - right}" y1="{top_pad + plot_h}" y2="{top_pad + plot_h}" '
-                       f'stroke="{GRID}"/>']
-    for i, (label, a, b, v) in enumerate(spans):
-        y0 = top_pad + plot_h - max(a, b) / top * plot_h
-        h = max(abs(b - a) / top * plot_h, 1)
-        colour = PALETTE[0] if i in (0, len(spans) - 1) else (PALETTE[2] if v >= 0 else TARGET)
-        x = left + i * slot + (slot - bw) / 2
-        body.append(f'<rect x="{x:.1f}" y="{y0:.1f}" width="{bw:.1f}" height="{h:.1f}" fill="{colour}">'
-                    f'<title>{escape(label)}: {escape(fmt(v))}</title></rect>')
-        body.append(f'<text x="{x + bw / 2:.1f}" y="{y0 - 4:.1f}" text-anchor="middle" font-size="11" '
-                    f'fill="{INK}">{escape(fmt(v))}</text>')
-        body.append(f'<text x="{x + bw / 2:.1f}" y="{height - 26}" text-anchor="middle" font-size="10.5" '
-                    f'fill="{MUTED}">{escape(label[:12])}</text>')
-    desc = "; ".join(f"{s[0]} {fmt(s[3])}" for s in spans)
-    return _svg(width, height, title, desc, body)
-
-
-def funnel_chart(stages: Sequence[Bar], *, title: str, fmt: Callable[[float], str] = _fmt_default,
-                 width: int = 640, row: int = 34) -> SafeString:
-    """A centred funnel: one trapezoid-like bar per stage, its width proportional to volume; target as outline."""
-    if not stages:
-        return _empty(width, 80, title)
-    label_w, value_w = 150, 150
-    plot_w = width - label_w - value_w
-    top = max([s.value for s in stages] + [s.target or 0 for s in stages]) or 1.0
-    height = len(stages) * (row + 4) + 4
-    cx = label_w + plot_w / 2
-    body: list[str] = []
-    for i, s in enumerate(stages):
-        y = 4 + i * (row + 4)
-        w = max(s.value / top * plot_w, 2)
-        body.append(f'<text x="{label_w - 8}" y="{y + row * 0.64:.1f}" text-anchor="end" font-size="13" '
-                    f'fill="{INK}">{escape(s.label)}</text>')
-        bar = (f'<rect x="{cx - w / 2:.1f}" y="{y}" width="{w:.1f}" height="{row}" rx="4" '
-               f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(s.label)}: {escape(fmt(s.value))}</title></rect>')
-        body.append(f'<a href="{escape(s.href)}">{bar}</a>' if s.href else bar)
-        if s.target is not None and s.target > 0:
-            tw = s.target / top * plot_w
-            body.append(f'<rect x="{cx - tw / 2:.1f}" y="{y}" width="{tw:.1f}" height="{row}" rx="4" fill="none" '
-                        f'stroke="{TARGET}" stroke-width="2" stroke-dasharray="5 3"><title>target '
-                        f'{escape(fmt(s.target))}</title></rect>')
-        text = fmt(s.value) + (f" / {fmt(s.target)}" if s.target is not None else "")
-        body.append(f'<text x="{width - value_w + 8}" y="{y + row * 0.64:.1f}" font-size="12" fill="{INK}">'
-                    f'{escape(text)}</text>')
-    desc = "; ".join(f"{s.label} {fmt(s.value)}" + (f" of target {fmt(s.target)}" if s.target is not None else "")
-                     for s in stages)
-    return _svg(width, height, title, desc, body)
+    labels = _labels([s[0] for s in spans])
+    links = list(hrefs or []) + [""] * (len(spans) - len(hrefs or []))
+    base, bars = [], []
+    for i, ((_lab, a, b, v), lab) in enumerate(zip(spans, labels, strict=True)):
+        total = i in (0, len(spans) - 1)
+        colour = PALETTE[0] if total else (GAIN if v >= 0 else TARGET)
+        base.append(min(a, b))
+        bars.append(_item(abs(b - a), lab, fmt, exact, links[i], itemStyle={"color": colour}) | {"text": fmt(v)}
+                    | ({"exact": exact(v)} if exact else {}))
+    value_axis = _ticks([max(a, b) for _, a, b, _ in spans], fmt)
+    option = {
+        "grid": {"left": _tick_room(value_axis), "right": 12, "top": 24, "bottom": 44},
+        "tooltip": {"trigger": "item", "confine": True},
+        "xAxis": {"type": "category", "data": labels,
+                  "axisLabel": {"color": INK, "interval": 0, "overflow": "break", "width": 80, "lineHeight": 14,
+                                "smkSlot": True},
+                  "axisTick": {"show": False}},
+        "yAxis": value_axis,
+        "series": [
+            {"type": "bar", "stack": "w", "name": "base", "data": base, "silent": True, "tooltip": {"show": False},
+             "itemStyle": {"color": "rgba(0,0,0,0)"}},
+            {"type": "bar", "stack": "w", "name": title, "data": bars, "barMaxWidth": 56,
+             "label": {"show": True, "position": "top", "color": INK},
+             "cursor": "pointer" if any(links) else "default"},
+        ],
+    }
+    desc = "; ".join(f"{formatting.label(s[0])} {fmt(s[3])}" for s in spans)
+    return _figure(option, title=title, desc=desc, height=height + 40, max_width=round(width * 1.25))
 
 
 def flow_chart(edges: Sequence[tuple[str, str, float]], *, title: str, order: Sequence[str] | None = None,
-               width: int = 720, height: int = 320) -> SafeString:
-    """A directly-follows / Sankey-style diagram: nodes in columns by first position, ribbons sized by count."""
+               width: int = 720, height: int = 320, fmt: Fmt = _fmt_default) -> SafeString:
+    """A directly-follows (Sankey) diagram: steps in columns, ribbons sized by count. Relations that go back to an
+    earlier step (loops) would knot the picture, so they are counted under it and listed in the table."""
     if not edges:
-        return _empty(width, height, title)
+        return _empty(title)
     nodes: list[str] = list(order or [])
     for a, b, _ in edges:
         for n in (a, b):
             if n not in nodes:
                 nodes.append(n)
-    # Columns: longest-path depth from sources, ignoring back edges (a node appearing earlier in `nodes`).
-    depth = {n: 0 for n in nodes}
     pos = {n: i for i, n in enumerate(nodes)}
-    for _ in range(len(nodes)):
-        for a, b, _w in edges:
-            if pos[b] > pos[a] and depth[b] < depth[a] + 1:
-                depth[b] = depth[a] + 1
-    ncols = max(depth.values()) + 1
-    cols: dict[int, list[str]] = {}
-    for n in nodes:
-        cols.setdefault(depth[n], []).append(n)
-    node_w, pad_x, pad_y = 12, 100, 16
-    colx = {c: pad_x / 2 + c * (width - pad_x - node_w) / max(ncols - 1, 1) for c in range(ncols)}
-    flow = {n: 0.0 for n in nodes}
-    for a, b, _w in edges:
-        flow[a] = max(flow[a], sum(x for s, _t, x in edges if s == a))
-        flow[b] = max(flow[b], sum(x for _s, t, x in edges if t == b))
-    scale_base = max(sum(flow[n] for n in col) for col in cols.values()) or 1.0
-    usable = height - 40 - pad_y * max(len(c) for c in cols.values())
-    k = max(usable, 40) / scale_base
-    box: dict[str, tuple[float, float, float]] = {}
-    for c, col in cols.items():
-        y = 20.0
-        for n in col:
-            h = max(flow[n] * k, 4)
-            box[n] = (colx[c], y, h)
-            y += h + pad_y
-    out_off = {n: 0.0 for n in nodes}
-    in_off = {n: 0.0 for n in nodes}
-    body: list[str] = []
-    skipped = 0
-    for i, (a, b, w) in enumerate(sorted(edges, key=lambda e: -e[2])):
-        ax, ay, _ = box[a]
-        bx, by, _ = box[b]
-        t = max(w * k, 1.5)
-        y1 = ay + out_off[a] + t / 2
-        y2 = by + in_off[b] + t / 2
-        out_off[a] += t
-        in_off[b] += t
-        x1, x2 = ax + node_w, bx
-        if x2 <= x1:
-            # Back-and-forth relations (loops) would knot the picture; they stay in the table under the chart.
-            skipped += 1
-            continue
-        cx = (x1 + x2) / 2
-        d = f"M{x1:.1f},{y1:.1f} C{cx:.1f},{y1:.1f} {cx:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
-        body.append(f'<path d="{d}" fill="none" stroke="{PALETTE[i % len(PALETTE)]}" stroke-opacity="0.35" '
-                    f'stroke-width="{t:.1f}"><title>{escape(a)} → {escape(b)}: {w:,.0f}</title></path>')
-    for n, (x, y, h) in box.items():
-        body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{node_w}" height="{h:.1f}" fill="{INK}"/>')
-        anchor, tx = ("start", x + node_w + 4) if x < width / 2 else ("end", x - 4)
-        body.append(f'<text x="{tx:.1f}" y="{y + h / 2 + 4:.1f}" text-anchor="{anchor}" font-size="11" '
-                    f'fill="{INK}">{escape(n)}</text>')
-    if skipped:
-        body.append(f'<text x="{width - 4}" y="{height - 6}" text-anchor="end" font-size="11" fill="{MUTED}">'
-                    f'{skipped} back-and-forth relation{"s" if skipped > 1 else ""} listed in the table</text>')
-    desc = "; ".join(f"{a} to {b}: {w:,.0f}" for a, b, w in edges[:40])
-    return _svg(width, height, title, desc, body)
+    forward = [(a, b, w) for a, b, w in edges if pos[b] > pos[a]]
+    skipped = len(edges) - len(forward)
+    used = [n for n in nodes if any(n in (a, b) for a, b, _ in forward)]
+    inflow = {n: sum(w for _a, b, w in forward if b == n) for n in used}
+    outflow = {n: sum(w for a, _b, w in forward if a == n) for n in used}
+    words = {n: formatting.label(n) for n in used}
+    option = {
+        "tooltip": {"trigger": "item", "confine": True},
+        "series": [{
+            "type": "sankey", "left": 8, "right": 120, "top": 8, "bottom": 8, "nodeWidth": 12, "nodeGap": 12,
+            "layoutIterations": 32, "emphasis": {"focus": "adjacency"},
+            "lineStyle": {"color": "gradient", "opacity": 0.35, "curveness": 0.5},
+            "label": {"color": INK, "width": 110, "overflow": "truncate", "smkShare": 0.22},
+            "data": [{"name": n, "full": words[n], "text": fmt(max(inflow[n], outflow[n])),
+                      "itemStyle": {"color": PALETTE[i % len(PALETTE)]}} for i, n in enumerate(used)],
+            "links": [{"source": a, "target": b, "value": w, "full": f"{words[a]} → {words[b]}", "text": fmt(w)}
+                      for a, b, w in forward],
+        }],
+    }
+    note = (f"{skipped} back-and-forth relation{'s' if skipped > 1 else ''} listed in the table" if skipped else "")
+    desc = "; ".join(f"{formatting.label(a)} to {formatting.label(b)}: {fmt(w)}" for a, b, w in edges[:40])
+    if not forward:
+        return _empty(title)
+    return _figure(option, title=title, desc=desc, height=height, max_width=round(width * 1.25), note=note)

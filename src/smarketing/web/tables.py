@@ -1,4 +1,5 @@
-"""Tables behind every chart: rendered as HTML and downloadable as CSV with `?format=csv&table=<key>`."""
+"""Tables behind every chart: rendered as HTML (sortable and filterable in place by tables.js) and downloadable as
+CSV with `?format=csv&table=<key>`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from smarketing.core.csvsafe import SafeWriter
-from smarketing.web.formatting import format_value
+from smarketing.web.formatting import format_value, money_exact
 
+NUMERIC = frozenset({"money", "int", "pct", "days", "hours", "ratio", "score"})
 UNITS = {"money": "USD", "pct": "%", "days": "days", "hours": "hours", "ratio": "×", "score": "points", "int": "count"}
 
 
@@ -26,6 +28,15 @@ class Column:
         return f"{self.label} ({unit})" if unit and self.kind != "int" else self.label
 
 
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    num: bool
+    sort: str = ""  # the raw number as text, so sorting is by value ("$9.7k" < "$120.0k"); "" when there is none
+    title: str = ""  # the exact amount behind a compact one
+    href: str = ""
+
+
 @dataclass
 class Table:
     key: str
@@ -36,14 +47,25 @@ class Table:
     note: str = ""
     links: Mapping[int, str] = field(default_factory=dict)
 
-    def display_rows(self) -> list[list[tuple[str, bool]]]:
-        """Each cell as (formatted text, is it a number); a column of kind "row" takes each row's own "kind"."""
+    def display_rows(self) -> list[list[Cell]]:
+        """Each cell formatted, with the raw number it sorts by; a column of kind "row" takes each row's own "kind".
+        The first cell of a row with a link (`links[row index]`) opens that row's records."""
         out = []
-        for r in self.rows:
+        for i, r in enumerate(self.rows):
             cells = []
-            for c in self.columns:
+            for j, c in enumerate(self.columns):
                 kind = str(r.get("kind", "text")) if c.kind == "row" else c.kind
-                cells.append((format_value(kind, r.get(c.key)), kind != "text"))
+                raw = r.get(c.key)
+                number = kind in NUMERIC
+                sort = ""
+                if number and raw is not None and raw != "":
+                    try:
+                        sort = repr(float(raw))
+                    except (TypeError, ValueError):
+                        sort = ""
+                title = money_exact(raw) if kind == "money" and sort else ""
+                cells.append(Cell(format_value(kind, raw), number, sort, title,
+                                  self.links.get(i, "") if j == 0 else ""))
             out.append(cells)
         return out
 

@@ -19,6 +19,9 @@ register.filter("hours", formatting.hours)
 register.filter("integer", formatting.integer)
 register.filter("ratio", formatting.ratio)
 register.filter("score", formatting.score)
+register.filter("money_exact", formatting.money_exact)
+# One way to write a key in words ("paid_social" -> "Paid social", "mqls" -> "MQLs") for tables, charts, headings.
+register.filter("label", formatting.label)
 
 
 @register.filter
@@ -28,6 +31,7 @@ def fmt(value: Any, kind: str) -> str:
 
 @register.filter
 def humanise(value: Any) -> str:
+    """A key in lower-case words for the middle of a sentence ("paid social"); `label` starts a heading or cell."""
     return str(value or "").replace("_", " ")
 
 

@@ -55,11 +55,12 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
         "theme_accounts": theme_account_list(theme_ids=[t["id"] for t in themes[:THEMES_SHOWN]]),
         "can_capture": can(request.user, WRITE_ROLES),
         "can_move_insights": can(request.user, frozenset({"marketing", "revops"})),
-        "chart": charts.bar_chart([charts.Bar(str(r["theme"]).replace("_", " "), r["revenue_at_stake"])
-                                   for r in chart_rows[:8]], title="Revenue at stake by theme", fmt=money),
-        "sparks": {t["id"]: charts.line_chart([(str(i), float(v)) for i, v in enumerate(t["trend"])],
-                                              title=f"Weekly items: {t['theme']}", width=160, height=48)
-                   for t in themes[:20]},
+        "chart": charts.bar_chart(
+            [charts.Bar(str(r["theme"]), r["revenue_at_stake"], href=f"#theme-{r['id']}" if "id" in r else "")
+             for r in chart_rows[:8]], title="Revenue at stake by theme", fmt=money, value_name="Revenue at stake"),
+        "sparks": {t["id"]: charts.line_chart(
+            [(f"{d:%-d %b}", float(v)) for d, v in zip(t["trend_weeks"], t["trend"], strict=True)],
+            title=f"Items per week: {t['theme']}", width=200, height=84, value_name="Items") for t in themes[:20]},
     }, status=status, tables=tables)
 
 

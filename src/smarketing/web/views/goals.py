@@ -12,6 +12,7 @@ from smarketing.web.data import goals as goals_data
 from smarketing.web.data.measures import metrics
 from smarketing.web.forms import GoalPlanForm
 from smarketing.web.tables import Column, Table
+from smarketing.web.templatetags.measures import measure_href
 from smarketing.web.views.common import active_terms, page, period_context, period_from
 
 PLAN = [("leads", "Lead", "lead_to_mql"), ("mqls", "MQL", "mql_to_sql"), ("sqls", "SQL", "sql_to_opportunity"),
@@ -81,7 +82,8 @@ def goals_page(request: HttpRequest) -> HttpResponse:
         "goals_spec": data.spec,
         **period_context(request, period, error), "form": form, "rows": rows, "goal": data.goal,
         "goal_source": data.goal_source, "currency": data.currency, "goals": terms.goals if terms else [],
-        "chart": charts.funnel_chart([charts.Bar(str(r["stage"]), float(r["actual"] or 0), float(r["required"] or 0))
-                                      for r in rows],
-                                     title=f"Reached vs required, {period.label}"),
+        "chart": charts.funnel_chart(
+            [charts.Bar(str(r["stage"]), None if r["actual"] is None else float(r["actual"]),
+                        float(r["required"] or 0), href=measure_href(r["measure"], period.key)) for r in rows],
+            title=f"Reached vs required, {period.label}", value_name="Reached so far", target_name="Required"),
     }, tables=tables)

@@ -41,7 +41,7 @@
     if (al.smkShare) al.width = Math.max(60, Math.min(al.smkMax || al.width || 200, Math.round(width * al.smkShare)));
     if (al.smkSlot && axis.data) {
       var slot = (width - 60) / axis.data.length;
-      if (slot < 64) { al.rotate = 35; al.overflow = "truncate"; al.width = 90; } else { al.rotate = 0; al.overflow = "break"; al.width = Math.round(slot - 8); }
+      if (slot < 64) { al.rotate = 35; al.overflow = "truncate"; al.width = 70; } else { al.rotate = 0; al.overflow = "break"; al.width = Math.round(slot - 8); }
     }
   }
 
@@ -51,7 +51,11 @@
       if (axis.axisLabel && axis.axisLabel.smkShare && !axis.axisLabel.smkMax) axis.axisLabel.smkMax = axis.axisLabel.width;
       ticks(axis); fit(axis, width);
     });
+    if (o.grid && o.grid.smkLabelAxis === "y" && o.yAxis && o.yAxis.axisLabel) o.grid.left = o.yAxis.axisLabel.width + 12;
     if (o.tooltip) o.tooltip.formatter = tooltip;
+    [].concat(o.xAxis || []).forEach(function (axis) {
+      if (axis.axisLabel && axis.axisLabel.rotate && o.grid) o.grid.bottom = Math.max(o.grid.bottom || 0, 72);
+    });
     (o.series || []).forEach(function (s) {
       if (s.type === "sankey") {
         if (s.label && s.label.smkShare) s.label.width = Math.max(60, Math.round(width * s.label.smkShare));
