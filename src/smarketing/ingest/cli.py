@@ -15,6 +15,7 @@ import_app.command("hubspot")(cli_company.hubspot)
 import_app.command("salesforce")(cli_company.salesforce)
 import_app.command("pipedrive")(cli_company.pipedrive)
 import_app.command("csv")(cli_company.any_csv)
+import_app.command("cleanup")(cli_company.cleanup)
 
 
 def register(app: typer.Typer) -> None:

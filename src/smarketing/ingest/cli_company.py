@@ -122,3 +122,18 @@ def any_csv(files: list[Path] = FILES,
         mapping = mapping_shipped_path(mapping.name) or mapping
     _run(files, system="", mapping=mapping, dry_run=dry_run, skip_invalid=skip_invalid, json_out=json_out,
          date_format=date_format, timezone=timezone)
+
+
+def cleanup(days: int | None = typer.Option(None, "--days", help="Remove upload folders older than this many days "
+                                                                 "(default SMARKETING_IMPORT_KEEP_DAYS, 14)"),
+            json_out: bool = JSON) -> None:
+    """Remove uploaded import files no longer needed: folders older than --days, and the inputs of uploads a
+    real run has imported (their rejected rows stay for download until then)."""
+    from smarketing.ingest.retention import uploads_cleanup
+
+    result = uploads_cleanup(older_than_days=days)
+    if json_out:
+        typer.echo(json.dumps(result.as_dict()))
+    else:
+        typer.echo(f"upload folders removed: {result.folders_removed}; imported inputs removed: "
+                   f"{result.inputs_removed}; {result.bytes_freed / 1e6:.1f} MB freed; folders kept: {result.kept}")

@@ -4,7 +4,7 @@ database already holds → what to create, update, leave unchanged and append, a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +19,7 @@ from smarketing.playbook.schema import SystemVocabulary, vocabulary_key
 MAX_TEXT = {"email": 254, "first_name": 100, "last_name": 100, "title": 200, "lead_source": 64, "country": 64,
             "name": 200, "domain": 200, "industry": 100, "region": 32, "segment": 32, "loss_reason": 200,
             "product": 100, "currency": 3}
+PROGRESS_ROWS = 5000  # rows typed between two progress reports
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def _lookup(vocabulary: SystemVocabulary, name: str) -> dict[str, Any]:
 
 
 def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary: SystemVocabulary, tz: ZoneInfo,
-                 date_format: str | None, embedded: bool = False) -> ReadResult:
+                 date_format: str | None, embedded: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> ReadResult:
     """Type every row of one file by its kind's mapping; each bad cell is a problem at its line and column.
 
     `embedded`: the kind is carried inside another kind's file (a Pipedrive deal row's `Person - …` columns), so
@@ -141,7 +143,10 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
                       table.column(kind.campaigns.names) if kind.campaigns.names else None)
                      if kind.campaigns is not None else (None, None))
 
-    for line, cells in table.rows:
+    total = len(table.rows)
+    for n, (line, cells) in enumerate(table.rows):
+        if progress is not None and n % PROGRESS_ROWS == 0:
+            progress(n, total)
         if not any(c.strip() for c in cells):
             continue
         sid = cells[id_col].strip()
@@ -223,6 +228,8 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
             bad(line, "Email", "a contact needs an email or a name")
         if line not in out.rejected_lines:
             out.records.append(rec)
+    if progress is not None:
+        progress(total, total)
     used = {c for spec in [*kind.fields.values(), *kind.attributes.values()] for c in spec.columns}
     used |= {kind.id} | {c for cols in kind.stage_dates.values() for c in ([cols] if isinstance(cols, str) else cols)}
     used |= {c for c, _, _, _, _ in stage_columns} | {e[0] for *_, e in stage_columns if e is not None}

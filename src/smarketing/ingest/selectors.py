@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from smarketing.core.errors import NotFound
+from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.models import ImportRun
+from smarketing.ingest.progress import progress_read
 
 
 def import_run_list(*, status: str | None = "", system: str = "") -> QuerySet[ImportRun]:
@@ -19,8 +21,10 @@ def import_run_list(*, status: str | None = "", system: str = "") -> QuerySet[Im
 
 
 def import_run_get(*, pk: int) -> ImportRun:
-    """One import run, or a NotFound naming it."""
+    """One import run, or a NotFound naming it; a running one carries the progress its import last published."""
     run = ImportRun.objects.select_related("actor").filter(pk=pk).first()
     if run is None:
         raise NotFound(f"import run {pk} does not exist", record=f"import_run:{pk}")
+    if run.status == ImportStatus.RUNNING and (live := progress_read(run_id=run.pk)) is not None:
+        run.progress = live
     return run

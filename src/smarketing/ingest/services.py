@@ -36,6 +36,7 @@ from smarketing.ingest.detect import DetectedFile, kind_detect
 from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.mapping import Mapping, mapping_load, mapping_shipped, mappings_shipped
 from smarketing.ingest.models import MAX_PROBLEMS_KEPT, ImportRun
+from smarketing.ingest.progress import ProgressFile
 from smarketing.ingest.readers import read_table
 from smarketing.ingest.services_history import (
     campaign_members_from_contacts,
@@ -53,6 +54,7 @@ ENTITY_ORDER = ("account", "contact", "opportunity")
 PLURAL = {"account": "accounts", "contact": "contacts", "opportunity": "opportunities"}
 MATCH_BY = {"account": "domain", "contact": "email", "opportunity": ""}
 MAX_NOTES = 50
+WRITE_CHUNK = 10_000  # rows written between two progress reports
 REF_ENTITY = {("contact", "account"): "account", ("opportunity", "account"): "account",
               ("opportunity", "contacts"): "contact"}
 
@@ -134,9 +136,11 @@ def import_run_execute(*, run: ImportRun, progress: Progress | None = None) -> I
     run.status, run.started_at = ImportStatus.RUNNING, clock.now()
     run.save(update_fields=["status", "started_at"])
 
+    live = ProgressFile(run.pk)  # readable by the page and the API while the write's transaction is open
+
     def step(name: str, done: int, total: int) -> None:
         run.progress = {"step": name, "done": done, "total": total}
-        ImportRun.objects.filter(pk=run.pk).update(progress=run.progress)
+        live.publish(run.progress)
         if progress is not None:
             progress(name, done, total)
 
@@ -159,6 +163,8 @@ def import_run_execute(*, run: ImportRun, progress: Progress | None = None) -> I
         run.status = ImportStatus.REFUSED if problems and not run.skip_invalid else ImportStatus.SUCCEEDED
         if problems and not run.skip_invalid:
             run.error = f"{len(problems)} problem(s) found; nothing was written"
+    finally:
+        live.clear()
     run.finished_at = clock.now()
     run.save()
     return run
@@ -205,7 +211,8 @@ def _execute(run: ImportRun, step: Progress) -> tuple[dict[str, Any], list[plan.
         read = FileRead(path=table.path, kind=kind, rows=len(table.rows))
         date_format = run.date_format or mapping.date_format
         result = plan.records_read(table, kind_name=kind, kind=mapping.kinds[kind], vocabulary=vocabulary, tz=tz,
-                                   date_format=date_format)
+                                   date_format=date_format,
+                                   progress=_reporter(step, f"read {table.path.name}"))
         reads.append((read, result))
         problems += result.problems
         unmapped += result.unmapped
@@ -318,8 +325,11 @@ def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems:
                 updates[match.existing_id] = change
             else:
                 unchanged += 1
-        created_ids, created = _create(entity, source, creates)
-        records_bulk_update(entity=entity, changes=updates)
+        created_ids, created = _create(entity, source, creates, _reporter(step, f"create {PLURAL[entity]}"))
+        pending = list(updates.items())
+        for start in range(0, len(pending), WRITE_CHUNK):
+            records_bulk_update(entity=entity, changes=dict(pending[start:start + WRITE_CHUNK]))
+            step(f"update {PLURAL[entity]}", min(start + WRITE_CHUNK, len(pending)), len(pending))
         ids[entity] = {**{r["source_id"]: r["id"] for r in existing if r["source"] == source and r["source_id"]},
                        **created_ids, **matched}
         summary[PLURAL[entity]] = {"created": created, "updated": len(updates), "unchanged": unchanged}
@@ -335,10 +345,10 @@ def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems:
             # A lost deal's reason is customer voice, as when a live deal is lost (recorded once per deal).
             summary["loss_feedback"] = feedback_capture_opportunity_losses(opportunity_ids=lost).created if lost else 0
         step(PLURAL[entity], len(recs), len(recs))
-    history_rebuild(source, records, subjects, opportunities_won, summary)
+    history_rebuild(source, records, subjects, opportunities_won, summary,
+                    progress=_reporter(step, "history"))
     opportunity_history_rebuild(source, records["opportunity"], records["opportunity_history"],
                                 ids.get("opportunity", {}), summary)
-    step("history", 1, 1)
     if records["campaign"]:  # a campaigns file, before the memberships a contacts export names
         summary["campaign_records"] = campaign_records_write(source=source, records=records["campaign"])
     campaign_members_from_contacts(source, records["contact"], subjects["contact"], summary)
@@ -349,14 +359,27 @@ def _write(source: str, reads: list[tuple[FileRead, plan.ReadResult]], problems:
     return summary
 
 
-def _create(entity: str, source: str, rows: list[dict[str, Any]]) -> tuple[dict[str, int], int]:
-    if not rows:
-        return {}, 0
-    if entity == "account":
-        return accounts_bulk_create(source=source, rows=rows)
-    if entity == "contact":
-        return contacts_bulk_create(source=source, rows=rows)
-    return opportunities_bulk_create(source=source, rows=rows)
+def _reporter(step: Progress, name: str) -> Callable[[int, int], None]:
+    """Progress of one named step, as (done, total)."""
+
+    def report(done: int, total: int) -> None:
+        step(name, done, total)
+
+    return report
+
+
+def _create(entity: str, source: str, rows: list[dict[str, Any]], progress: Callable[[int, int], None]
+            ) -> tuple[dict[str, int], int]:
+    """Create the new records a chunk at a time (so the run's progress moves while it writes)."""
+    create = {"account": accounts_bulk_create, "contact": contacts_bulk_create}.get(entity, opportunities_bulk_create)
+    ids: dict[str, int] = {}
+    created = 0
+    for start in range(0, len(rows), WRITE_CHUNK):
+        chunk_ids, n = create(source=source, rows=rows[start:start + WRITE_CHUNK])
+        ids.update(chunk_ids)
+        created += n
+        progress(min(start + WRITE_CHUNK, len(rows)), len(rows))
+    return ids, created
 
 
 def _outcome(rec: plan.Record) -> str:

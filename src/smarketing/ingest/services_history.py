@@ -5,6 +5,7 @@ memberships a contacts export names. The past does not fire: no SLA clock, webho
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +22,12 @@ from smarketing.lifecycle.enums import Stage
 from smarketing.lifecycle.selectors import stage_change_times_by_source_key
 from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
 
+HISTORY_CHUNK = 20_000  # stage changes recorded between two progress reports
+
 
 def history_rebuild(source: str, records: dict[str, list[plan.Record]], subjects: dict[str, dict[str, int]],
-             won: list[tuple[plan.Record, int]], summary: dict[str, Any]) -> None:
+                    won: list[tuple[plan.Record, int]], summary: dict[str, Any],
+                    progress: Callable[[int, int], None] | None = None) -> None:
     """Rebuild stage history from the stage dates (keyed, so a re-import adds none), plus the customer stage a won
     deal gives its account and primary contact at its close time (the key the live outcome act uses)."""
     keys = [plan.stage_key(source, entity, rec.external_id, stage) for entity in ("contact", "account")
@@ -65,7 +69,12 @@ def history_rebuild(source: str, records: dict[str, list[plan.Record]], subjects
                 reason=f"won opportunity {rec.fields.get('name', rec.external_id)!r}"[:500],
                 details={"source": source, "opportunity_external_id": rec.external_id},
                 **({"contact_id": subject} if side == "contact" else {"account_id": subject})))
-    stage_changes_bulk_record(changes=changes)
+    # A chunk at a time, so the run's progress moves while it writes; a subject's changes may fall in two chunks
+    # (its own dates, then a won deal's customer stage): the second chains from the first, already recorded.
+    for start in range(0, len(changes), HISTORY_CHUNK):
+        stage_changes_bulk_record(changes=changes[start:start + HISTORY_CHUNK])
+        if progress is not None:
+            progress(min(start + HISTORY_CHUNK, len(changes)), len(changes))
     summary["stages"] = dict(sorted(stages.items()))
 
 

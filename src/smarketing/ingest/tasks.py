@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django_tasks import task
+
+from smarketing.core import clock
+
+CLEANUP_EVERY = timedelta(days=1)
 
 
 # Why a task: an export of many thousand rows takes longer than a web request may; the page and the API answer
@@ -23,3 +28,26 @@ def import_run_task(run_id: int) -> dict[str, Any]:
         return {"run": run.pk, "status": run.status, "skipped": True}
     run = import_run_execute(run=run)
     return {"run": run.pk, "status": run.status, "problems": run.problems_count}
+
+
+@task(queue_name="default")
+def import_uploads_cleanup_task(chain: bool = True) -> dict[str, Any]:
+    """Remove the uploads no longer needed (see ingest.retention); then schedule tomorrow's run."""
+    from smarketing.ingest.retention import uploads_cleanup
+
+    try:
+        return uploads_cleanup().as_dict()
+    finally:
+        if chain:
+            import_uploads_cleanup_schedule(at=clock.now() + CLEANUP_EVERY)
+
+
+def import_uploads_cleanup_schedule(*, at: datetime | None = None) -> bool:
+    """Put the clean-up of uploads on the queue (in a day by default) unless one is already waiting; called when
+    an upload is stored, so a deployment that takes uploads cleans them without any set-up."""
+    from django_tasks_db.models import DBTaskResult
+
+    if DBTaskResult.objects.filter(task_path=import_uploads_cleanup_task.module_path, status="READY").exists():
+        return False
+    import_uploads_cleanup_task.using(run_after=at or clock.now() + CLEANUP_EVERY).enqueue(chain=True)
+    return True

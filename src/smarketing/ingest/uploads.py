@@ -130,8 +130,10 @@ def import_run_upload(*, files: list[Any], mapping: Any | None = None, system: s
     """Store uploaded files and record a pending run over them (refused at once when a file is not recognised);
     a run that cannot be recorded (a bad date format or time zone) keeps no file."""
     from smarketing.ingest.services import import_run_create
+    from smarketing.ingest.tasks import import_uploads_cleanup_schedule
 
     paths, mapping_path = uploads_store(files=files, mapping=mapping)
+    transaction.on_commit(import_uploads_cleanup_schedule)  # uploads are kept only while they are needed
     try:
         return import_run_create(files=paths, system=system, mapping=mapping_path, dry_run=dry_run,
                                  skip_invalid=skip_invalid, actor=actor, date_format=date_format, timezone=timezone)
