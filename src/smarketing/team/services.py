@@ -219,10 +219,20 @@ def user_out_of_office_set(*, user: User, until: date | None) -> User:
 
 def user_capacity_set(*, user: User, per_week: int) -> User:
     """How many leads a week routing may give the seller (0: not routed)."""
-    if per_week < 0 or per_week > 10_000:
-        raise ValidationFailed(f"user:{user.username}: capacity {per_week} must be between 0 and 10000 leads a week",
-                               field="capacity_per_week", record=f"user:{user.username}")
-    return user_update(user=user, data={"capacity_per_week": per_week})
+    return user_routing_set(user=user, capacity_per_week=per_week, out_of_office_until=user.out_of_office_until)
+
+
+def user_routing_set(*, user: User, capacity_per_week: int, out_of_office_until: date | None,
+                     team_name: str | None = None) -> User:
+    """What lead routing reads of a seller: their team, leads a week (0: not routed) and out of office until a day
+    (inclusive; None: in office)."""
+    if capacity_per_week < 0 or capacity_per_week > 10_000:
+        raise ValidationFailed(f"user:{user.username}: capacity {capacity_per_week} must be between 0 and 10000 leads "
+                               "a week", field="capacity_per_week", record=f"user:{user.username}")
+    data: dict[str, object] = {"capacity_per_week": capacity_per_week, "out_of_office_until": out_of_office_until}
+    if team_name is not None:
+        data["team_name"] = team_name.strip()
+    return user_update(user=user, data=data)
 
 
 def user_active_set(*, user: User, active: bool, by: User | None = None) -> User:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from smarketing.core import clock
 from smarketing.core.errors import DomainError
+from smarketing.team.enums import EmailNotifications
 from smarketing.team.selectors import api_token_list
 from smarketing.team.services import api_token_create, api_token_revoke
 from smarketing.web.access import WRITE_ROLES, can, forbidden
@@ -27,7 +28,8 @@ def _render(request: HttpRequest, *, secret: str = "", error: str = "", status: 
                "expired" if t.expires_at is not None and t.expires_at <= now else "active"}
               for t in api_token_list(user=request.user)]  # type: ignore[arg-type]
     return page(request, "web/me.html", {"tokens": tokens, "secret": secret, "error": error,
-                                         "expiry_choices": EXPIRY_CHOICES}, status=status)
+                                         "expiry_choices": EXPIRY_CHOICES,
+                                         "email_choices": EmailNotifications.choices}, status=status)
 
 
 @login_required
