@@ -197,3 +197,12 @@ def playbook_impact(draft: PlaybookVersion | schema.Playbook) -> Impact:
         commitment=commitment_check(draft_side, period=marketing.period, mql_volume=marketing.mql_volume,
                                     min_acceptance_rate=marketing.min_acceptance_rate),
         basis=basis)
+
+
+def playbook_content_check(data: Any) -> tuple[schema.Playbook | None, list[dict[str, str]]]:
+    """Raw content read as a draft would be (shape, finite numbers, contradictions): its terms, or every problem
+    named by its field path. Nothing is written; the editor's preview and inline checks ask here."""
+    try:
+        return schema.parse(data), []
+    except schema.PlaybookInvalid as exc:
+        return None, [{"field": str(e["field"]), "message": str(e["message"])} for e in exc.errors]

@@ -16,15 +16,11 @@ from smarketing.web.views import (
     notifications,
     periods,
     playbook,
+    playbook_editor,
     records,
     scoreboard,
     search,
-    settings,
-    settings_tokens,
-    settings_users,
-    settings_webhooks,
 )
-from smarketing.web.views.me_notifications import me_notifications
 
 urlpatterns = [
     path("", scoreboard.home, name="home"),
@@ -42,9 +38,9 @@ urlpatterns = [
     path("feedback/capture/", feedback.feedback_capture, name="feedback_capture"),
     path("feedback/insights/<int:pk>/", feedback.insight_move, name="insight_move"),
     path("playbook/", playbook.playbook_page, name="playbook"),
-    path("playbook/new/", playbook.playbook_draft, name="playbook_new"),
+    path("playbook/new/", playbook_editor.playbook_draft, name="playbook_new"),
     path("playbook/v<int:number>/", playbook.playbook_version, name="playbook_version"),
-    path("playbook/v<int:number>/edit/", playbook.playbook_draft, name="playbook_edit"),
+    path("playbook/v<int:number>/edit/", playbook_editor.playbook_draft, name="playbook_edit"),
     path("playbook/v<int:number>/signoff/", playbook.playbook_signoff, name="playbook_signoff"),
     path("goals/", goals.goals_page, name="goals"),
     path("contacts/<int:contact_id>/", records.contact_page, name="contact"),
@@ -63,14 +59,4 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
     path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),
     path("me/tokens/<int:token_id>/revoke/", me.me_token_revoke, name="me_token_revoke"),
-    path("me/notifications/", me_notifications, name="me_notifications"),
-    path("settings/", settings.settings_home, name="settings"),
-    path("settings/users/", settings_users.settings_users, name="settings_users"),
-    path("settings/users/<int:pk>/", settings_users.settings_user, name="settings_user"),
-    path("settings/tokens/", settings_tokens.settings_tokens, name="settings_tokens"),
-    path("settings/tokens/<int:token_id>/revoke/", settings_tokens.settings_token_revoke, name="settings_token_revoke"),
-    path("settings/webhooks/", settings_webhooks.settings_webhooks, name="settings_webhooks"),
-    path("settings/webhooks/<int:pk>/test/", settings_webhooks.settings_webhook_test, name="settings_webhook_test"),
-    path("settings/webhooks/<int:pk>/active/", settings_webhooks.settings_webhook_active,
-         name="settings_webhook_active"),
 ]

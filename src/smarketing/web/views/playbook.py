@@ -1,4 +1,5 @@
-"""The playbook: the active agreement in readable form, history with diffs, drafts and the two-sided sign-off."""
+"""The playbook: the active agreement in readable form, history with diffs, drafts with their impact preview and the
+two-sided sign-off (the draft editor is in playbook_editor)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from smarketing.core.errors import DomainError
 from smarketing.playbook import selectors as pb
 from smarketing.playbook import services as pbs
 from smarketing.playbook.enums import Side, VersionStatus
-from smarketing.web.access import SIGNOFF_ROLES, WRITE_ROLES, roles_required
+from smarketing.web.access import SIGNOFF_ROLES, roles_required
 from smarketing.web.data.common import forget_version
-from smarketing.web.forms import PlaybookDraftForm, SignoffForm
+from smarketing.web.forms import SignoffForm
 from smarketing.web.views.common import domain_errors, page
+from smarketing.web.views.playbook_editor import impact_partial
 
 
 def _sides(version: object) -> dict[str, list[object]]:
@@ -42,6 +43,8 @@ def playbook_page(request: HttpRequest) -> HttpResponse:
 @domain_errors
 def playbook_version(request: HttpRequest, number: int) -> HttpResponse:
     version = pb.playbook_version_get(number=number)
+    if request.GET.get("part") == "impact":  # the draft's impact preview, loaded after the page (it rescores the history)
+        return HttpResponse(impact_partial(request, version, draft_label=f"v{version.number}"))
     base = version.based_on
     if base is None:
         base = next((v for v in pb.playbook_version_list() if v.number < version.number), None)
@@ -50,54 +53,6 @@ def playbook_version(request: HttpRequest, number: int) -> HttpResponse:
         "version": version, "base": base, "diff": diff, "sides": _sides(version),
         "yaml": pb.playbook_to_yaml(version), "signoff_form": SignoffForm(),
         "is_draft": version.status == VersionStatus.DRAFT})
-
-
-def _draft_errors(exc: DomainError) -> list[dict[str, str]]:
-    return [{"field": d.get("field", ""), "message": d.get("message", "")} for d in exc.details] or [
-        {"field": exc.field or "", "message": exc.message}]
-
-
-@roles_required(WRITE_ROLES, "edit playbook drafts")
-@domain_errors
-def playbook_draft(request: HttpRequest, number: int | None = None) -> HttpResponse:
-    """Create a draft (from the active version) or edit an existing draft, validating the YAML by field."""
-    version = pb.playbook_version_get(number=number) if number else None
-    if version is not None and version.status != VersionStatus.DRAFT:
-        messages.error(request, f"v{version.number} is {version.status}; start a new draft from it instead.")
-        return redirect("playbook_version", number=version.number)
-    source = version
-    if source is None:
-        try:
-            source = pb.playbook_version_active_get()
-        except DomainError:
-            source = None
-    errors: list[dict[str, str]] = []
-    status = 200
-    if request.method == "POST":
-        form = PlaybookDraftForm(request.POST)
-        if form.is_valid():
-            try:
-                content = pbs.parse_yaml(form.cleaned_data["yaml"])
-                notes = form.cleaned_data["notes"]
-                if version is None:
-                    saved = pbs.playbook_draft_create(content=content, created_by=request.user,  # type: ignore[arg-type]
-                                                      notes=notes, based_on=source)
-                    messages.success(request, f"Draft v{saved.number} created. Marketing and sales can now sign it off.")
-                else:
-                    saved = pbs.playbook_draft_update(version=version, content=content, notes=notes or None)
-                    messages.success(request, f"Draft v{saved.number} saved; earlier sign-offs no longer count.")
-                forget_version()
-                return redirect("playbook_version", number=saved.number)
-            except DomainError as exc:
-                errors = _draft_errors(exc)
-                status = 422
-        else:
-            status = 422
-    else:
-        text = pb.playbook_to_yaml(source) if source else ""
-        form = PlaybookDraftForm(initial={"yaml": text, "notes": version.notes if version else ""})
-    return page(request, "web/playbook_draft.html", {"form": form, "version": version, "source": source,
-                                                     "errors": errors}, status=status)
 
 
 @roles_required(SIGNOFF_ROLES, "sign off the playbook")
