@@ -13,7 +13,7 @@ from smarketing.web.periods import SCOPED_PAGES, scope_query
 
 NAV = [("home", "Scoreboard"), ("funnel", "Funnel"), ("handoff", "Handoff queue"), ("campaigns", "Campaigns"),
        ("journeys", "Journeys"), ("feedback", "Feedback"), ("playbook", "Playbook"), ("goals", "Goals")]
-REVOPS_NAV = [("imports", "Import")]  # shown to RevOps only (the page answers 403 to others)
+REVOPS_NAV = [("imports", "Import"), ("settings", "Settings")]  # shown to RevOps only (the page answers 403 to others)
 
 
 def web(request: HttpRequest) -> dict[str, Any]:
@@ -23,6 +23,8 @@ def web(request: HttpRequest) -> dict[str, Any]:
     match = getattr(request, "resolver_match", None)
     current = match.url_name if match else ""
     section = {"campaign": "campaigns", "import_run": "imports"}.get(current or "", current)
+    if (current or "").startswith("settings_"):
+        section = "settings"
     nav = NAV + REVOPS_NAV if has_role(user, REVOPS_ROLES) else NAV
     return {"nav": nav, "nav_current": section, "perm": permissions(user), "user_role": role_of(user),
             "user_role_label": user.get_role_display() if hasattr(user, "get_role_display") else role_of(user),
