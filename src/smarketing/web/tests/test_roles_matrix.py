@@ -23,7 +23,7 @@ MISSING = 987654
 # Routes that only read (a POST to them writes nothing), and the sign-in routes every visitor uses.
 READ_ONLY = {"home", "funnel", "handoff", "campaigns", "campaign", "journeys", "feedback", "playbook",
              "playbook_version", "goals", "contact", "account", "opportunity", "metrics", "measure_records",
-             "import_run", "import_run_rejected", "search", "notifications", "period_reset"}
+             "import_run", "import_run_rejected", "search", "notifications", "period_reset", "settings"}
 SIGN_IN = {"login", "logout"}
 # What reading pages may write: the figures they cache.
 CACHES = {"web.ComputedFigure"}
@@ -164,6 +164,23 @@ ACTIONS = [
            lambda t, r: (f"/notifications/{t.notification(t.rep2)}/read/", {})),
     Action("notifications_read_all", "own", by_role(302, 302, 302, 302, 302),
            lambda t, r: ("/notifications/read-all/", {})),
+    Action("me_notifications", "own email choice", by_role(302, 302, 302, 302, 302),
+           lambda t, r: ("/me/notifications/", {"email_notifications": "off"})),
+    Action("settings_users", "create a user", by_role(403, 403, 403, 403, 302),
+           lambda t, r: ("/settings/users/", {"username": f"new-{r}", "email": f"new-{r}@example.com",
+                                              "role": "sales", "password": "a-long-password-1"})),
+    Action("settings_user", "set a manager", by_role(403, 403, 403, 403, 302),
+           lambda t, r: (f"/settings/users/{t.rep2.pk}/", {"action": "manager", "manager-manager": t.manager.pk})),
+    Action("settings_tokens", "issue a token for a rep", by_role(403, 403, 403, 403, 201),
+           lambda t, r: ("/settings/tokens/", {"user": t.rep2.pk, "name": "sync", "days": "30"})),
+    Action("settings_token_revoke", "another's token", by_role(403, 403, 403, 403, 302),
+           lambda t, r: (f"/settings/tokens/{t.token(t.rep2)}/revoke/", {})),
+    Action("settings_webhooks", "add an endpoint", by_role(403, 403, 403, 403, 201),
+           lambda t, r: ("/settings/webhooks/", {"url": "https://hooks.example.com/x", "format": "slack"})),
+    Action("settings_webhook_test", "an endpoint that does not exist", by_role(403, 403, 403, 403, 404),
+           lambda t, r: (f"/settings/webhooks/{MISSING}/test/", {})),
+    Action("settings_webhook_active", "an endpoint that does not exist", by_role(403, 403, 403, 403, 404),
+           lambda t, r: (f"/settings/webhooks/{MISSING}/active/", {"active": "0"})),
     Action("me_token_revoke", "own token", by_role(302, 302, 302, 302, 302),
            lambda t, r: (f"/me/tokens/{t.token(t.users[r])}/revoke/", {})),
     Action("me_token_revoke", "another's token", by_role(404, 404, 404, 404, 404),
