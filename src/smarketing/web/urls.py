@@ -20,7 +20,12 @@ from smarketing.web.views import (
     records,
     scoreboard,
     search,
+    settings,
+    settings_tokens,
+    settings_users,
+    settings_webhooks,
 )
+from smarketing.web.views.me_notifications import me_notifications
 
 urlpatterns = [
     path("", scoreboard.home, name="home"),
@@ -59,4 +64,14 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
     path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),
     path("me/tokens/<int:token_id>/revoke/", me.me_token_revoke, name="me_token_revoke"),
+    path("me/notifications/", me_notifications, name="me_notifications"),
+    path("settings/", settings.settings_home, name="settings"),
+    path("settings/users/", settings_users.settings_users, name="settings_users"),
+    path("settings/users/<int:pk>/", settings_users.settings_user, name="settings_user"),
+    path("settings/tokens/", settings_tokens.settings_tokens, name="settings_tokens"),
+    path("settings/tokens/<int:token_id>/revoke/", settings_tokens.settings_token_revoke, name="settings_token_revoke"),
+    path("settings/webhooks/", settings_webhooks.settings_webhooks, name="settings_webhooks"),
+    path("settings/webhooks/<int:pk>/test/", settings_webhooks.settings_webhook_test, name="settings_webhook_test"),
+    path("settings/webhooks/<int:pk>/active/", settings_webhooks.settings_webhook_active,
+         name="settings_webhook_active"),
 ]
