@@ -59,6 +59,9 @@ class Engine:
     warnings: list[str] = field(default_factory=list)
     # The history store this engine reads (DuckDB outside a transaction), as its catch-up left it.
     store: StoreState | None = None
+    # What several queries on this connection read alike (the sorted touches of a level): kept for its life, on
+    # DuckDB only, whose tables do not change while it is open.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def as_of(self) -> Any:

@@ -230,15 +230,62 @@ def conversion_units(engine: Any, spec: AttributionQuery, touches: ir.Table) -> 
     return units.union(nulls.select(*cols))
 
 
-def journey_touches(engine: Any, spec: AttributionQuery, touches: ir.Table, units: ir.Table) -> ir.Table:
-    """Every (unit, touch) with the touch at or before the unit's end and inside the look-back window."""
-    u = units.select(u_key=units.unit_key, u_subject=units.subject, u_end=units.end_epoch)
-    j = touches.join(u, touches.subject == u.u_subject)
-    cond = j.t_epoch <= j.u_end
-    if spec.window_days is not None:
-        cond &= j.t_epoch >= j.u_end - int(spec.window_days * 86400)
-    return j.filter(cond).select(unit_key=j.u_key, touch_id=j.id, channel=j.channel,
-                                 campaign_id=j.campaign_id, t_epoch=j.t_epoch)
+@dataclasses.dataclass(frozen=True)
+class SubjectTouches:
+    """Every touch that has a subject, sorted by subject, then time, then id: each subject's touches are one run,
+    and a journey is a prefix of its subject's run (cut at the unit's end, and at the window's start)."""
+
+    subject: np.ndarray
+    t_epoch: np.ndarray
+    touch_id: np.ndarray
+    channel: pa.Array
+    campaign_id: pa.Array
+
+
+def subject_touches(engine: Any, level: Level) -> SubjectTouches:
+    """The level's touches, read once from the engine in that order; an embedded engine keeps them for the queries
+    it runs next (the roi's four journey builds, a page's several figures read the same touches)."""
+    memo = engine.memo if engine.embedded else None
+    if memo is not None and ("subject_touches", level) in memo:
+        cached: SubjectTouches = memo["subject_touches", level]
+        return cached
+    tt = engine.to_arrow(_subject_touches(engine, level).order_by(["subject", "t_epoch", "id"]))
+    found = SubjectTouches(subject=tt["subject"].to_numpy(zero_copy_only=False).astype(np.int64),
+                           t_epoch=tt["t_epoch"].to_numpy(zero_copy_only=False).astype(np.int64),
+                           touch_id=tt["id"].to_numpy(zero_copy_only=False).astype(np.int64),
+                           channel=tt["channel"].combine_chunks(), campaign_id=tt["campaign_id"].combine_chunks())
+    if memo is not None:
+        memo["subject_touches", level] = found
+    return found
+
+
+def _journey_ranges(st: SubjectTouches, subjects: np.ndarray, end: np.ndarray,
+                    window_days: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the run [lo, hi) of the sorted touches that makes its journey: its subject's touches at or
+    before `end` (and at or after `end - window`). One searchsorted over a (subject rank, time) key."""
+    n = subjects.shape[0]
+    if st.subject.shape[0] == 0 or n == 0:
+        zero = np.zeros(n, dtype=np.int64)
+        return zero, zero
+    firsts = np.flatnonzero(np.r_[True, st.subject[1:] != st.subject[:-1]])
+    uniq = st.subject[firsts]
+    rank_of_touch = np.repeat(np.arange(uniq.shape[0], dtype=np.int64),
+                              np.diff(np.r_[firsts, st.subject.shape[0]]))
+    tmin, tmax = int(st.t_epoch.min()), int(st.t_epoch.max())
+    span = tmax - tmin + 2  # a time key in [-1, span - 1) stays inside its subject's band
+    key = rank_of_touch * span + (st.t_epoch - tmin)
+    k = np.clip(np.searchsorted(uniq, subjects), 0, uniq.shape[0] - 1)
+    has = uniq[k] == subjects
+    band = k * span - tmin
+    hi = np.searchsorted(key, band + np.clip(end, tmin - 1, tmax), side="right")
+    if window_days is None:
+        lo = firsts[k]
+    else:
+        start = end - int(window_days * 86400)
+        lo = np.searchsorted(key, band + np.clip(start, tmin, tmax + 1), side="left")
+    lo = np.where(has, lo, 0)
+    hi = np.where(has, np.maximum(hi, lo), 0)
+    return lo, hi
 
 
 def _codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -262,9 +309,9 @@ def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
     touches = _subject_touches(engine, spec.level)
     units = conversion_units(engine, spec, touches)
     ut = engine.to_arrow(units)
-    tt = engine.to_arrow(journey_touches(engine, spec, touches, units))
     lead = engine.to_arrow(_first_reach(engine, spec.level, LEAD_STAGE).mutate(
         lead_epoch=lambda t: epoch(t.reached_at)).select("subject", "lead_epoch"))
+    st = subject_touches(engine, spec.level)
 
     keys = ut["unit_key"].to_numpy(zero_copy_only=False).astype(np.int64)
     order = np.argsort(keys, kind="stable")
@@ -276,14 +323,19 @@ def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
     opp_ids = ut["opportunity_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
     subjects = ut["subject"].to_numpy(zero_copy_only=False).astype(np.int64)[order]
 
-    tkey = tt["unit_key"].to_numpy(zero_copy_only=False).astype(np.int64)
-    journey = np.searchsorted(keys, tkey)
-    t_epoch = tt["t_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
-    touch_id = tt["touch_id"].to_numpy(zero_copy_only=False).astype(np.int64)
-    sort = np.lexsort((touch_id, t_epoch, journey))
-    journey, t_epoch, touch_id = journey[sort], t_epoch[sort], touch_id[sort]
-    ch_codes, ch_names = _codes(tt["channel"].fill_null("other").take(pa.array(sort)))
-    camp = tt["campaign_id"].take(pa.array(sort))
+    # Each journey is a run of its subject's sorted touches: gather the runs in unit order (touches by time, id).
+    # (A unit with no end holds no touch, as `touch <= NULL` holds for none.)
+    end_at = ut["end_epoch"].fill_null(-FAR_FUTURE).to_numpy(zero_copy_only=False).astype(np.int64)[order]
+    lo, hi = _journey_ranges(st, subjects, end_at, spec.window_days)
+    lengths = hi - lo
+    journey = np.repeat(np.arange(keys.shape[0], dtype=np.int64), lengths)
+    starts = np.zeros(keys.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    take = np.arange(journey.shape[0], dtype=np.int64) - np.repeat(starts[:-1] - lo, lengths)
+    t_epoch, touch_id = st.t_epoch[take], st.touch_id[take]
+    picked = pa.array(take)
+    ch_codes, ch_names = _codes(st.channel.take(picked).fill_null("other"))
+    camp = st.campaign_id.take(picked)
     camp_keys = pc.if_else(pc.is_null(camp), pa.scalar(NO_CAMPAIGN), pc.cast(camp, pa.string()))
     cp_codes, cp_names = _codes(camp_keys)
 
