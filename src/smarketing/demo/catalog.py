@@ -6,12 +6,32 @@ Everything here is static data; the simulator draws from it with a seeded genera
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 PRODUCT = "Ledgerline"
-AS_OF = date(2026, 11, 23)  # the last simulated day; fixed so a seed always gives the same company
+AS_OF = date(2026, 11, 23)  # the default last simulated day; fixed so a seed (and every test) gives the same company
 WINDOW_DAYS = 365
+_as_of: ContextVar[date] = ContextVar("demo_as_of", default=AS_OF)
+
+
+def as_of() -> date:
+    """The last simulated day of the company being seeded (AS_OF unless `simulated_year_ending` says otherwise)."""
+    return _as_of.get()
+
+
+@contextmanager
+def simulated_year_ending(last_day: date) -> Iterator[None]:
+    """Seed a company whose simulated year ends on `last_day` (`smarketing demo` ends it as today begins); the same
+    seed and last day give the same company."""
+    token = _as_of.set(last_day)
+    try:
+        yield
+    finally:
+        _as_of.reset(token)
 
 INDUSTRIES = ("Software", "Financial services", "Healthcare", "Manufacturing", "Retail", "Logistics",
               "Education", "Media", "Professional services", "Public sector")
@@ -113,7 +133,7 @@ class CampaignSpec:
 
 
 def window_start() -> date:
-    return AS_OF - timedelta(days=WINDOW_DAYS - 1)
+    return as_of() - timedelta(days=WINDOW_DAYS - 1)
 
 
 R = TouchRecipe

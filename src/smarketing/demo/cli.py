@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
 
 SIZES = ("small", "medium", "large")
+AS_OF_HELP = ("Last simulated day: YYYY-MM-DD, or 'today' (the simulated year ends as today begins, so its last "
+              "full day is yesterday and nothing lies in the future)")
 
 
-def _seed_with_progress(size: str, seed: int, force: bool) -> None:
+def _last_day(value: str) -> date | None:
+    """The --as-of option: empty for the catalog's fixed day, 'today' or an ISO date not after today."""
+    from smarketing.core import clock
+    from smarketing.core.errors import ValidationFailed
+
+    value = value.strip().lower()
+    if not value:
+        return None
+    today = clock.now().date()
+    if value == "today":
+        return today - timedelta(days=1)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"--as-of {value!r} is neither 'today' nor a date YYYY-MM-DD", field="as-of") from None
+    if day > today:
+        raise ValidationFailed(f"--as-of {day} is in the future; the simulated year ends today at the latest",
+                               field="as-of")
+    return day
+
+
+def _seed_with_progress(size: str, seed: int, force: bool, last_day: date | None = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from smarketing.demo.catalog import simulated_year_ending, window_start
     from smarketing.demo.services import DEMO_PASSWORD, demo_seed
 
     bar = Progress(TextColumn("[bold]seeding {task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -23,11 +49,14 @@ def _seed_with_progress(size: str, seed: int, force: bool) -> None:
         bar.update(task, completed=done, total=total, rows=rows)
 
     try:
-        result = demo_seed(size=size, seed=seed, progress=progress, force=force)
+        with simulated_year_ending(last_day) if last_day else nullcontext():
+            result = demo_seed(size=size, seed=seed, progress=progress, force=force)
+            first = window_start()
     finally:
         bar.stop()
     counts = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in result.counts.items())
     typer.echo(f"seeded the {size} demo company in {result.seconds:.1f}s: {counts}")
+    typer.echo(f"its simulated year runs from {first} to {first + timedelta(days=364)}")
     _store_build()
     _print_logins([u for u, _ in result.logins], DEMO_PASSWORD)
 
@@ -44,6 +73,26 @@ def _store_build() -> None:
                f"({state.lake.url})")
 
 
+def _queue_start_work() -> None:
+    """Have the worker group feedback into themes (when no run exists yet) and warm this quarter's figures now, so
+    the first pages show themes and answer at once."""
+    from smarketing.feedback.selectors import feedback_list
+    from smarketing.feedback.tasks import themes_rebuild_task
+    from smarketing.feedback.theme_selectors import theme_run_latest
+    from smarketing.web.data.warm import warm_async
+
+    # Why the priorities: SLA breaches due at start are acted on first (they change the figures' data), then the
+    # figures are warmed, then themes are found (the slowest, seconds to a minute with embeddings).
+    work = []
+    if warm_async(priority=-10):
+        work.append("this quarter's figures")
+    if theme_run_latest() is None and feedback_list().exists():
+        themes_rebuild_task.using(priority=-20).enqueue()
+        work.append("feedback themes")
+    if work:
+        typer.echo(f"the worker is computing {' and '.join(work)} (ready in about a minute)")
+
+
 def _print_logins(usernames: list[str], password: str) -> None:
     typer.echo("log in at /login/ with one user per role (password: " + password + "):")
     for username in usernames:
@@ -55,7 +104,8 @@ def register(app: typer.Typer) -> None:
     def seed(size: str = typer.Option("small", "--size", help="small (~2.3k contacts), medium (~24k) or large "
                                                                 "(~100k contacts, 5M touchpoints)"),
              seed: int = typer.Option(1, "--seed", help="Same seed, same company"),
-             force: bool = typer.Option(False, "--force", help="Seed even if the database already has contacts")
+             force: bool = typer.Option(False, "--force", help="Seed even if the database already has contacts"),
+             as_of: str = typer.Option("", "--as-of", help=AS_OF_HELP + "; default: the fixed 2026-11-23")
              ) -> None:
         """Seed the synthetic demo company into the configured database (nothing is written if it fails)."""
         from django.core.management import call_command
@@ -64,14 +114,16 @@ def register(app: typer.Typer) -> None:
 
         if size not in SIZES:
             raise ValidationFailed(f"--size must be one of {', '.join(SIZES)}", field="size")
+        last_day = _last_day(as_of)
         call_command("migrate", interactive=False, verbosity=0)
-        _seed_with_progress(size, seed, force)
+        _seed_with_progress(size, seed, force, last_day)
 
     @app.command()
     def demo(size: str = typer.Option("small", "--size", help="Size to seed when the database is empty"),
              seed: int = typer.Option(1, "--seed", help="Seed of the demo company"),
              host: str = typer.Option("127.0.0.1", help="Address to bind"),
              port: int = typer.Option(8000, help="Port to bind"),
+             as_of: str = typer.Option("today", "--as-of", help=AS_OF_HELP + " (when it seeds)"),
              worker: bool = typer.Option(True, "--worker/--no-worker",
                                          help="Also run the task worker (SLA checks, themes, won-deal outcomes, "
                                               "warm figures) beside the server")) -> None:
@@ -89,15 +141,19 @@ def register(app: typer.Typer) -> None:
 
         if size not in SIZES:
             raise ValidationFailed(f"--size must be one of {', '.join(SIZES)}", field="size")
+        last_day = _last_day(as_of)
         call_command("migrate", interactive=False, verbosity=0)
         if database_is_empty():
-            _seed_with_progress(size, seed, force=False)
+            _seed_with_progress(size, seed, force=False, last_day=last_day)
         else:
             run = demo_seed_latest()
             what = f"the {run.size} demo company (seed {run.seed})" if run else "existing data"
             typer.echo(f"the database already has {what}; not seeding")
             if run is not None:
                 _print_logins(["maria.marketing", "sam.sales", "rita.revops", "vic.viewer"], DEMO_PASSWORD)
+        from smarketing.web.data.warm import preload
+
+        preload()  # the routes, kernels and templates load now, not during the first visitor's request
         typer.echo(f"open http://{host}:{port}/login/ (stop with Ctrl+C)")
         # The worker is its own process (as in production), started with the same interpreter and environment, and
         # stopped with the server; its line per task goes to a log file, not over the server's output.
@@ -110,6 +166,7 @@ def register(app: typer.Typer) -> None:
                 background = subprocess.Popen([sys.executable, "-m", "smarketing.cli", "worker"], stdout=log,
                                               stderr=subprocess.STDOUT)
             typer.echo(f"task worker running (pid {background.pid}); its log: {log_path}")
+            _queue_start_work()
         try:
             serve_app(host=host, port=port)
         finally:

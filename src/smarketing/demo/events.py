@@ -8,14 +8,13 @@ import pandas as pd
 from smarketing.demo import catalog, journeys
 
 END_DAY = journeys.END_DAY
-START_WEEKDAY = catalog.window_start().weekday()
 
 
 def business_time(t: np.ndarray) -> np.ndarray:
     """Move moments onto working hours (09:00–17:00, Monday–Friday), keeping their order within a day."""
     t = np.asarray(t, dtype=float)
     day = np.floor(t)
-    weekday = (START_WEEKDAY + day) % 7
+    weekday = (catalog.window_start().weekday() + day) % 7  # the window moves with the seeded year's last day
     shift = np.where(weekday == 5, 2, np.where(weekday == 6, 1, 0))
     return day + shift + (9 + 8 * (t - day)) / 24
 

@@ -255,7 +255,7 @@ class Simulation:
             channel_lifts[str(channel)] = round(float(np.average(group["lift"], weights=w)), 4)
         return GroundTruth(
             seed=self.seed, size=self.spec.name, window_start=catalog.window_start().isoformat(),
-            as_of=catalog.AS_OF.isoformat(), playbook_switch_at=self.switch_at.isoformat(),
+            as_of=catalog.as_of().isoformat(), playbook_switch_at=self.switch_at.isoformat(),
             campaign_lifts=lifts, campaign_roles=roles, channel_lifts=channel_lifts,
             expansion_lifts={c.name: journeys.EXPANSION_LIFT for c in catalog.CAMPAIGNS if c.customers_only},
             base_hazard_per_day=journeys.BASE_HAZARD, hazard_multipliers=journeys.hazard_multipliers(),

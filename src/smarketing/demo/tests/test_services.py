@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import authenticate
@@ -110,6 +110,15 @@ def test_seed_command_rejects_an_unknown_size(db):
     assert not Contact.objects.exists()
 
 
+@pytest.mark.parametrize(("value", "message"), [("2999-01-01", "is in the future"), ("monday", "neither 'today'")])
+def test_seed_as_of_must_be_today_or_a_past_date(db, value, message):
+    from smarketing.cli import build_app
+
+    result = CliRunner().invoke(build_app(), ["seed", "--as-of", value])
+    assert isinstance(result.exception, ValidationFailed) and message in str(result.exception)
+    assert result.exception.field == "as-of" and not Contact.objects.exists()
+
+
 @pytest.mark.slow
 def test_demo_command_seeds_an_empty_database_prints_logins_then_serves(db, monkeypatch):
     from smarketing.cli import build_app
@@ -126,6 +135,11 @@ def test_demo_command_seeds_an_empty_database_prints_logins_then_serves(db, monk
         assert username in result.output
     assert "password: demo" in result.output
     assert served == [{"host": "127.0.0.1", "port": 8123}]
+    # and its simulated year ends as today begins: the last full day is yesterday, nothing lies in the future
+    today = clock.now().date()
+    assert demo_truth_get().as_of == (today - timedelta(days=1)).isoformat()
+    latest = StageChange.objects.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+    assert latest is not None and today - timedelta(days=7) <= latest.date() < today
     # and a second run does not seed again
     again = CliRunner().invoke(build_app(), ["demo", "--no-worker"])
     assert again.exit_code == 0 and "not seeding" in again.output
