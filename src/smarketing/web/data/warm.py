@@ -1,13 +1,40 @@
 """Warm the scoreboard's figures on the task queue when someone opens the login page, so the first page after
-logging in does not wait for analytics over a large CRM."""
+logging in does not wait for analytics over a large CRM; and warm the web process itself (its URL routes, the
+analytics kernels and the page templates load on first use, seconds of imports the first visitor would wait for)."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
 WARM_KEY = "warm:scoreboard"
+_preloaded = threading.Event()
+_preload_lock = threading.Lock()
+
+
+def preload() -> None:
+    """Load what the first requests would otherwise load: URL routes (the API's schemas), the analytics kernels and
+    the scoreboard's templates. Once per process; a second call returns at once."""
+    with _preload_lock:
+        if _preloaded.is_set():
+            return
+        from django.template.loader import get_template
+        from django.urls import get_resolver
+
+        import smarketing.analytics.kernels  # noqa: F401 - imported for its load time, not a name
+
+        get_resolver().url_patterns  # noqa: B018 - resolving the patterns imports every view and the API
+        for name in ("web/scoreboard.html", "web/login.html"):
+            get_template(name)
+        _preloaded.set()
+
+
+def preload_in_background() -> None:
+    """Start `preload` on a daemon thread unless it ran already (the login page calls it while the user types)."""
+    if not _preloaded.is_set():
+        threading.Thread(target=preload, name="smarketing-preload", daemon=True).start()
 
 
 def warm() -> dict[str, Any]:
@@ -36,12 +63,12 @@ def warm() -> dict[str, Any]:
     return {"period": period.key, "cohort": fun.cohort_size}
 
 
-def warm_async() -> bool:
+def warm_async(*, priority: int = 0) -> bool:
     """Queue a warm-up unless one is already queued for the current data; returns whether one was queued."""
     from smarketing.web.data.common import claim, data_version
     from smarketing.web.tasks import scoreboard_warm_task
 
     if not claim(key=WARM_KEY, name="warm", version=data_version()):
         return False
-    scoreboard_warm_task.enqueue()
+    scoreboard_warm_task.using(priority=priority).enqueue()
     return True

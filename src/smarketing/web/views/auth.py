@@ -1,4 +1,5 @@
-"""Log in: Django's view, which also starts warming the scoreboard's figures while the user types."""
+"""Log in: Django's view, which also starts warming the scoreboard's figures (worker) and this web process's
+routes, kernels and templates (a background thread) while the user types."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.http import HttpRequest, HttpResponse
 class WarmingLoginView(auth_views.LoginView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if getattr(settings, "SMARKETING_WEB_WARM", True):
-            from smarketing.web.data.warm import warm_async
+            from smarketing.web.data.warm import preload_in_background, warm_async
 
             warm_async()
+            preload_in_background()
         return super().get(request, *args, **kwargs)
