@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from smarketing.core import bulk, clock
 from smarketing.core.errors import ValidationFailed
@@ -204,6 +204,10 @@ def _check_rows(model: Any, rows: list[dict[str, Any]], *, source: str, allowed:
                 raise ValidationFailed(f"{record}: {name} must carry a time zone", field=name, record=record)
 
 
+PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+PLAIN_TYPES = (str, int, bool)
+
+
 def _rows_insert(model: Any, *, source: str, rows: list[dict[str, Any]]) -> None:
     """Insert checked rows straight into the table (core.bulk.rows_insert): every column but the id, a field a row
     does not give at its default, both timestamps now. Why not bulk_create: building a model instance per row and
@@ -214,12 +218,20 @@ def _rows_insert(model: Any, *, source: str, rows: list[dict[str, Any]]) -> None
     now = clock.now()
     given = {"source": source, "created_at": now, "updated_at": now}
     defaults = {f.attname: f.get_default() for f in fields}
-    preps = [(f.attname, f.get_db_prep_save) for f in fields]
+    # Why split: a text, whole-number or yes/no value (or None) is already what the database takes, and preparing
+    # every cell through its field was a fifth of a large import; dates, amounts and JSON still go through theirs.
+    plain = [f.attname for f in fields if isinstance(f, PLAIN_FIELDS) and not isinstance(f, models.JSONField)]
+    preps = [(f.attname, f.get_db_prep_save) for f in fields if f.attname not in plain]
+    names = plain + [name for name, _ in preps]
     out = []
     for r in rows:
         values = {**defaults, **r, **given}
-        out.append(tuple(prep(values[name], connection) for name, prep in preps))
-    bulk.rows_insert(model, [f.attname for f in fields], out)
+        row = [values[name] for name in plain]
+        if any(v is not None and type(v) not in PLAIN_TYPES for v in row):  # an odd value: its field prepares it
+            by_name = {f.attname: f for f in fields}
+            row = [by_name[name].get_db_prep_save(v, connection) for name, v in zip(plain, row, strict=True)]
+        out.append((*row, *(prep(values[name], connection) for name, prep in preps)))
+    bulk.rows_insert(model, names, out)
 
 
 def _bulk_create_by_source(model: Any, *, source: str, rows: list[dict[str, Any]], allowed: set[str],

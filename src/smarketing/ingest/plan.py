@@ -102,13 +102,16 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
     def typed(located: tuple[FieldSpec, list[tuple[str, int]]], target: str, line: int, cells: list[str]
               ) -> tuple[bool, Any]:
         spec, present = located
-        where = next((c for c in present if cells[c[1]].strip()), present[0] if present else None)
-        text = cells[where[1]].strip() if where is not None else ""
+        text = column = ""
+        for where in present:  # a plain loop: this runs for every cell the mapping reads
+            cell = cells[where[1]]
+            if cell and (text := cell.strip()):
+                column = where[0]
+                break
         if not text:
             if spec.required:
-                bad(line, spec.columns[0], "is required" if where else "the column is missing from the header")
+                bad(line, spec.columns[0], "is required" if present else "the column is missing from the header")
             return False, None
-        column = where[0] if where is not None else spec.columns[0]
         try:
             value = _value(spec, text, tz=tz, date_format=date_format, lookups=lookups)
         except values.ValueProblem as exc:
@@ -134,6 +137,10 @@ def records_read(table: Table, *, kind_name: str, kind: KindMapping, vocabulary:
         for column in missing:
             out.problems.append(Problem(name, 1, column, "this required column is missing from the header"))
         return out
+    # What the file lacks, no row has (and none of it is required, said above): not looked for row by row.
+    fields = [f for f in fields if f[1][1]]
+    attributes = [a for a in attributes if a[1][1]]
+    stage_dates = [d for d in stage_dates if d[1][1]]
     current_at = locate(FieldSpec(column=kind.current_stage.at, type="datetime")) if kind.current_stage else None
     current_col = table.column(kind.current_stage.column) if kind.current_stage else None
     campaigns_at = (locate(FieldSpec(column=kind.campaigns.at, type="datetime"))
