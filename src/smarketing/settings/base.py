@@ -67,6 +67,7 @@ MIDDLEWARE = [
 SECURE_SSL_REDIRECT = ENV.https
 SESSION_COOKIE_SECURE = ENV.https
 CSRF_COOKIE_SECURE = ENV.https
+CSRF_FAILURE_VIEW = "smarketing.web.views.errors.csrf_failure"  # refused in the layout, saying what to do
 SECURE_HSTS_SECONDS = ENV.hsts_seconds
 SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV.hsts_seconds > 0
 SECURE_HSTS_PRELOAD = ENV.hsts_preload
