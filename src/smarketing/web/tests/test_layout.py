@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
 from smarketing.web.views.errors import server_error
 
@@ -74,3 +74,16 @@ def test_a_server_error_that_breaks_the_layout_too_is_still_a_page():
     assert response.status_code == 500
     html = response.content.decode()
     assert '<html lang="en">' in html and "<h1>Server error</h1>" in html
+
+
+def test_a_form_sent_without_its_csrf_token_is_refused_in_the_layout(users):
+    # given a logged-in marketer whose page has expired (the form's token is missing)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users["marketing"])
+    # when the form is sent
+    response = client.post("/me/", {"name": "laptop", "days": "30"})
+    # then the refusal keeps the layout and says what to do
+    assert response.status_code == 403
+    html = response.content.decode()
+    _has_layout(html, users["marketing"].username)
+    assert "Reload the page and send it again" in html

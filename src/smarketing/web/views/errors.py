@@ -1,7 +1,8 @@
 """The error pages in the site's layout (navigation, search, the user's menu): 403, 404, 500 and other refusals.
 
 Every refusal renders through here, whether a view returns it (`forbidden_page`, `error_page`) or Django's handlers
-do (`handler403`, `handler404`, `handler500` in the root URL conf name the functions below).
+do (`handler403`, `handler404`, `handler500` in the root URL conf and `CSRF_FAILURE_VIEW` in the settings name the
+functions below).
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     """Django's handler404: a page's own reason ("contact 42 not found") when it gave one, else a plain one."""
     said = "" if exception is None or isinstance(exception, Resolver404) else str(exception)
     return error_page(request, said or NOT_FOUND, status=404, heading="Page not found", title="Not found")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: a form sent from a page that is too old (or from another site) is refused in the
+    layout, saying what to do, instead of Django's bare page."""
+    return forbidden_page(request, "This form was sent from a page that has expired (or from another site), so it "
+                                   "was not accepted. Reload the page and send it again.")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
