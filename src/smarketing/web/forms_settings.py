@@ -76,7 +76,7 @@ class TokenCreateForm(forms.Form):
 
     def __init__(self, *args: Any, users: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"] = _UserPick(choices=users, empty="Choose a user", required=True, label="For")
+        self.fields["user"] = _UserPick(choices=users, empty="Choose a user", required=True, label="Token for")
         self.order_fields(["user", "name", "days"])
 
 
