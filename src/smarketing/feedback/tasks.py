@@ -43,11 +43,27 @@ def schedule_assignment() -> None:
         log.warning("could not enqueue theme assignment; it will happen at the next themes run", exc_info=True)
 
 
-def _already_waiting() -> bool:
-    """True when an assignment task is queued and not started: it will pick up this item too."""
+def rebuild_schedule(*, actor_id: int | None = None) -> bool:
+    """Queue a theme run unless one is already queued or running; returns whether one was queued."""
+    if rebuild_waiting():
+        return False
+    themes_rebuild_task.enqueue(actor_id=actor_id)
+    return True
+
+
+def rebuild_waiting() -> bool:
+    """True while a theme run is queued or running (the feedback page says themes are on their way)."""
+    return _already_waiting(themes_rebuild_task, running=True)
+
+
+def _already_waiting(which: Any = None, *, running: bool = False) -> bool:
+    """True when a task of this kind (default: assignment) is queued and not started, or running when asked: it will
+    pick up this item too."""
     try:
         from django_tasks_db.models import DBTaskResult
     except ImportError:  # another task backend: just enqueue
         return False
-    path = f"{themes_assign_new_task.func.__module__}.{themes_assign_new_task.func.__qualname__}"
-    return DBTaskResult.objects.ready().filter(task_path=path).exists()
+    which = which or themes_assign_new_task
+    path = f"{which.func.__module__}.{which.func.__qualname__}"
+    waiting = DBTaskResult.objects.ready().filter(task_path=path).exists()
+    return waiting or (running and DBTaskResult.objects.running().filter(task_path=path).exists())

@@ -13,7 +13,8 @@ from smarketing.crm.selectors import account_list
 from smarketing.feedback.insight_services import insight_transition
 from smarketing.feedback.selectors import feedback_list, theme_account_list
 from smarketing.feedback.services import feedback_record
-from smarketing.team.roles import INSIGHT_ROLES
+from smarketing.feedback.tasks import rebuild_schedule, rebuild_waiting
+from smarketing.team.roles import INSIGHT_ROLES, REVOPS_ROLES
 from smarketing.web import charts
 from smarketing.web.access import WRITE_ROLES, can, roles_required
 from smarketing.web.data.common import forget_version
@@ -55,6 +56,8 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
         "theme_accounts": theme_account_list(theme_ids=[t["id"] for t in themes[:THEMES_SHOWN]]),
         "can_capture": can(request.user, WRITE_ROLES),
         "can_move_insights": can(request.user, frozenset({"marketing", "revops"})),
+        "can_find_themes": can(request.user, REVOPS_ROLES),
+        "themes_coming": not themes and rebuild_waiting(),
         "chart": charts.bar_chart(
             [charts.Bar(str(r["theme"]), r["revenue_at_stake"], href=f"#theme-{r['id']}" if "id" in r else "")
              for r in chart_rows[:8]], title="Revenue at stake by theme", fmt=money, value_name="Revenue at stake"),
@@ -98,6 +101,19 @@ def feedback_capture(request: HttpRequest) -> HttpResponse:
     forget_version()
     messages.success(request, "Thanks — feedback recorded. It joins a theme at the next theme run.")
     return redirect("feedback")
+
+
+@roles_required(REVOPS_ROLES, "start a theme run")
+def themes_find(request: HttpRequest) -> HttpResponse:
+    """RevOps start grouping feedback into themes now (the worker runs it); a run already on its way is not doubled."""
+    if request.method != "POST":
+        return redirect("feedback")
+    if rebuild_schedule(actor_id=request.user.pk):
+        messages.success(request, "Finding themes now: the worker groups the feedback and this page shows the themes "
+                                  "when it is done (usually within a minute).")
+    else:
+        messages.info(request, "Themes are already being found; this page shows them when the run is done.")
+    return redirect("/feedback/#h-themes")
 
 
 @roles_required(INSIGHT_ROLES, "work the insights inbox")
