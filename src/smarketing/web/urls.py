@@ -41,6 +41,7 @@ urlpatterns = [
     path("journeys/", journeys.journeys_page, name="journeys"),
     path("feedback/", feedback.feedback_page, name="feedback"),
     path("feedback/capture/", feedback.feedback_capture, name="feedback_capture"),
+    path("feedback/themes/find/", feedback.themes_find, name="themes_find"),
     path("feedback/insights/<int:pk>/", feedback.insight_move, name="insight_move"),
     path("playbook/", playbook.playbook_page, name="playbook"),
     path("playbook/new/", playbook_editor.playbook_draft, name="playbook_new"),
