@@ -137,6 +137,8 @@ ACTIONS = [
       for verb, form in (("accept", {}), ("reject", {"reason_key": "no_need"}), ("recycle", {}))),
     Action("feedback_capture", "record", by_role(403, 302, 302, 302, 302),
            lambda t, r: ("/feedback/capture/", {"text": "Pricing is too high for a team our size"})),
+    Action("themes_find", "queue a theme run", by_role(403, 403, 403, 403, 302),
+           lambda t, r: ("/feedback/themes/find/", {})),
     Action("insight_move", "acknowledge", by_role(403, 302, 403, 403, 302),
            lambda t, r: (f"/feedback/insights/{t.insight()}/", {"to_status": "acknowledged"})),
     Action("playbook_new", "draft", by_role(403, 302, 302, 302, 302),
