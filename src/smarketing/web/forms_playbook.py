@@ -116,6 +116,7 @@ class Group:
     blank: Row
     errors: list[str] = field(default_factory=list)
     nested: bool = False
+    remove_label: str = "Remove"
 
 
 class _Errors:
@@ -150,7 +151,7 @@ def _criteria_group(key: str, path: str, title: str, criteria: list[Any], errors
                                                                                  [(o, o) for o in OPS], size="s"),
                                    Control("value", "", "Value", "")])
     return Group(key=key, path=path, title=title, add_label="Add a test", rows=rows, blank=blank,
-                 errors=errors.take(path), nested=True)
+                 errors=errors.take(path), nested=True, remove_label="Remove test")
 
 
 def _rows(data: Mapping[str, Any], path: str) -> list[dict[str, Any]]:
@@ -214,7 +215,7 @@ def editor(content: Mapping[str, Any], problems: list[Problem] | None = None) ->
                     _text(s.get("entry_description")), errors=errors.take(f"{p}.entry_description"), size="l")],
             groups=[_criteria_group("entry_criteria", f"{p}.entry_criteria", "Entry criteria (besides the MQL "
                                     "threshold)", s.get("entry_criteria") or [], errors)]))
-    stages = Group("stages", "stages", "Stages", "Add a stage", stage_rows, errors=errors.take("stages"), blank=Row(
+    stages = Group("stages", "stages", "Stages", "Add a stage", stage_rows, errors=errors.take("stages"), remove_label="Remove stage", blank=Row(
         path="", controls=[Control("key", "", "Stage", "lead", "select", stage_choices, size="s"),
                            Control("name", "", "Name", ""), Control("owner_side", "", "Owner", "marketing", "select",
                                                                     SIDES, size="s"),
@@ -238,7 +239,7 @@ def editor(content: Mapping[str, Any], problems: list[Problem] | None = None) ->
                     errors=errors.take(f"{p}.points"), size="s")],
             groups=[_criteria_group("when", f"{p}.when", "When", r.get("when") or [], errors)]))
     fit_rules = Group("scoring.fit_rules", "scoring.fit_rules", "Fit rules", "Add a fit rule", fit_rows,
-                      errors=errors.take("scoring.fit_rules"), blank=Row(path="", controls=[
+                      errors=errors.take("scoring.fit_rules"), remove_label="Remove rule", blank=Row(path="", controls=[
                           Control("id", "", "Rule id", ""), Control("description", "", "Description", "", size="l"),
                           Control("points", "", "Points", "", "number", size="s")],
                           groups=[_criteria_group("when", "", "When", [{}], errors)]))
@@ -257,7 +258,7 @@ def editor(content: Mapping[str, Any], problems: list[Problem] | None = None) ->
             Control("max_count", f"{p}.max_count", "Counted (newest)", _text(r.get("max_count")), "number",
                     errors=errors.take(f"{p}.max_count"), size="s")]))
     engagement_rules = Group("scoring.engagement_rules", "scoring.engagement_rules", "Engagement rules",
-                             "Add an engagement rule", eng_rows, errors=errors.take("scoring.engagement_rules"),
+                             "Add an engagement rule", eng_rows, errors=errors.take("scoring.engagement_rules"), remove_label="Remove rule",
                              blank=Row(path="", controls=[
                                  Control("id", "", "Rule id", ""), Control("description", "", "Description", "",
                                                                            size="l"),
@@ -279,7 +280,7 @@ def editor(content: Mapping[str, Any], problems: list[Problem] | None = None) ->
             Control("team", f"{p}.team", "Team", _text(r.get("team")), errors=errors.take(f"{p}.team"))],
             groups=[_criteria_group("when", f"{p}.when", "When", r.get("when") or [], errors)]))
     routing_rules = Group("routing.rules", "routing.rules", "Routing rules (first match wins)", "Add a routing rule",
-                          route_rows, errors=errors.take("routing.rules"), blank=Row(path="", controls=[
+                          route_rows, errors=errors.take("routing.rules"), remove_label="Remove rule", blank=Row(path="", controls=[
                               Control("id", "", "Rule id", ""), Control("description", "", "Description", "",
                                                                         size="l"),
                               Control("team", "", "Team", "")],
@@ -308,7 +309,7 @@ def editor(content: Mapping[str, Any], problems: list[Problem] | None = None) ->
                     errors=errors.take(f"{p}.currency"), size="s"),
             Control("segment", f"{p}.segment", "Segment (blank: all)", _text(g.get("segment")),
                     errors=errors.take(f"{p}.segment"))]))
-    goals = Group("goals", "goals", "Goals", "Add a goal", goal_rows, errors=errors.take("goals"), blank=Row(
+    goals = Group("goals", "goals", "Goals", "Add a goal", goal_rows, errors=errors.take("goals"), remove_label="Remove goal", blank=Row(
         path="", controls=[Control("period", "", "Period (2026, 2026-Q4, 2026-11)", ""),
                            Control("revenue", "", "Revenue", "", "number"),
                            Control("currency", "", "Currency", "USD", size="s"),
@@ -326,7 +327,7 @@ def editor(content: Mapping[str, Any], problems: list[Problem] | None = None) ->
             Control("label", f"{p}.label", "CRM label", label, errors=errors.take(f"{p}.label")),
             Control("stage", f"{p}.stage", "Means", stage, "select", vocab_choices, errors.take(f"{p}.stage"))]))
     vocabulary = Group("vocab", "vocab", "Vocabulary: CRM labels → stages", "Add a label", vocab_rows,
-                       errors=errors.take("vocabulary"), blank=Row(path="", controls=[
+                       errors=errors.take("vocabulary"), remove_label="Remove label", blank=Row(path="", controls=[
                            Control("system", "", "System", "hubspot", size="s"),
                            Control("list", "", "Field", "stages", "select", STAGE_LISTS, size="s"),
                            Control("label", "", "CRM label", ""),
