@@ -112,11 +112,23 @@ def label(v: Any) -> str:
     first = words[0]
     if any(ch.isupper() for ch in first[1:]) and first.upper() != first:
         return out  # a name with its own capitals ("iPhone launch") is already written as its owner wants
-    return out[0].upper() + out[1:]
+    at = next((i for i, ch in enumerate(out) if ch.isalpha()), 0)  # "▸ lead" -> "▸ Lead"
+    return out[:at] + out[at].upper() + out[at + 1:]
+
+
+_KEY = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+
+def text(v: Any) -> str:
+    """A text cell: as written, except a raw key (`paid_social`, `list_import`) which is shown in words."""
+    if v is None or v == "":
+        return "—"
+    s = str(v)
+    return label(s) if _KEY.fullmatch(s) else s
 
 
 FORMATTERS = {"label": label, "money": money, "int": integer, "pct": pct, "days": days, "hours": hours, "ratio": ratio,
-              "score": score, "text": lambda v: "—" if v is None or v == "" else str(v)}
+              "score": score, "text": text}
 
 
 def format_value(kind: str, v: Any) -> str:

@@ -87,10 +87,15 @@ def test_money_has_one_compact_rule(value, text):
 
 
 @pytest.mark.parametrize("key, words", [("paid_social", "Paid social"), ("feature_request", "Feature request"),
-                                        ("Mqls", "MQLs"), ("sla_breaches", "SLA breaches"), ("Acme Corp", "Acme Corp"), ("iPhone launch", "iPhone launch"),
+                                        ("Mqls", "MQLs"), ("sla_breaches", "SLA breaches"), ("Acme Corp", "Acme Corp"), ("iPhone launch", "iPhone launch"), ("▸ lead", "▸ Lead"),
                                         ("", "—")])
 def test_labels_are_words_never_raw_keys(key, words):
     assert formatting.label(key) == words
+
+
+def test_a_text_cell_shows_a_raw_key_in_words_and_leaves_names_alone():
+    assert [formatting.format_value("text", v) for v in ("list_import", "Acme_Corp", "webinar", None)] == [
+        "List import", "Acme_Corp", "webinar", "—"]
 
 
 def test_percent_and_days_carry_units():

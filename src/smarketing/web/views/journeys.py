@@ -23,15 +23,15 @@ def journeys_page(request: HttpRequest) -> HttpResponse:
     if data is not None:
         tables = {
             "edges": Table("edges", "Directly-follows relations", [
-                Column("source", "From"), Column("target", "Then"), Column("count", "Contacts", "int")],
+                Column("source", "From", "label"), Column("target", "Then", "label"), Column("count", "Contacts", "int")],
                 [{"source": a, "target": b, "count": c} for a, b, c in data.edges], period=period.label),
             "variants": Table("variants", "Most common journeys", [
-                Column("variant", "Journey (first 8 steps)"), Column("count", "Contacts", "int"),
+                Column("variant", "Journey (first 8 steps)", "label"), Column("count", "Contacts", "int"),
                 Column("share", "Share", "pct"), Column("converted", "Reached the outcome", "int")],
                 [{"variant": v, "count": c, "share": s, "converted": n} for v, c, s, n in data.variants],
                 period=period.label),
             "deviations": Table("deviations", "Where journeys leave the ideal", [
-                Column("step", "First required step missed"), Column("subjects", "Contacts", "int"),
+                Column("step", "First required step missed", "label"), Column("subjects", "Contacts", "int"),
                 Column("skipped", "Skipped it, went on", "int"), Column("stopped", "Stopped there", "int")],
                 data.deviations, period=period.label),
         }
