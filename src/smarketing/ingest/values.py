@@ -263,7 +263,10 @@ def parse_duration(text: str) -> timedelta | None:
 
 def split_multi(text: str, sep: str = ";") -> list[str]:
     """Several values in one cell, joined by `sep`; each trimmed, empty ones dropped, order kept."""
-    return [part.strip() for part in text.split(sep) if part.strip()]
+    if sep not in text:  # most cells hold one value
+        value = text.strip()
+        return [value] if value else []
+    return [part for part in (p.strip() for p in text.split(sep)) if part]
 
 
 _NAME_EMAIL = re.compile(r"^(?P<name>.*?)\s*\((?P<email>[^()\s]+@[^()\s]+)\)$")
