@@ -75,6 +75,8 @@ def history_rebuild(source: str, records: dict[str, list[plan.Record]], subjects
         stage_changes_bulk_record(changes=changes[start:start + HISTORY_CHUNK])
         if progress is not None:
             progress(min(start + HISTORY_CHUNK, len(changes)), len(changes))
+    if progress is not None and not changes:
+        progress(0, 0)
     summary["stages"] = dict(sorted(stages.items()))
 
 
