@@ -68,7 +68,8 @@ def goals_page(request: HttpRequest) -> HttpResponse:
     tables = {"plan": Table("plan", "Reverse waterfall", [
         Column("stage", "Stage"), Column("required", "Required", "int"), Column("actual", "Reached so far", "int"),
         Column("gap", "Gap", "int"), Column("rate", "Planned conversion to next", "pct"),
-        Column("historical", "Measured conversion", "pct")], rows, period=period.label)}
+        Column("historical", "Measured conversion", "pct")], rows, period=period.label,
+        links={i: measure_href(r["measure"], period.key) for i, r in enumerate(rows)})}
     if measured is not None:
         tables["measured"] = Table("measured", "Plan from measured history", [
             Column("stage", "Stage"), Column("target", "Needed in the period", "int"),
