@@ -243,7 +243,8 @@ class TimelineRecordOut(Schema):
 class TimelineItemOut(Schema):
     at: datetime
     kind: str = Field(..., description="stage_change | touchpoint | handoff_decision | sla_event | feedback | "
-                                        "owner_change | opportunity_opened | opportunity_closed")
+                                        "owner_change | opportunity_opened | opportunity_closed | "
+                                        "opportunity_stage")
     summary: str
     actor: str = Field(..., description="Who did it: a username, or the kind of actor (playbook rule, import, "
                                         "system); empty when unknown")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import QuerySet
+
 from smarketing.crm.models import OpportunityStageChange
 
 CHUNK = 2000
@@ -17,3 +19,9 @@ def opportunity_stage_change_times_by_source_key(*, keys: list[str]) -> dict[str
         out.update(OpportunityStageChange.objects.filter(source_key__in=keys[start:start + CHUNK])
                    .exclude(source_key="").values_list("source_key", "occurred_at"))
     return out
+
+
+def opportunity_stage_change_list(*, opportunity_id: int) -> QuerySet[OpportunityStageChange]:
+    """An opportunity's stage moves, in time order."""
+    return (OpportunityStageChange.objects.filter(opportunity_id=opportunity_id).select_related("opportunity")
+            .order_by("occurred_at", "id"))

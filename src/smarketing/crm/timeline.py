@@ -16,9 +16,10 @@ from django.db.models import CharField, F, QuerySet, Value
 
 from smarketing.campaigns.selectors import touchpoint_list_for_records
 from smarketing.core.pagination import MAX_LIMIT
-from smarketing.crm.enums import Outcome
+from smarketing.crm.enums import OpportunityStage, Outcome
 from smarketing.crm.models import Account, Contact, Opportunity
 from smarketing.crm.selectors import account_get, contact_get, opportunity_get
+from smarketing.crm.selectors_opportunity_history import opportunity_stage_change_list
 from smarketing.feedback.selectors import feedback_list_for_records
 from smarketing.lifecycle.enums import ActorKind, Decision, Stage
 from smarketing.lifecycle.selectors import (
@@ -36,10 +37,12 @@ FEEDBACK = "feedback"
 OWNER_CHANGE = "owner_change"
 OPPORTUNITY_OPENED = "opportunity_opened"
 OPPORTUNITY_CLOSED = "opportunity_closed"
+OPPORTUNITY_STAGE = "opportunity_stage"
 
 KIND_LABELS = {STAGE_CHANGE: "Stage change", TOUCHPOINT: "Touchpoint", HANDOFF_DECISION: "Handoff decision",
                SLA_EVENT: "SLA", FEEDBACK: "Feedback", OWNER_CHANGE: "Owner change",
-               OPPORTUNITY_OPENED: "Opportunity opened", OPPORTUNITY_CLOSED: "Opportunity closed"}
+               OPPORTUNITY_OPENED: "Opportunity opened", OPPORTUNITY_CLOSED: "Opportunity closed",
+               OPPORTUNITY_STAGE: "Deal stage"}
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,14 @@ def _opportunity_closed(row: Any, fallback: RecordRef) -> TimelineEntry:
                          RecordRef("opportunity", row.pk, row.name))
 
 
+def _opportunity_stage(row: Any, fallback: RecordRef) -> TimelineEntry:
+    move = (f"{OpportunityStage(row.from_stage).label if row.from_stage else 'new'} → "
+            f"{OpportunityStage(row.to_stage).label}")
+    return TimelineEntry(row.occurred_at, OPPORTUNITY_STAGE, move + (f": {row.reason}" if row.reason else ""),
+                         "import" if row.source_key else "", None,
+                         RecordRef("opportunity", row.opportunity_id, row.opportunity.name))
+
+
 @dataclass(frozen=True)
 class _Source:
     kind: str
@@ -220,12 +231,15 @@ def account_timeline(*, account_id: int, offset: int = 0, limit: int = 50) -> Ti
 
 
 def opportunity_timeline(*, opportunity_id: int, offset: int = 0, limit: int = 50) -> TimelinePage:
-    """An opportunity's opening, close and feedback, with its primary contact's history, newest first, paged."""
+    """An opportunity's opening, stage moves, close and feedback, with its primary contact's history, newest first,
+    paged."""
     opportunity = opportunity_get(pk=opportunity_id)
     contact_ids = [opportunity.primary_contact_id] if opportunity.primary_contact_id else []
     sources = _people_sources(contact_ids, opportunity_id=opportunity.pk) + [
         _Source(OPPORTUNITY_OPENED, _opportunities(pk=opportunity.pk), "opened_at", _opportunity_opened),
         _Source(OPPORTUNITY_CLOSED, _opportunities(pk=opportunity.pk, closed_at__isnull=False), "closed_at",
                 _opportunity_closed),
+        _Source(OPPORTUNITY_STAGE, opportunity_stage_change_list(opportunity_id=opportunity.pk), "occurred_at",
+                _opportunity_stage),
     ]
     return _page(sources, RecordRef("opportunity", opportunity.pk, opportunity.name), offset=offset, limit=limit)

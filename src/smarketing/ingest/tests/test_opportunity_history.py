@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from smarketing.crm.models import Account, Contact, Opportunity, OpportunityStageChange
+from smarketing.crm.timeline import opportunity_timeline
 from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.models import ImportRun
 from smarketing.ingest.services import import_run_create, import_run_execute
@@ -83,6 +84,9 @@ def test_a_deals_export_with_date_entered_columns_gives_the_stage_history(active
                                                  "proposal": 1, "qualification": 1}
     first = OpportunityStageChange.objects.get(opportunity__source_id="901", to_stage="discovery")
     assert first.details["exited_at"] == "2026-03-05T09:00:00+00:00"
+    # the opportunity's page shows its moves on its timeline
+    page = opportunity_timeline(opportunity_id=first.opportunity_id)
+    assert [e.summary for e in page.items if e.kind == "opportunity_stage"][0].startswith("Proposal → Closed won")
     # the opportunity keeps its current stage from its Deal Stage; imported history fires nothing
     assert Opportunity.objects.get(source_id="902").stage == "negotiation"
     assert not SlaClock.objects.exists()
