@@ -40,8 +40,8 @@ class Team:
         from smarketing.team.services import user_update
         from smarketing.testing.factories import UserFactory
 
-        self.manager = UserFactory(username="boss", role="sales")
-        self.rep2 = UserFactory(username="rep2", role="sales", manager=self.manager)
+        self.manager: Any = UserFactory(username="boss", role="sales")
+        self.rep2: Any = UserFactory(username="rep2", role="sales", manager=self.manager)
         user_update(user=users["sales"], data={"manager": self.manager})
         self.users = {**users, "manager": self.manager}
 
