@@ -9,7 +9,8 @@ class SmarketingUserAdmin(UserAdmin):
     list_display = ("username", "email", "role", "team_name", "region", "capacity_per_week", "is_active")
     list_filter = ("role", "team_name", "region", "is_active")
     fieldsets = (*(UserAdmin.fieldsets or ()), ("Revenue team", {"fields": (
-        "role", "team_name", "region", "segment", "capacity_per_week", "out_of_office_until", "timezone")}))
+        "role", "team_name", "region", "segment", "capacity_per_week", "out_of_office_until", "timezone",
+        "email_notifications")}))
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
         # Why: RevOps run the admin with every model permission but are not superusers; only a superuser makes one
