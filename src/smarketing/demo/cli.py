@@ -73,6 +73,24 @@ def _store_build() -> None:
                f"({state.lake.url})")
 
 
+def _warm_before_serving() -> None:
+    """Load the web app's routes, kernels and templates and compute this quarter's scoreboard figures now, so the
+    first login answers at once instead of computing them inside the first visitor's request."""
+    import time
+
+    from smarketing.core.errors import DomainError
+    from smarketing.web.data.warm import preload, warm
+
+    started = time.perf_counter()
+    preload()
+    try:
+        warm()
+    except DomainError as exc:  # the pages will say what is wrong; the demo still starts
+        typer.echo(f"could not warm the scoreboard's figures: {exc.message}")
+        return
+    typer.echo(f"this quarter's figures are ready ({time.perf_counter() - started:.1f}s)")
+
+
 def _queue_start_work() -> None:
     """Have the worker group feedback into themes (when no run exists yet) and warm this quarter's figures now, so
     the first pages show themes and answer at once."""
@@ -81,8 +99,8 @@ def _queue_start_work() -> None:
     from smarketing.feedback.theme_selectors import theme_run_latest
     from smarketing.web.data.warm import warm_async
 
-    # Why the priorities: SLA breaches due at start are acted on first (they change the figures' data), then the
-    # figures are warmed, then themes are found (the slowest, seconds to a minute with embeddings).
+    # Why the priorities: SLA breaches due at start are acted on first (they may change the figures' data), then
+    # figures are warmed again if they did, then themes are found (the slowest, up to a minute with embeddings).
     work = []
     if warm_async(priority=-10):
         work.append("this quarter's figures")
@@ -124,6 +142,8 @@ def register(app: typer.Typer) -> None:
              host: str = typer.Option("127.0.0.1", help="Address to bind"),
              port: int = typer.Option(8000, help="Port to bind"),
              as_of: str = typer.Option("today", "--as-of", help=AS_OF_HELP + " (when it seeds)"),
+             warm: bool = typer.Option(True, "--warm/--no-warm", help="Compute this quarter's scoreboard figures "
+                                                                     "before serving, so the first login answers at once"),
              worker: bool = typer.Option(True, "--worker/--no-worker",
                                          help="Also run the task worker (SLA checks, themes, won-deal outcomes, "
                                               "warm figures) beside the server")) -> None:
@@ -151,9 +171,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"the database already has {what}; not seeding")
             if run is not None:
                 _print_logins(["maria.marketing", "sam.sales", "rita.revops", "vic.viewer"], DEMO_PASSWORD)
-        from smarketing.web.data.warm import preload
-
-        preload()  # the routes, kernels and templates load now, not during the first visitor's request
+        if warm:
+            _warm_before_serving()
         typer.echo(f"open http://{host}:{port}/login/ (stop with Ctrl+C)")
         # The worker is its own process (as in production), started with the same interpreter and environment, and
         # stopped with the server; its line per task goes to a log file, not over the server's output.

@@ -70,6 +70,9 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
                 assert time.monotonic() < until, "the worker wrote nothing to worker.log"
                 time.sleep(0.5)
             assert "Starting worker" not in log.read_text()
+            # and the figures were computed before serving while the first theme run waits for the worker
+            assert "this quarter's figures are ready" in log.read_text()
+            assert "the worker is computing feedback themes" in log.read_text()
         finally:
             # and stopping the demo stops its worker
             demo.send_signal(signal.SIGINT)

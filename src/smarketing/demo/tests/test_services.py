@@ -127,7 +127,7 @@ def test_demo_command_seeds_an_empty_database_prints_logins_then_serves(db, monk
     served = []
     monkeypatch.setattr(core_cli, "serve_app", lambda **kw: served.append(kw))
     # given an empty database, when `smarketing demo` runs
-    result = CliRunner().invoke(build_app(), ["demo", "--port", "8123", "--no-worker"])
+    result = CliRunner().invoke(build_app(), ["demo", "--port", "8123", "--no-worker", "--no-warm"])
     # then it seeded the small company, told how to log in as each role and served on the port asked
     assert result.exit_code == 0, result.output
     assert Contact.objects.count() >= 2000
@@ -141,6 +141,6 @@ def test_demo_command_seeds_an_empty_database_prints_logins_then_serves(db, monk
     latest = StageChange.objects.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
     assert latest is not None and today - timedelta(days=7) <= latest.date() < today
     # and a second run does not seed again
-    again = CliRunner().invoke(build_app(), ["demo", "--no-worker"])
+    again = CliRunner().invoke(build_app(), ["demo", "--no-worker", "--no-warm"])
     assert again.exit_code == 0 and "not seeding" in again.output
     assert DemoSeed.objects.count() == 1
