@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from smarketing.analytics.metrics import Change, change
 from smarketing.campaigns.selectors import campaign_names
 from smarketing.crm.selectors import contact_field_values, contact_owner_names
 from smarketing.web.data.common import cached, query_result
@@ -140,20 +141,66 @@ def _owner_names(keys: list[str]) -> dict[str, str]:
 
 
 def breakdown_rows(result: Any, dimension: str) -> list[dict[str, Any]]:
-    """One row per group of a grouped `FunnelResult` (largest first, at most 15)."""
+    """One row per group of a grouped `FunnelResult` (largest first, at most 15): volumes, the conversion of each
+    step as the funnel query computed it, the median days to MQL and the won value."""
     groups = list(result.groups)[:15]
     names = _owner_names([g.key for g in groups]) if dimension == "owner" else {}
     out = []
     for g in groups:
-        reached = {s.stage: s.reached for s in g.steps}
-        n = g.entered
-        out.append({"group": names.get(g.key, g.key), "key": g.key, "contacts": n, "mql": reached.get("mql", 0),
-                    "sal": reached.get("sal", 0), "opportunity": reached.get("opportunity", 0),
-                    "customer": reached.get("customer", 0),
-                    "lead_to_mql": reached.get("mql", 0) / n if n else None,
+        steps = {s.stage: s for s in g.steps}
+        reached = {stage: step.reached for stage, step in steps.items()}
+
+        def rate(stage: str, steps: dict[str, Any] = steps) -> float | None:
+            return steps[stage].conversion_from_previous if stage in steps else None
+
+        mql_step = steps.get("mql")
+        out.append({"group": names.get(g.key, g.key), "key": g.key, "contacts": g.entered,
+                    "mql": reached.get("mql", 0), "sal": reached.get("sal", 0), "sql": reached.get("sql", 0),
+                    "opportunity": reached.get("opportunity", 0), "customer": reached.get("customer", 0),
+                    "lead_to_mql": reached.get("mql", 0) / g.entered if g.entered else None,
                     "mql_to_sal": reached.get("sal", 0) / reached["mql"] if reached.get("mql") else None,
-                    "lead_to_customer": g.conversion_rate})
+                    "mql_to_sql": reached.get("sql", 0) / reached["mql"] if reached.get("mql") else None,
+                    "sql_to_opportunity": rate("opportunity"), "opportunity_to_customer": rate("customer"),
+                    "lead_to_customer": g.conversion_rate,
+                    "days_to_mql": mql_step.median_days_from_previous if mql_step else None,
+                    "won_value": g.won_value})
     return out
+
+
+# What the breakdown chart can show per group: (label, kind of value). Conversion is preferred as the default in
+# this order, the first one that is not zero for every group (lead → customer is all zeros on a young cohort).
+CHART_METRICS: dict[str, tuple[str, str]] = {
+    "mql_to_sql": ("MQL → SQL conversion", "pct"),
+    "mql_to_sal": ("MQL → SAL conversion", "pct"),
+    "lead_to_mql": ("Lead → MQL conversion", "pct"),
+    "sql_to_opportunity": ("SQL → opportunity conversion", "pct"),
+    "opportunity_to_customer": ("Opportunity → customer conversion", "pct"),
+    "lead_to_customer": ("Lead → customer conversion", "pct"),
+    "contacts": ("Contacts entering (volume)", "int"),
+    "mql": ("MQLs reached (volume)", "int"),
+    "days_to_mql": ("Median days from lead to MQL (velocity)", "days"),
+    "won_value": ("Won value", "money"),
+}
+
+
+def chart_metric(rows: list[dict[str, Any]], asked: str | None) -> str:
+    """The breakdown chart's metric: the one asked for, else the first conversion in `CHART_METRICS` order with a
+    non-zero value in some group, else the volume (pure)."""
+    if asked in CHART_METRICS:
+        return asked
+    for name, (_label, kind) in CHART_METRICS.items():
+        if kind == "pct" and any(r.get(name) for r in rows):
+            return name
+    return "contacts"
+
+
+def stage_changes(current: FunnelData, previous: FunnelData) -> dict[str, dict[str, Change]]:
+    """Each stage's conversion, velocity and value against the same figures of the previous period's funnel (the
+    same query for that period), as the metrics layer's changes."""
+    before = {r.stage: r for r in previous.stages}
+    return {r.stage: {name: change(getattr(r, name), getattr(before[r.stage], name))
+                      for name in ("conversion", "velocity_days", "value")}
+            for r in current.stages if r.stage in before}
 
 
 def funnel(*, period: Period, filters: Mapping[str, list[str]] | None = None, dimension: str = "source") -> FunnelData:

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
 from smarketing.analytics.enums import AttributionModel
-from smarketing.analytics.metrics import MetricsResult, campaign_metrics
+from smarketing.analytics.metrics import MetricsResult, campaign_metrics, compared, previous_period
 from smarketing.analytics.metrics.campaigns import roi_spec_for
 from smarketing.analytics.queries.roi import CampaignRoi, RoiResult
 from smarketing.campaigns.brief_selectors import (
@@ -33,11 +33,11 @@ from smarketing.campaigns.selectors import (
     campaign_reach_list,
     touchpoint_list,
 )
-from smarketing.core.errors import NotFound
+from smarketing.core.errors import DomainError, NotFound
 from smarketing.web import charts
 from smarketing.web.data.common import cached, query_result
 from smarketing.web.formatting import money
-from smarketing.web.periods import Period
+from smarketing.web.periods import Period, scope_from
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.briefs import brief_offers
 from smarketing.web.views.common import domain_errors, page, period_context, period_from
@@ -95,6 +95,7 @@ class Performance:
     method: str = ""
     total: dict[str, Any] | None = None
     models: dict[str, str] = field(default_factory=dict)
+    previous: Period | None = None  # the period compared with, when the page compares
 
     def table(self, key: str, limit: int | None = None) -> Table:
         cols = [Column("name", "Campaign"), Column("channel", "Channel"), Column("cost", "Cost", "money")]
@@ -114,8 +115,10 @@ def _consistency() -> dict[int, float | None]:
     return cached("consistency", "all", consistency_by_campaign)
 
 
-def campaign_performance(*, period: Period, model: str) -> Performance:
-    """Cost and attributed results per campaign for a period under one attribution model, with consistency."""
+def campaign_performance(*, period: Period, model: str, compare: bool = False) -> Performance:
+    """Cost and attributed results per campaign for a period under one attribution model, with consistency; with
+    `compare`, each campaign's measures carry their change against the previous period (the same roi query run
+    for it, read as the same measures)."""
     model = model if model in _models() else DEFAULT_MODEL
     result: RoiResult | None = query_result("roi", roi_spec(period, model))
     if result is None:
@@ -129,20 +132,41 @@ def campaign_performance(*, period: Period, model: str) -> Performance:
                         if r.campaign_id is not None else None) for r in result.campaigns),
                   key=lambda r: (-r["pipeline"], -r["revenue"], r["name"]))
     total = _row(result.total, {}, campaign_metrics(result, period, model=model, campaign_id=None))
-    return Performance(model, period, rows, True, weights=describe_weights(result.weights),
+    perf = Performance(model, period, rows, True, weights=describe_weights(result.weights),
                        definition=result.definition, method=result.method, total=total, models=_models())
+    if compare:
+        _compare(perf, model)
+    return perf
+
+
+def _compare(perf: Performance, model: str) -> None:
+    """Each row's campaign measures against the same measures of the previous period (its own roi result)."""
+    try:
+        before = previous_period(perf.period)
+    except DomainError:
+        return
+    earlier: RoiResult | None = query_result("roi", roi_spec(before, model))
+    if earlier is None:
+        perf.pending = True
+        return
+    perf.previous = before
+    for row in [*perf.rows, *([perf.total] if perf.total else [])]:
+        if row.get("measures") is not None:
+            row["measures"] = compared(row["measures"], campaign_metrics(earlier, before, model=model,
+                                                                         campaign_id=row["id"]))
 
 
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
-    perf = campaign_performance(period=period, model=request.GET.get("model", DEFAULT_MODEL))
+    perf = campaign_performance(period=period, model=request.GET.get("model", DEFAULT_MODEL),
+                                compare=scope_from(request).compare)
     key = "pipeline" if perf.attributed else "cost"
     chart = charts.bar_chart([charts.Bar(r["name"], float(r.get(key) or 0)) for r in perf.rows[:12]],
                              title=f"{'Attributed pipeline' if perf.attributed else 'Cost'} by campaign, {period.label}",
                              fmt=money)
     tables = {"campaigns": perf.table("campaigns")}
-    return page(request, "web/campaigns.html", {**period_context(request, period, error), "perf": perf,
+    return page(request, "web/campaigns.html", {**period_context(request, period, error), "compare_offered": True, "perf": perf,
                                                 "chart": chart}, tables=tables)
 
 
@@ -166,7 +190,8 @@ def _contacts_touched(campaign_id: int, period: Period) -> tuple[list[dict[str, 
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = campaign_get(pk=pk)
     period, error = period_from(request)
-    perf = campaign_performance(period=period, model=request.GET.get("model", DEFAULT_MODEL))
+    perf = campaign_performance(period=period, model=request.GET.get("model", DEFAULT_MODEL),
+                                compare=scope_from(request).compare)
     figures = next((r for r in perf.rows if r.get("id") == campaign.pk), None) if perf.attributed else None
     brief = brief_list(campaign_id=campaign.pk).first()
     try:
@@ -175,7 +200,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         consistency, consistency_note = None, exc.message
     contacts, contacts_total = _contacts_touched(campaign.pk, period)
     return page(request, "web/campaign_detail.html", {
-        **period_context(request, period, error), "campaign": campaign, "perf": perf, "figures": figures,
+        **period_context(request, period, error), "compare_offered": True, "campaign": campaign, "perf": perf, "figures": figures,
         "brief": brief, "brief_signed": brief_signed_off(brief) if brief is not None else False,
         "brief_sides": brief_sides(brief) if brief is not None else None,
         "brief_override": brief_override(brief) if brief is not None else None,

@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
 from smarketing.web import charts
-from smarketing.web.data.funnel import COHORT_MEASURES, DIMENSIONS, filter_options, filters_label, funnel
+from smarketing.web.data.funnel import (
+    CHART_METRICS,
+    COHORT_MEASURES,
+    DIMENSIONS,
+    chart_metric,
+    filter_options,
+    filters_label,
+    funnel,
+    stage_changes,
+)
 from smarketing.web.data.measures import metrics
-from smarketing.web.formatting import pct
+from smarketing.web.formatting import days, integer, money, pct
+from smarketing.web.periods import scope_from
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import domain_errors, page, period_context, period_from
 
 RESULTS_ID = "funnel-results"  # the part of the page the filter form swaps in place (HTMX)
+# How the breakdown chart draws and labels each kind of metric (rates are charted in percent).
+CHART_FORMATS: dict[str, Callable[[float], str]] = {
+    "pct": lambda v: pct(v / 100), "int": integer, "days": lambda v: days(v), "money": money}
+
+
+def _charted(value: float | None, kind: str) -> float:
+    return (value or 0) * 100 if kind == "pct" else float(value or 0)
 
 
 @login_required
 @domain_errors
 def funnel_page(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
-    filters = {k: request.GET.getlist(k) for k in DIMENSIONS}
+    scope = scope_from(request)
+    before = scope.previous if scope.compare else None
     dimension = request.GET.get("by", "source")
-    data = funnel(period=period, filters=filters, dimension=dimension)
-    measures = metrics(period, data.filters)
+    data = funnel(period=period, filters=scope.filters, dimension=dimension)
+    measures = metrics(period, data.filters, compare=before is not None)
+    earlier = funnel(period=before, filters=scope.filters, dimension=dimension) if before is not None else None
+    changes = stage_changes(data, earlier) if earlier is not None and not earlier.computing else {}
+    metric = chart_metric(data.breakdown, request.GET.get("metric"))
+    metric_label, metric_kind = CHART_METRICS[metric]
     stage_measures = {r.stage: COHORT_MEASURES.get(r.stage, "") for r in data.stages}
     options = filter_options()
     steps: list[tuple[str, float]] = []
@@ -37,38 +60,49 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
     dim_label = DIMENSIONS.get(data.dimension, data.dimension)
     shown = filters_label(data.filters, options)
     # Exports say what they show: the cohort and every filter applied.
-    scope = f"cohort entering in {period.label}" + (f"; {shown}" if shown else "")
-    share = urlencode({"period": period.key, "by": data.dimension, **data.filters}, doseq=True)
+    shown_scope = f"cohort entering in {period.label}" + (f"; {shown}" if shown else "")
+    # The view's own keys after the period: compare when on, the chart's metric when chosen.
+    own = {"by": data.dimension, **({"compare": "prev"} if scope.compare else {}),
+           **({"metric": metric} if request.GET.get("metric") == metric else {})}
+    share = urlencode({"period": period.key, **own, **data.filters}, doseq=True)
     removals = [(f"{DIMENSIONS[name]}: {dict(options.get(name, ())).get(value, value)}",
-                 urlencode({"period": period.key, "by": data.dimension,
+                 urlencode({"period": period.key, **own,
                             **{**data.filters, name: [v for v in values if v != value]}}, doseq=True))
                 for name, values in data.filters.items() for value in values]
+    clear = urlencode({"period": period.key, **own})
     tables = {
         "stages": Table("stages", "Funnel by stage", [
             Column("label", "Stage"), Column("volume", "Contacts reached", "int"),
             Column("conversion", "Conversion to next", "pct"), Column("velocity_days", "Median days to next", "days"),
-            Column("value", "Value", "money")], [vars(r) for r in data.stages], period=scope),
+            Column("value", "Value", "money")], [vars(r) for r in data.stages], period=shown_scope),
         "breakdown": Table("breakdown", f"Conversion by {dim_label.lower()}", [
             Column("group", dim_label), Column("contacts", "Contacts", "int"), Column("mql", "MQLs", "int"),
             Column("sal", "SALs", "int"), Column("opportunity", "Opportunities", "int"),
             Column("customer", "Customers", "int"), Column("lead_to_mql", "Lead → MQL", "pct"),
-            Column("mql_to_sal", "MQL → SAL", "pct"), Column("lead_to_customer", "Lead → customer", "pct")],
-            data.breakdown, period=scope),
+            Column("mql_to_sal", "MQL → SAL", "pct"), Column("lead_to_customer", "Lead → customer", "pct"),
+            Column("sql", "SQLs", "int"), Column("mql_to_sql", "MQL → SQL", "pct"),
+            Column("sql_to_opportunity", "SQL → opportunity", "pct"),
+            Column("opportunity_to_customer", "Opportunity → customer", "pct"),
+            Column("days_to_mql", "Median days lead → MQL", "days"), Column("won_value", "Won value", "money")],
+            data.breakdown, period=shown_scope),
     }
     partial = bool(request.htmx and request.htmx.target == RESULTS_ID  # type: ignore[attr-defined]
                    and not request.htmx.history_restore_request)  # type: ignore[attr-defined]
     context = {
-        **period_context(request, period, error), "data": data, "dimensions": DIMENSIONS, "options": options,
+        **period_context(request, period, error), "compare_offered": True, "data": data, "dimensions": DIMENSIONS, "options": options,
         "active_filters": data.filters, "filters_label": shown, "removals": removals, "share_query": share,
         "results_id": RESULTS_ID, "partial": partial, "measures": measures, "stage_measures": stage_measures,
         "waterfall": charts.waterfall_chart(steps, title=f"Where the {period.label} cohort drops out",
                                             end_label="Customers"),
         "breakdown_chart": charts.bar_chart(
-            [charts.Bar(str(r["group"]), (r["lead_to_customer"] or 0) * 100) for r in data.breakdown[:10]],
-            title=f"Lead to customer conversion by {dim_label.lower()}", fmt=lambda v: pct(v / 100)),
-        "velocity_chart": charts.bar_chart(
-            [charts.Bar(f"{r.label} → next", r.velocity_days or 0) for r in data.stages[:-1]],
-            title="Median days from each stage to the next", fmt=lambda v: f"{v:.1f} d"),
+            [charts.Bar(str(r["group"]), _charted(r.get(metric), metric_kind)) for r in data.breakdown[:10]],
+            title=f"{metric_label} by {dim_label.lower()}", fmt=CHART_FORMATS[metric_kind]),
+        "chart_metrics": CHART_METRICS, "chart_metric": metric, "clear_query": clear, "earlier": earlier,
+        "changes": changes, "compared": measures is not None and measures.previous is not None,
     }
+    # A stage nobody left has no median: it is left out of the chart (the table says "—"), not drawn as 0 days.
+    context["velocity_chart"] = charts.bar_chart(
+        [charts.Bar(f"{r.label} → next", r.velocity_days) for r in data.stages[:-1] if r.velocity_days is not None],
+        title="Median days from each stage to the next", fmt=lambda v: f"{v:.1f} d")
     template = "web/_funnel_results.html" if partial else "web/funnel.html"
     return page(request, template, context, tables=tables)

@@ -16,6 +16,7 @@ from smarketing.web.data.funnel import COHORT_MEASURES
 from smarketing.web.data.measures import metrics
 from smarketing.web.data.pages import feedback_by_kind
 from smarketing.web.formatting import money
+from smarketing.web.periods import scope_from
 from smarketing.web.tables import Column, Table
 from smarketing.web.templatetags.measures import measure_href
 from smarketing.web.views.campaigns import campaign_performance
@@ -33,8 +34,10 @@ def _empty_hint(span: tuple[object, object]) -> str:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
+    scope = scope_from(request)
+    compare = scope.compare and scope.previous is not None
     version, terms = active_terms()
-    measures = metrics(period)
+    measures = metrics(period, compare=compare)
     goals = goals_data.goals_data(terms=terms, period=period)
     pacing = goals_data.pacing(goals, period)
     fun = funnel_data.funnel(period=period)
@@ -42,14 +45,18 @@ def home(request: HttpRequest) -> HttpResponse:
     # The funnel rows may be shared through the cache, so the targets go on copies.
     fun = dataclasses.replace(fun, stages=[dataclasses.replace(r, target=targets.get(r.stage)) for r in fun.stages])
     sla = sb.sla_lines(terms=terms, period=period, result=measures)
-    perf = campaign_performance(period=period, model="linear")
+    perf = campaign_performance(period=period, model="linear", compare=compare)
     themes = feedback_by_kind(period=period)[:6]
     changes = sb.week_changes()
     stage_rows = [{**vars(r), "measure": COHORT_MEASURES.get(r.stage, "")} for r in fun.stages]
+    compared = measures is not None and measures.previous is not None
     if measures is not None:  # each stage's volume is its measure's value where one exists
         for row in stage_rows:
             if row["measure"]:
-                row["volume"] = measures.get(row["measure"]).value
+                value = measures.get(row["measure"])
+                row["volume"] = value.value
+                if value.change is not None:
+                    row["previous"], row["delta"] = value.change.previous, value.change.delta
     tables = {
         "pacing": Table("pacing", "Won revenue, cumulative by month", [
             Column("month", "Month"), Column("won", "Won to date", "money"),
@@ -59,7 +66,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "funnel": Table("funnel", "Funnel against reverse-waterfall targets", [
             Column("label", "Stage"), Column("volume", "Contacts reached", "int"),
             Column("target", "Target", "int"), Column("conversion", "Conversion to next", "pct"),
-            Column("velocity_days", "Median days to next", "days"), Column("value", "Value", "money")],
+            Column("velocity_days", "Median days to next", "days"), Column("value", "Value", "money"),
+            *([Column("previous", f"Reached, {measures.previous.label}", "int"),  # type: ignore[union-attr]
+               Column("delta", "Change", "int")] if compared else [])],
             stage_rows, period=f"cohort entering in {period.label}"),
         "sla": Table("sla", "SLA compliance", [
             Column("side", "Side"), Column("commitment", "Commitment"), Column("value", "Actual", "row"),
@@ -79,8 +88,8 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     fmt_money = lambda v: money(v, pacing.currency)  # noqa: E731
     context = {
-        **period_context(request, period, error),
-        "playbook_version": version, "measures": measures, "measures_computing": measures is None,
+        **period_context(request, period, error), "compare_offered": True,
+        "playbook_version": version, "measures": measures, "compared": compared, "measures_computing": measures is None,
         "period_running": clock.now() < period.end, "pacing": pacing, "goals_spec": goals.spec, "funnel": fun,
         "stage_rows": stage_rows, "sla": sla, "perf": perf, "themes": themes, "changes": changes,
         "pacing_chart": charts.line_chart(pacing.series, title=f"Won revenue vs goal, {period.label}",
