@@ -79,6 +79,16 @@ class Scope:
     range_input: dict[str, str] = field(default_factory=dict)  # what was typed in the range form, shown back
     remembered: bool = False  # read from the session (the address named none of it)
 
+    @property
+    def previous(self) -> ReportingPeriod | None:
+        """The period a comparison reads (the metrics layer's), or None when there is none with a name."""
+        from smarketing.analytics.metrics import previous_period
+
+        try:
+            return previous_period(self.period)
+        except DomainError:
+            return None
+
     def params(self, *, compare: bool | None = None) -> list[tuple[str, str]]:
         out = [("period", self.period.key)]
         if compare is not None:
