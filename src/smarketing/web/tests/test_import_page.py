@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from smarketing.crm.models import Contact
 from smarketing.ingest.models import ImportRun
 from smarketing.ingest.tests.test_api_imports import contact_row, contacts_export, run_worker
+from smarketing.web.views.imports import run_counts, summary_view
 
 EMAILS = {"ada1@upload.test", "ada2@upload.test"}
 
@@ -139,3 +140,12 @@ def test_a_file_that_is_not_an_export_is_refused_with_the_headers_expected_and_n
     html = client.get(response["Location"]).content.decode()
     assert 'data-status="refused"' in html and 'id="confirm-form"' not in html
     assert re.search(r'<td>notes\.csv</td><td class="num">1</td><td>header</td><td>[^<]*Record ID', html)
+
+
+def test_the_summary_lays_out_deal_stage_moves_in_their_own_table():
+    summary = {"opportunity_stages": {"discovery": 2, "closed_won": 1}, "opportunity_stage_changes": 3}
+    view = summary_view(summary)
+    assert view["deal_stages"] == [{"key": "discovery", "label": "Discovery", "count": 2},
+                                   {"key": "closed_won", "label": "Closed won", "count": 1}]
+    assert view["other"] == []  # not repeated among the figures the page has no place for
+    assert run_counts(ImportRun(summary=summary, status="succeeded")) == "3 deal stage moves"

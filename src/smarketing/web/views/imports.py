@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from smarketing.core.errors import DomainError, NotFound
+from smarketing.crm.enums import OpportunityStage
 from smarketing.ingest.enums import ImportStatus, ImportSystem
 from smarketing.ingest.models import ImportRun
 from smarketing.ingest.selectors import import_run_get, import_run_list
@@ -56,6 +57,7 @@ NOTES = (("owners_created", "Owners not found among the users, created as inacti
          ("conflicts", "Conflicts, reported and not merged"),
          ("moved", "Stage dates that moved since an earlier export (history kept as it was)"))
 SHOWN_ELSEWHERE = {"system", "vocabulary", "dry_run", "written", "stages", "unmapped", "files", "unresolved_refs",
+                   "opportunity_stages", "opportunity_stage_changes",
                    *(k for k, _ in ENTITIES), *(k for k, _ in NOTES)}
 
 
@@ -75,11 +77,14 @@ def summary_view(summary: dict[str, Any]) -> dict[str, Any]:
     """The import service's summary as the page lays it out: records per entity, stage changes appended per stage,
     unmapped values with their counts, the notes, the files. The page adds no figure of its own."""
     stage_labels = dict(Stage.choices)
+    deal_labels = dict(OpportunityStage.choices)
     return {
         "entities": [{"key": key, "label": label, **summary[key]} for key, label in ENTITIES
                      if isinstance(summary.get(key), dict)],
         "stages": [{"key": stage, "label": stage_labels.get(stage, stage), "count": n}
                    for stage, n in (summary.get("stages") or {}).items()],
+        "deal_stages": [{"key": stage, "label": deal_labels.get(stage, stage), "count": n}
+                        for stage, n in (summary.get("opportunity_stages") or {}).items()],
         "unmapped": list((summary.get("unmapped") or {}).items()),
         "notes": [{"key": key, "title": title, "items": summary[key]} for key, title in NOTES if summary.get(key)],
         "files": summary.get("files") or [],
@@ -100,6 +105,9 @@ def run_counts(run: ImportRun) -> str:
     moves = sum((summary.get("stages") or {}).values())
     if moves:
         parts.append(f"{moves} stage change{'s' if moves != 1 else ''}")
+    deal_moves = sum((summary.get("opportunity_stages") or {}).values())
+    if deal_moves:
+        parts.append(f"{deal_moves} deal stage move{'s' if deal_moves != 1 else ''}")
     return " · ".join(parts) or ("nothing to change" if run.status == ImportStatus.SUCCEEDED else "")
 
 
