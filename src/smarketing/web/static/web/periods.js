@@ -28,6 +28,7 @@
         select.classList.remove("tomselected", "ts-hidden-accessible");
         select.removeAttribute("tabindex");
         select.removeAttribute("hidden");
+        select.removeAttribute("aria-hidden");
       }
       new window.TomSelect(select, {
         plugins: ["remove_button"],
@@ -36,6 +37,8 @@
         hidePlaceholder: true,
         closeAfterSelect: false
       });
+      // The label now names Tom Select's box; the original select stays only to submit the form (axe: select-name).
+      select.setAttribute("aria-hidden", "true");
     });
   }
 
