@@ -133,4 +133,5 @@ def user_provision(request: HttpRequest, payload: UserIn) -> Status:
 def user_update(request: HttpRequest, user_id: RecordId, payload: UserPatch) -> User:
     _revops_only(request, "change users")
     user = selectors.user_get(pk=user_id)
-    return services.user_update(user=user, data=_user_changes(payload.dict(exclude_unset=True)))
+    return services.user_update(user=user, data=_user_changes(payload.dict(exclude_unset=True)),
+                                by=request_user(request))

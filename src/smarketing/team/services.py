@@ -159,14 +159,26 @@ def _user_manager_checked(user: User, manager: User | None) -> None:
         boss = boss.manager
 
 
+def _not_self(user: User, by: User | None, what: str) -> None:
+    # Why: an admin who demotes or deactivates themselves may leave nobody able to undo it.
+    if by is not None and by.pk == user.pk:
+        raise ValidationFailed(f"user:{user.username}: you cannot {what} yourself; ask another RevOps admin",
+                               field="role" if "role" in what else "is_active", record=f"user:{user.username}")
+
+
 @transaction.atomic
-def user_update(*, user: User, data: dict[str, object]) -> User:
+def user_update(*, user: User, data: dict[str, object], by: User | None = None) -> User:
     """Change a user's role, manager, capacity, out-of-office, profile or active flag (deactivation stops their
-    tokens and logins; the user and their history stay)."""
+    tokens and logins; the user and their history stay). `by`, the admin asking, cannot demote or deactivate
+    themselves."""
     unknown = set(data) - USER_FIELDS
     if unknown:
         raise ValidationFailed(f"user:{user.username}: cannot change {sorted(unknown)}", field=sorted(unknown)[0],
                                record=f"user:{user.username}")
+    if "role" in data and data["role"] != user.role:
+        _not_self(user, by, "change the role of")
+    if data.get("is_active") is False:
+        _not_self(user, by, "deactivate")
     values = dict(data)
     if "role" in values:
         _user_role_set(user, str(values.pop("role")))
@@ -190,18 +202,9 @@ def user_update(*, user: User, data: dict[str, object]) -> User:
     return user
 
 
-def _not_self(user: User, by: User | None, what: str) -> None:
-    # Why: an admin who demotes or deactivates themselves may leave nobody able to undo it.
-    if by is not None and by.pk == user.pk:
-        raise ValidationFailed(f"user:{user.username}: you cannot {what} yourself; ask another RevOps admin",
-                               field="role" if "role" in what else "is_active", record=f"user:{user.username}")
-
-
 def user_role_set(*, user: User, role: str, by: User | None = None) -> User:
     """Give a user another role (a RevOps admin cannot change their own)."""
-    if role != user.role:
-        _not_self(user, by, "change the role of")
-    return user_update(user=user, data={"role": role})
+    return user_update(user=user, data={"role": role}, by=by)
 
 
 def user_manager_set(*, user: User, manager: User | None) -> User:
@@ -237,9 +240,7 @@ def user_routing_set(*, user: User, capacity_per_week: int, out_of_office_until:
 
 def user_active_set(*, user: User, active: bool, by: User | None = None) -> User:
     """Deactivate a user (no logins, no API tokens; their history stays) or bring them back."""
-    if not active:
-        _not_self(user, by, "deactivate")
-    return user_update(user=user, data={"is_active": active})
+    return user_update(user=user, data={"is_active": active}, by=by)
 
 
 def user_email_notifications_set(*, user: User, choice: str) -> User:

@@ -90,3 +90,13 @@ def test_an_admin_cannot_demote_or_deactivate_themselves(users):
 def test_a_non_admin_cannot_issue_for_others_in_the_service(users):
     with pytest.raises(PermissionDenied):
         api_token_create(user=users["viewer"], name="x", by=users["sales"])
+
+
+def test_the_api_keeps_an_admin_from_demoting_or_deactivating_themselves(api, users):
+    me = users["revops"].pk
+    demote = api.patch(f"/api/team/users/{me}", {"role": "viewer"})
+    deactivate = api.patch(f"/api/team/users/{me}", {"is_active": False})
+    same_role = api.patch(f"/api/team/users/{me}", {"role": "revops", "capacity_per_week": 3})
+    assert (demote.status_code, demote.json()["field"]) == (422, "role")
+    assert (deactivate.status_code, deactivate.json()["field"]) == (422, "is_active")
+    assert same_role.status_code == 200
