@@ -13,7 +13,7 @@ from ninja import Router
 from smarketing.analytics.queries.funnel import FunnelQuery, FunnelResult, filters_from_terms
 from smarketing.analytics.queries.goals import GoalsQuery, GoalsResult
 from smarketing.analytics.queries.journeys import JourneysQuery, JourneysResult
-from smarketing.analytics.registry import QuerySpec, get_kind, parse_spec, run_query
+from smarketing.analytics.registry import QuerySpec, all_kinds, parse_spec, run_query
 from smarketing.core.apitools import QUERY_ERRORS, READ_ERRORS
 
 router = Router()
@@ -34,11 +34,8 @@ def _from_body(spec: QuerySpec) -> Any:
 @router.get("/kinds", response={200: list[dict[str, str]], **READ_ERRORS})
 def kinds(request: HttpRequest) -> Any:
     """The registered analytics query kinds."""
-    from smarketing.analytics.registry import REGISTRY
-
-    get_kind("funnel")  # loads every kind
     return [{"kind": k.name, "spec": k.spec.__name__, "result": k.result.__name__, "summary": k.summary}
-            for k in REGISTRY.values()]
+            for k in all_kinds()]
 
 
 @router.get("/funnel", response={200: FunnelResult, **READ_ERRORS},

@@ -99,6 +99,7 @@ def register(app: typer.Typer) -> None:
                             f"{paths_result.total_conversions:,.0f} conversions)", paths_result.weights,
                             paths_result.channels, "channel", "value", paths_result.definition)
             return
+        import smarketing.analytics.queries.attribution  # noqa: F401 - registers its kinds (and loads no other)
         from smarketing.analytics.registry import run_query
 
         data: dict[str, Any] = {"model": model, "level": level, "order": order, "half_life_days": half_life,
@@ -144,6 +145,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
         """Campaign ROI, ROAS, cost per MQL/SQL/opportunity and pipeline influenced."""
+        import smarketing.analytics.queries.roi  # noqa: F401 - registers its kind (and loads no other)
         from smarketing.analytics.registry import run_query
 
         w = parse_weights(weights)

@@ -233,6 +233,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     ) -> None:
         """Paths, directly-follows graph and conformance to the playbook's ideal journeys."""
+        import smarketing.analytics.queries.journeys  # noqa: F401 - registers its kind (and loads no other)
+
         result = _run("journeys", {"level": level, "top": top, "start": start, "end": end}, engine)
         if as_json:
             _emit_json(result)

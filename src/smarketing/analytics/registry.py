@@ -77,18 +77,27 @@ def _load_kinds() -> None:
     import smarketing.analytics.queries.roi  # noqa: F401
 
 
-def get_kind(name: str) -> QueryKind:
+def all_kinds() -> list[QueryKind]:
+    """Every registered query kind (their modules loaded)."""
     _load_kinds()
+    return list(REGISTRY.values())
+
+
+def get_kind(name: str) -> QueryKind:
+    if name not in REGISTRY:  # a caller that imported its query module (the CLI's commands do) loads no other
+        _load_kinds()
     if name not in REGISTRY:
         raise ValidationFailed(f"unknown query kind {name!r}; known: {sorted(REGISTRY)}", field="kind")
     return REGISTRY[name]
 
 
 def kind_for_spec(spec: QuerySpec) -> QueryKind:
-    _load_kinds()
-    for kind in REGISTRY.values():
-        if type(spec) is kind.spec:
-            return kind
+    for loaded in (False, True):
+        if loaded:
+            _load_kinds()
+        for kind in REGISTRY.values():
+            if type(spec) is kind.spec:
+                return kind
     raise ValidationFailed(f"{type(spec).__name__} is not a registered query spec", field="kind")
 
 

@@ -113,7 +113,8 @@ def test_goals_and_journeys_endpoints(api, history):
     assert journeys.json()["top_paths"][0] == {"path": ["stage:lead", "stage:mql"], "subjects": 2,
                                                "share": 0.666667, "converted": 0}
     kinds = api.get("/api/analytics/kinds").json()
-    assert {"funnel", "goals", "journeys"} <= {k["kind"] for k in kinds}
+    assert {"funnel", "goals", "journeys", "attribution", "opportunity_attribution", "roi", "metrics",
+            "measure_records"} <= {k["kind"] for k in kinds}
 
 
 @pytest.mark.django_db
