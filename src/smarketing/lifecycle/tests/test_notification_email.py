@@ -130,3 +130,35 @@ def test_the_digest_command_sends_the_day_and_the_worker_schedules_the_daily_run
     assert notifications_digest_schedule() is True and notifications_digest_schedule() is False
     [run] = DBTaskResult.objects.filter(status="READY", task_path__endswith="notifications_digest")
     assert run.run_after == datetime(2026, 12, 4, 6, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SMARKETING_SMTP_HOST": "mail.example.com"}, "SMARKETING_SMTP_FROM"),
+    ({"SMARKETING_SMTP_HOST": "mail.example.com", "SMARKETING_SMTP_FROM": "a@b.c", "SMARKETING_SMTP_TLS": "maybe"},
+     "SMARKETING_SMTP_TLS"),
+    ({"SMARKETING_SMTP_HOST": "mail.example.com", "SMARKETING_SMTP_FROM": "a@b.c", "SMARKETING_SMTP_PORT": "70000"},
+     "SMARKETING_SMTP_PORT"),
+    ({"SMARKETING_SMTP_HOST": "mail.example.com", "SMARKETING_SMTP_FROM": "a@b.c", "SMARKETING_SMTP_USER": "u"},
+     "SMARKETING_SMTP_PASSWORD"),
+])
+def test_bad_smtp_settings_stop_start_up_naming_the_variable(monkeypatch, tmp_path, env, message):
+    from smarketing.settings.env import ConfigError, load
+
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        load()
+
+
+def test_smtp_is_off_without_a_host_and_ssl_defaults_to_port_465(monkeypatch, tmp_path):
+    from smarketing.settings.env import load
+
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SMARKETING_SMTP_HOST", raising=False)
+    assert load().smtp is None
+    monkeypatch.setenv("SMARKETING_SMTP_HOST", "mail.example.com")
+    monkeypatch.setenv("SMARKETING_SMTP_FROM", "smk@example.com")
+    monkeypatch.setenv("SMARKETING_SMTP_TLS", "ssl")
+    assert load().smtp == Smtp(host="mail.example.com", port=465, user="", password="", sender="smk@example.com",
+                               tls="ssl")
