@@ -55,6 +55,18 @@ def feedback_data_version() -> str:
     return str(FeedbackItem.objects.aggregate(v=Max("id"))["v"])
 
 
+def themes_data_version() -> str:
+    """A fingerprint of the themes: the last run, the latest edit of a theme and the last person's edit (a run or a
+    rename changes what the themes show without a new feedback item, so it is not in feedback_data_version, which
+    would make every other page figure stale)."""
+    from smarketing.feedback.models import ThemeEdit, ThemeRun
+
+    run = ThemeRun.objects.aggregate(v=Max("id"))["v"]
+    edited = Theme.objects.aggregate(v=Max("updated_at"))["v"]
+    edit = ThemeEdit.objects.aggregate(v=Max("id"))["v"]
+    return f"{run}|{edited}|{edit}"
+
+
 def feedback_kind_summary(*, occurred_after: datetime, occurred_before: datetime) -> list[dict[str, Any]]:
     """Feedback per kind in a window: items, accounts that said it and their open pipeline at stake (largest first)."""
     from smarketing.crm.selectors import open_pipeline_by_account

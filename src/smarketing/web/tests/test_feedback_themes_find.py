@@ -6,6 +6,7 @@ from django_tasks_db.models import DBTaskResult
 
 from smarketing.core import clock
 from smarketing.feedback.services import feedback_record
+from smarketing.feedback.theme_services import themes_rebuild
 
 RUN = "smarketing.feedback.tasks.themes_rebuild_task"
 
@@ -27,3 +28,6 @@ def test_revops_find_themes_now_and_nobody_is_sent_to_the_command_line(world, lo
         assert response.status_code == 302
     assert DBTaskResult.objects.filter(task_path=RUN).count() == 1
     assert "Themes are being found now" in login("marketing").get("/feedback/").content.decode()
+    # And once the worker has run it, the page shows the themes at once (not the list it showed before the run)
+    themes_rebuild(backend="tfidf")
+    assert 'id="theme-' in login("marketing").get("/feedback/").content.decode()
