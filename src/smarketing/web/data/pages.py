@@ -9,7 +9,7 @@ from typing import Any
 
 from smarketing.campaigns.selectors import campaign_reach_list
 from smarketing.core import clock
-from smarketing.feedback.selectors import feedback_kind_summary, theme_weekly_counts
+from smarketing.feedback.selectors import feedback_kind_summary, theme_weekly_counts, themes_data_version
 from smarketing.feedback.theme_selectors import insight_list
 from smarketing.feedback.theme_selectors import theme_rows as theme_row_list
 from smarketing.web.data.common import cached, query_result
@@ -101,7 +101,8 @@ def theme_rows(*, period: Period, weeks: int = 8) -> list[dict[str, Any]]:
                 "revenue_at_stake": float(r.revenue.at_stake)} for r in rows]
         return sorted(out, key=lambda r: -r["revenue_at_stake"])
 
-    return cached("themes", (period.key, period.start, weeks, before.date()), compute)
+    # Why the themes' own fingerprint: a theme run or a rename changes this list without changing the data version.
+    return cached("themes", (period.key, period.start, weeks, before.date(), themes_data_version()), compute)
 
 
 def insight_rows(*, status: str = "") -> list[Any]:
