@@ -159,7 +159,9 @@ def _outcomes_under(scoring: schema.Scoring, since: datetime | None) -> tuple[li
     if hit is None:
         hit = threshold_outcomes(score="total", scoring=scoring, since=since)
         if len(_impact_memo) >= _IMPACT_MEMO_MAX:
-            _impact_memo.pop(next(iter(_impact_memo), None), None)  # oldest first; another thread may have taken it
+            oldest = next(iter(_impact_memo), None)
+            if oldest is not None:  # another thread may have emptied it
+                _impact_memo.pop(oldest, None)
         _impact_memo[key] = hit
     return hit
 
