@@ -43,9 +43,10 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
             Column("recent", "Items in the last 4 weeks", "int"), Column("accounts", "Accounts", "int"),
             Column("open_pipeline", "Open pipeline", "money"), Column("arr", "Customer ARR", "money"),
             Column("revenue_at_stake", "Revenue at stake", "money")], themes,
-            period=f"trend: 8 weeks to the end of {period.label}") if themes else
+            period=f"trend: 8 weeks to {'today' if clock.now() < period.end else 'the end of ' + period.label}")
+        if themes else
         Table("themes", "Feedback by kind (themes not built yet)", [
-            Column("theme", "Kind"), Column("items", "Items", "int"), Column("accounts", "Accounts", "int"),
+            Column("theme", "Kind", "label"), Column("items", "Items", "int"), Column("accounts", "Accounts", "int"),
             Column("revenue_at_stake", "Open pipeline at stake", "money")], by_kind, period=period.label),
     }
     chart_rows = themes or by_kind

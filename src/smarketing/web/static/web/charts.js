@@ -80,9 +80,15 @@
     fig.smkSpec = spec;
     fig.smkWidth = canvas.clientWidth;
     if (!fig.dataset.chartReady) {
+      // On a touch screen the first tap shows the value (there is no hover); a second tap on it opens the records.
+      var touch = window.matchMedia && window.matchMedia("(hover: none)").matches;
+      var armed = null;
       chart.on("click", function (p) {
         var href = p.data && p.data.href;
-        if (href) window.location.assign(href);
+        if (!href) return;
+        var key = p.seriesIndex + ":" + p.dataIndex;
+        if (touch && armed !== key) { armed = key; return; }
+        window.location.assign(href);
       });
       fig.dataset.chartReady = "1";
     }
