@@ -37,11 +37,16 @@ def test_change_the_threshold_in_the_form_see_the_impact_and_sign_off_from_both_
     expect(_figure(marketing, "threshold")).to_have_text(str(current))
     mqls_before = _count(_figure(marketing, "mqls").inner_text())
     assert not axe_violations(marketing), axe_violations(marketing)
+    # when a number that is not finite is typed, the field shows its problem before any save
+    threshold.fill("nan")
+    expect(marketing.locator("#sec-scoring .pb-live-err")).to_contain_text("finite number")
+    expect(marketing.locator("#impact [data-state='invalid']")).to_be_visible()
     # when the MQL threshold is lowered in the form
     lowered = current - 10
     threshold.fill(str(lowered))
     # then the preview follows: the draft's threshold, more MQLs than today's, and the change beside today's
     expect(_figure(marketing, "threshold")).to_have_text(str(lowered))
+    expect(marketing.locator("#sec-scoring .pb-live-err")).to_have_count(0)
     assert _count(_figure(marketing, "mqls").inner_text()) > mqls_before
     expect(marketing.locator("#impact tr[data-figure='threshold']")).to_contain_text(f"{current} → {lowered}")
     threshold.scroll_into_view_if_needed()

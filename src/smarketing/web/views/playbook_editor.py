@@ -7,6 +7,7 @@ terms would have done to the history next to today's (the playbook_impact select
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -50,7 +51,9 @@ def _save(request: HttpRequest, version: PlaybookVersion | None, source: Playboo
 def impact_partial(request: HttpRequest, draft: Any, *, draft_label: str,
                    problems: list[Problem] | None = None) -> str:
     """The impact preview's HTML: the draft (a version or unsaved terms) against the active version."""
-    context: dict[str, Any] = {"problems": problems or [], "draft_label": draft_label}
+    # The problems also go to the editor's script, which marks each field as it is typed (playbook_editor.js).
+    context: dict[str, Any] = {"problems": problems or [], "draft_label": draft_label,
+                               "problems_json": json.dumps(problems) if problems else ""}
     if not problems:
         try:
             impact = pb.playbook_impact(draft)

@@ -62,6 +62,33 @@
     }
   });
 
+  // Each preview carries the form's problems by field path: mark those fields as they are typed, before any save.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var box = document.getElementById("impact");
+    var form = document.getElementById("pb-form");
+    if (!box || !form || event.detail.target !== box) { return; }
+    form.querySelectorAll(".pb-live-err").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[data-live-invalid]").forEach(function (el) {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("data-live-invalid");
+    });
+    var found = box.querySelector("[data-problems]");
+    if (!found) { return; }
+    JSON.parse(found.getAttribute("data-problems")).forEach(function (problem) {
+      var field = form.querySelector('[name="' + CSS.escape(problem.field) + '"]');
+      var holder = field && field.closest(".pb-f");
+      if (!holder) { return; }
+      if (field.getAttribute("aria-invalid") !== "true") {
+        field.setAttribute("aria-invalid", "true");
+        field.setAttribute("data-live-invalid", "");
+      }
+      var message = document.createElement("span");
+      message.className = "pb-err pb-live-err";
+      message.textContent = problem.message;
+      holder.appendChild(message);
+    });
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form instanceof HTMLFormElement && form.id === "pb-form") { renumberAll(form); }
