@@ -17,12 +17,23 @@ from smarketing.core import clock
 DIGEST_HOUR = 6
 
 
+EMAIL_RETRIES = 3
+EMAIL_RETRY_AFTER = timedelta(minutes=5)
+
+
 @task()
-def notification_email_send(notification_id: int) -> dict[str, Any]:
-    """Email one notification to its user (nothing when already emailed, read, or no longer wanted)."""
+def notification_email_send(notification_id: int, attempt: int = 1) -> dict[str, Any]:
+    """Email one notification to its user (nothing when already emailed, read, or no longer wanted); when the SMTP
+    server fails, try again EMAIL_RETRY_AFTER later, EMAIL_RETRIES times in all."""
     from smarketing.lifecycle.services_notification_email import notification_email_send as send
 
-    return {"notification_id": notification_id, "sent": send(notification_id=notification_id)}
+    try:
+        return {"notification_id": notification_id, "sent": send(notification_id=notification_id)}
+    except Exception:
+        if attempt < EMAIL_RETRIES:
+            notification_email_send.using(run_after=clock.now() + EMAIL_RETRY_AFTER * attempt).enqueue(
+                notification_id, attempt + 1)
+        raise
 
 
 @task()

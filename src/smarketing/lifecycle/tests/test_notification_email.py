@@ -81,6 +81,25 @@ def test_an_immediate_notification_is_emailed_after_commit_through_the_queue(use
     assert len(smtp.messages) == 1
 
 
+def test_a_failed_send_is_released_and_retried_later(users, settings):
+    # given a seller who wants each notification, and an SMTP server that refuses connections
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.SMARKETING_SMTP = Smtp(host="127.0.0.1", port=port, user="", password="", sender="smk@example.com",
+                                    tls="off")
+    seller = user_update(user=users["sales"], data={"email_notifications": "immediate"})
+    row = notification_create(user_id=seller.pk, kind="assigned", title="New MQL", at=AT)
+    clock.freeze(AT)
+    # when the task runs, it fails, leaves the notification unsent and queues its next attempt
+    with pytest.raises(OSError):
+        notification_email_send.call(row.pk)
+    row.refresh_from_db()
+    assert row.emailed_at is None
+    [retry] = DBTaskResult.objects.filter(task_path=notification_email_send.module_path, status="READY")
+    assert retry.args_kwargs["args"] == [row.pk, 2] and retry.run_after == datetime(2026, 12, 3, 9, 35, tzinfo=UTC)
+
+
 def test_no_email_is_queued_for_a_digest_user_or_without_smtp(users, settings, django_capture_on_commit_callbacks):
     user_update(user=users["sales"], data={"email_notifications": "immediate"})
     settings.SMARKETING_SMTP = None
