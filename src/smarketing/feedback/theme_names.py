@@ -38,6 +38,10 @@ EXTRA_STOP = _wordset(
     "called call calls asked ask asks told came come comes went make makes made took take takes actually "
     "currently right now per keeps keep kept coming flagging flag notes marketing"
 )
+# A phrase holding one of these is a clause, not a name: "names would save", "we could offer".
+MODALS = _wordset("would could should will can may might must shall")
+# "showed the quote", "praised the support": a word and then an article is a verb and its object, not a name.
+ARTICLES = _wordset("the a an")
 # Counted amounts break a phrase as digits do: "close from fifteen days" is two phrases.
 NUMBERS = _wordset("one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty "
                    "hundred hundreds thousand thousands half dozen")
@@ -65,7 +69,7 @@ def _clauses(text: str) -> list[list[str]]:
     out: list[list[str]] = []
     for sentence in sentences(text):
         run: list[str] = []
-        for i, token in enumerate(_TOKEN.findall(sentence)):
+        for token in _TOKEN.findall(sentence):
             if token[0].isalpha() and token.lower() not in NUMBERS:
                 if not run and token[1:].islower():  # capitalised only because it starts a sentence or clause
                     token = token.lower()
@@ -95,6 +99,8 @@ def _candidates(text: str, stop: frozenset[str]) -> dict[tuple[str, ...], tuple[
                 if last in stop or len(last) < 2:
                     continue
                 inner = lowered[i:j]
+                if any(w in MODALS for w in inner) or (n >= 3 and inner[1] in ARTICLES):
+                    continue
                 if sum(1 for w in inner if w not in stop) < max(1, n - 2):
                     continue  # mostly stop words inside: "price of the" ... never a name
                 key = tuple(fold(w) for w in inner)

@@ -113,3 +113,14 @@ def test_auto_backend_is_embedding_only_where_the_model_is_installed(settings, t
     # A named backend is used as named
     settings.SMARKETING = {**settings.SMARKETING, "THEME_BACKEND": "tfidf"}
     assert default_backend() == "tfidf"
+
+
+def test_clauses_are_not_names():
+    # Given items where a verb takes an object or a modal starts a clause
+    group = ["They praised the support desk.", "Fuzzy names would save them hours.",
+             "They praised the support desk again.", "Fuzzy names would save a day."]
+    phrases = _names([group, MOBILE])[0]
+    # Then no phrase holds a modal or reads verb + article + object
+    assert not any("would" in p.split() for p in phrases)
+    assert not any(p.lower().startswith("praised the") for p in phrases)
+    assert "support desk" in phrases
