@@ -149,6 +149,7 @@ def register(app: typer.Typer) -> None:
                                               "warm figures) beside the server")) -> None:
         """Migrate, seed the demo company if the database is empty, print how to log in, then serve the app (and
         the task worker, so SLA breaches act, themes appear and figures are warm without a second terminal)."""
+        import signal
         import subprocess
         import sys
 
@@ -186,6 +187,8 @@ def register(app: typer.Typer) -> None:
                                               stderr=subprocess.STDOUT)
             typer.echo(f"task worker running (pid {background.pid}); its log: {log_path}")
             _queue_start_work()
+        # Why: a SIGTERM (a service manager, `kill`) must stop the worker too, as Ctrl+C does.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         try:
             serve_app(host=host, port=port)
         finally:
