@@ -61,6 +61,7 @@ def test_change_the_threshold_in_the_form_see_the_impact_and_sign_off_from_both_
     expect(_figure(marketing, "threshold")).to_have_text(str(lowered))
     marketing.get_by_role("button", name=re.compile("Sign off for Marketing")).click()
     expect(marketing.locator(".messages")).to_contain_text("waiting for the other side")
+    expect(marketing.locator("#impact [data-state='ready']")).to_be_visible()
     shot(marketing, f"playbook-draft-marketing-signed-{size}")
     # and sales signs the same draft, which becomes the active playbook at the lowered threshold
     sales = as_role("sam.sales", width=width, height=height, timeout_ms=WAIT_MS)
