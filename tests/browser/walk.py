@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.urls import URLPattern
@@ -96,7 +96,7 @@ def path_of(walked: Walked, records: dict[str, Any]) -> str:
         arg = RECORD_ARGS[walked.name]
         return reverse(walked.name, kwargs={arg: records[arg]})
     url = reverse(walked.name)
-    return url + "?q=" + records["contact_name"] if walked.name == "search" else url
+    return url + "?q=" + quote(records["contact_name"]) if walked.name == "search" else url
 
 
 class Visitor:
