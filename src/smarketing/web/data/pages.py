@@ -106,5 +106,5 @@ def theme_rows(*, period: Period, weeks: int = 8) -> list[dict[str, Any]]:
 
 
 def insight_rows(*, status: str = "") -> list[Any]:
-    """The insights inbox, newest first, through the feedback app's selector."""
+    """The insights inbox, largest revenue at stake first, through the feedback app's selector."""
     return list(insight_list(status=status)[:50])
