@@ -159,6 +159,18 @@ def scope_resolve(raw: dict[str, Any], *, fallback: ReportingPeriod | None = Non
     return Scope(fallback or _default(), compare, filters)
 
 
+def _filters_valid(filters: dict[str, list[str]]) -> bool:
+    """Whether the funnel's query would take these filters (a bad one is explained by the page, never remembered)."""
+    from smarketing.analytics.queries.funnel import _check_filter
+
+    try:
+        for name, values in filters.items():
+            _check_filter("contact", name, values)
+    except DomainError:
+        return False
+    return True
+
+
 def scope_from(request: HttpRequest) -> Scope:
     """The request's scope: from the address when it names any of it (and then remembered in the session), else
     the last one chosen in this session, else this quarter with no comparison and no filters."""
@@ -176,7 +188,7 @@ def scope_from(request: HttpRequest) -> Scope:
             except DomainError:
                 remembered = None
         scope = scope_resolve(raw, fallback=remembered, compare_default=bool(stored and stored.get("compare")))
-        if session is not None and not scope.error:
+        if session is not None and not scope.error and _filters_valid(scope.filters):
             session[SESSION_KEY] = {"period": scope.period.key, "compare": "prev" if scope.compare else "",
                                     "filters": scope.filters}
     elif stored:

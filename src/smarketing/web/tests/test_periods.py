@@ -47,6 +47,9 @@ def test_the_period_and_filters_are_kept_across_pages_until_reset(world, login):
     # and a period chosen in the address replaces the remembered one (no filter there: none kept)
     assert "year 2025" in client.get("/campaigns/", {"period": "2025"}).content.decode()
     assert 'href="/funnel/?period=2025&amp;compare=prev"' in client.get("/goals/").content.decode()
+    # and a filter the funnel refuses is explained there but never remembered
+    assert client.get("/funnel/", {"period": "2025", "owner": "ana"}).status_code == 422
+    assert "owner=ana" not in client.get("/goals/").content.decode()
     # when the reset link is followed
     reset = client.get("/period/reset/", {"next": "/campaigns/?period=2024"})
     assert reset.status_code == 302 and reset["Location"] == "/campaigns/"
