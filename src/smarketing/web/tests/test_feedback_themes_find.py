@@ -30,4 +30,5 @@ def test_revops_find_themes_now_and_nobody_is_sent_to_the_command_line(world, lo
     assert "Themes are being found now" in login("marketing").get("/feedback/").content.decode()
     # And once the worker has run it, the page shows the themes at once (not the list it showed before the run)
     themes_rebuild(backend="tfidf")
-    assert 'id="theme-' in login("marketing").get("/feedback/").content.decode()
+    html = login("marketing").get("/feedback/").content.decode()
+    assert 'id="theme-' in html and "Grouped by word statistics (TF-IDF)" in html

@@ -14,6 +14,7 @@ from smarketing.feedback.insight_services import insight_transition
 from smarketing.feedback.selectors import feedback_list, theme_account_list
 from smarketing.feedback.services import feedback_record
 from smarketing.feedback.tasks import rebuild_schedule, rebuild_waiting
+from smarketing.feedback.theme_selectors import theme_run_latest
 from smarketing.team.roles import INSIGHT_ROLES, REVOPS_ROLES
 from smarketing.web import charts
 from smarketing.web.access import WRITE_ROLES, can, roles_required
@@ -59,6 +60,7 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
         "can_move_insights": can(request.user, frozenset({"marketing", "revops"})),
         "can_find_themes": can(request.user, REVOPS_ROLES),
         "themes_coming": not themes and rebuild_waiting(),
+        "theme_run": theme_run_latest() if themes else None,
         "chart": charts.bar_chart(
             [charts.Bar(str(r["theme"]), r["revenue_at_stake"], href=f"#theme-{r['id']}" if "id" in r else "")
              for r in chart_rows[:8]], title="Revenue at stake by theme", fmt=money, value_name="Revenue at stake"),
