@@ -111,6 +111,36 @@ def read_table(path: Path) -> Table:
                                record=path.name) from None
 
 
+def read_header(path: Path) -> list[str]:
+    """The header of a CSV file as `read_table` reads it, from the file's first block only (a kind is detected
+    from it, and an export's rows can be a hundred megabytes). Whatever the first block cannot settle (bad bytes,
+    a header longer than the block, a syntax error) is left to `read_table`, which reads it all and names the
+    problem."""
+    if not path.is_file():
+        raise ValidationFailed(f"{path} is not a file", field="path", record=str(path))
+    try:
+        encoding, skip = _detect_encoding(path)
+        with _open_text(path, encoding, skip) as fh:
+            sample = fh.read(SNIFF_CHARS)
+        whole = len(sample) < SNIFF_CHARS
+        excel_hint = _EXCEL_SEP.match(sample)
+        delimiter = excel_hint[1] if excel_hint else _sniff_delimiter(sample, whole=whole)
+        rows = csv.reader(io.StringIO(sample[excel_hint.end():] if excel_hint else sample, newline=""),
+                          delimiter=delimiter, strict=True)
+        for row in rows:
+            if _blank(row):
+                continue
+            if "\x00" in "".join(row):
+                break
+            # A header cut by the end of the block is not the header: only one a later record follows is sure.
+            if whole or next(rows, None) is not None:
+                return _header(row)
+            break
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return read_table(path).header
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Building millions of cells in lists makes the cyclic collector rescan them again and again (a third of the

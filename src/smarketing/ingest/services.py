@@ -37,7 +37,7 @@ from smarketing.ingest.enums import ImportStatus
 from smarketing.ingest.mapping import Mapping, mapping_load, mapping_shipped, mappings_shipped
 from smarketing.ingest.models import MAX_PROBLEMS_KEPT, ImportRun
 from smarketing.ingest.progress import ProgressFile
-from smarketing.ingest.readers import read_table
+from smarketing.ingest.readers import read_header, read_table
 from smarketing.ingest.services_history import (
     campaign_members_from_contacts,
     history_rebuild,
@@ -85,8 +85,7 @@ def import_detect(*, files: list[Path], system: str = "", mapping: Path | None =
     mappings = [_mapping(system, mapping)] if (system or mapping) else mappings_shipped()
     out = []
     for path in files:
-        table = read_table(path)
-        found, kind = kind_detect(table.header, name=path.name, mappings=mappings)
+        found, kind = kind_detect(read_header(path), name=path.name, mappings=mappings)
         out.append(DetectedFile(name=path.name, system=found.system, kind=kind,
                                 mapping=mapping.name if mapping is not None else found.system))
     return out
