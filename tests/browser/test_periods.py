@@ -36,7 +36,7 @@ def test_compare_a_quarter_and_keep_the_period_across_pages(as_role, live_smarke
     # then each headline figure shows its change in words against Q2 2026, with the Q2 figure as a link
     revenue = page.locator(".kpi .delta[data-delta-of='revenue_won']")
     revenue.wait_for()
-    assert re.search(r"(up|down|no change).*from .* in Q2 2026", revenue.inner_text())
+    assert re.search(r"(up|down|no change).*from .* in Q2 2026", revenue.inner_text(), re.S)
     assert (revenue.locator("a[data-measure='revenue_won']").get_attribute("href") or "").endswith("period=2026-Q2")
     shot(page, f"periods-compare-scoreboard-{width}")
     # when the funnel is opened from the navigation, which carries the period and the comparison

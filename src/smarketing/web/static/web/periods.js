@@ -9,6 +9,11 @@
     var target = event.target;
     if (target instanceof HTMLInputElement && target.type === "checkbox" && target.hasAttribute("data-autosubmit")
         && target.form) {
+      // The hidden "off" beside the box only speaks when the box is cleared, so the address says it once.
+      var off = target.form.querySelector("input[type=hidden][name='" + target.name + "']");
+      if (off) {
+        off.disabled = target.checked;
+      }
       target.form.submit();
     }
   });
