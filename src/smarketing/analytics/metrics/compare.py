@@ -2,7 +2,8 @@
 
 The previous period is `ReportingPeriod.previous()` (the previous quarter of a quarter, month of a month, year of
 a year; for a custom range or a rolling window the same length immediately before). A change is the same measure
-computed for both periods: the difference, the relative difference and its direction in words.
+computed for both periods: the difference, the relative difference, its direction in words and whether it is good
+news by the measure's `better` (a fall in lost deals is good, a fall in revenue bad, a change in spend neither).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from smarketing.analytics.metrics.definitions import Better
 from smarketing.analytics.metrics.periods import ReportingPeriod
 from smarketing.analytics.registry import QueryResult
 from smarketing.core.errors import ValidationFailed
@@ -27,16 +29,27 @@ class Change(QueryResult):
     delta: float | None = Field(description="value − previous, in the measure's unit (None when either is None)")
     delta_percent: float | None = Field(description="100 × delta / |previous| (None when previous is 0 or None)")
     direction: Direction | None = Field(description="up, down or same (None when either value is None)")
+    good: bool | None = Field(default=None, description="true: good news by the measure's direction (up where "
+                              "higher is better, down where lower is); false: bad news; null: no change, no "
+                              "comparison or a neutral measure")
 
 
-def change(value: float | None, previous: float | None) -> Change:
-    """How `value` differs from `previous` (pure)."""
+def is_good(direction: Direction | None, better: Better) -> bool | None:
+    """Whether a change in `direction` is good news for a measure where `better` is good (pure)."""
+    if direction in (None, "same") or better == "neutral":
+        return None
+    return (direction == "up") == (better == "higher")
+
+
+def change(value: float | None, previous: float | None, better: Better = "higher") -> Change:
+    """How `value` differs from `previous`, judged by which way is `better` (pure)."""
     if value is None or previous is None:
         return Change(previous=previous, delta=None, delta_percent=None, direction=None)
     delta = value - previous
     pct = 100 * delta / abs(previous) if previous else None
     direction: Direction = "same" if abs(delta) < 1e-12 else ("up" if delta > 0 else "down")
-    return Change(previous=previous, delta=delta, delta_percent=pct, direction=direction)
+    return Change(previous=previous, delta=delta, delta_percent=pct, direction=direction,
+                  good=is_good(direction, better))
 
 
 def check_compare(value: str | None) -> str | None:

@@ -8,12 +8,14 @@ live beside this file by subject (lifecycle, revenue, activity, sla); `compute.p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from smarketing.core.errors import ValidationFailed
 
 Basis = Literal["events in the period", "cohort entering in the period, what it reached by now", "snapshot now"]
 Unit = Literal["count", "money", "ratio", "days", "percent", "number"]
+# Which way is good news: a change against the previous period is coloured by it (a fall in lost deals is good).
+Better = Literal["higher", "lower", "neutral"]
 
 EVENTS: Basis = "events in the period"
 COHORT: Basis = "cohort entering in the period, what it reached by now"
@@ -38,6 +40,7 @@ class Measure:
     records: str  # the kind of record the drill-down lists: contact | opportunity | touchpoint | feedback | campaign
     # | none
     filter_note: str = ""  # how the filters apply, when not to the contact itself
+    better: Better = "higher"  # which way is good news; "neutral" when neither is (spend, recycling)
 
     @property
     def is_ratio(self) -> bool:
@@ -53,30 +56,31 @@ _MEASURES = [
     # ---- lifecycle events: every stage change into the stage counts, so a re-qualified contact counts again
     *(Measure(f"{key}_entered" if key != "lead" else "leads_created", label,
               f"Stage changes of contacts into {stage} in the period (each entry counts, re-entries too)",
-              EVENTS, "contact", "count", CONTACT_FILTERS, "contact")
-      for key, stage, label in (
-          ("lead", "lead", "Leads created"),
-          ("mqls", "MQL", "MQLs entered"),
-          ("sals", "SAL", "SALs entered"),
-          ("sqls", "SQL", "SQLs entered"),
-          ("opportunities", "opportunity", "Contacts entering opportunity"),
-          ("customers", "customer", "Contacts becoming customers"),
-          ("recycled", "recycled", "Contacts recycled"),
-          ("disqualified", "disqualified", "Contacts disqualified"),
-      )),
+              EVENTS, "contact", "count", CONTACT_FILTERS, "contact", better=better)
+      for key, stage, label, better in cast("tuple[tuple[str, str, str, Better], ...]", (
+          ("lead", "lead", "Leads created", "higher"),
+          ("mqls", "MQL", "MQLs entered", "higher"),
+          ("sals", "SAL", "SALs entered", "higher"),
+          ("sqls", "SQL", "SQLs entered", "higher"),
+          ("opportunities", "opportunity", "Contacts entering opportunity", "higher"),
+          ("customers", "customer", "Contacts becoming customers", "higher"),
+          # Recycling and disqualifying sort leads rather than win or lose them: neither way is news by itself.
+          ("recycled", "recycled", "Contacts recycled", "neutral"),
+          ("disqualified", "disqualified", "Contacts disqualified", "neutral"),
+      ))),
     # ---- the MQLs that entered in the period and how sales decided on them so far
     Measure("mqls_accepted", "MQLs accepted by sales",
             "MQLs that entered in the period that sales accepted (a recorded decision, or a move to SAL or later)",
             COHORT, "contact", "count", CONTACT_FILTERS, "contact"),
     Measure("mqls_rejected", "MQLs rejected by sales",
             "MQLs that entered in the period that sales rejected (or that were disqualified next)",
-            COHORT, "contact", "count", CONTACT_FILTERS, "contact"),
+            COHORT, "contact", "count", CONTACT_FILTERS, "contact", better="lower"),
     Measure("mqls_recycled", "MQLs recycled by sales",
             "MQLs that entered in the period that sales sent back to nurture (recycled)",
-            COHORT, "contact", "count", CONTACT_FILTERS, "contact"),
+            COHORT, "contact", "count", CONTACT_FILTERS, "contact", better="neutral"),
     Measure("mqls_awaiting_decision", "MQLs awaiting a sales decision",
             "MQLs that entered in the period on which sales has not decided yet",
-            COHORT, "contact", "count", CONTACT_FILTERS, "contact"),
+            COHORT, "contact", "count", CONTACT_FILTERS, "contact", better="lower"),
     Measure("mql_acceptance_rate", "MQL acceptance rate",
             "Accepted / (accepted + rejected + recycled) of the MQLs that entered in the period",
             COHORT, "contact", "ratio", CONTACT_FILTERS, "contact"),
@@ -99,17 +103,17 @@ _MEASURES = [
     Measure("revenue_won", "Revenue won", "Sum of the amounts of the opportunities closed won in the period",
             EVENTS, "opportunity", "money", CONTACT_FILTERS, "opportunity", _OPP_FILTERS),
     Measure("deals_lost", "Deals lost", "Opportunities closed lost in the period",
-            EVENTS, "opportunity", "count", CONTACT_FILTERS, "opportunity", _OPP_FILTERS),
+            EVENTS, "opportunity", "count", CONTACT_FILTERS, "opportunity", _OPP_FILTERS, better="lower"),
     Measure("win_rate", "Win rate", "Won / (won + lost) of the opportunities closed in the period",
             EVENTS, "opportunity", "ratio", CONTACT_FILTERS, "opportunity", _OPP_FILTERS),
     # ---- activity
     Measure("touchpoints_recorded", "Touchpoints recorded", "Touchpoints of contacts that happened in the period",
             EVENTS, "touchpoint", "count", CONTACT_FILTERS, "touchpoint", "filters apply to the touchpoint's contact"),
     Measure("feedback_items_recorded", "Feedback items recorded", "Feedback items from customers dated in the period",
-            EVENTS, "feedback item", "count", (), "feedback"),
+            EVENTS, "feedback item", "count", (), "feedback", better="neutral"),
     # ---- campaigns: the roi query kind's figures under one attribution model
     Measure("campaign_cost", "Campaign cost", "The campaigns' whole spend (actual cost)",
-            SNAPSHOT, "campaign", "money", CAMPAIGN_FILTERS, "campaign", _CAMPAIGN_NOTE),
+            SNAPSHOT, "campaign", "money", CAMPAIGN_FILTERS, "campaign", _CAMPAIGN_NOTE, better="neutral"),
     Measure("campaign_attributed_pipeline", "Attributed pipeline",
             "Amounts of the opportunities opened in the period, credited to the campaigns by the attribution model",
             EVENTS, "opportunity", "money", CAMPAIGN_FILTERS, "opportunity", _CAMPAIGN_NOTE),
@@ -131,7 +135,7 @@ _MEASURES = [
             EVENTS, "sla clock", "ratio", (), "contact"),
     Measure("mql_volume_target_to_date", "MQL target to date",
             "The marketing SLA's MQL commitment for the period, prorated by the part of the period elapsed",
-            SNAPSHOT, "contact", "count", (), "none"),
+            SNAPSHOT, "contact", "count", (), "none", better="neutral"),
 ]
 
 MEASURES: dict[str, Measure] = {m.name: m for m in _MEASURES}

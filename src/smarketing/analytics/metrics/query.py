@@ -163,7 +163,8 @@ def compared(current: MetricsResult, previous: MetricsResult) -> MetricsResult:
     """`current` with each measure's change against the same measure in `previous` (the previous period's result
     for the same filters and model): the one place a comparison is composed, for the query, the API and pages."""
     before = {m.name: m for m in previous.measures}
-    measures = [m.model_copy(update={"change": change(m.value, before[m.name].value)}) if m.name in before else m
+    measures = [m.model_copy(update={"change": change(m.value, before[m.name].value, MEASURES[m.name].better)})
+                if m.name in before else m
                 for m in current.measures]
     ref = PeriodRef(key=previous.period, label=previous.label, start=previous.start, end=previous.end)
     return current.model_copy(update={"measures": measures, "compare": "prev", "previous": ref})

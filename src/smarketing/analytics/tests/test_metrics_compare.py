@@ -31,7 +31,7 @@ def test_the_previous_period_is_the_same_kind_just_before(key, previous):
 
 def test_a_change_says_its_direction_difference_and_percentage():
     assert change(3, 1).model_dump(exclude={"warnings"}) == {"previous": 1, "delta": 2, "delta_percent": 200.0,
-                                                             "direction": "up"}
+                                                             "direction": "up", "good": True}
     assert (change(1, 4).direction, change(1, 4).delta_percent) == ("down", -75.0)
     assert change(2, 2).direction == "same"
     assert change(5, 0).delta_percent is None and change(5, 0).delta == 5  # no percentage of nothing

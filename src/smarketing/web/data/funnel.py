@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smarketing.analytics.metrics import Change, change
+from smarketing.analytics.metrics.definitions import Better
 from smarketing.campaigns.selectors import campaign_names
 from smarketing.crm.selectors import contact_field_values, contact_owner_names
 from smarketing.web.data.common import cached, query_result
@@ -194,12 +195,16 @@ def chart_metric(rows: list[dict[str, Any]], asked: str | None) -> str:
     return "contacts"
 
 
+# Which way is good news for the funnel query's own figures (the measures carry theirs in their definition).
+STAGE_FIGURES_BETTER: dict[str, Better] = {"conversion": "higher", "velocity_days": "lower", "value": "higher"}
+
+
 def stage_changes(current: FunnelData, previous: FunnelData) -> dict[str, dict[str, Change]]:
     """Each stage's conversion, velocity and value against the same figures of the previous period's funnel (the
     same query for that period), as the metrics layer's changes."""
     before = {r.stage: r for r in previous.stages}
-    return {r.stage: {name: change(getattr(r, name), getattr(before[r.stage], name))
-                      for name in ("conversion", "velocity_days", "value")}
+    return {r.stage: {name: change(getattr(r, name), getattr(before[r.stage], name), better)
+                      for name, better in STAGE_FIGURES_BETTER.items()}
             for r in current.stages if r.stage in before}
 
 

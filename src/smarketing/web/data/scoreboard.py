@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from smarketing.analytics.metrics import MeasureValue, MetricsResult
+from smarketing.analytics.metrics import MeasureValue, MetricsResult, change
+from smarketing.analytics.metrics.definitions import MEASURES
 from smarketing.core import clock
 from smarketing.lifecycle.selectors import stage_change_span
 from smarketing.lifecycle.sla import SALES_WITHIN_SLA_TARGET
@@ -101,6 +102,11 @@ class Change:
     @property
     def delta(self) -> float:
         return (self.this_week.value or 0.0) - (self.last_week.value or 0.0)
+
+    @property
+    def good(self) -> bool | None:
+        """Good news by the measure's direction (None: no change or a neutral measure)."""
+        return change(self.this_week.value or 0.0, self.last_week.value or 0.0, MEASURES[self.name].better).good
 
 
 @dataclass(frozen=True)

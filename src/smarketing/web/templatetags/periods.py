@@ -67,11 +67,16 @@ def change_html(c: Change | None, unit: str, previous_html: str, previous_label:
     words = "no change" if c.direction == "same" else (
         f"{c.direction} {'+' if c.delta > 0 else '−'}{delta_text(unit, c.delta)}"
         + (f" ({'+' if c.delta > 0 else '−'}{abs(c.delta_percent):,.1f} %)" if c.delta_percent is not None else ""))
-    return format_html('<span class="delta delta-{}" data-delta-of="{}" data-delta="{}" data-delta-percent="{}">'
-                       '<span aria-hidden="true">{}</span> {} <span class="from">from {} in {}</span></span>',
-                       c.direction, of, repr(float(c.delta)),
+    # Coloured by meaning (good/bad news by the measure's direction), worded by direction: a fall in lost deals is
+    # green and still says "down".
+    news = "neutral" if c.good is None else ("good" if c.good else "bad")
+    return format_html('<span class="delta delta-{} news-{}" data-delta-of="{}" data-delta="{}" data-delta-percent="{}"'
+                       ' data-good="{}"><span aria-hidden="true">{}</span> {} <span class="from">from {} in {}</span>'
+                       '</span>',
+                       c.direction, news, of, repr(float(c.delta)),
                        "" if c.delta_percent is None else repr(float(c.delta_percent)),
-                       ARROWS[c.direction], words, previous_html, previous_label)
+                       "" if c.good is None else str(c.good).lower(), ARROWS[c.direction], words, previous_html,
+                       previous_label)
 
 
 @register.simple_tag
