@@ -18,6 +18,7 @@ from smarketing.campaigns.selectors import campaign_names
 from smarketing.crm.selectors import contact_field_values, contact_owner_names
 from smarketing.web.data.common import cached, query_result
 from smarketing.web.periods import Period
+from smarketing.web.templatetags.measures import measure_href
 
 DIMENSIONS = {"source": "Lead source", "campaign": "First campaign", "segment": "Segment", "owner": "Owner",
               "country": "Country", "cohort_month": "Cohort month"}
@@ -182,6 +183,23 @@ CHART_METRICS: dict[str, tuple[str, str]] = {
     "days_to_mql": ("Median days from lead to MQL (velocity)", "days"),
     "won_value": ("Won value", "money"),
 }
+
+
+# The records behind each chart metric of a group: the group's contacts of the cohort that reached the metric's
+# stage (a conversion's numerator, a volume's contacts, a velocity's or a value's contacts who got there).
+CHART_RECORDS: dict[str, str] = {
+    "mql_to_sql": "cohort_reached_sql", "mql_to_sal": "cohort_reached_sal", "lead_to_mql": "cohort_reached_mql",
+    "sql_to_opportunity": "cohort_reached_opportunity", "opportunity_to_customer": "cohort_reached_customer",
+    "lead_to_customer": "cohort_reached_customer", "contacts": "cohort_entered", "mql": "cohort_reached_mql",
+    "days_to_mql": "cohort_reached_mql", "won_value": "cohort_reached_customer",
+}
+
+
+def group_records_href(metric: str, period: Period, filters: Mapping[str, list[str]], dimension: str,
+                       key: str) -> str:
+    """The records behind a breakdown group's `metric`: its measure's drill-down for the period, the page's filters
+    and the group's own value of `dimension` (the same link the measure's figures give)."""
+    return measure_href(CHART_RECORDS[metric], period.key, {**filters, dimension: [key]})
 
 
 def chart_metric(rows: list[dict[str, Any]], asked: str | None) -> str:

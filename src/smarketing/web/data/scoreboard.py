@@ -6,8 +6,9 @@ the page shows what `smarketing metrics --period … --json` prints.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from smarketing.analytics.metrics import MeasureValue, MetricsResult, change
@@ -18,6 +19,7 @@ from smarketing.lifecycle.sla import SALES_WITHIN_SLA_TARGET
 from smarketing.playbook.schema import Playbook
 from smarketing.web.data.measures import metrics
 from smarketing.web.periods import Period, parse_period
+from smarketing.web.templatetags.measures import measure_href
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,17 @@ def week_changes() -> WeekChanges:
         return WeekChanges(this.key, before.key, before.label, [], computing=True)
     rows = [Change(n, current.get(n), previous.get(n)) for n in CHANGE_MEASURES]
     return WeekChanges(this.key, before.key, before.label, rows)
+
+
+def pacing_hrefs(period: Period, months: list[str]) -> list[str]:
+    """The records behind each point of the cumulative won-revenue line: the deals won from the period's first day to
+    the end of that month (`YYYY-MM`), as the revenue_won measure's drill-down for that range."""
+    out = []
+    for month in months:
+        y, m = (int(p) for p in month.split("-"))
+        end = min(date(y, m, monthrange(y, m)[1]), period.last_day)
+        out.append(measure_href("revenue_won", f"{period.first_day}..{end}"))
+    return out
 
 
 def data_span() -> tuple[Any, Any]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.metrics import MetricsResult, campaign_metrics, compared, previous_period
@@ -162,7 +164,11 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     perf = campaign_performance(period=period, model=request.GET.get("model", DEFAULT_MODEL),
                                 compare=scope_from(request).compare)
     key = "pipeline" if perf.attributed else "cost"
-    chart = charts.bar_chart([charts.Bar(r["name"], float(r.get(key) or 0)) for r in perf.rows[:12]],
+    # Each bar opens its campaign's page in the same period and model, as the name in the table does.
+    keep = f"{scope_from(request).query}&{urlencode({'model': perf.model})}"
+    chart = charts.bar_chart([charts.Bar(r["name"], float(r.get(key) or 0),
+                                         href=f"{reverse('campaign', args=[r['id']])}?{keep}" if r.get("id") else "")
+                              for r in perf.rows[:12]],
                              title=f"{'Attributed pipeline' if perf.attributed else 'Cost'} by campaign, {period.label}",
                              fmt=money)
     tables = {"campaigns": perf.table("campaigns")}

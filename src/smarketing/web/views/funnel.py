@@ -17,12 +17,14 @@ from smarketing.web.data.funnel import (
     filter_options,
     filters_label,
     funnel,
+    group_records_href,
     stage_changes,
 )
 from smarketing.web.data.measures import metrics
 from smarketing.web.formatting import days, integer, money, pct
 from smarketing.web.periods import scope_from
 from smarketing.web.tables import Column, Table
+from smarketing.web.templatetags.measures import measure_href
 from smarketing.web.views.common import domain_errors, page, period_context, period_from
 
 RESULTS_ID = "funnel-results"  # the part of the page the filter form swaps in place (HTMX)
@@ -57,6 +59,13 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
             steps.append((f"{r.label}s", float(r.volume)))
         else:
             steps.append((short.get(r.label, f"no {r.label}"), float(r.volume - data.stages[i - 1].volume)))
+    # The waterfall's totals open the cohort's records (as the stage table's figures do); the drops have no measure
+    # of their own (nobody lists the contacts who did not reach a stage), so they open nothing.
+    cohort_links = [measure_href(COHORT_MEASURES.get(r.stage, ""), period.key, data.filters)
+                    if COHORT_MEASURES.get(r.stage) else "" for r in data.stages]
+    waterfall_links = [cohort_links[0], *[""] * (len(steps) - 1), cohort_links[-1]] if steps else []
+    group_links = {i: group_records_href(metric, period, data.filters, data.dimension, str(r["key"]))
+                   for i, r in enumerate(data.breakdown)}
     dim_label = DIMENSIONS.get(data.dimension, data.dimension)
     shown = filters_label(data.filters, options)
     # Exports say what they show: the cohort and every filter applied.
@@ -84,7 +93,7 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
             Column("sql_to_opportunity", "SQL → opportunity", "pct"),
             Column("opportunity_to_customer", "Opportunity → customer", "pct"),
             Column("days_to_mql", "Median days lead → MQL", "days"), Column("won_value", "Won value", "money")],
-            data.breakdown, period=shown_scope),
+            data.breakdown, period=shown_scope, links=group_links),
     }
     partial = bool(request.htmx and request.htmx.target == RESULTS_ID  # type: ignore[attr-defined]
                    and not request.htmx.history_restore_request)  # type: ignore[attr-defined]
@@ -93,9 +102,10 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
         "active_filters": data.filters, "filters_label": shown, "removals": removals, "share_query": share,
         "results_id": RESULTS_ID, "partial": partial, "measures": measures, "stage_measures": stage_measures,
         "waterfall": charts.waterfall_chart(steps, title=f"Where the {period.label} cohort drops out",
-                                            end_label="Customers"),
+                                            end_label="Customers", hrefs=waterfall_links),
         "breakdown_chart": charts.bar_chart(
-            [charts.Bar(str(r["group"]), _charted(r.get(metric), metric_kind)) for r in data.breakdown[:10]],
+            [charts.Bar(str(r["group"]), _charted(r.get(metric), metric_kind), href=group_links[i])
+             for i, r in enumerate(data.breakdown[:10])],
             title=f"{metric_label} by {dim_label.lower()}", fmt=CHART_FORMATS[metric_kind]),
         "chart_metrics": CHART_METRICS, "chart_metric": metric, "clear_query": clear, "earlier": earlier,
         "changes": changes, "compared": measures is not None and measures.previous is not None,

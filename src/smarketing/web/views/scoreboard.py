@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from smarketing.core import clock
 from smarketing.web import charts
@@ -87,19 +89,24 @@ def home(request: HttpRequest) -> HttpResponse:
             period=f"last 7 days against {changes.last_label}"),
     }
     fmt_money = lambda v: money(v, pacing.currency)  # noqa: E731
+    feedback_href = f"{reverse('feedback')}?{urlencode({'period': period.key})}"
     context = {
         **period_context(request, period, error), "compare_offered": True,
         "playbook_version": version, "measures": measures, "compared": compared, "measures_computing": measures is None,
         "period_running": clock.now() < period.end, "pacing": pacing, "goals_spec": goals.spec, "funnel": fun,
         "stage_rows": stage_rows, "sla": sla, "perf": perf, "themes": themes, "changes": changes,
         "pacing_chart": charts.line_chart(pacing.series, title=f"Won revenue vs goal, {period.label}",
-                                          fmt=fmt_money, target=pacing.target_series),
+                                          fmt=fmt_money, target=pacing.target_series,
+                                          hrefs=sb.pacing_hrefs(period, [m for m, _ in pacing.series]),
+                                          value_name="Won to date", target_name="Planned to date"),
         "funnel_chart": charts.funnel_chart(
             [charts.Bar(r["label"], r["volume"] or 0, r["target"],
                         href=measure_href(r["measure"], period.key) if r["measure"] else "") for r in stage_rows],
             title=f"Funnel for the cohort entering in {period.label}"),
-        "theme_chart": charts.bar_chart([charts.Bar(t["theme"].replace("_", " ").capitalize(), t["revenue_at_stake"])
-                                         for t in themes], title="Open pipeline at stake by feedback", fmt=fmt_money),
+        # Feedback kinds have no record page; each bar opens the feedback page for the period, where the themes are.
+        "theme_chart": charts.bar_chart([charts.Bar(t["theme"], t["revenue_at_stake"], href=feedback_href)
+                                         for t in themes], title="Open pipeline at stake by feedback", fmt=fmt_money,
+                                        value_name="Open pipeline at stake"),
         "empty_hint": _empty_hint(sb.data_span()),
     }
     return page(request, "web/scoreboard.html", context, tables=tables)
