@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -217,7 +218,8 @@ def _rows_insert(model: Any, *, source: str, rows: list[dict[str, Any]]) -> None
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     now = clock.now()
     given = {"source": source, "created_at": now, "updated_at": now}
-    defaults = {f.attname: f.get_default() for f in fields}
+    # A choices default is an enum member (Stage.LEAD): its plain value, so a row of defaults needs no preparing
+    defaults = {f.attname: (d.value if isinstance(d := f.get_default(), enum.Enum) else d) for f in fields}
     # Why split: a text, whole-number or yes/no value (or None) is already what the database takes, and preparing
     # every cell through its field was a fifth of a large import; dates, amounts and JSON still go through theirs.
     plain = [f.attname for f in fields if isinstance(f, PLAIN_FIELDS) and not isinstance(f, models.JSONField)]
