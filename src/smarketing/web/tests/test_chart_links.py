@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from smarketing.web.tests.test_compare import two_quarters  # noqa: F401  (a fixture)
+from smarketing.web.tests.test_measures_agree import _cli_json
 
 
 class _Page(HTMLParser):
@@ -147,3 +148,24 @@ def test_a_change_is_coloured_by_whether_it_is_good_news(login):
     # given one MQL in Q3 and five in Q4: MQLs went up, which is good news
     p = page(login("viewer").get("/", {"period": "2026-Q4", "compare": "prev"}).content.decode())
     assert p.deltas["mqls_entered"] == "news-good"
+    # and the CLI's comparison says the same
+    cli = {m["name"]: m["change"] for m in _cli_json("metrics", "--period", "2026-Q4", "--compare", "prev")["measures"]}
+    assert cli["mqls_entered"]["good"] is True and cli["campaign_cost"]["good"] is None
+
+
+def test_feedback_theme_bars_open_their_theme_rows(world, login):
+    from datetime import UTC, datetime, timedelta
+
+    from smarketing.core import clock
+    from smarketing.feedback.services import feedback_record
+    from smarketing.feedback.theme_services import themes_rebuild
+
+    # given a theme run over this month's feedback
+    clock.freeze(datetime(2026, 11, 20, 12, tzinfo=UTC))
+    for text in ("The per-seat price is too high for them.", "Per-seat price again, too high for a team of 40."):
+        feedback_record(kind="objection", text=text, occurred_at=clock.now() - timedelta(days=2))
+    themes_rebuild(backend="tfidf")
+    html = login("marketing").get("/feedback/", {"period": "2026-Q4"}).content.decode()
+    # then each bar opens its theme's row on the page
+    bars = hrefs(chart(page(html), "Revenue at stake"))
+    assert bars and all(h.startswith("#theme-") and f'<tr id="{h[1:]}"' in html for h in bars)
