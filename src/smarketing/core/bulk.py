@@ -8,12 +8,32 @@ filled with the field's default, so a new field with a default needs no change i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from django.db import connection, models
 
+from smarketing.core.errors import ValidationFailed
+
 BATCH = 50_000
+
+
+class Keyed(Protocol):
+    @property
+    def source_key(self) -> str: ...
+
+
+def source_keys_once(rows: Iterable[Keyed], *, record: str) -> set[str]:
+    """The non-empty source keys of rows about to be written, refusing a key given twice in one call (the record
+    names the kind of row, e.g. "stage_change")."""
+    keys: set[str] = set()
+    for row in rows:
+        if row.source_key:
+            if row.source_key in keys:
+                raise ValidationFailed(f"source_key {row.source_key!r} appears twice in one import",
+                                       field="source_key", record=f"{record}:{row.source_key}")
+            keys.add(row.source_key)
+    return keys
 
 
 def _columns(model: type[models.Model], given: Sequence[str]) -> tuple[list[str], list[Any]]:

@@ -55,14 +55,9 @@ def _check(row: PastOpportunityStageChange) -> None:
 def opportunity_stage_changes_bulk_record(*, changes: list[PastOpportunityStageChange]) -> int:
     """Record past opportunity stage moves in the caller's transaction; rows whose source key is recorded are
     skipped, a key given twice is refused. Returns how many moves were recorded."""
-    keys: set[str] = set()
     for row in changes:
         _check(row)
-        if row.source_key:
-            if row.source_key in keys:
-                raise ValidationFailed(f"source_key {row.source_key!r} appears twice in one import",
-                                       field="source_key", record=f"opportunity_stage_change:{row.source_key}")
-            keys.add(row.source_key)
+    keys = bulk.source_keys_once(changes, record="opportunity_stage_change")
     recorded = set(opportunity_stage_change_times_by_source_key(keys=sorted(keys)))
     todo = [row for row in changes if not row.source_key or row.source_key not in recorded]
     if not todo:

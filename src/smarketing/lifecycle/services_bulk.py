@@ -107,14 +107,9 @@ def stage_changes_bulk_record(*, changes: list[PastStageChange], actor_kind: str
     """
     if actor_kind not in ActorKind.values:
         raise ValidationFailed(f"unknown actor kind {actor_kind!r}", field="actor_kind")
-    keys: set[str] = set()
     for row in changes:
         _check(row)
-        if row.source_key:
-            if row.source_key in keys:
-                raise ValidationFailed(f"source_key {row.source_key!r} appears twice in one import",
-                                       field="source_key", record=f"stage_change:{row.source_key}")
-            keys.add(row.source_key)
+    keys = bulk.source_keys_once(changes, record="stage_change")
     recorded: set[str] = set()
     key_list = sorted(keys)
     for start in range(0, len(key_list), CHUNK):
