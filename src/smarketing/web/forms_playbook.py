@@ -135,6 +135,13 @@ def _choices(enum: Any) -> list[tuple[str, str]]:
     return [(str(v), str(label)) for v, label in enum.choices]
 
 
+def _rule_head(path: str, rule: dict[str, Any], errors: _Errors) -> list[Control]:
+    """A scoring rule's id and description, the first two controls of every rule row."""
+    return [Control("id", f"{path}.id", "Rule id", _text(rule.get("id")), errors=errors.take(f"{path}.id")),
+            Control("description", f"{path}.description", "Description", _text(rule.get("description")),
+                    errors=errors.take(f"{path}.description"), size="l")]
+
+
 def _criteria_group(key: str, path: str, title: str, criteria: list[Any], errors: _Errors) -> Group:
     rows = []
     for j, c in enumerate(criteria or []):
@@ -232,9 +239,7 @@ def editor(content: Mapping[str, Any], problems: list[Problem] | None = None) ->
     for i, r in enumerate(_rows(content, "scoring.fit_rules")):
         p = f"scoring.fit_rules.{i}"
         fit_rows.append(Row(path=p, errors=errors.take(p), controls=[
-            Control("id", f"{p}.id", "Rule id", _text(r.get("id")), errors=errors.take(f"{p}.id")),
-            Control("description", f"{p}.description", "Description", _text(r.get("description")),
-                    errors=errors.take(f"{p}.description"), size="l"),
+            *_rule_head(p, r, errors),
             Control("points", f"{p}.points", "Points", _text(r.get("points")), "number",
                     errors=errors.take(f"{p}.points"), size="s")],
             groups=[_criteria_group("when", f"{p}.when", "When", r.get("when") or [], errors)]))
@@ -249,9 +254,7 @@ def editor(content: Mapping[str, Any], problems: list[Problem] | None = None) ->
     for i, r in enumerate(_rows(content, "scoring.engagement_rules")):
         p = f"scoring.engagement_rules.{i}"
         eng_rows.append(Row(path=p, errors=errors.take(p), controls=[
-            Control("id", f"{p}.id", "Rule id", _text(r.get("id")), errors=errors.take(f"{p}.id")),
-            Control("description", f"{p}.description", "Description", _text(r.get("description")),
-                    errors=errors.take(f"{p}.description"), size="l"),
+            *_rule_head(p, r, errors),
             Control("kind", f"{p}.kind", "Each", _text(r.get("kind")), "select", kinds, errors.take(f"{p}.kind")),
             Control("points", f"{p}.points", "Points", _text(r.get("points")), "number",
                     errors=errors.take(f"{p}.points"), size="s"),
