@@ -1,6 +1,6 @@
 """Start-up loads no heavy library: `smarketing --help`, `smarketing playbook show` and the web server's start
 (settings, URL conf, WSGI app) import only the frameworks; scikit-learn, pandas, ibis and the rest load when a
-command or page needs them."""
+command or page needs them, and the two commands do not load NumPy either."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from pathlib import Path
 
 HEAVY = ("sklearn", "scipy", "pandas", "numba", "duckdb", "ibis", "pyarrow", "torch", "sentence_transformers",
          "pyspark")
+# Loaded by the web server's URL conf (its views compute figures), but not by a command that needs none.
+CLI_HEAVY = (*HEAVY, "numpy")
 
 REPORT = f"""
 import json, sys
-print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
+print(json.dumps(sorted(m for m in {CLI_HEAVY!r} if m in sys.modules)))
 """
 
 CLI_HELP = """
@@ -77,4 +79,4 @@ def test_playbook_show_imports_no_heavy_library(tmp_path: Path) -> None:
 def test_web_start_imports_no_heavy_library(tmp_path: Path) -> None:
     # Given a fresh interpreter, when Django starts and loads the URL conf and the WSGI handler,
     # then no heavy library was imported.
-    assert _heavy_loaded(WEB_START, tmp_path) == []
+    assert [m for m in _heavy_loaded(WEB_START, tmp_path) if m in HEAVY] == []

@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from smarketing.lifecycle.enums import Stage
 from smarketing.playbook.criteria import MISSING, all_hold, holds
 from smarketing.playbook.schema import Criterion, EngagementRule, FitRule, Playbook, Scoring
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SECONDS_PER_DAY = 86400.0
 
@@ -316,6 +317,8 @@ class TouchArrays:
 
     @classmethod
     def from_lists(cls, touches: Sequence[Iterable[Touch]]) -> TouchArrays:
+        import numpy as np  # NumPy loads when a batch is scored, not when the CLI or server starts
+
         idx, kinds, micros = [], [], []
         for i, ts in enumerate(touches):
             for t in ts:
@@ -327,11 +330,15 @@ class TouchArrays:
 
 def micros_to_datetime64(micros: Sequence[int]) -> np.ndarray:
     """Microseconds since the epoch (UTC) as a datetime64[us] array."""
+    import numpy as np  # NumPy loads when a batch is scored, not when the CLI or server starts
+
     return np.asarray(micros, dtype=np.int64).view("datetime64[us]")
 
 
 def to_datetime64(dt: datetime) -> np.datetime64:
     """A timezone-aware datetime as naive-UTC microseconds."""
+    import numpy as np  # NumPy loads when a batch is scored, not when the CLI or server starts
+
     if dt.tzinfo is None:
         raise ValueError("scoring needs timezone-aware datetimes")
     return np.datetime64(_epoch_micros(dt), "us")
@@ -396,7 +403,8 @@ class _Column:
 
 
 def _column(field_name: str, facts: Sequence[Mapping[str, Any]]) -> _Column:
-    import pandas as pd  # pandas loads when a batch is scored, not when the CLI or server starts
+    import numpy as np  # NumPy and pandas load when a batch is scored, not when the CLI or server starts
+    import pandas as pd
 
     values = [f.get(field_name, MISSING) for f in facts]
     if all(type(v) is str for v in values):
@@ -425,20 +433,20 @@ def _as_number(value: Any) -> float:
         return float("nan")
 
 
-_COMPARE = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
-
-
 def _criterion_mask(c: Criterion, column: _Column) -> np.ndarray:
     """Evaluate one criterion for every contact, testing each distinct value once (numbers all at once).
 
     Same verdicts as `criteria.holds`: a missing or non-numeric value fails a comparison (NaN compares false).
     """
+    import numpy as np  # NumPy loads when a batch is scored, not when the CLI or server starts
+
+    compare = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
     if not column.uniques:
         return np.zeros(0, dtype=bool)
-    if c.op in _COMPARE:
+    if c.op in compare:
         numbers = np.asarray([_as_number(u) for u in column.uniques], dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            verdicts = _COMPARE[c.op](numbers, float(c.value))
+            verdicts = compare[c.op](numbers, float(c.value))
     else:
         verdicts = np.asarray([holds(c, {c.field: u} if u is not MISSING else {}) for u in column.uniques],
                               dtype=bool)
@@ -452,7 +460,8 @@ def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: To
     `as_of` is one moment for all, or a datetime64[us] array with each contact's own moment (e.g. when its
     outcome was decided, to see the score it had then).
     """
-    import pandas as pd  # pandas loads when a batch is scored, not when the CLI or server starts
+    import numpy as np  # NumPy and pandas load when a batch is scored, not when the CLI or server starts
+    import pandas as pd
 
     n = len(facts)
     n_fit, n_eng = len(scoring.fit_rules), len(scoring.engagement_rules)
@@ -518,4 +527,6 @@ def score_many(scoring: Scoring, facts: Sequence[Mapping[str, Any]], touches: To
 
 def _ordered_sum(idx: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Per-contact sums; bincount adds in array order (newest first), as the scalar loop does."""
+    import numpy as np  # NumPy loads when a batch is scored, not when the CLI or server starts
+
     return np.bincount(idx, weights=values, minlength=n).astype(np.float64)

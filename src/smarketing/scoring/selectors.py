@@ -8,7 +8,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -43,6 +42,8 @@ from smarketing.scoring.rules import (
 from smarketing.scoring.threshold import Outcome, Proposal, propose_threshold
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from smarketing.playbook.schema import Scoring as ScoringTerms
 
 CONTACT_FACT_FIELDS = ("email", "title", "buying_role", "lead_source", "country", "lifecycle_stage", "attributes")
@@ -72,6 +73,8 @@ def _facts_rows(contact_ids: Sequence[int] | None) -> list[dict[str, Any]]:
 
 def score_inputs(*, contact_ids: Sequence[int]) -> ScoreInputs:
     """Facts and touches of the given contacts (two queries however many contacts)."""
+    import numpy as np  # NumPy loads when scores are computed, not when the CLI or server starts
+
     rows = _facts_rows(contact_ids)
     ids = [r["id"] for r in rows]
     position = {cid: i for i, cid in enumerate(ids)}
@@ -304,6 +307,7 @@ def touch_columns(*, contact_ids: Sequence[int], until: datetime | None = None,
     Read in one query straight into arrays, without the ORM building and converting each row (a medium company
     has ~650,000 touchpoints); the SQL is still the ORM's, so it runs on every database.
     """
+    import numpy as np  # NumPy and pandas load when scores are computed, not when the CLI or server starts
     import pandas as pd
 
     ids = np.asarray(contact_ids, dtype=np.int64)
@@ -354,6 +358,8 @@ def threshold_outcomes(*, score: str, scoring: ScoringTerms | None = None,
     Set-based: the contacts' facts, their touchpoints (as columns), the decision times and the outcomes are
     each one read of a whole table, then every contact is scored at once by the rules' vectorised twin.
     """
+    import numpy as np  # NumPy loads when scores are computed, not when the CLI or server starts
+
     from smarketing.core import clock
     from smarketing.playbook.selectors import playbook_active_terms
     from smarketing.scoring import rules

@@ -23,8 +23,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -102,6 +100,8 @@ def _rate(num: int, den: int) -> float | None:
 
 def trade_off_table(outcomes: Sequence[Outcome], thresholds: Sequence[float]) -> list[ThresholdRow]:
     """For each threshold, what the MQLs at or above it would have yielded."""
+    import numpy as np  # here, not at module level: `smarketing --help` and app start-up must not load NumPy
+
     n = len(outcomes)
     scores = np.asarray([o.score for o in outcomes], dtype=float)
     accepted = np.asarray([o.accepted for o in outcomes], dtype=bool)
