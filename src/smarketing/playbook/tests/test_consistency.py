@@ -274,8 +274,8 @@ def test_the_playbook_page_states_the_threshold_from_its_one_home(client, users,
     html = client.get("/playbook/").content.decode()
     # then the heading and the MQL stage's entry test both say 50, and nothing says 60
     assert "MQL at 50 points" in html
-    assert "<code>score.total &gt;= 50</code> (the MQL threshold)" in html
-    assert "score.total &gt;= 60" not in html and "MQL at 60" not in html
+    assert "<code>Score total &gt;= 50</code> (the MQL threshold)" in html
+    assert "total &gt;= 60" not in html and "MQL at 60" not in html
 
 
 def test_a_stored_version_signed_under_older_rules_still_reads(active_playbook):
