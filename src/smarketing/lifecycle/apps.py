@@ -1,5 +1,3 @@
-from importlib import import_module
-
 from django.apps import AppConfig
 
 
@@ -11,13 +9,10 @@ class LifecycleConfig(AppConfig):
     def ready(self) -> None:
         from smarketing.campaigns import services as campaign_services
         from smarketing.lifecycle.hooks import contact_rescored, touchpoint_first_touch
+        from smarketing.scoring.services import RESCORE_HOOKS
 
         # Why hooks, not signals: campaigns and scoring declare the extension points the engine plugs into.
         if touchpoint_first_touch not in campaign_services.TOUCHPOINT_HOOKS:
             campaign_services.TOUCHPOINT_HOOKS.append(touchpoint_first_touch)
-        try:
-            rescore_hooks = getattr(import_module("smarketing.scoring.services"), "RESCORE_HOOKS", None)
-        except ImportError:
-            rescore_hooks = None
-        if rescore_hooks is not None and contact_rescored not in rescore_hooks:
-            rescore_hooks.append(contact_rescored)
+        if contact_rescored not in RESCORE_HOOKS:
+            RESCORE_HOOKS.append(contact_rescored)
