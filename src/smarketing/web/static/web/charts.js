@@ -53,6 +53,8 @@
     });
     if (o.grid && o.grid.smkLabelAxis === "y" && o.yAxis && o.yAxis.axisLabel) o.grid.left = o.yAxis.axisLabel.width + 12;
     if (o.tooltip) o.tooltip.formatter = tooltip;
+    // People who ask for less motion get the chart drawn at once (bars do not grow in).
+    if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) o.animation = false;
     [].concat(o.xAxis || []).forEach(function (axis) {
       if (axis.axisLabel && axis.axisLabel.rotate && o.grid) o.grid.bottom = Math.max(o.grid.bottom || 0, 72);
     });
