@@ -9,6 +9,7 @@ filled with the field's default, so a new field with a default needs no change i
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from django.db import connection, models
@@ -21,6 +22,25 @@ BATCH = 50_000
 class Keyed(Protocol):
     @property
     def source_key(self) -> str: ...
+
+
+class PastRow(Keyed, Protocol):
+    @property
+    def occurred_at(self) -> datetime: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+def past_row_check(row: PastRow, *, record: str) -> None:
+    """What every imported history row must hold: an aware time, a source key and a reason that fit their columns."""
+    if not isinstance(row.occurred_at, datetime) or row.occurred_at.tzinfo is None:
+        raise ValidationFailed(f"{record}: occurred_at must carry a time zone", field="occurred_at", record=record)
+    if len(row.source_key) > 128:
+        raise ValidationFailed(f"{record}: source_key is longer than 128 characters", field="source_key",
+                               record=record)
+    if len(row.reason) > 500:
+        raise ValidationFailed(f"{record}: reason is longer than 500 characters", field="reason", record=record)
 
 
 def source_keys_once(rows: Iterable[Keyed], *, record: str) -> set[str]:

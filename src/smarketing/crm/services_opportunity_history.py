@@ -42,13 +42,7 @@ def _check(row: PastOpportunityStageChange) -> None:
     if row.to_stage not in STAGES:
         raise ValidationFailed(f"{record}: unknown opportunity stage {row.to_stage!r}; stages are "
                                f"{OpportunityStage.values}", field="to_stage", record=record)
-    if not isinstance(row.occurred_at, datetime) or row.occurred_at.tzinfo is None:
-        raise ValidationFailed(f"{record}: occurred_at must carry a time zone", field="occurred_at", record=record)
-    if len(row.source_key) > 128:
-        raise ValidationFailed(f"{record}: source_key is longer than 128 characters", field="source_key",
-                               record=record)
-    if len(row.reason) > 500:
-        raise ValidationFailed(f"{record}: reason is longer than 500 characters", field="reason", record=record)
+    bulk.past_row_check(row, record=record)
 
 
 @transaction.atomic

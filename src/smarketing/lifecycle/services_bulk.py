@@ -78,13 +78,7 @@ def _check(row: PastStageChange) -> None:
     if row.to_stage not in STAGES:
         raise ValidationFailed(f"{record}: unknown stage {row.to_stage!r}; stages are {Stage.values}",
                                field="to_stage", record=record)
-    if not isinstance(row.occurred_at, datetime) or row.occurred_at.tzinfo is None:
-        raise ValidationFailed(f"{record}: occurred_at must carry a time zone", field="occurred_at", record=record)
-    if len(row.source_key) > 128:
-        raise ValidationFailed(f"{record}: source_key is longer than 128 characters", field="source_key",
-                               record=record)
-    if len(row.reason) > 500:
-        raise ValidationFailed(f"{record}: reason is longer than 500 characters", field="reason", record=record)
+    bulk.past_row_check(row, record=record)
 
 
 def _history(column: str, ids: list[int]) -> dict[int, list[tuple[datetime, int, str]]]:
