@@ -189,8 +189,9 @@ def scope_from(request: HttpRequest) -> Scope:
                 remembered = None
         scope = scope_resolve(raw, fallback=remembered, compare_default=bool(stored and stored.get("compare")))
         if session is not None and not scope.error and _filters_valid(scope.filters):
-            session[SESSION_KEY] = {"period": scope.period.key, "compare": "prev" if scope.compare else "",
-                                    "filters": scope.filters}
+            chosen = {"period": scope.period.key, "compare": "prev" if scope.compare else "", "filters": scope.filters}
+            if chosen != stored:  # an unchanged choice leaves the session unmodified: no session write per page
+                session[SESSION_KEY] = chosen
     elif stored:
         scope = scope_resolve({"period": stored.get("period", ""), "compare": stored.get("compare", ""),
                                **stored.get("filters", {})})
