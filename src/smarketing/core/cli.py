@@ -69,3 +69,23 @@ def register(app: typer.Typer) -> None:
         if batch:
             args.append("--batch")
         call_command("db_worker", *args)
+
+    @app.command()
+    def service() -> None:
+        """Keep the product loaded and run the CLI's commands in it, so each answers without the start-up cost
+        (`make demo` runs it; in production run it beside the server). Commands find it by the data folder;
+        SMARKETING_COMMAND_SERVICE=off makes a command run in its own process."""
+        from smarketing.cli import build_app, run
+        from smarketing.core.command_service import ServiceRunning, command_service_run
+        from smarketing.core.errors import DomainError
+        from smarketing.settings.env import command_socket_path
+
+        socket_path = command_socket_path()
+        if socket_path is None:
+            raise DomainError("SMARKETING_COMMAND_SERVICE is off: commands run in their own processes")
+        app_for_children = build_app()
+        try:
+            command_service_run(socket_path=socket_path, run=lambda argv: run(app_for_children, argv),
+                                log=typer.echo)
+        except ServiceRunning as exc:
+            raise DomainError(str(exc)) from None

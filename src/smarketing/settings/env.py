@@ -222,3 +222,25 @@ def load() -> Env:
         lake_url=_lake_url(data_dir),
         analytics_store=_choice("SMARKETING_ANALYTICS_STORE", "lake", {"lake", "live"}),
     )
+
+
+# The command service (`smarketing service`, see smarketing.core.command_service): the CLI asks it to run a
+# command in a process that has already loaded the product, when one listens on this data folder's socket.
+# These two are read before Django is set up, by the command's client, so they do not go through `load()`.
+COMMAND_SERVICE_OFF = {"0", "false", "no", "off"}
+
+
+def command_socket_path() -> Path | None:
+    """Where the data folder's command service listens, or None when the user turned the service off
+    (SMARKETING_COMMAND_SERVICE=off)."""
+    if os.environ.get("SMARKETING_COMMAND_SERVICE", "").strip().lower() in COMMAND_SERVICE_OFF:
+        return None
+    return Path(os.environ.get("SMARKETING_DATA_DIR", "data")).resolve() / "run" / "commands.sock"
+
+
+def settings_environment() -> dict[str, str]:
+    """The environment variables that settings are made from: a command may run in the command service only
+    when these are the same as the service's own (the service was set up from them)."""
+    return {name: value for name, value in os.environ.items()
+            if (name.startswith(("SMARKETING_", "DJANGO_")) or name == "DATABASE_URL")
+            and name != "SMARKETING_COMMAND_SERVICE"}
