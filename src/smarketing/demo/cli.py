@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
@@ -111,6 +113,18 @@ def _queue_start_work() -> None:
         typer.echo(f"the worker is computing {' and '.join(work)} (ready in about a minute)")
 
 
+def _start_beside(command: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `smarketing COMMAND` as its own process (as in production), with the same interpreter and
+    environment; its lines go to `<data dir>/COMMAND.log`, not over the server's output."""
+    from django.conf import settings
+
+    log_path = Path(settings.DATA_DIR) / f"{command}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "smarketing.cli", command], stdout=log,
+                                   stderr=subprocess.STDOUT)
+    return process, log_path
+
+
 def _print_logins(usernames: list[str], password: str) -> None:
     typer.echo("log in at /login/ with one user per role (password: " + password + "):")
     for username in usernames:
@@ -146,13 +160,15 @@ def register(app: typer.Typer) -> None:
                                                                      "before serving, so the first login answers at once"),
              worker: bool = typer.Option(True, "--worker/--no-worker",
                                          help="Also run the task worker (SLA checks, themes, won-deal outcomes, "
-                                              "warm figures) beside the server")) -> None:
+                                              "warm figures) beside the server"),
+             service: bool = typer.Option(True, "--service/--no-service",
+                                          help="Also run the command service, so `smarketing` commands typed "
+                                               "in another terminal answer without loading the product")) -> None:
         """Migrate, seed the demo company if the database is empty, print how to log in, then serve the app (and
         the task worker, so SLA breaches act, themes appear and figures are warm without a second terminal)."""
         import signal
-        import subprocess
-        import sys
 
+        from django.conf import settings
         from django.core.management import call_command
 
         from smarketing.core.cli import serve_app
@@ -177,24 +193,26 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"open http://{host}:{port}/login/ (stop with Ctrl+C)")
         # The worker is its own process (as in production), started with the same interpreter and environment, and
         # stopped with the server; its line per task goes to a log file, not over the server's output.
-        background = None
+        background: list[subprocess.Popen[bytes]] = []
         if worker:
-            from django.conf import settings
-
-            log_path = Path(settings.DATA_DIR) / "worker.log"
-            with log_path.open("ab") as log:
-                background = subprocess.Popen([sys.executable, "-m", "smarketing.cli", "worker"], stdout=log,
-                                              stderr=subprocess.STDOUT)
-            typer.echo(f"task worker running (pid {background.pid}); its log: {log_path}")
+            process, log_path = _start_beside("worker")
+            background.append(process)
+            typer.echo(f"task worker running (pid {process.pid}); its log: {log_path}")
             _queue_start_work()
+        if service:
+            process, log_path = _start_beside("service")
+            background.append(process)
+            typer.echo(f"command service running (pid {process.pid}): `smarketing` commands in another terminal "
+                       f"run in it (with SMARKETING_DATA_DIR={Path(settings.DATA_DIR)}); its log: {log_path}")
         # Why: a SIGTERM (a service manager, `kill`) must stop the worker too, as Ctrl+C does.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         try:
             serve_app(host=host, port=port)
         finally:
-            if background:
-                background.terminate()
+            for process in background:
+                process.terminate()
+            for process in background:
                 try:
-                    background.wait(timeout=10)
+                    process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    background.kill()
+                    process.kill()

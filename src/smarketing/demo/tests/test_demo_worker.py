@@ -73,6 +73,20 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
             # and the figures were computed before serving while the first theme run waits for the worker
             assert "this quarter's figures are ready" in log.read_text()
             assert "the worker is computing feedback themes" in log.read_text()
+            # and the command service runs beside them: a command typed in another terminal runs in it
+            found = re.search(r"command service running \(pid (\d+)\)", log.read_text())
+            assert found, log.read_text()[-2000:]
+            service = int(found.group(1))
+            service_log = tmp_path / "service.log"
+            until = time.monotonic() + 120
+            while "command service ready" not in (service_log.read_text() if service_log.exists() else ""):
+                assert time.monotonic() < until and _alive(service), "the command service did not start"
+                time.sleep(0.5)
+            typed = subprocess.run([str(BIN / "smarketing"), "funnel", "--from", "mql", "--to", "customer",
+                                    "--json"], env=env, capture_output=True, text=True, timeout=120, check=False)
+            assert typed.returncode == 0, typed.stderr
+            assert '"conversion' in typed.stdout
+            assert "ran `funnel --from mql --to customer --json`" in service_log.read_text()
         finally:
             # and stopping the demo stops its worker
             demo.send_signal(signal.SIGINT)
@@ -84,3 +98,5 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _alive(worker)
+    assert not _alive(service)
+    assert not (tmp_path / "run" / "commands.sock").exists()

@@ -1,0 +1,174 @@
+"""The command service runs a user's command in a warm child on the user's own terminal, with the same output,
+errors and exit status as a fresh process, and steps aside (the command runs in its own process) whenever it
+could answer differently: another configuration, a stale socket, changed code."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from smarketing.core.command_service import code_stamp
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SMARKETING_COMMAND_SERVICE"}}
+    return {**env, "DJANGO_SETTINGS_MODULE": "smarketing.settings.base", "SMARKETING_DATA_DIR": str(data_dir),
+            "DATABASE_URL": f"sqlite:///{data_dir / 'db.sqlite3'}", **extra}
+
+
+def _smarketing(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "smarketing"), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def _log_lines(log: Path, prefix: str) -> list[str]:
+    return [line for line in log.read_text().splitlines() if line.startswith(prefix)]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("service")
+    env = _env(data_dir)
+    done = _smarketing("migrate", env=env)
+    assert done.returncode == 0, done.stderr
+    log = data_dir / "service.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(BIN / "smarketing"), "service"], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while "command service ready" not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the service did not start within 120 s:\n" + log.read_text()
+        time.sleep(0.2)
+    yield data_dir, env, log, process
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def test_a_command_runs_in_the_service_with_the_output_of_a_fresh_process(service):
+    data_dir, env, log, _ = service
+    # given the service listening on the data folder
+    assert (data_dir / "run" / "commands.sock").exists()
+    # when the user runs a command, and the same command with the service turned off
+    served = _smarketing("playbook", "show", env=env)
+    alone = _smarketing("playbook", "show", env={**env, "SMARKETING_COMMAND_SERVICE": "off"})
+    # then both print the same, and only the first ran in the service (its log names it)
+    assert served.returncode == alone.returncode == 0, served.stderr + alone.stderr
+    assert served.stdout == alone.stdout
+    assert "Revenue team playbook" in served.stdout
+    assert len(_log_lines(log, "ran `playbook show`")) == 1
+
+
+def test_errors_and_exit_status_are_the_callers(service):
+    _, env, log, _ = service
+    # when a command fails on bad input
+    served = _smarketing("funnel", "--from", "nowhere", "--to", "customer", env=env)
+    alone = _smarketing("funnel", "--from", "nowhere", "--to", "customer",
+                        env={**env, "SMARKETING_COMMAND_SERVICE": "off"})
+    # then the caller gets the same message on stderr and the same status
+    assert served.returncode == alone.returncode != 0
+    assert served.stderr == alone.stderr
+    assert "nowhere" in served.stderr
+    assert re.search(rf"exit {served.returncode} in [0-9.]+s$", _log_lines(log, "ran `funnel --from nowhere")[-1])
+
+
+def test_another_configuration_runs_in_its_own_process(service):
+    _, env, log, _ = service
+    before = len(_log_lines(log, "ran `playbook show`"))
+    # when a command's settings differ from the service's (here its API rate)
+    done = _smarketing("playbook", "show", env={**env, "SMARKETING_API_RATE": "10/m"})
+    # then it still answers, in its own process: the service refused it
+    assert done.returncode == 0, done.stderr
+    assert len(_log_lines(log, "ran `playbook show`")) == before
+    assert "refused a command: another-configuration" in log.read_text()
+
+
+def test_help_and_commands_in_parallel(service):
+    _, env, log, _ = service
+    # when several commands run at once
+    processes = [subprocess.Popen([str(BIN / "smarketing"), *args], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+                 for args in (["--help"], ["playbook", "show"], ["funnel", "--from", "mql", "--to", "customer", "--json"], ["--help"])]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    # then each gets its own answer
+    assert all(p.returncode == 0 for p in processes), [o[1] for o in outputs]
+    assert "Usage: smarketing" in outputs[0][0] and outputs[0][0] == outputs[3][0]
+    assert outputs[2][0].lstrip().startswith("{")
+
+
+def test_ctrl_c_reaches_the_command_in_the_service(service):
+    _, env, log, _ = service
+    # given a long command running in the service (seeding the medium company takes tens of seconds)
+    client = subprocess.Popen([str(BIN / "smarketing"), "seed", "--size", "medium", "--force"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    # when the user presses Ctrl+C
+    client.send_signal(signal.SIGINT)
+    _, err = client.communicate(timeout=60)
+    # then the command stops (nothing is written: seeding is one transaction) with the status of an interrupt
+    assert client.returncode != 0
+    ran = _log_lines(log, "ran `seed --size medium --force`")
+    assert ran and " exit 0 " not in ran[-1], log.read_text()[-2000:]
+
+
+def test_a_socket_left_by_a_stopped_service_is_ignored(tmp_path):
+    # given a data folder whose socket file has no service behind it
+    env = _env(tmp_path)
+    assert _smarketing("migrate", env=env).returncode == 0
+    (tmp_path / "run").mkdir()
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(tmp_path / "run" / "commands.sock"))
+    stale.close()
+    # when the user runs a command
+    done = _smarketing("playbook", "show", env=env)
+    # then it runs in its own process as if no service were there
+    assert done.returncode == 0, done.stderr
+    assert "Revenue team playbook" in done.stdout
+
+
+def test_the_code_stamp_changes_when_a_module_changes(tmp_path, monkeypatch):
+    # given a package folder
+    (tmp_path / "pkg").mkdir()
+    module = tmp_path / "pkg" / "a.py"
+    module.write_text("x = 1\n")
+    monkeypatch.setattr("smarketing.core.command_service.PACKAGE_ROOT", tmp_path)
+    first = code_stamp()
+    # when a module is edited, or another added
+    os.utime(module, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    edited = code_stamp()
+    (tmp_path / "pkg" / "b.py").write_text("y = 2\n")
+    added = code_stamp()
+    # then the stamp moves each time, so a service started before refuses to run the new code
+    assert first != edited != added
+    assert added[0] == 2
+
+
+def test_sigterm_stops_the_service_and_removes_its_socket(tmp_path):
+    env = _env(tmp_path)
+    assert _smarketing("migrate", env=env).returncode == 0
+    process = subprocess.Popen([str(BIN / "smarketing"), "service"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    socket_path = tmp_path / "run" / "commands.sock"
+    deadline = time.monotonic() + 120
+    while not socket_path.exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    # a second service on the same folder is refused
+    second = _smarketing("service", env=env)
+    assert second.returncode == 2 and "already listens" in second.stderr
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, out
+    assert not socket_path.exists()
+    assert "command service stopped" in out
