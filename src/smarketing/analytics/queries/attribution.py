@@ -184,9 +184,9 @@ def _first_reach(engine: Any, level: Level, stage: str) -> ir.Table:
     return sc.group_by("subject").aggregate(reached_at=sc.occurred_at.min())
 
 
-def conversion_units(engine: Any, spec: AttributionQuery, touches: ir.Table) -> ir.Table:
-    """One row per conversion unit and per non-converting subject with touches:
-    (unit_key, subject, converted, value, end_epoch, opened_epoch, opportunity_id)."""
+def conversion_units(engine: Any, spec: AttributionQuery) -> ir.Table:
+    """One row per conversion unit: (unit_key, subject, converted, value, end_epoch, opened_epoch, opportunity_id).
+    The subjects with touches and no unit are added from the sorted touches (`_units_with_lonely`)."""
     import ibis  # loads when a query runs, not at start-up
 
     if spec.opportunity_based:
@@ -215,19 +215,10 @@ def conversion_units(engine: Any, spec: AttributionQuery, touches: ir.Table) -> 
                          value=_float(1) if spec.credit == "conversions" else j.v.fill_null(0.0),
                          end_epoch=epoch(j.reached_at), opened_epoch=ibis.null("int64"),
                          opportunity_id=ibis.null("int64"))
-    cols = ["unit_key", "subject", "converted", "value", "end_epoch", "opened_epoch", "opportunity_id"]
-    units = units.select(
+    return units.select(
         unit_key=units.unit_key.cast("int64"), subject=units.subject.cast("int64"), converted=units.converted,
         value=units.value.cast("float64"), end_epoch=units.end_epoch.cast("int64"),
         opened_epoch=units.opened_epoch.cast("int64"), opportunity_id=units.opportunity_id.cast("int64"))
-    last_touch = touches.group_by("subject").aggregate(last_epoch=touches.t_epoch.max())
-    # Subjects with touches but no conversion at all (negative keys never collide with record ids).
-    lonely = last_touch.anti_join(units, last_touch.subject == units.subject)
-    nulls = lonely.select(
-        unit_key=-lonely.subject, subject=lonely.subject, converted=ibis.literal(False),
-        value=_float(0), end_epoch=lonely.last_epoch, opened_epoch=ibis.null("int64"),
-        opportunity_id=ibis.null("int64"))
-    return units.union(nulls.select(*cols))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,24 +229,63 @@ class SubjectTouches:
     subject: np.ndarray
     t_epoch: np.ndarray
     touch_id: np.ndarray
-    channel: pa.Array
-    campaign_id: pa.Array
+    channel: np.ndarray  # per touch, its index in channel_names; -1 for a touch without a channel
+    channel_names: tuple[str, ...]
+    campaign_id: np.ndarray  # -1 where campaign_missing
+    campaign_missing: np.ndarray
+
+
+def stable_order(*keys: np.ndarray) -> np.ndarray:
+    """The permutation sorting by keys[0], then keys[1], and so on: stable argsorts from the last key to the first.
+    (A few integer passes in NumPy cost a fraction of an engine's ORDER BY that carries the strings along.)"""
+    order = np.argsort(keys[-1], kind="stable")
+    for key in reversed(keys[:-1]):
+        order = order[np.argsort(key[order], kind="stable")]
+    return order
 
 
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
-    """The level's touches, read once from the engine in that order; an embedded engine keeps them for the queries
-    it runs next (the roi's four journey builds, a page's several figures read the same touches)."""
+    """The level's touches, read once from the engine and put in that order; an embedded engine keeps them for the
+    queries it runs next (the roi's four journey builds, a page's several figures read the same touches)."""
+    import pyarrow.compute as pc  # loads when a query runs, not at start-up
+
     memo = engine.memo if engine.embedded else None
     if memo is not None and ("subject_touches", level) in memo:
         cached: SubjectTouches = memo["subject_touches", level]
         return cached
-    tt = engine.to_arrow(_subject_touches(engine, level).order_by(["subject", "t_epoch", "id"]))
-    found = SubjectTouches(subject=tt["subject"].to_numpy(zero_copy_only=False).astype(np.int64),
-                           t_epoch=tt["t_epoch"].to_numpy(zero_copy_only=False).astype(np.int64),
-                           touch_id=tt["id"].to_numpy(zero_copy_only=False).astype(np.int64),
-                           channel=tt["channel"].combine_chunks(), campaign_id=tt["campaign_id"].combine_chunks())
+    tt = engine.to_arrow(_subject_touches(engine, level))
+    subject = tt["subject"].to_numpy(zero_copy_only=False).astype(np.int64)
+    t_epoch = tt["t_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
+    touch_id = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64)
+    order = stable_order(subject, t_epoch, touch_id)
+    # The strings are coded once here; journeys take integer codes.
+    channel = pc.dictionary_encode(tt["channel"].combine_chunks())
+    campaign = tt["campaign_id"].combine_chunks()
+    found = SubjectTouches(
+        subject=subject[order], t_epoch=t_epoch[order], touch_id=touch_id[order],
+        channel=channel.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)[order],
+        channel_names=tuple(str(x) for x in channel.dictionary.to_pylist()),
+        campaign_id=campaign.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order],
+        campaign_missing=campaign.is_null().to_numpy(zero_copy_only=False).astype(bool)[order])
     if memo is not None:
         memo["subject_touches", level] = found
+    return found
+
+
+def _lead_epochs(engine: Any, level: Level) -> tuple[np.ndarray, np.ndarray]:
+    """Each subject's first MQL epoch, sorted by subject (an embedded engine keeps them, as the touches)."""
+    memo = engine.memo if engine.embedded else None
+    if memo is not None and ("lead_epochs", level) in memo:
+        cached: tuple[np.ndarray, np.ndarray] = memo["lead_epochs", level]
+        return cached
+    lead = engine.to_arrow(_first_reach(engine, level, LEAD_STAGE).mutate(
+        lead_epoch=lambda t: epoch(t.reached_at)).select("subject", "lead_epoch"))
+    s = lead["subject"].to_numpy(zero_copy_only=False).astype(np.int64)
+    e = lead["lead_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(s)
+    found = (s[order], e[order])
+    if memo is not None:
+        memo["lead_epochs", level] = found
     return found
 
 
@@ -288,63 +318,93 @@ def _journey_ranges(st: SubjectTouches, subjects: np.ndarray, end: np.ndarray,
     return lo, hi
 
 
-def _codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, tuple[str, ...]]:
-    import pyarrow as pa  # loads when a query runs, not at start-up
-    import pyarrow.compute as pc
+def _codes_first_seen(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes into `labels` recoded in order of first appearance (equal labels merged), with their names: the
+    coding a dictionary encoding of the labels in this order gives."""
+    canonical: dict[str, int] = {}
+    merged = np.array([canonical.setdefault(label, len(canonical)) for label in labels], dtype=np.int64)
+    distinct = list(canonical)
+    if codes.shape[0] == 0:
+        return np.zeros(0, dtype=np.int32), ()
+    codes = merged[codes]
+    present, first = np.unique(codes, return_index=True)
+    seen = present[np.argsort(first)]
+    rank = np.zeros(len(distinct), dtype=np.int32)
+    rank[seen] = np.arange(seen.shape[0], dtype=np.int32)
+    return rank[codes], tuple(distinct[i] for i in seen)
 
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    enc = pc.dictionary_encode(values)
-    names = tuple(str(x) for x in enc.dictionary.to_pylist())
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), names
+
+def _channel_codes(st: SubjectTouches, take: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The taken touches' channels coded in order of first appearance; a touch without one reads "other"."""
+    codes = st.channel[take]
+    missing = len(st.channel_names)
+    return _codes_first_seen(np.where(codes < 0, missing, codes), [*st.channel_names, "other"])
+
+
+def _campaign_codes(st: SubjectTouches, take: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The taken touches' campaigns (their ids as text, NO_CAMPAIGN without one) coded in order of first appearance."""
+    ids, missing = st.campaign_id[take], st.campaign_missing[take]
+    known = np.unique(ids[~missing])
+    codes = np.where(missing, known.shape[0], np.searchsorted(known, ids))
+    return _codes_first_seen(codes, [*(str(int(i)) for i in known), NO_CAMPAIGN])
+
+
+def _unit_arrays(ut: pa.Table, st: SubjectTouches) -> dict[str, np.ndarray]:
+    """The conversion units as arrays, plus one non-converting unit per subject with touches and no unit (its
+    key the negated subject, which never collides with a record id; it ends at the subject's last touch)."""
+    def col(name: str, fill: int | None = None) -> np.ndarray:
+        c = ut[name] if fill is None else ut[name].fill_null(fill)
+        return c.to_numpy(zero_copy_only=False)
+
+    units = {"keys": col("unit_key").astype(np.int64), "subjects": col("subject").astype(np.int64),
+             "conv": col("converted").astype(np.float64), "value": col("value").astype(np.float64),
+             "end": col("end_epoch").astype(np.float64),
+             "end_at": col("end_epoch", -FAR_FUTURE).astype(np.int64),
+             "opened": col("opened_epoch", -1).astype(np.int64), "opp_ids": col("opportunity_id", -1).astype(np.int64)}
+    if st.subject.shape[0] == 0:
+        return units
+    last = np.flatnonzero(np.r_[st.subject[1:] != st.subject[:-1], True])
+    lonely = last[~np.isin(st.subject[last], units["subjects"])]
+    subj, last_epoch = st.subject[lonely], st.t_epoch[lonely]
+    n = subj.shape[0]
+    lonely_units = {"keys": -subj, "subjects": subj, "conv": np.zeros(n), "value": np.zeros(n),
+                    "end": last_epoch.astype(np.float64), "end_at": last_epoch,
+                    "opened": np.full(n, -1, dtype=np.int64), "opp_ids": np.full(n, -1, dtype=np.int64)}
+    return {k: np.concatenate([v, lonely_units[k]]) for k, v in units.items()}
 
 
 def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
     """Run the relational part on the engine and encode the result as integer journeys."""
-    import pyarrow as pa  # loads when a query runs, not at start-up
-    import pyarrow.compute as pc
+    from smarketing.analytics.kernels import Journeys  # loads when a query runs, not at start-up
 
-    from smarketing.analytics.kernels import Journeys
-
-    touches = _subject_touches(engine, spec.level)
-    units = conversion_units(engine, spec, touches)
-    ut = engine.to_arrow(units)
-    lead = engine.to_arrow(_first_reach(engine, spec.level, LEAD_STAGE).mutate(
-        lead_epoch=lambda t: epoch(t.reached_at)).select("subject", "lead_epoch"))
     st = subject_touches(engine, spec.level)
-
-    keys = ut["unit_key"].to_numpy(zero_copy_only=False).astype(np.int64)
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    conv = ut["converted"].to_numpy(zero_copy_only=False).astype(np.float64)[order]
-    value = np.nan_to_num(ut["value"].to_numpy(zero_copy_only=False).astype(np.float64))[order] * conv
-    end = ut["end_epoch"].to_numpy(zero_copy_only=False).astype(np.float64)[order]
-    opened = ut["opened_epoch"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
-    opp_ids = ut["opportunity_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
-    subjects = ut["subject"].to_numpy(zero_copy_only=False).astype(np.int64)[order]
+    u = _unit_arrays(engine.to_arrow(conversion_units(engine, spec)), st)
+    order = np.argsort(u["keys"], kind="stable")
+    keys = u["keys"][order]
+    conv = u["conv"][order]
+    value = np.nan_to_num(u["value"])[order] * conv
+    end = u["end"][order]
+    opened, opp_ids, subjects = u["opened"][order], u["opp_ids"][order], u["subjects"][order]
 
     # Each journey is a run of its subject's sorted touches: gather the runs in unit order (touches by time, id).
     # (A unit with no end holds no touch, as `touch <= NULL` holds for none.)
-    end_at = ut["end_epoch"].fill_null(-FAR_FUTURE).to_numpy(zero_copy_only=False).astype(np.int64)[order]
-    lo, hi = _journey_ranges(st, subjects, end_at, spec.window_days)
+    lo, hi = _journey_ranges(st, subjects, u["end_at"][order], spec.window_days)
     lengths = hi - lo
     journey = np.repeat(np.arange(keys.shape[0], dtype=np.int64), lengths)
     starts = np.zeros(keys.shape[0] + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
     take = np.arange(journey.shape[0], dtype=np.int64) - np.repeat(starts[:-1] - lo, lengths)
     t_epoch, touch_id = st.t_epoch[take], st.touch_id[take]
-    picked = pa.array(take)
-    ch_codes, ch_names = _codes(st.channel.take(picked).fill_null("other"))
-    camp = st.campaign_id.take(picked)
-    camp_keys = pc.if_else(pc.is_null(camp), pa.scalar(NO_CAMPAIGN), pc.cast(camp, pa.string()))
-    cp_codes, cp_names = _codes(camp_keys)
+    ch_codes, ch_names = _channel_codes(st, take)
+    cp_codes, cp_names = _campaign_codes(st, take)
 
     n = keys.shape[0]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(journey, minlength=n), out=offsets[1:])
     days = t_epoch.astype(np.float64) / 86400.0
     pos = np.arange(journey.shape[0]) - offsets[:-1][journey]
-    lead_pos = _last_position_at_or_before(journey, pos, t_epoch, _lookup(lead, subjects), n)
+    lead_pos = _last_position_at_or_before(journey, pos, t_epoch, _lookup(_lead_epochs(engine, spec.level),
+                                                                          subjects), n)
     opp_pos = np.where(opened >= 0, _last_position_at_or_before(journey, pos, t_epoch, opened, n), -1)
     by_channel = Journeys(offsets=offsets, codes=ch_codes, names=ch_names, conversions=conv, value=value,
                           nulls=1.0 - conv, times=days, end_times=end / 86400.0, lead_pos=lead_pos, opp_pos=opp_pos)
@@ -353,14 +413,11 @@ def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
                        opportunity_ids=opp_ids, subject_ids=subjects, campaign_keys=cp_names)
 
 
-def _lookup(table: pa.Table, subjects: np.ndarray) -> np.ndarray:
+def _lookup(lead: tuple[np.ndarray, np.ndarray], subjects: np.ndarray) -> np.ndarray:
     """Per unit, the subject's first MQL epoch (-1 when it never became one)."""
-    s = table["subject"].to_numpy(zero_copy_only=False).astype(np.int64)
-    e = table["lead_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
+    s, e = lead
     if s.size == 0:
         return np.full(subjects.shape[0], -1, dtype=np.int64)
-    order = np.argsort(s)
-    s, e = s[order], e[order]
     i = np.clip(np.searchsorted(s, subjects), 0, s.size - 1)
     return np.where(s[i] == subjects, e[i], -1)
 
