@@ -3,6 +3,11 @@
 too (the engine's limit), and (b) the path before the history store (`SMARKETING_ANALYTICS_STORE=live`: tables
 read through Django into Arrow on every command), all in the same run.
 
+Each command is timed twice: with `smarketing service` running on the data folder (as `make demo` runs it, and as
+production runs it beside the server: the command's process hands the work to a forked child of the warm service)
+and in its own process only (`SMARKETING_COMMAND_SERVICE=off`: it imports and sets everything up itself). Both
+print the same JSON (checked here, "as of" times aside).
+
     python benchmarks/e2e.py                       # the medium demo, seeded into its own temporary data dir
     python benchmarks/e2e.py --size large --runs 1
     python benchmarks/e2e.py --data-dir DIR        # a data dir already seeded (seeded if it has no demo)
@@ -19,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # The core work of each command in plain DuckDB SQL over the lake (month partitions for the history, one folder
@@ -98,11 +105,44 @@ def best_of(argv: list[str], env: dict[str, str], runs: int) -> float:
     return min(timed(argv, env) for _ in range(runs))
 
 
+def _without_times(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_times(v) for k, v in value.items() if "as_of" not in k}
+    if isinstance(value, list):
+        return [_without_times(v) for v in value]
+    return value
+
+
+def same_output(argv: list[str], env: dict[str, str], alone_env: dict[str, str]) -> None:
+    outputs = [subprocess.run(argv, env=e, capture_output=True, text=True, check=True).stdout for e in (env, alone_env)]
+    if "--json" in argv and _without_times(json.loads(outputs[0])) != _without_times(json.loads(outputs[1])):
+        raise SystemExit(f"{' '.join(argv)}: the service and a process of its own printed different results")
+
+
+@contextmanager
+def command_service(cli: str, env: dict[str, str], data_dir: str) -> Iterator[None]:
+    """`smarketing service` on the data folder for the duration (as `make demo` runs it)."""
+    log = Path(data_dir) / "service.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen([cli, "service"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while "command service ready" not in log.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the command service did not start:\n" + log.read_text()[-3000:])
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="medium", choices=["medium", "large"])
     parser.add_argument("--data-dir", help="a data folder (default: a temporary one, seeded with --size)")
     parser.add_argument("--runs", type=int, default=3, help="processes per command; the best is reported")
+    parser.add_argument("--no-before", action="store_true", help="skip the path before the history store")
     args = parser.parse_args()
 
     cli = str(Path(sys.executable).with_name("smarketing"))
@@ -129,17 +169,25 @@ def main() -> None:
         print(f"{args.size} demo: {counts.get('contacts', 0):,} contacts, {counts.get('touchpoints', 0):,} "
               f"touchpoints, {counts.get('stage_changes', 0):,} stage changes; best of {args.runs} whole processes",
               flush=True)
-        for label, argv, plain, switchable in COMMANDS:
-            ours = best_of([cli, *argv], env, args.runs)
-            peer = best_of([sys.executable, "-c", PLAIN[plain], lake], env, args.runs)
-            before = best_of([cli, *argv], live_env, args.runs) if switchable else None
-            rows.append((label, ours, peer, before))
-            print(f"  {label}: {ours:.2f} s", flush=True)
+        alone_env = {**env, "SMARKETING_COMMAND_SERVICE": "off"}
+        with command_service(cli, env, data_dir):
+            for label, argv, plain, switchable in COMMANDS:
+                same_output([cli, *argv], env, alone_env)
+                served = best_of([cli, *argv], env, args.runs)
+                alone = best_of([cli, *argv], alone_env, args.runs)
+                peer = best_of([sys.executable, "-c", PLAIN[plain], lake], env, args.runs)
+                before = (best_of([cli, *argv], {**live_env, "SMARKETING_COMMAND_SERVICE": "off"}, args.runs)
+                          if switchable and not args.no_before else None)
+                rows.append((label, served, alone, peer, before))
+                print(f"  {label}: {served:.2f} s with the service, {alone:.2f} s alone, plain {peer:.2f} s",
+                      flush=True)
 
-    print(f"\n{'command':<46} {'now':>7} {'plain DuckDB':>13} {'now/plain':>10} {'before':>8} {'before/now':>11}")
-    for label, ours, peer, before in rows:
-        tail = f"{before:>7.2f}s {before / ours:>10.1f}x" if before is not None else f"{'-':>8} {'-':>11}"
-        print(f"{label:<46} {ours:>6.2f}s {peer:>12.2f}s {ours / peer:>9.1f}x {tail}")
+    print(f"\n{'command':<46} {'service':>8} {'alone':>7} {'plain DuckDB':>13} {'service/plain':>14} "
+          f"{'alone/plain':>12} {'before':>8} {'before/alone':>13}")
+    for label, served, alone, peer, before in rows:
+        tail = f"{before:>7.2f}s {before / alone:>12.1f}x" if before is not None else f"{'-':>8} {'-':>13}"
+        print(f"{label:<46} {served:>7.2f}s {alone:>6.2f}s {peer:>12.2f}s {served / peer:>13.1f}x "
+              f"{alone / peer:>11.1f}x {tail}")
 
 
 if __name__ == "__main__":
