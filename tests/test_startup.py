@@ -1,14 +1,22 @@
 """Start-up loads no heavy library: `smarketing --help`, `smarketing playbook show` and the web server's start
 (settings, URL conf, WSGI app) import only the frameworks; scikit-learn, pandas, ibis and the rest load when a
-command or page needs them, and the two commands do not load NumPy either."""
+command or page needs them, and the two commands do not load NumPy either. `smarketing --help` loads no Django
+and each command's help sets no Django up, from an index of commands that matches what the modules register."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
 import sys
+from importlib import import_module
 from pathlib import Path
+
+import typer
+from typer.main import get_group
+
+from smarketing.commands import COMMAND_MODULES, COMMANDS, module_commands
 
 HEAVY = ("sklearn", "scipy", "pandas", "numba", "duckdb", "ibis", "pyarrow", "torch", "sentence_transformers",
          "pyspark")
@@ -51,9 +59,9 @@ def _env(data_dir: Path) -> dict[str, str]:
     return {**env, "DJANGO_SETTINGS_MODULE": "smarketing.settings.test", "SMARKETING_DATA_DIR": str(data_dir)}
 
 
-def _run(code: str, data_dir: Path) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", code], env=_env(data_dir), capture_output=True, text=True,
-                          timeout=120)
+def _run(code: str, data_dir: Path, columns: int | None = None) -> list[str]:
+    env = _env(data_dir) if columns is None else {**_env(data_dir), "COLUMNS": str(columns)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()
 
@@ -65,6 +73,56 @@ def _heavy_loaded(code: str, data_dir: Path) -> list[str]:
 def test_cli_help_imports_no_heavy_library(tmp_path: Path) -> None:
     # Given a fresh interpreter, when `smarketing --help` runs, then no heavy library was imported.
     assert _heavy_loaded(CLI_HELP, tmp_path) == []
+
+
+def test_cli_help_loads_no_django_and_lists_every_command(tmp_path: Path) -> None:
+    # Given a fresh interpreter, when `smarketing --help` runs, then Django was not even imported and the listing
+    # names every command with the first line of its help.
+    code = """
+import sys
+from smarketing.cli import main
+try:
+    main(["--help"])
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print("django loaded:", "django" in sys.modules)
+"""
+    out = "\n".join(_run(code, tmp_path, columns=250))
+    assert out.endswith("django loaded: False")
+    for name, (_, help_text) in COMMANDS.items():
+        assert f" {name} " in out and help_text.splitlines()[0] in out, name
+
+
+def test_each_command_help_sets_no_django_up(tmp_path: Path) -> None:
+    # Given a fresh interpreter, when `smarketing NAME --help` runs for every command (so every command module
+    # is imported), then each printed its own help and Django was never set up.
+    code = f"""
+import sys
+from django.apps import apps
+from smarketing.cli import main
+for name in {list(COMMANDS)!r}:
+    try:
+        main([name, "--help"])
+    except SystemExit as exc:
+        assert exc.code in (0, None), (name, exc.code)
+print("django set up:", apps.ready)
+"""
+    lines = _run(code, tmp_path, columns=250)
+    assert lines[-1] == "django set up: False"
+    usages = [line.strip() for line in lines if line.strip().startswith("Usage: smarketing ")]
+    assert [usage.split()[2] for usage in usages] == list(COMMANDS)
+
+
+def test_command_index_matches_the_registered_commands() -> None:
+    # Given every command module registered into one app, as before commands loaded lazily, when its commands are
+    # listed, then the index names the same commands, each with its module and the first paragraph of its help.
+    app = typer.Typer()
+    for module in COMMAND_MODULES:
+        import_module(module).register(app)
+    registered = get_group(app).commands
+    module_of = {name: module for module in COMMAND_MODULES for name in module_commands(module).commands}
+    assert {name: (module_of[name], inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0])
+            for name, command in registered.items()} == COMMANDS
 
 
 def test_playbook_show_imports_no_heavy_library(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The `smarketing` command. Each domain app contributes commands through `<app>/cli.py: register(app)`.
 
-Django is set up before any app module is imported, so command modules may import models freely.
+A command's module is imported only when the command line names it, and Django is set up just before a command's
+own code runs (smarketing.commands): `smarketing --help` and a command group's help load neither.
 Domain and configuration errors are printed without a traceback and exit with status 2.
 When `smarketing service` listens on the data folder, a command typed by the user runs in a child of that warm
 process instead of here (smarketing.core.command_client): only the standard library loads before that check.
@@ -10,37 +11,25 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import typer
 
-COMMAND_MODULES = [
-    "smarketing.core.cli",
-    "smarketing.team.cli",
-    "smarketing.playbook.cli",
-    "smarketing.demo.cli",
-    "smarketing.ingest.cli",
-    "smarketing.scoring.cli",
-    "smarketing.lifecycle.cli",
-    "smarketing.analytics.cli",
-    "smarketing.analytics.attribution_cli",
-    "smarketing.analytics.store.cli",
-    "smarketing.feedback.cli",
-    "smarketing.campaigns.cli",
-]
-
 
 def build_app() -> typer.Typer:
+    """Every command of the product; a command's module loads when the command line names it."""
     import typer
 
-    app = typer.Typer(help="smarketing: one revenue team for marketing and sales.", no_args_is_help=True,
-                      pretty_exceptions_enable=False, add_completion=False)
-    for name in COMMAND_MODULES:
-        register = getattr(import_module(name), "register", None)
-        if register is not None:
-            register(app)
+    from smarketing.commands import LazyCommands
+
+    app = typer.Typer(cls=LazyCommands, help="smarketing: one revenue team for marketing and sales.",
+                      no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+    @app.callback()
+    def commands() -> None:
+        pass
+
     return app
 
 
@@ -63,15 +52,24 @@ def setup() -> None:
         _fail(str(exc))
 
 
-def run(app: typer.Typer, argv: list[str]) -> None:
-    """Run one command line; raises SystemExit with its status, as a console script does."""
+def _user_error(exc: Exception) -> bool:
     from smarketing.core.errors import DomainError
-    from smarketing.playbook.schema import PlaybookInvalid
     from smarketing.settings.env import ConfigError
 
+    if isinstance(exc, (DomainError, ConfigError)):
+        return True
+    # Why not imported: the playbook schema loads pydantic, and only a command that loaded it can raise this.
+    schema = sys.modules.get("smarketing.playbook.schema")
+    return schema is not None and isinstance(exc, schema.PlaybookInvalid)
+
+
+def run(app: typer.Typer, argv: list[str]) -> None:
+    """Run one command line; raises SystemExit with its status, as a console script does."""
     try:
         app(args=argv, prog_name="smarketing", standalone_mode=True)
-    except (DomainError, PlaybookInvalid, ConfigError) as exc:
+    except Exception as exc:
+        if not _user_error(exc):
+            raise
         _fail(getattr(exc, "message", None) or str(exc))
 
 
@@ -85,7 +83,6 @@ def main(argv: list[str] | None = None) -> None:
         status = run_through_service(argv, command_socket_path(), settings_environment())
         if status is not None:
             raise SystemExit(status)
-    setup()
     run(build_app(), argv)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from smarketing.ingest.enums import ImportStatus
-from smarketing.ingest.models import ImportRun
+
+if TYPE_CHECKING:
+    from smarketing.ingest.models import ImportRun
 
 FILES = typer.Argument(..., help="Export files (the kind of each is detected from its header)")
 DRY_RUN = typer.Option(False, "--dry-run", help="Report what would be created, updated and appended; write nothing")

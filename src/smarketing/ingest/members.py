@@ -32,12 +32,12 @@ import typer
 from django.db import transaction
 
 from smarketing.campaigns.enums import MemberStatus
-from smarketing.campaigns.selectors import campaign_ids_by_source
-from smarketing.campaigns.services import campaign_members_upsert_many
 from smarketing.core.validation import activity_window_problem
-from smarketing.crm.selectors import contact_ids_by_email, contact_ids_by_source
 from smarketing.ingest.csvfile import Problem, problems_error
 from smarketing.ingest.readers import read_table
+
+# Models, services and selectors load in the functions that use them: the CLI imports this module before Django
+# is set up (smarketing.commands).
 
 DEFAULT_SOURCE = "salesforce"
 REQUIRED = ("Campaign ID", "Member Status", "Created Date")
@@ -88,6 +88,9 @@ def parse_status(text: str) -> str | None:
 
 def read_members(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, Any]]:
     """Parse and check every row; all problems are raised together, each naming its line and column."""
+    from smarketing.campaigns.selectors import campaign_ids_by_source
+    from smarketing.crm.selectors import contact_ids_by_email, contact_ids_by_source
+
     # Read as the report is exported: its footer (Grand Totals, Confidential, Copyright) left out, cross-object
     # prefixes (`Campaign: Campaign ID`) read by the name after them.
     table = read_table(path)
@@ -168,6 +171,8 @@ def read_members(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, 
 
 def members_import(*, path: Path, source: str = DEFAULT_SOURCE) -> MemberImportResult:
     """Import a Campaign Members report, all or nothing; re-importing the same file changes nothing."""
+    from smarketing.campaigns.services import campaign_members_upsert_many
+
     rows = read_members(path, source=source)
     with transaction.atomic():
         created, updated = campaign_members_upsert_many(members=rows)

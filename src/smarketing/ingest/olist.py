@@ -22,14 +22,14 @@ import typer
 from django.db import transaction
 
 from smarketing.campaigns.enums import Channel, TouchKind
-from smarketing.campaigns.services import campaigns_bulk_create, touchpoints_bulk_record
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.validation import activity_window_problem
 from smarketing.crm.enums import OpportunityStage, Outcome
-from smarketing.crm.services import accounts_bulk_create, contacts_bulk_create, opportunities_bulk_create
 from smarketing.ingest.csvfile import read_csv
 from smarketing.lifecycle.enums import Stage
-from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
+
+# Services load in the function that uses them: the CLI imports this module before Django is set up
+# (smarketing.commands).
 
 SOURCE = "olist"
 MQL_FILE = "olist_marketing_qualified_leads_dataset.csv"
@@ -191,6 +191,10 @@ def olist_import(*, folder: Path) -> OlistImportReport:
     opportunities), campaigns (a campaign per landing page, each MQL's first touchpoint) and lifecycle (each
     MQL's lead and MQL stage changes at first contact, customer at the won date, for the contact and its seller).
     """
+    from smarketing.campaigns.services import campaigns_bulk_create, touchpoints_bulk_record
+    from smarketing.crm.services import accounts_bulk_create, contacts_bulk_create, opportunities_bulk_create
+    from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
+
     mqls, deals = olist_read(folder)
     report = OlistImportReport()
     deal_by_mql = {d.mql_id: d for d in deals}

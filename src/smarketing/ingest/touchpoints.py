@@ -31,14 +31,12 @@ import typer
 from django.db import transaction
 
 from smarketing.campaigns.enums import Channel, TouchKind
-from smarketing.campaigns.selectors import campaign_ids_existing
-from smarketing.campaigns.services import touchpoints_record_many
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.validation import activity_window_problem
-from smarketing.crm.selectors import contact_accounts_by_id, contact_ids_by_email
 from smarketing.ingest.csvfile import Problem, problems_error, read_csv
-from smarketing.scoring.services import rescore_deferred
-from smarketing.team.selectors import user_ids_by_login
+
+# Services and selectors load in the functions that use them: the CLI imports this module before Django is set
+# up (smarketing.commands).
 
 DEFAULT_SOURCE = "csv"
 REQUIRED = ("channel", "kind", "occurred_at")
@@ -67,6 +65,10 @@ def _is_id(text: str) -> bool:
 
 def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[str, Any]]:
     """Parse and check every row; all problems are raised together, each naming its line and column."""
+    from smarketing.campaigns.selectors import campaign_ids_existing
+    from smarketing.crm.selectors import contact_accounts_by_id, contact_ids_by_email
+    from smarketing.team.selectors import user_ids_by_login
+
     table = read_csv(path)
     if not source or len(source) > 32:
         raise ValidationFailed(f"source {source!r} must be 1 to 32 characters", field="source")
@@ -169,6 +171,9 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
 
 def touchpoints_import(*, path: Path, source: str = DEFAULT_SOURCE) -> TouchpointImportResult:
     """Import a touchpoints CSV, all or nothing; rows already imported (same source and source_id) are skipped."""
+    from smarketing.campaigns.services import touchpoints_record_many
+    from smarketing.scoring.services import rescore_deferred
+
     rows = read_touchpoints(path, source=source)
     with rescore_deferred(), transaction.atomic():
         created = touchpoints_record_many(touchpoints=rows)

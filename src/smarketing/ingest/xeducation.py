@@ -31,16 +31,14 @@ import typer
 from django.db import transaction
 
 from smarketing.campaigns.enums import Channel, TouchKind
-from smarketing.campaigns.services import touchpoints_bulk_record
 from smarketing.core import clock
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.validation import activity_window_problem
-from smarketing.crm.selectors import contact_ids_by_source, contact_stages_by_id
-from smarketing.crm.services import contacts_upsert_by_source
 from smarketing.ingest.csvfile import read_csv
 from smarketing.lifecycle.enums import Stage
-from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
-from smarketing.scoring.tasks import scores_rebuild_all_task
+
+# Services, selectors and tasks load in the functions that use them: the CLI imports this module before Django
+# is set up (smarketing.commands).
 
 SOURCE = "xeducation"
 DEFAULT_END = datetime(2026, 6, 30, tzinfo=UTC)
@@ -234,6 +232,11 @@ Progress = Callable[[str, int, int], None]
 
 def xeducation_import(*, path: Path, end: datetime = DEFAULT_END, progress: Progress | None = None) -> ImportResult:
     """Import Leads.csv: contacts, touchpoints and complete stage histories, all or nothing; re-imports update."""
+    from smarketing.campaigns.services import touchpoints_bulk_record
+    from smarketing.crm.selectors import contact_stages_by_id
+    from smarketing.crm.services import contacts_upsert_by_source
+    from smarketing.scoring.tasks import scores_rebuild_all_task
+
     if end.tzinfo is None:
         raise ValidationFailed("end must be timezone-aware", field="end")
     leads = read_leads(path)
@@ -262,6 +265,8 @@ def xeducation_import(*, path: Path, end: datetime = DEFAULT_END, progress: Prog
 
 
 def _ids_present(leads: list[Lead]) -> list[int]:
+    from smarketing.crm.selectors import contact_ids_by_source
+
     return list(contact_ids_by_source(source=SOURCE, source_ids=[lead.prospect_id for lead in leads]).values())
 
 
@@ -270,6 +275,8 @@ def _record_history(leads: list[Lead], ids: dict[str, int], first_seen: dict[str
     """Each lead's stage changes as they happened: lead at its first day and, when Converted = 1, customer three
     weeks later. A contact imported before whose Converted changed since moves now (never before its outcome
     day), so history gains a row instead of being rewritten."""
+    from smarketing.lifecycle.services_bulk import PastStageChange, stage_changes_bulk_record
+
     now = clock.now()
     changes: list[PastStageChange] = []
     conversions = reversals = 0
