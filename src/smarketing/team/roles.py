@@ -28,8 +28,6 @@ WRITE_ROLES = frozenset({Role.MARKETING, Role.SALES, Role.REVOPS})
 HANDOFF_ROLES = frozenset({Role.SALES, Role.REVOPS})
 # Sign off a playbook version, one signature per side.
 SIGNOFF_ROLES = frozenset({Role.MARKETING, Role.SALES})
-# Sign off a campaign brief before launch.
-BRIEF_SIGNOFF_ROLES = frozenset({Role.SALES})
 # Move marketing's insights along.
 INSIGHT_ROLES = frozenset({Role.MARKETING, Role.REVOPS})
 # Manage webhooks and run the SLA check by hand.

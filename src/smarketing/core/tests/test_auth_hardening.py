@@ -76,10 +76,11 @@ def test_revops_users_are_not_superusers_unless_asked(db, production_passwords):
 
 
 def test_a_revops_user_does_not_hold_the_sales_role(db, users):
-    from smarketing.team.roles import BRIEF_SIGNOFF_ROLES, has_role
+    from smarketing.team.enums import Role
+    from smarketing.team.roles import has_role
 
     assert not users["revops"].is_superuser
-    assert not has_role(users["revops"], BRIEF_SIGNOFF_ROLES)
+    assert not has_role(users["revops"], frozenset({Role.SALES}))
 
 
 def test_the_admin_refuses_a_weak_password(db, users, production_passwords):
