@@ -15,12 +15,12 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
+from smarketing.core.api_parser import CheckedParser
 from smarketing.core.apitools import ContractAPI
 from smarketing.core.errors import BadParameter, DomainError
 from smarketing.core.middleware import body_limit, error_code, json_error, too_large_response
 from smarketing.core.pagination import MAX_LIMIT, MAX_OFFSET
 from smarketing.core.throttling import TokenRateThrottle
-from smarketing.core.validation import CheckedParser
 from smarketing.team.auth import TokenAuth
 
 DESCRIPTION = """One revenue team: accounts, contacts, opportunities, campaigns, touchpoints, lifecycle, playbook,
@@ -107,7 +107,7 @@ def _overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if isinstance(exc.__cause__, DomainError):
-        # Why: the body parser refused a value (core.validation.CheckedParser); ninja wraps that in a 400.
+        # Why: the body parser refused a value (core.api_parser.CheckedParser); ninja wraps that in a 400.
         return _domain_error(request, exc.__cause__)
     if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
         # Why: a body that is not JSON is a bad payload like any other, with the same code and shape.

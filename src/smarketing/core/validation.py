@@ -14,9 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.http import HttpRequest
-from django.utils.datastructures import MultiValueDict
-from ninja.parser import Parser
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from smarketing.core import clock
@@ -137,24 +134,6 @@ def hostile_value_refuse(data: Any, *, source: str) -> None:
         message = f"{field}: {problem}"
         raise ValidationFailed(message, field=field, record=f"request {source}",
                                details=[{"field": field, "message": problem}])
-
-
-class CheckedParser(Parser):
-    """The API's request parser: JSON bodies, query strings and forms, with every text checked by text_problem
-    before any schema or service sees it (one place for every operation)."""
-
-    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        data = super().parse_body(request)
-        # Why raised from here: ninja wraps a parse failure in HttpError(400) with this as its cause, which the
-        # API's handler answers as the 422 this is.
-        hostile_value_refuse(data, source="body")
-        return data
-
-    def parse_querydict(self, data: MultiValueDict[str, Any], list_fields: list[str],
-                        request: HttpRequest) -> dict[str, Any]:
-        result = super().parse_querydict(data, list_fields, request)
-        hostile_value_refuse(result, source="query")
-        return result
 
 
 def _known_time_zone(value: str) -> str:
