@@ -37,11 +37,12 @@ def register(app: typer.Typer) -> None:
     def show(version: int | None = typer.Option(None, "--version", "-v", help="Version number (default: active)"),
              as_json: bool = typer.Option(False, "--json", help="Print the version and its content as JSON")) -> None:
         """Print a readable summary: stages, scoring, threshold, routing, SLA, goals and sign-offs."""
-        from smarketing.playbook.schemas import PlaybookVersionDetailOut
         from smarketing.playbook.selectors import playbook_terms
 
         v = _version(version)
         if as_json:
+            from smarketing.playbook.schemas import PlaybookVersionDetailOut  # the API's shape (django-ninja)
+
             typer.echo(json.dumps(PlaybookVersionDetailOut.from_orm(v).model_dump(mode="json"), indent=2))
             return
         typer.echo(render_summary(v, playbook_terms(v)))
