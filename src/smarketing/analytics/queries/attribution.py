@@ -235,19 +235,12 @@ class SubjectTouches:
     campaign_missing: np.ndarray
 
 
-def stable_order(*keys: np.ndarray) -> np.ndarray:
-    """The permutation sorting by keys[0], then keys[1], and so on: stable argsorts from the last key to the first.
-    (A few integer passes in NumPy cost a fraction of an engine's ORDER BY that carries the strings along.)"""
-    order = np.argsort(keys[-1], kind="stable")
-    for key in reversed(keys[:-1]):
-        order = order[np.argsort(key[order], kind="stable")]
-    return order
-
-
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     """The level's touches, read once from the engine and put in that order; an embedded engine keeps them for the
     queries it runs next (the roi's four journey builds, a page's several figures read the same touches)."""
     import pyarrow.compute as pc  # loads when a query runs, not at start-up
+
+    from smarketing.analytics.kernels.journeys import sort_order
 
     memo = engine.memo if engine.embedded else None
     if memo is not None and ("subject_touches", level) in memo:
@@ -257,7 +250,7 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     subject = tt["subject"].to_numpy(zero_copy_only=False).astype(np.int64)
     t_epoch = tt["t_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
     touch_id = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64)
-    order = stable_order(subject, t_epoch, touch_id)
+    order = sort_order(subject, t_epoch, touch_id)
     # The strings are coded once here; journeys take integer codes.
     channel = pc.dictionary_encode(tt["channel"].combine_chunks())
     campaign = tt["campaign_id"].combine_chunks()

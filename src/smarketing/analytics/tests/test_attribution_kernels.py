@@ -191,3 +191,20 @@ def test_u_shape_gives_its_second_40_percent_to_the_lead_creation_touch():
     # without a known lead-creation touch the last touch takes its place: a .4, b .1, c .1, d .4
     assert c.touch_share.tolist() == pytest.approx([0.4, 0.4, 0.1, 0.1, 0.4, 0.1, 0.1, 0.4])
     assert c.weights == {"model": "u_shaped", "first": 0.4, "lead_creation": 0.4, "middle": 0.2}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-5, 5), st.integers(0, 2)), max_size=60),
+       st.sampled_from([1, 10**7, 10**12]))
+def test_sort_order_is_the_full_order_by_subject_time_and_ties(rows, scale):
+    from smarketing.analytics.kernels.journeys import sort_order
+
+    # Given rows with repeated subjects and times (and, scaled up, keys too wide to pack into one integer)
+    subject = np.array([r[0] for r in rows], dtype=np.int64) * scale
+    time = np.array([r[1] for r in rows], dtype=np.int64) * scale
+    src = np.array([r[2] for r in rows], dtype=np.int64)
+    ids = np.arange(len(rows), dtype=np.int64)[::-1].copy()
+    # When they are put in order
+    order = sort_order(subject, time, src, ids)
+    # Then it is the order of sorting by every key in turn
+    assert order.tolist() == np.lexsort((ids, src, time, subject)).tolist()
