@@ -1,6 +1,6 @@
 """Start-up loads no heavy library: `smarketing --help`, `smarketing playbook show` and the web server's start
 (settings, URL conf, WSGI app) import only the frameworks; scikit-learn, pandas, ibis and the rest load when a
-command or page needs them, and the two commands do not load NumPy either. `smarketing --help` loads no Django
+command or page needs them, and the two commands do not load NumPy or django-ninja either. `smarketing --help` loads no Django
 and each command's help sets no Django up, from an index of commands that matches what the modules register."""
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from smarketing.commands import COMMAND_MODULES, COMMANDS, module_commands
 
 HEAVY = ("sklearn", "scipy", "pandas", "numba", "duckdb", "ibis", "pyarrow", "torch", "sentence_transformers",
          "pyspark")
-# Loaded by the web server's URL conf (its views compute figures), but not by a command that needs none.
-CLI_HEAVY = (*HEAVY, "numpy")
+# Loaded by the web server's URL conf (its views compute figures; the API is django-ninja's), but not by a
+# command that needs none.
+CLI_HEAVY = (*HEAVY, "numpy", "ninja")
 
 REPORT = f"""
 import json, sys

@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from smarketing.core.api_parser import CheckedParser
-from smarketing.core.apitools import ContractAPI
+from smarketing.core.apitools import ContractAPI, SwaggerOffline
 from smarketing.core.errors import BadParameter, DomainError
 from smarketing.core.middleware import body_limit, error_code, json_error, too_large_response
 from smarketing.core.pagination import MAX_LIMIT, MAX_OFFSET
@@ -51,8 +51,8 @@ for _name, _value in (("BODY_LIMIT", f"{body_limit():,}"), ("MAX_LIMIT", str(MAX
                       ("MAX_OFFSET", f"{MAX_OFFSET:,}")):
     DESCRIPTION = DESCRIPTION.replace(_name, _value)
 
-api = ContractAPI(title="smarketing API", version="1", auth=TokenAuth(), docs_url="/docs", description=DESCRIPTION,
-                  parser=CheckedParser(), throttle=[TokenRateThrottle()])
+api = ContractAPI(title="smarketing API", version="1", auth=TokenAuth(), docs=SwaggerOffline(), docs_url="/docs",
+                  description=DESCRIPTION, parser=CheckedParser(), throttle=[TokenRateThrottle()])
 
 
 @api.exception_handler(DomainError)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from django.http import HttpRequest
 from ninja import Field, NinjaAPI, Path, Query, Schema
+from ninja.openapi.docs import ABS_TPL_PATH, Swagger
 from pydantic import ConfigDict
 
 from smarketing.core.errors import NotFound, ValidationFailed
@@ -187,3 +188,12 @@ class ContractAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix: str | None = None,
                            path_params: dict[str, Any] | None = None) -> Any:
         return document_common_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+class SwaggerOffline(Swagger):
+    """/api/docs from the product's own static files (Swagger UI ships with django-ninja; core.ninja_assets makes
+    them found), so the page needs no network beyond the server."""
+
+    # Why: ninja renders its offline page only when "ninja" itself is in INSTALLED_APPS, which would import
+    # django-ninja in every process at start-up; otherwise it renders this file, normally its CDN page.
+    template_cdn = str(ABS_TPL_PATH / "swagger.html")

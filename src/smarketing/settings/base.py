@@ -27,7 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "ninja",  # serves Swagger UI's assets from the product's static files, so /api/docs works offline
+    # django-ninja's Swagger UI files, served by the product so /api/docs works offline (ninja loads later)
+    "smarketing.core.ninja_assets.NinjaAssetsConfig",
     "django_tasks",
     "django_tasks_db",
     "axes",
