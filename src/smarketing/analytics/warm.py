@@ -1,0 +1,103 @@
+"""Everything the analytics commands load on their first run, loaded ahead: for a process that forks a child per
+command (the command service), so each child starts where a second run in one process would.
+
+`preload()` imports the query kinds, the kernels and the libraries they import inside their functions, loads the
+Ibis DuckDB backend and its SQL compilers, compiles each command's expressions once (over unbound tables, so
+nothing is read), and loads every Numba kernel this machine has compiled before from Numba's cache. It opens no
+connection (DuckDB or Django) and starts no thread: a fork after it must not inherit either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smarketing.analytics.datasets import SCHEMAS
+
+
+def preload() -> None:
+    """Import, compile and load what the analytics commands load lazily, without a connection or a thread."""
+    import ibis
+    import pyarrow.compute  # noqa: F401 - the queries import it inside their functions
+    import scipy.linalg  # noqa: F401 - the Markov solve
+
+    import smarketing.analytics.engine
+    import smarketing.analytics.paths
+    import smarketing.analytics.store.reader
+    import smarketing.analytics.store.sync  # noqa: F401
+    from smarketing.analytics import kernels, registry
+
+    registry.all_kinds()  # imports every query module (and so the kernels and their Numba dispatchers)
+    ibis.duckdb  # noqa: B018 - loads the backend and its SQL compilers; connect() is what opens a database
+    _compile_commands()
+    for module in (kernels.journeys, kernels.loops, kernels.markov, kernels.paths, kernels.rules,
+                   kernels.shapley, smarketing.analytics.paths):
+        load_cached_kernels(module)
+
+
+def load_cached_kernels(module: Any) -> int:
+    """Load, from Numba's on-disk cache, every compiled signature of the module's kernels that was compiled on this
+    machine for their current code (what their first call would load); compile nothing. Returns how many."""
+    from numba.core.dispatcher import Dispatcher
+
+    loaded = 0
+    for value in vars(module).values():
+        if not isinstance(value, Dispatcher):
+            continue
+        kernel: Any = value  # Numba's cache lives on private attributes its stubs do not declare
+        cache = kernel._cache
+        if getattr(cache, "_cache_file", None) is None:  # a kernel without an on-disk cache
+            continue
+        codegen = kernel.targetctx.codegen()
+        for key in cache._cache_file._load_index():
+            sig = key[0]
+            # The index may hold entries for another CPU or older code: only an exact key loads without compiling.
+            if key == cache._index_key(sig, codegen) and tuple(sig) not in kernel.overloads:
+                kernel.compile(sig)
+                loaded += 1
+    return loaded
+
+
+class _DryEngine:
+    """Stands in for an engine: tables are unbound and every result is empty, so running a query through it
+    imports and compiles what a real run does and reads nothing."""
+
+    name = "duckdb"
+    embedded = False  # nothing may be cached in a database
+
+    def __init__(self) -> None:
+        self.memo: dict[Any, Any] = {}
+        self.warnings: list[str] = []
+
+    def table(self, name: str) -> Any:
+        import ibis
+
+        return ibis.table(SCHEMAS[name], name=name)
+
+    def to_arrow(self, expr: Any) -> Any:
+        import ibis
+
+        ibis.to_sql(expr, dialect="duckdb")
+        return expr.schema().to_pyarrow().empty_table()
+
+    def execute(self, expr: Any) -> Any:
+        if hasattr(expr, "as_table") and not hasattr(expr, "schema"):
+            expr = expr.as_table()
+        return self.to_arrow(expr).to_pandas()
+
+
+def _compile_commands() -> None:
+    """Each analytics command's query run once over empty unbound tables."""
+    from smarketing.analytics.queries.attribution import AttributionQuery, run_attribution
+    from smarketing.analytics.queries.funnel import FunnelQuery, run_funnel
+    from smarketing.analytics.queries.journeys import JourneysQuery, JourneyStepIn, run_journeys
+    from smarketing.analytics.queries.roi import RoiQuery, run_roi
+
+    engine = _DryEngine()
+    run_funnel(engine, FunnelQuery(from_stage="mql", to_stage="customer", by="source"))
+    for spec in (AttributionQuery(model="markov"), AttributionQuery(model="linear", level="account")):  # type: ignore[arg-type]
+        run_attribution(engine, spec)
+    # The ideal journeys are given, as the playbook's are read from the database.
+    steps = [JourneyStepIn(kind="form_fill"), JourneyStepIn(kind="stage:customer")]
+    run_journeys(engine, JourneysQuery(kernel="numpy", ideal_journeys={"new_customer": steps,
+                                                                       "existing_customer": steps}))
+    run_roi(engine, RoiQuery())
