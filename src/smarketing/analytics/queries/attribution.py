@@ -231,8 +231,8 @@ class SubjectTouches:
     touch_id: np.ndarray
     channel: np.ndarray  # per touch, its index in channel_names; -1 for a touch without a channel
     channel_names: tuple[str, ...]
-    campaign_id: np.ndarray  # -1 where campaign_missing
-    campaign_missing: np.ndarray
+    campaign: np.ndarray  # per touch, its index in campaign_names (the ids as text, then NO_CAMPAIGN)
+    campaign_names: tuple[str, ...]
 
 
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
@@ -254,12 +254,15 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     # The strings are coded once here; journeys take integer codes.
     channel = pc.dictionary_encode(tt["channel"].combine_chunks())
     campaign = tt["campaign_id"].combine_chunks()
+    campaign_id = campaign.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
+    campaign_missing = campaign.is_null().to_numpy(zero_copy_only=False).astype(bool)[order]
+    known = np.sort(first_seen(campaign_id[~campaign_missing]))
     found = SubjectTouches(
         subject=subject[order], t_epoch=t_epoch[order], touch_id=touch_id[order],
         channel=channel.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)[order],
         channel_names=tuple(str(x) for x in channel.dictionary.to_pylist()),
-        campaign_id=campaign.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order],
-        campaign_missing=campaign.is_null().to_numpy(zero_copy_only=False).astype(bool)[order])
+        campaign=np.where(campaign_missing, known.shape[0], np.searchsorted(known, campaign_id)).astype(np.int32),
+        campaign_names=(*(str(int(i)) for i in known), NO_CAMPAIGN))
     if memo is not None:
         memo["subject_touches", level] = found
     return found
@@ -311,6 +314,13 @@ def _journey_ranges(st: SubjectTouches, subjects: np.ndarray, end: np.ndarray,
     return lo, hi
 
 
+def first_seen(values: np.ndarray) -> np.ndarray:
+    """The distinct values in order of first appearance (one hash pass; NumPy's unique sorts every element)."""
+    import pandas as pd  # loads when a query runs, not at start-up
+
+    return np.asarray(pd.unique(values))
+
+
 def _codes_first_seen(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
     """Codes into `labels` recoded in order of first appearance (equal labels merged), with their names: the
     coding a dictionary encoding of the labels in this order gives."""
@@ -320,8 +330,7 @@ def _codes_first_seen(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray,
     if codes.shape[0] == 0:
         return np.zeros(0, dtype=np.int32), ()
     codes = merged[codes]
-    present, first = np.unique(codes, return_index=True)
-    seen = present[np.argsort(first)]
+    seen = first_seen(codes)
     rank = np.zeros(len(distinct), dtype=np.int32)
     rank[seen] = np.arange(seen.shape[0], dtype=np.int32)
     return rank[codes], tuple(distinct[i] for i in seen)
@@ -336,10 +345,7 @@ def _channel_codes(st: SubjectTouches, take: np.ndarray) -> tuple[np.ndarray, tu
 
 def _campaign_codes(st: SubjectTouches, take: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     """The taken touches' campaigns (their ids as text, NO_CAMPAIGN without one) coded in order of first appearance."""
-    ids, missing = st.campaign_id[take], st.campaign_missing[take]
-    known = np.unique(ids[~missing])
-    codes = np.where(missing, known.shape[0], np.searchsorted(known, ids))
-    return _codes_first_seen(codes, [*(str(int(i)) for i in known), NO_CAMPAIGN])
+    return _codes_first_seen(st.campaign[take], list(st.campaign_names))
 
 
 def _unit_arrays(ut: pa.Table, st: SubjectTouches) -> dict[str, np.ndarray]:
