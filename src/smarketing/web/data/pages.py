@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from smarketing.campaigns.selectors import campaign_reach_list
+from smarketing.campaigns.selectors import campaign_list
 from smarketing.core import clock
 from smarketing.feedback.selectors import feedback_kind_summary, theme_weekly_counts, themes_data_version
 from smarketing.feedback.theme_selectors import insight_list
@@ -16,11 +16,18 @@ from smarketing.web.data.common import cached, query_result
 from smarketing.web.periods import Period
 
 
-def campaign_rows(*, period: Period | None = None) -> list[dict[str, Any]]:
-    """Campaigns with cost, touches and contacts reached in the period (attribution comes from the analytics)."""
-    return cached("campaign_rows", (period.key, period.start) if period else None,
-                  lambda: campaign_reach_list(occurred_after=period.start if period else None,
-                                              occurred_before=period.end if period else None))
+def campaign_costs() -> list[dict[str, Any]]:
+    """Every campaign with its budget and cost, costliest first: what a page lists while attribution is computed.
+    No touch is counted: a count over the period's touches takes seconds on a large CRM, and the page's first
+    answer must not wait for a figure that attribution replaces moments later (touches and contacts are None)."""
+
+    def compute() -> list[dict[str, Any]]:
+        rows = [{"id": c.pk, "name": c.name, "channel": c.channel, "type": c.type, "start_date": c.start_date,
+                 "end_date": c.end_date, "budget": float(c.budget), "cost": float(c.actual_cost), "touches": None,
+                 "contacts": None} for c in campaign_list()]
+        return sorted(rows, key=lambda r: (-r["cost"], r["id"]))
+
+    return cached("campaign_costs", None, compute)
 
 
 def feedback_by_kind(*, period: Period) -> list[dict[str, Any]]:

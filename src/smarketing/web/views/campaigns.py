@@ -32,12 +32,12 @@ from smarketing.campaigns.brief_selectors import (
 from smarketing.campaigns.selectors import (
     campaign_get,
     campaign_member_summary,
-    campaign_reach_list,
     touchpoint_list,
 )
 from smarketing.core.errors import DomainError, NotFound
 from smarketing.web import charts
 from smarketing.web.data.common import cached, query_result
+from smarketing.web.data.pages import campaign_costs
 from smarketing.web.formatting import money
 from smarketing.web.periods import Period, scope_from
 from smarketing.web.tables import Column, Table
@@ -106,8 +106,6 @@ class Performance:
                      Column("revenue", "Attributed revenue", "money"), Column("roi_percent", "ROI (%)"),
                      Column("pipeline_per_cost", "Pipeline per unit of cost", "ratio"),
                      Column("consistency", "Message consistency", "pct")]
-        else:
-            cols += [Column("touches", "Touches", "int"), Column("contacts", "Contacts reached", "int")]
         rows = self.rows[:limit] if limit else self.rows
         return Table(key, f"Campaigns ({self.model.replace('_', ' ')} attribution)" if self.attributed
                      else "Campaigns by cost", cols, rows, period=self.period.label, note=self.note)
@@ -126,8 +124,7 @@ def campaign_performance(*, period: Period, model: str, compare: bool = False) -
     if result is None:
         note = ("Attribution is being computed in the background — it reads every touch, which takes a while on a "
                 "large CRM. This page refreshes by itself; meanwhile campaigns are listed by cost.")
-        reach = campaign_reach_list(occurred_after=period.start, occurred_before=period.end)
-        return Performance(model, period, reach, False, note=note, pending=True,
+        return Performance(model, period, campaign_costs(), False, note=note, pending=True,
                            definition=_models()[model], models=_models())
     scores = _consistency()
     rows = sorted((_row(r, scores, campaign_metrics(result, period, model=model, campaign_id=r.campaign_id)
