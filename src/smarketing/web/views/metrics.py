@@ -12,7 +12,7 @@ from smarketing.analytics.metrics.campaigns import MODELS
 from smarketing.analytics.queries.funnel import describe_filters
 from smarketing.core.pagination import offset_from_query
 from smarketing.web.data.common import query_result
-from smarketing.web.data.measures import metrics
+from smarketing.web.data.measures import metrics, page_measures
 from smarketing.web.periods import Period
 from smarketing.web.views.common import domain_errors, page, period_context, period_from
 
@@ -30,9 +30,11 @@ def _model(request: HttpRequest) -> str | None:
     return model if model in MODELS else None
 
 
-def _metrics(period: Period, filters: dict[str, list[str]], model: str | None) -> MetricsResult | None:
+def _metrics(period: Period, filters: dict[str, list[str]], model: str | None, *,
+             every: bool = True) -> MetricsResult | None:
+    """Every measure (the measures page), or without `every` the ones the other pages share, for the period."""
     if model is None:
-        return metrics(period, filters)  # the spec every page shares
+        return metrics(period, filters, every=every)
     result: MetricsResult | None = query_result("metrics", {"period": period.key, "filters": filters, "model": model})
     return result
 
@@ -55,7 +57,8 @@ def measure_records(request: HttpRequest, name: str) -> HttpResponse:
     period, error = period_from(request)
     filters, model = _filters(request), _model(request)
     offset = offset_from_query(request.GET.get("offset"))  # a 400 page naming ?offset= when out of bounds
-    result = _metrics(period, filters, model)
+    # A measure the other pages show is read from their shared result (its page opens from theirs).
+    result = _metrics(period, filters, model, every=name not in page_measures(filters))
     records = query_result("measure_records", {"name": name, "period": period.key, "filters": filters,
                                                "offset": offset, "limit": PAGE_SIZE,
                                                **({"model": model} if model else {})})
