@@ -1,0 +1,119 @@
+"""The first view of a page after a period or model change answers at once: nothing slow runs in the request while
+its analytics are queued, and the worker computes only what the pages show, each query once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from smarketing.analytics.metrics.campaigns import FIELDS as CAMPAIGN_MEASURES
+from smarketing.analytics.queries import roi
+from smarketing.web.data import common
+from smarketing.web.data.measures import page_measures
+
+QUARTER = (date(2026, 10, 1), date(2026, 12, 31), "linear")
+
+
+@pytest.fixture
+def queued(monkeypatch, world):
+    """Given a CRM treated as large: analytics figures go to the task queue instead of running in the request."""
+    monkeypatch.setattr(common, "RUN_INLINE", False)
+    monkeypatch.setattr(common, "INLINE_MAX_CONTACTS", 0)
+    return world
+
+
+@pytest.fixture
+def roi_runs(monkeypatch) -> Counter[tuple[Any, ...]]:
+    """How many times the roi query built its journeys per (start, end, model): 4 per run (one per conversion)."""
+    runs: Counter[tuple[Any, ...]] = Counter()
+    build = roi.build_journeys
+
+    def counted(engine: Any, spec: Any) -> Any:
+        runs[(spec.start, spec.end, spec.model.value)] += 1
+        return build(engine, spec)
+
+    monkeypatch.setattr(roi, "build_journeys", counted)
+    return runs
+
+
+def _queued(kind: str) -> list[dict[str, Any]]:
+    import json
+
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.filter(task_path__endswith="figure_compute_task", status="READY")
+    return [json.loads(r.args_kwargs["args"][1]) for r in rows if r.args_kwargs["args"][0] == kind]
+
+
+def _run_worker() -> None:
+    """Run the ready tasks as `db_worker` does (claim, call, record), inside the test's transaction."""
+    from django_tasks_db.models import DBTaskResult
+
+    for row in DBTaskResult.objects.ready().filter(queue_name="default").order_by("enqueued_at"):
+        row.claim("test-worker")
+        args = row.args_kwargs
+        row.set_successful(row.task.func(*args["args"], **args["kwargs"]))
+
+
+@pytest.mark.parametrize("path", ["/campaigns/", "/"])
+def test_while_attribution_is_queued_campaigns_are_listed_by_cost_without_counting_touches(queued, login, path):
+    # when a page with the campaigns table is first opened for a period, its attribution not computed yet
+    with CaptureQueriesContext(connection) as ran:
+        page = login("marketing").get(path, {"period": "2026-Q4"})
+    # then it answers with the campaigns by cost, and no count over the period's touches ran in the request
+    assert page.status_code == 200 and page.context["perf"].pending
+    rows = page.context["tables"]["campaigns"].rows
+    assert [r["name"] for r in rows] == ["Close faster webinar"] and rows[0]["touches"] is None
+    assert "touches" not in [c.key for c in page.context["tables"]["campaigns"].columns]
+    assert not [q["sql"] for q in ran.captured_queries if "campaigns_touchpoint" in q["sql"] and "GROUP BY" in q["sql"]]
+    assert _queued("roi")
+
+
+def test_the_pages_share_one_metrics_spec_without_the_campaign_measures(queued, login, roi_runs):
+    # when the analytics pages are first opened for a quarter
+    client = login("marketing")
+    for path in ("/", "/funnel/", "/journeys/", "/goals/"):
+        assert client.get(path, {"period": "2026-Q4"}).status_code == 200
+    # then one metrics spec is queued for the quarter, naming every measure but the campaign ones
+    quarter = [spec for spec in _queued("metrics") if spec["period"] == "2026-Q4"]
+    assert len(quarter) == 1
+    assert quarter[0]["names"] == page_measures() and not set(quarter[0]["names"]) & set(CAMPAIGN_MEASURES)
+    # and once the worker ran, the quarter's roi ran once (for the campaigns panel; the metrics did not run it)
+    _run_worker()
+    common.clear()
+    assert roi_runs[QUARTER] == 4 and set(roi_runs.values()) == {4}
+    page = client.get("/", {"period": "2026-Q4"})
+    assert not page.context["computing"]
+    assert page.context["measures"].get("cohort_entered").value == 6
+
+
+def test_a_query_computed_inside_another_meanwhile_is_not_run_again(queued, login, roi_runs):
+    # given the measures page (every measure: its campaign measures run the quarter's roi) and the campaigns page
+    # (the same roi) opened before the worker ran
+    client = login("marketing")
+    client.get("/metrics/", {"period": "2026-Q4"})
+    client.get("/campaigns/", {"period": "2026-Q4"})
+    assert _queued("roi") and _queued("metrics")
+    # when the worker runs both
+    _run_worker()
+    common.clear()
+    # then the roi ran once, and both pages show it
+    assert roi_runs[QUARTER] == 4
+    measures = client.get("/metrics/", {"period": "2026-Q4"}).context["result"]
+    perf = client.get("/campaigns/", {"period": "2026-Q4"}).context["perf"]
+    assert perf.attributed and measures.get("campaign_attributed_revenue").value == pytest.approx(perf.total["revenue"])
+
+
+def test_the_records_of_a_campaign_measure_still_read_it(world, login):
+    # when the records behind the campaign cost and behind MQLs entered are opened
+    client = login("marketing")
+    cost = client.get("/metrics/campaign_cost/", {"period": "2026-Q4"})
+    mqls = client.get("/metrics/mqls_entered/", {"period": "2026-Q4"})
+    # then each page shows its measure's value
+    assert cost.status_code == 200 and cost.context["value"].value == pytest.approx(float(world["campaign"].actual_cost))
+    assert mqls.status_code == 200 and mqls.context["value"].value == 5
