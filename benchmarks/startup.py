@@ -3,60 +3,154 @@
     python benchmarks/startup.py            # best of 5
     python benchmarks/startup.py --runs 10
 
-Measures `smarketing --help`, `smarketing playbook show` (on a migrated SQLite database in a temporary folder)
-and the web server's start (`django.setup()`, the URL conf and the WSGI handler), next to the peer
-`python -c "import typer, django"` (the bare frameworks) in the same run, and prints seconds and ratios.
+Measures `smarketing --help`, `smarketing playbook --help`, `smarketing playbook show` (on a migrated SQLite
+database in a temporary folder) next to the peer `python -c "import typer, django"` (the bare frameworks), and
+`smarketing serve` from its start to the first answered request for the login page next to the peer server: bare
+Django behind waitress answering one view (`python -c` with a one-view URL conf), started and polled the same way.
+Each round runs every case once, peers included, so all see the same load; prints the best wall-clock seconds,
+the CPU seconds of the best round's process, and the ratios to the peers. `smarketing serve` runs as in
+production (debug off, this run's own secrets).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
-WEB_START = ("import django; django.setup(); import smarketing.urls; "
-             "from django.core.handlers.wsgi import WSGIHandler; WSGIHandler()")
+PEER = [sys.executable, "-c", "import typer, django"]
+PEER_SERVER = """
+import sys
+import django
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import path
+
+settings.configure(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["127.0.0.1"], SECRET_KEY="peer-only", DEBUG=False)
+django.setup()
+urlpatterns = [path("login/", lambda request: HttpResponse("<form method=post>sign in</form>"))]
+
+from django.core.wsgi import get_wsgi_application
+from waitress import serve
+
+serve(get_wsgi_application(), host="127.0.0.1", port=int(sys.argv[1]), _quiet=True)
+"""
+POLL_SECONDS = 0.01
+SERVER_TIMEOUT = 120.0
 
 
-def best_of(argv: list[str], env: dict[str, str], runs: int) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one whole process run to its end."""
+    cpu = _children_cpu()
+    t0 = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
+    return elapsed, _children_cpu() - cpu
+
+
+def serve_once(argv: list[str], env: dict[str, str], port: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) from starting a server process to its first answered GET /login/.
+
+    The CPU seconds are the server's until it is stopped right after that answer (read once it has exited)."""
+    url = f"http://127.0.0.1:{port}/login/"
+    cpu = _children_cpu()
+    t0 = time.perf_counter()
+    server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while True:
+            if server.poll() is not None:
+                raise SystemExit(f"{' '.join(argv[:3])} exited ({server.returncode}):\n"
+                                 f"{server.stderr.read().decode() if server.stderr else ''}")
+            if time.perf_counter() - t0 > SERVER_TIMEOUT:
+                raise SystemExit(f"{' '.join(argv[:3])} did not answer {url} in {SERVER_TIMEOUT:.0f} s")
+            try:
+                with urllib.request.urlopen(url, timeout=SERVER_TIMEOUT) as answer:
+                    answer.read()
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(POLL_SECONDS)
         elapsed = time.perf_counter() - t0
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr}")
-        best = min(best, elapsed)
-    return best
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return elapsed, _children_cpu() - cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5, help="processes per command; the best is reported")
+    parser.add_argument("--runs", type=int, default=5, help="rounds; the best of each case is reported")
     args = parser.parse_args()
 
     cli = str(Path(sys.executable).with_name("smarketing"))
     with tempfile.TemporaryDirectory(prefix="smarketing-bench-startup-") as data_dir:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-        env["SMARKETING_DATA_DIR"] = data_dir
+        # Each command in its own process, as without `smarketing service` (this folder has none anyway).
+        env.update(SMARKETING_DATA_DIR=data_dir, SMARKETING_COMMAND_SERVICE="off")
         subprocess.run([cli, "migrate"], env=env, check=True, capture_output=True)
-        web_env = {**env, "DJANGO_SETTINGS_MODULE": "smarketing.settings.base"}
+        # The server runs as in production (no debug), which refuses generated local secrets: this run's own.
+        serve_env = {**env, "SMARKETING_SECRET_KEY": secrets.token_urlsafe(50),
+                     "SMARKETING_WEBHOOK_SECRET": secrets.token_urlsafe(50),
+                     "SMARKETING_ALLOWED_HOSTS": "127.0.0.1,localhost"}
 
-        peer = best_of([sys.executable, "-c", "import typer, django"], env, args.runs)
-        rows = [
-            ("smarketing --help", best_of([cli, "--help"], env, args.runs)),
-            ("smarketing playbook show", best_of([cli, "playbook", "show"], env, args.runs)),
-            ("web start (setup, URL conf, WSGI)", best_of([sys.executable, "-c", WEB_START], web_env, args.runs)),
-        ]
+        commands = [("python -c 'import typer, django' (peer)", PEER),
+                    ("smarketing --help", [cli, "--help"]),
+                    ("smarketing playbook --help", [cli, "playbook", "--help"]),
+                    ("smarketing playbook show", [cli, "playbook", "show"])]
+        servers = [("bare Django + waitress, first answer (peer)", [sys.executable, "-c", PEER_SERVER], env),
+                   ("smarketing serve, first answer", [cli, "serve", "--host", "127.0.0.1", "--port"], serve_env)]
+        best: dict[str, tuple[float, float]] = {}
 
-    print(f"best of {args.runs} whole processes; peer: python -c \"import typer, django\" {peer:.3f} s")
-    print(f"{'command':<36} {'seconds':>8} {'x peer':>8} {'over peer':>10}")
-    for name, seconds in rows:
-        print(f"{name:<36} {seconds:>8.3f} {seconds / peer:>8.1f} {seconds - peer:>+9.3f}s")
+        def keep(name: str, timing: tuple[float, float]) -> None:
+            if name not in best or timing[0] < best[name][0]:
+                best[name] = timing
+
+        loads = [os.getloadavg()[0]]
+        for _ in range(args.runs):
+            for name, argv in commands:
+                keep(name, run_once(argv, env))
+            for name, argv, server_env in servers:
+                port = free_port()
+                keep(name, serve_once([*argv, str(port)], server_env, port))
+            loads.append(os.getloadavg()[0])
+
+    print(f"best of {args.runs} whole processes, each round interleaved; 1-minute load average "
+          f"{min(loads):.2f}-{max(loads):.2f}")
+    print(f"{'case':<46} {'seconds':>8} {'cpu s':>7} {'x peer':>7} {'over peer':>10}")
+    peer = best[commands[0][0]][0]
+    server_peer = best[servers[0][0]][0]
+    for name, _ in commands:
+        seconds, cpu = best[name]
+        print(f"{name:<46} {seconds:>8.3f} {cpu:>7.3f} {seconds / peer:>7.1f} {seconds - peer:>+9.3f}s")
+    for name, _, _ in servers:
+        seconds, cpu = best[name]
+        print(f"{name:<46} {seconds:>8.3f} {cpu:>7.3f} {seconds / server_peer:>7.1f} "
+              f"{seconds - server_peer:>+9.3f}s")
 
 
 if __name__ == "__main__":
