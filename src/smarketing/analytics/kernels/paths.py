@@ -9,12 +9,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from smarketing.analytics.kernels.journeys import AttributionInputInvalid, Journeys
 from smarketing.analytics.kernels.loops import jit, same_run
+from smarketing.analytics.kernels.paths_scan import FNV_OFFSET, FNV_PRIME, scan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SEPARATOR = " > "
 HEADER = ("path", "total_conversions", "total_conversion_value", "total_null")
@@ -24,8 +28,6 @@ class PathsFileInvalid(AttributionInputInvalid):
     code = "paths_file_invalid"
 
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 
 
 @jit
@@ -91,9 +93,9 @@ def _encode_rows(data: np.ndarray, offsets: np.ndarray, sep: np.ndarray, out_off
                 lo += 1
             while hi > lo and _is_space(data[hi - 1]):
                 hi -= 1
-            h = _FNV_OFFSET
+            h = FNV_OFFSET
             for u in range(lo, hi):
-                h = (h ^ np.uint64(data[u])) * _FNV_PRIME
+                h = (h ^ np.uint64(data[u])) * FNV_PRIME
             s = np.int64(h & np.uint64(mask))
             code = -1
             while slot_code[s] >= 0:
@@ -164,6 +166,8 @@ def journeys_from_path_strings(paths: Sequence[str] | pa.Array | pa.ChunkedArray
                                value: np.ndarray, nulls: np.ndarray, *, separator: str = SEPARATOR) -> Journeys:
     """Encode path strings to integer codes in one compiled pass over Arrow's UTF-8 buffer (no Python strings per
     channel). An empty string is a journey without touches."""
+    import pyarrow as pa  # loads here: the file reader does without it
+
     arr = paths if isinstance(paths, pa.Array | pa.ChunkedArray) else pa.array(paths, type=pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -245,74 +249,79 @@ def parse_paths(lines: Iterable[str], *, source: str = "paths") -> Journeys:
 
 
 def read_paths(data: bytes, *, source: str = "paths") -> Journeys:
-    """Read the path format with Arrow's CSV reader straight into the compiled splitter (no Python string per row
-    or channel). Anything the fast read cannot take as it is (a malformed row, a blank-only line, a number Arrow
-    reads differently) is read again line by line by `parse_paths`, whose error names the line; so both routes
-    accept the same files and give the same answers and messages."""
-    fast = _read_with_arrow(data)
+    """Read the path format in one compiled pass over the file's bytes (no Python string per row or channel).
+    Anything that pass does not take as it is (a malformed row, a line break other than LF or CRLF, a number that is
+    not a plain decimal, a channel with Unicode spaces around it) is left to the line reader `parse_paths`: it
+    either reads the row as before or raises the error naming the line. So both routes accept the same files and
+    give the same answers and messages."""
+    fast = _read_compiled(data)
     if fast is not None:
         return fast
     return parse_paths(data.decode("utf-8-sig", errors="replace").splitlines(), source=source)
 
 
-def _read_with_arrow(data: bytes) -> Journeys | None:
-    """The fast read, or None when the slow one must decide (it either accepts the file or names the bad line)."""
-    import pyarrow.csv as pacsv
+# Characters Python's str.splitlines() breaks a line at besides LF and CRLF: a line holding one is the line
+# reader's to split.
+_OTHER_LINE_BREAKS = frozenset("\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
+
+def _header_end(data: bytes) -> int | None:
+    """Where the rows start: just after the header (the first line that is not blank), or None when the header is
+    missing or wrong, or anything before it is not plain (the line reader then names the problem)."""
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    # The header is the first line that is not blank.
     while True:
         end = data.find(b"\n", start)
-        line = data[start: len(data) if end < 0 else end]
-        if line.strip():
-            break
         if end < 0:
+            return None  # a header alone, or no header: no rows to read either way
+        try:
+            line = data[start:end].decode("utf-8").removesuffix("\r")
+        except UnicodeDecodeError:
             return None
+        if not _OTHER_LINE_BREAKS.isdisjoint(line):
+            return None
+        if line.strip():
+            return end + 1 if tuple(c.strip().lower() for c in line.split(";")) == HEADER else None
         start = end + 1
-    try:
-        header = tuple(c.strip().lower() for c in line.decode("utf-8").rstrip("\r").split(";"))
-    except UnicodeDecodeError:
+
+
+def _read_compiled(data: bytes) -> Journeys | None:
+    """The compiled read, or None when the line reader must decide (it either accepts the file or names the bad
+    line)."""
+    pos = _header_end(data)
+    if pos is None:
         return None
-    if header != HEADER or end < 0:
+    scanned = scan(np.frombuffer(data, np.uint8), pos)
+    if scanned is None:
         return None
-    body = pa.py_buffer(data)[end + 1:]
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(body),
-            read_options=pacsv.ReadOptions(column_names=list(HEADER), block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False, double_quote=False,
-                                              escape_char=False, newlines_in_values=False, ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={"path": pa.string(), "total_conversions": pa.float64(),
-                              "total_conversion_value": pa.float64(), "total_null": pa.float64()},
-                null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
-    if table.num_rows == 0:
-        return None
-    numbers = []
-    for name in HEADER[1:]:
-        column = table.column(name)
-        if column.null_count:
+    offsets, codes, conv, val, nul, starts, lens, by_python = scanned
+    # Counts that are not plain decimals (exponents, underscores, Unicode spaces…) are read as the line reader
+    # reads them, with float().
+    for row, a, b in by_python.reshape(-1, 3).tolist():
+        line = data[a:b].decode("utf-8", errors="replace").rstrip("\r\n")
+        if not _OTHER_LINE_BREAKS.isdisjoint(line):
             return None
-        x = column.to_numpy()
-        if not np.isfinite(x).all() or (x < 0).any():
+        try:
+            c, v, n = (float(cell) for cell in line.split(";")[1:])
+        except ValueError:
             return None
-        numbers.append(x)
-    conv, val, nul = numbers
-    if ((conv + nul) == 0).any():
-        return None
-    # Channels are split at '>' and trimmed, as the line reader does; then no channel may be empty.
-    journeys = journeys_from_path_strings(table.column("path"), conv, val, nul, separator=">")
-    # (Python's strip() also trims Unicode spaces, which the compiled splitter leaves: the line reader decides.)
-    if (np.diff(journeys.offsets) == 0).any() or any(not name or name != name.strip() for name in journeys.names):
-        return None
-    return journeys
+        if not all(math.isfinite(x) and x >= 0 for x in (c, v, n)) or c + n == 0:
+            return None
+        conv[row], val[row], nul[row] = c, v, n
+    names = []
+    for a, n in zip(starts.tolist(), lens.tolist(), strict=True):
+        try:
+            name = data[a: a + n].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        # Python's strip() also trims Unicode spaces, which the compiled scan leaves: the line reader decides.
+        if name != name.strip() or not _OTHER_LINE_BREAKS.isdisjoint(name):
+            return None
+        names.append(name)
+    return Journeys(offsets=offsets, codes=codes, names=tuple(names), conversions=conv, value=val, nulls=nul)
 
 
 def read_paths_file(path: Path) -> Journeys:
-    """Read a paths file from disk (Arrow's CSV reader into the compiled splitter)."""
+    """Read a paths file from disk (one compiled pass over its bytes; see `read_paths`)."""
     if not path.is_file():
         raise PathsFileInvalid(f"paths file {str(path)!r} does not exist", field="paths")
     return read_paths(path.read_bytes(), source=path.name)
