@@ -25,6 +25,8 @@ ColumnType = Literal["int", "str", "float", "ts", "date", "bool"]
 TableKind = Literal["history", "snapshot"]
 MANIFEST = "_manifest.json"
 NO_MONTH = "none"  # the partition of rows whose event time is missing or unreadable
+# Text columns with a value per row (keys, free text): Parquet's dictionary encoding only costs time on them.
+FREE_TEXT = frozenset({"source_id", "source_key", "text", "name", "reason"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,12 @@ class LakeTable:
         from django.apps import apps
 
         return str(apps.get_model(self.model)._meta.db_table)
+
+    @property
+    def dictionary_columns(self) -> list[str]:
+        """The columns with few distinct values (stages, channels, kinds, flags): dictionary-encoded in Parquet,
+        which makes them smaller and faster to write; on the others it would only build a dictionary to drop."""
+        return [c for c, t in self.columns if t in ("str", "bool") and c not in FREE_TEXT]
 
     def arrow_schema(self) -> pa.Schema:
         """The table's schema in the lake (plus `_ok`: whether analytics can represent the row)."""

@@ -11,6 +11,10 @@ the mark can still appear. The mark only moves to an id below which every row is
 Each copy writes its Parquet files first (a temporary name, then a rename) and commits the manifest with the new
 mark last, also by rename. A crash between the two leaves files that no manifest names: readers ignore them and
 the next catch-up deletes them before copying the same rows again, so no row is missing or doubled.
+A catch-up first plans every table (marks, horizons, id ranges of at most CHUNK_IDS), then hands all the ranges
+to the copier, whose helper processes read and write several at once (see copier). A range may finish before
+the one below it; its files then wait, named by no manifest, until the ranges below are in place: a table's
+manifest moves in id order only, so its mark never passes a range that is not in the lake.
 
 Mutable records (contacts, accounts, opportunities, campaigns, campaign members) are small next to the history and
 change in place, so each is kept as one compacted snapshot file, rewritten whole when its mark moves: the newest
@@ -29,12 +33,11 @@ gathers COMPACT_AT files is merged into one by the catch-up that made it so (see
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smarketing.analytics.store import extract
 from smarketing.analytics.store.layout import (
@@ -49,9 +52,6 @@ from smarketing.analytics.store.layout import (
     manifest_read,
     manifest_write,
 )
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 CHUNK_IDS = 500_000  # history ids copied per step: bounds memory, and a crash loses at most one step's work
 COMPACT_AT = 16  # files in one month partition that a catch-up merges into one
@@ -135,24 +135,8 @@ def _remove_unlisted(lake: Lake, manifest: Manifest) -> None:
             fs.delete_file(info.path)
 
 
-def _write_atomic(lake: Lake, rel_path: str, table: pa.Table) -> None:
-    """Write one Parquet file under a temporary name and rename it into place."""
-    import pyarrow.parquet as pq
-
-    fs = lake.filesystem()
-    final = lake.path(rel_path)
-    folder = final.rsplit("/", 1)[0]
-    fs.create_dir(folder, recursive=True)
-    tmp = f"{folder}/_tmp-{uuid.uuid4().hex}.parquet"
-    pq.write_table(table, tmp, filesystem=fs, compression="zstd")
-    fs.move(tmp, final)
-
-
 def _mark_text(conn: Any, table: LakeTable, row_id: int) -> str | None:
-    from django.db import connection
-
-    cast = "recorded_at::text" if connection.vendor == "postgresql" else "CAST(recorded_at AS TEXT)"
-    value = extract.scalar(conn, f"SELECT {cast} FROM {table.db_table()} WHERE id = {int(row_id)}")
+    value = extract.scalar(conn, extract.mark_sql(table).format(id=int(row_id)))
     return None if value is None else str(value)
 
 
@@ -185,10 +169,28 @@ def _start_over(lake: Lake, table: LakeTable) -> Manifest:
     return manifest
 
 
-def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Interrupt | None,
-                      progress: Progress | None, lock_timeout_ms: int) -> tuple[Manifest, int]:
-    import pyarrow.compute as pc
+@dataclass
+class _Copy:
+    """One table's catch-up: the ranges handed to the copier and what is committed of them so far."""
 
+    table: LakeTable
+    manifest: Manifest
+    jobs: list[extract.CopyJob] = field(default_factory=list)
+    ranges: list[tuple[int, int]] = field(default_factory=list)  # history: the id range of each job
+    results: dict[int, extract.CopyResult] = field(default_factory=dict)  # finished, not yet committed
+    committed: int = 0  # jobs committed, in order
+    copied: int = 0
+    mark: str = ""  # snapshot: the updated_at mark read before the copy
+
+
+def _job(conn: Any, lake: Lake, table: LakeTable, sql: str, file_name: str, rows_guess: int,
+         mark_sql: str = "") -> extract.CopyJob:
+    lo, hi = extract.analytics_bounds()
+    return extract.CopyJob(table=table.name, source=conn.spec, sql=sql, lake=lake.url, file_name=file_name,
+                           bounds=(lo.isoformat(), hi.isoformat()), mark_sql=mark_sql, rows_guess=rows_guess)
+
+
+def _history_plan(lake: Lake, conn: Any, table: LakeTable, lock_timeout_ms: int) -> _Copy:
     manifest = manifest_read(lake, table.name)
     horizon = _horizon(conn, table, lock_timeout_ms)
     stale = manifest.database != extract.database_label() or horizon < manifest.high_water
@@ -200,43 +202,48 @@ def _history_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Int
     elif manifest.high_water < horizon:
         _remove_unlisted(lake, manifest)  # an interrupted copy's files, before copying the same rows again
     manifest.database = extract.database_label()
-    copied = 0
-    total = max(horizon - manifest.high_water, 0)
-    while manifest.high_water < horizon:
-        lo, hi = manifest.high_water, min(horizon, manifest.high_water + CHUNK_IDS)
-        raw = extract.read_rows(conn, table, f"id > {lo} AND id <= {hi}")
-        conn.commit()
-        new_files: list[str] = []
-        if raw.num_rows:
-            rows = extract.conform(table, raw)  # sorted by month, then id: each month is one slice
-            offset = 0
-            for item in pc.value_counts(rows.column("month")).to_pylist():
-                part = rows.slice(offset, item["counts"]).drop_columns(["month"])
-                offset += item["counts"]
-                rel = f"month={item['values']}/part-{lo + 1:012d}-{hi:012d}.parquet"
-                _write_atomic(lake, f"{table.name}/{rel}", part)
-                new_files.append(rel)
-            manifest.rows += rows.num_rows
-            manifest.skipped += rows.num_rows - int(pc.sum(rows.column("_ok")).as_py() or 0)
-            last = int(pc.max(rows.column("id")).as_py())
-            mark = _mark_text(conn, table, last)
-            conn.commit()
-            manifest.mark_id, manifest.mark_recorded_at = last, mark or ""
-        if interrupt is not None:
-            interrupt(table.name)
-        manifest.files = [*manifest.files, *new_files]
-        manifest.high_water = hi
-        manifest.synced_at = _now()
-        manifest_write(lake, manifest)
-        copied += raw.num_rows
-        if progress is not None:
-            progress(table.name, hi - (horizon - total), total)
-    if not manifest.synced_at:  # a table still empty: say when it was first found so
-        manifest.synced_at = _now()
-        manifest_write(lake, manifest)
-    if copied:
-        manifest = _compact(lake, manifest, table)
-    return manifest, copied
+    plan = _Copy(table, manifest)
+    span = horizon - manifest.high_water
+    if span <= 0:
+        return plan
+    parts = -(-span // CHUNK_IDS)
+    step = -(-span // parts)  # equal ranges, so the helpers finish together
+    marks = extract.mark_sql(table)
+    for lo in range(manifest.high_water, horizon, step):
+        hi = min(horizon, lo + step)
+        plan.ranges.append((lo, hi))
+        plan.jobs.append(_job(conn, lake, table, extract.select_sql(table, f"id > {lo} AND id <= {hi}"),
+                              f"part-{lo + 1:012d}-{hi:012d}.parquet", hi - lo, marks))
+    return plan
+
+
+def _history_commit(lake: Lake, plan: _Copy, result: extract.CopyResult, *, interrupt: Interrupt | None,
+                    progress: Progress | None) -> None:
+    """Name one range's files in the manifest and move the mark past it (ranges commit in id order)."""
+    manifest = plan.manifest
+    hi = plan.ranges[plan.committed][1]
+    if result.rows:
+        manifest.rows += result.rows
+        manifest.skipped += result.skipped
+        manifest.mark_id, manifest.mark_recorded_at = result.last_id, result.mark or ""
+    if interrupt is not None:
+        interrupt(plan.table.name)
+    manifest.files = [*manifest.files, *result.files]
+    manifest.high_water = hi
+    manifest.synced_at = _now()
+    manifest_write(lake, manifest)
+    plan.copied += result.rows
+    if progress is not None:
+        start, end = plan.ranges[0][0], plan.ranges[-1][1]
+        progress(plan.table.name, hi - start, end - start)
+
+
+def _history_finish(lake: Lake, plan: _Copy) -> None:
+    if not plan.manifest.synced_at:  # a table still empty: say when it was first found so
+        plan.manifest.synced_at = _now()
+        manifest_write(lake, plan.manifest)
+    if plan.copied:
+        plan.manifest = _compact(lake, plan.manifest, plan.table)
 
 
 def _compact(lake: Lake, manifest: Manifest, table: LakeTable) -> Manifest:
@@ -263,7 +270,7 @@ def _compact(lake: Lake, manifest: Manifest, table: LakeTable) -> Manifest:
         lo, hi = min(int(r[0]) for r in ranges), max(int(r[1]) for r in ranges)
         rows = pa.concat_tables([pq.read_table(lake.path(table.name, rel), filesystem=fs) for rel in parts])
         rel = f"{month}/part-{lo:012d}-{hi:012d}.parquet"
-        _write_atomic(lake, f"{table.name}/{rel}", rows.sort_by("id"))
+        extract.write_parquet(lake, f"{table.name}/{rel}", rows.sort_by("id"), table)
         files = [f for f in files if f not in parts] + [rel]
         merged_away += parts
     manifest.files, manifest.retired = files, merged_away
@@ -272,61 +279,79 @@ def _compact(lake: Lake, manifest: Manifest, table: LakeTable) -> Manifest:
     return manifest
 
 
-def _snapshot_catch_up(lake: Lake, conn: Any, table: LakeTable, *, interrupt: Interrupt | None,
-                       progress: Progress | None, lock_timeout_ms: int) -> tuple[Manifest, int]:
+def _snapshot_plan(lake: Lake, conn: Any, table: LakeTable, lock_timeout_ms: int) -> _Copy:
     from django.db import connection
 
     manifest = manifest_read(lake, table.name)
     cast = "MAX(updated_at)::text" if connection.vendor == "postgresql" else "CAST(MAX(updated_at) AS TEXT)"
     newest = extract.scalar(conn, f"SELECT {cast} FROM {table.db_table()}")
-    count = extract.scalar(conn, f"SELECT COUNT(*) FROM {table.db_table()}")
+    count = int(extract.scalar(conn, f"SELECT COUNT(*) FROM {table.db_table()}") or 0)
     conn.commit()
-    mark = f"{newest or ''}|{int(count or 0)}"
-    label = extract.database_label()
-    if manifest.database == label and manifest.updated_mark == mark and manifest.files:
-        return manifest, 0
+    plan = _Copy(table, manifest, mark=f"{newest or ''}|{count}")
+    if manifest.database == extract.database_label() and manifest.updated_mark == plan.mark and manifest.files:
+        return plan
     _remove_unlisted(lake, manifest)
     # Read after the mark: a row changed in between is in this copy and moves the mark again (one refresh more).
-    raw = extract.read_rows(conn, table)
-    conn.commit()
-    rows = extract.conform(table, raw)
-    generation = manifest.generation + 1 if manifest.database == label else 1
-    rel = f"part-g{generation:08d}.parquet"
-    _write_atomic(lake, f"{table.name}/{rel}", rows)
-    if interrupt is not None:
-        interrupt(table.name)
-    import pyarrow.compute as pc
+    generation = manifest.generation + 1 if manifest.database == extract.database_label() else 1
+    plan.jobs.append(_job(conn, lake, table, extract.select_sql(table), f"part-g{generation:08d}.parquet", count))
+    return plan
 
-    retired = manifest.files if manifest.database == label else []
-    manifest = Manifest(table.name, files=[rel], rows=rows.num_rows,
-                        skipped=rows.num_rows - int(pc.sum(rows.column("_ok")).as_py() or 0), updated_mark=mark,
-                        generation=generation, retired=retired, database=label, synced_at=_now())
-    manifest_write(lake, manifest)
-    _remove_unlisted(lake, manifest)
+
+def _snapshot_commit(lake: Lake, plan: _Copy, result: extract.CopyResult, *, interrupt: Interrupt | None,
+                     progress: Progress | None) -> None:
+    if interrupt is not None:
+        interrupt(plan.table.name)
+    old, label = plan.manifest, extract.database_label()
+    generation = old.generation + 1 if old.database == label else 1
+    plan.manifest = Manifest(plan.table.name, files=result.files, rows=result.rows, skipped=result.skipped,
+                             updated_mark=plan.mark, generation=generation,
+                             retired=old.files if old.database == label else [], database=label, synced_at=_now())
+    manifest_write(lake, plan.manifest)
+    _remove_unlisted(lake, plan.manifest)
+    plan.copied = result.rows
     if progress is not None:
-        progress(table.name, rows.num_rows, rows.num_rows)
-    return manifest, rows.num_rows
+        progress(plan.table.name, result.rows, result.rows)
 
 
 def store_catch_up(*, tables: list[str] | None = None, lake: Lake | None = None, interrupt: Interrupt | None = None,
                    progress: Progress | None = None, lock_timeout_ms: int = TASK_LOCK_TIMEOUT_MS) -> StoreState:
     """Copy what the database committed since the last catch-up into the lake; returns the tables' state."""
+    from smarketing.analytics.store import copier
+
     lake = lake or configured_lake()
     started = datetime.now(UTC)
     chosen = [TABLES[name] for name in tables] if tables else [*HISTORY, *SNAPSHOTS]
     manifests: dict[str, Manifest] = {}
-    copied: dict[str, int] = {}
     lagging: list[str] = []
+    plans: list[_Copy] = []
     with extract.adbc_connect() as conn, _store_lock(lake, conn):
         for table in chosen:
-            step = _history_catch_up if table.kind == "history" else _snapshot_catch_up
+            planner = _history_plan if table.kind == "history" else _snapshot_plan
             try:
-                manifests[table.name], copied[table.name] = step(lake, conn, table, interrupt=interrupt,
-                                                                 progress=progress, lock_timeout_ms=lock_timeout_ms)
+                plans.append(planner(lake, conn, table, lock_timeout_ms))
             except Lagging:
-                manifests[table.name], copied[table.name] = manifest_read(lake, table.name), 0
+                manifests[table.name] = manifest_read(lake, table.name)
                 lagging.append(table.name)
-    return StoreState(lake, manifests, copied, caught_up_at=started, lagging=tuple(lagging))
+        # Every table's ranges go to the copier at once, so the helpers share them out; each table's manifest
+        # moves as soon as its ranges up to that point are in place (a range that finishes early waits).
+        owners = [(plan, k) for plan in plans for k in range(len(plan.jobs))]
+
+        def done(index: int, result: extract.CopyResult) -> None:
+            plan, k = owners[index]
+            plan.results[k] = result
+            commit = _history_commit if plan.table.kind == "history" else _snapshot_commit
+            while plan.committed in plan.results:
+                commit(lake, plan, plan.results.pop(plan.committed), interrupt=interrupt, progress=progress)
+                plan.committed += 1
+
+        copier.copy_all([job for plan in plans for job in plan.jobs], done)
+        for plan in plans:
+            if plan.table.kind == "history":
+                _history_finish(lake, plan)
+            manifests[plan.table.name] = plan.manifest
+    copied = {name: 0 for name in lagging} | {plan.table.name: plan.copied for plan in plans}
+    return StoreState(lake, {t.name: manifests[t.name] for t in chosen}, {t.name: copied[t.name] for t in chosen},
+                      caught_up_at=started, lagging=tuple(lagging))
 
 
 def store_rebuild(*, lake: Lake | None = None, progress: Progress | None = None) -> StoreState:

@@ -333,3 +333,55 @@ def test_a_month_of_many_small_copies_is_merged_into_one_file(lake, monkeypatch)
     assert on_disk == set(after.files) | set(after.retired)
     assert not set(manifest.retired) & on_disk
     assert [r["id"] for r in lake_rows("touchpoints", ["id"])] == db_ids(Touchpoint)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ranges_copied_side_by_side_commit_in_id_order_and_survive_a_crash(lake, monkeypatch):
+    from pathlib import Path
+
+    from smarketing.analytics.store import copier, sync
+    from smarketing.campaigns.models import Touchpoint
+
+    # given a touch in the store, then 22 more over several months, copied in ranges of 4 ids by two helpers
+    monkeypatch.setattr(sync, "CHUNK_IDS", 4)
+    monkeypatch.setattr(copier, "HELPERS", 2)
+    monkeypatch.setattr(copier, "ROWS_PER_HELPER", 1)
+    contact = ContactFactory()
+    TouchpointFactory(contact=contact, occurred_at=T0)
+    mark = store_catch_up(tables=["touchpoints"]).manifests["touchpoints"].high_water
+    for i in range(22):
+        TouchpointFactory(contact=contact, occurred_at=T0 + timedelta(days=9 * i))
+    ids = db_ids(Touchpoint)
+    commits: list[int] = []
+
+    def crash_on_third(table: str) -> None:
+        commits.append(len(commits))
+        if len(commits) == 3:
+            raise Crash(table)
+
+    # when the catch-up dies before committing its third range
+    with pytest.raises(Crash):
+        store_catch_up(tables=["touchpoints"], interrupt=crash_on_third)
+    # then the manifest names exactly the first two ranges (8 ids), whichever helper finished first
+    manifest = manifest_read(lake, "touchpoints")
+    assert manifest.high_water == mark + 8 and manifest.rows == 9
+    assert [r["id"] for r in lake_rows("touchpoints", ["id"])] == ids[:9]
+    assert manifest.mark_id == ids[8]
+    # and the next catch-up removes what the crash left and copies the rest once
+    state = store_catch_up(tables=["touchpoints"])
+    assert state.copied["touchpoints"] == 14
+    assert [r["id"] for r in lake_rows("touchpoints", ["id"])] == ids
+    on_disk = {str(p.relative_to(lake.path("touchpoints"))) for p in Path(lake.path("touchpoints")).rglob("*.parquet")}
+    assert on_disk == set(manifest_read(lake, "touchpoints").files)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_record_table_is_one_empty_file_and_is_not_copied_again(lake):
+    # given no campaign members, when the store catches up twice
+    first = store_catch_up(tables=["campaign_members"])
+    again = store_catch_up(tables=["campaign_members"])
+    # then the snapshot is one file with no rows, and nothing is copied the second time
+    manifest = manifest_read(lake, "campaign_members")
+    assert first.copied["campaign_members"] == 0 and len(manifest.files) == 1 and manifest.rows == 0
+    assert pq.read_table(table_files(lake, manifest)[0]).num_rows == 0
+    assert again.manifests["campaign_members"].generation == manifest.generation == 1
