@@ -27,6 +27,7 @@ from smarketing.analytics.queries.common import (
     day_after,
     day_start,
     epoch,
+    epoch_seconds,
     reached_set,
     ts_literal,
 )
@@ -162,18 +163,36 @@ def _in_period(spec: AttributionQuery, ts: ir.TimestampValue) -> ir.BooleanValue
     return cond
 
 
-def _subject_touches(engine: Any, level: Level) -> ir.Table:
-    import ibis  # loads when a query runs, not at start-up
-
+def _touches(engine: Any, level: Level) -> ir.Table:
+    """The touch columns a level's journeys need (the subject is resolved in `subject_touches`)."""
     tp = engine.table("touchpoints")
-    subject = tp.contact_id if level == "contact" else tp.account_id
-    if level == "account":
-        # Touchpoints carry the account at record time; fall back to the contact's current account.
-        con = engine.table("contacts").select(cid=lambda t: t.id, contact_account=lambda t: t.account_id)
-        tp = tp.join(con, tp.contact_id == con.cid, how="left")
-        subject = ibis.coalesce(tp.account_id, tp.contact_account)
-    tp = tp.mutate(subject=subject, t_epoch=epoch(tp.occurred_at))
-    return tp.filter(tp.subject.notnull()).select("id", "subject", "channel", "campaign_id", "t_epoch")
+    if level == "contact":
+        return tp.filter(tp.contact_id.notnull()).select("id", "contact_id", "channel", "campaign_id", "occurred_at")
+    return tp.select("id", "contact_id", "account_id", "channel", "campaign_id", "occurred_at")
+
+
+def _touch_subjects(engine: Any, level: Level, tt: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Per touch its subject, and which touches have one. At account level a touch carries the account at record
+    time and falls back to its contact's current account (a lookup here, not a join of every touch in the engine)."""
+    contact = tt["contact_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if level == "contact":
+        return contact, np.ones(contact.shape[0], dtype=bool)
+    own = tt["account_id"]
+    has_own = own.is_valid().to_numpy(zero_copy_only=False).astype(bool)
+    subject = own.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if has_own.all():
+        return subject, has_own
+    con = engine.to_arrow(engine.table("contacts").select("id", "account_id"))
+    ids = con["id"].to_numpy(zero_copy_only=False).astype(np.int64)
+    account = con["account_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    known = con["account_id"].is_valid().to_numpy(zero_copy_only=False).astype(bool)
+    by_id = np.argsort(ids)
+    ids, account, known = ids[by_id], account[by_id], known[by_id]
+    if ids.shape[0] == 0:
+        return subject, has_own
+    at = np.clip(np.searchsorted(ids, contact), 0, ids.shape[0] - 1)
+    found = (ids[at] == contact) & known[at] & tt["contact_id"].is_valid().to_numpy(zero_copy_only=False)
+    return np.where(has_own, subject, account[at]), has_own | found
 
 
 def _first_reach(engine: Any, level: Level, stage: str) -> ir.Table:
@@ -246,9 +265,13 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     if memo is not None and ("subject_touches", level) in memo:
         cached: SubjectTouches = memo["subject_touches", level]
         return cached
-    tt = engine.to_arrow(_subject_touches(engine, level))
-    subject = tt["subject"].to_numpy(zero_copy_only=False).astype(np.int64)
-    t_epoch = tt["t_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
+    tt = engine.to_arrow(_touches(engine, level))
+    subject, has = _touch_subjects(engine, level, tt)
+    if not has.all():
+        import pyarrow as pa
+
+        tt, subject = tt.filter(pa.array(has)), subject[has]
+    t_epoch = epoch_seconds(tt["occurred_at"])
     touch_id = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64)
     order = sort_order(subject, t_epoch, touch_id)
     # The strings are coded once here; journeys take integer codes.

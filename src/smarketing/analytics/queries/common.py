@@ -11,6 +11,7 @@ from smarketing.lifecycle.enums import FUNNEL_ORDER, Stage
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import numpy as np
 
 SECONDS_PER_DAY = 86400.0
 FUNNEL_KEYS: list[str] = [s.value for s in FUNNEL_ORDER]
@@ -20,6 +21,25 @@ STAGE_KEYS: list[str] = [s.value for s in Stage]
 def epoch(ts: ir.TimestampValue) -> ir.IntegerValue:
     """Whole seconds since 1970; engines disagree on sub-second epochs, so every engine floors."""
     return ts.epoch_seconds().floor().cast("int64")
+
+
+def epoch_seconds(column: Any) -> np.ndarray:
+    """An Arrow timestamp column as whole seconds since 1970, floored like `epoch` (int64; a missing time reads as
+    the largest int64 second, so it sorts after every real one)."""
+    micros = epoch_micros(column)
+    return micros // 1_000_000
+
+
+def epoch_micros(column: Any) -> np.ndarray:
+    """An Arrow timestamp column as int64 microseconds since 1970 (every engine's UTC timestamps hold at least
+    microseconds); a missing time reads as the largest int64, so it sorts after every real one."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    micros = pc.cast(pc.cast(arr, pa.timestamp("us", tz="UTC")), pa.int64())
+    return np.asarray(micros.fill_null(np.iinfo(np.int64).max).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def days_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from smarketing.analytics.queries.common import clean, day_after, day_start, epoch, ratio, ts_literal
+from smarketing.analytics.queries.common import (
+    clean,
+    day_after,
+    day_start,
+    epoch,
+    epoch_micros,
+    ratio,
+    ts_literal,
+)
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
 
@@ -177,12 +185,11 @@ def fetch_arrays(engine: Any, ev: ir.Table) -> paths.EventArrays:
     from smarketing.analytics.kernels.journeys import sort_order
 
     # Read unsorted and ordered here by (subject, time, src, id): the engine's ORDER BY carried the labels through
-    # its sort and cost most of the query. The time is the timestamp's microseconds, the same order as the engine's.
-    table = engine.to_arrow(ev.select("subject", ts=epoch(ev.occurred_at), us=ev.occurred_at, src=ev.src, eid=ev.eid,
-                                      activity=ev.activity))
+    # its sort and cost most of the query.
+    table = engine.to_arrow(ev.select("subject", "occurred_at", "src", "eid", "activity"))
     subject = table.column("subject").to_numpy().astype(np.int64)
-    micros = _micros(table.column("us"))
-    seconds = micros // 1_000_000
+    micros = epoch_micros(table.column("occurred_at"))
+    seconds = micros // 1_000_000  # floored, as `epoch` in the engines
     order = sort_order(subject, seconds, micros - seconds * 1_000_000, table.column("src").to_numpy().astype(np.int64),
                        table.column("eid").to_numpy().astype(np.int64))
     # Arrow codes the labels in one hash pass; ranking the few distinct ones gives the sorted codes (a NumPy unique
@@ -193,19 +200,8 @@ def fetch_arrays(engine: Any, ev: ir.Table) -> paths.EventArrays:
     rank = np.empty(len(seen), dtype=np.int32)
     rank[by_label] = np.arange(len(seen), dtype=np.int32)
     codes = rank[encoded.indices.to_numpy(zero_copy_only=False)] if len(seen) else np.zeros(0, dtype=np.int32)
-    return paths.EventArrays(subject=subject[order], ts=table.column("ts").to_numpy().astype(np.int64)[order],
+    return paths.EventArrays(subject=subject[order], ts=seconds[order],
                              code=codes.astype(np.int32)[order], labels=[seen[i] for i in by_label])
-
-
-def _micros(column: Any) -> np.ndarray:
-    """A timestamp column as int64 microseconds since 1970 (the unit every engine's UTC timestamps share here)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    # A missing time sorts last, as in the engines' ascending ORDER BY.
-    micros = pc.cast(pc.cast(arr, pa.timestamp("us", tz="UTC")), pa.int64())
-    return micros.fill_null(np.iinfo(np.int64).max).to_numpy(zero_copy_only=False)
 
 
 def _edges_engine(engine: Any, ev: ir.Table) -> tuple[list[Edge], dict[str, int], dict[str, int]]:
