@@ -67,6 +67,8 @@ def preload() -> list[str]:
     """Import every module of the product the CLI can reach (so a child finds them loaded), then what the
     analytics load lazily on first use (engine backends, compiled kernels). Returns the optional modules that
     could not load because an extra is not installed (e.g. Spark without the `spark` extra)."""
+    from smarketing.analytics.warm import preload as analytics_preload
+
     missing = []
     for info in pkgutil.walk_packages([str(PACKAGE_ROOT)], prefix="smarketing."):
         if SKIPPED_PARTS & set(info.name.split(".")):
@@ -77,13 +79,8 @@ def preload() -> list[str]:
             if (exc.name or "").startswith("smarketing"):
                 raise
             missing.append(f"{info.name} (needs {exc.name})")
-    _analytics_preload()
+    analytics_preload()
     return missing
-
-
-def _analytics_preload() -> None:
-    # Ibis loads its DuckDB backend (and every SQL dialect's compiler) on first connection, not at import.
-    import ibis.backends.duckdb  # noqa: F401
 
 
 def command_service_run(*, socket_path: Path, run: Runner, log: Callable[[str], None]) -> None:
