@@ -252,6 +252,31 @@ class SubjectTouches:
     channel_names: tuple[str, ...]
     campaign: np.ndarray  # per touch, its index in campaign_names (the ids as text, then NO_CAMPAIGN)
     campaign_names: tuple[str, ...]
+    runs: SubjectRuns | None  # None without touches
+
+
+@dataclasses.dataclass(frozen=True)
+class SubjectRuns:
+    """Where each subject's run of sorted touches starts, and one sorted key over (subject rank, time) that a
+    searchsorted cuts journeys from: a touch's key is rank * span + (time - tmin)."""
+
+    firsts: np.ndarray
+    subjects: np.ndarray
+    key: np.ndarray
+    tmin: int
+    tmax: int
+    span: int
+
+
+def _subject_runs(subject: np.ndarray, t_epoch: np.ndarray) -> SubjectRuns | None:
+    if subject.shape[0] == 0:
+        return None
+    firsts = np.flatnonzero(np.r_[True, subject[1:] != subject[:-1]])
+    rank_of_touch = np.repeat(np.arange(firsts.shape[0], dtype=np.int64), np.diff(np.r_[firsts, subject.shape[0]]))
+    tmin, tmax = int(t_epoch.min()), int(t_epoch.max())
+    span = tmax - tmin + 2  # a time key in [-1, span - 1) stays inside its subject's band
+    return SubjectRuns(firsts=firsts, subjects=subject[firsts], key=rank_of_touch * span + (t_epoch - tmin),
+                       tmin=tmin, tmax=tmax, span=span)
 
 
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
@@ -280,8 +305,9 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     campaign_id = campaign.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
     campaign_missing = campaign.is_null().to_numpy(zero_copy_only=False).astype(bool)[order]
     known = np.sort(first_seen(campaign_id[~campaign_missing]))
+    subject, t_epoch = subject[order], t_epoch[order]
     found = SubjectTouches(
-        subject=subject[order], t_epoch=t_epoch[order], touch_id=touch_id[order],
+        subject=subject, t_epoch=t_epoch, touch_id=touch_id[order], runs=_subject_runs(subject, t_epoch),
         channel=channel.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)[order],
         channel_names=tuple(str(x) for x in channel.dictionary.to_pylist()),
         campaign=np.where(campaign_missing, known.shape[0], np.searchsorted(known, campaign_id)).astype(np.int32),
@@ -309,32 +335,39 @@ def _lead_epochs(engine: Any, level: Level) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _journey_ranges(st: SubjectTouches, subjects: np.ndarray, end: np.ndarray,
-                    window_days: float | None) -> tuple[np.ndarray, np.ndarray]:
+                    window_days: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per unit, the run [lo, hi) of the sorted touches that makes its journey: its subject's touches at or
-    before `end` (and at or after `end - window`). One searchsorted over a (subject rank, time) key."""
+    before `end` (and at or after `end - window`), and the unit's band offset into the runs' key. One searchsorted
+    over the (subject rank, time) key."""
     n = subjects.shape[0]
-    if st.subject.shape[0] == 0 or n == 0:
+    r = st.runs
+    if r is None or n == 0:
         zero = np.zeros(n, dtype=np.int64)
-        return zero, zero
-    firsts = np.flatnonzero(np.r_[True, st.subject[1:] != st.subject[:-1]])
-    uniq = st.subject[firsts]
-    rank_of_touch = np.repeat(np.arange(uniq.shape[0], dtype=np.int64),
-                              np.diff(np.r_[firsts, st.subject.shape[0]]))
-    tmin, tmax = int(st.t_epoch.min()), int(st.t_epoch.max())
-    span = tmax - tmin + 2  # a time key in [-1, span - 1) stays inside its subject's band
-    key = rank_of_touch * span + (st.t_epoch - tmin)
-    k = np.clip(np.searchsorted(uniq, subjects), 0, uniq.shape[0] - 1)
-    has = uniq[k] == subjects
-    band = k * span - tmin
-    hi = np.searchsorted(key, band + np.clip(end, tmin - 1, tmax), side="right")
+        return zero, zero, zero
+    k = np.clip(np.searchsorted(r.subjects, subjects), 0, r.subjects.shape[0] - 1)
+    has = r.subjects[k] == subjects
+    band = k * r.span - r.tmin
+    hi = np.searchsorted(r.key, band + np.clip(end, r.tmin - 1, r.tmax), side="right")
     if window_days is None:
-        lo = firsts[k]
+        lo = r.firsts[k]
     else:
         start = end - int(window_days * 86400)
-        lo = np.searchsorted(key, band + np.clip(start, tmin, tmax + 1), side="left")
+        lo = np.searchsorted(r.key, band + np.clip(start, r.tmin, r.tmax + 1), side="left")
     lo = np.where(has, lo, 0)
     hi = np.where(has, np.maximum(hi, lo), 0)
-    return lo, hi
+    return lo, hi, band
+
+
+def _last_position_at_or_before(st: SubjectTouches, lo: np.ndarray, hi: np.ndarray, band: np.ndarray,
+                                when: np.ndarray) -> np.ndarray:
+    """Per journey [lo, hi), the position of its last touch at or before `when` (-1 when none or `when` unknown):
+    its touches are in time order, so one searchsorted per journey, not a pass over every touch."""
+    if st.runs is None:
+        return np.full(lo.shape[0], -1, dtype=np.int64)
+    r = st.runs
+    past = np.searchsorted(r.key, band + np.clip(when, r.tmin - 1, r.tmax), side="right")
+    count = np.clip(np.minimum(past, hi) - lo, 0, None)
+    return np.where((when >= 0) & (count > 0), count - 1, -1)
 
 
 def first_seen(values: np.ndarray) -> np.ndarray:
@@ -410,24 +443,19 @@ def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
 
     # Each journey is a run of its subject's sorted touches: gather the runs in unit order (touches by time, id).
     # (A unit with no end holds no touch, as `touch <= NULL` holds for none.)
-    lo, hi = _journey_ranges(st, subjects, u["end_at"][order], spec.window_days)
+    lo, hi, band = _journey_ranges(st, subjects, u["end_at"][order], spec.window_days)
     lengths = hi - lo
-    journey = np.repeat(np.arange(keys.shape[0], dtype=np.int64), lengths)
-    starts = np.zeros(keys.shape[0] + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    take = np.arange(journey.shape[0], dtype=np.int64) - np.repeat(starts[:-1] - lo, lengths)
+    n = keys.shape[0]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    take = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - lo, lengths)
     t_epoch, touch_id = st.t_epoch[take], st.touch_id[take]
     ch_codes, ch_names = _channel_codes(st, take)
     cp_codes, cp_names = _campaign_codes(st, take)
 
-    n = keys.shape[0]
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(journey, minlength=n), out=offsets[1:])
     days = t_epoch.astype(np.float64) / 86400.0
-    pos = np.arange(journey.shape[0]) - offsets[:-1][journey]
-    lead_pos = _last_position_at_or_before(journey, pos, t_epoch, _lookup(_lead_epochs(engine, spec.level),
-                                                                          subjects), n)
-    opp_pos = np.where(opened >= 0, _last_position_at_or_before(journey, pos, t_epoch, opened, n), -1)
+    lead_pos = _last_position_at_or_before(st, lo, hi, band, _lookup(_lead_epochs(engine, spec.level), subjects))
+    opp_pos = np.where(opened >= 0, _last_position_at_or_before(st, lo, hi, band, opened), -1)
     by_channel = Journeys(offsets=offsets, codes=ch_codes, names=ch_names, conversions=conv, value=value,
                           nulls=1.0 - conv, times=days, end_times=end / 86400.0, lead_pos=lead_pos, opp_pos=opp_pos)
     by_campaign = dataclasses.replace(by_channel, codes=cp_codes, names=cp_names)
@@ -442,14 +470,6 @@ def _lookup(lead: tuple[np.ndarray, np.ndarray], subjects: np.ndarray) -> np.nda
         return np.full(subjects.shape[0], -1, dtype=np.int64)
     i = np.clip(np.searchsorted(s, subjects), 0, s.size - 1)
     return np.where(s[i] == subjects, e[i], -1)
-
-
-def _last_position_at_or_before(journey: np.ndarray, pos: np.ndarray, t: np.ndarray, when: np.ndarray,
-                                n: int) -> np.ndarray:
-    """Per journey, the position of its last touch at or before `when` (-1 when none or `when` unknown)."""
-    ok = (when[journey] >= 0) & (t <= when[journey])
-    count = np.bincount(journey[ok], minlength=n)
-    return np.where((when >= 0) & (count > 0), count - 1, -1)
 
 
 def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = None) -> list[CreditRow]:
