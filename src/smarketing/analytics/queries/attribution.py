@@ -248,7 +248,7 @@ class SubjectTouches:
     subject: np.ndarray
     t_epoch: np.ndarray
     touch_id: np.ndarray
-    channel: np.ndarray  # per touch, its index in channel_names; -1 for a touch without a channel
+    channel: np.ndarray  # per touch, its index in channel_names
     channel_names: tuple[str, ...]
     campaign: np.ndarray  # per touch, its index in campaign_names (the ids as text, then NO_CAMPAIGN)
     campaign_names: tuple[str, ...]
@@ -300,7 +300,12 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     touch_id = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64)
     order = sort_order(subject, t_epoch, touch_id)
     # The strings are coded once here; journeys take integer codes.
+    # A touch without a channel reads "other" (merged with a channel of that name).
     channel = pc.dictionary_encode(tt["channel"].combine_chunks())
+    channel_names = tuple(str(x) for x in channel.dictionary.to_pylist())
+    other = channel_names.index("other") if "other" in channel_names else len(channel_names)
+    channel_names += () if other < len(channel_names) else ("other",)
+    channel_codes = channel.indices.fill_null(other).to_numpy(zero_copy_only=False).astype(np.int32)
     campaign = tt["campaign_id"].combine_chunks()
     campaign_id = campaign.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
     campaign_missing = campaign.is_null().to_numpy(zero_copy_only=False).astype(bool)[order]
@@ -308,8 +313,7 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     subject, t_epoch = subject[order], t_epoch[order]
     found = SubjectTouches(
         subject=subject, t_epoch=t_epoch, touch_id=touch_id[order], runs=_subject_runs(subject, t_epoch),
-        channel=channel.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)[order],
-        channel_names=tuple(str(x) for x in channel.dictionary.to_pylist()),
+        channel=channel_codes[order], channel_names=channel_names,
         campaign=np.where(campaign_missing, known.shape[0], np.searchsorted(known, campaign_id)).astype(np.int32),
         campaign_names=(*(str(int(i)) for i in known), NO_CAMPAIGN))
     if memo is not None:
@@ -377,31 +381,32 @@ def first_seen(values: np.ndarray) -> np.ndarray:
     return np.asarray(pd.unique(values))
 
 
-def _codes_first_seen(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Codes into `labels` recoded in order of first appearance (equal labels merged), with their names: the
-    coding a dictionary encoding of the labels in this order gives."""
-    canonical: dict[str, int] = {}
-    merged = np.array([canonical.setdefault(label, len(canonical)) for label in labels], dtype=np.int64)
-    distinct = list(canonical)
+def _codes_first_seen(codes: np.ndarray, labels: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes into distinct `labels` recoded in order of first appearance, with their names: the coding a dictionary
+    encoding of the labels in this order gives."""
     if codes.shape[0] == 0:
         return np.zeros(0, dtype=np.int32), ()
-    codes = merged[codes]
-    seen = first_seen(codes)
-    rank = np.zeros(len(distinct), dtype=np.int32)
+    present = int(np.count_nonzero(np.bincount(codes, minlength=len(labels))))
+    # The few codes nearly always all appear early: look at a growing prefix, not at every touch.
+    size = 4096
+    while True:
+        seen = first_seen(codes[:size])
+        if seen.shape[0] == present or size >= codes.shape[0]:
+            break
+        size *= 4
+    rank = np.zeros(len(labels), dtype=np.int32)
     rank[seen] = np.arange(seen.shape[0], dtype=np.int32)
-    return rank[codes], tuple(distinct[i] for i in seen)
+    return rank[codes], tuple(labels[i] for i in seen)
 
 
 def _channel_codes(st: SubjectTouches, take: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The taken touches' channels coded in order of first appearance; a touch without one reads "other"."""
-    codes = st.channel[take]
-    missing = len(st.channel_names)
-    return _codes_first_seen(np.where(codes < 0, missing, codes), [*st.channel_names, "other"])
+    """The taken touches' channels coded in order of first appearance."""
+    return _codes_first_seen(st.channel[take], st.channel_names)
 
 
 def _campaign_codes(st: SubjectTouches, take: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     """The taken touches' campaigns (their ids as text, NO_CAMPAIGN without one) coded in order of first appearance."""
-    return _codes_first_seen(st.campaign[take], list(st.campaign_names))
+    return _codes_first_seen(st.campaign[take], st.campaign_names)
 
 
 def _unit_arrays(ut: pa.Table, st: SubjectTouches) -> dict[str, np.ndarray]:
