@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -116,12 +116,27 @@ def _setup_before_callbacks(command: _click.Command) -> None:
         _setup_before_callbacks(sub)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def django_unless(no_django: Callable[[dict[str, Any]], bool]) -> Callable[[F], F]:
+    """Mark a command whose invocations for which `no_django(its parameters)` holds need no Django: none is set up
+    for them (`attribution --paths` reads a file, not the database)."""
+    def mark(callback: F) -> F:
+        callback.__dict__["no_django"] = no_django  # Typer's wrapper copies it (functools.wraps)
+        return callback
+
+    return mark
+
+
 def _after_setup(callback: Callable[..., Any]) -> Callable[..., Any]:
+    no_django = callback.__dict__.get("no_django")
+
     @wraps(callback)
     def with_django(*args: Any, **kwargs: Any) -> Any:
         from django.apps import apps
 
-        if not apps.ready:
+        if not apps.ready and not (no_django is not None and no_django(kwargs)):
             from smarketing.cli import setup
 
             setup()
