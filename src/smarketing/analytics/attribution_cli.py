@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from smarketing.commands import django_unless
 from smarketing.core.cli_format import Col, console, print_table, text_col
 from smarketing.core.errors import ValidationFailed
 from smarketing.core.formatting import money, percent, percent_value
@@ -62,6 +63,7 @@ def _print_rows(title: str, weights: dict[str, Any], rows: list[Any], key: str, 
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @django_unless(lambda params: params.get("paths") is not None)  # a paths file is attributed without the database
     def attribution(
         model: str = typer.Option("last_touch", help=MODELS_HELP),
         level: str = typer.Option("contact", help="contact or account (the buying committee)"),

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -193,3 +196,29 @@ def test_cli_and_api_read_the_paths_alike(api, tmp_path, capsys):
     path.write_text(bad_text)
     assert run_cli(["attribution", "--paths", str(path), "--model", "markov"]) == 2
     assert f"paths.csv line {len(lines) + 1}: expected 4 fields" in capsys.readouterr().err
+
+
+def test_cli_attributes_a_paths_file_without_setting_django_up(tmp_path):
+    # Given a paths file and a fresh interpreter (no database configured for it)
+    lines = _generated(200, seed=9)
+    path = tmp_path / "paths.csv"
+    path.write_text("\n".join(lines) + "\n")
+    code = f"""
+from django.apps import apps
+from smarketing.cli import main
+try:
+    main(["attribution", "--paths", {str(path)!r}, "--model", "markov", "--json"])
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print("django set up:", apps.ready)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="smarketing.settings.test", SMARKETING_DATA_DIR=str(tmp_path / "data"),
+               SMARKETING_COMMAND_SERVICE="off")
+    # When the CLI attributes it, then it answers with the file's journeys and never set Django up
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out, last = done.stdout.rsplit("\n", 2)[0], done.stdout.strip().splitlines()[-1]
+    assert last == "django set up: False"
+    assert json.loads(out)["journeys"] == pytest.approx(float(read_paths(path.read_bytes()).total_journeys()))
+
