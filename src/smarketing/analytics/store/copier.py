@@ -95,6 +95,13 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
     child.wait()
 
 
+def start(count: int) -> None:
+    """Start `count` helpers now (they load their libraries in the background), for copies known to come."""
+    with _lock:
+        for k in range(min(count, HELPERS)):
+            _helper(k)
+
+
 def read_arrow(source: dict[str, str], sql: str) -> pa.Table:
     """Run `sql` on the database `source` names in a helper and return its rows as Arrow."""
     import pyarrow as pa
@@ -158,6 +165,12 @@ def copy_all(jobs: list[CopyJob], done: Callable[[int, CopyResult], None]) -> No
             selector.close()
 
 
+class _NoPandas:
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"{name} is not loaded in the store's helper processes", name=name)
+
+
 def _watch_parent(parent: int) -> None:  # pragma: no cover - runs in the helper process
     import time
 
@@ -167,45 +180,62 @@ def _watch_parent(parent: int) -> None:  # pragma: no cover - runs in the helper
 
 
 def _serve() -> None:  # pragma: no cover - runs in the helper process (exercised by every store test)
+    # Why: pyarrow imports pandas the first time it converts a Python value, to ask whether it is a pandas
+    # object: a quarter of a second of a helper's start, for a library the helper never uses. Refused here (in
+    # this process only), pyarrow and DuckDB take it as not installed.
+    sys.meta_path.insert(0, _NoPandas())
     import pyarrow as pa
 
     from smarketing.analytics.store.extract import copy_rows
 
     threading.Thread(target=_watch_parent, args=(int(sys.argv[1]),), daemon=True).start()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    connections: dict[tuple[str, ...], Any] = {}
+    # ADBC's low-level API: its DB-API module would load pyarrow.dataset and pandas, a third of a helper's start.
+    import adbc_driver_manager as adbc
+
+    connections: dict[tuple[str, ...], tuple[Any, Any]] = {}  # (database, connection); autocommit: each query
+    # is its own read transaction, so the next one sees newer commits
 
     def connect(source: dict[str, str]) -> Any:
         if "sqlite" in source:
-            import adbc_driver_sqlite.dbapi as sqlite_dbapi
+            import adbc_driver_sqlite
 
             path = source["sqlite"]
-            key = ("sqlite", path, str(os.stat(path).st_ino))  # a file replaced under the path is reopened
+            # By path and inode: a file replaced under the path is reopened.
+            key: tuple[str, ...] = ("sqlite", path, str(os.stat(path).st_ino))
             if key not in connections:
-                conn = connections[key] = sqlite_dbapi.connect(path)
-                cursor = conn.cursor()
-                cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
-                cursor.fetchall()
-                cursor.close()
-            return connections[key]
-        import adbc_driver_postgresql.dbapi as pg_dbapi
+                database = adbc_driver_sqlite.connect(path)
+                connections[key] = (database, adbc.AdbcConnection(database))
+                query(connections[key][1], f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+            return connections[key][1]
+        import adbc_driver_postgresql
 
-        uri = ("postgresql", source["postgresql"])
-        if uri not in connections:
-            connections[uri] = pg_dbapi.connect(source["postgresql"])
-        return connections[uri]
+        key = ("postgresql", source["postgresql"])
+        if key not in connections:
+            database = adbc_driver_postgresql.connect(source["postgresql"])
+            connections[key] = (database, adbc.AdbcConnection(database))
+        return connections[key][1]
+
+    def query(conn: Any, sql: str, options: dict[str, str] | None = None) -> pa.Table:
+        statement = adbc.AdbcStatement(conn)
+        try:
+            if options:
+                statement.set_options(**options)
+            statement.set_sql_query(sql)
+            stream, _ = statement.execute_query()
+            return pa.RecordBatchReader.from_stream(stream).read_all()
+        finally:
+            statement.close()
 
     def read(source: dict[str, str], sql: str) -> pa.Table:
-        conn = connect(source)
-        cursor = conn.cursor()
-        if "sqlite" in source:
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
-        try:
-            cursor.execute(sql)
-            return cursor.fetch_arrow_table()
-        finally:
-            cursor.close()
-            conn.commit()  # end the read transaction, so the next read sees newer commits
+        options = {"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)} if "sqlite" in source else None
+        return query(connect(source), sql, options)
+
+    def release() -> None:
+        for key in [k for k in connections if k[0] == "postgresql"]:
+            database, conn = connections.pop(key)
+            conn.close()
+            database.close()
 
     while True:
         try:
@@ -215,8 +245,7 @@ def _serve() -> None:  # pragma: no cover - runs in the helper process (exercise
         request = json.loads(_read_exact(stdin, length))
         try:
             if request["op"] == "release":
-                for key in [k for k in connections if k[0] == "postgresql"]:
-                    connections.pop(key).close()
+                release()
                 body = b""
             elif request["op"] == "read":
                 table = read(request["source"], request["sql"])

@@ -151,14 +151,14 @@ def _sentinel(table: LakeTable) -> str:
     return "SELECT 1 AS _sentinel, " + ", ".join(f"{values[t]} AS {c}" for c, t in table.columns)
 
 
-def select_sql(table: LakeTable, where: str = "") -> str:
+def select_sql(table: LakeTable, where: str = "", *, typed_first_row: bool = True) -> str:
     """The SELECT reading the table's rows matching `where` (plain SQL over its own columns), in id order on
     SQLite (its rowid scan); on SQLite a typed first row marked `_sentinel` comes first (see drop_sentinel)."""
     from django.db import connection
 
     vendor = connection.vendor
     body = f"SELECT {_select_list(table, vendor)} FROM {table.db_table()}" + (f" WHERE {where}" if where else "")
-    if vendor == "sqlite":
+    if vendor == "sqlite" and typed_first_row:
         return f"SELECT * FROM ({_sentinel(table)}) UNION ALL SELECT 0 AS _sentinel, * FROM ({body})"
     return body
 

@@ -356,7 +356,10 @@ def store_catch_up(*, tables: list[str] | None = None, lake: Lake | None = None,
 
 def store_rebuild(*, lake: Lake | None = None, progress: Progress | None = None) -> StoreState:
     """Empty the lake's tables and copy everything again (also compacts the history's files)."""
+    from smarketing.analytics.store import copier
+
     lake = lake or configured_lake()
+    copier.start(copier.HELPERS)  # every helper will have work: they load their libraries while the lake empties
     with extract.adbc_connect() as conn, _store_lock(lake, conn):
         for table in (*HISTORY, *SNAPSHOTS):
             _start_over(lake, table)

@@ -385,3 +385,27 @@ def test_an_empty_record_table_is_one_empty_file_and_is_not_copied_again(lake):
     assert first.copied["campaign_members"] == 0 and len(manifest.files) == 1 and manifest.rows == 0
     assert pq.read_table(table_files(lake, manifest)[0]).num_rows == 0
     assert again.manifests["campaign_members"].generation == manifest.generation == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_time_arrow_cannot_read_is_flagged_in_the_lake_not_a_failed_copy(lake):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's timestamp columns hold only times it can read")
+    from smarketing.campaigns.models import Touchpoint
+
+    # given touches whose stored times were edited by hand: one with an offset, one unreadable
+    contact = ContactFactory()
+    plain, offset, garbage = (TouchpointFactory(contact=contact, occurred_at=T0).pk for _ in range(3))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Touchpoint._meta.db_table} SET occurred_at = %s WHERE id = %s",
+                       ["2026-04-01 01:30:00+02:00", offset])
+        cursor.execute(f"UPDATE {Touchpoint._meta.db_table} SET occurred_at = %s WHERE id = %s", ["garbage", garbage])
+    # when the store catches up (the helper's copy falls back to DuckDB's lenient parser)
+    state = store_catch_up(tables=["touchpoints"])
+    # then every row is copied: the offset read as UTC, the unreadable one flagged and in the no-month partition
+    assert state.copied["touchpoints"] == 3 and state.manifests["touchpoints"].skipped == 1
+    rows = {r["id"]: r for r in lake_rows("touchpoints", ["id", "occurred_at", "_ok"])}
+    assert rows[plain]["occurred_at"] == T0 and rows[plain]["_ok"]
+    assert rows[offset]["occurred_at"] == datetime(2026, 3, 31, 23, 30, tzinfo=UTC) and rows[offset]["_ok"]
+    assert rows[garbage]["occurred_at"] is None and not rows[garbage]["_ok"]
+    assert sorted(f.split("/")[0] for f in state.manifests["touchpoints"].files) == ["month=2026-03", "month=none"]
