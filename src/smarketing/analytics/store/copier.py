@@ -227,8 +227,9 @@ def _serve() -> None:  # pragma: no cover - runs in the helper process (exercise
         finally:
             statement.close()
 
-    def read(source: dict[str, str], sql: str) -> pa.Table:
-        options = {"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)} if "sqlite" in source else None
+    def read(source: dict[str, str], sql: str, batch_rows: int = 0) -> pa.Table:
+        options = {"adbc.sqlite.query.batch_rows": str(batch_rows or SQLITE_BATCH_ROWS)} if "sqlite" in source \
+            else None
         return query(connect(source), sql, options)
 
     def release() -> None:
@@ -255,7 +256,7 @@ def _serve() -> None:  # pragma: no cover - runs in the helper process (exercise
                 body = sink.getvalue().to_pybytes()
             else:
                 job = CopyJob(**{**request["job"], "bounds": tuple(request["job"]["bounds"])})
-                result = copy_rows(job, lambda sql, source=job.source: read(source, sql))  # type: ignore[misc]
+                result = copy_rows(job, lambda sql, j=job: read(j.source, sql, j.batch_rows))  # type: ignore[misc]
                 body = json.dumps(asdict(result)).encode("utf-8")
             status = b"\x00"
         except Exception as exc:

@@ -184,10 +184,11 @@ class _Copy:
 
 
 def _job(conn: Any, lake: Lake, table: LakeTable, sql: str, file_name: str, rows_guess: int,
-         mark_sql: str = "") -> extract.CopyJob:
+         mark_sql: str = "", batch_rows: int = 0) -> extract.CopyJob:
     lo, hi = extract.analytics_bounds()
     return extract.CopyJob(table=table.name, source=conn.spec, sql=sql, lake=lake.url, file_name=file_name,
-                           bounds=(lo.isoformat(), hi.isoformat()), mark_sql=mark_sql, rows_guess=rows_guess)
+                           bounds=(lo.isoformat(), hi.isoformat()), mark_sql=mark_sql, rows_guess=rows_guess,
+                           batch_rows=batch_rows)
 
 
 def _history_plan(lake: Lake, conn: Any, table: LakeTable, lock_timeout_ms: int) -> _Copy:
@@ -212,8 +213,10 @@ def _history_plan(lake: Lake, conn: Any, table: LakeTable, lock_timeout_ms: int)
     for lo in range(manifest.high_water, horizon, step):
         hi = min(horizon, lo + step)
         plan.ranges.append((lo, hi))
-        plan.jobs.append(_job(conn, lake, table, extract.select_sql(table, f"id > {lo} AND id <= {hi}"),
-                              f"part-{lo + 1:012d}-{hi:012d}.parquet", hi - lo, marks))
+        # A range holds at most hi - lo rows: read as one batch, it needs no typed first row.
+        sql = extract.select_sql(table, f"id > {lo} AND id <= {hi}", typed_first_row=False)
+        plan.jobs.append(_job(conn, lake, table, sql, f"part-{lo + 1:012d}-{hi:012d}.parquet", hi - lo, marks,
+                              batch_rows=hi - lo))
     return plan
 
 
