@@ -3,7 +3,8 @@
 Django's app loaders find static files and templates under an app's `path`; this app's path is django-ninja's
 package folder, found without importing the package, so every process that sets Django up (each CLI command) does
 not pay for importing django-ninja, as the `ninja` entry in INSTALLED_APPS did. /api/docs renders ninja's own
-offline page from these files (core.apitools.SwaggerOffline).
+offline page from these files (core.apitools.SwaggerOffline). Django also lists ninja's management command
+(export_openapi_schema) under this app, where it does not load: /api/openapi.json serves that document.
 """
 
 from __future__ import annotations
