@@ -95,7 +95,9 @@ class Engine:
             con.execute(f'CREATE OR REPLACE VIEW "{name}" AS '
                         f'{reader.dataset_sql(con, name, self.store.lake, self.store.manifests)}')
             self._warn(reader.skipped_warning(name, self.store.manifests))
-            return self.backend.table(name).cast(schema)
+            # An unbound table of the dataset's schema (the view has exactly those columns and types): the SQL of
+            # an expression over it is the same in every process, so it is compiled once (see `compiled_sql`).
+            return ibis.table(schema, name=name)
         if self.name == "duckdb":
             arrow = self._arrow(name)
             # A real table (not a view over the Arrow object) so repeated scans stay in DuckDB's own format.
@@ -129,11 +131,24 @@ class Engine:
         """Run an expression and return a pandas frame (scalars come back as one-row frames)."""
         if isinstance(expr, ir.Scalar):
             expr = expr.as_table()
+        if self._reads_store:
+            return _pandas(self._store_arrow(expr.as_table()), expr.as_table().schema())
         result = self.backend.execute(expr)
         return result if isinstance(result, pd.DataFrame) else pd.DataFrame(result)
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
+        if self._reads_store:
+            from ibis.backends.duckdb.converter import DuckDBPyArrowData
+
+            return DuckDBPyArrowData.convert_table(self._store_arrow(expr), expr.schema())
         return self.backend.to_pyarrow(expr)
+
+    @property
+    def _reads_store(self) -> bool:
+        return self.name == "duckdb" and self.store is not None and self.frames is None
+
+    def _store_arrow(self, expr: ir.Table) -> pa.Table:
+        return self.backend.con.sql(compiled_sql(expr, self.backend)).to_arrow_table()
 
     @property
     def embedded(self) -> bool:
@@ -149,6 +164,34 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# The SQL of each expression over the store's unbound datasets, for the process's life: the web pages run the same
+# few queries again and again, and `warm.preload` compiles the commands' before a command service forks.
+_COMPILED: dict[Any, str] = {}
+COMPILED_MAX = 1024
+
+
+def compiled_sql(expr: ir.Table, backend: Any) -> str:
+    """The DuckDB SQL of a table expression over unbound datasets, compiled once per process."""
+    key = expr.op()
+    sql = _COMPILED.get(key)
+    if sql is None:
+        if len(_COMPILED) >= COMPILED_MAX:
+            _COMPILED.clear()
+        sql = _COMPILED[key] = backend.compile(expr)
+    return sql
+
+
+def _pandas(table: pa.Table, schema: ibis.Schema) -> pd.DataFrame:
+    """An Arrow result as the frame the Ibis DuckDB backend's execute returns for it."""
+    import pyarrow.types as pat
+    from ibis.backends.duckdb.converter import DuckDBPandasData
+
+    df = pd.DataFrame({name: col.to_pylist() if pat.is_nested(col.type) or pat.is_dictionary(col.type)
+                       or col.null_count else col.to_pandas()
+                       for name, col in zip(table.column_names, table.columns, strict=True)})
+    return DuckDBPandasData.convert_table(df, schema)
 
 
 def open_engine(name: EngineName | None = None, *, frames: EventFrames | None = None) -> Engine:

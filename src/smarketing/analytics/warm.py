@@ -63,6 +63,7 @@ class _DryEngine:
 
     name = "duckdb"
     embedded = False  # nothing may be cached in a database
+    store = True  # stands for the history store's datasets
 
     def __init__(self) -> None:
         self.memo: dict[Any, Any] = {}
@@ -76,7 +77,10 @@ class _DryEngine:
     def to_arrow(self, expr: Any) -> Any:
         import ibis
 
-        ibis.to_sql(expr, dialect="duckdb")
+        from smarketing.analytics.engine import compiled_sql
+
+        # Compiled as the store engine compiles it (the same unbound tables), so a forked command finds it compiled.
+        compiled_sql(expr, ibis.duckdb)
         return expr.schema().to_pyarrow().empty_table()
 
     def execute(self, expr: Any) -> Any:

@@ -350,9 +350,9 @@ def _empty_row(spec: FunnelQuery) -> pd.Series:
 @query_kind("funnel", spec=FunnelQuery, result=FunnelResult)
 def run_funnel(engine: Any, spec: FunnelQuery) -> FunnelResult:
     """Volume, conversion, velocity and value between two stages, optionally grouped."""
+    # Both passes (overall and grouped) read the same timeline; it is not materialised in between, so each pass is
+    # one expression over the datasets, whose SQL an engine may keep compiled.
     per = subject_timeline(engine, spec)
-    if spec.by is not None and engine.embedded:
-        per = per.cache()  # both passes (overall and grouped) reuse one materialised timeline
     total_frame = funnel_frame(engine, spec, grouped=False, per=per)
     total_row = total_frame.iloc[0] if len(total_frame) else _empty_row(spec)
     total = _group(spec, total_row, "all")

@@ -9,6 +9,8 @@ import pytest
 
 from smarketing.analytics.datasets import SCHEMAS, frames_from
 from smarketing.analytics.engine import open_engine
+from smarketing.analytics.registry import run_query
+from smarketing.analytics.tests.test_engines_agree import SPECS, company  # noqa: F401 - the shared fixture
 from smarketing.core.errors import ValidationFailed
 from smarketing.testing.factories import ContactFactory, OpportunityFactory, TouchpointFactory
 
@@ -74,3 +76,26 @@ def test_postgres_engine_needs_postgresql(settings):
         with pytest.raises(ValidationFailed) as err:
             open_engine("postgres")
         assert err.value.field == "ANALYTICS_ENGINE"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_store_engine_compiles_each_query_once_per_process(company, settings, tmp_path, monkeypatch):  # noqa: F811
+    from ibis.backends.duckdb import Backend
+
+    from smarketing.analytics import engine as engine_module
+
+    # Given a company whose history is read from the store
+    settings.SMARKETING = {**settings.SMARKETING, "LAKE_URL": str(tmp_path / "lake"), "ANALYTICS_STORE": "lake"}
+    engine_module._COMPILED.clear()
+    with open_engine("duckdb") as eng:
+        first = run_query(SPECS[0], engine=eng).model_dump(mode="json", exclude={"data_as_of"})
+    compiled = dict(engine_module._COMPILED)
+    calls: list[object] = []
+    compile_sql = Backend.compile
+    monkeypatch.setattr(Backend, "compile", lambda self, expr, *a, **k: calls.append(expr) or compile_sql(self, expr, *a, **k))
+    # When another engine (a later command or page) runs the same query
+    with open_engine("duckdb") as eng:
+        again = run_query(SPECS[0], engine=eng).model_dump(mode="json", exclude={"data_as_of"})
+    # Then it compiles nothing new and answers the same
+    assert compiled and compiled == engine_module._COMPILED and calls == []
+    assert again == first and first["total"]["entered"] == 12
