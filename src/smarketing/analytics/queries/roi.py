@@ -26,6 +26,7 @@ from smarketing.analytics.queries.attribution import (
     Level,
     build_journeys,
     describe,
+    first_seen,
     method_of,
     run_model,
 )
@@ -109,12 +110,10 @@ def _per_key(credit: Credit) -> dict[str, tuple[float, float]]:
 
 def _influenced(data: JourneyData) -> dict[str, float]:
     """Full value of every converting journey, counted once for each campaign it touched."""
-    from smarketing.analytics.kernels.journeys import unique_ints  # loads when a query runs, not at start-up
-
     j = data.by_campaign
     jt = j.journey_of_touch()
     conv = j.conversions[jt] > 0
-    pairs = unique_ints(jt[conv] * max(j.n_codes, 1) + j.codes[conv].astype(np.int64))
+    pairs = first_seen(jt[conv] * max(j.n_codes, 1) + j.codes[conv].astype(np.int64))  # distinct; order irrelevant
     journeys, codes = pairs // max(j.n_codes, 1), pairs % max(j.n_codes, 1)
     amounts = np.bincount(codes, weights=j.value[journeys], minlength=j.n_codes)
     return {k: float(a) for k, a in zip(j.names, amounts, strict=True)}
