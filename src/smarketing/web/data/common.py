@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import json
 import logging
 import pickle
 import time
@@ -42,6 +43,8 @@ STALE_FOR = timedelta(minutes=15)
 INLINE_MAX_CONTACTS = 20_000
 # Tests set this so queued computations run inside the request and results are deterministic.
 RUN_INLINE = False
+# The worker's kind for a page figure (`page_figure`): this prefix and the figure's name.
+PAGE_KIND = "page:"
 _MEMO_MAX = 128
 _memo: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # this process's copy of rows it has read: key -> (version, value)
 _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_inline", default=False)
@@ -227,6 +230,29 @@ def query_result(kind: str, data: dict[str, Any]) -> Any:
     return _noted(old) if stale else None
 
 
+def page_figure(name: str, args: dict[str, Any]) -> Any:
+    """A page figure read through an owning app's selector (`web.data.pages.PAGE_FIGURES[name]`, given `args`)
+    from the shared cache, handled like an analytics query kind: inline on a small CRM (and in tests), else
+    queued once for the worker with None meanwhile, so a first view after a period change never waits for it."""
+    spec_json = json.dumps(args, sort_keys=True, default=str)
+    kind = f"{PAGE_KIND}{name}"
+    key = figure_key(f"query:{kind}", spec_json)
+    ver, size = _version_and_size()
+    stored = _load(key, ver)
+    found, value = stored.value_for(ver)
+    if found:
+        return value
+    if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
+        return compute_query(kind=kind, spec_json=spec_json, version=ver)
+    if claim(key=key, name=f"query:{kind}", version=ver):
+        from smarketing.web.tasks import figure_compute_task
+
+        figure_compute_task.enqueue(kind, spec_json, ver)
+    _computing.set(True)
+    stale, old = stored.stale_value()
+    return old if stale else None
+
+
 def _noted(result: Any) -> Any:
     """Remember the result's notes about skipped stored rows for this request's page (see `skipped_rows`)."""
     for warning in getattr(result, "warnings", None) or []:
@@ -243,17 +269,24 @@ def skipped_rows() -> list[str]:
 
 
 def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
-    """Run an analytics query kind (the API's and CLI's runner) and store its result or domain error."""
-    from smarketing.analytics.queries.roi import results_shared
-    from smarketing.analytics.registry import get_kind, run_query
-
-    spec = get_kind(kind).spec.model_validate_json(spec_json)
+    """Run an analytics query kind (the API's and CLI's runner), or a page figure (`page_figure`), and store its
+    result or domain error."""
     key, name = figure_key(f"query:{kind}", spec_json), f"query:{kind}"
     # Why look first: a query queued by a page may have been computed since, inside another one (the metrics' roi is
     # the scoreboard's own roi), or by a page that ran it inline; running it again would double the wait.
     found, value = _load(key, version).value_for(version)
     if found:
         return value
+    if kind.startswith(PAGE_KIND):
+        from smarketing.web.data.pages import PAGE_FIGURES
+
+        value = PAGE_FIGURES[kind.removeprefix(PAGE_KIND)](json.loads(spec_json))
+        store(key=key, name=name, version=version, value=value)
+        return value
+    from smarketing.analytics.queries.roi import results_shared
+    from smarketing.analytics.registry import get_kind, run_query
+
+    spec = get_kind(kind).spec.model_validate_json(spec_json)
     try:
         # A query run inside this one (the metrics' roi) is kept in, and read from, the row its own kind uses.
         with results_shared(lambda inner, inner_json, run: cached(f"query:{inner}", inner_json, run, version=version)):

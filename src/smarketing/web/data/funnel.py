@@ -29,6 +29,8 @@ SHORT = {"lead": "Lead", "mql": "MQL", "sal": "SAL", "sql": "SQL", "opportunity"
 COHORT_MEASURES = {"lead": "cohort_entered", "mql": "cohort_reached_mql", "sal": "cohort_reached_sal",
                    "sql": "cohort_reached_sql",
                    "opportunity": "cohort_reached_opportunity", "customer": "cohort_reached_customer"}
+# The measures the funnel page shows: the cohort's stages, and MQLs entered beside them.
+FUNNEL_MEASURES = (*COHORT_MEASURES.values(), "mqls_entered")
 NONE_KEY = "(none)"  # the key the funnel query gives a missing value, in groups and in filters
 OPTIONS_MAX = 200
 

@@ -17,6 +17,8 @@ from smarketing.core import clock
 from smarketing.lifecycle.selectors import stage_change_span
 from smarketing.lifecycle.sla import SALES_WITHIN_SLA_TARGET
 from smarketing.playbook.schema import Playbook
+from smarketing.web.data.common import cached
+from smarketing.web.data.funnel import COHORT_MEASURES
 from smarketing.web.data.measures import metrics
 from smarketing.web.periods import Period, parse_period
 from smarketing.web.templatetags.measures import measure_href
@@ -85,6 +87,12 @@ def sla_lines(*, terms: Playbook | None, period: Period, result: MetricsResult |
     return lines
 
 
+# The measures the SLA card reads (`sla_lines`).
+SLA_MEASURES = ("first_touch_within_sla", "decision_within_sla", "mqls_entered", "mql_volume_target_to_date",
+                "mql_acceptance_rate")
+# Every measure the scoreboard shows: the funnel's cohort, the SLA card and the headline figures.
+SCOREBOARD_MEASURES = (*COHORT_MEASURES.values(), *SLA_MEASURES, "mqls_accepted", "pipeline_opened", "revenue_won")
+
 # Week over week: the events of the last 7 days against the 7 days before.
 CHANGE_MEASURES = ["leads_created", "mqls_entered", "sals_entered", "recycled_entered", "disqualified_entered",
                    "opportunities_opened", "pipeline_opened", "revenue_won", "touchpoints_recorded",
@@ -125,7 +133,7 @@ def week_changes() -> WeekChanges:
     this = parse_period("last-7d")
     last_day = this.first_day - timedelta(days=1)
     before = parse_period(f"{last_day - timedelta(days=6)}..{last_day}")
-    current, previous = metrics(this), metrics(before)
+    current, previous = metrics(this, names=CHANGE_MEASURES), metrics(before, names=CHANGE_MEASURES)
     if current is None or previous is None:
         return WeekChanges(this.key, before.key, before.label, [], computing=True)
     rows = [Change(n, current.get(n), previous.get(n)) for n in CHANGE_MEASURES]
@@ -144,5 +152,6 @@ def pacing_hrefs(period: Period, months: list[str]) -> list[str]:
 
 
 def data_span() -> tuple[Any, Any]:
-    """First and last recorded stage change, so empty periods can point at where data is."""
-    return stage_change_span()
+    """First and last recorded stage change, so empty periods can point at where data is (read once per data
+    version: a scan of the whole history on every view of the scoreboard otherwise)."""
+    return cached("data_span", None, stage_change_span)

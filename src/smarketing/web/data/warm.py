@@ -50,7 +50,7 @@ def warm() -> dict[str, Any]:
     version = common.data_version()
     token = common.inline()
     try:
-        metrics(period)
+        metrics(period, names=scoreboard.SCOREBOARD_MEASURES)
         fun = funnel.funnel(period=period)
         goals.goals_data(terms=terms, period=period)
         scoreboard.week_changes()

@@ -74,22 +74,31 @@ def test_while_attribution_is_queued_campaigns_are_listed_by_cost_without_counti
     assert _queued("roi")
 
 
-def test_the_pages_share_one_metrics_spec_without_the_campaign_measures(queued, login, roi_runs):
+def test_each_page_asks_the_metrics_query_for_what_it_shows_and_never_the_campaign_measures(queued, login, roi_runs):
+    from smarketing.web.data.funnel import FUNNEL_MEASURES
+    from smarketing.web.data.scoreboard import SCOREBOARD_MEASURES
+    from smarketing.web.views.goals import ACTUALS
+    from smarketing.web.views.journeys import JOURNEY_MEASURES
+
     # when the analytics pages are first opened for a quarter
     client = login("marketing")
     for path in ("/", "/funnel/", "/journeys/", "/goals/"):
         assert client.get(path, {"period": "2026-Q4"}).status_code == 200
-    # then one metrics spec is queued for the quarter, naming every measure but the campaign ones
-    quarter = [spec for spec in _queued("metrics") if spec["period"] == "2026-Q4"]
-    assert len(quarter) == 1
-    assert quarter[0]["names"] == page_measures() and not set(quarter[0]["names"]) & set(CAMPAIGN_MEASURES)
-    # and once the worker ran, the quarter's roi ran once (for the campaigns panel; the metrics did not run it)
+    # then each queued the measures it shows, in one order, and none the campaign measures (attribution)
+    asked = sorted(sorted(spec["names"]) for spec in _queued("metrics") if spec["period"] == "2026-Q4")
+    wanted = [SCOREBOARD_MEASURES, FUNNEL_MEASURES, JOURNEY_MEASURES, ACTUALS.values()]
+    assert asked == sorted(sorted(set(names)) for names in wanted)
+    assert all(spec["names"] == [n for n in page_measures() if n in spec["names"]] for spec in _queued("metrics"))
+    assert not any(set(spec["names"]) & set(CAMPAIGN_MEASURES) for spec in _queued("metrics"))
+    # and once the worker ran, the quarter's roi ran once (for the campaigns panel; no metrics query ran it)
     _run_worker()
     common.clear()
     assert roi_runs[QUARTER] == 4 and set(roi_runs.values()) == {4}
-    page = client.get("/", {"period": "2026-Q4"})
-    assert not page.context["computing"]
-    assert page.context["measures"].get("cohort_entered").value == 6
+    for path in ("/", "/funnel/", "/journeys/", "/goals/"):
+        page = client.get(path, {"period": "2026-Q4"})
+        assert not page.context["computing"], path
+        assert page.context["measures"] is not None, path
+    assert client.get("/", {"period": "2026-Q4"}).context["measures"].get("cohort_entered").value == 6
 
 
 def test_a_query_computed_inside_another_meanwhile_is_not_run_again(queued, login, roi_runs):
@@ -117,3 +126,20 @@ def test_the_records_of_a_campaign_measure_still_read_it(world, login):
     # then each page shows its measure's value
     assert cost.status_code == 200 and cost.context["value"].value == pytest.approx(float(world["campaign"].actual_cost))
     assert mqls.status_code == 200 and mqls.context["value"].value == 5
+
+
+def test_feedback_by_kind_is_left_to_the_worker_on_a_first_view_and_shown_once_computed(queued, login):
+    # when the scoreboard is first opened for a quarter on a large CRM
+    client = login("sales")
+    with CaptureQueriesContext(connection) as ran:
+        first = client.get("/", {"period": "2026-Q4"})
+    # then no feedback was read in the request: the figure is queued and the page says figures are being computed
+    assert first.status_code == 200 and first.context["computing"] and first.context["themes"] == []
+    assert "Feedback is being counted" in first.content.decode()
+    assert not [q["sql"] for q in ran.captured_queries if '"feedback_feedbackitem"."kind"' in q["sql"]]
+    assert _queued("page:feedback_by_kind") == [{"period": "2026-Q4"}]
+    # and once the worker ran, the kinds are shown
+    _run_worker()
+    common.clear()
+    themes = client.get("/", {"period": "2026-Q4"}).context["themes"]
+    assert [(t["theme"], t["items"], t["accounts"]) for t in themes] == [("objection", 1, 1)]

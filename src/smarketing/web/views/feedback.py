@@ -36,7 +36,7 @@ def _capture_form_class() -> type:
 def _render(request: HttpRequest, form: object, status: int = 200) -> HttpResponse:
     period, error = period_from(request)
     themes = theme_rows(period=period)
-    by_kind = [] if themes else feedback_by_kind(period=period)
+    by_kind = [] if themes else feedback_by_kind(period=period) or []
     recent = list(feedback_list()[:12])
     tables = {
         "themes": Table("themes", "Feedback themes by revenue at stake", [
@@ -53,7 +53,7 @@ def _render(request: HttpRequest, form: object, status: int = 200) -> HttpRespon
     chart_rows = themes or by_kind
     return page(request, "web/feedback.html", {
         **period_context(request, period, error), "form": form, "themes": themes, "by_kind": by_kind,
-        "measures": metrics(period),
+        "measures": metrics(period, names=["feedback_items_recorded"]),
         "insights": insight_rows(), "recent": recent,
         "theme_accounts": theme_account_list(theme_ids=[t["id"] for t in themes[:THEMES_SHOWN]]),
         "can_capture": can(request.user, WRITE_ROLES),

@@ -13,6 +13,7 @@ from smarketing.web.data.funnel import (
     CHART_METRICS,
     COHORT_MEASURES,
     DIMENSIONS,
+    FUNNEL_MEASURES,
     chart_metric,
     filter_options,
     filters_label,
@@ -45,7 +46,7 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
     before = scope.previous if scope.compare else None
     dimension = request.GET.get("by", "source")
     data = funnel(period=period, filters=scope.filters, dimension=dimension)
-    measures = metrics(period, data.filters, compare=before is not None)
+    measures = metrics(period, data.filters, compare=before is not None, names=FUNNEL_MEASURES)
     earlier = funnel(period=before, filters=scope.filters, dimension=dimension) if before is not None else None
     changes = stage_changes(data, earlier) if earlier is not None and not earlier.computing else {}
     metric = chart_metric(data.breakdown, request.GET.get("metric"))

@@ -48,7 +48,7 @@ def goals_page(request: HttpRequest) -> HttpResponse:
     period, error = period_from(request)
     _version, terms = active_terms()
     data = goals_data.goals_data(terms=terms, period=period)
-    measures = metrics(period)
+    measures = metrics(period, names=ACTUALS.values())
     measured = data.result
     rates = measured.rates if measured is not None else None
     defaults: dict[str, Any] = {

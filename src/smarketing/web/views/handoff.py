@@ -36,6 +36,11 @@ def _clocks(row: QueueRow) -> list[dict[str, Any]]:
             for kind, v in sorted(row.countdowns.items())]
 
 
+# The quarter's measures the queue page shows above the queue.
+HANDOFF_MEASURES = ("mqls_entered", "mqls_accepted", "mqls_awaiting_decision", "mql_acceptance_rate",
+                    "first_touch_within_sla", "decision_within_sla")
+
+
 @login_required
 @domain_errors
 def handoff_page(request: HttpRequest) -> HttpResponse:
@@ -49,7 +54,7 @@ def handoff_page(request: HttpRequest) -> HttpResponse:
     items = [{"row": r, "clocks": _clocks(r)} for r in rows[:PAGE_SIZE]]
     quarter = parse_period(current_quarter_key())
     return page(request, "web/handoff.html", {
-        "quarter": quarter, "measures": metrics(quarter),
+        "quarter": quarter, "measures": metrics(quarter, names=HANDOFF_MEASURES),
         "items": items, "has_more": len(rows) > PAGE_SIZE, "offset": offset, "page_size": PAGE_SIZE,
         "next_offset": offset + PAGE_SIZE, "prev_offset": max(0, offset - PAGE_SIZE),
         "handoff_base": reverse("handoff"), "scope": scope, "reasons": terms.handoff.rejection_reasons,

@@ -11,6 +11,9 @@ from smarketing.web.data.pages import journeys
 from smarketing.web.tables import Column, Table
 from smarketing.web.views.common import active_terms, page, period_context, period_from
 
+# The measures the page shows beside the journeys.
+JOURNEY_MEASURES = ("touchpoints_recorded", "cohort_entered", "cohort_reached_customer")
+
 
 @login_required
 def journeys_page(request: HttpRequest) -> HttpResponse:
@@ -19,7 +22,7 @@ def journeys_page(request: HttpRequest) -> HttpResponse:
     which = request.GET.get("journey", "new_customer")
     data = journeys(period=period, which=which) if terms else None
     tables = {}
-    context = {**period_context(request, period, error), "data": data, "journey": which, "measures": metrics(period)}
+    context = {**period_context(request, period, error), "data": data, "journey": which, "measures": metrics(period, names=JOURNEY_MEASURES)}
     if data is not None:
         tables = {
             "edges": Table("edges", "Directly-follows relations", [

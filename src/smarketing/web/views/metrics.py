@@ -31,10 +31,13 @@ def _model(request: HttpRequest) -> str | None:
 
 
 def _metrics(period: Period, filters: dict[str, list[str]], model: str | None, *,
-             every: bool = True) -> MetricsResult | None:
-    """Every measure (the measures page), or without `every` the ones the other pages share, for the period."""
+             only: str = "") -> MetricsResult | None:
+    """Every measure (the measures page), or `only` that one when the pages' metrics query takes it (the records
+    page of a measure shows its value alone), for the period."""
     if model is None:
-        return metrics(period, filters, every=every)
+        if only in page_measures(filters):
+            return metrics(period, filters, names=[only])
+        return metrics(period, filters, every=True)
     result: MetricsResult | None = query_result("metrics", {"period": period.key, "filters": filters, "model": model})
     return result
 
@@ -57,8 +60,7 @@ def measure_records(request: HttpRequest, name: str) -> HttpResponse:
     period, error = period_from(request)
     filters, model = _filters(request), _model(request)
     offset = offset_from_query(request.GET.get("offset"))  # a 400 page naming ?offset= when out of bounds
-    # A measure the other pages show is read from their shared result (its page opens from theirs).
-    result = _metrics(period, filters, model, every=name not in page_measures(filters))
+    result = _metrics(period, filters, model, only=name)
     records = query_result("measure_records", {"name": name, "period": period.key, "filters": filters,
                                                "offset": offset, "limit": PAGE_SIZE,
                                                **({"model": model} if model else {})})

@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
     scope = scope_from(request)
     compare = scope.compare and scope.previous is not None
     version, terms = active_terms()
-    measures = metrics(period, compare=compare)
+    measures = metrics(period, compare=compare, names=sb.SCOREBOARD_MEASURES)
     goals = goals_data.goals_data(terms=terms, period=period)
     pacing = goals_data.pacing(goals, period)
     fun = funnel_data.funnel(period=period)
@@ -48,7 +48,8 @@ def home(request: HttpRequest) -> HttpResponse:
     fun = dataclasses.replace(fun, stages=[dataclasses.replace(r, target=targets.get(r.stage)) for r in fun.stages])
     sla = sb.sla_lines(terms=terms, period=period, result=measures)
     perf = campaign_performance(period=period, model="linear", compare=compare)
-    themes = feedback_by_kind(period=period)[:6]
+    feedback = feedback_by_kind(period=period)
+    themes = (feedback or [])[:6]
     changes = sb.week_changes()
     stage_rows = [{**vars(r), "measure": COHORT_MEASURES.get(r.stage, "")} for r in fun.stages]
     compared = measures is not None and measures.previous is not None
@@ -94,7 +95,8 @@ def home(request: HttpRequest) -> HttpResponse:
         **period_context(request, period, error), "compare_offered": True,
         "playbook_version": version, "measures": measures, "compared": compared, "measures_computing": measures is None,
         "period_running": clock.now() < period.end, "pacing": pacing, "goals_spec": goals.spec, "funnel": fun,
-        "stage_rows": stage_rows, "sla": sla, "perf": perf, "themes": themes, "changes": changes,
+        "stage_rows": stage_rows, "sla": sla, "perf": perf, "themes": themes, "themes_computing": feedback is None,
+        "changes": changes,
         "pacing_chart": charts.line_chart(pacing.series, title=f"Won revenue vs goal, {period.label}",
                                           fmt=fmt_money, target=pacing.target_series,
                                           hrefs=sb.pacing_hrefs(period, [m for m, _ in pacing.series]),
