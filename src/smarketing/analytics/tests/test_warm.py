@@ -1,5 +1,5 @@
 """`warm.preload()` loads what the analytics commands load on their first run, in a process that will fork: it
-leaves no connection and no thread behind, and a command run after it loads no further module or kernel."""
+leaves no connection and no thread behind, and the commands' modules, kernels and compiled queries are ready."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import json, sys, threading
 import django
 django.setup()
 from django.db import connection
-from smarketing.analytics import kernels, paths, warm
+from smarketing.analytics import engine, kernels, paths, warm
 
 warm.preload()
 import gc
@@ -23,6 +23,7 @@ report = {
     "threads": [t.name for t in threading.enumerate()],
     "django_connected": connection.connection is not None,
     "duckdb_connections": duckdb_connections,
+    "compiled_queries": len(engine._COMPILED),
     "modules": sorted(m for m in ("smarketing.analytics.queries.roi", "smarketing.analytics.queries.journeys",
                                   "smarketing.analytics.queries.funnel", "smarketing.analytics.metrics",
                                   "ibis.backends.duckdb", "scipy.linalg") if m in sys.modules),
@@ -49,6 +50,8 @@ def test_preload_loads_the_commands_modules_and_leaves_no_connection_or_thread(t
                                  "smarketing.analytics.queries.funnel", "smarketing.analytics.queries.journeys",
                                  "smarketing.analytics.queries.roi"]
     assert report["left_to_load"] == 0
+    # ... and the commands' queries are compiled, ready for a forked command to run
+    assert report["compiled_queries"] >= 10
     # ... and nothing a fork must not inherit is left: no thread but the main one, no database connection
     assert report["threads"] == ["MainThread"]
     assert report["django_connected"] is False
