@@ -24,8 +24,11 @@ _CLASS[[0x0B, 0x0C, 0x1C, 0x1D, 0x1E]] = _ODD
 # ASCII bytes Python's str.strip() and float() take for whitespace.
 _SPACE = np.zeros(256, dtype=np.bool_)
 _SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
-_POW10 = np.array([float(10 ** k) for k in range(16)])
-_MAX_DIGITS = 15  # any 15-digit integer is exact in a float64, so digits / 10**k rounds as float() does
+# Any 15-digit integer and any power of ten up to 10**22 are exact in a float64, so one multiplication or division
+# of the two rounds the decimal as float() does (Clinger's fast path).
+_MAX_DIGITS = 15
+_MAX_SCALE = 22
+_POW10 = np.array([float(10 ** k) for k in range(_MAX_SCALE + 1)])
 
 # Status of a scan: done; stopped where the line reader must decide (a bad row, or a byte it reads otherwise); or
 # stopped at the start of a row because an array is full.
@@ -115,14 +118,19 @@ def _scan_rows(data: np.ndarray, i: int, row: int, t: int, n_py: int, n_names: i
                 break
         if blank:
             continue
-        # The three counts, read as plain decimals (digits, one optional point, whitespace around); anything else
-        # (signs, exponents, underscores, inf/nan, Unicode digits) is left to Python's float().
+        # The three counts, read as plain decimals (digits, one optional point, an optional exponent, whitespace
+        # around); anything else (signs, underscores, inf/nan, Unicode digits) is left to Python's float().
         plain = True
         for cell in range(3):
             m = 0
             digits = 0
             frac = -1
-            phase = 0  # 0 before the number, 1 in it, 2 after it
+            # Where the cell stands: 0 before the number, 1 in its digits, 2 after 'e', 3 after the exponent's sign,
+            # 5 in the exponent's digits, 4 after it all (whitespace).
+            phase = 0
+            e = 0
+            e_sign = 1
+            e_digits = 0
             q = i
             while q < n:
                 b = data[q]
@@ -137,9 +145,18 @@ def _scan_rows(data: np.ndarray, i: int, row: int, t: int, n_py: int, n_names: i
                 elif b == 46 and frac < 0 and phase < 2:
                     frac = 0
                     phase = 1
-                elif _SPACE[b]:
-                    if phase == 1:
-                        phase = 2
+                elif (b == 101 or b == 69) and phase == 1:
+                    phase = 2
+                elif (b == 43 or b == 45) and phase == 2:
+                    e_sign = -1 if b == 45 else 1
+                    phase = 3
+                elif 48 <= b <= 57 and (phase == 2 or phase == 3 or phase == 5):
+                    e = e * 10 + (b - 48)
+                    e_digits += 1
+                    phase = 5
+                elif _SPACE[b] and phase != 2 and phase != 3:
+                    if phase != 0:
+                        phase = 4
                 else:
                     plain = False
                 q += 1
@@ -152,10 +169,13 @@ def _scan_rows(data: np.ndarray, i: int, row: int, t: int, n_py: int, n_names: i
                     k = _ODD
             if k == _ODD or (k == _NEWLINE) != (cell == 2):  # a line break inside, or too few or too many cells
                 return READ_FALLBACK, line, row, row_t, n_py, n_names
-            if digits == 0 or digits > _MAX_DIGITS:
+            scale = e_sign * e - max(frac, 0)
+            if digits == 0 or digits > _MAX_DIGITS or phase == 2 or phase == 3 or e_digits > 3 \
+                    or not -_MAX_SCALE <= scale <= _MAX_SCALE:
                 plain = False
-            # Both operands are exact and IEEE division rounds once: the correctly rounded value, as float() gives.
-            x = m / _POW10[frac] if frac > 0 else float(m)
+                scale = 0
+            # Both operands are exact and IEEE arithmetic rounds once: the correctly rounded value, as float() gives.
+            x = m * _POW10[scale] if scale >= 0 else m / _POW10[-scale]
             if cell == 0:
                 conv[row] = x
             elif cell == 1:

@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -109,6 +110,9 @@ def _agree(data: bytes) -> None:
     "a;1;12345678901234567.25;0\nb;0;0.1000000000000000055511151231257827;4\n",
     "a;1;7236830840615796.5;0\n",  # 17 digits: digits / 10 would round twice and miss float()'s value by one bit
     "a;1;0.30000000000000004;0\nb;1;.5;5.\n",
+    # exponents: the compiled pass reads those it can round as float() does, and leaves the rest to it
+    "a;1e+05;2.5E-3;0\nb;1E5 ; 3e2;4.e1\nc;1e22;1e23;1e-22\nd;7.2e-30;123456789012345e7;1e0400\n",
+    "a;1e;0;1\n", "a;1e+;0;1\n", "a;e5;0;1\n", "a;1.5e3.2;0;1\n", "a;1e 5;0;1\n", "a;1 e5;0;1\n",
     "a;1;inf;0\n", "a;nan;0;1\n", "a;1;0;-2\n", "a;1;;0\n", "a;.;0;1\n",
     # line breaks Python's splitlines() knows besides LF and CRLF: lone CR, \v, \f, \x1c-\x1e, U+0085, U+2028/9
     "a;1;0;1\rb;1;0;1\n", "a;1;0;1\r\r\nb;1;0;1\n", "a;1;0;1\x0bb;1;0;1\n", "a;1;0\x0c;1\n",
@@ -126,6 +130,15 @@ def test_compiled_reader_agrees_with_the_line_reader_on_odd_files(body):
     _agree(f"{HEADER}\n{body}".encode())
 
 
+def test_counts_written_with_exponents_take_the_compiled_pass():
+    # Given counts as R writes large numbers (1e+05) and small values with exponents
+    data = np.frombuffer(f"{HEADER}\na > b;1e+05;2.5E-3;3e0\nb;0;1.25e2;7E+1\n".encode(), np.uint8)
+    # when the compiled pass reads the rows, then it leaves none of them to float() and reads float()'s values
+    offsets, codes, conv, val, nul, _, _, by_python = paths_scan.scan(data, len(HEADER) + 1)
+    assert len(by_python) == 0
+    assert (conv.tolist(), val.tolist(), nul.tolist()) == ([1e5, 0.0], [0.0025, 125.0], [3.0, 70.0])
+
+
 @pytest.mark.parametrize("data", [
     b"\xef\xbb\xbf\n \r\nPATH ; Total_Conversions;total_conversion_value;total_null\r\na;1;0;1\r\n",
     b"path;total_conversions;total_conversion_value;total_null",
@@ -140,15 +153,18 @@ def test_compiled_reader_agrees_on_headers_encodings_and_endings(data):
 
 
 _TOKENS = ["a", "b", "Paid Search", "é", " ", "  ", "\t", ">", " > ", ";", "0", "1", "2.5", "10", "007", "-1", "1e3",
+           "e", "E-", "+",
            ".", "\n", "\r\n", "\r", "\x1f", "\u00a0", "\x85", "_", "nan"]
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(_TOKENS), max_size=12).map("".join), max_size=8),
-       st.lists(st.tuples(st.integers(0, 10 ** 15), st.integers(0, 15)), min_size=1, max_size=4))
+       st.lists(st.tuples(st.integers(0, 10 ** 15), st.integers(0, 15), st.integers(-30, 30)), min_size=1,
+                max_size=4))
 def test_compiled_reader_agrees_with_the_line_reader_on_any_file(rows, numbers):
-    # Given rows of tokens chosen to hit the format's edges, and plain decimals of up to 15 digits
-    lines = [HEADER, *rows, *(f"a > b;{m / 10 ** k!r};{m};{k + 1}" for m, k in numbers)]
+    # Given rows of tokens chosen to hit the format's edges, and decimals of up to 15 digits with and without
+    # exponents
+    lines = [HEADER, *rows, *(f"a > b;{m / 10 ** k!r};{m}e{e};{k + 1}" for m, k, e in numbers)]
     # when both readers read the file, then they agree on its journeys or on its error
     _agree("\n".join(lines).encode())
 
