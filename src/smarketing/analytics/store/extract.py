@@ -52,23 +52,21 @@ def postgres_uri() -> str:
 
 
 class PostgresSource:
-    """A second, Arrow-native connection to PostgreSQL through ADBC (libpq), for the marks; rows are read by the
-    copier's helpers with connections of their own (`spec`)."""
+    """A second connection to PostgreSQL (libpq through psycopg, Django's driver), for the marks, in transactions
+    of its own; rows are read by the copier's helpers through ADBC (`spec`). Both connect by the same URI with the
+    server's session defaults, so a mark's recorded_at reads as the same text from either."""
 
     def __init__(self) -> None:
-        import adbc_driver_postgresql.dbapi as pg_dbapi
+        import psycopg
 
         uri = postgres_uri()
         self.spec = {"postgresql": uri}
-        self.conn = pg_dbapi.connect(uri)
+        self.conn = psycopg.connect(uri)
 
     def scalar(self, sql: str) -> Any:
-        cursor = self.conn.cursor()
-        try:
+        with self.conn.cursor() as cursor:
             cursor.execute(sql)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+            row = cursor.fetchone() if cursor.description else None
         return None if row is None else row[0]
 
     def commit(self) -> None:

@@ -202,10 +202,16 @@ class Manifest:
 
 def manifest_read(lake: Lake, table: str) -> Manifest:
     """The table's manifest, or an empty one when the table was never copied."""
+    path = lake.path(table, MANIFEST)
+    if lake.is_local:  # (plain file access: a catch-up that copies nothing need not load pyarrow)
+        try:
+            with open(path, "rb") as fh:
+                return Manifest.from_json(fh.read().decode("utf-8"))
+        except FileNotFoundError:
+            return Manifest(table)
     import pyarrow.fs as pafs
 
     fs = lake.filesystem()
-    path = lake.path(table, MANIFEST)
     if fs.get_file_info(path).type == pafs.FileType.NotFound:
         return Manifest(table)
     with fs.open_input_stream(path) as stream:
@@ -214,21 +220,45 @@ def manifest_read(lake: Lake, table: str) -> Manifest:
 
 def manifest_write(lake: Lake, manifest: Manifest) -> None:
     """Write the manifest atomically: a temporary file, flushed, then renamed over the old one."""
-    fs = lake.filesystem()
-    fs.create_dir(lake.path(manifest.table), recursive=True)
     final = lake.path(manifest.table, MANIFEST)
     tmp = lake.path(manifest.table, f"_manifest.{os.getpid()}.tmp")
     data = manifest.to_json().encode("utf-8")
     if lake.is_local:
+        os.makedirs(lake.path(manifest.table), exist_ok=True)
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
         return
+    fs = lake.filesystem()
+    fs.create_dir(lake.path(manifest.table), recursive=True)
     with fs.open_output_stream(tmp) as out:
         out.write(data)
     fs.move(tmp, final)
+
+
+def lake_files(lake: Lake, table: str) -> list[str]:
+    """Every file under the table's folder, relative to it (named by its manifest or not)."""
+    base = lake.path(table)
+    if lake.is_local:
+        return [os.path.relpath(os.path.join(folder, name), base).replace(os.sep, "/")
+                for folder, _, names in os.walk(base) for name in names]
+    import pyarrow.fs as pafs
+
+    fs = lake.filesystem()
+    if fs.get_file_info(base).type == pafs.FileType.NotFound:
+        return []
+    return [info.path[len(base) + 1:] for info in fs.get_file_info(pafs.FileSelector(base, recursive=True))
+            if info.type == pafs.FileType.File]
+
+
+def lake_delete(lake: Lake, table: str, rel_path: str) -> None:
+    path = lake.path(table, rel_path)
+    if lake.is_local:
+        os.remove(path)
+    else:
+        lake.filesystem().delete_file(path)
 
 
 def table_files(lake: Lake, manifest: Manifest) -> list[str]:

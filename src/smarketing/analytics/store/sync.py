@@ -49,6 +49,8 @@ from smarketing.analytics.store.layout import (
     LakeTable,
     Manifest,
     configured_lake,
+    lake_delete,
+    lake_files,
     manifest_read,
     manifest_write,
 )
@@ -120,19 +122,10 @@ def _store_lock(lake: Lake, conn: Any) -> Iterator[None]:
 
 def _remove_unlisted(lake: Lake, manifest: Manifest) -> None:
     """Delete the table's files that its manifest does not name (an interrupted copy's, or a retired one's)."""
-    import pyarrow.fs as pafs
-
-    fs = lake.filesystem()
-    base = lake.path(manifest.table)
-    if fs.get_file_info(base).type == pafs.FileType.NotFound:
-        return
     keep = set(manifest.files) | set(manifest.retired) | {MANIFEST}
-    for info in fs.get_file_info(pafs.FileSelector(base, recursive=True)):
-        if info.type != pafs.FileType.File:
-            continue
-        rel = info.path[len(base) + 1:]
+    for rel in lake_files(lake, manifest.table):
         if rel not in keep and not rel.endswith("_store.lock"):
-            fs.delete_file(info.path)
+            lake_delete(lake, manifest.table, rel)
 
 
 def _mark_text(conn: Any, table: LakeTable, row_id: int) -> str | None:
@@ -319,15 +312,23 @@ def _snapshot_commit(lake: Lake, plan: _Copy, result: extract.CopyResult, *, int
 def store_catch_up(*, tables: list[str] | None = None, lake: Lake | None = None, interrupt: Interrupt | None = None,
                    progress: Progress | None = None, lock_timeout_ms: int = TASK_LOCK_TIMEOUT_MS) -> StoreState:
     """Copy what the database committed since the last catch-up into the lake; returns the tables' state."""
+    chosen = [TABLES[name] for name in tables] if tables else [*HISTORY, *SNAPSHOTS]
+    return _catch_up(lake or configured_lake(), chosen, empty_first=False, interrupt=interrupt, progress=progress,
+                     lock_timeout_ms=lock_timeout_ms)
+
+
+def _catch_up(lake: Lake, chosen: list[LakeTable], *, empty_first: bool, interrupt: Interrupt | None,
+              progress: Progress | None, lock_timeout_ms: int) -> StoreState:
     from smarketing.analytics.store import copier
 
-    lake = lake or configured_lake()
     started = datetime.now(UTC)
-    chosen = [TABLES[name] for name in tables] if tables else [*HISTORY, *SNAPSHOTS]
     manifests: dict[str, Manifest] = {}
     lagging: list[str] = []
     plans: list[_Copy] = []
     with extract.adbc_connect() as conn, _store_lock(lake, conn):
+        if empty_first:
+            for table in chosen:
+                _start_over(lake, table)
         for table in chosen:
             planner = _history_plan if table.kind == "history" else _snapshot_plan
             try:
@@ -361,12 +362,9 @@ def store_rebuild(*, lake: Lake | None = None, progress: Progress | None = None)
     """Empty the lake's tables and copy everything again (also compacts the history's files)."""
     from smarketing.analytics.store import copier
 
-    lake = lake or configured_lake()
     copier.start(copier.HELPERS)  # every helper will have work: they load their libraries while the lake empties
-    with extract.adbc_connect() as conn, _store_lock(lake, conn):
-        for table in (*HISTORY, *SNAPSHOTS):
-            _start_over(lake, table)
-    return store_catch_up(lake=lake, progress=progress)
+    return _catch_up(lake or configured_lake(), [*HISTORY, *SNAPSHOTS], empty_first=True, interrupt=None,
+                     progress=progress, lock_timeout_ms=TASK_LOCK_TIMEOUT_MS)
 
 
 def store_state(*, lake: Lake | None = None) -> StoreState:
