@@ -21,6 +21,7 @@ error text.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import selectors
@@ -69,8 +70,21 @@ def _helper(k: int) -> subprocess.Popen[bytes]:
 
 
 def _start() -> subprocess.Popen[bytes]:
+    if not _helpers:
+        atexit.register(_stop_all)
     return subprocess.Popen([sys.executable, "-m", "smarketing.analytics.store.copier", str(os.getpid())],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+def _stop_all() -> None:
+    """At exit: the helpers end on their closed input and are waited for (no orphans; their time is counted)."""
+    for child in _helpers:
+        if child.stdin is not None:
+            child.stdin.close()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _stop(child)
 
 
 def _send(child: subprocess.Popen[bytes], request: dict[str, Any]) -> None:
