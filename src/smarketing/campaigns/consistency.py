@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from smarketing.feedback.text import clean, sentences, stem, words
 
-SimilarityFn = Callable[[Sequence[str], Sequence[str]], np.ndarray]
+if TYPE_CHECKING:
+    import numpy as np
+
+SimilarityFn = Callable[[Sequence[str], Sequence[str]], "np.ndarray"]  # NumPy loads when text is compared
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ def _analyse(text: str) -> list[str]:
 
 def tfidf_similarity(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     """Cosine matrix (len(left) x len(right)) averaging stemmed-word and character n-gram TF-IDF."""
+    import numpy as np
     if not left or not right:
         return np.zeros((len(left), len(right)))
     from sklearn.feature_extraction.text import TfidfVectorizer  # scikit-learn loads when text is compared
@@ -95,6 +98,8 @@ def tfidf_similarity(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
 
 def embedding_similarity_fn(encode: Callable[[list[str]], np.ndarray]) -> SimilarityFn:
     def sim(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         if not left or not right:
             return np.zeros((len(left), len(right)))
         from sklearn.preprocessing import normalize  # scikit-learn loads when text is compared
@@ -115,6 +120,8 @@ def _is_neutral(sentence: str) -> bool:
 def score_outreach(brief: BriefText, texts: Sequence[str], *, similarity: SimilarityFn | None = None,
                    calibration: Calibration | None = None) -> list[OutreachScore]:
     """Score each outreach text against the brief (see module docstring); an empty text scores 0."""
+    import numpy as np
+
     sim_fn = similarity or tfidf_similarity
     cal = calibration or (TFIDF if similarity is None else EMBEDDING)
     core = sentences(clean(brief.core_message)) or [clean(brief.core_message)]
