@@ -12,7 +12,7 @@ Everything the user runs is timed as a whole process (best of --runs), in the sa
   interleaved with the rebuilds;
 - catching up after 1,000 new touchpoints: `smarketing store sync --json` as a whole process, and the catch-up
   alone in a warm process (as the worker and the web server run it: it caught up before, so its libraries are
-  loaded and its SQLite reader process runs);
+  loaded and its copier helper runs);
 - `smarketing funnel --from mql --to customer --by source --json` and `smarketing journeys --json` on the old
   path (SMARKETING_ANALYTICS_STORE=live: tables read through Django into Arrow for every command) and on the warm
   store, next to plain DuckDB doing the command's core work over the same Parquet in a fresh process (the
@@ -69,7 +69,7 @@ import django, json, sys, time
 django.setup()
 from smarketing.analytics.store.sync import store_catch_up
 import subprocess
-# A worker or web process has caught up before: its libraries are loaded and its SQLite reader is running.
+# A worker or web process has caught up before: its libraries are loaded and its copier helper is running.
 subprocess.run([sys.executable, "-c", sys.argv[1], "10", sys.argv[2] + "-warm"], check=True)
 store_catch_up()
 subprocess.run([sys.executable, "-c", sys.argv[1], "1000", sys.argv[2]], check=True)
