@@ -121,6 +121,25 @@ def scan_events(journey_ids: np.ndarray, codes: np.ndarray, n_journeys: int, n_c
 
 
 @jit
+def touches_and_reach(offsets: np.ndarray, codes: np.ndarray, converting: np.ndarray, n_codes: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per code: its touches in converting journeys, and the journeys it appears in (each journey once)."""
+    touches = np.zeros(n_codes, dtype=np.int64)
+    reach = np.zeros(n_codes, dtype=np.int64)
+    last = np.full(n_codes, -1, dtype=np.int64)
+    for j in range(offsets.shape[0] - 1):
+        counted = converting[j]
+        for t in range(offsets[j], offsets[j + 1]):
+            c = codes[t]
+            if counted:
+                touches[c] += 1
+            if last[c] != j:
+                last[c] = j
+                reach[c] += 1
+    return touches, reach
+
+
+@jit
 def gather(offsets: np.ndarray, codes: np.ndarray, times: np.ndarray, picked: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Offsets, codes and times (empty when `times` is) of the journeys at `picked`, in that order."""

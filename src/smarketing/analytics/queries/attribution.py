@@ -478,12 +478,9 @@ def _lookup(lead: tuple[np.ndarray, np.ndarray], subjects: np.ndarray) -> np.nda
 
 
 def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = None) -> list[CreditRow]:
-    conv_j = j.conversions > 0
-    touches = np.bincount(j.codes[conv_j[j.journey_of_touch()]], minlength=j.n_codes) if j.n_touches else \
-        np.zeros(j.n_codes, dtype=np.int64)
-    jt = j.journey_of_touch()
-    # Distinct (journey, code) pairs by one hash pass (their order does not matter to a count).
-    reach = np.bincount(first_seen(jt * max(j.n_codes, 1) + j.codes) % max(j.n_codes, 1), minlength=j.n_codes)
+    from smarketing.analytics.kernels.loops import touches_and_reach  # compiled; loads when a query runs
+
+    touches, reach = touches_and_reach(j.offsets, j.codes, j.conversions > 0, j.n_codes)
     total = float(credit.conversions.sum())
     shares = credit.weights.get("shares") or credit.weights.get("removal_effects")
     order = credit.extra.get("by_order")

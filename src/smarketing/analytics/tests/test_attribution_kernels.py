@@ -208,3 +208,19 @@ def test_sort_order_is_the_full_order_by_subject_time_and_ties(rows, scale):
     order = sort_order(subject, time, src, ids)
     # Then it is the order of sorting by every key in turn
     assert order.tolist() == np.lexsort((ids, src, time, subject)).tolist()
+
+
+def test_touches_and_reach_count_converting_touches_and_each_journey_once():
+    import numpy as np
+
+    from smarketing.analytics.kernels.loops import touches_and_reach
+
+    # given three journeys: [0, 1, 0] converting, [1, 1] not, [2] converting
+    offsets = np.array([0, 3, 5, 6], dtype=np.int64)
+    codes = np.array([0, 1, 0, 1, 1, 2], dtype=np.int32)
+    converting = np.array([True, False, True])
+    # when counted
+    touches, reach = touches_and_reach(offsets, codes, converting, 4)
+    # then touches count only converting journeys' touches, reach each journey once per code
+    assert touches.tolist() == [2, 1, 1, 0]
+    assert reach.tolist() == [1, 2, 1, 0]
