@@ -51,6 +51,8 @@ MIDDLEWARE = [
     # Around the CSRF and common middleware, so every answer under /api/ is JSON (404, 405, 413, 500 too).
     "smarketing.core.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After static files (served at once): a request waits while the login page's preload thread imports.
+    "smarketing.web.middleware.PreloadedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

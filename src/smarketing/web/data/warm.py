@@ -11,6 +11,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 WARM_KEY = "warm:scoreboard"
 _preloaded = threading.Event()
+_preload_started = threading.Event()
 _preload_lock = threading.Lock()
 
 
@@ -34,7 +35,18 @@ def preload() -> None:
 def preload_in_background() -> None:
     """Start `preload` on a daemon thread unless it ran already (the login page calls it while the user types)."""
     if not _preloaded.is_set():
+        _preload_started.set()
         threading.Thread(target=preload, name="smarketing-preload", daemon=True).start()
+
+
+def preload_wait() -> None:
+    """Return once a preload started on the background thread has finished (at once when none is running).
+
+    Why: a request importing the analytics kernels while that thread imports them can fail with "partially
+    initialized module" (the kernels package and its modules import each other, and two threads taking their
+    import locks in opposite orders make Python hand one of them a half-loaded module)."""
+    if _preload_started.is_set() and not _preloaded.is_set():
+        preload()  # waits on the lock the running preload holds, then returns at once
 
 
 def warm() -> dict[str, Any]:

@@ -12,9 +12,12 @@ from django.http import HttpRequest, HttpResponse
 
 class WarmingLoginView(auth_views.LoginView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
         if getattr(settings, "SMARKETING_WEB_WARM", True):
             from smarketing.web.data.warm import preload_in_background, warm_async
 
+            # The page is rendered first, so its own imports never run beside the preload's (see preload_wait).
+            response.render()  # type: ignore[attr-defined]
             warm_async()
             preload_in_background()
-        return super().get(request, *args, **kwargs)
+        return response
