@@ -15,7 +15,7 @@ import numpy as np
 
 from smarketing.analytics.kernels.journeys import AttributionInputInvalid, Journeys
 from smarketing.analytics.kernels.loops import jit, same_run
-from smarketing.analytics.kernels.paths_scan import FNV_OFFSET, FNV_PRIME, scan
+from smarketing.analytics.kernels.paths_scan import FNV_OFFSET, FNV_PRIME, rehash, scan
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -147,16 +147,7 @@ def _encode(data: np.ndarray, offsets: np.ndarray, sep: np.ndarray
         need = n_names + out_offsets[row + 1] - out_offsets[row]
         while 2 * need > capacity:
             capacity *= 2
-        mask = capacity - 1
-        new_hash = np.zeros(capacity, dtype=np.uint64)
-        new_code = np.full(capacity, -1, dtype=np.int64)
-        for old in range(slot_code.shape[0]):
-            if slot_code[old] >= 0:
-                s = np.int64(slot_hash[old] & np.uint64(mask))
-                while new_code[s] >= 0:
-                    s = (s + 1) & mask
-                new_hash[s], new_code[s] = slot_hash[old], slot_code[old]
-        slot_hash, slot_code = new_hash, new_code
+        slot_hash, slot_code = rehash(slot_hash, slot_code, capacity)
         name_start = np.concatenate((name_start, np.empty(capacity - name_start.shape[0], dtype=np.int64)))
         name_len = np.concatenate((name_len, np.empty(capacity - name_len.shape[0], dtype=np.int64)))
     return out_offsets, codes, name_start[:n_names].copy(), name_len[:n_names].copy()

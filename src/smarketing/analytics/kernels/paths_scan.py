@@ -196,7 +196,7 @@ def _scan_rows(data: np.ndarray, i: int, row: int, t: int, n_py: int, n_names: i
 
 
 @jit
-def _rehash(slot_hash: np.ndarray, slot_code: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
+def rehash(slot_hash: np.ndarray, slot_code: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
     """The channel table at a new capacity, every name in it again."""
     mask = capacity - 1
     new_hash = np.zeros(capacity, dtype=np.uint64)
@@ -245,7 +245,7 @@ def scan(data: np.ndarray, pos: int) -> tuple[np.ndarray, ...] | None:
         elif status == READ_GROW_PYTHON:
             by_python = _grown(by_python, 2 * len(by_python))
         else:
-            slot_hash, slot_code = _rehash(slot_hash, slot_code, 2 * len(slot_code))
+            slot_hash, slot_code = rehash(slot_hash, slot_code, 2 * len(slot_code))
             name_start, name_len = _grown(name_start, len(slot_code) // 2), _grown(name_len, len(slot_code) // 2)
     if row == 0:
         return None
