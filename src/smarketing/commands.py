@@ -39,8 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "seed": ("smarketing.demo.cli", "Seed the synthetic demo company into the configured database (nothing is "
              "written if it fails)."),
     "demo": ("smarketing.demo.cli", "Migrate, seed the demo company if the database is empty, print how to log "
-             "in, then serve the app (and\nthe task worker, so SLA breaches act, themes appear and figures are "
-             "warm without a second terminal)."),
+             "in, then serve the app (with\nthe task worker, so SLA breaches act, themes appear and figures are "
+             "warm, and the command service, so\ncommands answer at once)."),
     "funnel": ("smarketing.analytics.cli", "Volume, conversion, velocity and value between two lifecycle stages."),
     "goals": ("smarketing.analytics.cli", "Reverse waterfall: leads, MQLs, SQLs and opportunities needed for a "
               "revenue goal, with pacing."),

@@ -164,8 +164,9 @@ def register(app: typer.Typer) -> None:
              service: bool = typer.Option(True, "--service/--no-service",
                                           help="Also run the command service, so `smarketing` commands typed "
                                                "in another terminal answer without loading the product")) -> None:
-        """Migrate, seed the demo company if the database is empty, print how to log in, then serve the app (and
-        the task worker, so SLA breaches act, themes appear and figures are warm without a second terminal)."""
+        """Migrate, seed the demo company if the database is empty, print how to log in, then serve the app (with
+        the task worker, so SLA breaches act, themes appear and figures are warm, and the command service, so
+        commands answer at once)."""
         import signal
 
         from django.conf import settings
