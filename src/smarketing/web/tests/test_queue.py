@@ -42,7 +42,7 @@ def test_an_uncached_funnel_is_queued_once_and_the_page_says_it_is_being_compute
     assert set(kinds) == {"funnel", "metrics"} and len(kinds) == len(set(map(str, _queued_figures())))
     assert first.context["data"].computing and second.context["data"].computing
     html = second.content.decode()
-    assert "The funnel is being computed" in html and 'hx-trigger="load delay:2s"' in html
+    assert "The funnel is being computed" in html and 'hx-trigger="load delay:5s"' in html
 
 
 def test_the_worker_result_reaches_the_page_through_the_shared_table(queued, login):
