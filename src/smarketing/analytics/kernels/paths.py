@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from smarketing.analytics.kernels.journeys import AttributionInputInvalid, Journeys
-from smarketing.analytics.kernels.loops import jit, same_run
-from smarketing.analytics.kernels.paths_scan import FNV_OFFSET, FNV_PRIME, rehash, scan
+from smarketing.analytics.kernels.loops import jit
+from smarketing.analytics.kernels.paths_scan import find_name, rehash, scan
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -93,18 +93,7 @@ def _encode_rows(data: np.ndarray, offsets: np.ndarray, sep: np.ndarray, out_off
                 lo += 1
             while hi > lo and _is_space(data[hi - 1]):
                 hi -= 1
-            h = FNV_OFFSET
-            for u in range(lo, hi):
-                h = (h ^ np.uint64(data[u])) * FNV_PRIME
-            s = np.int64(h & np.uint64(mask))
-            code = -1
-            while slot_code[s] >= 0:
-                if slot_hash[s] == h:
-                    c = slot_code[s]
-                    if name_len[c] == hi - lo and same_run(data, name_start[c], lo, hi - lo):
-                        code = c
-                        break
-                s = (s + 1) & mask
+            code, s, h = find_name(data, lo, hi, slot_hash, slot_code, name_start, name_len, mask)
             if code < 0:
                 code = n_names
                 name_start[code], name_len[code] = lo, hi - lo

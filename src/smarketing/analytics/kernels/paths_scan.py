@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from smarketing.analytics.kernels.loops import jit
+from smarketing.analytics.kernels.loops import jit, same_run
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -86,23 +86,7 @@ def _scan_rows(data: np.ndarray, i: int, row: int, t: int, n_py: int, n_names: i
                 break
             if lo == hi or k == _NEWLINE:  # an empty channel, or a line without the three counts
                 return READ_FALLBACK, line, row, row_t, n_py, n_names
-            h = FNV_OFFSET
-            for u in range(lo, hi):
-                h = (h ^ np.uint64(data[u])) * FNV_PRIME
-            s = np.int64(h & np.uint64(mask))
-            code = -1
-            while slot_code[s] >= 0:
-                if slot_hash[s] == h:
-                    c = slot_code[s]
-                    if name_len[c] == hi - lo:
-                        a = name_start[c]
-                        u = 0
-                        while u < hi - lo and data[a + u] == data[lo + u]:
-                            u += 1
-                        if u == hi - lo:
-                            code = c
-                            break
-                s = (s + 1) & mask
+            code, s, h = find_name(data, lo, hi, slot_hash, slot_code, name_start, name_len, mask)
             if code < 0:
                 code = n_names
                 if 2 * (n_names + 1) > capacity:
@@ -193,6 +177,24 @@ def _scan_rows(data: np.ndarray, i: int, row: int, t: int, n_py: int, n_names: i
         row += 1
         offsets[row] = t
     return READ_DONE, i, row, t, n_py, n_names
+
+
+@jit
+def find_name(data: np.ndarray, lo: int, hi: int, slot_hash: np.ndarray, slot_code: np.ndarray,
+              name_start: np.ndarray, name_len: np.ndarray, mask: int) -> tuple[int, np.int64, np.uint64]:
+    """Look the channel name data[lo:hi] up in the open-addressing table: (its code, or -1 when new; the slot it is
+    in or would go in; its FNV-1a hash)."""
+    h = FNV_OFFSET
+    for u in range(lo, hi):
+        h = (h ^ np.uint64(data[u])) * FNV_PRIME
+    s = np.int64(h & np.uint64(mask))
+    while slot_code[s] >= 0:
+        if slot_hash[s] == h:
+            c = slot_code[s]
+            if name_len[c] == hi - lo and same_run(data, name_start[c], lo, hi - lo):
+                return c, s, h
+        s = (s + 1) & mask
+    return -1, s, h
 
 
 @jit
