@@ -95,6 +95,18 @@ def stop_server(server: Server) -> None:
         server.proc.kill()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    """A failed browser test shows the end of its server's log (one line per request, with its time)."""
+    outcome = yield
+    report = outcome.get_result()
+    server = getattr(item, "funcargs", {}).get("live_smarketing")
+    if report.failed and isinstance(server, Server):
+        log = Path(server.env["SMARKETING_DATA_DIR"]) / "server.log"
+        if log.exists():
+            report.sections.append(("server log (last 60 lines)", "\n".join(log.read_text().splitlines()[-60:])))
+
+
 @pytest.fixture(scope="session")
 def live_smarketing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = start_server(tmp_path_factory.mktemp("smk-live"))

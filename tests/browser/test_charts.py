@@ -4,6 +4,7 @@ records behind it, and sort and filter the table beside it; at desk and phone wi
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import pytest
@@ -25,6 +26,31 @@ def _bar(page: Any, series: int, index: int) -> dict[str, Any]:
         const box = canvas.getBoundingClientRect();
         return {x: box.left + x, y: box.top + y, text: item.text, href: item.href};
     }""", [CHART, series, index])
+
+
+def _click_through(page: Any, bar: dict[str, Any], records: re.Pattern[str]) -> None:
+    """Click the bar and wait for its records page.
+
+    Twice in CI (both suites and Chromium sharing two cores) the phone-width click opened nothing within 90 s and
+    left no trace. So: if the browser has not even asked for the records after 15 s, print what lies under the
+    pointer and click once more (a person taps again); a second click that opens nothing fails the test. A request
+    that was sent but answers slowly is waited for in full (the server log is attached to a failure)."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if records.match(r.url) else None)
+    page.mouse.click(bar["x"], bar["y"])
+    try:
+        page.wait_for_url(records, timeout=15_000)
+        return
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError; what follows decides
+        if asked:
+            page.wait_for_url(records)
+            return
+    under = page.evaluate("""([x, y]) => { const e = document.elementFromPoint(x, y);
+        return e ? e.outerHTML.slice(0, 200) : null; }""", [bar["x"], bar["y"]])
+    warnings.warn(f"no request for the records 15 s after the click at {bar}; under the pointer: {under}; "
+                  "clicking again", stacklevel=1)
+    page.mouse.click(bar["x"], bar["y"])
+    page.wait_for_url(records)
 
 
 @pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
@@ -64,8 +90,7 @@ def test_hover_a_bar_for_its_exact_value_click_it_to_its_records_and_sort_the_ta
     # when they click the bar, the records behind it open
     page.locator(CHART).scroll_into_view_if_needed()
     bar = _bar(page, 1, 0)
-    page.mouse.click(bar["x"], bar["y"])
-    page.wait_for_url(re.compile(r".*/metrics/leads_created/\?period=.*"))
+    _click_through(page, bar, re.compile(r".*/metrics/leads_created/\?period=.*"))
     page.locator("[data-total]").wait_for()
     shot(page, f"chart-click-records-{width}")
     assert errors == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 
-def serve_app(*, host: str, port: int, threads: int = 8) -> None:
+def serve_app(*, host: str, port: int, threads: int = 8, access_log: bool = False) -> None:
     """Serve the WSGI app with waitress until interrupted (used by `serve` and `demo`).
 
     `serve` checks the production secrets first; `demo` serves on the generated local ones on purpose, which is
@@ -14,7 +14,13 @@ def serve_app(*, host: str, port: int, threads: int = 8) -> None:
     from django.core.wsgi import get_wsgi_application
     from waitress import serve as waitress_serve
 
-    application = get_wsgi_application()
+    from smarketing.core.access_log import WsgiApp
+
+    application: WsgiApp = get_wsgi_application()
+    if access_log:
+        from smarketing.core.access_log import with_access_log
+
+        application = with_access_log(application)
     typer.echo(f"smarketing is serving on http://{host}:{port}/  (API docs: /api/docs, admin: /admin/)")
     waitress_serve(application, host=host, port=port, threads=threads, ident="smarketing", _quiet=True)
 
@@ -34,7 +40,10 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(host: str = typer.Option("127.0.0.1", help="Address to bind"),
               port: int = typer.Option(8000, help="Port to bind"),
-              threads: int = typer.Option(8, help="Worker threads")) -> None:
+              threads: int = typer.Option(8, help="Worker threads"),
+              access_log: bool = typer.Option(True, "--access-log/--no-access-log",
+                                              help="Log each request (client, method, path, status, bytes, seconds) "
+                                                   "to standard error")) -> None:
         """Serve the web app, the API (/api/docs) and the admin (/admin/)."""
         from django.core.management import call_command
 
@@ -42,7 +51,7 @@ def register(app: typer.Typer) -> None:
 
         require_production_secrets()
         call_command("migrate", interactive=False, verbosity=0)
-        serve_app(host=host, port=port, threads=threads)
+        serve_app(host=host, port=port, threads=threads, access_log=access_log)
 
     @app.command()
     def worker(queues: str = typer.Option("default,sla,scoring,themes", help="Comma-separated queues"),

@@ -204,4 +204,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # `smarketing serve --access-log` (the default): a line per request (core/access_log.py).
+    "loggers": {"smarketing.access": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
