@@ -151,7 +151,7 @@ class Visitor:
         if walked.name not in EXTRA and landed != urlsplit(path).path:
             pytest.skip(f"{path} redirects to {landed}: an action, not a page (that page is walked on its own)")
         # A page whose figures are still being computed refreshes itself; check the page people end up reading.
-        page.wait_for_function("!document.querySelector('#main [hx-trigger^=\"load delay\"]')")
+        page.wait_for_function("!document.querySelector('#main [hx-trigger=\"smk-figures-ready\"]')")
         page.wait_for_load_state("networkidle")
         return page
 

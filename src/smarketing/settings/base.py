@@ -187,6 +187,8 @@ SMARKETING = {
 
 # Outgoing webhooks refuse private, loopback and link-local targets except these (host names, IPs, CIDR networks).
 SMARKETING_WEBHOOK_ALLOW = ENV.webhook_allow
+# Pages compute a figure inside the request for a CRM up to this many contacts; above it the worker computes it.
+SMARKETING_FIGURES_INLINE_CONTACTS = ENV.figures_inline_contacts
 # A task RUNNING for longer (or whose worker died on this host) is requeued; failed after this many runs.
 SMARKETING_TASK_STALE_MINUTES = ENV.task_stale_minutes
 SMARKETING_TASK_MAX_ATTEMPTS = ENV.task_max_attempts

@@ -151,6 +151,7 @@ class Env:
     # The history store: where its Parquet lives, and whether DuckDB reads it (`lake`) or the tables (`live`).
     lake_url: str = ""
     analytics_store: str = "lake"
+    figures_inline_contacts: int = 20_000
     # Private, loopback and link-local webhook targets allowed anyway (host names, addresses, networks).
     webhook_allow: tuple[str, ...] = ()
     # A task RUNNING longer than this died with its worker and is requeued, failed after this many runs.
@@ -221,6 +222,7 @@ def load() -> Env:
         spark_master=os.environ.get("SMARKETING_SPARK_MASTER", "local[2]"),
         lake_url=_lake_url(data_dir),
         analytics_store=_choice("SMARKETING_ANALYTICS_STORE", "lake", {"lake", "live"}),
+        figures_inline_contacts=_int("SMARKETING_FIGURES_INLINE_CONTACTS", 20_000),
     )
 
 

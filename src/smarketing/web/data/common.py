@@ -12,12 +12,14 @@ import hashlib
 import json
 import logging
 import pickle
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -39,8 +41,9 @@ _version_memo: tuple[float, str, int] | None = None
 PENDING_TIMEOUT = timedelta(minutes=10)
 # An older version's value is served for this long while the new one is computed by the worker.
 STALE_FOR = timedelta(minutes=15)
-# Below this many contacts an analytics query runs inside the request (well under a second); above it, the worker.
-INLINE_MAX_CONTACTS = 20_000
+# Up to this many contacts an analytics query runs inside the request (well under a second); above it, the worker
+# (`SMARKETING_FIGURES_INLINE_CONTACTS`, default 20,000; 0 sends every figure to the worker).
+INLINE_MAX_CONTACTS: int = settings.SMARKETING_FIGURES_INLINE_CONTACTS
 # Tests set this so queued computations run inside the request and results are deterministic.
 RUN_INLINE = False
 # The worker's kind for a page figure (`page_figure`): this prefix and the figure's name.
@@ -48,7 +51,8 @@ PAGE_KIND = "page:"
 _MEMO_MAX = 128
 _memo: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # this process's copy of rows it has read: key -> (version, value)
 _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_inline", default=False)
-_computing: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_computing", default=False)
+# The keys of the figures this request found still being computed (the page polls `figures_settled` for them).
+_computing: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("smk_web_computing", default=())
 _skipped: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("smk_web_skipped", default=())
 
 
@@ -225,7 +229,7 @@ def query_result(kind: str, data: dict[str, Any]) -> Any:
         from smarketing.web.tasks import figure_compute_task
 
         figure_compute_task.enqueue(kind, spec_json, ver)
-    _computing.set(True)
+    _computing.set((*_computing.get(), key))
     stale, old = stored.stale_value()
     return _noted(old) if stale else None
 
@@ -248,7 +252,7 @@ def page_figure(name: str, args: dict[str, Any]) -> Any:
         from smarketing.web.tasks import figure_compute_task
 
         figure_compute_task.enqueue(kind, spec_json, ver)
-    _computing.set(True)
+    _computing.set((*_computing.get(), key))
     stale, old = stored.stale_value()
     return old if stale else None
 
@@ -307,11 +311,24 @@ def inline_reset(token: contextvars.Token[bool]) -> None:
     _inline.reset(token)
 
 
-def pending() -> bool:
-    """Whether this request met a figure that is still being computed (and reset the flag for the next one)."""
-    value = _computing.get()
-    _computing.set(False)
+def pending() -> tuple[str, ...]:
+    """The keys of the figures this request met still being computed (and reset them for the next request)."""
+    value = tuple(dict.fromkeys(_computing.get()))
+    _computing.set(())
     return value
+
+
+FIGURE_KEY = re.compile(r"[0-9a-f]{64}")
+SETTLED_MAX_KEYS = 64
+
+
+def figures_settled(keys: list[str]) -> bool:
+    """Whether none of these figures is still being computed: each was stored (value or error) since it was
+    queued, or was never queued, or its computation is presumed lost (`PENDING_TIMEOUT`; the page's next look
+    queues it again). One query; a page waiting for the worker asks this every second (`figures_ready` view)."""
+    lost = clock.now() - PENDING_TIMEOUT
+    return not (ComputedFigure.objects.filter(key__in=keys).exclude(pending_version="")
+                .filter(pending_since__gte=lost).exists())
 
 
 def clear(*, rows: bool = False) -> None:

@@ -42,7 +42,36 @@ def test_an_uncached_funnel_is_queued_once_and_the_page_says_it_is_being_compute
     assert set(kinds) == {"funnel", "metrics"} and len(kinds) == len(set(map(str, _queued_figures())))
     assert first.context["data"].computing and second.context["data"].computing
     html = second.content.decode()
-    assert "The funnel is being computed" in html and 'hx-trigger="load delay:5s"' in html
+    assert "The funnel is being computed" in html and 'hx-trigger="smk-figures-ready"' in html
+    # and polls, every second, for exactly the figures it is waiting for
+    keys = second.context["computing"]
+    assert len(keys) == len(kinds) and all(f"k={k}" in html for k in keys) and 'hx-trigger="every 1s"' in html
+
+
+def test_the_ready_poll_answers_still_computing_until_the_worker_ran_then_tells_the_page_to_refresh(queued, login):
+    # given a page waiting for two figures
+    client = login("marketing")
+    keys = client.get("/funnel/", {"period": "2026-Q4"}).context["computing"]
+    # when it polls before the worker ran: nothing to swap, the poll goes on
+    before = client.get("/figures/ready/", {"k": keys})
+    assert before.status_code == 204 and "HX-Trigger" not in before
+    # when the worker has run: the poll stops (286) and the page is told to fetch itself
+    _run_worker()
+    after = client.get("/figures/ready/", {"k": keys})
+    assert after.status_code == 286 and after["HX-Trigger"] == "smk-figures-ready"
+    # and the page it fetches has its numbers and polls no more
+    common.clear()
+    page = client.get("/funnel/", {"period": "2026-Q4"})
+    assert not page.context["computing"] and "/figures/ready/" not in page.content.decode()
+
+
+def test_the_ready_poll_refuses_bad_keys_and_strangers(queued, login, client):
+    assert client.get("/figures/ready/", {"k": "0" * 64}).status_code == 302  # to the login page
+    member = login("marketing")
+    assert member.get("/figures/ready/").status_code == 400
+    assert member.get("/figures/ready/", {"k": "not-a-key"}).status_code == 400
+    assert member.get("/figures/ready/", {"k": ["0" * 64] * 65}).status_code == 400
+    assert member.get("/figures/ready/", {"k": "0" * 64}).status_code == 286  # a key never queued is settled
 
 
 def test_the_worker_result_reaches_the_page_through_the_shared_table(queued, login):

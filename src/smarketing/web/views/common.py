@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -46,8 +47,10 @@ def page(request: HttpRequest, template: str, context: Mapping[str, Any], *, sta
     skipped = skipped_rows()
     if tables is not None and wants_csv(request):
         return csv_response(tables, request)
+    # The figures still being computed: the page polls for them (views/figures.py) and fetches itself once ready.
+    computing_query = urlencode([("k", key) for key in computing])
     return render(request, template, {**web(request), **context, "tables": tables or {}, "computing": computing,
-                                      "skipped_rows": skipped}, status=status)
+                                      "computing_query": computing_query, "skipped_rows": skipped}, status=status)
 
 
 def period_from(request: HttpRequest) -> tuple[Period, str]:
