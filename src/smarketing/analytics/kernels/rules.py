@@ -28,6 +28,7 @@ W_SHAPE = {"first": 0.3, "lead_creation": 0.3, "opportunity_creation": 0.3, "mid
 FULL_PATH_SHAPE = {"first": 0.225, "lead_creation": 0.225, "opportunity_creation": 0.225, "close": 0.225,
                    "middle": 0.1}
 DEFAULT_HALF_LIFE_DAYS = 7.0
+LINEAR_SHOWN = {"each_touch": "1/n"}
 
 
 class AttributionWeightsInvalid(ValidationFailed):
@@ -224,7 +225,7 @@ def _checked(j: Journeys, model: AttributionModel | str, half_life_days: float, 
     elif model is AttributionModel.LAST_TOUCH:
         shown = {"last": 1.0}
     elif model is AttributionModel.LINEAR:
-        shown = {"each_touch": "1/n"}
+        shown = dict(LINEAR_SHOWN)
     elif model is AttributionModel.TIME_DECAY:
         if not half_life_days > 0:
             raise AttributionWeightsInvalid(f"half-life must be a positive number of days, got {half_life_days}",

@@ -32,6 +32,7 @@ from smarketing.analytics.queries.common import (
     ts_literal,
 )
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
+from smarketing.campaigns.enums import Channel
 from smarketing.core.errors import NotFound, ValidationFailed
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ OPPORTUNITY_CONVERSIONS = ("opportunity_created", "opportunity_won")
 NO_CAMPAIGN = "(no campaign)"
 FAR_FUTURE = 2**62
 LEAD_STAGE = "mql"
+# The channels a touch is recorded with; the engine codes these, and a touch's channel outside them is read as text.
+CHANNELS: tuple[str, ...] = tuple(str(c) for c in Channel.values)
 
 
 class AttributionQuery(QuerySpec):
@@ -171,6 +174,39 @@ def _touches(engine: Any, level: Level) -> ir.Table:
     return tp.select("id", "contact_id", "account_id", "channel", "campaign_id", "occurred_at")
 
 
+def _coded_touches(touches: ir.Table) -> ir.Table:
+    """The touches with each channel as its index in CHANNELS ("other" without a channel; -1 for a channel outside
+    the list): the engine hands over integers, not the text of every touch's channel (most of the transfer's cost
+    on a large history)."""
+    import ibis  # loads when a query runs, not at start-up
+
+    code = ibis.cases((touches.channel.isnull(), ibis.literal(CHANNELS.index("other"), "int32")),
+                      *((touches.channel == name, ibis.literal(i, "int32")) for i, name in enumerate(CHANNELS)),
+                      else_=ibis.literal(-1, "int32"))
+    return touches.mutate(channel=code.cast("int32"))
+
+
+def _channel_codes_of(engine: Any, touches: ir.Table, tt: pa.Table) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Per touch of `tt` (read through `_coded_touches`) its channel's code, and the channel names: CHANNELS, then
+    the channels outside it, whose touches (few or none) are read again with their text."""
+    codes = tt["channel"].to_numpy(zero_copy_only=False).astype(np.int32)
+    outside = np.flatnonzero(codes < 0)
+    if outside.size == 0:
+        return codes, CHANNELS
+    import pyarrow.compute as pc
+
+    odd = engine.to_arrow(touches.filter(touches.channel.notnull() & ~touches.channel.isin(CHANNELS))
+                          .select("id", "channel"))
+    coded = pc.dictionary_encode(odd["channel"].combine_chunks())
+    odd_ids = odd["id"].to_numpy(zero_copy_only=False).astype(np.int64)
+    by_id = np.argsort(odd_ids)
+    ids = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64)[outside]
+    at = by_id[np.clip(np.searchsorted(odd_ids[by_id], ids), 0, max(odd_ids.shape[0] - 1, 0))]
+    extra = coded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    codes[outside] = len(CHANNELS) + extra[at]
+    return codes, (*CHANNELS, *(str(x) for x in coded.dictionary.to_pylist()))
+
+
 def _touch_subjects(engine: Any, level: Level, tt: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """Per touch its subject, and which touches have one. At account level a touch carries the account at record
     time and falls back to its contact's current account (a lookup here, not a join of every touch in the engine)."""
@@ -282,15 +318,14 @@ def _subject_runs(subject: np.ndarray, t_epoch: np.ndarray) -> SubjectRuns | Non
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     """The level's touches, read once from the engine and put in that order; an embedded engine keeps them for the
     queries it runs next (the roi's four journey builds, a page's several figures read the same touches)."""
-    import pyarrow.compute as pc  # loads when a query runs, not at start-up
-
     from smarketing.analytics.kernels.journeys import sort_order
 
     memo = engine.memo if engine.embedded else None
     if memo is not None and ("subject_touches", level) in memo:
         cached: SubjectTouches = memo["subject_touches", level]
         return cached
-    tt = engine.to_arrow(_touches(engine, level))
+    touches = _touches(engine, level)
+    tt = engine.to_arrow(_coded_touches(touches))
     subject, has = _touch_subjects(engine, level, tt)
     if not has.all():
         import pyarrow as pa
@@ -299,26 +334,37 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     t_epoch = epoch_seconds(tt["occurred_at"])
     touch_id = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64)
     order = sort_order(subject, t_epoch, touch_id)
-    # The strings are coded once here; journeys take integer codes.
-    # A touch without a channel reads "other" (merged with a channel of that name).
-    channel = pc.dictionary_encode(tt["channel"].combine_chunks())
-    channel_names = tuple(str(x) for x in channel.dictionary.to_pylist())
-    other = channel_names.index("other") if "other" in channel_names else len(channel_names)
-    channel_names += () if other < len(channel_names) else ("other",)
-    channel_codes = channel.indices.fill_null(other).to_numpy(zero_copy_only=False).astype(np.int32)
+    channel_codes, channel_names = _channel_codes_of(engine, touches, tt)
     campaign = tt["campaign_id"].combine_chunks()
-    campaign_id = campaign.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)[order]
-    campaign_missing = campaign.is_null().to_numpy(zero_copy_only=False).astype(bool)[order]
-    known = np.sort(first_seen(campaign_id[~campaign_missing]))
+    campaign_codes, campaign_names = _campaign_index(campaign)
     subject, t_epoch = subject[order], t_epoch[order]
     found = SubjectTouches(
         subject=subject, t_epoch=t_epoch, touch_id=touch_id[order], runs=_subject_runs(subject, t_epoch),
-        channel=channel_codes[order], channel_names=channel_names,
-        campaign=np.where(campaign_missing, known.shape[0], np.searchsorted(known, campaign_id)).astype(np.int32),
-        campaign_names=(*(str(int(i)) for i in known), NO_CAMPAIGN))
+        channel=channel_codes[order], channel_names=channel_names, campaign=campaign_codes[order],
+        campaign_names=campaign_names)
     if memo is not None:
         memo["subject_touches", level] = found
     return found
+
+
+def _campaign_index(campaign: pa.Array) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Per touch its campaign's index among the distinct campaign ids, sorted (NO_CAMPAIGN, last, without one);
+    and the names: the ids as text, then NO_CAMPAIGN."""
+    from smarketing.analytics.kernels.ranges import dense_codes  # compiled; loads when a query runs
+
+    ids = campaign.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    missing = campaign.is_null().to_numpy(zero_copy_only=False).astype(bool)
+    import pyarrow.compute as pc
+
+    bounds = pc.min_max(campaign)
+    lowest, highest = (int(bounds["min"].as_py()), int(bounds["max"].as_py())) if bounds["min"].is_valid else (0, -1)
+    if highest - lowest < 4 * len(campaign) + 1024:
+        # Ids dense enough for a table indexed by id: one compiled pass, no sort, no hash.
+        codes, known = dense_codes(ids, missing, lowest, highest - lowest + 1)
+    else:
+        known = np.sort(first_seen(ids[~missing]))
+        codes = np.where(missing, known.shape[0], np.searchsorted(known, ids)).astype(np.int32)
+    return codes, (*(str(int(i)) for i in known), NO_CAMPAIGN)
 
 
 def _lead_epochs(engine: Any, level: Level) -> tuple[np.ndarray, np.ndarray]:
@@ -433,24 +479,53 @@ def _unit_arrays(ut: pa.Table, st: SubjectTouches) -> dict[str, np.ndarray]:
     return {k: np.concatenate([v, lonely_units[k]]) for k, v in units.items()}
 
 
+@dataclasses.dataclass(frozen=True)
+class JourneyRanges:
+    """Each conversion unit's journey as the run [lo, hi) of its subject's sorted touches, units in key order; nothing
+    is gathered: `build_journeys` gathers the runs into `Journeys`, a model blind to positions reads them in place."""
+
+    touches: SubjectTouches
+    keys: np.ndarray
+    conversions: np.ndarray
+    value: np.ndarray  # zero for a unit that did not convert
+    end: np.ndarray  # epoch seconds (float) the journey ends at
+    opened: np.ndarray  # the opportunity's opening epoch, -1 when the unit is not an opportunity
+    opportunity_ids: np.ndarray
+    subjects: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    band: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.hi - self.lo
+
+
+def journey_ranges(engine: Any, spec: AttributionQuery) -> JourneyRanges:
+    """Run the relational part on the engine and find each journey's run of the sorted touches."""
+    st = subject_touches(engine, spec.level)
+    u = _unit_arrays(engine.to_arrow(conversion_units(engine, spec)), st)
+    order = np.argsort(u["keys"], kind="stable")
+    conv = u["conv"][order]
+    subjects = u["subjects"][order]
+    # Each journey is a run of its subject's sorted touches (by time, id).
+    # (A unit with no end holds no touch, as `touch <= NULL` holds for none.)
+    lo, hi, band = _journey_ranges(st, subjects, u["end_at"][order], spec.window_days)
+    return JourneyRanges(touches=st, keys=u["keys"][order], conversions=conv,
+                         value=np.nan_to_num(u["value"])[order] * conv, end=u["end"][order],
+                         opened=u["opened"][order], opportunity_ids=u["opp_ids"][order], subjects=subjects,
+                         lo=lo, hi=hi, band=band)
+
+
 def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
     """Run the relational part on the engine and encode the result as integer journeys."""
     from smarketing.analytics.kernels import Journeys  # loads when a query runs, not at start-up
 
-    st = subject_touches(engine, spec.level)
-    u = _unit_arrays(engine.to_arrow(conversion_units(engine, spec)), st)
-    order = np.argsort(u["keys"], kind="stable")
-    keys = u["keys"][order]
-    conv = u["conv"][order]
-    value = np.nan_to_num(u["value"])[order] * conv
-    end = u["end"][order]
-    opened, opp_ids, subjects = u["opened"][order], u["opp_ids"][order], u["subjects"][order]
-
-    # Each journey is a run of its subject's sorted touches: gather the runs in unit order (touches by time, id).
-    # (A unit with no end holds no touch, as `touch <= NULL` holds for none.)
-    lo, hi, band = _journey_ranges(st, subjects, u["end_at"][order], spec.window_days)
+    r = journey_ranges(engine, spec)
+    st, lo, hi, band = r.touches, r.lo, r.hi, r.band
+    # Gather the runs in unit order.
     lengths = hi - lo
-    n = keys.shape[0]
+    n = r.keys.shape[0]
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     take = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - lo, lengths)
@@ -459,13 +534,14 @@ def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
     cp_codes, cp_names = _campaign_codes(st, take)
 
     days = t_epoch.astype(np.float64) / 86400.0
-    lead_pos = _last_position_at_or_before(st, lo, hi, band, _lookup(_lead_epochs(engine, spec.level), subjects))
-    opp_pos = np.where(opened >= 0, _last_position_at_or_before(st, lo, hi, band, opened), -1)
-    by_channel = Journeys(offsets=offsets, codes=ch_codes, names=ch_names, conversions=conv, value=value,
-                          nulls=1.0 - conv, times=days, end_times=end / 86400.0, lead_pos=lead_pos, opp_pos=opp_pos)
+    lead_pos = _last_position_at_or_before(st, lo, hi, band, _lookup(_lead_epochs(engine, spec.level), r.subjects))
+    opp_pos = np.where(r.opened >= 0, _last_position_at_or_before(st, lo, hi, band, r.opened), -1)
+    by_channel = Journeys(offsets=offsets, codes=ch_codes, names=ch_names, conversions=r.conversions, value=r.value,
+                          nulls=1.0 - r.conversions, times=days, end_times=r.end / 86400.0, lead_pos=lead_pos,
+                          opp_pos=opp_pos)
     by_campaign = dataclasses.replace(by_channel, codes=cp_codes, names=cp_names)
-    return JourneyData(by_channel=by_channel, by_campaign=by_campaign, touch_ids=touch_id, unit_keys=keys,
-                       opportunity_ids=opp_ids, subject_ids=subjects, campaign_keys=cp_names)
+    return JourneyData(by_channel=by_channel, by_campaign=by_campaign, touch_ids=touch_id, unit_keys=r.keys,
+                       opportunity_ids=r.opportunity_ids, subject_ids=r.subjects, campaign_keys=cp_names)
 
 
 def _lookup(lead: tuple[np.ndarray, np.ndarray], subjects: np.ndarray) -> np.ndarray:
@@ -481,6 +557,12 @@ def credit_rows(credit: Credit, j: Journeys, labels: dict[str, str] | None = Non
     from smarketing.analytics.kernels.loops import touches_and_reach  # compiled; loads when a query runs
 
     touches, reach = touches_and_reach(j.offsets, j.codes, j.conversions > 0, j.n_codes)
+    return rows_of(credit, touches, reach, labels)
+
+
+def rows_of(credit: Credit, touches: np.ndarray, reach: np.ndarray,
+            labels: dict[str, str] | None = None) -> list[CreditRow]:
+    """Credit rows, largest first, from a model's credit and each code's touches and reach."""
     total = float(credit.conversions.sum())
     shares = credit.weights.get("shares") or credit.weights.get("removal_effects")
     order = credit.extra.get("by_order")
@@ -531,25 +613,38 @@ def run_model(data: JourneyData, spec: AttributionQuery, *, by: Literal["channel
 @query_kind("attribution", spec=AttributionQuery, result=AttributionResult)
 def run_attribution(engine: Any, spec: AttributionQuery) -> AttributionResult:
     """Credit per channel and per campaign under one attribution model, with the model's weights."""
+    if spec.model is AttributionModel.LINEAR:
+        # The same figures, read off the sorted touches without gathering journeys.
+        from smarketing.analytics.queries.attribution_linear import linear_attribution
+
+        return linear_attribution(engine, spec)
     data = build_journeys(engine, spec)
     j = data.by_channel
     ch = run_model(data, spec, by="channel")
     cp = run_model(data, spec, by="campaign")
-    has = j.lengths > 0
-    total_conv, total_val = j.total_conversions(), j.total_value()
-    unattributed_conv = float(j.conversions[~has].sum())
-    unattributed_val = float(j.value[~has].sum())
+    return attribution_result(spec, j.conversions, j.value, j.lengths, ch, cp, channels=credit_rows(ch, j),
+                              campaigns=credit_rows(cp, data.by_campaign, campaign_labels(engine, data.campaign_keys)))
+
+
+def attribution_result(spec: AttributionQuery, conversions: np.ndarray, value: np.ndarray, lengths: np.ndarray,
+                       ch: Credit, cp: Credit, *, channels: list[CreditRow],
+                       campaigns: list[CreditRow]) -> AttributionResult:
+    """The result of a run: per journey its conversions, value and touch count; the model's credit by channel and by
+    campaign and their rows."""
+    has = lengths > 0
+    total_conv, total_val = float(conversions.sum()), float(value.sum())
+    unattributed_conv = float(conversions[~has].sum())
+    unattributed_val = float(value[~has].sum())
     weights = {k: v for k, v in ch.weights.items() if k not in ("shares", "removal_effects")}
     prob = ch.extra.get("conversion_probability")
     return AttributionResult(
         query=spec, weights=weights, definition=describe(spec), method=method_of(spec, channels=ch, campaigns=cp),
         value_label=spec.credit, journeys=int(has.sum()),
-        converting_journeys=int(((j.conversions > 0) & has).sum()), touches=j.n_touches,
+        converting_journeys=int(((conversions > 0) & has).sum()), touches=int(lengths.sum()),
         total_conversions=round(total_conv, 9), total_value=round(total_val, 6),
         unattributed_conversions=round(unattributed_conv, 9), unattributed_value=round(unattributed_val, 6),
         conversion_probability=None if prob is None else round(float(prob), 12),
-        channels=credit_rows(ch, j), campaigns=credit_rows(cp, data.by_campaign,
-                                                           campaign_labels(engine, data.campaign_keys)))
+        channels=channels, campaigns=campaigns)
 
 
 class OpportunityAttributionQuery(AttributionQuery):

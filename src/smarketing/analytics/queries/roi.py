@@ -10,6 +10,7 @@ and revenue are in the same currency, so ROI and the ratios carry no unit.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -27,9 +28,11 @@ from smarketing.analytics.queries.attribution import (
     build_journeys,
     describe,
     first_seen,
+    journey_ranges,
     method_of,
     run_model,
 )
+from smarketing.analytics.queries.attribution_linear import influenced_by_campaign, linear_credit
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
 
@@ -108,6 +111,29 @@ def _per_key(credit: Credit) -> dict[str, tuple[float, float]]:
     return {k: (float(c), float(v)) for k, c, v in zip(credit.names, credit.conversions, credit.value, strict=True)}
 
 
+@dataclasses.dataclass(frozen=True)
+class _Earned:
+    """What the campaigns earned for one conversion: the model's credit, and the value each influenced (every
+    converting journey's full value, once per campaign it touched) and all campaigns together influenced."""
+
+    credit: Credit
+    influenced: dict[str, float]
+    influenced_total: float
+
+
+def _earned(engine: Any, aq: AttributionQuery) -> _Earned:
+    if aq.model is AttributionModel.LINEAR:
+        # Linear needs no gathered journey: it is read off the sorted touches (the same figures).
+        r = journey_ranges(engine, aq)
+        return _Earned(credit=linear_credit(r, "campaign").credit, influenced=influenced_by_campaign(r),
+                       influenced_total=float(r.value[(r.lengths > 0) & (r.conversions > 0)].sum()))
+    data = build_journeys(engine, aq)
+    j = data.by_campaign
+    # Influence is not additive across campaigns (a deal touches several), so the total counts each deal once.
+    return _Earned(credit=run_model(data, aq, by="campaign"), influenced=_influenced(data),
+                   influenced_total=float(j.value[(j.lengths > 0) & (j.conversions > 0)].sum()))
+
+
 def _influenced(data: JourneyData) -> dict[str, float]:
     """Full value of every converting journey, counted once for each campaign it touched."""
     j = data.by_campaign
@@ -142,15 +168,12 @@ def _row(cid: int | None, name: str, channel: str, cost: float, budget: float, f
 def run_roi(engine: Any, spec: RoiQuery) -> RoiResult:
     """Campaign ROI, ROAS, cost per MQL/SQL/opportunity and pipeline influenced under one attribution model."""
 
-    runs: dict[str, tuple[Credit, JourneyData]] = {}
-    for label, conversion, credit in (("mql", "mql", "conversions"), ("sql", "sql", "conversions"),
-                                      ("opp", "opportunity_created", "pipeline"),
-                                      ("won", "opportunity_won", "revenue")):
-        aq = spec.attribution(conversion, credit)
-        data = build_journeys(engine, aq)
-        runs[label] = (run_model(data, aq, by="campaign"), data)
-    mql, sql, opp, won = (_per_key(runs[k][0]) for k in ("mql", "sql", "opp", "won"))
-    infl_pipe, infl_rev = _influenced(runs["opp"][1]), _influenced(runs["won"][1])
+    runs = {label: _earned(engine, spec.attribution(conversion, credit))
+            for label, conversion, credit in (("mql", "mql", "conversions"), ("sql", "sql", "conversions"),
+                                              ("opp", "opportunity_created", "pipeline"),
+                                              ("won", "opportunity_won", "revenue"))}
+    mql, sql, opp, won = (_per_key(runs[k].credit) for k in ("mql", "sql", "opp", "won"))
+    infl_pipe, infl_rev = runs["opp"].influenced, runs["won"].influenced
 
     camp = engine.execute(engine.table("campaigns").select("id", "name", "channel", "budget", "actual_cost"))
     rows: list[CampaignRoi] = []
@@ -174,16 +197,13 @@ def run_roi(engine: Any, spec: RoiQuery) -> RoiResult:
                 totals[k] += figures[k]
         total_cost += cost
         total_budget += budget
-    # Influence is not additive across campaigns (a deal touches several), so the total counts each deal once.
-    totals["pipeline_influenced"] = float(runs["opp"][1].by_campaign.value[
-        (runs["opp"][1].by_campaign.lengths > 0) & (runs["opp"][1].by_campaign.conversions > 0)].sum())
-    totals["revenue_influenced"] = float(runs["won"][1].by_campaign.value[
-        (runs["won"][1].by_campaign.lengths > 0) & (runs["won"][1].by_campaign.conversions > 0)].sum())
+    totals["pipeline_influenced"] = runs["opp"].influenced_total
+    totals["revenue_influenced"] = runs["won"].influenced_total
     rows.sort(key=lambda r: (-(r.revenue), -(r.pipeline), r.name))
-    weights = {k: v for k, v in runs["won"][0].weights.items() if k not in ("shares", "removal_effects")}
+    weights = {k: v for k, v in runs["won"].credit.weights.items() if k not in ("shares", "removal_effects")}
     won_spec = spec.attribution("opportunity_won", "revenue")
     return RoiResult(query=spec, weights=weights, definition=describe(won_spec),
-                     method=method_of(won_spec, campaigns=runs["won"][0]), campaigns=rows,
+                     method=method_of(won_spec, campaigns=runs["won"].credit), campaigns=rows,
                      total=_row(None, "(all campaigns)", "", total_cost, total_budget, totals))
 
 

@@ -1,0 +1,115 @@
+"""Compiled loops over journeys held as runs `[lo, hi)` of one sorted touch array, never gathered into arrays of
+their own: a journey is a prefix (or window) of its subject's touches, so a model that does not look at positions
+(linear) and the per-code counts need only which touches each journey holds.
+
+Each loop visits journeys and their touches in the order the gathered `Journeys` would hold them and does the same
+arithmetic as `rules._rule_loop` and `loops.touches_and_reach`, in the same chunks, so the figures are the very same
+floats (the tests compare them with the gathered path's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from smarketing.analytics.enums import AttributionModel
+from smarketing.analytics.kernels import loops
+from smarketing.analytics.kernels.loops import jit
+from smarketing.analytics.kernels.rules import LINEAR_SHOWN, Credit
+
+
+@jit
+def _linear_loop(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,
+                 n_codes: int, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Conversions and value of journeys [j0, j1) shared equally over their touches, summed per code."""
+    conv = np.zeros(n_codes)
+    val = np.zeros(n_codes)
+    for j in range(j0, j1):
+        a = lo[j]
+        n = hi[j] - a
+        if n <= 0:
+            continue
+        share = 1.0 / n
+        for i in range(n):
+            c = codes[a + i]
+            conv[c] += share * conversions[j]
+            val[c] += share * value[j]
+    return conv, val
+
+
+def linear_credit(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,
+                  names: tuple[str, ...]) -> Credit:
+    """Linear credit per code of the converting journeys among `[lo, hi)` (codes index `names`)."""
+    picked = np.flatnonzero(conversions > 0)
+    lo_c, hi_c = np.ascontiguousarray(lo[picked]), np.ascontiguousarray(hi[picked])
+    # Chunked by the converting journeys' touches, as the gathered path chunks `Journeys.converting()`.
+    offsets = np.zeros(picked.shape[0] + 1, dtype=np.int64)
+    np.cumsum(hi_c - lo_c, out=offsets[1:])
+    parts = loops.in_chunks(_linear_loop, offsets, lo_c, hi_c, np.ascontiguousarray(conversions[picked]),
+                            np.ascontiguousarray(value[picked]), codes, len(names))
+    conv, val = loops.add_up(parts)
+    return Credit(names=names, conversions=conv, value=val,
+                  weights={"model": str(AttributionModel.LINEAR), **LINEAR_SHOWN})
+
+
+@jit
+def touches_and_reach(lo: np.ndarray, hi: np.ndarray, codes: np.ndarray, converting: np.ndarray, n_codes: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code: its touches in converting journeys and the journeys (converting or not) it appears in; and the
+    codes that appear, in order of first appearance (the order the gathered path codes them in)."""
+    touches = np.zeros(n_codes, dtype=np.int64)
+    reach = np.zeros(n_codes, dtype=np.int64)
+    last = np.full(n_codes, -1, dtype=np.int64)
+    seen = np.empty(n_codes, dtype=np.int64)
+    n_seen = 0
+    for j in range(lo.shape[0]):
+        counted = converting[j]
+        for t in range(lo[j], hi[j]):
+            c = codes[t]
+            if counted:
+                touches[c] += 1
+            if last[c] != j:
+                if reach[c] == 0:
+                    seen[n_seen] = c
+                    n_seen += 1
+                last[c] = j
+                reach[c] += 1
+    return touches, reach, seen[:n_seen]
+
+
+@jit
+def influenced(lo: np.ndarray, hi: np.ndarray, codes: np.ndarray, value: np.ndarray, converting: np.ndarray,
+               n_codes: int) -> np.ndarray:
+    """Per code, the full value of every converting journey that touched it, each journey counted once."""
+    amounts = np.zeros(n_codes)
+    last = np.full(n_codes, -1, dtype=np.int64)
+    for j in range(lo.shape[0]):
+        if not converting[j]:
+            continue
+        for t in range(lo[j], hi[j]):
+            c = codes[t]
+            if last[c] != j:
+                last[c] = j
+                amounts[c] += value[j]
+    return amounts
+
+
+@jit
+def dense_codes(ids: np.ndarray, missing: np.ndarray, lowest: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the index of its id among the distinct ids present (sorted), and `len(known)` where the id is
+    missing; and the known ids. Ids lie in [lowest, lowest + span): one pass over a table indexed by id."""
+    used = np.zeros(span, dtype=np.bool_)
+    for i in range(ids.shape[0]):
+        if not missing[i]:
+            used[ids[i] - lowest] = True
+    rank = np.empty(span, dtype=np.int32)
+    known = np.empty(span, dtype=np.int64)
+    k = 0
+    for v in range(span):
+        if used[v]:
+            rank[v] = k
+            known[k] = v + lowest
+            k += 1
+    codes = np.empty(ids.shape[0], dtype=np.int32)
+    for i in range(ids.shape[0]):
+        codes[i] = k if missing[i] else rank[ids[i] - lowest]
+    return codes, known[:k]
