@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from smarketing.campaigns.enums import MEMBER_STATUS_ORDER, CampaignType, Channel, MemberStatus, TouchKind
+from smarketing.campaigns.hooks import TOUCHPOINT_HOOKS
 from smarketing.campaigns.models import Campaign, CampaignMember, Touchpoint, TouchpointCorrection
 from smarketing.core import bulk, clock
 from smarketing.core.errors import Conflict, NotFound, ValidationFailed
@@ -114,9 +115,6 @@ def _after_touchpoint(touchpoint_id: int) -> None:
     """Hook for incremental rescoring; the lifecycle app registers the work it needs here."""
     for hook in TOUCHPOINT_HOOKS:
         hook(touchpoint_id)
-
-
-TOUCHPOINT_HOOKS: list[Any] = []
 
 
 @transaction.atomic

@@ -172,7 +172,7 @@ def read_touchpoints(path: Path, *, source: str = DEFAULT_SOURCE) -> list[dict[s
 def touchpoints_import(*, path: Path, source: str = DEFAULT_SOURCE) -> TouchpointImportResult:
     """Import a touchpoints CSV, all or nothing; rows already imported (same source and source_id) are skipped."""
     from smarketing.campaigns.services import touchpoints_record_many
-    from smarketing.scoring.services import rescore_deferred
+    from smarketing.scoring.hooks import rescore_deferred
 
     rows = read_touchpoints(path, source=source)
     with rescore_deferred(), transaction.atomic():

@@ -8,8 +8,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from smarketing.core.errors import Conflict, NotFound
 from smarketing.playbook import schema
 from smarketing.playbook.enums import VersionStatus
@@ -19,6 +17,8 @@ from smarketing.playbook.models import PlaybookVersion
 
 def default_playbook_data() -> dict[str, Any]:
     """The shipped default playbook as raw data."""
+    import yaml  # Why here: reading a version's terms (`playbook show`, scoring) needs no YAML parser
+
     text = resources.files("smarketing.playbook").joinpath("default_playbook.yaml").read_text(encoding="utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
     return data
@@ -120,12 +120,16 @@ def playbook_to_yaml(version: PlaybookVersion) -> str:
     """A version as one YAML file (what `playbook export` writes)."""
     header = (f"# smarketing playbook v{version.number} ({version.status})\n"
               f"# content sha256: {version.content_sha}\n")
+    import yaml
+
     return header + yaml.safe_dump(version.content, sort_keys=False, allow_unicode=True)
 
 
 def playbook_diff(old: PlaybookVersion | None, new: PlaybookVersion) -> list[str]:
     """A unified diff of two versions' YAML, for the version history."""
     import difflib
+
+    import yaml
 
     a = yaml.safe_dump(old.content, sort_keys=False).splitlines() if old else []
     b = yaml.safe_dump(new.content, sort_keys=False).splitlines()

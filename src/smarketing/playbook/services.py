@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -15,14 +14,12 @@ from smarketing.core import clock
 from smarketing.core.errors import Conflict, PermissionDenied, ValidationFailed
 from smarketing.playbook import schema
 from smarketing.playbook.enums import Side, VersionStatus
+from smarketing.playbook.hooks import ACTIVATION_HOOKS
 from smarketing.playbook.models import PlaybookSignoff, PlaybookVersion
 from smarketing.playbook.selectors import default_playbook_data
 from smarketing.team.enums import Role
 from smarketing.team.models import User
 from smarketing.team.roles import SIGNOFF_ROLES
-
-# Called on commit with the id of a version that both teams' sign-off made active; scoring queues its rebuild here.
-ACTIVATION_HOOKS: list[Callable[[int], None]] = []
 
 
 def content_sha(content: dict[str, Any]) -> str:

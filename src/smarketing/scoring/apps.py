@@ -8,9 +8,9 @@ class ScoringConfig(AppConfig):
 
     def ready(self) -> None:
         # New touchpoints rescore only their contact and account, through the task queue.
-        from smarketing.campaigns.services import TOUCHPOINT_HOOKS
-        from smarketing.playbook.services import ACTIVATION_HOOKS
-        from smarketing.scoring.services import playbook_activated_rescore_hook, touchpoint_rescore_hook
+        from smarketing.campaigns.hooks import TOUCHPOINT_HOOKS
+        from smarketing.playbook.hooks import ACTIVATION_HOOKS
+        from smarketing.scoring.hooks import playbook_activated_rescore_hook, touchpoint_rescore_hook
 
         if touchpoint_rescore_hook not in TOUCHPOINT_HOOKS:
             TOUCHPOINT_HOOKS.append(touchpoint_rescore_hook)

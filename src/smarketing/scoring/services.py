@@ -7,9 +7,7 @@ contact in vectorised batches, queued too when a new playbook version becomes ac
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -24,6 +22,7 @@ from smarketing.playbook.schema import Playbook
 from smarketing.playbook.selectors import playbook_active_terms
 from smarketing.scoring import rules, selectors
 from smarketing.scoring.enums import Algorithm
+from smarketing.scoring.hooks import RESCORE_HOOKS
 from smarketing.scoring.models import AccountScore, ContactScore, PredictiveModel
 from smarketing.team.models import User
 
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from smarketing.scoring import predictive
 
 Progress = Callable[[int, int], None]
-# Called on commit with a contact id after its score changed; the lifecycle app qualifies MQLs here.
-RESCORE_HOOKS: list[Callable[[int], None]] = []
 CONTACT_SCORE_FIELDS = ["fit", "engagement", "total", "predictive", "qualifies_as_mql", "explanation", "as_of",
                         "computed_at", "playbook_version", "predictive_model"]
 ACCOUNT_SCORE_FIELDS = ["coverage", "total", "best_contact", "engaged_roles", "explanation", "computed_at",
@@ -153,63 +150,6 @@ def scores_rebuild_all(*, progress: Progress | None = None, batch_size: int = 20
         with transaction.atomic():
             _upsert_accounts(_account_score_rows(version, terms, account_ids[start:start + batch_size]))
     return done
-
-
-# ------------------------------------------------------------------------------ touchpoint hook + batching
-
-_deferred = threading.local()
-
-
-def touchpoint_rescore_hook(touchpoint_id: int) -> None:
-    """Registered in campaigns' TOUCHPOINT_HOOKS: queue a rescore of the touchpoint's contact (or defer it)."""
-    pending: set[int] | None = getattr(_deferred, "touchpoints", None)
-    if pending is not None:
-        pending.add(touchpoint_id)
-        return
-    contact_id = selectors.touchpoint_contact_id(touchpoint_id=touchpoint_id)
-    if contact_id is not None:
-        from smarketing.scoring.tasks import contact_rescore_task
-
-        contact_rescore_task.enqueue(contact_id)
-
-
-def playbook_activated_rescore_hook(version_id: int) -> None:
-    """Registered in playbook's ACTIVATION_HOOKS: queue a full rebuild, so every score follows the new rules.
-
-    The task scores under whichever version is active when it runs, so a quick succession of sign-offs still
-    ends with scores of the latest one. Without any cached score nothing is stale, so nothing is queued (a
-    seeded or bulk-loaded database is scored when someone asks for it, as before).
-    """
-    if not ContactScore.objects.exists():
-        return
-    from smarketing.scoring.tasks import scores_rebuild_all_task
-
-    scores_rebuild_all_task.enqueue()
-
-
-BULK_REBUILD_AT = 500
-
-
-@contextmanager
-def rescore_deferred() -> Iterator[None]:
-    """Collect touchpoint rescoring while a bulk import runs, then queue one task for all affected contacts."""
-    outer = getattr(_deferred, "touchpoints", None)
-    if outer is not None:  # already deferring: the outermost block enqueues
-        yield
-        return
-    _deferred.touchpoints = set()
-    try:
-        yield
-    finally:
-        touchpoints: set[int] = _deferred.touchpoints
-        _deferred.touchpoints = None
-    contact_ids = selectors.touchpoint_contact_ids(touchpoint_ids=sorted(touchpoints))
-    from smarketing.scoring.tasks import contacts_rescore_task, scores_rebuild_all_task
-
-    if len(contact_ids) >= BULK_REBUILD_AT:
-        scores_rebuild_all_task.enqueue()
-    elif contact_ids:
-        contacts_rescore_task.enqueue(contact_ids)
 
 
 # -------------------------------------------------------------------------------------------- predictive

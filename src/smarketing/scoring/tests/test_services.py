@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from smarketing.campaigns.services import touchpoint_record
 from smarketing.core import clock
-from smarketing.scoring import services
+from smarketing.scoring import hooks, services
 from smarketing.scoring.models import AccountScore, ContactScore
 from smarketing.testing.factories import AccountFactory, ContactFactory, TouchpointFactory
 
@@ -74,7 +74,7 @@ def test_a_new_touchpoint_queues_a_rescore_of_only_its_contact(active_playbook, 
 def test_bulk_writes_queue_one_task_for_all_their_contacts(active_playbook, now):
     # given a bulk write of six touchpoints for three contacts inside one deferral block
     contacts = [ContactFactory() for _ in range(3)]
-    with services.rescore_deferred(), transaction.atomic():
+    with hooks.rescore_deferred(), transaction.atomic():
         for c in contacts:
             for kind in ("page_view", "email_click"):
                 touchpoint_record(contact=c, channel="email", kind=kind, occurred_at=now)
