@@ -1,7 +1,9 @@
 """Start-up loads no heavy library: `smarketing --help`, `smarketing playbook show` and the web server's start
 (settings, URL conf, WSGI app) import only the frameworks; scikit-learn, pandas, ibis and the rest load when a
 command or page needs them, and the two commands do not load NumPy or django-ninja either. `smarketing --help` loads no Django
-and each command's help sets no Django up, from an index of commands that matches what the modules register."""
+and each command's help sets no Django up, from an index of commands that matches what the modules register.
+Django's set-up loads no app's services, admin or pydantic, and the server answers its first page without building
+the API (django-ninja), which the first request under /api/ builds."""
 
 from __future__ import annotations
 
@@ -139,3 +141,41 @@ def test_web_start_imports_no_heavy_library(tmp_path: Path) -> None:
     # Given a fresh interpreter, when Django starts and loads the URL conf and the WSGI handler,
     # then no heavy library was imported.
     assert [m for m in _heavy_loaded(WEB_START, tmp_path) if m in HEAVY] == []
+
+
+def test_django_set_up_loads_no_app_services_admin_or_pydantic(tmp_path: Path) -> None:
+    # Given a fresh interpreter, when Django is set up (what every command does before its own code), then no
+    # app's services or admin module was imported (apps register hooks through their light hooks modules and the
+    # admin's modules load with the URL conf), nor pydantic, YAML or django-ninja.
+    code = """
+import json, sys
+import django
+django.setup()
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("smarketing.") and m.rsplit(".", 1)[-1] in
+                        ("services", "admin", "schema", "selectors") or m in ("pydantic", "yaml", "ninja"))))
+"""
+    assert json.loads(_run(code, tmp_path)[-1]) == []
+
+
+def test_web_server_answers_its_first_page_without_building_the_api(tmp_path: Path) -> None:
+    # Given a fresh interpreter serving the app, when the login page is asked for first, then it answered without
+    # django-ninja loaded (the API is built on first use); and a request under /api/ after it builds the API, whose
+    # docs, schema and JSON errors answer as ever.
+    _run("from smarketing.cli import main\nmain(['migrate'])", tmp_path)
+    code = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+from smarketing.api_urls import api_built
+client = Client()
+page = client.get("/login/")
+print(json.dumps({"page": page.status_code, "ninja": "ninja" in sys.modules, "built": api_built()}))
+me = client.get("/api/team/me")
+schema = client.get("/api/openapi.json")
+print(json.dumps({"me": [me.status_code, me.json()["code"]], "docs": client.get("/api/docs").status_code,
+                  "schema": [schema.status_code, schema.json()["info"]["title"]], "built": api_built()}))
+"""
+    first, then = (json.loads(line) for line in _run(code, tmp_path)[-2:])
+    assert first == {"page": 200, "ninja": False, "built": False}
+    assert then == {"me": [401, "unauthenticated"], "docs": 200, "schema": [200, "smarketing API"], "built": True}

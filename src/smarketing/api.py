@@ -11,14 +11,14 @@ from importlib import import_module
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
+from smarketing.api_urls import API_NAMESPACE
 from smarketing.core.api_parser import CheckedParser
 from smarketing.core.apitools import ContractAPI, SwaggerOffline
 from smarketing.core.errors import BadParameter, DomainError
-from smarketing.core.middleware import body_limit, error_code, json_error, too_large_response
+from smarketing.core.middleware import body_limit, error_code, too_large_response
 from smarketing.core.pagination import MAX_LIMIT, MAX_OFFSET
 from smarketing.core.throttling import TokenRateThrottle
 from smarketing.team.auth import TokenAuth
@@ -52,7 +52,8 @@ for _name, _value in (("BODY_LIMIT", f"{body_limit():,}"), ("MAX_LIMIT", str(MAX
     DESCRIPTION = DESCRIPTION.replace(_name, _value)
 
 api = ContractAPI(title="smarketing API", version="1", auth=TokenAuth(), docs=SwaggerOffline(), docs_url="/docs",
-                  description=DESCRIPTION, parser=CheckedParser(), throttle=[TokenRateThrottle()])
+                  description=DESCRIPTION, parser=CheckedParser(), throttle=[TokenRateThrottle()],
+                  urls_namespace=API_NAMESPACE)
 
 
 @api.exception_handler(DomainError)
@@ -124,12 +125,6 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"code": "not_found", "message": str(exc) or "not found"}, status=404)
-
-
-@csrf_exempt  # Why: the API takes bearer tokens, so an unknown path answers its JSON 404, never the CSRF page
-def api_not_found(request: HttpRequest) -> HttpResponse:
-    """JSON 404 for a path under /api/ that no endpoint serves, whatever the method (not the site's HTML page)."""
-    return json_error(404, f"no API endpoint at {request.path}; the endpoints are listed at /api/docs")
 
 
 # (module, mount prefix, tag): each domain app's `router`.

@@ -3,13 +3,18 @@ from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from smarketing.api import api, api_not_found
+from smarketing.api_urls import api_not_found, api_urls
+
+# The admin's modules load with the URL conf (settings list the admin without its autodiscovery at set-up, so
+# a CLI command, which never loads the URL conf, does not import them).
+admin.autodiscover()
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico wherever a page names no icon (the admin, raw API responses).
     path("favicon.ico", RedirectView.as_view(url=static("web/favicon.svg"), permanent=True)),
-    path("api/", api.urls),
+    # The API is built on the first request that needs it (api_urls), not here: no page needs it.
+    api_urls("api/"),
     re_path(r"^api/", api_not_found),
     path("", include("smarketing.web.urls")),
 ]

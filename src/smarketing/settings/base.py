@@ -19,7 +19,9 @@ DEBUG = ENV.debug
 ALLOWED_HOSTS = ENV.allowed_hosts + ["testserver"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin without its autodiscovery at set-up: urls.py loads the apps' admin modules (and the services they
+    # import) when the URL conf loads, so a CLI command never pays for them.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,6 +1,7 @@
 """Warm the scoreboard's figures on the task queue when someone opens the login page, so the first page after
-logging in does not wait for analytics over a large CRM; and warm the web process itself (its URL routes, the
-analytics kernels and the page templates load on first use, seconds of imports the first visitor would wait for)."""
+logging in does not wait for analytics over a large CRM; and warm the web process itself (its URL routes, the API,
+the analytics kernels and the page templates load on first use, seconds of imports the first visitor would wait
+for)."""
 
 from __future__ import annotations
 
@@ -13,23 +14,45 @@ WARM_KEY = "warm:scoreboard"
 _preloaded = threading.Event()
 _preload_started = threading.Event()
 _preload_lock = threading.Lock()
+_api_building = threading.Event()
 
 
 def preload() -> None:
-    """Load what the first requests would otherwise load: URL routes (the API's schemas), the analytics kernels and
-    the scoreboard's templates. Once per process; a second call returns at once."""
+    """Load what the first requests would otherwise load: URL routes, the API (its schemas), the analytics kernels
+    and the scoreboard's templates. Once per process; a second call returns at once."""
     with _preload_lock:
         if _preloaded.is_set():
             return
         from django.template.loader import get_template
-        from django.urls import get_resolver
+
+        _load_routes()
 
         import smarketing.analytics.kernels  # noqa: F401 - imported for its load time, not a name
 
-        get_resolver().url_patterns  # noqa: B018 - resolving the patterns imports every view and the API
         for name in ("web/scoreboard.html", "web/login.html"):
             get_template(name)
         _preloaded.set()
+
+
+def _load_routes() -> None:
+    from django.urls import get_resolver
+
+    from smarketing.api_urls import api_patterns
+
+    get_resolver().url_patterns  # noqa: B018 - resolving the patterns imports every view
+    api_patterns()  # the API is built on first use, not with the other routes
+
+
+def preload_api() -> None:
+    """Load the URL routes and build the API under the preload's lock, for a request under /api/ that arrives before
+    the API is built: it does no more (an API client need not wait for the kernels and templates), and requests
+    arriving meanwhile wait for it (`preload_wait`) as for the background preload."""
+    _api_building.set()
+    try:
+        with _preload_lock:
+            _load_routes()
+    finally:
+        _api_building.clear()
 
 
 def preload_in_background() -> None:
@@ -40,13 +63,17 @@ def preload_in_background() -> None:
 
 
 def preload_wait() -> None:
-    """Return once a preload started on the background thread has finished (at once when none is running).
+    """Return once a preload started on the background thread, or the API's build (`preload_api`), has finished
+    (at once when none is running).
 
     Why: a request importing the analytics kernels while that thread imports them can fail with "partially
     initialized module" (the kernels package and its modules import each other, and two threads taking their
     import locks in opposite orders make Python hand one of them a half-loaded module)."""
     if _preload_started.is_set() and not _preloaded.is_set():
         preload()  # waits on the lock the running preload holds, then returns at once
+    elif _api_building.is_set():
+        with _preload_lock:  # held while a request builds the API
+            pass
 
 
 def warm() -> dict[str, Any]:
