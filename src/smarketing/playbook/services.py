@@ -6,7 +6,6 @@ import hashlib
 import json
 from typing import Any
 
-import yaml
 from django.db import transaction
 from django.db.models import Max
 
@@ -36,6 +35,8 @@ def _normalise(data: Any) -> dict[str, Any]:
 
 
 def parse_yaml(text: str) -> Any:
+    import yaml  # Why here: the web pages and commands that load these services rarely parse YAML
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
