@@ -4,12 +4,18 @@
     python benchmarks/startup.py --runs 10
 
 Measures `smarketing --help`, `smarketing playbook --help`, `smarketing playbook show` (on a migrated SQLite
-database in a temporary folder) next to the peer `python -c "import typer, django"` (the bare frameworks), and
+database in a temporary folder) next to the peer `python -c "import typer, django"` (the bare frameworks) and to
+`python -c "import django; django.setup()"` with the product's settings (what any command that reads the database
+sets up before its own work: Django with the product's apps and models), and
 `smarketing serve` from its start to the first answered request for the login page next to the peer server: bare
 Django behind waitress answering one view (`python -c` with a one-view URL conf), started and polled the same way.
 Each round runs every case once, peers included, so all see the same load; prints the best wall-clock seconds,
 the CPU seconds of the best round's process, and the ratios to the peers. `smarketing serve` runs as in
 production (debug off, this run's own secrets).
+
+Every process finds compiled bytecode, as an installed product does: they write it into a cache in the temporary
+folder (PYTHONPYCACHEPREFIX), whatever PYTHONDONTWRITEBYTECODE says (with it, each run of a source checkout
+compiles every module it imports again), and one untimed round fills that cache first.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import urllib.request
 from pathlib import Path
 
 PEER = [sys.executable, "-c", "import typer, django"]
+SETUP = [sys.executable, "-c", "import django; django.setup()"]
 PEER_SERVER = """
 import sys
 import django
@@ -111,17 +118,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="smarketing-bench-startup-") as data_dir:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
         # Each command in its own process, as without `smarketing service` (this folder has none anyway).
-        env.update(SMARKETING_DATA_DIR=data_dir, SMARKETING_COMMAND_SERVICE="off")
+        env.update(SMARKETING_DATA_DIR=data_dir, SMARKETING_COMMAND_SERVICE="off",
+                   PYTHONPYCACHEPREFIX=str(Path(data_dir) / "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         subprocess.run([cli, "migrate"], env=env, check=True, capture_output=True)
         # The server runs as in production (no debug), which refuses generated local secrets: this run's own.
         serve_env = {**env, "SMARKETING_SECRET_KEY": secrets.token_urlsafe(50),
                      "SMARKETING_WEBHOOK_SECRET": secrets.token_urlsafe(50),
                      "SMARKETING_ALLOWED_HOSTS": "127.0.0.1,localhost"}
 
-        commands = [("python -c 'import typer, django' (peer)", PEER),
-                    ("smarketing --help", [cli, "--help"]),
-                    ("smarketing playbook --help", [cli, "playbook", "--help"]),
-                    ("smarketing playbook show", [cli, "playbook", "show"])]
+        setup_env = {**env, "DJANGO_SETTINGS_MODULE": "smarketing.settings.base"}
+        commands = [("python -c 'import typer, django' (peer)", PEER, env),
+                    ("django.setup(), product settings", SETUP, setup_env),
+                    ("smarketing --help", [cli, "--help"], env),
+                    ("smarketing playbook --help", [cli, "playbook", "--help"], env),
+                    ("smarketing playbook show", [cli, "playbook", "show"], env)]
         servers = [("bare Django + waitress, first answer (peer)", [sys.executable, "-c", PEER_SERVER], env),
                    ("smarketing serve, first answer", [cli, "serve", "--host", "127.0.0.1", "--port"], serve_env)]
         best: dict[str, tuple[float, float]] = {}
@@ -130,13 +141,18 @@ def main() -> None:
             if name not in best or timing[0] < best[name][0]:
                 best[name] = timing
 
-        loads = [os.getloadavg()[0]]
-        for _ in range(args.runs):
-            for name, argv in commands:
-                keep(name, run_once(argv, env))
+        def round_of_all() -> None:
+            for name, argv, command_env in commands:
+                keep(name, run_once(argv, command_env))
             for name, argv, server_env in servers:
                 port = free_port()
                 keep(name, serve_once([*argv, str(port)], server_env, port))
+
+        round_of_all()  # untimed: fills the bytecode cache
+        best.clear()
+        loads = [os.getloadavg()[0]]
+        for _ in range(args.runs):
+            round_of_all()
             loads.append(os.getloadavg()[0])
 
     print(f"best of {args.runs} whole processes, each round interleaved; 1-minute load average "
@@ -144,7 +160,7 @@ def main() -> None:
     print(f"{'case':<46} {'seconds':>8} {'cpu s':>7} {'x peer':>7} {'over peer':>10}")
     peer = best[commands[0][0]][0]
     server_peer = best[servers[0][0]][0]
-    for name, _ in commands:
+    for name, _, _ in commands:
         seconds, cpu = best[name]
         print(f"{name:<46} {seconds:>8.3f} {cpu:>7.3f} {seconds / peer:>7.1f} {seconds - peer:>+9.3f}s")
     for name, _, _ in servers:
