@@ -21,6 +21,7 @@ def preload() -> None:
     import scipy.linalg  # noqa: F401 - the Markov solve
 
     import smarketing.analytics.engine
+    import smarketing.analytics.kernels.ranges
     import smarketing.analytics.paths
     import smarketing.analytics.store.reader
     import smarketing.analytics.store.sync  # noqa: F401
@@ -29,7 +30,7 @@ def preload() -> None:
     registry.all_kinds()  # imports every query module (and so the kernels and their Numba dispatchers)
     ibis.duckdb  # noqa: B018 - loads the backend and its SQL compilers; connect() is what opens a database
     _compile_commands()
-    for module in (kernels.journeys, kernels.loops, kernels.markov, kernels.paths, kernels.rules,
+    for module in (kernels.journeys, kernels.loops, kernels.markov, kernels.paths, kernels.ranges, kernels.rules,
                    kernels.shapley, smarketing.analytics.paths):
         load_cached_kernels(module)
 

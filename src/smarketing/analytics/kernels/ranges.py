@@ -113,3 +113,19 @@ def dense_codes(ids: np.ndarray, missing: np.ndarray, lowest: int, span: int) ->
     for i in range(ids.shape[0]):
         codes[i] = k if missing[i] else rank[ids[i] - lowest]
     return codes, known[:k]
+
+
+@jit
+def run_keys(subject: np.ndarray, time: np.ndarray, tmin: int, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows sorted by subject, then time: where each subject's run starts, and each row's key
+    `run * span + (time - tmin)`, sorted too (one pass)."""
+    n = subject.shape[0]
+    key = np.empty(n, dtype=np.int64)
+    starts = np.empty(n, dtype=np.int64)
+    run = -1
+    for i in range(n):
+        if i == 0 or subject[i] != subject[i - 1]:
+            run += 1
+            starts[run] = i
+        key[i] = run * span + (time[i] - tmin)
+    return starts[:run + 1], key

@@ -305,14 +305,14 @@ class SubjectRuns:
 
 
 def _subject_runs(subject: np.ndarray, t_epoch: np.ndarray) -> SubjectRuns | None:
+    from smarketing.analytics.kernels.ranges import run_keys  # compiled; loads when a query runs
+
     if subject.shape[0] == 0:
         return None
-    firsts = np.flatnonzero(np.r_[True, subject[1:] != subject[:-1]])
-    rank_of_touch = np.repeat(np.arange(firsts.shape[0], dtype=np.int64), np.diff(np.r_[firsts, subject.shape[0]]))
     tmin, tmax = int(t_epoch.min()), int(t_epoch.max())
     span = tmax - tmin + 2  # a time key in [-1, span - 1) stays inside its subject's band
-    return SubjectRuns(firsts=firsts, subjects=subject[firsts], key=rank_of_touch * span + (t_epoch - tmin),
-                       tmin=tmin, tmax=tmax, span=span)
+    firsts, key = run_keys(subject, t_epoch, tmin, span)
+    return SubjectRuns(firsts=firsts, subjects=subject[firsts], key=key, tmin=tmin, tmax=tmax, span=span)
 
 
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
