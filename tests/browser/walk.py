@@ -2,7 +2,8 @@
 
 The pages come from the web app's URL conf, so a page added there is walked without touching the tests: every
 route that takes no argument, plus one record of each kind for the routes listed in `RECORD_ARGS`. A route that
-answers GET with 405 is an action (logout, mark all read), not a page; the walk skips it. Three pages are not in the
+answers GET with 405 is an action (logout, mark all read), not a page; the walk skips it, and the routes in
+`NOT_PAGES` (answers to htmx, not pages). Three pages are not in the
 URL conf: the login page (as nobody), the 403 page (a viewer opening the import page) and the 404 page.
 """
 
@@ -26,6 +27,8 @@ RECORD_ARGS = {"contact": "contact_id", "account": "account_id", "opportunity": 
                "playbook_version": "number", "measure_records": "name"}
 # Pages reached as someone other than RevOps, or at an address that is not a route.
 EXTRA = {"login": (None, "/login/"), "403": (VIEWER, "/import/"), "404": (REVOPS, "/no-such-page/")}
+# Routes that answer htmx, not people: no HTML page to check.
+NOT_PAGES = {"figures_ready"}  # a waiting page's poll (204 / 286, no body); tests/browser/test_worker_figures.py
 WAIT_MS = 120_000  # the first visit of a page may warm its figures on a loaded machine
 
 
@@ -47,7 +50,7 @@ def pages() -> list[Walked]:
     out = []
     for route in _routes():
         converters = getattr(route.pattern, "converters", {})
-        if route.name == "login" or (converters and route.name not in RECORD_ARGS):
+        if route.name == "login" or route.name in NOT_PAGES or (converters and route.name not in RECORD_ARGS):
             continue
         out.append(Walked(str(route.name), REVOPS, None))
     out += [Walked(name, who, path) for name, (who, path) in EXTRA.items()]
