@@ -107,3 +107,33 @@ def test_a_channel_outside_the_list_keeps_its_own_name(committees):
     assert "podcast" in names and "email" in names
     result = run_query(AttributionQuery(model="linear", level="contact", conversion="mql"))
     assert "podcast" in {r.key for r in result.channels}
+
+
+@pytest.mark.parametrize("ids", [[7, None, 3, 7, 12, None, 3], [None, None], [], [5, None, 10**15, 5]])
+def test_campaign_ids_are_coded_in_sorted_order_with_no_campaign_last(ids):
+    import numpy as np
+    import pyarrow as pa
+
+    from smarketing.analytics.queries.attribution import NO_CAMPAIGN, _campaign_index
+
+    # Given campaign ids, some missing (dense ids take the compiled table, sparse ones the sorted search)
+    codes, names = _campaign_index(pa.array(ids, pa.int64()))
+    # Then each touch names its campaign, and a touch without one names NO_CAMPAIGN, the last name
+    assert [names[c] for c in codes] == [NO_CAMPAIGN if i is None else str(i) for i in ids]
+    assert names[-1] == NO_CAMPAIGN and list(names[:-1]) == [str(i) for i in sorted({i for i in ids if i is not None})]
+    assert codes.dtype == np.int32
+
+
+def test_subject_runs_start_where_the_subject_changes_and_key_by_run_and_time():
+    import numpy as np
+
+    from smarketing.analytics.kernels.ranges import run_keys
+
+    # Given touches sorted by subject, then time
+    subject = np.array([4, 4, 4, 9, 11, 11], dtype=np.int64)
+    time = np.array([100, 100, 130, 90, 95, 140], dtype=np.int64)
+    # When the runs are found with a band of 60 per run
+    firsts, key = run_keys(subject, time, 90, 60)
+    # Then each subject's run starts at its first touch and the keys rise through the runs
+    assert firsts.tolist() == [0, 3, 4]
+    assert key.tolist() == [10, 10, 40, 60, 125, 170]
