@@ -325,7 +325,7 @@ SETTLED_MAX_KEYS = 64
 def figures_settled(keys: list[str]) -> bool:
     """Whether none of these figures is still being computed: each was stored (value or error) since it was
     queued, or was never queued, or its computation is presumed lost (`PENDING_TIMEOUT`; the page's next look
-    queues it again). One query; a page waiting for the worker asks this every second (`figures_ready` view)."""
+    queues it again). One query; a page waiting for the worker asks this twice a second (`figures_ready` view)."""
     lost = clock.now() - PENDING_TIMEOUT
     return not (ComputedFigure.objects.filter(key__in=keys).exclude(pending_version="")
                 .filter(pending_since__gte=lost).exists())
