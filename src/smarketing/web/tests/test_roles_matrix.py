@@ -23,7 +23,8 @@ MISSING = 987654
 # Routes that only read (a POST to them writes nothing), and the sign-in routes every visitor uses.
 READ_ONLY = {"home", "funnel", "handoff", "campaigns", "campaign", "journeys", "feedback", "playbook",
              "playbook_version", "goals", "contact", "account", "opportunity", "metrics", "measure_records",
-             "import_run", "import_run_rejected", "search", "notifications", "period_reset", "settings"}
+             "import_run", "import_run_rejected", "search", "notifications", "period_reset", "settings",
+             "figures_ready"}
 SIGN_IN = {"login", "logout"}
 # What reading pages may write: the figures they cache.
 CACHES = {"web.ComputedFigure"}
