@@ -75,6 +75,12 @@ def register(app: typer.Typer) -> None:
         tasks_reclaim_schedule()
         sla_check_schedule()
         notifications_digest_schedule()
+        if not batch:
+            # A worker that stays loads the analytics once now (every query kind's SQL compiled, the cached kernels
+            # loaded: seconds), so the first figure a page waits for is not the one that pays for it.
+            from smarketing.analytics.warm import preload
+
+            preload()
         args = ["--queue-name", queues, "--interval", str(interval), "--worker-id", worker_id_new()]
         if batch:
             args.append("--batch")
