@@ -179,3 +179,33 @@ print(json.dumps({"me": [me.status_code, me.json()["code"]], "docs": client.get(
     first, then = (json.loads(line) for line in _run(code, tmp_path)[-2:])
     assert first == {"page": 200, "ninja": False, "built": False}
     assert then == {"me": [401, "unauthenticated"], "docs": 200, "schema": [200, "smarketing API"], "built": True}
+
+
+def test_web_server_answers_its_first_page_without_importing_the_other_pages_views(tmp_path: Path) -> None:
+    # Given a fresh interpreter serving the app, when the login page is asked for first, then no other page's view
+    # module was imported (the URL conf names them by path: web.lazy_views); and once the login page's preload has
+    # run, every page's view module is imported, so the first page after logging in does not import its own.
+    _run("from smarketing.cli import main\nmain(['migrate'])", tmp_path)
+    code = """
+import json, sys
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+from smarketing.web.data import warm
+
+settings.SMARKETING_WEB_WARM = False  # the preload runs below, not on a thread beside the first request
+
+def views():
+    return sorted(m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("smarketing.web.views."))
+
+page = Client().get("/login/")
+print(json.dumps({"page": page.status_code, "views": views()}))
+warm.preload()
+print(json.dumps(views()))
+"""
+    first, then = (json.loads(line) for line in _run(code, tmp_path)[-2:])
+    assert first == {"page": 200, "views": ["auth"]}
+    page_modules = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "src" / "smarketing" / "web" / "views")
+                          .glob("*.py") if p.stem != "__init__")
+    assert then == page_modules

@@ -47,10 +47,13 @@ def register(app: typer.Typer) -> None:
         """Serve the web app, the API (/api/docs) and the admin (/admin/)."""
         from django.core.management import call_command
 
+        from smarketing.core.migrations_state import migrations_pending
         from smarketing.core.startup import require_production_secrets
 
         require_production_secrets()
-        call_command("migrate", interactive=False, verbosity=0)
+        # Why the check: migrate loads every migration and renders the models' history even with nothing to apply.
+        if migrations_pending():
+            call_command("migrate", interactive=False, verbosity=0)
         serve_app(host=host, port=port, threads=threads, access_log=access_log)
 
     @app.command()

@@ -9,23 +9,28 @@ import logging
 import threading
 from typing import Any
 
+from smarketing.web.lazy_views import IMPORT_LOCK, lazy_views_load
+
 log = logging.getLogger(__name__)
 WARM_KEY = "warm:scoreboard"
 _preloaded = threading.Event()
 _preload_started = threading.Event()
-_preload_lock = threading.Lock()
+# The lock a view's first import takes too (web.lazy_views): the preload, the API's build and those imports never
+# run at once.
+_preload_lock = IMPORT_LOCK
 _api_building = threading.Event()
 
 
 def preload() -> None:
-    """Load what the first requests would otherwise load: URL routes, the API (its schemas), the analytics kernels
-    and the scoreboard's templates. Once per process; a second call returns at once."""
+    """Load what the first requests would otherwise load: URL routes, the pages' views, the API (its schemas), the
+    analytics kernels and the scoreboard's templates. Once per process; a second call returns at once."""
     with _preload_lock:
         if _preloaded.is_set():
             return
         from django.template.loader import get_template
 
         _load_routes()
+        lazy_views_load()  # the pages' view modules, which the URL conf names without importing them
 
         import smarketing.analytics.kernels  # noqa: F401 - imported for its load time, not a name
 
@@ -39,7 +44,7 @@ def _load_routes() -> None:
 
     from smarketing.api_urls import api_patterns
 
-    get_resolver().url_patterns  # noqa: B018 - resolving the patterns imports every view
+    get_resolver().url_patterns  # noqa: B018 - loads the URL conf (the admin's modules; the pages' views are lazy)
     api_patterns()  # the API is built on first use, not with the other routes
 
 
