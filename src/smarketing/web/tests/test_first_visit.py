@@ -31,13 +31,13 @@ def queued(monkeypatch, world):
 def roi_runs(monkeypatch) -> Counter[tuple[Any, ...]]:
     """How many times the roi query built its journeys per (start, end, model): 4 per run (one per conversion)."""
     runs: Counter[tuple[Any, ...]] = Counter()
-    build = roi.build_journeys
+    earned = roi._earned  # what each of roi's four conversions runs, whatever the model
 
     def counted(engine: Any, spec: Any) -> Any:
         runs[(spec.start, spec.end, spec.model.value)] += 1
-        return build(engine, spec)
+        return earned(engine, spec)
 
-    monkeypatch.setattr(roi, "build_journeys", counted)
+    monkeypatch.setattr(roi, "_earned", counted)
     return runs
 
 

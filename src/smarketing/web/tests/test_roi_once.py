@@ -45,16 +45,16 @@ def world(db, users, active_playbook) -> None:
 
 @pytest.fixture
 def roi_runs(monkeypatch) -> Counter[tuple[Any, ...]]:
-    """How many times the roi query ran per spec (period and model): each run builds journeys for its four
+    """How many times the roi query ran per spec (period and model): each run credits its four
     conversions (MQL, SQL, opportunity created, won), so a run counts 4 under its spec."""
     runs: Counter[tuple[Any, ...]] = Counter()
-    build = roi.build_journeys
+    earned = roi._earned  # what each of roi's four conversions runs, whatever the model
 
     def counted(engine: Any, spec: Any) -> Any:
         runs[(spec.start, spec.end, spec.model.value)] += 1
-        return build(engine, spec)
+        return earned(engine, spec)
 
-    monkeypatch.setattr(roi, "build_journeys", counted)
+    monkeypatch.setattr(roi, "_earned", counted)
     return runs
 
 
