@@ -189,7 +189,7 @@ def _coded_touches(touches: ir.Table) -> ir.Table:
 def _channel_codes_of(engine: Any, touches: ir.Table, tt: pa.Table) -> tuple[np.ndarray, tuple[str, ...]]:
     """Per touch of `tt` (read through `_coded_touches`) its channel's code, and the channel names: CHANNELS, then
     the channels outside it, whose touches (few or none) are read again with their text."""
-    codes = tt["channel"].to_numpy(zero_copy_only=False).astype(np.int32)
+    codes = tt["channel"].to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     outside = np.flatnonzero(codes < 0)
     if outside.size == 0:
         return codes, CHANNELS
@@ -198,11 +198,12 @@ def _channel_codes_of(engine: Any, touches: ir.Table, tt: pa.Table) -> tuple[np.
     odd = engine.to_arrow(touches.filter(touches.channel.notnull() & ~touches.channel.isin(CHANNELS))
                           .select("id", "channel"))
     coded = pc.dictionary_encode(odd["channel"].combine_chunks())
-    odd_ids = odd["id"].to_numpy(zero_copy_only=False).astype(np.int64)
+    odd_ids = odd["id"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     by_id = np.argsort(odd_ids)
-    ids = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64)[outside]
+    ids = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)[outside]
     at = by_id[np.clip(np.searchsorted(odd_ids[by_id], ids), 0, max(odd_ids.shape[0] - 1, 0))]
-    extra = coded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    extra = coded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    codes = codes.copy()  # read-only when Arrow's buffer was taken as it is (the common case, no odd channel)
     codes[outside] = len(CHANNELS) + extra[at]
     return codes, (*CHANNELS, *(str(x) for x in coded.dictionary.to_pylist()))
 
@@ -210,18 +211,18 @@ def _channel_codes_of(engine: Any, touches: ir.Table, tt: pa.Table) -> tuple[np.
 def _touch_subjects(engine: Any, level: Level, tt: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """Per touch its subject, and which touches have one. At account level a touch carries the account at record
     time and falls back to its contact's current account (a lookup here, not a join of every touch in the engine)."""
-    contact = tt["contact_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    contact = tt["contact_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     if level == "contact":
         return contact, np.ones(contact.shape[0], dtype=bool)
     own = tt["account_id"]
-    has_own = own.is_valid().to_numpy(zero_copy_only=False).astype(bool)
-    subject = own.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    has_own = own.is_valid().to_numpy(zero_copy_only=False).astype(bool, copy=False)
+    subject = own.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     if has_own.all():
         return subject, has_own
     con = engine.to_arrow(engine.table("contacts").select("id", "account_id"))
-    ids = con["id"].to_numpy(zero_copy_only=False).astype(np.int64)
-    account = con["account_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    known = con["account_id"].is_valid().to_numpy(zero_copy_only=False).astype(bool)
+    ids = con["id"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    account = con["account_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    known = con["account_id"].is_valid().to_numpy(zero_copy_only=False).astype(bool, copy=False)
     by_id = np.argsort(ids)
     ids, account, known = ids[by_id], account[by_id], known[by_id]
     if ids.shape[0] == 0:
@@ -332,7 +333,7 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
 
         tt, subject = tt.filter(pa.array(has)), subject[has]
     t_epoch = epoch_seconds(tt["occurred_at"])
-    touch_id = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64)
+    touch_id = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     order = sort_order(subject, t_epoch, touch_id)
     channel_codes, channel_names = _channel_codes_of(engine, touches, tt)
     campaign = tt["campaign_id"].combine_chunks()
@@ -352,8 +353,9 @@ def _campaign_index(campaign: pa.Array) -> tuple[np.ndarray, tuple[str, ...]]:
     and the names: the ids as text, then NO_CAMPAIGN."""
     from smarketing.analytics.kernels.ranges import dense_codes  # compiled; loads when a query runs
 
+    # A copy on purpose: a read-only view of Arrow's buffer is another type to Numba (one more compiled signature).
     ids = campaign.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    missing = campaign.is_null().to_numpy(zero_copy_only=False).astype(bool)
+    missing = campaign.is_null().to_numpy(zero_copy_only=False).astype(bool, copy=False)
     import pyarrow.compute as pc
 
     bounds = pc.min_max(campaign)
@@ -375,8 +377,8 @@ def _lead_epochs(engine: Any, level: Level) -> tuple[np.ndarray, np.ndarray]:
         return cached
     lead = engine.to_arrow(_first_reach(engine, level, LEAD_STAGE).mutate(
         lead_epoch=lambda t: epoch(t.reached_at)).select("subject", "lead_epoch"))
-    s = lead["subject"].to_numpy(zero_copy_only=False).astype(np.int64)
-    e = lead["lead_epoch"].to_numpy(zero_copy_only=False).astype(np.int64)
+    s = lead["subject"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    e = lead["lead_epoch"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     order = np.argsort(s)
     found = (s[order], e[order])
     if memo is not None:
