@@ -69,7 +69,7 @@ def query_kind(name: str, *, spec: type[S], result: type[R]) -> Callable[[Callab
 def _load_kinds() -> None:
     # Importing the query modules registers their kinds. They load on the first query, not at start-up (they pull
     # in Ibis and the kernels); a broken module fails here, loudly.
-    import smarketing.analytics.metrics
+    import smarketing.analytics.metrics.query
     import smarketing.analytics.queries.attribution
     import smarketing.analytics.queries.funnel
     import smarketing.analytics.queries.goals

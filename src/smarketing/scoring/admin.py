@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from django.contrib import admin, messages
@@ -9,9 +10,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from smarketing.core.errors import DomainError
-from smarketing.scoring import services
 from smarketing.scoring.models import AccountScore, ContactScore, PredictiveModel
-from smarketing.scoring.rules import line_summary
+
+# The services and the rules (which load the playbook's schema) are imported where an action or a column uses
+# them: the URL conf loads this module, and the web server's first answer should not wait for them.
+
+
+def _services() -> ModuleType:
+    from smarketing.scoring import services
+
+    return services
 
 
 class DerivedAdmin(admin.ModelAdmin):
@@ -35,6 +43,8 @@ class ContactScoreAdmin(DerivedAdmin):
 
     @admin.action(description="Explain selected scores (which rules gave how many points)")
     def explain_selected(self, request: HttpRequest, queryset: QuerySet[ContactScore]) -> None:
+        from smarketing.scoring.rules import line_summary
+
         for row in queryset.select_related("contact")[:20]:
             lines = "; ".join(line_summary(c) for c in row.explanation) or "no rule"
             self.message_user(request, f"{row.contact}: total {row.total:.1f} (fit {row.fit:.1f}, engagement "
@@ -43,7 +53,7 @@ class ContactScoreAdmin(DerivedAdmin):
     @admin.action(description="Rescore selected contacts (and their accounts)")
     def rescore_selected(self, request: HttpRequest, queryset: QuerySet[ContactScore]) -> None:
         try:
-            rows = services.contacts_rescore(contact_ids=list(queryset.values_list("contact_id", flat=True)))
+            rows = _services().contacts_rescore(contact_ids=list(queryset.values_list("contact_id", flat=True)))
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return
@@ -66,7 +76,7 @@ class AccountScoreAdmin(DerivedAdmin):
 
         ids = [c for a in queryset.values_list("account_id", flat=True) for c in account_contact_ids(account_id=a)]
         try:
-            services.contacts_rescore(contact_ids=ids)
+            _services().contacts_rescore(contact_ids=ids)
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return
@@ -75,7 +85,7 @@ class AccountScoreAdmin(DerivedAdmin):
 
 def _train(model_admin: admin.ModelAdmin, request: HttpRequest, include_leaky: bool = False) -> None:
     try:
-        model = services.predictive_train(include_leaky=include_leaky,
+        model = _services().predictive_train(include_leaky=include_leaky,
                                           trained_by=request.user if request.user.is_authenticated else None)
     except DomainError as exc:
         model_admin.message_user(request, exc.message, messages.ERROR)
@@ -111,7 +121,7 @@ class PredictiveModelAdmin(admin.ModelAdmin):
             self.message_user(request, "select exactly one model to activate", messages.ERROR)
             return
         try:
-            services.predictive_model_activate(model=queryset.get())
+            _services().predictive_model_activate(model=queryset.get())
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return

@@ -8,7 +8,7 @@ measure's definition; the link opens the records behind the figure.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import template
@@ -16,8 +16,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from smarketing.analytics.metrics import MeasureValue, MetricsResult
 from smarketing.web import formatting
+
+if TYPE_CHECKING:  # the metrics' query types (NumPy, pydantic) load with the first figure, not with a page
+    from smarketing.analytics.metrics import MeasureValue, MetricsResult
 
 register = template.Library()
 

@@ -8,16 +8,18 @@ carries `data-measure` like every figure). The change itself comes from the metr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from smarketing.analytics.metrics import Change, MetricsResult
 from smarketing.web import formatting
 from smarketing.web.periods import SCOPE_KEYS
 from smarketing.web.templatetags.measures import measure_value
+
+if TYPE_CHECKING:  # the metrics' query types (NumPy, pydantic) load with the first figure, not with a page
+    from smarketing.analytics.metrics import Change, MetricsResult
 
 register = template.Library()
 
