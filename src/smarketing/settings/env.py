@@ -243,6 +243,10 @@ def command_socket_path() -> Path | None:
 def settings_environment() -> dict[str, str]:
     """The environment variables that settings are made from: a command may run in the command service only
     when these are the same as the service's own (the service was set up from them)."""
-    return {name: value for name, value in os.environ.items()
-            if (name.startswith(("SMARKETING_", "DJANGO_")) or name == "DATABASE_URL")
-            and name != "SMARKETING_COMMAND_SERVICE"}
+    found = {name: value for name, value in os.environ.items()
+             if (name.startswith(("SMARKETING_", "DJANGO_")) or name == "DATABASE_URL")
+             and name != "SMARKETING_COMMAND_SERVICE"}
+    # The data folder as the path it resolves to: `make demo` (no variable, run in the repository) and a terminal
+    # elsewhere naming the same folder (as the demo says to) are the same configuration.
+    found["SMARKETING_DATA_DIR"] = str(Path(found.get("SMARKETING_DATA_DIR", "data")).resolve())
+    return found

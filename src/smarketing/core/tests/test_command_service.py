@@ -83,6 +83,19 @@ def test_errors_and_exit_status_are_the_callers(service):
     assert re.search(rf"exit {served.returncode} in [0-9.]+s$", _log_lines(log, "ran `funnel --from nowhere")[-1])
 
 
+def test_the_same_data_folder_named_another_way_runs_in_the_service(service):
+    # given a service started with its data folder's absolute path (as `make demo` tells other terminals to use)
+    data_dir, env, log, _ = service
+    before = len(_log_lines(log, "ran `playbook show`"))
+    # when a terminal in the folder above names it by a relative path
+    relative = {**env, "SMARKETING_DATA_DIR": data_dir.name}
+    done = subprocess.run([str(BIN / "smarketing"), "playbook", "show"], env=relative, cwd=data_dir.parent,
+                          capture_output=True, text=True, timeout=120, check=False)
+    # then the service runs it: the same folder is the same configuration
+    assert done.returncode == 0, done.stderr
+    assert len(_log_lines(log, "ran `playbook show`")) == before + 1
+
+
 def test_another_configuration_runs_in_its_own_process(service):
     _, env, log, _ = service
     before = len(_log_lines(log, "ran `playbook show`"))
