@@ -20,10 +20,11 @@ def figure_compute_task(kind: str, spec_json: str, version: str) -> dict[str, An
     started = time.perf_counter()
     try:
         compute_query(kind=kind, spec_json=spec_json, version=version)
+        outcome = {"version": version}
     except DomainError as exc:  # stored for the page, which shows the message; not a task failure
-        return {"kind": kind, "error": exc.message, "seconds": round(time.perf_counter() - started, 3)}
+        outcome = {"error": exc.message}
     # The seconds are kept with the task's result: which figures make a page wait.
-    return {"kind": kind, "version": version, "seconds": round(time.perf_counter() - started, 3)}
+    return {"kind": kind, **outcome, "seconds": round(time.perf_counter() - started, 3)}
 
 
 @task(queue_name="default")

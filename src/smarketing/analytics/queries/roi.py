@@ -126,12 +126,16 @@ def _earned(engine: Any, aq: AttributionQuery) -> _Earned:
         # Linear needs no gathered journey: it is read off the sorted touches (the same figures).
         r = journey_ranges(engine, aq)
         return _Earned(credit=linear_credit(r, "campaign").credit, influenced=influenced_by_campaign(r),
-                       influenced_total=float(r.value[(r.lengths > 0) & (r.conversions > 0)].sum()))
+                       influenced_total=_influenced_total(r))
     data = build_journeys(engine, aq)
-    j = data.by_campaign
-    # Influence is not additive across campaigns (a deal touches several), so the total counts each deal once.
     return _Earned(credit=run_model(data, aq, by="campaign"), influenced=_influenced(data),
-                   influenced_total=float(j.value[(j.lengths > 0) & (j.conversions > 0)].sum()))
+                   influenced_total=_influenced_total(data.by_campaign))
+
+
+def _influenced_total(journeys: Any) -> float:
+    """The full value of every converting journey with a campaign touch, each once: influence is not additive across
+    campaigns (a deal touches several). `journeys`: gathered journeys or journey ranges (value, lengths, conversions)."""
+    return float(journeys.value[(journeys.lengths > 0) & (journeys.conversions > 0)].sum())
 
 
 def _influenced(data: JourneyData) -> dict[str, float]:
