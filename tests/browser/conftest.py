@@ -67,16 +67,21 @@ def start_server(data_dir: Path, *, size: str = "small", contacts: int = 60, thr
            "DJANGO_SETTINGS_MODULE": "smarketing.settings.base", "SMARKETING_ALLOWED_HOSTS": "127.0.0.1,localhost",
            # `serve` is production: it refuses to start without both secrets (debug is off).
            "SMARKETING_SECRET_KEY": "browser-tests-secret-key-" + "x" * 40, "SMARKETING_WEBHOOK_SECRET": "browser-tests"}
-    seeded_by = seed_database(env, size=size, contacts=contacts)
+    return launch_server(env, data_dir / "server.log", seeded_by=seed_database(env, size=size, contacts=contacts),
+                         threads=threads)
+
+
+def launch_server(env: dict[str, str], log_path: Path, *, seeded_by: str, threads: int = 8) -> Server:
+    """`smarketing serve` on a free 127.0.0.1 port over `env`'s database (already seeded), once it answers."""
     port = free_port()
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the process
+    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([str(BIN / "smarketing"), "serve", "--host", "127.0.0.1", "--port", str(port),
                              "--threads", str(threads)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
+            raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(url + "/login/", timeout=2) as r:
                 if r.status == 200:
@@ -87,12 +92,17 @@ def start_server(data_dir: Path, *, size: str = "small", contacts: int = 60, thr
     raise RuntimeError("server did not answer within 90 s")
 
 
-def stop_server(server: Server) -> None:
-    server.proc.terminate()
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server or worker the tests started: SIGTERM, then SIGKILL after 10 s."""
+    proc.terminate()
     try:
-        server.proc.wait(timeout=10)
+        proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        server.proc.kill()
+        proc.kill()
+
+
+def stop_server(server: Server) -> None:
+    stop_process(server.proc)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +15,7 @@ import pytest
 from smarketing.ingest.tests.layouts import write_hubspot
 from smarketing.ingest.uploads import INLINE_MAX_BYTES
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from .conftest import BIN, ROOT, stop_process
 
 pytestmark = pytest.mark.browser
 
@@ -56,11 +54,7 @@ def worker(live_smarketing: Any) -> Iterator[Any]:
 
     yield start
     for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def _funnel_figures(page: Any) -> tuple[float, float]:
