@@ -202,24 +202,34 @@ def sort_order(subject: np.ndarray, time: np.ndarray, *ties: np.ndarray) -> np.n
     """The permutation that sorts rows by subject, then time, then each of `ties` in turn (the rows' full order,
     as an engine's ORDER BY subject, time, … gives it when the keys make every row distinct).
 
-    One unstable argsort of a packed (subject, time) key, then a lexsort of only the rows whose packed keys tie:
-    a fraction of the cost of sorting all rows by several keys, in NumPy or in the engine (which drags every
-    selected column, strings included, through its sort)."""
+    Subjects are record ids, dense enough for a compiled counting pass that places each row in its subject's run
+    and orders the short runs by time (`loops.subject_time_order`, linear); otherwise one unstable argsort of a
+    packed (subject, time) key. Then a lexsort of only the rows whose (subject, time) tie: a fraction of the cost
+    of sorting all rows by several keys, in NumPy or in the engine (which drags every selected column, strings
+    included, through its sort)."""
     n = subject.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     s_lo, t_lo = int(subject.min()), int(time.min())
     s_span, t_span = int(subject.max()) - s_lo + 1, int(time.max()) - t_lo + 1
-    if s_span * t_span >= 2**62:  # the packed key would overflow: sort by every key
+    if s_span <= 2 * n + 4096:
+        order, t_sorted = loops.subject_time_order(subject, time, s_lo, s_span)
+        s_sorted = subject[order]
+        same = np.zeros(n, dtype=bool)
+        np.equal(t_sorted[1:], t_sorted[:-1], out=same[1:])
+        same[1:] &= s_sorted[1:] == s_sorted[:-1]
+    elif s_span * t_span >= 2**62:  # the packed key would overflow: sort by every key
         return np.lexsort((*reversed(ties), time, subject)).astype(np.int64)
-    packed = (subject - s_lo) * t_span + (time - t_lo)
-    order = np.argsort(packed)
-    ranked = packed[order]
-    same = np.zeros(n, dtype=bool)
-    np.equal(ranked[1:], ranked[:-1], out=same[1:])
+    else:
+        packed = (subject - s_lo) * t_span + (time - t_lo)
+        order = np.argsort(packed)
+        s_sorted, t_sorted = subject[order], time[order]
+        same = np.zeros(n, dtype=bool)
+        ranked = packed[order]
+        np.equal(ranked[1:], ranked[:-1], out=same[1:])
     tied = np.flatnonzero(same | np.r_[same[1:], False])
-    if tied.size:
-        # Tied rows sit in runs of one packed key, already in key order: reorder the runs by the remaining keys.
+    if tied.size and ties:
+        # Tied rows sit in runs of one (subject, time), already in order: reorder the runs by the remaining keys.
         rows = order[tied]
-        order[tied] = rows[np.lexsort((*(t[rows] for t in reversed(ties)), packed[rows]))]
+        order[tied] = rows[np.lexsort((*(t[rows] for t in reversed(ties)), t_sorted[tied], s_sorted[tied]))]
     return order

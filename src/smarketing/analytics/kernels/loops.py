@@ -238,3 +238,48 @@ def count_chain(offsets: np.ndarray, codes: np.ndarray, conversions: np.ndarray,
         totals[1] += m
         totals[2] += value[j]
     return nxt, exits, totals
+
+
+@jit
+def subject_time_order(subject: np.ndarray, time: np.ndarray, s_lo: int, s_span: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The permutation that sorts rows by subject, then time (rows equal on both keep their input order), and the
+    times in that order, for subjects dense in [s_lo, s_lo + s_span): one counting pass places every row in its
+    subject's run, then each run is put in time order — insertion for short runs, none for runs already in order
+    (a history read month by month mostly is), a stable sort of the run for the rest. Linear where a sort of the
+    whole table is not: the runs are short beside the table."""
+    n = subject.shape[0]
+    starts = np.zeros(s_span + 1, dtype=np.int64)
+    for i in range(n):
+        starts[subject[i] - s_lo + 1] += 1
+    for s in range(s_span):
+        starts[s + 1] += starts[s]
+    at = starts[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    t = np.empty(n, dtype=time.dtype)
+    for i in range(n):
+        s = subject[i] - s_lo
+        p = at[s]
+        order[p] = i
+        t[p] = time[i]
+        at[s] = p + 1
+    for s in range(s_span):
+        a, b = starts[s], starts[s + 1]
+        if b - a <= 32:
+            for i in range(a + 1, b):
+                ti, oi, j = t[i], order[i], i - 1
+                while j >= a and t[j] > ti:
+                    t[j + 1], order[j + 1] = t[j], order[j]
+                    j -= 1
+                t[j + 1], order[j + 1] = ti, oi
+            continue
+        ordered = True
+        for i in range(a + 1, b):
+            if t[i] < t[i - 1]:
+                ordered = False
+                break
+        if not ordered:
+            run = np.argsort(t[a:b], kind="mergesort")
+            order[a:b] = order[a:b][run]
+            t[a:b] = t[a:b][run]
+    return order, t
