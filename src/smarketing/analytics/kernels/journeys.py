@@ -213,8 +213,7 @@ def sort_order(subject: np.ndarray, time: np.ndarray, *ties: np.ndarray) -> np.n
     s_lo, t_lo = int(subject.min()), int(time.min())
     s_span, t_span = int(subject.max()) - s_lo + 1, int(time.max()) - t_lo + 1
     if s_span <= 2 * n + 4096:
-        order, t_sorted = loops.subject_time_order(subject, time, s_lo, s_span)
-        s_sorted = subject[order]
+        order, s_sorted, t_sorted = loops.subject_time_order(subject, time, s_lo, s_span)
         same = np.zeros(n, dtype=bool)
         np.equal(t_sorted[1:], t_sorted[:-1], out=same[1:])
         same[1:] &= s_sorted[1:] == s_sorted[:-1]

@@ -69,10 +69,15 @@ def chunk_bounds(offsets: np.ndarray, parts: int) -> list[tuple[int, int]]:
 def in_chunks(fn: Callable[..., T], offsets: np.ndarray, *args: Any) -> list[T]:
     """Run `fn(*args, j0, j1)` over journey ranges, one per core when the input is large enough."""
     parts = workers() if offsets[-1] >= PARALLEL_MIN_TOUCHES else 1
-    bounds = chunk_bounds(offsets, parts)
-    if len(bounds) == 1:
-        return [fn(*args, *bounds[0])]
-    futures = [_executor().submit(fn, *args, a, b) for a, b in bounds]
+    return _on_threads([(fn, (*args, a, b)) for a, b in chunk_bounds(offsets, parts)])
+
+
+def _on_threads(calls: Sequence[tuple[Callable[..., T], tuple[Any, ...]]]) -> list[T]:
+    """Make each call on the kernel threads (in this thread when there is one), and return their results in order."""
+    if len(calls) == 1:
+        fn, args = calls[0]
+        return [fn(*args)]
+    futures = [_executor().submit(fn, *args) for fn, args in calls]
     return [f.result() for f in futures]
 
 
@@ -240,30 +245,37 @@ def count_chain(offsets: np.ndarray, codes: np.ndarray, conversions: np.ndarray,
     return nxt, exits, totals
 
 
+def row_bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    """Split rows [0, n) into `parts` contiguous ranges of about the same size (one when the input is small)."""
+    if n < PARALLEL_MIN_TOUCHES or parts <= 1:
+        return [(0, n)]
+    cuts = np.linspace(0, n, parts + 1).astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+
 @jit
-def subject_time_order(subject: np.ndarray, time: np.ndarray, s_lo: int, s_span: int
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """The permutation that sorts rows by subject, then time (rows equal on both keep their input order), and the
-    times in that order, for subjects dense in [s_lo, s_lo + s_span): one counting pass places every row in its
-    subject's run, then each run is put in time order — insertion for short runs, none for runs already in order
-    (a history read month by month mostly is), a stable sort of the run for the rest. Linear where a sort of the
-    whole table is not: the runs are short beside the table."""
-    n = subject.shape[0]
-    starts = np.zeros(s_span + 1, dtype=np.int64)
-    for i in range(n):
-        starts[subject[i] - s_lo + 1] += 1
-    for s in range(s_span):
-        starts[s + 1] += starts[s]
-    at = starts[:-1].copy()
-    order = np.empty(n, dtype=np.int64)
-    t = np.empty(n, dtype=time.dtype)
-    for i in range(n):
+def _count_subjects(subject: np.ndarray, s_lo: int, s_span: int, i0: int, i1: int) -> np.ndarray:
+    counts = np.zeros(s_span, dtype=np.int64)
+    for i in range(i0, i1):
+        counts[subject[i] - s_lo] += 1
+    return counts
+
+
+@jit
+def _place_rows(subject: np.ndarray, time: np.ndarray, s_lo: int, at: np.ndarray, i0: int, i1: int,
+                order: np.ndarray, t: np.ndarray, s_out: np.ndarray) -> None:
+    for i in range(i0, i1):
         s = subject[i] - s_lo
         p = at[s]
         order[p] = i
         t[p] = time[i]
+        s_out[p] = subject[i]
         at[s] = p + 1
-    for s in range(s_span):
+
+
+@jit
+def _order_runs(starts: np.ndarray, s0: int, s1: int, order: np.ndarray, t: np.ndarray) -> None:
+    for s in range(s0, s1):
         a, b = starts[s], starts[s + 1]
         if b - a <= 32:
             for i in range(a + 1, b):
@@ -282,4 +294,29 @@ def subject_time_order(subject: np.ndarray, time: np.ndarray, s_lo: int, s_span:
             run = np.argsort(t[a:b], kind="mergesort")
             order[a:b] = order[a:b][run]
             t[a:b] = t[a:b][run]
-    return order, t
+
+
+def subject_time_order(subject: np.ndarray, time: np.ndarray, s_lo: int, s_span: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The permutation that sorts rows by subject, then time (rows equal on both keep their input order), with the
+    subjects and times in that order, for subjects dense in [s_lo, s_lo + s_span). A counting pass places every
+    row in its subject's run, then each run is put in time order: insertion for short runs, nothing for runs
+    already in order (a history read month by month mostly is), a stable sort of the run for the rest. Linear
+    where a sort of the whole table is not (the runs are short beside it), and on every core: each thread counts
+    and places a range of rows (ranges in input order, so the placing stays stable), then orders a range of runs."""
+    n = subject.shape[0]
+    bounds = row_bounds(n, workers())
+    counts = _on_threads([(_count_subjects, (subject, s_lo, s_span, a, b)) for a, b in bounds])
+    starts = np.zeros(s_span + 1, dtype=np.int64)
+    np.cumsum(np.sum(counts, axis=0), out=starts[1:])
+    order, t, s_sorted = np.empty(n, dtype=np.int64), np.empty(n, dtype=time.dtype), np.empty(n, dtype=subject.dtype)
+    at, placing = starts[:-1].copy(), []
+    for (a, b), c in zip(bounds, counts, strict=True):
+        placing.append((_place_rows, (subject, time, s_lo, at.copy(), a, b, order, t, s_sorted)))
+        at += c
+    _on_threads(placing)
+    cuts = np.searchsorted(starts, [n * k // len(bounds) for k in range(len(bounds) + 1)], side="left")
+    cuts[0], cuts[-1] = 0, s_span
+    _on_threads([(_order_runs, (starts, int(a), int(b), order, t))
+                 for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a])
+    return order, s_sorted, t

@@ -210,9 +210,15 @@ def test_sort_order_is_the_full_order_by_subject_time_and_ties(rows, scale):
     assert order.tolist() == np.lexsort((ids, src, time, subject)).tolist()
 
 
+@pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("arrival", ["shuffled", "by time", "reversed"])
-def test_sort_order_orders_long_runs_of_one_subject_as_a_full_sort(arrival):
+def test_sort_order_orders_long_runs_of_one_subject_as_a_full_sort(arrival, threads, monkeypatch):
+    from smarketing.analytics.kernels import loops
     from smarketing.analytics.kernels.journeys import sort_order
+
+    # (on three threads, each counting and placing a third of the rows and ordering a third of the runs)
+    monkeypatch.setattr(loops, "PARALLEL_MIN_TOUCHES", 1 if threads > 1 else loops.PARALLEL_MIN_TOUCHES)
+    monkeypatch.setattr(loops, "workers", lambda: threads)
 
     # Given 3,000 rows of 7 subjects (runs far longer than an insertion sort's), times with many repeats,
     # arriving in random order, in time order (as a history read month by month) or backwards
