@@ -40,7 +40,8 @@ import numpy as np
 from smarketing.analytics.engine import open_engine
 from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.kernels import markov
-from smarketing.analytics.queries.attribution import AttributionQuery, build_journeys
+from smarketing.analytics.queries.attribution import AttributionQuery
+from smarketing.analytics.queries.attribution_journeys import build_journeys
 
 limits = markov.DENSE_LIMIT, markov.DIRECT_LIMIT  # the product's own: dense LU at order 1, sparse LU above
 with open_engine() as engine:

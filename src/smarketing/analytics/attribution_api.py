@@ -15,10 +15,10 @@ from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.queries.attribution import (
     AttributionQuery,
     AttributionResult,
-    OpportunityAttributionResult,
     PathsAttributionResult,
     attribute_paths,
 )
+from smarketing.analytics.queries.attribution_opportunity import OpportunityAttributionResult
 from smarketing.analytics.queries.roi import RoiQuery, RoiResult
 from smarketing.analytics.registry import parse_spec, run_query
 from smarketing.core.apitools import QUERY_ERRORS, READ_ERRORS, RecordId

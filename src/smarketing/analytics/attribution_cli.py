@@ -110,6 +110,8 @@ def register(app: typer.Typer) -> None:
                                 "start": date.fromisoformat(start) if start else None,
                                 "end": date.fromisoformat(end) if end else None}
         if opportunity is not None:
+            import smarketing.analytics.queries.attribution_opportunity  # noqa: F401 - registers its kind
+
             data["opportunity_id"] = opportunity
             deal: Any = run_query(_spec("opportunity_attribution", data))
             if as_json:

@@ -71,6 +71,7 @@ def _load_kinds() -> None:
     # in Ibis and the kernels); a broken module fails here, loudly.
     import smarketing.analytics.metrics.query
     import smarketing.analytics.queries.attribution
+    import smarketing.analytics.queries.attribution_opportunity
     import smarketing.analytics.queries.funnel
     import smarketing.analytics.queries.goals
     import smarketing.analytics.queries.journeys

@@ -16,7 +16,8 @@ import numpy as np
 from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.metrics.periods import ReportingPeriod
 from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows
-from smarketing.analytics.queries.attribution import build_journeys, run_model
+from smarketing.analytics.queries.attribution import run_model
+from smarketing.analytics.queries.attribution_journeys import build_journeys
 from smarketing.analytics.queries.roi import CampaignRoi, RoiQuery, RoiResult, roi_percent, roi_result
 from smarketing.core.errors import ValidationFailed
 

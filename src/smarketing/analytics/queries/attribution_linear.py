@@ -16,12 +16,11 @@ import numpy as np
 from smarketing.analytics.queries.attribution import (
     AttributionQuery,
     AttributionResult,
-    JourneyRanges,
     attribution_result,
     campaign_labels,
-    journey_ranges,
     rows_of,
 )
+from smarketing.analytics.queries.attribution_journeys import JourneyRanges, journey_ranges
 
 if TYPE_CHECKING:
     from smarketing.analytics.kernels import Credit

@@ -20,19 +20,10 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from smarketing.analytics.enums import AttributionModel
-from smarketing.analytics.queries.attribution import (
-    NO_CAMPAIGN,
-    AttributionQuery,
-    JourneyData,
-    Level,
-    build_journeys,
-    describe,
-    first_seen,
-    journey_ranges,
-    method_of,
-    run_model,
-)
+from smarketing.analytics.queries.attribution import AttributionQuery, describe, method_of, run_model
+from smarketing.analytics.queries.attribution_journeys import JourneyData, build_journeys, journey_ranges
 from smarketing.analytics.queries.attribution_linear import influenced_by_campaign, linear_credit
+from smarketing.analytics.queries.touches import NO_CAMPAIGN, Level, first_seen
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
 

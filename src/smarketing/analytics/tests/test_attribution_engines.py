@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 
 from smarketing.analytics.engine import open_engine
-from smarketing.analytics.queries.attribution import AttributionQuery, OpportunityAttributionQuery
+from smarketing.analytics.queries.attribution import AttributionQuery
+from smarketing.analytics.queries.attribution_opportunity import OpportunityAttributionQuery
 from smarketing.analytics.queries.roi import RoiQuery
 from smarketing.analytics.registry import run_query
 from smarketing.analytics.tests.test_attribution_api import deal_world  # noqa: F401  (fixture)

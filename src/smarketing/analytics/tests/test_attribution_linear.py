@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from smarketing.analytics.engine import open_engine
-from smarketing.analytics.queries.attribution import AttributionQuery, subject_touches
+from smarketing.analytics.queries.attribution import AttributionQuery
 from smarketing.analytics.queries.roi import RoiQuery
+from smarketing.analytics.queries.touches import subject_touches
 from smarketing.analytics.registry import run_query
 from smarketing.lifecycle.services import stage_change_record
 from smarketing.testing.factories import (
@@ -114,7 +115,7 @@ def test_campaign_ids_are_coded_in_sorted_order_with_no_campaign_last(ids):
     import numpy as np
     import pyarrow as pa
 
-    from smarketing.analytics.queries.attribution import NO_CAMPAIGN, _campaign_index
+    from smarketing.analytics.queries.touches import NO_CAMPAIGN, _campaign_index
 
     # Given campaign ids, some missing (dense ids take the compiled table, sparse ones the sorted search)
     codes, names = _campaign_index(pa.array(ids, pa.int64()))

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smarketing.analytics.kernels import AttributionModel, attribute, journeys_from_lists
-from smarketing.analytics.queries.attribution import AttributionQuery, build_journeys, run_model
+from smarketing.analytics.queries.attribution import AttributionQuery, run_model
+from smarketing.analytics.queries.attribution_journeys import build_journeys
 from smarketing.analytics.queries.roi import RoiQuery
 from smarketing.analytics.registry import run_query
 from smarketing.analytics.tests.test_attribution_api import deal_world  # noqa: F401  (fixture)
