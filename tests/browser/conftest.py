@@ -7,16 +7,15 @@ The server is a subprocess, so Playwright's event loop never meets Django's data
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from smarketing.testing.servers import Server, launch_server, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -24,12 +23,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -57,11 +50,6 @@ def seed_database(env: dict[str, str], *, size: str = "small", contacts: int = 6
     return how
 
 
-class Server:
-    def __init__(self, url: str, proc: subprocess.Popen[bytes], env: dict[str, str], seeded_by: str) -> None:
-        self.url, self.proc, self.env, self.seeded_by = url, proc, env, seeded_by
-
-
 def start_server(data_dir: Path, *, size: str = "small", contacts: int = 60, threads: int = 8) -> Server:
     env = {**os.environ, "SMARKETING_DATA_DIR": str(data_dir), "DATABASE_URL": f"sqlite:///{data_dir / 'db.sqlite3'}",
            "DJANGO_SETTINGS_MODULE": "smarketing.settings.base", "SMARKETING_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -69,36 +57,6 @@ def start_server(data_dir: Path, *, size: str = "small", contacts: int = 60, thr
            "SMARKETING_SECRET_KEY": "browser-tests-secret-key-" + "x" * 40, "SMARKETING_WEBHOOK_SECRET": "browser-tests"}
     return launch_server(env, data_dir / "server.log", seeded_by=seed_database(env, size=size, contacts=contacts),
                          threads=threads)
-
-
-def launch_server(env: dict[str, str], log_path: Path, *, seeded_by: str, threads: int = 8) -> Server:
-    """`smarketing serve` on a free 127.0.0.1 port over `env`'s database (already seeded), once it answers."""
-    port = free_port()
-    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([str(BIN / "smarketing"), "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--threads", str(threads)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url + "/login/", timeout=2) as r:
-                if r.status == 200:
-                    return Server(url, proc, env, seeded_by)
-        except OSError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError("server did not answer within 90 s")
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server or worker the tests started: SIGTERM, then SIGKILL after 10 s."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def stop_server(server: Server) -> None:

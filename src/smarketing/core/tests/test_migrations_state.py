@@ -6,10 +6,6 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,8 +18,7 @@ from smarketing.core.migrations_state import (
     migrations_recorded,
     migrations_unapplied,
 )
-
-BIN = Path(sys.executable).parent
+from smarketing.testing.servers import launch_server, stop_process
 
 
 def test_unapplied_are_the_migrations_on_disk_the_database_has_not_recorded():
@@ -59,32 +54,9 @@ def test_a_database_missing_one_migration_has_it_pending():
     assert migrations_pending()
 
 
-def _serve_until_login_answers(env: dict[str, str]) -> None:
-    port = _free_port()
-    server = subprocess.Popen([str(BIN / "smarketing"), "serve", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-access-log"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-            assert time.monotonic() < deadline, "the server did not answer"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=60) as answer:
-                    assert answer.status == 200
-                    return
-            except OSError:
-                time.sleep(0.05)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _serve_until_login_answers(env: dict[str, str], log: Path) -> None:
+    # Migrating a new database before the first answer takes a while on a loaded machine: 120 s, not 90.
+    stop_process(launch_server(env, log, seconds=120).proc)
 
 
 def _recorded(db: Path) -> set[tuple[str, str]]:
@@ -100,7 +72,7 @@ def test_serve_migrates_a_new_database_and_one_missing_a_migration(tmp_path):
                SMARKETING_SECRET_KEY=secrets.token_urlsafe(50), SMARKETING_WEBHOOK_SECRET=secrets.token_urlsafe(50),
                SMARKETING_ALLOWED_HOSTS="127.0.0.1")
     # when the server starts, then it created the schema before answering: every migration on disk is applied
-    _serve_until_login_answers(env)
+    _serve_until_login_answers(env, tmp_path / "serve.log")
     applied = _recorded(db)
     assert applied >= migrations_on_disk()
     # and given the database then misses the sessions app's migration (undone as `migrate` would undo it) ...
@@ -109,7 +81,7 @@ def test_serve_migrates_a_new_database_and_one_missing_a_migration(tmp_path):
         conn.execute("DELETE FROM django_migrations WHERE app = 'sessions' AND name = ?", [latest])
         conn.execute("DROP TABLE django_session")
     # when the server starts again, then it applied that migration again (its table is back)
-    _serve_until_login_answers(env)
+    _serve_until_login_answers(env, tmp_path / "serve.log")
     assert _recorded(db) == applied
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM django_session").fetchone() == (0,)
