@@ -3,15 +3,20 @@
     python benchmarks/startup.py            # best of 5
     python benchmarks/startup.py --runs 10
 
-Measures `smarketing --help`, `smarketing playbook --help`, `smarketing playbook show` (on a migrated SQLite
-database in a temporary folder) next to the peer `python -c "import typer, django"` (the bare frameworks) and to
+Measures `smarketing --help`, `smarketing playbook --help` and `smarketing playbook show` (on a migrated SQLite
+database in a temporary folder) beside the peer `python -c "import typer, django"` (the bare frameworks), and
 `python -c "import django; django.setup()"` with the product's settings (what any command that reads the database
-sets up before its own work: Django with the product's apps and models), and
-`smarketing serve` from its start to the first answered request for the login page next to the peer server: bare
-Django behind waitress answering one view (`python -c` with a one-view URL conf), started and polled the same way.
+sets up before its own work) beside the same set-up of a bare project (auth and contenttypes on SQLite), alone and
+with the product's third-party apps (admin, sessions, messages, static files, humanize, django-htmx, django-tasks
+with its database backend, django-axes), so the rows part what Django, the third-party apps and the product's own
+apps cost. `playbook show` is set beside a peer command of its shape: a Typer command with the same options (Typer
+coerces a non-flag option through pydantic) that sets the bare project up and prints what one query read. And
+`smarketing serve` from its start to the first answered request for the login page beside the peer server: bare
+Django behind waitress answering one view (`python -c` with a one-view URL conf), started and polled the same way;
+`smarketing serve` runs as in production (debug off, this run's own secrets).
 Each round runs every case once, peers included, so all see the same load; prints the best wall-clock seconds,
-the CPU seconds of the best round's process, and the ratios to the peers. `smarketing serve` runs as in
-production (debug off, this run's own secrets).
+the CPU seconds of the best round's process, and the ratio to and the seconds over the row each case is set
+beside (its `beside` column).
 
 Every process finds compiled bytecode, as an installed product does: they write it into a cache in the temporary
 folder (PYTHONPYCACHEPREFIX), whatever PYTHONDONTWRITEBYTECODE says (with it, each run of a source checkout
@@ -34,6 +39,54 @@ from pathlib import Path
 
 PEER = [sys.executable, "-c", "import typer, django"]
 SETUP = [sys.executable, "-c", "import django; django.setup()"]
+# A bare project: Django's auth and contenttypes on SQLite (the database file is argv[1]); with "+apps" (argv[2])
+# also the third-party apps the product installs, without its own.
+BARE_PROJECT = """
+import sys
+import django
+from django.conf import settings
+
+apps = ["django.contrib.auth", "django.contrib.contenttypes"]
+if sys.argv[2:] == ["+apps"]:
+    apps = ["django.contrib.admin.apps.SimpleAdminConfig", *apps, "django.contrib.sessions",
+            "django.contrib.messages", "django.contrib.staticfiles", "django.contrib.humanize", "django_htmx",
+            "django_tasks", "django_tasks_db", "axes"]
+settings.configure(INSTALLED_APPS=apps, USE_TZ=True,
+                   DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": sys.argv[1]}},
+                   TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
+django.setup()
+"""
+BARE_MIGRATE = BARE_PROJECT + """
+from django.core.management import call_command
+
+call_command("migrate", verbosity=0)
+"""
+# The shape of `smarketing playbook show` on the bare frameworks: a Typer command with the same two options that
+# sets the bare project up and prints what one query read.
+PEER_COMMAND = """
+import sys
+import typer
+
+database = sys.argv.pop(1)
+app = typer.Typer()
+
+
+@app.command()
+def show(version: int | None = typer.Option(None, "--version", "-v"),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    import django
+    from django.conf import settings
+
+    settings.configure(INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes"], USE_TZ=True,
+                       DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database}})
+    django.setup()
+    from django.contrib.contenttypes.models import ContentType
+
+    typer.echo(ContentType.objects.filter(app_label="auth").order_by("model").first())
+
+
+app()
+"""
 PEER_SERVER = """
 import sys
 import django
@@ -122,17 +175,29 @@ def main() -> None:
                    PYTHONPYCACHEPREFIX=str(Path(data_dir) / "pycache"))
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         subprocess.run([cli, "migrate"], env=env, check=True, capture_output=True)
+        bare_db = str(Path(data_dir) / "bare.sqlite3")
+        subprocess.run([sys.executable, "-c", BARE_MIGRATE, bare_db, "+apps"], env=env, check=True,
+                       capture_output=True)
         # The server runs as in production (no debug), which refuses generated local secrets: this run's own.
         serve_env = {**env, "SMARKETING_SECRET_KEY": secrets.token_urlsafe(50),
                      "SMARKETING_WEBHOOK_SECRET": secrets.token_urlsafe(50),
                      "SMARKETING_ALLOWED_HOSTS": "127.0.0.1,localhost"}
 
         setup_env = {**env, "DJANGO_SETTINGS_MODULE": "smarketing.settings.base"}
-        commands = [("python -c 'import typer, django' (peer)", PEER, env),
-                    ("django.setup(), product settings", SETUP, setup_env),
-                    ("smarketing --help", [cli, "--help"], env),
-                    ("smarketing playbook --help", [cli, "playbook", "--help"], env),
-                    ("smarketing playbook show", [cli, "playbook", "show"], env)]
+        # Each case with the row it is set beside (its peer): the bare frameworks, the bare project's set-up, or
+        # the peer command of playbook show's shape.
+        import_peer, bare, command_peer = ("python -c 'import typer, django' (peer)",
+                                           "django.setup(), bare project (peer)",
+                                           "Typer command, bare project, 1 query (peer)")
+        commands = [(import_peer, PEER, env, import_peer),
+                    (bare, [sys.executable, "-c", BARE_PROJECT, bare_db], env, import_peer),
+                    ("django.setup(), bare + third-party apps", [sys.executable, "-c", BARE_PROJECT, bare_db,
+                                                                 "+apps"], env, bare),
+                    ("django.setup(), product settings", SETUP, setup_env, bare),
+                    ("smarketing --help", [cli, "--help"], env, import_peer),
+                    ("smarketing playbook --help", [cli, "playbook", "--help"], env, import_peer),
+                    (command_peer, [sys.executable, "-c", PEER_COMMAND, bare_db], env, import_peer),
+                    ("smarketing playbook show", [cli, "playbook", "show"], env, command_peer)]
         servers = [("bare Django + waitress, first answer (peer)", [sys.executable, "-c", PEER_SERVER], env),
                    ("smarketing serve, first answer", [cli, "serve", "--host", "127.0.0.1", "--port"], serve_env)]
         best: dict[str, tuple[float, float]] = {}
@@ -142,7 +207,7 @@ def main() -> None:
                 best[name] = timing
 
         def round_of_all() -> None:
-            for name, argv, command_env in commands:
+            for name, argv, command_env, _ in commands:
                 keep(name, run_once(argv, command_env))
             for name, argv, server_env in servers:
                 port = free_port()
@@ -157,16 +222,18 @@ def main() -> None:
 
     print(f"best of {args.runs} whole processes, each round interleaved; 1-minute load average "
           f"{min(loads):.2f}-{max(loads):.2f}")
-    print(f"{'case':<46} {'seconds':>8} {'cpu s':>7} {'x peer':>7} {'over peer':>10}")
-    peer = best[commands[0][0]][0]
+    print(f"{'':>2} {'case':<46} {'seconds':>8} {'cpu s':>7} {'beside':>6} {'x':>5} {'over':>9}")
+    row_of = {name: row for row, (name, *_) in enumerate(commands, 1)}
+    for name, _, _, beside in commands:
+        seconds, cpu = best[name]
+        peer = best[beside][0]
+        print(f"{row_of[name]:>2} {name:<46} {seconds:>8.3f} {cpu:>7.3f} {row_of[beside]:>6} {seconds / peer:>5.1f} "
+              f"{seconds - peer:>+8.3f}s")
     server_peer = best[servers[0][0]][0]
-    for name, _, _ in commands:
+    for row, (name, _, _) in enumerate(servers, len(commands) + 1):
         seconds, cpu = best[name]
-        print(f"{name:<46} {seconds:>8.3f} {cpu:>7.3f} {seconds / peer:>7.1f} {seconds - peer:>+9.3f}s")
-    for name, _, _ in servers:
-        seconds, cpu = best[name]
-        print(f"{name:<46} {seconds:>8.3f} {cpu:>7.3f} {seconds / server_peer:>7.1f} "
-              f"{seconds - server_peer:>+9.3f}s")
+        print(f"{row:>2} {name:<46} {seconds:>8.3f} {cpu:>7.3f} {len(commands) + 1:>6} {seconds / server_peer:>5.1f} "
+              f"{seconds - server_peer:>+8.3f}s")
 
 
 if __name__ == "__main__":

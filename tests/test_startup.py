@@ -1,7 +1,8 @@
 """Start-up loads no heavy library: `smarketing --help`, `smarketing playbook show` and the web server's start
 (settings, URL conf, WSGI app) import only the frameworks; scikit-learn, pandas, ibis and the rest load when a
 command or page needs them, and the two commands do not load NumPy or django-ninja either. `smarketing --help` loads no Django
-and each command's help sets no Django up, from an index of commands that matches what the modules register.
+and each command's help sets no Django up, from an index of commands that matches what the modules register;
+a group's or a command's help loads no pydantic either.
 Django's set-up loads no app's services, admin or pydantic, and the server answers its first page without building
 the API (django-ninja), which the first request under /api/ builds."""
 
@@ -114,6 +115,27 @@ print("django set up:", apps.ready)
     assert lines[-1] == "django set up: False"
     usages = [line.strip() for line in lines if line.strip().startswith("Usage: smarketing ")]
     assert [usage.split()[2] for usage in usages] == list(COMMANDS)
+
+
+def test_a_group_or_command_help_loads_no_pydantic(tmp_path: Path) -> None:
+    # Given a fresh interpreter, when `smarketing playbook --help` and `smarketing playbook show --help` run, then
+    # each printed its help and pydantic was not imported (Typer coerces an unset `--help` through a pydantic
+    # TypeAdapter unless it reads as False: smarketing.cli._help_flag).
+    code = """
+import sys
+from smarketing.cli import main
+for argv in (["playbook", "--help"], ["playbook", "show", "--help"]):
+    try:
+        main(argv)
+    except SystemExit as exc:
+        assert exc.code in (0, None), (argv, exc.code)
+print("pydantic loaded:", "pydantic" in sys.modules)
+"""
+    lines = _run(code, tmp_path, columns=250)
+    assert lines[-1] == "pydantic loaded: False"
+    usages = [line.strip() for line in lines if line.strip().startswith("Usage: smarketing ")]
+    assert [usage.split()[2:4] for usage in usages] == [["playbook", "[OPTIONS]"], ["playbook", "show"]]
+    assert any("--version" in line for line in lines)
 
 
 def test_command_index_matches_the_registered_commands() -> None:

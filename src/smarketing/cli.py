@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import typer
+    from typer import _click
+
+    from smarketing.commands import LazyCommands
 
 
 def build_app() -> typer.Typer:
     """Every command of the product; a command's module loads when the command line names it."""
     import typer
 
-    from smarketing.commands import LazyCommands
-
-    app = typer.Typer(cls=LazyCommands, help="smarketing: one revenue team for marketing and sales.",
+    app = typer.Typer(cls=_commands_class(), help="smarketing: one revenue team for marketing and sales.",
                       no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
     @app.callback()
@@ -31,6 +32,42 @@ def build_app() -> typer.Typer:
         pass
 
     return app
+
+
+def _commands_class() -> type[LazyCommands]:
+    from smarketing.commands import LazyCommands
+
+    class Commands(LazyCommands):
+        """The lazy top-level group, every group's and command's unset `--help` read as False (see _help_flag)."""
+
+        def get_help_option(self, ctx: _click.Context) -> Any:
+            return _help_flag(super().get_help_option(ctx))
+
+        def loaded(self, name: str) -> _click.Command:
+            command = super().loaded(name)
+            _help_flags(command)
+            return command
+
+    return Commands
+
+
+def _help_flag(option: Any) -> Any:
+    # Why: Typer (0.29) leaves an unset --help as None, not a bool, so parsing any command line below the top
+    # group coerced that None through a pydantic TypeAdapter: `smarketing playbook --help`, and a command whose
+    # options are flags, imported pydantic (about 0.08 s) for nothing. An absent flag is False, which needs no
+    # coercion; the help callback reads both the same.
+    if option is not None and option.default is None:
+        option.default = False
+    return option
+
+
+def _help_flags(command: _click.Command) -> None:
+    if "get_help_option" in command.__dict__:  # already wrapped
+        return
+    get_help_option = command.get_help_option
+    command.get_help_option = lambda ctx: _help_flag(get_help_option(ctx))  # type: ignore[method-assign]
+    for sub in getattr(command, "commands", {}).values():
+        _help_flags(sub)
 
 
 def _fail(message: str) -> None:
