@@ -79,9 +79,10 @@ def _load_kinds() -> None:
 
 
 def all_kinds() -> list[QueryKind]:
-    """Every registered query kind (their modules loaded)."""
+    """Every registered query kind (their modules loaded), by name: the same order whichever query a process ran
+    first (registration follows the order modules happen to be imported in)."""
     _load_kinds()
-    return list(REGISTRY.values())
+    return sorted(REGISTRY.values(), key=lambda k: k.name)
 
 
 def get_kind(name: str) -> QueryKind:

@@ -115,6 +115,7 @@ def test_goals_and_journeys_endpoints(api, history):
     kinds = api.get("/api/analytics/kinds").json()
     assert {"funnel", "goals", "journeys", "attribution", "opportunity_attribution", "roi", "metrics",
             "measure_records"} <= {k["kind"] for k in kinds}
+    assert [k["kind"] for k in kinds] == sorted(k["kind"] for k in kinds)  # one order, whatever loaded first
 
 
 @pytest.mark.django_db
