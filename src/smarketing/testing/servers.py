@@ -33,6 +33,16 @@ def launch_server(env: dict[str, str], log_path: Path, *, seeded_by: str = "", t
     proc = subprocess.Popen([str(BIN / "smarketing"), "serve", "--host", "127.0.0.1", "--port", str(port),
                              "--threads", str(threads)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answers(url, proc, log_path, seconds)
+    except RuntimeError:
+        proc.terminate()
+        raise
+    return Server(url, proc, env, seeded_by)
+
+
+def wait_until_answers(url: str, proc: subprocess.Popen[bytes], log_path: Path, seconds: float) -> None:
+    """Wait until `url`'s login page answers 200; fail if the process exits or `seconds` pass first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -40,11 +50,23 @@ def launch_server(env: dict[str, str], log_path: Path, *, seeded_by: str = "", t
         try:
             with urllib.request.urlopen(url + "/login/", timeout=2) as r:
                 if r.status == 200:
-                    return Server(url, proc, env, seeded_by)
+                    return
         except OSError:
             time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError(f"server did not answer within {seconds:g} s")
+    raise RuntimeError(f"server did not answer within {seconds:g} s: {log_path.read_text()[-2000:]}")
+
+
+def wait_for_text(path: Path, text: str, seconds: float, *, what: str,
+                  proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until the file at `path` (a process's log) holds `text`; fail naming `what` after `seconds`, or at once
+    if `proc` (the process writing it) exits."""
+    deadline = time.monotonic() + seconds
+    while text not in (path.read_text() if path.exists() else ""):
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited: {path.read_text()[-2000:] if path.exists() else ''}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: no {text!r} in {path.name} within {seconds:g} s")
+        time.sleep(0.3)
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:

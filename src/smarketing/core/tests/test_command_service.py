@@ -9,15 +9,14 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from smarketing.core.command_service import code_stamp
+from smarketing.testing.servers import BIN, wait_for_text
 
-BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
 
 
@@ -46,11 +45,7 @@ def service(tmp_path_factory):
     with log.open("wb") as out:
         process = subprocess.Popen([str(BIN / "smarketing"), "service"], env=env, stdout=out,
                                    stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while "command service ready" not in log.read_text():
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "the service did not start within 120 s:\n" + log.read_text()
-        time.sleep(0.2)
+    wait_for_text(log, "command service ready", 120, what="the command service", proc=process)
     yield data_dir, env, log, process
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)

@@ -5,22 +5,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from smarketing.testing.servers import BIN, free_port, wait_for_text, wait_until_answers
 
 
 def _alive(pid: int) -> bool:
@@ -36,7 +27,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
     # given an empty data directory
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SMARKETING_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
            "DJANGO_SETTINGS_MODULE": "smarketing.settings.base"}
     log = tmp_path / "demo.log"
@@ -45,17 +36,7 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
         demo = subprocess.Popen([str(BIN / "smarketing"), "demo", "--port", str(port)], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                assert demo.poll() is None, log.read_text()[-2000:]
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.5)
-            else:
-                pytest.fail("the demo did not answer within 300 s:\n" + log.read_text()[-2000:])
+            wait_until_answers(f"http://127.0.0.1:{port}", demo, log, 300)
             # then the server answers and a worker process runs beside it
             found = re.search(r"task worker running \(pid (\d+)\)", log.read_text())
             assert found, log.read_text()[-2000:]
@@ -65,10 +46,7 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
             assert b"worker" in cmdline
             # and its lines go to its own log in the data directory, not over the server's output
             worker_log = tmp_path / "worker.log"
-            until = time.monotonic() + 60
-            while "Starting worker" not in (worker_log.read_text() if worker_log.exists() else ""):
-                assert time.monotonic() < until, "the worker wrote nothing to worker.log"
-                time.sleep(0.5)
+            wait_for_text(worker_log, "Starting worker", 60, what="the worker")
             assert "Starting worker" not in log.read_text()
             # and the figures were computed before serving while the first theme run waits for the worker
             assert "this quarter's figures are ready" in log.read_text()
@@ -78,10 +56,7 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
             assert found, log.read_text()[-2000:]
             service = int(found.group(1))
             service_log = tmp_path / "service.log"
-            until = time.monotonic() + 120
-            while "command service ready" not in (service_log.read_text() if service_log.exists() else ""):
-                assert time.monotonic() < until and _alive(service), "the command service did not start"
-                time.sleep(0.5)
+            wait_for_text(service_log, "command service ready", 120, what="the command service")
             typed = subprocess.run([str(BIN / "smarketing"), "funnel", "--from", "mql", "--to", "customer",
                                     "--json"], env=env, capture_output=True, text=True, timeout=120, check=False)
             assert typed.returncode == 0, typed.stderr
