@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from smarketing.analytics.metrics.rows import Context, Rows, as_utc, by_contact, empty_frame, shape
+from smarketing.analytics.metrics.rows import Context, Rows, by_contact, empty_frame, shape
 from smarketing.analytics.queries.funnel import FunnelQuery, subject_timeline
 from smarketing.lifecycle.enums import Decision
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     import pandas as pd
+
+    from smarketing.lifecycle.models import StageChange
 
 # measure name → the stage its entries count
 ENTRY_STAGES: dict[str, str] = {
@@ -45,11 +48,27 @@ def stage_entries(ctx: Context, stage: str) -> Rows:
     return Rows("contact", expr=by_contact(ctx, rows))
 
 
+class _MqlEntry(NamedTuple):
+    """An MQL entry as `mql_outcomes` reads a stage change: its id, contact and time."""
+
+    pk: int
+    contact_id: int
+    occurred_at: datetime
+
+
+def _utc_datetimes(times: pd.Series) -> list[datetime]:
+    """Each engine timestamp as an aware UTC datetime, as `as_utc` gives it (Spark's come naive, in UTC)."""
+    import pandas as pd  # pandas loads when a measure is computed, not at start-up
+
+    stamps = pd.DatetimeIndex(pd.to_datetime(times))
+    stamps = stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+    return list(stamps.to_pydatetime())
+
+
 def _mql_decisions(ctx: Context) -> pd.DataFrame:
     """The period's MQL entries with `decision`: how sales answered each one so far ("" when undecided)."""
 
     if "mql_decisions" not in ctx.cache:
-        from smarketing.lifecycle.models import StageChange
         from smarketing.lifecycle.selectors_report import mql_outcomes
 
         entries = stage_entries(ctx, "mql")
@@ -57,13 +76,12 @@ def _mql_decisions(ctx: Context) -> pd.DataFrame:
         frame = ctx.engine.execute(entries.expr)
         if frame.empty:
             frame = empty_frame()
-        # Unsaved stand-ins carry what mql_outcomes reads (id, contact, time) without a second query.
-        changes = []
-        for r in frame.itertuples():
-            when = as_utc(r.occurred_at)
-            assert when is not None  # a stage change always has a time
-            changes.append(StageChange(pk=int(r.row_id), contact_id=int(r.contact_id), occurred_at=when))
-        outcomes = mql_outcomes(changes)
+        # Stand-ins carry what mql_outcomes reads (id, contact, time) without a second query: plain tuples, as
+        # building thousands of unsaved StageChange instances took longer than the query (a quarter's MQLs on a
+        # large CRM: 0.2 s of model initialisation).
+        changes = [_MqlEntry(int(pk), int(contact), when) for pk, contact, when in
+                   zip(frame["row_id"], frame["contact_id"], _utc_datetimes(frame["occurred_at"]), strict=True)]
+        outcomes = mql_outcomes(cast("list[StageChange]", changes))
         frame = frame.assign(decision=[outcomes[c.pk].decision if c.pk in outcomes else "" for c in changes])
         ctx.cache["mql_decisions"] = frame
     decided: pd.DataFrame = ctx.cache["mql_decisions"]
@@ -99,17 +117,40 @@ def mql_cohort_counts(*, start: datetime, end: datetime, engine: Any = None) -> 
             "rejected": int(by.get(Decision.REJECT, 0)), "recycled": int(by.get(Decision.RECYCLE, 0))}
 
 
-def funnel_cohort(ctx: Context, step: int) -> Rows:
-    """Contacts whose first funnel stage falls in the period that reached funnel step `step` by now.
+def _cohort_timeline(ctx: Context) -> ir.Table:
+    """The funnel query's own timeline (lead → customer, the same filters) of the contacts whose first funnel stage
+    falls in the period's instants (built once per evaluation: each step's measure reads it)."""
+    if "cohort_timeline" not in ctx.cache:
+        spec = FunnelQuery(from_stage="lead", to_stage="customer", filters=ctx.filters)
+        per = subject_timeline(ctx.engine, spec)
+        ctx.cache["cohort_timeline"] = per.filter(per.entered_at >= ctx.lo, per.entered_at < ctx.hi)
+    timeline: ir.Table = ctx.cache["cohort_timeline"]
+    return timeline
 
-    The funnel query's own timeline (lead → customer, the same filters), bounded by the period's instants.
-    """
-    spec = FunnelQuery(from_stage="lead", to_stage="customer", filters=ctx.filters)
-    per = subject_timeline(ctx.engine, spec)
-    per = per.filter(per.entered_at >= ctx.lo, per.entered_at < ctx.hi)
-    at = per.entered_at if step == 0 else per[f"reached_{step}"]
+
+def _step_at(per: ir.Table, step: int) -> ir.Column:
+    return per.entered_at if step == 0 else per[f"reached_{step}"]
+
+
+def _cohort_counts(ctx: Context) -> dict[int, int]:
+    """How many of the cohort reached each funnel step: one query for every step (a page shows them together, and
+    each step on its own would build the timeline of the whole history again)."""
+    if "cohort_counts" not in ctx.cache:
+        per = _cohort_timeline(ctx)
+        row = ctx.engine.execute(per.aggregate(**{f"s{step}": _step_at(per, step).count()
+                                                  for step in COHORT_STEPS.values()})).iloc[0]
+        ctx.cache["cohort_counts"] = {step: int(row[f"s{step}"]) for step in COHORT_STEPS.values()}
+    counts: dict[int, int] = ctx.cache["cohort_counts"]
+    return counts
+
+
+def funnel_cohort(ctx: Context, step: int) -> Rows:
+    """Contacts whose first funnel stage falls in the period that reached funnel step `step` by now."""
+    per = _cohort_timeline(ctx)
+    at = _step_at(per, step)
     per = per.filter(at.notnull())
-    return Rows("contact", expr=shape(per, row_id=per.subject, id=per.subject, contact_id=per.subject, occurred_at=at))
+    return Rows("contact", expr=shape(per, row_id=per.subject, id=per.subject, contact_id=per.subject, occurred_at=at),
+                counted=_cohort_counts(ctx)[step])
 
 
 IMPLEMENTATIONS: dict[str, Callable[[Context], Rows]] = {

@@ -50,10 +50,14 @@ class Rows:
     kind: str  # contact | opportunity | touchpoint | feedback
     expr: ir.Table | None = None
     frame: pd.DataFrame | None = None
+    # How many rows `expr` holds, when counted already with its siblings in one query (the funnel cohort's steps).
+    counted: int | None = None
 
     def total(self, engine: Any) -> int:
         if self.frame is not None:
             return len(self.frame)
+        if self.counted is not None:
+            return self.counted
         assert self.expr is not None
         return int(engine.execute(self.expr.count()).iloc[0, 0])
 

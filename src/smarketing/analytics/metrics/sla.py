@@ -9,7 +9,7 @@ as `lifecycle.sla.marketing_verdict` paces it — never the whole target before 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -19,16 +19,25 @@ from smarketing.lifecycle.enums import ClockKind, SlaEventKind
 from smarketing.playbook.schema import MarketingSLA
 
 
+def _period_events(ctx: Context) -> list[tuple[int, int, datetime, str, str]]:
+    """The met and breached events of the sales clocks started in the period (id, contact, clock start, clock kind,
+    event kind): read once for the four SLA figures a page shows together."""
+    from smarketing.lifecycle.selectors_sla import sales_sla_events
+
+    if "sales_sla_events" not in ctx.cache:
+        ctx.cache["sales_sla_events"] = list(sales_sla_events(start=ctx.period.start, end=ctx.period.end)
+                                             .values_list("id", "contact_id", "clock__started_at", "clock_kind",
+                                                          "kind"))
+    events: list[tuple[int, int, datetime, str, str]] = ctx.cache["sales_sla_events"]
+    return events
+
+
 def sales_events(ctx: Context, clock_kind: str, kinds: tuple[str, ...]) -> Rows:
     """Events of `kinds` (met, breached) on sales clocks of `clock_kind` started in the period; rows link the contact."""
     import pandas as pd  # pandas loads when a measure is computed, not at start-up
 
-    from smarketing.lifecycle.selectors_sla import sales_sla_events
-
-    events = (sales_sla_events(start=ctx.period.start, end=ctx.period.end)
-              .filter(clock_kind=clock_kind, kind__in=kinds)
-              .values_list("id", "contact_id", "clock__started_at"))
-    frame = pd.DataFrame([(pk, contact, contact, when, None) for pk, contact, when in events], columns=list(COLUMNS))
+    frame = pd.DataFrame([(pk, contact, contact, when, None) for pk, contact, when, clock, kind in _period_events(ctx)
+                          if clock == clock_kind and kind in kinds], columns=list(COLUMNS))
     return Rows("contact", frame=frame)
 
 
