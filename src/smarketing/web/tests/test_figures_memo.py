@@ -1,0 +1,77 @@
+"""Figures computed one after another (the worker's tasks for a page) read the history store's touches once while
+the store is unchanged: the engine's memo is carried from one computation to the next (`common._memo_carry`), and
+dropped when the store changes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from smarketing.analytics.kernels import journeys as journey_kernels
+from smarketing.analytics.queries.roi import RoiQuery
+from smarketing.analytics.tests.test_engines_agree import company  # noqa: F401 - the shared fixture
+from smarketing.web.data import common
+
+
+@pytest.fixture
+def lake(settings, tmp_path) -> None:
+    settings.SMARKETING = {**settings.SMARKETING, "LAKE_URL": str(tmp_path / "lake"), "ANALYTICS_STORE": "lake"}
+
+
+@pytest.fixture
+def touch_sorts(monkeypatch) -> list[int]:
+    """One entry each time a level's touches are read and sorted (`subject_touches` sorts them once per read)."""
+    sorts: list[int] = []
+    sort_order = journey_kernels.sort_order
+
+    def counted(*args: Any) -> Any:
+        sorts.append(1)
+        return sort_order(*args)
+
+    monkeypatch.setattr(journey_kernels, "sort_order", counted)
+    return sorts
+
+
+def _roi(first: date, last: date, model: str = "linear") -> dict[str, Any]:
+    spec = RoiQuery(model=model, start=first, end=last)  # type: ignore[arg-type]
+    result = common.compute_query(kind="roi", spec_json=spec.model_dump_json(), version=f"v-{first}-{model}")
+    dumped: dict[str, Any] = result.model_dump(mode="json", exclude={"data_as_of"})
+    return dumped
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pages_figures_read_the_touches_once_while_the_store_is_unchanged(company, lake, touch_sorts):  # noqa: F811
+    # given a figure computed on the store
+    year = _roi(date(2025, 1, 1), date(2026, 12, 31))
+    assert len(touch_sorts) == 1
+    # when other periods and models are computed next
+    _roi(date(2026, 1, 1), date(2026, 6, 30))
+    decay = _roi(date(2025, 1, 1), date(2026, 12, 31), model="time_decay")
+    # then they read the touches the first one read
+    assert len(touch_sorts) == 1
+    # and their figures are those of a computation that reads everything afresh
+    common.clear(rows=True)
+    assert _roi(date(2025, 1, 1), date(2026, 12, 31), model="time_decay") == decay
+    assert len(touch_sorts) == 2
+    assert year["total"]["mqls"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_touch_recorded_since_makes_the_next_figure_read_the_touches_again(company, lake, touch_sorts):  # noqa: F811
+    from datetime import UTC, datetime
+
+    from smarketing.crm.models import Contact
+    from smarketing.testing.factories import TouchpointFactory
+
+    # given a figure computed on the store
+    _roi(date(2025, 1, 1), date(2026, 12, 31))
+    # when a touch is recorded and the next figure is computed
+    touch = TouchpointFactory(contact=Contact.objects.order_by("id").first(), kind="ad_click", channel="paid_search",
+                              occurred_at=datetime(2026, 3, 1, 10, tzinfo=UTC))
+    _roi(date(2025, 1, 2), date(2026, 12, 31))
+    # then the touches were read again, the new one with them
+    assert len(touch_sorts) == 2
+    assert common._carried is not None
+    assert touch.pk in common._carried[1]["subject_touches", "contact"].touch_id
