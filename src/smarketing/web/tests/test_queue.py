@@ -65,6 +65,30 @@ def test_the_ready_poll_answers_still_computing_until_the_worker_ran_then_tells_
     assert not page.context["computing"] and "/figures/ready/" not in page.content.decode()
 
 
+def test_a_poll_made_while_the_figures_finish_answers_ready_without_waiting_for_the_next_poll(queued, login,
+                                                                                             monkeypatch):
+    from smarketing.web.views import figures
+
+    # given a page waiting for its figures, which are stored while its poll is being answered
+    client = login("marketing")
+    keys = client.get("/funnel/", {"period": "2026-Q4"}).context["computing"]
+    looks: list[bool] = []
+
+    def settled_on_the_third_look(asked: list[str]) -> bool:
+        assert asked == list(keys)
+        looks.append(True)
+        return len(looks) >= 3
+
+    monkeypatch.setattr(figures, "figures_settled", settled_on_the_third_look)
+    monkeypatch.setattr(figures, "LOOK_EVERY", 0.0)
+    monkeypatch.setattr(figures, "WAIT_FOR", 60.0)
+    # when it polls
+    answer = client.get("/figures/ready/", {"k": keys})
+    # then the same poll tells the page to refresh
+    assert answer.status_code == 286 and answer["HX-Trigger"] == "smk-figures-ready"
+    assert len(looks) == 3
+
+
 def test_the_ready_poll_refuses_bad_keys_and_strangers(queued, login, client):
     assert client.get("/figures/ready/", {"k": "0" * 64}).status_code == 302  # to the login page
     member = login("marketing")
