@@ -9,12 +9,14 @@ floats (the tests compare them with the gathered path's).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.kernels import loops
 from smarketing.analytics.kernels.loops import jit
-from smarketing.analytics.kernels.rules import LINEAR_SHOWN, Credit
+from smarketing.analytics.kernels.rules import LINEAR_SHOWN, AttributionWeightsInvalid, Credit
 
 
 @jit
@@ -39,16 +41,64 @@ def _linear_loop(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value:
 def linear_credit(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,
                   names: tuple[str, ...]) -> Credit:
     """Linear credit per code of the converting journeys among `[lo, hi)` (codes index `names`)."""
-    picked = np.flatnonzero(conversions > 0)
-    lo_c, hi_c = np.ascontiguousarray(lo[picked]), np.ascontiguousarray(hi[picked])
-    # Chunked by the converting journeys' touches, as the gathered path chunks `Journeys.converting()`.
-    offsets = np.zeros(picked.shape[0] + 1, dtype=np.int64)
-    np.cumsum(hi_c - lo_c, out=offsets[1:])
-    parts = loops.in_chunks(_linear_loop, offsets, lo_c, hi_c, np.ascontiguousarray(conversions[picked]),
-                            np.ascontiguousarray(value[picked]), codes, len(names))
-    conv, val = loops.add_up(parts)
+    conv, val = _converting_in_chunks(_linear_loop, lo, hi, conversions, value, codes, len(names))
     return Credit(names=names, conversions=conv, value=val,
                   weights={"model": str(AttributionModel.LINEAR), **LINEAR_SHOWN})
+
+
+@jit
+def _decay_loop(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,
+                t_epoch: np.ndarray, half_life: float, n_codes: int, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Conversions and value of journeys [j0, j1) shared by time decay over their touches, summed per code: each
+    touch weighs 2^(-age / half_life), its age in days counted back from the journey's newest touch, as
+    `rules._rule_loop` weighs the gathered journey's touch times (epoch seconds / 86400)."""
+    conv = np.zeros(n_codes)
+    val = np.zeros(n_codes)
+    for j in range(j0, j1):
+        a = lo[j]
+        n = hi[j] - a
+        if n <= 0:
+            continue
+        newest = t_epoch[a] / 86400.0
+        for i in range(n):
+            newest = max(newest, t_epoch[a + i] / 86400.0)
+        total = 0.0
+        for i in range(n):
+            total += 2.0 ** (-(newest - t_epoch[a + i] / 86400.0) / half_life)
+        for i in range(n):
+            share = 2.0 ** (-(newest - t_epoch[a + i] / 86400.0) / half_life)
+            share /= total
+            c = codes[a + i]
+            conv[c] += share * conversions[j]
+            val[c] += share * value[j]
+    return conv, val
+
+
+def _converting_in_chunks(loop: Any, lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray,
+                          *args: Any) -> tuple[np.ndarray, ...]:
+    """`loop` over the converting journeys among `[lo, hi)`, chunked by their touches as the gathered path chunks
+    `Journeys.converting()`, and its per-code sums added up in the same order."""
+    picked = np.flatnonzero(conversions > 0)
+    lo_c, hi_c = np.ascontiguousarray(lo[picked]), np.ascontiguousarray(hi[picked])
+    offsets = np.zeros(picked.shape[0] + 1, dtype=np.int64)
+    np.cumsum(hi_c - lo_c, out=offsets[1:])
+    parts = loops.in_chunks(loop, offsets, lo_c, hi_c, np.ascontiguousarray(conversions[picked]),
+                            np.ascontiguousarray(value[picked]), *args)
+    return loops.add_up(parts)
+
+
+def time_decay_credit(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,
+                      t_epoch: np.ndarray, names: tuple[str, ...], half_life_days: float) -> Credit:
+    """Time-decay credit per code of the converting journeys among `[lo, hi)` (codes index `names`; `t_epoch` the
+    touches' epoch seconds): the gathered path's figures (`rule_credit` under time decay), to the last bit."""
+    if not half_life_days > 0:
+        raise AttributionWeightsInvalid(f"half-life must be a positive number of days, got {half_life_days}",
+                                        field="half_life_days")
+    conv, val = _converting_in_chunks(_decay_loop, lo, hi, conversions, value, codes, t_epoch,
+                                      float(half_life_days), len(names))
+    return Credit(names=names, conversions=conv, value=val,
+                  weights={"model": str(AttributionModel.TIME_DECAY), "half_life_days": half_life_days,
+                           "weight": "2^(-age_days/half_life)"})
 
 
 @jit

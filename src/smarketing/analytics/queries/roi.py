@@ -21,7 +21,12 @@ from pydantic import Field, model_validator
 
 from smarketing.analytics.enums import AttributionModel
 from smarketing.analytics.queries.attribution import AttributionQuery, describe, method_of, run_model
-from smarketing.analytics.queries.attribution_journeys import JourneyData, build_journeys, journey_ranges
+from smarketing.analytics.queries.attribution_journeys import (
+    JourneyData,
+    JourneyRanges,
+    build_journeys,
+    journey_ranges,
+)
 from smarketing.analytics.queries.attribution_linear import influenced_by_campaign, linear_credit
 from smarketing.analytics.queries.touches import NO_CAMPAIGN, Level, first_seen
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
@@ -113,14 +118,29 @@ class _Earned:
 
 
 def _earned(engine: Any, aq: AttributionQuery) -> _Earned:
-    if aq.model is AttributionModel.LINEAR:
-        # Linear needs no gathered journey: it is read off the sorted touches (the same figures).
+    if aq.model in (AttributionModel.LINEAR, AttributionModel.TIME_DECAY):
+        # Neither needs a gathered journey: they are read off the sorted touches (the same figures).
         r = journey_ranges(engine, aq)
-        return _Earned(credit=linear_credit(r, "campaign").credit, influenced=influenced_by_campaign(r),
-                       influenced_total=_influenced_total(r))
+        credit = (linear_credit(r, "campaign").credit if aq.model is AttributionModel.LINEAR
+                  else _time_decay_credit(r, aq.half_life_days))
+        return _Earned(credit=credit, influenced=influenced_by_campaign(r), influenced_total=_influenced_total(r))
     data = build_journeys(engine, aq)
     return _Earned(credit=run_model(data, aq, by="campaign"), influenced=_influenced(data),
                    influenced_total=_influenced_total(data.by_campaign))
+
+
+def _time_decay_credit(r: JourneyRanges, half_life_days: float) -> Credit:
+    """Time-decay credit per campaign of the journeys `r` holds, for the campaigns some journey touched (those the
+    gathered path names)."""
+    from smarketing.analytics.kernels import Credit  # compiled loops; load when a query runs
+    from smarketing.analytics.kernels.ranges import time_decay_credit, touches_and_reach
+
+    st = r.touches
+    seen = touches_and_reach(r.lo, r.hi, st.campaign, r.conversions > 0, len(st.campaign_names))[2]
+    full = time_decay_credit(r.lo, r.hi, r.conversions, r.value, st.campaign, st.t_epoch, st.campaign_names,
+                             half_life_days)
+    return Credit(names=tuple(st.campaign_names[i] for i in seen), conversions=full.conversions[seen],
+                  value=full.value[seen], weights=full.weights)
 
 
 def _influenced_total(journeys: Any) -> float:

@@ -1,0 +1,77 @@
+"""Time-decay credit read straight off the sorted touches (`kernels.ranges.time_decay_credit`, which the roi uses)
+gives the very figures of the gathered journeys (`rule_credit` under time decay), at both levels, with and without
+a window, for every conversion: the same floats, not merely close ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smarketing.analytics.engine import open_engine
+from smarketing.analytics.kernels.ranges import time_decay_credit
+from smarketing.analytics.queries import roi
+from smarketing.analytics.queries.attribution import AttributionQuery, run_model
+from smarketing.analytics.queries.attribution_journeys import build_journeys, journey_ranges
+from smarketing.analytics.queries.roi import RoiQuery
+from smarketing.analytics.registry import run_query
+from smarketing.analytics.tests.test_attribution_linear import committees  # noqa: F401 - the shared fixture
+from smarketing.core.errors import ValidationFailed
+
+
+def _gathered_earned(engine: Any, aq: AttributionQuery) -> Any:
+    """What the roi earned per conversion through gathered journeys, whatever the model (its path for the others)."""
+    data = build_journeys(engine, aq)
+    return roi._Earned(credit=run_model(data, aq, by="campaign"), influenced=roi._influenced(data),
+                       influenced_total=roi._influenced_total(data.by_campaign))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level", ["contact", "account"])
+@pytest.mark.parametrize("window_days", [None, 6.5])
+@pytest.mark.parametrize("half_life_days", [7.0, 0.75])
+def test_time_decay_roi_off_the_sorted_touches_is_the_roi_of_the_gathered_journeys(committees, level,  # noqa: F811
+                                                                                   window_days, half_life_days,
+                                                                                   monkeypatch):
+    # Given a time-decay ROI spec
+    spec = RoiQuery.model_validate({"model": "time_decay", "level": level, "window_days": window_days,
+                                    "half_life_days": half_life_days})
+    # When it is computed off the sorted touches, and again through gathered journeys
+    ranges = run_query(spec).model_dump(mode="json", exclude={"data_as_of"})
+    monkeypatch.setattr(roi, "_earned", _gathered_earned)
+    gathered = run_query(spec).model_dump(mode="json", exclude={"data_as_of"})
+    # Then every figure, the weights shown and the rows (the no-campaign one too) are the same
+    assert ranges == gathered
+    assert ranges["total"]["revenue"] > 0 and ranges["total"]["mqls"] > 0
+    assert ranges["weights"] == {"model": "time_decay", "half_life_days": half_life_days,
+                                 "weight": "2^(-age_days/half_life)"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level", ["contact", "account"])
+@pytest.mark.parametrize(("conversion", "credit"), [("mql", "conversions"), ("opportunity_created", "pipeline"),
+                                                    ("opportunity_won", "revenue")])
+def test_time_decay_credits_each_channel_the_floats_of_the_gathered_journeys(committees, level, conversion,  # noqa: F811
+                                                                             credit):
+    aq = AttributionQuery.model_validate({"model": "time_decay", "level": level, "conversion": conversion,
+                                          "credit": credit, "half_life_days": 3.0})
+    with open_engine() as engine:
+        # When the channels are credited off the journeys' runs, and through the gathered journeys
+        r = journey_ranges(engine, aq)
+        st = r.touches
+        off = time_decay_credit(r.lo, r.hi, r.conversions, r.value, st.channel, st.t_epoch, st.channel_names, 3.0)
+        gathered = run_model(build_journeys(engine, aq), aq, by="channel")
+    # Then each channel the gathered journeys name has the very same conversions and value, the others none
+    mine = {n: (c, v) for n, c, v in zip(off.names, off.conversions, off.value, strict=True)}
+    theirs = {n: (c, v) for n, c, v in zip(gathered.names, gathered.conversions, gathered.value, strict=True)}
+    assert theirs and all(mine[n] == theirs[n] for n in theirs)
+    assert all(mine[n] == (0.0, 0.0) for n in set(mine) - set(theirs))
+    assert sum(c for c, _ in theirs.values()) > 0
+
+
+def test_time_decay_refuses_a_half_life_that_is_not_positive():
+    import numpy as np
+
+    none = np.zeros(0, dtype=np.int64)
+    with pytest.raises(ValidationFailed, match="half-life"):
+        time_decay_credit(none, none, np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int32), none, (), 0.0)
