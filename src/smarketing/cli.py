@@ -1,7 +1,9 @@
 """The `smarketing` command. Each domain app contributes commands through `<app>/cli.py: register(app)`.
 
 A command's module is imported only when the command line names it, and Django is set up just before a command's
-own code runs (smarketing.commands): `smarketing --help` and a command group's help load neither.
+own code runs (smarketing.commands): `smarketing --help` and a command group's help load neither. The set-up's
+objects are frozen out of the garbage collector (`setup`), so neither later collections nor the interpreter's
+last ones at exit walk them; a command the user ran closes its database connections when it ends.
 Domain and configuration errors are printed without a traceback and exit with status 2.
 When `smarketing service` listens on the data folder, a command typed by the user runs in a child of that warm
 process instead of here (smarketing.core.command_client): only the standard library loads before that check.
@@ -79,14 +81,35 @@ def _fail(message: str) -> None:
 
 def setup() -> None:
     """Configure Django from the environment (configuration errors end the command with status 2)."""
+    import gc
+
     from smarketing.settings.env import ConfigError
 
+    # Why: set-up creates some hundred thousand objects that live as long as the process (modules, classes, the
+    # app registry), and the collector walked them all in every full collection: during set-up and, at exit, in
+    # the interpreter's last collections (about 0.15 s of a command's start and end). Frozen, the collector skips
+    # them; what set-up left unreachable is a few thousand objects, kept.
+    gc.disable()
     try:
         import django
 
         django.setup()
     except ConfigError as exc:
         _fail(str(exc))
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _close_connections() -> None:
+    # Why: the database wrapper was created in set-up, so it is frozen (setup) and the interpreter's last
+    # collection no longer closes its connection; closed here, SQLite checkpoints its WAL into the database file
+    # when a command ends, as before.
+    django_apps = sys.modules.get("django.apps")
+    if django_apps is not None and django_apps.apps.ready:
+        from django.db import connections
+
+        connections.close_all()
 
 
 def _user_error(exc: Exception) -> bool:
@@ -120,6 +143,11 @@ def main(argv: list[str] | None = None) -> None:
         status = run_through_service(argv, command_socket_path(), settings_environment())
         if status is not None:
             raise SystemExit(status)
+        try:
+            run(build_app(), argv)
+        finally:
+            _close_connections()
+        return
     run(build_app(), argv)
 
 
