@@ -89,6 +89,30 @@ def test_a_poll_made_while_the_figures_finish_answers_ready_without_waiting_for_
     assert len(looks) == 3
 
 
+def test_a_poll_answers_at_once_while_enough_others_are_waiting(queued, login, monkeypatch):
+    import threading
+
+    from smarketing.web.views import figures
+
+    # given a page waiting for its figures, and as many polls waiting already as may wait
+    client = login("marketing")
+    keys = client.get("/funnel/", {"period": "2026-Q4"}).context["computing"]
+    looks: list[bool] = []
+
+    def never_settled(asked: list[str]) -> bool:
+        looks.append(True)
+        return False
+
+    monkeypatch.setattr(figures, "figures_settled", never_settled)
+    monkeypatch.setattr(figures, "WAIT_FOR", 3600.0)
+    monkeypatch.setattr(figures, "_waiting", threading.BoundedSemaphore(1))
+    assert figures._waiting.acquire(blocking=False)
+    # when it polls
+    answer = client.get("/figures/ready/", {"k": keys})
+    # then it is told at once that the figures are still being computed, after one look
+    assert answer.status_code == 204 and len(looks) == 1
+
+
 def test_the_ready_poll_refuses_bad_keys_and_strangers(queued, login, client):
     assert client.get("/figures/ready/", {"k": "0" * 64}).status_code == 302  # to the login page
     member = login("marketing")
