@@ -104,12 +104,16 @@ def setup() -> None:
 def _close_connections() -> None:
     # Why: the database wrapper was created in set-up, so it is frozen (setup) and the interpreter's last
     # collection no longer closes its connection; closed here, SQLite checkpoints its WAL into the database file
-    # when a command ends, as before.
+    # when a command ends, as before. A failing close is ignored, as it was there, so it cannot hide the command's
+    # own error.
     django_apps = sys.modules.get("django.apps")
     if django_apps is not None and django_apps.apps.ready:
-        from django.db import connections
+        import contextlib
 
-        connections.close_all()
+        from django.db import DatabaseError, connections
+
+        with contextlib.suppress(DatabaseError):
+            connections.close_all()
 
 
 def _user_error(exc: Exception) -> bool:
