@@ -11,7 +11,15 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from smarketing.analytics.metrics.rows import Context, Rows, by_contact, empty_frame, shape
+from smarketing.analytics.metrics.rows import (
+    Context,
+    Rows,
+    by_contact,
+    count_in_period,
+    empty_frame,
+    shape,
+    sorted_times,
+)
 from smarketing.analytics.queries.funnel import FunnelQuery, subject_timeline
 from smarketing.lifecycle.enums import Decision
 
@@ -42,10 +50,14 @@ COHORT_STEPS: dict[str, int] = {
 def stage_entries(ctx: Context, stage: str) -> Rows:
     """Stage changes of contacts into `stage` in the period; each entry is a row (re-entries count again)."""
     sc = ctx.engine.table("stage_changes")
-    sc = sc.filter(sc.contact_id.notnull(), sc.to_stage == stage, sc.occurred_at >= ctx.lo,
-                   sc.occurred_at < ctx.hi)
+    contacts = sc.filter(sc.contact_id.notnull())
+    sc = contacts.filter(sc.to_stage == stage, sc.occurred_at >= ctx.lo, sc.occurred_at < ctx.hi)
     rows = shape(sc, row_id=sc.id, id=sc.contact_id, contact_id=sc.contact_id, occurred_at=sc.occurred_at)
-    return Rows("contact", expr=by_contact(ctx, rows))
+    counted = None
+    if not ctx.filters:
+        times = sorted_times(ctx, "contact_stage_entries", contacts, "to_stage", "occurred_at")
+        counted = count_in_period(ctx, times.get(stage)) if times is not None else None
+    return Rows("contact", expr=by_contact(ctx, rows), counted=counted)
 
 
 class _MqlEntry(NamedTuple):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from smarketing.analytics.metrics.rows import Context, Rows, by_contact, shape
+from smarketing.analytics.metrics.rows import Context, Rows, by_contact, count_in_period, shape, sorted_times
 from smarketing.analytics.queries.funnel import NONE_LABEL
 
 
@@ -26,18 +26,30 @@ def _rows(ctx: Context, opp: Any, at: str) -> Any:
     return by_contact(replace(ctx, filters={k: v for k, v in ctx.filters.items() if k != "owner"}), rows)
 
 
+def _counted(ctx: Context, at: str, groups: tuple[str, ...] | None) -> int | None:
+    """How many opportunities (of outcomes `groups`; None: any) have `at` in the period, from the engine's sorted
+    times when it keeps them and no filter applies (the amounts are always summed by the engine)."""
+    if ctx.filters:
+        return None
+    opp = ctx.engine.table("opportunities")
+    times = sorted_times(ctx, f"opportunities:{at}", opp, "outcome", at)
+    if times is None:
+        return None
+    return sum(count_in_period(ctx, t) for g, t in times.items() if groups is None or g in groups)
+
+
 def opened(ctx: Context) -> Rows:
     """Opportunities opened in the period (amount = the opportunity's amount)."""
     opp = ctx.engine.table("opportunities")
     opp = opp.filter(opp.opened_at >= ctx.lo, opp.opened_at < ctx.hi)
-    return Rows("opportunity", expr=_rows(ctx, opp, "opened_at"))
+    return Rows("opportunity", expr=_rows(ctx, opp, "opened_at"), counted=_counted(ctx, "opened_at", None))
 
 
 def closed(ctx: Context, outcomes: tuple[str, ...]) -> Rows:
     """Opportunities closed in the period with one of `outcomes`."""
     opp = ctx.engine.table("opportunities")
     opp = opp.filter(opp.outcome.isin(list(outcomes)), opp.closed_at >= ctx.lo, opp.closed_at < ctx.hi)
-    return Rows("opportunity", expr=_rows(ctx, opp, "closed_at"))
+    return Rows("opportunity", expr=_rows(ctx, opp, "closed_at"), counted=_counted(ctx, "closed_at", outcomes))
 
 
 def won(ctx: Context) -> Rows:

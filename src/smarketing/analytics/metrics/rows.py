@@ -9,7 +9,7 @@ two row sets), so the records behind a figure always add up to it. Columns of ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from smarketing.analytics.metrics.periods import ReportingPeriod
@@ -18,6 +18,7 @@ from smarketing.analytics.queries.funnel import _with_key
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import numpy as np
     import pandas as pd
 
 COLUMNS = ("row_id", "id", "contact_id", "occurred_at", "amount")
@@ -78,6 +79,46 @@ class Rows:
         assert self.expr is not None
         expr = self.expr.order_by([self.expr.occurred_at, self.expr.row_id]).limit(limit, offset=offset)
         return engine.execute(expr)
+
+
+def sorted_times(ctx: Context, key: str, table: ir.Table, group: str, at: str) -> dict[Any, np.ndarray] | None:
+    """Per value of `table`'s column `group`, the sorted epoch microseconds of its column `at`: read once per
+    embedded engine (kept in its memo, which the web carries between figure computations while the store is
+    unchanged), so a count of rows in a period is two binary searches instead of a query (the goals query counts
+    six measures for every month of its plan). None on an engine that keeps no memo (a database's own engine)."""
+    import numpy as np  # loads when a measure is computed, not at start-up
+
+    from smarketing.analytics.queries.common import epoch_micros
+
+    engine = ctx.engine
+    if not getattr(engine, "embedded", False):
+        return None
+    memo_key = ("metrics:sorted_times", key)
+    if memo_key not in engine.memo:
+        t = engine.to_arrow(table.select(group, at))
+        micros = epoch_micros(t[at])
+        groups = t[group].to_numpy(zero_copy_only=False)
+        engine.memo[memo_key] = {g: np.sort(micros[groups == g]) for g in dict.fromkeys(groups.tolist())}
+    found: dict[Any, np.ndarray] = engine.memo[memo_key]
+    return found
+
+
+def count_in_period(ctx: Context, times: np.ndarray | None) -> int:
+    """How many of the sorted epoch microseconds `times` fall in [period start, period end), as the period's
+    timestamp literals bound them (microseconds, UTC)."""
+    import numpy as np  # loads when a measure is computed, not at start-up
+
+    if times is None:
+        return 0
+    lo, hi = (_epoch_micros(t) for t in (ctx.period.start, ctx.period.end))
+    return int(np.searchsorted(times, hi, side="left") - np.searchsorted(times, lo, side="left"))
+
+
+def _epoch_micros(value: datetime) -> int:
+    return (value.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def as_utc(value: Any) -> datetime | None:
