@@ -10,7 +10,7 @@ import pytest
 
 from smarketing.analytics.engine import Engine
 from smarketing.analytics.metrics.periods import reporting_period
-from smarketing.analytics.metrics.query import MetricsQuery
+from smarketing.analytics.metrics.query import MetricsQuery, MetricsResult
 from smarketing.analytics.registry import run_query
 from smarketing.analytics.tests.test_engines_agree import company  # noqa: F401 - the shared fixture
 
@@ -36,6 +36,7 @@ def on_the_edges(company):  # noqa: F811
 
 def _values(period: str) -> dict[str, float | None]:
     result = run_query(MetricsQuery(period=period, names=COUNTS))
+    assert isinstance(result, MetricsResult)
     return {m.name: m.value for m in result.measures}
 
 
