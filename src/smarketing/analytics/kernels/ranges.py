@@ -74,6 +74,33 @@ def _decay_loop(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: 
     return conv, val
 
 
+@jit
+def _end_touch_loop(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,
+                    last: bool, n_codes: int, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Conversions and value of journeys [j0, j1) given whole to their first (or last) touch, summed per code (the
+    gathered path adds the other touches' 0.0 shares too, which changes no sum)."""
+    conv = np.zeros(n_codes)
+    val = np.zeros(n_codes)
+    for j in range(j0, j1):
+        a = lo[j]
+        n = hi[j] - a
+        if n <= 0:
+            continue
+        c = codes[a + n - 1] if last else codes[a]
+        conv[c] += 1.0 * conversions[j]
+        val[c] += 1.0 * value[j]
+    return conv, val
+
+
+def end_touch_credit(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,
+                     names: tuple[str, ...], *, last: bool) -> Credit:
+    """First-touch (or last-touch) credit per code of the converting journeys among `[lo, hi)`: the gathered path's
+    figures (`rule_credit` under first_touch or last_touch), to the last bit."""
+    conv, val = _converting_in_chunks(_end_touch_loop, lo, hi, conversions, value, codes, last, len(names))
+    model, shown = (AttributionModel.LAST_TOUCH, "last") if last else (AttributionModel.FIRST_TOUCH, "first")
+    return Credit(names=names, conversions=conv, value=val, weights={"model": str(model), shown: 1.0})
+
+
 def _converting_in_chunks(loop: Any, lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray,
                           *args: Any) -> tuple[np.ndarray, ...]:
     """`loop` over the converting journeys among `[lo, hi)`, chunked by their touches as the gathered path chunks

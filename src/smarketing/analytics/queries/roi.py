@@ -118,27 +118,37 @@ class _Earned:
 
 
 def _earned(engine: Any, aq: AttributionQuery) -> _Earned:
-    if aq.model in (AttributionModel.LINEAR, AttributionModel.TIME_DECAY):
-        # Neither needs a gathered journey: they are read off the sorted touches (the same figures).
+    if aq.model in _READ_OFF_RANGES:
+        # These need no gathered journey: they are read off the sorted touches (the same figures).
         r = journey_ranges(engine, aq)
         credit = (linear_credit(r, "campaign").credit if aq.model is AttributionModel.LINEAR
-                  else _time_decay_credit(r, aq.half_life_days))
+                  else _ranges_credit(r, aq))
         return _Earned(credit=credit, influenced=influenced_by_campaign(r), influenced_total=_influenced_total(r))
     data = build_journeys(engine, aq)
     return _Earned(credit=run_model(data, aq, by="campaign"), influenced=_influenced(data),
                    influenced_total=_influenced_total(data.by_campaign))
 
 
-def _time_decay_credit(r: JourneyRanges, half_life_days: float) -> Credit:
-    """Time-decay credit per campaign of the journeys `r` holds, for the campaigns some journey touched (those the
-    gathered path names)."""
+# The models whose credit needs only which touches each journey holds, in order (and their times): no position of
+# a lead or an opportunity, no non-converting journey.
+_READ_OFF_RANGES = (AttributionModel.LINEAR, AttributionModel.TIME_DECAY, AttributionModel.FIRST_TOUCH,
+                    AttributionModel.LAST_TOUCH)
+
+
+def _ranges_credit(r: JourneyRanges, aq: AttributionQuery) -> Credit:
+    """Time-decay, first-touch or last-touch credit per campaign of the journeys `r` holds, for the campaigns some
+    journey touched (those the gathered path names)."""
     from smarketing.analytics.kernels import Credit  # compiled loops; load when a query runs
-    from smarketing.analytics.kernels.ranges import time_decay_credit, touches_and_reach
+    from smarketing.analytics.kernels.ranges import end_touch_credit, time_decay_credit, touches_and_reach
 
     st = r.touches
     seen = touches_and_reach(r.lo, r.hi, st.campaign, r.conversions > 0, len(st.campaign_names))[2]
-    full = time_decay_credit(r.lo, r.hi, r.conversions, r.value, st.campaign, st.t_epoch, st.campaign_names,
-                             half_life_days)
+    if aq.model is AttributionModel.TIME_DECAY:
+        full = time_decay_credit(r.lo, r.hi, r.conversions, r.value, st.campaign, st.t_epoch, st.campaign_names,
+                                 aq.half_life_days)
+    else:
+        full = end_touch_credit(r.lo, r.hi, r.conversions, r.value, st.campaign, st.campaign_names,
+                                last=aq.model is AttributionModel.LAST_TOUCH)
     return Credit(names=tuple(st.campaign_names[i] for i in seen), conversions=full.conversions[seen],
                   value=full.value[seen], weights=full.weights)
 
