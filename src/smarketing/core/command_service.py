@@ -92,6 +92,11 @@ def command_service_run(*, socket_path: Path, run: Runner, log: Callable[[str], 
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(socket_path.parent, 0o700)
     _refuse_second_service(socket_path)
+    # Why: the preload starts native threads (the engines' and kernels' pools) that inherit this mask. A stop signal
+    # delivered to one of them would set Python's flag but leave the main thread asleep in accept() for good; blocked
+    # everywhere until the loop below unblocks it in this thread only, it always lands where accept() wakes. A stop
+    # sent meanwhile waits and stops the service as soon as it is ready.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     missing = preload()
     if missing:
         log("not loaded ahead (optional extras not installed): " + ", ".join(missing))
@@ -112,12 +117,18 @@ def command_service_run(*, socket_path: Path, run: Runner, log: Callable[[str], 
         sys.stderr.flush()
         gc.freeze()  # objects loaded so far are shared with children and stay shared (no refcount pages copied)
         log(f"command service ready on {socket_path} (pid {os.getpid()})")
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         while True:
             conn, _ = server.accept()
+            # Why: a stop arriving while fork runs the libraries' at-fork hooks would raise there, and an exception
+            # in such a hook is printed and dropped: the service would miss its SIGTERM and run on. Blocked around
+            # the fork, a stop waits and is raised here, after it.
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
             if os.fork() == 0:
                 server.close()
                 _child(conn, identity=identity, stamp=stamp, run=run)
             conn.close()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     except KeyboardInterrupt:
         pass
     finally:
@@ -125,6 +136,9 @@ def command_service_run(*, socket_path: Path, run: Runner, log: Callable[[str], 
         with contextlib.suppress(FileNotFoundError):
             socket_path.unlink()
         log("command service stopped")
+
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -196,6 +210,7 @@ def _child(conn: socket.socket, *, identity: dict[str, Any], stamp: tuple[int, i
     for signum in (signal.SIGCHLD, signal.SIGTERM):
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the service around the fork
     fds: list[int] = []
     try:
         request, fds = _read_request(conn)
@@ -208,10 +223,11 @@ def _child(conn: socket.socket, *, identity: dict[str, Any], stamp: tuple[int, i
             conn.sendall(f"refused {reason.split()[0]}\n".encode())
         os._exit(0)
     conn.sendall(f"accepted {os.getpid()}\n".encode())
+    words = " ".join(str(arg) for arg in request["argv"])
+    print(f"running `{words[:200]}` (pid {os.getpid()})", file=log_out)
     status = _run_on_callers_terminal(request, fds, run)
     with contextlib.suppress(OSError):
         conn.sendall(f"exit {status}\n".encode())
-    words = " ".join(str(arg) for arg in request["argv"])
     print(f"ran `{words[:200]}` (pid {os.getpid()}): exit {status} in {time.perf_counter() - started:.2f}s",
           file=log_out)
     os._exit(status)

@@ -120,7 +120,8 @@ def test_ctrl_c_reaches_the_command_in_the_service(service):
     # given a long command running in the service (seeding the medium company takes tens of seconds)
     client = subprocess.Popen([str(BIN / "smarketing"), "seed", "--size", "medium", "--force"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    wait_for_text(log, "running `seed --size medium --force`", 120, what="the command service")
+    time.sleep(1)
     # when the user presses Ctrl+C
     client.send_signal(signal.SIGINT)
     _, err = client.communicate(timeout=60)
