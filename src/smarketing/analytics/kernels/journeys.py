@@ -200,7 +200,13 @@ def unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def sort_order(subject: np.ndarray, time: np.ndarray, *ties: np.ndarray) -> np.ndarray:
     """The permutation that sorts rows by subject, then time, then each of `ties` in turn (the rows' full order,
-    as an engine's ORDER BY subject, time, … gives it when the keys make every row distinct).
+    as an engine's ORDER BY subject, time, … gives it when the keys make every row distinct)."""
+    return sorted_rows(subject, time, *ties)[0]
+
+
+def sorted_rows(subject: np.ndarray, time: np.ndarray, *ties: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`sort_order`'s permutation, with the subjects and times in that order (no second gather of either).
 
     Subjects are record ids, dense enough for a compiled counting pass that places each row in its subject's run
     and orders the short runs by time (`loops.subject_time_order`, linear); otherwise one unstable argsort of a
@@ -209,26 +215,21 @@ def sort_order(subject: np.ndarray, time: np.ndarray, *ties: np.ndarray) -> np.n
     included, through its sort)."""
     n = subject.shape[0]
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), subject[:0], time[:0]
     s_lo, t_lo = int(subject.min()), int(time.min())
     s_span, t_span = int(subject.max()) - s_lo + 1, int(time.max()) - t_lo + 1
     if s_span <= 2 * n + 4096:
         order, s_sorted, t_sorted = loops.subject_time_order(subject, time, s_lo, s_span)
-        same = np.zeros(n, dtype=bool)
-        np.equal(t_sorted[1:], t_sorted[:-1], out=same[1:])
-        same[1:] &= s_sorted[1:] == s_sorted[:-1]
     elif s_span * t_span >= 2**62:  # the packed key would overflow: sort by every key
-        return np.lexsort((*reversed(ties), time, subject)).astype(np.int64)
+        order = np.lexsort((*reversed(ties), time, subject)).astype(np.int64)
+        return order, subject[order], time[order]
     else:
-        packed = (subject - s_lo) * t_span + (time - t_lo)
-        order = np.argsort(packed)
+        order = np.argsort((subject - s_lo) * t_span + (time - t_lo))
         s_sorted, t_sorted = subject[order], time[order]
-        same = np.zeros(n, dtype=bool)
-        ranked = packed[order]
-        np.equal(ranked[1:], ranked[:-1], out=same[1:])
-    tied = np.flatnonzero(same | np.r_[same[1:], False])
-    if tied.size and ties:
-        # Tied rows sit in runs of one (subject, time), already in order: reorder the runs by the remaining keys.
+    tied = loops.tied_rows(s_sorted, t_sorted) if ties else np.zeros(0, dtype=np.int64)
+    if tied.size:
+        # Tied rows sit in runs of one (subject, time), already in order: reorder the runs by the remaining keys
+        # (their subjects and times are equal within a run, so the sorted copies stay right).
         rows = order[tied]
         order[tied] = rows[np.lexsort((*(t[rows] for t in reversed(ties)), t_sorted[tied], s_sorted[tied]))]
-    return order
+    return order, s_sorted, t_sorted

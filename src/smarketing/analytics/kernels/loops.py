@@ -320,3 +320,23 @@ def subject_time_order(subject: np.ndarray, time: np.ndarray, s_lo: int, s_span:
     _on_threads([(_order_runs, (starts, int(a), int(b), order, t))
                  for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a])
     return order, s_sorted, t
+
+
+@jit
+def tied_rows(subject: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """The rows (sorted by subject, then time) that share both with a neighbour, in order: one pass to count, one
+    to list (no row-length temporaries)."""
+    n = subject.shape[0]
+    count = 0
+    for i in range(n):
+        if (i > 0 and subject[i] == subject[i - 1] and time[i] == time[i - 1]) or (
+                i + 1 < n and subject[i] == subject[i + 1] and time[i] == time[i + 1]):
+            count += 1
+    rows = np.empty(count, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if (i > 0 and subject[i] == subject[i - 1] and time[i] == time[i - 1]) or (
+                i + 1 < n and subject[i] == subject[i + 1] and time[i] == time[i + 1]):
+            rows[k] = i
+            k += 1
+    return rows

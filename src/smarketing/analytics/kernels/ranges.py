@@ -171,9 +171,11 @@ def influenced(lo: np.ndarray, hi: np.ndarray, codes: np.ndarray, value: np.ndar
 
 
 @jit
-def dense_codes(ids: np.ndarray, missing: np.ndarray, lowest: int, span: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row the index of its id among the distinct ids present (sorted), and `len(known)` where the id is
-    missing; and the known ids. Ids lie in [lowest, lowest + span): one pass over a table indexed by id."""
+def dense_codes(ids: np.ndarray, missing: np.ndarray, lowest: int, span: int, order: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, taken in `order`, the index of its id among the distinct ids present (sorted), and `len(known)`
+    where the id is missing; and the known ids. Ids lie in [lowest, lowest + span): one pass over a table indexed
+    by id, and the codes come out already in the rows' order (no gather after)."""
     used = np.zeros(span, dtype=np.bool_)
     for i in range(ids.shape[0]):
         if not missing[i]:
@@ -186,9 +188,10 @@ def dense_codes(ids: np.ndarray, missing: np.ndarray, lowest: int, span: int) ->
             rank[v] = k
             known[k] = v + lowest
             k += 1
-    codes = np.empty(ids.shape[0], dtype=np.int32)
-    for i in range(ids.shape[0]):
-        codes[i] = k if missing[i] else rank[ids[i] - lowest]
+    codes = np.empty(order.shape[0], dtype=np.int32)
+    for i in range(order.shape[0]):
+        r = order[i]
+        codes[i] = k if missing[r] else rank[ids[r] - lowest]
     return codes, known[:k]
 
 

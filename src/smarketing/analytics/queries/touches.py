@@ -133,7 +133,7 @@ def _subject_runs(subject: np.ndarray, t_epoch: np.ndarray) -> SubjectRuns | Non
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     """The level's touches, read once from the engine and put in that order; an embedded engine keeps them for the
     queries it runs next (the roi's four journey builds, a page's several figures read the same touches)."""
-    from smarketing.analytics.kernels.journeys import sort_order
+    from smarketing.analytics.kernels.journeys import sorted_rows
 
     memo = engine.memo if engine.embedded else None
     if memo is not None and ("subject_touches", level) in memo:
@@ -148,23 +148,21 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
         tt, subject = tt.filter(pa.array(has)), subject[has]
     t_epoch = epoch_seconds(tt["occurred_at"])
     touch_id = tt["id"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    order = sort_order(subject, t_epoch, touch_id)
+    order, subject, t_epoch = sorted_rows(subject, t_epoch, touch_id)
     channel_codes, channel_names = _channel_codes_of(engine, touches, tt)
-    campaign = tt["campaign_id"].combine_chunks()
-    campaign_codes, campaign_names = _campaign_index(campaign)
-    subject, t_epoch = subject[order], t_epoch[order]
+    campaign_codes, campaign_names = _campaign_index(tt["campaign_id"].combine_chunks(), order)
     found = SubjectTouches(
         subject=subject, t_epoch=t_epoch, touch_id=touch_id[order], runs=_subject_runs(subject, t_epoch),
-        channel=channel_codes[order], channel_names=channel_names, campaign=campaign_codes[order],
+        channel=channel_codes[order], channel_names=channel_names, campaign=campaign_codes,
         campaign_names=campaign_names)
     if memo is not None:
         memo["subject_touches", level] = found
     return found
 
 
-def _campaign_index(campaign: pa.Array) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Per touch its campaign's index among the distinct campaign ids, sorted (NO_CAMPAIGN, last, without one);
-    and the names: the ids as text, then NO_CAMPAIGN."""
+def _campaign_index(campaign: pa.Array, order: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Per touch, taken in `order`, its campaign's index among the distinct campaign ids, sorted (NO_CAMPAIGN, last,
+    without one); and the names: the ids as text, then NO_CAMPAIGN."""
     from smarketing.analytics.kernels.ranges import dense_codes  # compiled; loads when a query runs
 
     # A copy on purpose: a read-only view of Arrow's buffer is another type to Numba (one more compiled signature).
@@ -176,10 +174,10 @@ def _campaign_index(campaign: pa.Array) -> tuple[np.ndarray, tuple[str, ...]]:
     lowest, highest = (int(bounds["min"].as_py()), int(bounds["max"].as_py())) if bounds["min"].is_valid else (0, -1)
     if highest - lowest < 4 * len(campaign) + 1024:
         # Ids dense enough for a table indexed by id: one compiled pass, no sort, no hash.
-        codes, known = dense_codes(ids, missing, lowest, highest - lowest + 1)
+        codes, known = dense_codes(ids, missing, lowest, highest - lowest + 1, order)
     else:
         known = np.sort(first_seen(ids[~missing]))
-        codes = np.where(missing, known.shape[0], np.searchsorted(known, ids)).astype(np.int32)
+        codes = np.where(missing, known.shape[0], np.searchsorted(known, ids)).astype(np.int32)[order]
     return codes, (*(str(int(i)) for i in known), NO_CAMPAIGN)
 
 

@@ -117,10 +117,12 @@ def test_campaign_ids_are_coded_in_sorted_order_with_no_campaign_last(ids):
 
     from smarketing.analytics.queries.touches import NO_CAMPAIGN, _campaign_index
 
-    # Given campaign ids, some missing (dense ids take the compiled table, sparse ones the sorted search)
-    codes, names = _campaign_index(pa.array(ids, pa.int64()))
-    # Then each touch names its campaign, and a touch without one names NO_CAMPAIGN, the last name
-    assert [names[c] for c in codes] == [NO_CAMPAIGN if i is None else str(i) for i in ids]
+    # Given campaign ids, some missing (dense ids take the compiled table, sparse ones the sorted search), taken
+    # in reverse order
+    order = np.arange(len(ids), dtype=np.int64)[::-1].copy()
+    codes, names = _campaign_index(pa.array(ids, pa.int64()), order)
+    # Then each touch, in that order, names its campaign, and a touch without one names NO_CAMPAIGN, the last name
+    assert [names[c] for c in codes] == [NO_CAMPAIGN if i is None else str(i) for i in ids[::-1]]
     assert names[-1] == NO_CAMPAIGN and list(names[:-1]) == [str(i) for i in sorted({i for i in ids if i is not None})]
     assert codes.dtype == np.int32
 

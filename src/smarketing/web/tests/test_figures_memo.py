@@ -24,13 +24,13 @@ def lake(settings, tmp_path) -> None:
 def touch_sorts(monkeypatch) -> list[int]:
     """One entry each time a level's touches are read and sorted (`subject_touches` sorts them once per read)."""
     sorts: list[int] = []
-    sort_order = journey_kernels.sort_order
+    sorted_rows = journey_kernels.sorted_rows
 
     def counted(*args: Any) -> Any:
         sorts.append(1)
-        return sort_order(*args)
+        return sorted_rows(*args)
 
-    monkeypatch.setattr(journey_kernels, "sort_order", counted)
+    monkeypatch.setattr(journey_kernels, "sorted_rows", counted)
     return sorts
 
 
