@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(queues: str = typer.Option("default,sla,scoring,themes", help="Comma-separated queues"),
                batch: bool = typer.Option(False, "--batch", help="Run until the queues are empty, then exit"),
-               interval: float = typer.Option(0.25, help="Seconds between polls of an empty queue (a page waiting "
+               interval: float = typer.Option(0.1, help="Seconds between polls of an empty queue (a page waiting "
                                                           "for a figure also waits for the next poll)")) -> None:
         """Run the background task worker (database-backed queue)."""
         from django.core.management import call_command
