@@ -132,13 +132,26 @@ def _subject_runs(subject: np.ndarray, t_epoch: np.ndarray) -> SubjectRuns | Non
 
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     """The level's touches, read once from the engine and put in that order; an embedded engine keeps them for the
-    queries it runs next (the roi's four journey builds, a page's several figures read the same touches)."""
-    from smarketing.analytics.kernels.journeys import sorted_rows
-
+    queries it runs next (the roi's four journey builds, a page's several figures read the same touches), and any
+    process reading the same store later loads them from disk (`store.touches_cache`)."""
     memo = engine.memo if engine.embedded else None
     if memo is not None and ("subject_touches", level) in memo:
         cached: SubjectTouches = memo["subject_touches", level]
         return cached
+    from smarketing.analytics.store.touches_cache import touches_keep, touches_load
+
+    found = touches_load(engine, level)
+    if found is None:
+        found = _sorted_touches(engine, level)
+        touches_keep(engine, level, found)
+    if memo is not None:
+        memo["subject_touches", level] = found
+    return found
+
+
+def _sorted_touches(engine: Any, level: Level) -> SubjectTouches:
+    from smarketing.analytics.kernels.journeys import sorted_rows
+
     touches = _touches(engine, level)
     tt = engine.to_arrow(_coded_touches(touches))
     subject, has = _touch_subjects(engine, level, tt)
@@ -151,13 +164,10 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     order, subject, t_epoch = sorted_rows(subject, t_epoch, touch_id)
     channel_codes, channel_names = _channel_codes_of(engine, touches, tt)
     campaign_codes, campaign_names = _campaign_index(tt["campaign_id"].combine_chunks(), order)
-    found = SubjectTouches(
+    return SubjectTouches(
         subject=subject, t_epoch=t_epoch, touch_id=touch_id[order], runs=_subject_runs(subject, t_epoch),
         channel=channel_codes[order], channel_names=channel_names, campaign=campaign_codes,
         campaign_names=campaign_names)
-    if memo is not None:
-        memo["subject_touches", level] = found
-    return found
 
 
 def _campaign_index(campaign: pa.Array, order: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -309,15 +309,6 @@ def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
     return result
 
 
-def _store_identity(engine: Any) -> tuple[str, tuple[tuple[str, str], ...]] | None:
-    """What an engine reads, exactly: the lake and each table's manifest as the catch-up left it (files, marks and
-    when rows were last copied in); None when it reads no store (live tables may change while it is open)."""
-    store = getattr(engine, "store", None)
-    if store is None or not getattr(engine, "embedded", False) or getattr(engine, "frames", None) is not None:
-        return None
-    return store.lake.url, tuple(sorted((name, m.to_json()) for name, m in store.manifests.items()))
-
-
 def _memo_carry(engine: Any) -> None:
     """Give the engine the memo of the last computation's engine when both read the very same store, and keep its
     memo for the next one.
@@ -327,7 +318,9 @@ def _memo_carry(engine: Any) -> None:
     page's figures, queued one after another, read and sorted the same touches once each. Carried while the store
     is unchanged, they are read once per store change. Costs the memory of those arrays between computations."""
     global _carried
-    identity = _store_identity(engine)
+    from smarketing.analytics.store.touches_cache import store_identity
+
+    identity = store_identity(engine)
     if identity is None:
         return
     with _carried_lock:

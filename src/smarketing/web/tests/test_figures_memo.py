@@ -4,6 +4,7 @@ dropped when the store changes."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from smarketing.web.data import common
 @pytest.fixture
 def lake(settings, tmp_path) -> None:
     settings.SMARKETING = {**settings.SMARKETING, "LAKE_URL": str(tmp_path / "lake"), "ANALYTICS_STORE": "lake"}
+    settings.DATA_DIR = tmp_path / "data"
 
 
 @pytest.fixture
@@ -42,7 +44,8 @@ def _roi(first: date, last: date, model: str = "linear") -> dict[str, Any]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_pages_figures_read_the_touches_once_while_the_store_is_unchanged(company, lake, touch_sorts):  # noqa: F811
+def test_a_pages_figures_read_the_touches_once_while_the_store_is_unchanged(company, lake, touch_sorts,  # noqa: F811
+                                                                             settings):
     # given a figure computed on the store
     year = _roi(date(2025, 1, 1), date(2026, 12, 31))
     assert len(touch_sorts) == 1
@@ -51,8 +54,9 @@ def test_a_pages_figures_read_the_touches_once_while_the_store_is_unchanged(comp
     decay = _roi(date(2025, 1, 1), date(2026, 12, 31), model="time_decay")
     # then they read the touches the first one read
     assert len(touch_sorts) == 1
-    # and their figures are those of a computation that reads everything afresh
+    # and their figures are those of a computation that reads everything afresh (no figure, memo or kept touches)
     common.clear(rows=True)
+    shutil.rmtree(settings.DATA_DIR / "cache")
     assert _roi(date(2025, 1, 1), date(2026, 12, 31), model="time_decay") == decay
     assert len(touch_sorts) == 2
     assert year["total"]["mqls"] > 0
