@@ -5,7 +5,7 @@ a damaged set is recomputed, never trusted."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -35,7 +35,7 @@ def sorts(monkeypatch) -> list[int]:
     return calls
 
 
-def _touches(level: str) -> Any:
+def _touches(level: Literal["contact", "account"]) -> Any:
     from smarketing.analytics.engine import open_engine
     from smarketing.analytics.queries.touches import subject_touches
 
