@@ -10,30 +10,10 @@ from typing import Any
 
 import pytest
 
-from smarketing.analytics.kernels import journeys as journey_kernels
 from smarketing.analytics.queries.roi import RoiQuery
 from smarketing.analytics.tests.test_engines_agree import company  # noqa: F401 - the shared fixture
+from smarketing.analytics.tests.test_touches_cache import lake, sorts  # noqa: F401 - shared fixtures
 from smarketing.web.data import common
-
-
-@pytest.fixture
-def lake(settings, tmp_path) -> None:
-    settings.SMARKETING = {**settings.SMARKETING, "LAKE_URL": str(tmp_path / "lake"), "ANALYTICS_STORE": "lake"}
-    settings.DATA_DIR = tmp_path / "data"
-
-
-@pytest.fixture
-def touch_sorts(monkeypatch) -> list[int]:
-    """One entry each time a level's touches are read and sorted (`subject_touches` sorts them once per read)."""
-    sorts: list[int] = []
-    sorted_rows = journey_kernels.sorted_rows
-
-    def counted(*args: Any) -> Any:
-        sorts.append(1)
-        return sorted_rows(*args)
-
-    monkeypatch.setattr(journey_kernels, "sorted_rows", counted)
-    return sorts
 
 
 def _roi(first: date, last: date, model: str = "linear") -> dict[str, Any]:
@@ -44,26 +24,26 @@ def _roi(first: date, last: date, model: str = "linear") -> dict[str, Any]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_pages_figures_read_the_touches_once_while_the_store_is_unchanged(company, lake, touch_sorts,  # noqa: F811
+def test_a_pages_figures_read_the_touches_once_while_the_store_is_unchanged(company, lake, sorts,  # noqa: F811
                                                                              settings):
     # given a figure computed on the store
     year = _roi(date(2025, 1, 1), date(2026, 12, 31))
-    assert len(touch_sorts) == 1
+    assert len(sorts) == 1
     # when other periods and models are computed next
     _roi(date(2026, 1, 1), date(2026, 6, 30))
     decay = _roi(date(2025, 1, 1), date(2026, 12, 31), model="time_decay")
     # then they read the touches the first one read
-    assert len(touch_sorts) == 1
+    assert len(sorts) == 1
     # and their figures are those of a computation that reads everything afresh (no figure, memo or kept touches)
     common.clear(rows=True)
     shutil.rmtree(settings.DATA_DIR / "cache")
     assert _roi(date(2025, 1, 1), date(2026, 12, 31), model="time_decay") == decay
-    assert len(touch_sorts) == 2
+    assert len(sorts) == 2
     assert year["total"]["mqls"] > 0
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_touch_recorded_since_makes_the_next_figure_read_the_touches_again(company, lake, touch_sorts):  # noqa: F811
+def test_a_touch_recorded_since_makes_the_next_figure_read_the_touches_again(company, lake, sorts):  # noqa: F811
     from datetime import UTC, datetime
 
     from smarketing.crm.models import Contact
@@ -76,6 +56,6 @@ def test_a_touch_recorded_since_makes_the_next_figure_read_the_touches_again(com
                               occurred_at=datetime(2026, 3, 1, 10, tzinfo=UTC))
     _roi(date(2025, 1, 2), date(2026, 12, 31))
     # then the touches were read again, the new one with them
-    assert len(touch_sorts) == 2
+    assert len(sorts) == 2
     assert common._carried is not None
     assert touch.pk in common._carried[1]["subject_touches", "contact"].touch_id
