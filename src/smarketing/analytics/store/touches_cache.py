@@ -3,9 +3,10 @@
 Why: attribution, journeys and ROI begin by reading a level's touches and putting them in (subject, time, id) order:
 on a large CRM that is most of a command's time (5M touches: ~0.3 s to read, ~0.15 s to sort), and every command,
 figure and process did it again while the store had not changed. The first to compute them writes them here, named
-by exactly what they were read from (the lake, each table's manifest, the level, the channel list and this file's
-format); any process reading the very same store loads them instead (a copy from the page cache, ~0.05 s). A store
-that moved on names other files: stale ones are never read, and are removed when a newer set is written.
+by exactly what they were read from (the lake, each table's manifest, the level, the channel list) and by the code
+that computes them; any process reading the very same store loads them instead (a copy from the page cache). A
+store that moved on, or an upgrade, names other files: stale ones are never read, and are removed when a newer set
+of the level is written.
 
 Files: `<data dir>/cache/touches/<key>/` with one `.npy` per array and `meta.json`, written under a temporary name and
 renamed into place whole, so a reader never sees half a set (two writers: the second's rename fails, it keeps its
@@ -15,10 +16,12 @@ own arrays and removes its copy). Delete the folder at will: it is rebuilt on th
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,10 +51,23 @@ def _folder() -> Path:
     return Path(settings.DATA_DIR) / "cache" / "touches"
 
 
+@functools.cache
+def _code() -> str:
+    """The source of the modules that compute the touches and write them: a product upgrade that changes how they
+    are read, coded or ordered names other files, so arrays of the old code are never loaded."""
+    from smarketing.analytics.kernels import journeys, loops, ranges
+    from smarketing.analytics.queries import touches
+
+    digest = hashlib.sha256()
+    for module in (touches, journeys, loops, ranges, sys.modules[__name__]):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
 def _key(identity: tuple[str, tuple[tuple[str, str], ...]], level: str) -> str:
     from smarketing.analytics.queries.touches import CHANNELS
 
-    text = json.dumps([FORMAT, level, list(CHANNELS), identity[0], [list(m) for m in identity[1]]])
+    text = json.dumps([FORMAT, _code(), level, list(CHANNELS), identity[0], [list(m) for m in identity[1]]])
     return f"{level}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 

@@ -96,3 +96,16 @@ def test_a_damaged_set_is_recomputed(company, lake, sorts):  # noqa: F811
     # then they were computed (not loaded) and are right
     assert len(sorts) == 2
     _same(first, again)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_code_never_loads_the_kept_touches(company, lake, sorts, monkeypatch):  # noqa: F811
+    from smarketing.analytics.store import touches_cache
+
+    # given touches kept by this code
+    _touches("contact")
+    # when code that computes them differently (an upgrade) reads the same store
+    monkeypatch.setattr(touches_cache, "_code", lambda: "another version")
+    _touches("contact")
+    # then it computed them itself
+    assert len(sorts) == 2
