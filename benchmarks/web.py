@@ -291,6 +291,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8, help="Server worker threads")
     ap.add_argument("--warm-seconds", type=float, default=1200.0,
                     help="Longest wait per page for background computations before measuring")
+    ap.add_argument("--workers", type=int, default=1, help="Task worker processes beside the server")
     ap.add_argument("--user", default="sam.sales")
     ap.add_argument("--pages", default="", help="Comma-separated paths to measure (default: every page)")
     ap.add_argument("--sections", default="repeat,first",
@@ -318,8 +319,8 @@ def main() -> None:
     server = subprocess.Popen([str(BIN / "smarketing"), "serve", "--host", "127.0.0.1", "--port", str(port),
                                "--threads", str(args.threads)], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     # Slow analytics figures are computed by the task worker (the web pages queue them), as in production.
-    worker = subprocess.Popen([str(BIN / "smarketing"), "worker", "--queues", "default"], env=env, cwd=ROOT,
-                              stdout=log, stderr=subprocess.STDOUT)
+    workers = [subprocess.Popen([str(BIN / "smarketing"), "worker", "--queues", "default"], env=env, cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT) for _ in range(args.workers)]
     try:
         for _ in range(300):
             if server.poll() is not None:
@@ -330,8 +331,8 @@ def main() -> None:
             except OSError:
                 time.sleep(0.3)
         opener = login(base, args.user, "demo")
-        print(f"server {base} ({args.threads} threads); {args.requests} requests per page, concurrency "
-              f"{args.concurrency}, cap {args.max_seconds:.0f}s per page; user {args.user}; load average "
+        print(f"server {base} ({args.threads} threads, {args.workers} task worker(s)); {args.requests} requests per "
+              f"page, concurrency {args.concurrency}, cap {args.max_seconds:.0f}s per page; user {args.user}; load average "
               f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
         anonymous = urllib.request.build_opener()
         if "repeat" in sections:
@@ -341,7 +342,8 @@ def main() -> None:
             measure_first(opener, anonymous, base, args.warm_seconds, database)
         print(f"\nload average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     finally:
-        worker.terminate()
+        for worker in workers:
+            worker.terminate()
         server.terminate()
         try:
             server.wait(timeout=10)

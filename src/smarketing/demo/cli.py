@@ -161,6 +161,8 @@ def register(app: typer.Typer) -> None:
              worker: bool = typer.Option(True, "--worker/--no-worker",
                                          help="Also run the task worker (SLA checks, themes, won-deal outcomes, "
                                               "warm figures) beside the server"),
+             workers: int = typer.Option(2, "--workers", min=1,
+                                         help="Task worker processes (two compute a page's figures side by side)"),
              service: bool = typer.Option(True, "--service/--no-service",
                                           help="Also run the command service, so `smarketing` commands typed "
                                                "in another terminal answer without loading the product")) -> None:
@@ -196,9 +198,10 @@ def register(app: typer.Typer) -> None:
         # stopped with the server; its line per task goes to a log file, not over the server's output.
         background: list[subprocess.Popen[bytes]] = []
         if worker:
-            process, log_path = _start_beside("worker")
-            background.append(process)
-            typer.echo(f"task worker running (pid {process.pid}); its log: {log_path}")
+            for _ in range(workers):
+                process, log_path = _start_beside("worker")
+                background.append(process)
+                typer.echo(f"task worker running (pid {process.pid}); its log: {log_path}")
             _queue_start_work()
         if service:
             process, log_path = _start_beside("service")

@@ -1,4 +1,5 @@
-"""`smarketing demo` runs the task worker beside the server, as its own process, and stops it with the server."""
+"""`smarketing demo` runs two task workers beside the server, each its own process, and stops them with the
+server."""
 
 from __future__ import annotations
 
@@ -37,13 +38,12 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
                                 stderr=subprocess.STDOUT)
         try:
             wait_until_answers(f"http://127.0.0.1:{port}", demo, log, 300)
-            # then the server answers and a worker process runs beside it
-            found = re.search(r"task worker running \(pid (\d+)\)", log.read_text())
-            assert found, log.read_text()[-2000:]
-            worker = int(found.group(1))
-            assert _alive(worker)
-            cmdline = Path(f"/proc/{worker}/cmdline").read_bytes().split(b"\0")
-            assert b"worker" in cmdline
+            # then the server answers and two worker processes run beside it (a page's figures side by side)
+            workers = [int(pid) for pid in re.findall(r"task worker running \(pid (\d+)\)", log.read_text())]
+            assert len(workers) == 2, log.read_text()[-2000:]
+            for worker in workers:
+                assert _alive(worker)
+                assert b"worker" in Path(f"/proc/{worker}/cmdline").read_bytes().split(b"\0")
             # and its lines go to its own log in the data directory, not over the server's output
             worker_log = tmp_path / "worker.log"
             wait_for_text(worker_log, "Starting worker", 60, what="the worker")
@@ -70,8 +70,8 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
             except subprocess.TimeoutExpired:
                 demo.kill()
     deadline = time.monotonic() + 15
-    while _alive(worker) and time.monotonic() < deadline:
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _alive(worker)
+    assert not any(_alive(w) for w in workers)
     assert not _alive(service)
     assert not (tmp_path / "run" / "commands.sock").exists()
