@@ -323,20 +323,24 @@ def subject_time_order(subject: np.ndarray, time: np.ndarray, s_lo: int, s_span:
 
 
 @jit
+def _tied(subject: np.ndarray, time: np.ndarray, i: int, j: int) -> bool:
+    """Whether rows i and j (both in range) share subject and time."""
+    return subject[i] == subject[j] and time[i] == time[j]
+
+
+@jit
 def tied_rows(subject: np.ndarray, time: np.ndarray) -> np.ndarray:
     """The rows (sorted by subject, then time) that share both with a neighbour, in order: one pass to count, one
     to list (no row-length temporaries)."""
     n = subject.shape[0]
     count = 0
     for i in range(n):
-        if (i > 0 and subject[i] == subject[i - 1] and time[i] == time[i - 1]) or (
-                i + 1 < n and subject[i] == subject[i + 1] and time[i] == time[i + 1]):
+        if (i > 0 and _tied(subject, time, i, i - 1)) or (i + 1 < n and _tied(subject, time, i, i + 1)):
             count += 1
     rows = np.empty(count, dtype=np.int64)
     k = 0
     for i in range(n):
-        if (i > 0 and subject[i] == subject[i - 1] and time[i] == time[i - 1]) or (
-                i + 1 < n and subject[i] == subject[i + 1] and time[i] == time[i + 1]):
+        if (i > 0 and _tied(subject, time, i, i - 1)) or (i + 1 < n and _tied(subject, time, i, i + 1)):
             rows[k] = i
             k += 1
     return rows

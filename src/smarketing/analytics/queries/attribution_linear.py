@@ -44,16 +44,22 @@ def _codes(r: JourneyRanges, by: Literal["channel", "campaign"]) -> tuple[np.nda
 
 def linear_credit(r: JourneyRanges, by: Literal["channel", "campaign"]) -> LinearCredit:
     """Linear credit by channel or campaign of the journeys `r` holds."""
-    from smarketing.analytics.kernels import Credit  # compiled loops; load when a query runs
     from smarketing.analytics.kernels.ranges import linear_credit as credit_of
     from smarketing.analytics.kernels.ranges import touches_and_reach
 
     codes, names = _codes(r, by)
     touches, reach, seen = touches_and_reach(r.lo, r.hi, codes, r.conversions > 0, len(names))
     full = credit_of(r.lo, r.hi, r.conversions, r.value, codes, names)
-    credit = Credit(names=tuple(names[i] for i in seen), conversions=full.conversions[seen], value=full.value[seen],
-                    weights=full.weights)
-    return LinearCredit(credit=credit, touches=touches[seen], reach=reach[seen], index=seen)
+    return LinearCredit(credit=seen_only(full, seen), touches=touches[seen], reach=reach[seen], index=seen)
+
+
+def seen_only(full: Credit, seen: np.ndarray) -> Credit:
+    """`full` (credit per code of every name) cut to the codes `seen` in some journey, in that order: the names the
+    gathered path gives credit to."""
+    from smarketing.analytics.kernels import Credit  # compiled loops; load when a query runs
+
+    return Credit(names=tuple(full.names[i] for i in seen), conversions=full.conversions[seen],
+                  value=full.value[seen], weights=full.weights)
 
 
 def influenced_by_campaign(r: JourneyRanges) -> dict[str, float]:

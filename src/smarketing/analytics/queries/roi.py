@@ -27,7 +27,7 @@ from smarketing.analytics.queries.attribution_journeys import (
     build_journeys,
     journey_ranges,
 )
-from smarketing.analytics.queries.attribution_linear import influenced_by_campaign, linear_credit
+from smarketing.analytics.queries.attribution_linear import influenced_by_campaign, linear_credit, seen_only
 from smarketing.analytics.queries.touches import NO_CAMPAIGN, Level, first_seen
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
@@ -138,7 +138,6 @@ _READ_OFF_RANGES = (AttributionModel.LINEAR, AttributionModel.TIME_DECAY, Attrib
 def _ranges_credit(r: JourneyRanges, aq: AttributionQuery) -> Credit:
     """Time-decay, first-touch or last-touch credit per campaign of the journeys `r` holds, for the campaigns some
     journey touched (those the gathered path names)."""
-    from smarketing.analytics.kernels import Credit  # compiled loops; load when a query runs
     from smarketing.analytics.kernels.ranges import end_touch_credit, time_decay_credit, touches_and_reach
 
     st = r.touches
@@ -149,8 +148,7 @@ def _ranges_credit(r: JourneyRanges, aq: AttributionQuery) -> Credit:
     else:
         full = end_touch_credit(r.lo, r.hi, r.conversions, r.value, st.campaign, st.campaign_names,
                                 last=aq.model is AttributionModel.LAST_TOUCH)
-    return Credit(names=tuple(st.campaign_names[i] for i in seen), conversions=full.conversions[seen],
-                  value=full.value[seen], weights=full.weights)
+    return seen_only(full, seen)
 
 
 def _influenced_total(journeys: Any) -> float:
