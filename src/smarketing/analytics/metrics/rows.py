@@ -9,7 +9,7 @@ two row sets), so the records behind a figure always add up to it. Columns of ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from smarketing.analytics.metrics.periods import ReportingPeriod
@@ -108,17 +108,12 @@ def count_in_period(ctx: Context, times: np.ndarray | None) -> int:
     timestamp literals bound them (microseconds, UTC)."""
     import numpy as np  # loads when a measure is computed, not at start-up
 
+    from smarketing.analytics.queries.common import instant_micros
+
     if times is None:
         return 0
-    lo, hi = (_epoch_micros(t) for t in (ctx.period.start, ctx.period.end))
+    lo, hi = (instant_micros(t) for t in (ctx.period.start, ctx.period.end))
     return int(np.searchsorted(times, hi, side="left") - np.searchsorted(times, lo, side="left"))
-
-
-def _epoch_micros(value: datetime) -> int:
-    return (value.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def as_utc(value: Any) -> datetime | None:

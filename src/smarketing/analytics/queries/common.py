@@ -42,6 +42,13 @@ def epoch_micros(column: Any) -> np.ndarray:
     return np.asarray(micros.fill_null(np.iinfo(np.int64).max).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def instant_micros(value: datetime) -> int:
+    """An aware datetime as int64 microseconds since 1970, as `epoch_micros` reads an engine's timestamps."""
+    from datetime import UTC
+
+    return (value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
 def days_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
     return (epoch(end) - epoch(start)).cast("float64") / SECONDS_PER_DAY
 
