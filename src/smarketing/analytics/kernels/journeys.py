@@ -233,3 +233,41 @@ def sorted_rows(subject: np.ndarray, time: np.ndarray, *ties: np.ndarray
         rows = order[tied]
         order[tied] = rows[np.lexsort((*(t[rows] for t in reversed(ties)), t_sorted[tied], s_sorted[tied]))]
     return order, s_sorted, t_sorted
+
+
+@loops.jit
+def merge_positions(subject: np.ndarray, time: np.ndarray, ids: np.ndarray, new_subject: np.ndarray,
+                    new_time: np.ndarray, new_ids: np.ndarray) -> np.ndarray:
+    """Rows sorted by (subject, time, id), and new rows sorted the same way (no id in both): where each new row
+    lands when the two are merged. One binary search per new row: a few new rows cost nothing per old row."""
+    n, m = subject.shape[0], new_subject.shape[0]
+    at = np.empty(m, dtype=np.int64)
+    for k in range(m):
+        s, t, i = new_subject[k], new_time[k], new_ids[k]
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if subject[mid] < s or (subject[mid] == s and (time[mid] < t or (time[mid] == t and ids[mid] < i))):
+                lo = mid + 1
+            else:
+                hi = mid
+        at[k] = lo + k
+    return at
+
+
+@loops.jit
+def interleave(rows: np.ndarray, new_rows: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """`rows` with `new_rows` placed at positions `at` (increasing, as `merge_positions` gives them): the stretches
+    between new rows are copied whole."""
+    n, m = rows.shape[0], new_rows.shape[0]
+    out = np.empty(n + m, dtype=rows.dtype)
+    done = taken = 0
+    for k in range(m):
+        p = at[k]
+        count = p - done
+        out[done:p] = rows[taken:taken + count]
+        taken += count
+        out[p] = new_rows[k]
+        done = p + 1
+    out[done:] = rows[taken:]
+    return out

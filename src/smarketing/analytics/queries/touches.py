@@ -67,17 +67,18 @@ def _channel_codes_of(engine: Any, touches: ir.Table, tt: pa.Table) -> tuple[np.
     return codes, (*CHANNELS, *(str(x) for x in coded.dictionary.to_pylist()))
 
 
-def _touch_subjects(engine: Any, level: Level, tt: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """Per touch its subject, and which touches have one. At account level a touch carries the account at record
-    time and falls back to its contact's current account (a lookup here, not a join of every touch in the engine)."""
+def _touch_subjects(engine: Any, level: Level, tt: pa.Table) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per touch its subject, which touches have one, and whether the contacts were read. At account level a touch
+    carries the account at record time and falls back to its contact's current account (a lookup here, not a join
+    of every touch in the engine)."""
     contact = tt["contact_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     if level == "contact":
-        return contact, np.ones(contact.shape[0], dtype=bool)
+        return contact, np.ones(contact.shape[0], dtype=bool), False
     own = tt["account_id"]
     has_own = own.is_valid().to_numpy(zero_copy_only=False).astype(bool, copy=False)
     subject = own.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     if has_own.all():
-        return subject, has_own
+        return subject, has_own, False
     con = engine.to_arrow(engine.table("contacts").select("id", "account_id"))
     ids = con["id"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     account = con["account_id"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
@@ -85,10 +86,10 @@ def _touch_subjects(engine: Any, level: Level, tt: pa.Table) -> tuple[np.ndarray
     by_id = np.argsort(ids)
     ids, account, known = ids[by_id], account[by_id], known[by_id]
     if ids.shape[0] == 0:
-        return subject, has_own
+        return subject, has_own, True
     at = np.clip(np.searchsorted(ids, contact), 0, ids.shape[0] - 1)
     found = (ids[at] == contact) & known[at] & tt["contact_id"].is_valid().to_numpy(zero_copy_only=False)
-    return np.where(has_own, subject, account[at]), has_own | found
+    return np.where(has_own, subject, account[at]), has_own | found, True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,28 +134,36 @@ def _subject_runs(subject: np.ndarray, t_epoch: np.ndarray) -> SubjectRuns | Non
 def subject_touches(engine: Any, level: Level) -> SubjectTouches:
     """The level's touches, read once from the engine and put in that order; an embedded engine keeps them for the
     queries it runs next (the roi's four journey builds, a page's several figures read the same touches), and any
-    process reading the same store later loads them from disk (`store.touches_cache`)."""
+    process reading the same store later loads them from disk (`store.touches_cache`), merging in the touches
+    appended to the store since they were kept."""
     memo = engine.memo if engine.embedded else None
     if memo is not None and ("subject_touches", level) in memo:
         cached: SubjectTouches = memo["subject_touches", level]
         return cached
     from smarketing.analytics.store.touches_cache import touches_keep, touches_load
 
-    found = touches_load(engine, level)
-    if found is None:
-        found = _sorted_touches(engine, level)
-        touches_keep(engine, level, found)
+    kept = touches_load(engine, level)
+    if kept is not None and kept.above is None:
+        found = kept.touches
+    else:
+        read, contacts_read = _sorted_touches(engine, level, above=None if kept is None else kept.above)
+        found = read if kept is None else extended(kept.touches, read)
+        touches_keep(engine, level, found, contacts_read=contacts_read or (kept is not None and kept.contacts_read))
     if memo is not None:
         memo["subject_touches", level] = found
     return found
 
 
-def _sorted_touches(engine: Any, level: Level) -> SubjectTouches:
+def _sorted_touches(engine: Any, level: Level, above: int | None = None) -> tuple[SubjectTouches, bool]:
+    """The level's touches (only those with an id above `above`, when given) in order, and whether any took its
+    account from its contact (so the contacts table was read)."""
     from smarketing.analytics.kernels.journeys import sorted_rows
 
     touches = _touches(engine, level)
+    if above is not None:
+        touches = touches.filter(touches.id > above)
     tt = engine.to_arrow(_coded_touches(touches))
-    subject, has = _touch_subjects(engine, level, tt)
+    subject, has, contacts_read = _touch_subjects(engine, level, tt)
     if not has.all():
         import pyarrow as pa
 
@@ -167,7 +176,37 @@ def _sorted_touches(engine: Any, level: Level) -> SubjectTouches:
     return SubjectTouches(
         subject=subject, t_epoch=t_epoch, touch_id=touch_id[order], runs=_subject_runs(subject, t_epoch),
         channel=channel_codes[order], channel_names=channel_names, campaign=campaign_codes,
-        campaign_names=campaign_names)
+        campaign_names=campaign_names), contacts_read
+
+
+def extended(kept: SubjectTouches, new: SubjectTouches) -> SubjectTouches:
+    """`kept` with the touches `new` (none of them in `kept`) merged in: the same arrays a read of all of them would
+    sort, coded by the union of their channel names (the kept ones first) and of their campaigns."""
+    from smarketing.analytics.kernels.journeys import interleave, merge_positions
+
+    if new.subject.shape[0] == 0:
+        return kept
+    channel_names = (*kept.channel_names, *(n for n in new.channel_names if n not in kept.channel_names))
+    channel = _recoded(new.channel, new.channel_names, channel_names, kept.channel.dtype)
+    ids = sorted({int(n) for n in (*kept.campaign_names[:-1], *new.campaign_names[:-1])})
+    campaign_names = (*(str(i) for i in ids), NO_CAMPAIGN)
+    old_campaign = (kept.campaign if campaign_names == kept.campaign_names
+                    else _recoded(kept.campaign, kept.campaign_names, campaign_names, kept.campaign.dtype))
+    campaign = _recoded(new.campaign, new.campaign_names, campaign_names, kept.campaign.dtype)
+    at = merge_positions(kept.subject, kept.t_epoch, kept.touch_id, new.subject, new.t_epoch, new.touch_id)
+    subject = interleave(kept.subject, new.subject.astype(kept.subject.dtype), at)
+    t_epoch = interleave(kept.t_epoch, new.t_epoch.astype(kept.t_epoch.dtype), at)
+    return SubjectTouches(
+        subject=subject, t_epoch=t_epoch, touch_id=interleave(kept.touch_id, new.touch_id, at),
+        channel=interleave(kept.channel, channel, at), channel_names=channel_names,
+        campaign=interleave(old_campaign, campaign, at), campaign_names=campaign_names,
+        runs=_subject_runs(subject, t_epoch))
+
+
+def _recoded(codes: np.ndarray, names: tuple[str, ...], into: tuple[str, ...], dtype: Any) -> np.ndarray:
+    """Codes into `names` as codes into `into` (which holds every one of `names`)."""
+    index = {name: i for i, name in enumerate(into)}
+    return np.array([index[n] for n in names], dtype=dtype)[codes]
 
 
 def _campaign_index(campaign: pa.Array, order: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

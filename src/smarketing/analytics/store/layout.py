@@ -186,6 +186,10 @@ class Manifest:
     mark_recorded_at: str = ""  # the last catch-up no longer has that row as it was, and the table is recopied
     updated_mark: str = ""  # snapshot: the newest updated_at copied
     generation: int = 0  # snapshot: bumps with each refresh
+    # history: names one unbroken copy. Set when the table is first copied or copied again from nothing, kept by
+    # every catch-up that appends and every compaction: two manifests of one lineage hold the same rows up to the
+    # lower high-water mark, so a reader may add only the rows above it to what it read before.
+    lineage: str = ""
     # Files replaced by a snapshot's refresh or a history compaction, kept until the next one for readers on them.
     retired: list[str] = field(default_factory=list)
     database: str = ""  # which database the rows came from

@@ -33,6 +33,7 @@ gathers COMPACT_AT files is merged into one by the catch-up that made it so (see
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -196,6 +197,8 @@ def _history_plan(lake: Lake, conn: Any, table: LakeTable, lock_timeout_ms: int)
     elif manifest.high_water < horizon:
         _remove_unlisted(lake, manifest)  # an interrupted copy's files, before copying the same rows again
     manifest.database = extract.database_label()
+    if not manifest.lineage:
+        manifest.lineage = uuid.uuid4().hex
     plan = _Copy(table, manifest)
     span = horizon - manifest.high_water
     if span <= 0:

@@ -2,20 +2,24 @@
 
 Why: attribution, journeys and ROI begin by reading a level's touches and putting them in (subject, time, id) order:
 on a large CRM that is most of a command's time (5M touches: ~0.3 s to read, ~0.15 s to sort), and every command,
-figure and process did it again while the store had not changed. The first to compute them writes them here, named
-by exactly what they were read from (the lake, each table's manifest, the level, the channel list) and by the code
-that computes them; any process reading the very same store loads them instead (a copy from the page cache). A
-store that moved on, or an upgrade, names other files: stale ones are never read, and are removed when a newer set
-of the level is written.
+figure and process did it again while the store had not changed. The first to compute them writes them here with
+what they were read from (the lake, the manifests of the tables touches come from, the level, the channel list)
+and the code that computes them. Any process reading the same store loads them instead (a copy from the page
+cache). When the store has only moved on by appending touches (the touchpoints' manifest of the same lineage with
+a higher high-water mark: a catch-up on a CRM written to all day), the process reads only the touches above the
+kept mark and merges them in (`touches.extended`), instead of reading and sorting every touch again. Anything
+else (a correction recorded, the contacts changed when the kept set took accounts from them, a store copied
+afresh, an upgrade) is read afresh. Older sets of a level are removed when a newer one is written.
 
-Files: `<data dir>/cache/touches/<key>/` with one `.npy` per array and `meta.json`, written under a temporary name and
-renamed into place whole, so a reader never sees half a set (two writers: the second's rename fails, it keeps its
-own arrays and removes its copy). Delete the folder at will: it is rebuilt on the next query.
+Files: `<data dir>/cache/touches/<level>-<hash>/` with one `.npy` per array and `meta.json`, written under a
+temporary name and renamed into place whole, so a reader never sees half a set (two writers: the second's rename
+fails, it keeps its own arrays and removes its copy). Delete the folder at will: it is rebuilt on the next query.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -24,14 +28,14 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 if TYPE_CHECKING:
     from smarketing.analytics.queries.touches import SubjectTouches
 
-FORMAT = 1  # bump when SubjectTouches or the files change
+FORMAT = 2  # bump when SubjectTouches or the files change
 _ARRAYS = ("subject", "t_epoch", "touch_id", "channel", "campaign")
 _RUN_ARRAYS = ("firsts", "subjects", "key")
 
@@ -64,11 +68,66 @@ def _code() -> str:
     return digest.hexdigest()
 
 
-def _key(identity: tuple[str, tuple[tuple[str, str], ...]], level: str) -> str:
+# The tables a level's touches are read from (the contacts only for touches without their own account).
+_SOURCES = ("touchpoints", "touchpoint_corrections", "contacts")
+
+
+def _source(engine: Any, level: str) -> dict[str, Any] | None:
+    """What the level's touches would be read from now, and by which code; None when the engine reads no store."""
     from smarketing.analytics.queries.touches import CHANNELS
 
-    text = json.dumps([FORMAT, _code(), level, list(CHANNELS), identity[0], [list(m) for m in identity[1]]])
-    return f"{level}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+    identity = store_identity(engine)
+    if identity is None:
+        return None
+    manifests = dict(identity[1])
+    return {"format": FORMAT, "code": _code(), "level": level, "channels": list(CHANNELS), "lake": identity[0],
+            "tables": {name: manifests.get(name, "") for name in _SOURCES}}
+
+
+Reuse = Literal["same", "extend"]
+
+
+def reuse(kept: dict[str, Any], now: dict[str, Any]) -> Reuse | None:
+    """Whether a set kept from source `kept` serves a reader of source `now`: as it is ("same"), once the touches
+    above its touchpoints' high-water mark are merged in ("extend"), or not at all (None).
+
+    Only appending touches leaves what was read before as it was: the touchpoints of the same unbroken copy
+    (lineage) up to the kept mark. A correction recorded since removes a touch; contacts changed since move a
+    touch that took its account from its contact (`contacts_read`); anything else of another code, lake or
+    channel list was read otherwise."""
+    from smarketing.analytics.store.layout import Manifest
+
+    if any(kept.get(k) != now[k] for k in ("format", "code", "level", "channels", "lake")):
+        return None
+    was, tables = kept.get("tables", {}), now["tables"]
+    if was.get("touchpoint_corrections") != tables["touchpoint_corrections"]:
+        return None
+    if kept.get("contacts_read", True) and was.get("contacts") != tables["contacts"]:
+        return None
+    if was.get("touchpoints") == tables["touchpoints"]:
+        return "same"
+    try:
+        old, new = Manifest.from_json(was["touchpoints"]), Manifest.from_json(tables["touchpoints"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if old.lineage and old.lineage == new.lineage and old.database == new.database \
+            and new.high_water >= old.high_water:
+        return "extend"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Kept:
+    """A kept set that serves the reader: as it is, or once the touches with an id above `above` are merged in."""
+
+    touches: SubjectTouches
+    contacts_read: bool
+    above: int | None  # None: the set is the store's touches as they are
+
+
+def _name(source: dict[str, Any]) -> str:
+    text = json.dumps(source, sort_keys=True)
+    return f"{source['level']}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
 def _read(path: Path) -> np.ndarray:
@@ -77,14 +136,9 @@ def _read(path: Path) -> np.ndarray:
         return np.lib.format.read_array(f)
 
 
-def touches_load(engine: Any, level: str) -> SubjectTouches | None:
-    """The level's sorted touches for the store `engine` reads, if a process kept them; None otherwise."""
+def _load(where: Path) -> tuple[SubjectTouches, dict[str, Any]] | None:
     from smarketing.analytics.queries.touches import SubjectRuns, SubjectTouches
 
-    identity = store_identity(engine)
-    if identity is None:
-        return None
-    where = _folder() / _key(identity, level)
     try:
         meta = json.loads((where / "meta.json").read_text())
         arrays = {name: _read(where / f"{name}.npy") for name in _ARRAYS}
@@ -93,20 +147,54 @@ def touches_load(engine: Any, level: str) -> SubjectTouches | None:
             runs = SubjectRuns(firsts=_read(where / "runs.firsts.npy"), subjects=_read(where / "runs.subjects.npy"),
                                key=_read(where / "runs.key.npy"), tmin=int(meta["runs"]["tmin"]),
                                tmax=int(meta["runs"]["tmax"]), span=int(meta["runs"]["span"]))
+        touches = SubjectTouches(**arrays, channel_names=tuple(meta["channel_names"]),
+                                 campaign_names=tuple(meta["campaign_names"]), runs=runs)
     except (OSError, ValueError, KeyError, TypeError):
-        return None  # none kept (or a set removed as it was read): compute them
-    return SubjectTouches(**arrays, channel_names=tuple(meta["channel_names"]),
-                          campaign_names=tuple(meta["campaign_names"]), runs=runs)
+        return None  # a set removed as it was read, or damaged: not used
+    return touches, meta
 
 
-def touches_keep(engine: Any, level: str, touches: SubjectTouches) -> None:
+def touches_load(engine: Any, level: str) -> Kept | None:
+    """The level's kept touches that serve a reader of the store `engine` reads (as they are, or to be extended);
+    None when no kept set does."""
+    now = _source(engine, level)
+    if now is None:
+        return None
+    candidates: list[tuple[int, Path, bool]] = []  # (0 same / 1 extend, folder, contacts_read)
+    with contextlib.suppress(OSError):
+        for where in _folder().iterdir():
+            if not where.name.startswith(f"{level}-"):
+                continue
+            try:
+                meta = json.loads((where / "meta.json").read_text())
+            except (OSError, ValueError):
+                continue
+            how = reuse(meta.get("source", {}), now)
+            if how is not None:
+                candidates.append((0 if how == "same" else 1, where, bool(meta["source"].get("contacts_read"))))
+    for rank, where, contacts_read in sorted(candidates):
+        loaded = _load(where)
+        if loaded is None:
+            continue
+        touches, meta = loaded
+        if rank == 0:
+            return Kept(touches=touches, contacts_read=contacts_read, above=None)
+        from smarketing.analytics.store.layout import Manifest
+
+        mark = Manifest.from_json(meta["source"]["tables"]["touchpoints"]).high_water
+        return Kept(touches=touches, contacts_read=contacts_read, above=mark)
+    return None
+
+
+def touches_keep(engine: Any, level: str, touches: SubjectTouches, *, contacts_read: bool) -> None:
     """Keep the level's sorted touches for other processes reading the same store; older sets of the level go.
     Best effort: a full disk or a read-only data folder only means the next process computes them again."""
-    identity = store_identity(engine)
-    if identity is None:
+    source = _source(engine, level)
+    if source is None:
         return
+    source["contacts_read"] = contacts_read
     folder = _folder()
-    key = _key(identity, level)
+    key = _name(source)
     if (folder / key).exists():
         return
     temporary = folder / f".{key}.{os.getpid()}"
@@ -118,7 +206,8 @@ def touches_keep(engine: Any, level: str, touches: SubjectTouches) -> None:
         if runs is not None:
             for name in _RUN_ARRAYS:
                 np.save(temporary / f"runs.{name}.npy", getattr(runs, name))
-        meta = {"channel_names": list(touches.channel_names), "campaign_names": list(touches.campaign_names),
+        meta = {"source": source, "channel_names": list(touches.channel_names),
+                "campaign_names": list(touches.campaign_names),
                 "runs": None if runs is None else {"tmin": runs.tmin, "tmax": runs.tmax, "span": runs.span}}
         (temporary / "meta.json").write_text(json.dumps(meta))
         os.rename(temporary, folder / key)

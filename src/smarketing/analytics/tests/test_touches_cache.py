@@ -65,23 +65,96 @@ def test_a_second_engine_on_the_same_store_loads_the_kept_touches(company, lake,
     assert [p.name.split("-")[0] for p in lake.iterdir()] == [level]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_touch_recorded_since_is_read_afresh_and_the_old_set_goes(company, lake, sorts):  # noqa: F811
+def _recorded_touches(level: str) -> list[Any]:
+    """Touches recorded after others were kept: one backdated before a subject's first touch, one on a new
+    contact of an existing account, one of a new campaign, one in a channel outside the known list, one at the
+    very time of an existing touch (the id breaks the tie)."""
+    from smarketing.campaigns.models import Touchpoint
     from smarketing.crm.models import Contact
-    from smarketing.testing.factories import TouchpointFactory
+    from smarketing.testing.factories import CampaignFactory, ContactFactory, TouchpointFactory
 
-    # given kept touches
+    first = Contact.objects.order_by("id").first()
+    assert first is not None
+    tied = Touchpoint.objects.filter(contact=first).order_by("occurred_at").first()
+    assert tied is not None
+    return [
+        TouchpointFactory(contact=first, kind="ad_click", channel="paid_search", campaign=None,
+                          occurred_at=datetime(2025, 1, 1, 10, tzinfo=UTC)),
+        TouchpointFactory(contact=ContactFactory(account=first.account), kind="ad_click", channel="paid_social",
+                          occurred_at=datetime(2026, 3, 1, 10, tzinfo=UTC)),
+        TouchpointFactory(contact=first, campaign=CampaignFactory(name="Spring", channel="event"), kind="event",
+                          channel="event", occurred_at=datetime(2026, 3, 2, 10, tzinfo=UTC)),
+        TouchpointFactory(contact=first, kind="ad_click", channel="carrier pigeon", campaign=None,
+                          occurred_at=datetime(2026, 3, 3, 10, tzinfo=UTC)),
+        TouchpointFactory(contact=first, kind="ad_click", channel="content", occurred_at=tied.occurred_at),
+    ]
+
+
+def _names(touches: Any) -> tuple[list[str], list[str]]:
+    """Each touch's channel and campaign by name (the codes' numbering may differ between two equal sets)."""
+    return ([touches.channel_names[c] for c in touches.channel], [touches.campaign_names[c] for c in touches.campaign])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("level", ["contact", "account"])
+def test_touches_recorded_since_are_merged_into_the_kept_set_and_the_old_set_goes(company, lake, level,  # noqa: F811
+                                                                                  monkeypatch):
+    import shutil
+
+    # given kept touches, and every sort counted with the rows it sorted
+    _touches(level)
+    sorted_counts: list[int] = []
+    sorted_rows = journey_kernels.sorted_rows
+    monkeypatch.setattr(journey_kernels, "sorted_rows",
+                        lambda *a: sorted_counts.append(a[0].shape[0]) or sorted_rows(*a))
+    # when touches are recorded and the touches are read again
+    new = _recorded_touches(level)
+    after = _touches(level)
+    # then only the new touches were read and sorted, and merged in: the very set a read of every touch gives
+    assert sorted_counts == [len(new)]
+    assert {t.pk for t in new} <= set(after.touch_id.tolist())
+    shutil.rmtree(lake)
+    afresh = _touches(level)
+    assert sorted_counts[-1] == afresh.subject.shape[0] > len(new)
+    for name in ("subject", "t_epoch", "touch_id"):
+        assert np.array_equal(getattr(after, name), getattr(afresh, name)), name
+    assert _names(after) == _names(afresh)
+    assert after.campaign_names == afresh.campaign_names and set(after.channel_names) == set(afresh.channel_names)
+    assert np.array_equal(after.runs.key, afresh.runs.key) and after.runs.firsts.tolist() == afresh.runs.firsts.tolist()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_extended_set_is_kept_and_the_old_set_goes(company, lake, sorts):  # noqa: F811
+    # given kept touches, extended by a process after touches were recorded
     _touches("contact")
     before = {p.name for p in lake.iterdir()}
-    # when a touch is recorded and the touches are read again
-    touch = TouchpointFactory(contact=Contact.objects.order_by("id").first(), kind="ad_click", channel="paid_search",
-                              occurred_at=datetime(2026, 3, 1, 10, tzinfo=UTC))
-    after = _touches("contact")
-    # then they were read afresh, the new touch with them, and only the new set is kept
-    assert len(sorts) == 2
-    assert touch.pk in after.touch_id
+    _recorded_touches("contact")
+    extended = _touches("contact")
+    # when another process reads the same store
+    again = _touches("contact")
+    # then it loads the extended set; only that set is kept
+    assert len(sorts) == 2  # the first read, the new touches; none for the third
+    _same(extended, again)
     assert len(before) == 1 and {p.name for p in lake.iterdir()}.isdisjoint(before)
     assert len(list(lake.iterdir())) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_correction_recorded_since_reads_every_touch_afresh(company, lake, sorts, users):  # noqa: F811
+    from smarketing.campaigns.models import Touchpoint
+    from smarketing.campaigns.services import touchpoint_correct
+
+    # given kept touches
+    first = _touches("contact")
+    # when a touch is corrected away (a kept touch leaves the store's touches)
+    gone = Touchpoint.objects.order_by("id").first()
+    assert gone is not None
+    touchpoint_correct(touchpoint_id=gone.pk, reason="a duplicate of the CRM's import", corrected_by=users["revops"])
+    after = _touches("contact")
+    # then every touch was read again, without the corrected one
+    assert len(sorts) == 2
+    assert gone.pk in first.touch_id and gone.pk not in after.touch_id
+    assert after.subject.shape[0] == first.subject.shape[0] - 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -109,3 +182,93 @@ def test_other_code_never_loads_the_kept_touches(company, lake, sorts, monkeypat
     _touches("contact")
     # then it computed them itself
     assert len(sorts) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_account_touches_that_took_their_contacts_account_are_read_afresh_when_contacts_change(company, lake,  # noqa: F811
+                                                                                              sorts):
+    from smarketing.crm.models import Contact
+    from smarketing.testing.factories import AccountFactory, TouchpointFactory
+
+    # given kept account-level touches, one of them recorded without its account (it takes its contact's)
+    contact = Contact.objects.order_by("id").first()
+    assert contact is not None
+    TouchpointFactory(contact=contact, account=None, occurred_at=datetime(2026, 4, 1, tzinfo=UTC))
+    _touches("account")
+    # when the contact moves to another account
+    moved_to = AccountFactory()
+    Contact.objects.filter(pk=contact.pk).update(account=moved_to)
+    Contact.objects.get(pk=contact.pk).save()  # through the model, so its updated-at mark moves
+    after = _touches("account")
+    # then every touch was read again: the touch without an account follows its contact
+    assert len(sorts) == 2
+    assert moved_to.pk in after.subject
+
+
+def test_a_kept_set_serves_only_a_store_that_appended_touches_to_the_same_copy():
+    from smarketing.analytics.store.layout import Manifest
+    from smarketing.analytics.store.touches_cache import reuse
+
+    def source(touchpoints: Manifest, *, corrections: str = "c1", contacts: str = "k1", read: bool = False,
+               code: str = "v1") -> dict[str, Any]:
+        return {"format": 2, "code": code, "level": "account", "channels": ["email"], "lake": "lake",
+                "contacts_read": read,
+                "tables": {"touchpoints": touchpoints.to_json(), "touchpoint_corrections": corrections,
+                           "contacts": contacts}}
+
+    kept = Manifest("touchpoints", files=["a"], high_water=100, database="db", lineage="L1")
+    appended = Manifest("touchpoints", files=["a", "b"], high_water=150, database="db", lineage="L1")
+    assert reuse(source(kept), source(kept)) == "same"
+    assert reuse(source(kept), source(kept, contacts="k2")) == "same"  # contacts not read: not a source
+    assert reuse(source(kept), source(appended)) == "extend"
+    assert reuse(source(kept), source(appended, corrections="c2")) is None  # a touch may have left
+    assert reuse(source(kept, read=True), source(appended, contacts="k2")) is None  # a touch may have moved
+    assert reuse(source(kept), source(appended, code="v2")) is None  # other code
+    copied_again = Manifest("touchpoints", files=["a", "b"], high_water=150, database="db", lineage="L2")
+    assert reuse(source(kept), source(copied_again)) is None
+    no_lineage = Manifest("touchpoints", files=["a"], high_water=100, database="db")
+    assert reuse(source(no_lineage), source(Manifest("touchpoints", high_water=150, database="db"))) is None
+    shrunk = Manifest("touchpoints", files=["a"], high_water=90, database="db", lineage="L1")
+    assert reuse(source(kept), source(shrunk)) is None
+
+
+def test_merging_sorted_touches_gives_the_order_a_sort_of_all_gives():
+    from smarketing.analytics.queries.touches import NO_CAMPAIGN, SubjectTouches, _subject_runs, extended
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    subject = rng.integers(0, 300, n)
+    t = rng.integers(0, 50, n) * 3600 + 1_700_000_000  # many ties in time
+    ids = rng.permutation(n) + 1
+    channel = rng.integers(0, 3, n).astype(np.int32)
+    campaign_id = rng.integers(0, 6, n)  # 5 = no campaign
+
+    def sorted_set(rows: np.ndarray, channel_names: tuple[str, ...], codes_of_channel: np.ndarray) -> SubjectTouches:
+        order = rows[np.lexsort((ids[rows], t[rows], subject[rows]))]
+        present = sorted({int(c) for c in campaign_id[order] if c != 5})
+        names = (*(str(c) for c in present), NO_CAMPAIGN)
+        camp = np.array([names.index(str(c)) if c != 5 else len(names) - 1 for c in campaign_id[order]],
+                        dtype=np.int32)
+        return SubjectTouches(subject=subject[order], t_epoch=t[order], touch_id=ids[order],
+                              channel=codes_of_channel[channel[order]], channel_names=channel_names,
+                              campaign=camp, campaign_names=names, runs=_subject_runs(subject[order], t[order]))
+
+    kept_rows = np.flatnonzero((ids <= 4000) & (campaign_id != 4))  # campaign 4 appears only among the new
+    new_rows = np.flatnonzero(ids > 4000)
+    kept = sorted_set(kept_rows, ("email", "event", "other"), np.array([0, 1, 2], dtype=np.int32))
+    new = sorted_set(new_rows, ("event", "carrier pigeon", "email"), np.array([2, 0, 1], dtype=np.int32))
+    merged = extended(kept, new)
+    everything = np.concatenate([kept_rows, new_rows])
+    order = everything[np.lexsort((ids[everything], t[everything], subject[everything]))]
+    assert merged.touch_id.tolist() == ids[order].tolist()
+    assert merged.subject.tolist() == subject[order].tolist() and merged.t_epoch.tolist() == t[order].tolist()
+    names_of = {0: "email", 1: "event", 2: "other"}
+    names_new = {0: "email", 1: "event", 2: "carrier pigeon"}  # the new set's coding of the same raw channels
+    expected = [names_of[channel[r]] if ids[r] <= 4000 else names_new[channel[r]] for r in order]
+    assert [merged.channel_names[c] for c in merged.channel] == expected
+    assert merged.channel_names[:3] == ("email", "event", "other")
+    assert [merged.campaign_names[c] for c in merged.campaign] == [
+        NO_CAMPAIGN if campaign_id[r] == 5 else str(campaign_id[r]) for r in order]
+    assert merged.campaign_names == ("0", "1", "2", "3", "4", NO_CAMPAIGN)
+    runs = _subject_runs(subject[order], t[order])
+    assert np.array_equal(merged.runs.key, runs.key) and np.array_equal(merged.runs.firsts, runs.firsts)
