@@ -131,9 +131,10 @@ def _name(source: dict[str, Any]) -> str:
 
 
 def _read(path: Path) -> np.ndarray:
-    # A plain read into fresh memory: writable arrays (a read-only map is another type to the compiled kernels).
-    with open(path, "rb") as f:
-        return np.lib.format.read_array(f)
+    # Mapped copy-on-write, as a plain array: nothing is read until a kernel touches it (pages come from the page
+    # cache), and it is writable as a computed array is (a read-only map is another type to the compiled kernels);
+    # the file may be removed meanwhile, the mapping stays.
+    return np.load(path, mmap_mode="c", allow_pickle=False).view(np.ndarray)
 
 
 def _load(where: Path) -> tuple[SubjectTouches, dict[str, Any]] | None:
