@@ -226,11 +226,26 @@ def _child(conn: socket.socket, *, identity: dict[str, Any], stamp: tuple[int, i
     words = " ".join(str(arg) for arg in request["argv"])
     print(f"running `{words[:200]}` (pid {os.getpid()})", file=log_out)
     status = _run_on_callers_terminal(request, fds, run)
+    _leave_callers_terminal()
     with contextlib.suppress(OSError):
         conn.sendall(f"exit {status}\n".encode())
-    print(f"ran `{words[:200]}` (pid {os.getpid()}): exit {status} in {time.perf_counter() - started:.2f}s",
-          file=log_out)
+    answered = time.perf_counter() - started
+    # What a fresh process does before it exits, after the caller has its answer: wait for the threads the command
+    # left working (e.g. derived data being written to disk for the next command).
+    working = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in working:
+        thread.join()
+    print(f"ran `{words[:200]}` (pid {os.getpid()}): exit {status} in {answered:.2f}s"
+          + (f" (then {time.perf_counter() - started - answered:.2f}s finishing)" if working else ""), file=log_out)
     os._exit(status)
+
+
+def _leave_callers_terminal() -> None:
+    """Let go of the caller's terminal (or pipes): a caller reading our output to its end is not kept waiting."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
 
 
 def _run_on_callers_terminal(request: dict[str, Any], fds: list[int], run: Runner) -> int:

@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -161,6 +162,7 @@ def touches_load(engine: Any, level: str) -> Kept | None:
     now = _source(engine, level)
     if now is None:
         return None
+    written()  # a set this process is still writing is read once written, not computed again
     candidates: list[tuple[int, Path, bool]] = []  # (0 same / 1 extend, folder, contacts_read)
     with contextlib.suppress(OSError):
         for where in _folder().iterdir():
@@ -187,18 +189,40 @@ def touches_load(engine: Any, level: str) -> Kept | None:
     return None
 
 
+# Sets this process is writing (a thread each: the query goes on, the files are written beside it).
+_writing: list[threading.Thread] = []
+_writing_lock = threading.Lock()
+
+
+def written() -> None:
+    """Wait until the sets this process started writing are on disk."""
+    with _writing_lock:
+        pending = list(_writing)
+    for thread in pending:
+        thread.join()
+
+
 def touches_keep(engine: Any, level: str, touches: SubjectTouches, *, contacts_read: bool) -> None:
     """Keep the level's sorted touches for other processes reading the same store; older sets of the level go.
+    Written by a thread of its own while the query goes on (a large set is ~200 MB: 0.2-0.6 s); the process waits
+    for it before it exits (a non-daemon thread; the command service's child after the caller has its answer).
     Best effort: a full disk or a read-only data folder only means the next process computes them again."""
     source = _source(engine, level)
     if source is None:
         return
     source["contacts_read"] = contacts_read
-    folder = _folder()
+    thread = threading.Thread(target=_write, args=(_folder(), level, source, touches), name=f"keep-touches-{level}")
+    with _writing_lock:
+        _writing[:] = [t for t in _writing if t.is_alive()]
+        _writing.append(thread)
+    thread.start()
+
+
+def _write(folder: Path, level: str, source: dict[str, Any], touches: SubjectTouches) -> None:
     key = _name(source)
     if (folder / key).exists():
         return
-    temporary = folder / f".{key}.{os.getpid()}"
+    temporary = folder / f".{key}.{os.getpid()}.{threading.get_ident()}"
     try:
         temporary.mkdir(parents=True, exist_ok=True)
         for name in _ARRAYS:
