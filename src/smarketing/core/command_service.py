@@ -36,6 +36,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from smarketing.core import background
 from smarketing.core.command_client import PROTOCOL
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -230,11 +231,9 @@ def _child(conn: socket.socket, *, identity: dict[str, Any], stamp: tuple[int, i
     with contextlib.suppress(OSError):
         conn.sendall(f"exit {status}\n".encode())
     answered = time.perf_counter() - started
-    # What a fresh process does before it exits, after the caller has its answer: wait for the threads the command
-    # left working (e.g. derived data being written to disk for the next command).
-    working = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    for thread in working:
-        thread.join()
+    # What a fresh process does before it exits, after the caller has its answer: finish the work the command left
+    # in the background (derived data written to disk for the next command).
+    working = background.finish()
     print(f"ran `{words[:200]}` (pid {os.getpid()}): exit {status} in {answered:.2f}s"
           + (f" (then {time.perf_counter() - started - answered:.2f}s finishing)" if working else ""), file=log_out)
     os._exit(status)

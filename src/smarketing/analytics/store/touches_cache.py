@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from smarketing.core.background import finish, in_background
+
 if TYPE_CHECKING:
     from smarketing.analytics.queries.touches import SubjectTouches
 
@@ -162,7 +164,7 @@ def touches_load(engine: Any, level: str) -> Kept | None:
     now = _source(engine, level)
     if now is None:
         return None
-    written()  # a set this process is still writing is read once written, not computed again
+    finish()  # a set this process is still writing is read once written, not computed again
     candidates: list[tuple[int, Path, bool]] = []  # (0 same / 1 extend, folder, contacts_read)
     with contextlib.suppress(OSError):
         for where in _folder().iterdir():
@@ -189,19 +191,6 @@ def touches_load(engine: Any, level: str) -> Kept | None:
     return None
 
 
-# Sets this process is writing (a thread each: the query goes on, the files are written beside it).
-_writing: list[threading.Thread] = []
-_writing_lock = threading.Lock()
-
-
-def written() -> None:
-    """Wait until the sets this process started writing are on disk."""
-    with _writing_lock:
-        pending = list(_writing)
-    for thread in pending:
-        thread.join()
-
-
 def touches_keep(engine: Any, level: str, touches: SubjectTouches, *, contacts_read: bool) -> None:
     """Keep the level's sorted touches for other processes reading the same store; older sets of the level go.
     Written by a thread of its own while the query goes on (a large set is ~200 MB: 0.2-0.6 s); the process waits
@@ -211,11 +200,7 @@ def touches_keep(engine: Any, level: str, touches: SubjectTouches, *, contacts_r
     if source is None:
         return
     source["contacts_read"] = contacts_read
-    thread = threading.Thread(target=_write, args=(_folder(), level, source, touches), name=f"keep-touches-{level}")
-    with _writing_lock:
-        _writing[:] = [t for t in _writing if t.is_alive()]
-        _writing.append(thread)
-    thread.start()
+    in_background(_write, _folder(), level, source, touches, name=f"keep-touches-{level}")
 
 
 def _write(folder: Path, level: str, source: dict[str, Any], touches: SubjectTouches) -> None:

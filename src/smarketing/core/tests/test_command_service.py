@@ -115,6 +115,19 @@ def test_help_and_commands_in_parallel(service):
     assert outputs[2][0].lstrip().startswith("{")
 
 
+def test_the_caller_has_its_answer_before_the_child_finishes_what_it_keeps(service):
+    data_dir, env, log, _ = service
+    # when an analytics command runs in the service (it keeps the sorted touches for the next command, written in
+    # the background)
+    served = _smarketing("attribution", "--model", "linear", "--json", env=env)
+    # then the caller has its answer, and the child finishes the writing and exits (it waits for nothing else: not
+    # for the kernels' idle threads)
+    assert served.returncode == 0, served.stderr
+    wait_for_text(log, "ran `attribution --model linear --json`", 60, what="the service's child")
+    assert "finishing)" in _log_lines(log, "ran `attribution --model linear --json`")[-1]
+    assert [p.name.split("-")[0] for p in (data_dir / "cache" / "touches").iterdir()] == ["contact"]
+
+
 def test_ctrl_c_reaches_the_command_in_the_service(service):
     _, env, log, _ = service
     # given a long command running in the service (seeding the medium company takes tens of seconds)
