@@ -246,8 +246,7 @@ def _chain(j: Journeys, order: int) -> Chain:
     when the space is huge) and transitions are counted per (state, next channel)."""
     c = j.n_codes
     base = c + 1
-    space = base**order
-    start_key = space - 1  # every digit is C, "before the start"
+    space = base**order  # a key's digits are codes, or C for "before the start"
     offsets, codes = j.offsets, j.codes
     empty = np.zeros(0, dtype=np.int64)
     touch_state, remap = empty, empty
@@ -276,6 +275,18 @@ def _chain(j: Journeys, order: int) -> Chain:
         pair, inv = unique_inverse(prev_out * c + codes)
         weights = np.bincount(inv, weights=np.repeat(mult, j.lengths), minlength=pair.shape[0])
         src, ch = pair // c, pair % c
+    return fitted_chain(src, ch, weights, exits, totals, keys, remap, order, c)
+
+
+def fitted_chain(src: np.ndarray, ch: np.ndarray, weights: np.ndarray, exits: np.ndarray, totals: np.ndarray,
+                 keys: np.ndarray, remap: np.ndarray, order: int, c: int) -> Chain:
+    """The chain of counted journeys: `weights[i]` journeys moved from state `src[i]` (0 = start) by code `ch[i]`
+    (pairs in (state, code) order); `exits[s]` = (conversions, nulls, value) ending in s; `totals` (conversions,
+    journeys, value); `keys` the states' keys (sorted), `remap` key -> state when a presence table numbered them."""
+    base = c + 1
+    start_key = base**order - 1  # every digit is C, "before the start"
+    m = int(keys.shape[0])
+    size = m + 1
     state_key = np.concatenate([[start_key], keys])
     dst_key = ch * base ** (order - 1) + state_key[src] // base
     if order == 1:
@@ -301,8 +312,12 @@ def markov_credit(j: Journeys, *, order: int = 1) -> Credit:
     """Conversions and value per channel from exact removal effects of an order-k absorbing Markov chain."""
     if order not in range(1, MAX_ORDER + 1):
         raise AttributionWeightsInvalid(f"Markov order must be 1, 2 or 3, got {order}", field="order")
-    c = j.n_codes
-    chain = _chain(j, order)
+    return chain_credit(_chain(j, order), j.names, order)
+
+
+def chain_credit(chain: Chain, names: tuple[str, ...], order: int) -> Credit:
+    """Conversions and value per code (`names`) from the exact removal effects of a fitted order-k chain."""
+    c = len(names)
     # Journeys without touches never enter the chain, so no channel can be credited with them.
     total_conv, total_val, total_j = chain.total_conversions, chain.total_value, chain.total_journeys
     q, r_conv, r_val, digits, m = chain.q, chain.r_conv, chain.r_val, chain.digits, chain.m
@@ -335,12 +350,12 @@ def markov_credit(j: Journeys, *, order: int = 1) -> Credit:
     share = np.divide(removal, sums, out=np.zeros_like(removal), where=sums > 0)
     weights: dict[str, Any] = {
         "model": "markov", "order": order,
-        "removal_effects": {n: float(x) for n, x in zip(j.names, removal[:, 0], strict=True)},
-        "shares": {n: float(x) for n, x in zip(j.names, share[:, 0], strict=True)},
+        "removal_effects": {n: float(x) for n, x in zip(names, removal[:, 0], strict=True)},
+        "shares": {n: float(x) for n, x in zip(names, share[:, 0], strict=True)},
     }
     extra = {"conversion_probability": float(p[0]), "observed_conversion_rate": total_conv / total_j if total_j else 0.0,
              "expected_value": float(p[1]), "states": m, "removal_effects_value": removal[:, 1]}
-    return Credit(names=j.names, conversions=share[:, 0] * total_conv, value=share[:, 1] * total_val,
+    return Credit(names=names, conversions=share[:, 0] * total_conv, value=share[:, 1] * total_val,
                   weights=weights, extra=extra)
 
 

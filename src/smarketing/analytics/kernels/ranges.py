@@ -106,12 +106,15 @@ def _converting_in_chunks(loop: Any, lo: np.ndarray, hi: np.ndarray, conversions
     """`loop` over the converting journeys among `[lo, hi)`, chunked by their touches as the gathered path chunks
     `Journeys.converting()`, and its per-code sums added up in the same order."""
     picked = np.flatnonzero(conversions > 0)
-    lo_c, hi_c = np.ascontiguousarray(lo[picked]), np.ascontiguousarray(hi[picked])
-    offsets = np.zeros(picked.shape[0] + 1, dtype=np.int64)
-    np.cumsum(hi_c - lo_c, out=offsets[1:])
-    parts = loops.in_chunks(loop, offsets, lo_c, hi_c, np.ascontiguousarray(conversions[picked]),
-                            np.ascontiguousarray(value[picked]), *args)
-    return loops.add_up(parts)
+    return in_journey_chunks(loop, *(np.ascontiguousarray(a[picked]) for a in (lo, hi, conversions, value)), *args)
+
+
+def in_journey_chunks(loop: Any, lo: np.ndarray, hi: np.ndarray, *args: Any) -> tuple[np.ndarray, ...]:
+    """`loop(lo, hi, *args, j0, j1)` over the journeys `[lo, hi)`, chunked by their touches as `loops.in_chunks`
+    chunks the same journeys gathered, and its partial results added up in the same order."""
+    offsets = np.zeros(lo.shape[0] + 1, dtype=np.int64)
+    np.cumsum(hi - lo, out=offsets[1:])
+    return loops.add_up(loops.in_chunks(loop, offsets, lo, hi, *args))
 
 
 def time_decay_credit(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,

@@ -68,6 +68,14 @@ _FIRST, _LAST, _LINEAR, _DECAY, _U, _W, _FULL, _CUSTOM = range(8)
 _CODES = {AttributionModel.FIRST_TOUCH: _FIRST, AttributionModel.LAST_TOUCH: _LAST, AttributionModel.LINEAR: _LINEAR,
           AttributionModel.TIME_DECAY: _DECAY, AttributionModel.U_SHAPED: _U, AttributionModel.W_SHAPED: _W,
           AttributionModel.FULL_PATH: _FULL, AttributionModel.CUSTOM: _CUSTOM}
+# The models whose shares need the positions of the lead- and opportunity-creation touches, or the custom weights.
+POSITION_MODELS = (AttributionModel.U_SHAPED, AttributionModel.W_SHAPED, AttributionModel.FULL_PATH,
+                   AttributionModel.CUSTOM)
+
+
+def model_number(model: AttributionModel) -> int:
+    """The number the compiled loops know `model` by."""
+    return _CODES[model]
 
 
 @jit
@@ -140,6 +148,31 @@ def _bucket(i: int, n: int, k: int, interior: int) -> int:
 
 
 @jit
+def position_shares(share: np.ndarray, a: int, n: int, model: int, known_lead: int, known_opp: int,
+                    custom: np.ndarray, pos: np.ndarray, weight: np.ndarray, per_bucket: np.ndarray) -> None:
+    """`share[a:a + n]` of one journey of n touches under a position model (U, W, full path or custom), given the
+    positions of its lead-creation and opportunity-creation touches (-1 unknown); `pos`, `weight` (4 each) and
+    `per_bucket` (len(custom) + 1) are scratch. One definition for the gathered journeys and the ranges."""
+    if model == _CUSTOM:
+        _custom(share, a, n, custom, per_bucket)
+        return
+    if model == _U:
+        # HubSpot's U-shape: the first touch and the lead-creation touch (the last one when unknown).
+        lead = known_lead if 0 <= known_lead < n else n - 1
+        pos[0], pos[1], weight[0], weight[1], k, middle = 0, lead, 0.4, 0.4, 2, 0.2
+    elif model == _W:
+        opp = known_opp if 0 <= known_opp < n else n - 1
+        pos[0], pos[1], pos[2] = 0, _middle_pos(n, known_lead, 0.5), opp
+        weight[0], weight[1], weight[2], k, middle = 0.3, 0.3, 0.3, 3, 0.1
+    else:
+        pos[0], pos[1], pos[2], pos[3] = (0, _middle_pos(n, known_lead, 1 / 3),
+                                          _middle_pos(n, known_opp, 2 / 3), n - 1)
+        weight[:] = 0.225
+        k, middle = 4, 0.1
+    _slots(share, a, n, pos, weight, k, middle)
+
+
+@jit
 def _rule_loop(offsets: np.ndarray, codes: np.ndarray, conversions: np.ndarray, value: np.ndarray,
                times: np.ndarray, lead_pos: np.ndarray, opp_pos: np.ndarray, model: int, half_life: float,
                custom: np.ndarray, n_codes: int, share: np.ndarray, j0: int, j1: int
@@ -174,25 +207,9 @@ def _rule_loop(offsets: np.ndarray, codes: np.ndarray, conversions: np.ndarray, 
                 total += share[a + i]
             for i in range(n):
                 share[a + i] /= total
-        elif model == _CUSTOM:
-            _custom(share, a, n, custom, per_bucket)
         else:
-            known_lead = lead_pos[j] if lead_pos.shape[0] else -1
-            known_opp = opp_pos[j] if opp_pos.shape[0] else -1
-            if model == _U:
-                # HubSpot's U-shape: the first touch and the lead-creation touch (the last one when unknown).
-                lead = known_lead if 0 <= known_lead < n else n - 1
-                pos[0], pos[1], weight[0], weight[1], k, middle = 0, lead, 0.4, 0.4, 2, 0.2
-            elif model == _W:
-                opp = known_opp if 0 <= known_opp < n else n - 1
-                pos[0], pos[1], pos[2] = 0, _middle_pos(n, known_lead, 0.5), opp
-                weight[0], weight[1], weight[2], k, middle = 0.3, 0.3, 0.3, 3, 0.1
-            else:
-                pos[0], pos[1], pos[2], pos[3] = (0, _middle_pos(n, known_lead, 1 / 3),
-                                                  _middle_pos(n, known_opp, 2 / 3), n - 1)
-                weight[:] = 0.225
-                k, middle = 4, 0.1
-            _slots(share, a, n, pos, weight, k, middle)
+            position_shares(share, a, n, model, lead_pos[j] if lead_pos.shape[0] else -1,
+                            opp_pos[j] if opp_pos.shape[0] else -1, custom, pos, weight, per_bucket)
         for i in range(n):
             conv[codes[a + i]] += share[a + i] * conversions[j]
             val[codes[a + i]] += share[a + i] * value[j]
@@ -217,6 +234,16 @@ def _run(j: Journeys, model: AttributionModel, half_life_days: float, custom: tu
 def _checked(j: Journeys, model: AttributionModel | str, half_life_days: float, custom: Sequence[float] | None
              ) -> tuple[AttributionModel, tuple[float, ...], dict[str, Any]]:
     """The model, its custom weights and the weights to show next to the figures; bad settings raise."""
+    checked = rule_settings(model, half_life_days, custom)
+    if checked[0] is AttributionModel.TIME_DECAY and j.times is None:
+        raise AttributionWeightsInvalid("time decay needs touch times", field="model")
+    return checked
+
+
+def rule_settings(model: AttributionModel | str, half_life_days: float, custom: Sequence[float] | None
+                  ) -> tuple[AttributionModel, tuple[float, ...], dict[str, Any]]:
+    """A rule model, its custom weights and the weights to show next to the figures, whatever holds the journeys;
+    bad settings raise."""
     model = AttributionModel(model)
     shown: dict[str, Any]
     w: tuple[float, ...] = ()
@@ -230,8 +257,6 @@ def _checked(j: Journeys, model: AttributionModel | str, half_life_days: float, 
         if not half_life_days > 0:
             raise AttributionWeightsInvalid(f"half-life must be a positive number of days, got {half_life_days}",
                                             field="half_life_days")
-        if j.times is None:
-            raise AttributionWeightsInvalid("time decay needs touch times", field="model")
         shown = {"half_life_days": half_life_days, "weight": "2^(-age_days/half_life)"}
     elif model is AttributionModel.U_SHAPED:
         shown = dict(U_SHAPE)

@@ -273,7 +273,7 @@ def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
     cp_codes, cp_names = _campaign_codes(st, take)
 
     days = t_epoch.astype(np.float64) / 86400.0
-    lead_pos = _last_position_at_or_before(st, lo, hi, band, _lookup(_lead_epochs(engine, spec.level), r.subjects))
+    lead_pos = _last_position_at_or_before(st, lo, hi, band, lead_epochs_of(engine, spec.level, r.subjects))
     opp_pos = np.where(r.opened >= 0, _last_position_at_or_before(st, lo, hi, band, r.opened), -1)
     by_channel = Journeys(offsets=offsets, codes=ch_codes, names=ch_names, conversions=r.conversions, value=r.value,
                           nulls=1.0 - r.conversions, times=days, end_times=r.end / 86400.0, lead_pos=lead_pos,
@@ -281,6 +281,11 @@ def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
     by_campaign = dataclasses.replace(by_channel, codes=cp_codes, names=cp_names)
     return JourneyData(by_channel=by_channel, by_campaign=by_campaign, touch_ids=touch_id, unit_keys=r.keys,
                        opportunity_ids=r.opportunity_ids, subject_ids=r.subjects, campaign_keys=cp_names)
+
+
+def lead_epochs_of(engine: Any, level: Level, subjects: np.ndarray) -> np.ndarray:
+    """Per unit of `subjects`, its subject's first MQL epoch (-1 when it never became one)."""
+    return _lookup(_lead_epochs(engine, level), subjects)
 
 
 def _lookup(lead: tuple[np.ndarray, np.ndarray], subjects: np.ndarray) -> np.ndarray:

@@ -16,19 +16,14 @@ from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import Field, model_validator
 
 from smarketing.analytics.enums import AttributionModel
-from smarketing.analytics.queries.attribution import AttributionQuery, describe, method_of, run_model
-from smarketing.analytics.queries.attribution_journeys import (
-    JourneyData,
-    JourneyRanges,
-    build_journeys,
-    journey_ranges,
-)
-from smarketing.analytics.queries.attribution_linear import influenced_by_campaign, linear_credit, seen_only
-from smarketing.analytics.queries.touches import NO_CAMPAIGN, Level, first_seen
+from smarketing.analytics.queries.attribution import AttributionQuery, describe, method_of
+from smarketing.analytics.queries.attribution_journeys import journey_ranges
+from smarketing.analytics.queries.attribution_linear import influenced_by_campaign
+from smarketing.analytics.queries.attribution_ranges import ranges_credit
+from smarketing.analytics.queries.touches import NO_CAMPAIGN, Level
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
 
@@ -118,54 +113,17 @@ class _Earned:
 
 
 def _earned(engine: Any, aq: AttributionQuery) -> _Earned:
-    if aq.model in _READ_OFF_RANGES:
-        # These need no gathered journey: they are read off the sorted touches (the same figures).
-        r = journey_ranges(engine, aq)
-        credit = (linear_credit(r, "campaign").credit if aq.model is AttributionModel.LINEAR
-                  else _ranges_credit(r, aq))
-        return _Earned(credit=credit, influenced=influenced_by_campaign(r), influenced_total=_influenced_total(r))
-    data = build_journeys(engine, aq)
-    return _Earned(credit=run_model(data, aq, by="campaign"), influenced=_influenced(data),
-                   influenced_total=_influenced_total(data.by_campaign))
-
-
-# The models whose credit needs only which touches each journey holds, in order (and their times): no position of
-# a lead or an opportunity, no non-converting journey.
-_READ_OFF_RANGES = (AttributionModel.LINEAR, AttributionModel.TIME_DECAY, AttributionModel.FIRST_TOUCH,
-                    AttributionModel.LAST_TOUCH)
-
-
-def _ranges_credit(r: JourneyRanges, aq: AttributionQuery) -> Credit:
-    """Time-decay, first-touch or last-touch credit per campaign of the journeys `r` holds, for the campaigns some
-    journey touched (those the gathered path names)."""
-    from smarketing.analytics.kernels.ranges import end_touch_credit, time_decay_credit, touches_and_reach
-
-    st = r.touches
-    seen = touches_and_reach(r.lo, r.hi, st.campaign, r.conversions > 0, len(st.campaign_names))[2]
-    if aq.model is AttributionModel.TIME_DECAY:
-        full = time_decay_credit(r.lo, r.hi, r.conversions, r.value, st.campaign, st.t_epoch, st.campaign_names,
-                                 aq.half_life_days)
-    else:
-        full = end_touch_credit(r.lo, r.hi, r.conversions, r.value, st.campaign, st.campaign_names,
-                                last=aq.model is AttributionModel.LAST_TOUCH)
-    return seen_only(full, seen)
+    # No model needs a gathered journey: each is read off the journeys' runs of the sorted touches (the same figures
+    # as `run_model` of the gathered journeys, see `attribution_ranges`).
+    r = journey_ranges(engine, aq)
+    return _Earned(credit=ranges_credit(engine, r, aq, "campaign"), influenced=influenced_by_campaign(r),
+                   influenced_total=_influenced_total(r))
 
 
 def _influenced_total(journeys: Any) -> float:
     """The full value of every converting journey with a campaign touch, each once: influence is not additive across
     campaigns (a deal touches several). `journeys`: gathered journeys or journey ranges (value, lengths, conversions)."""
     return float(journeys.value[(journeys.lengths > 0) & (journeys.conversions > 0)].sum())
-
-
-def _influenced(data: JourneyData) -> dict[str, float]:
-    """Full value of every converting journey, counted once for each campaign it touched."""
-    j = data.by_campaign
-    jt = j.journey_of_touch()
-    conv = j.conversions[jt] > 0
-    pairs = first_seen(jt[conv] * max(j.n_codes, 1) + j.codes[conv].astype(np.int64))  # distinct; order irrelevant
-    journeys, codes = pairs // max(j.n_codes, 1), pairs % max(j.n_codes, 1)
-    amounts = np.bincount(codes, weights=j.value[journeys], minlength=j.n_codes)
-    return {k: float(a) for k, a in zip(j.names, amounts, strict=True)}
 
 
 def _ratio(num: float, den: float) -> float | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from smarketing.analytics.engine import open_engine
@@ -14,15 +15,29 @@ from smarketing.analytics.queries import roi
 from smarketing.analytics.queries.attribution import AttributionQuery, run_model
 from smarketing.analytics.queries.attribution_journeys import build_journeys, journey_ranges
 from smarketing.analytics.queries.roi import RoiQuery
+from smarketing.analytics.queries.touches import first_seen
 from smarketing.analytics.registry import run_query
 from smarketing.analytics.tests.test_attribution_linear import committees  # noqa: F401 - the shared fixture
 from smarketing.core.errors import ValidationFailed
 
 
-def _gathered_earned(engine: Any, aq: AttributionQuery) -> Any:
-    """What the roi earned per conversion through gathered journeys, whatever the model (its path for the others)."""
+def gathered_influenced(data: Any) -> dict[str, float]:
+    """Full value of every converting gathered journey, counted once for each campaign it touched (the roi's
+    influence before it was read off the sorted touches)."""
+    j = data.by_campaign
+    jt = j.journey_of_touch()
+    conv = j.conversions[jt] > 0
+    pairs = first_seen(jt[conv] * max(j.n_codes, 1) + j.codes[conv].astype(np.int64))
+    journeys, codes = pairs // max(j.n_codes, 1), pairs % max(j.n_codes, 1)
+    amounts = np.bincount(codes, weights=j.value[journeys], minlength=j.n_codes)
+    return {k: float(a) for k, a in zip(j.names, amounts, strict=True)}
+
+
+def gathered_earned(engine: Any, aq: AttributionQuery) -> Any:
+    """What the roi earned per conversion through gathered journeys (`build_journeys` → `run_model`), whatever the
+    model: the reference the figures read off the sorted touches must equal."""
     data = build_journeys(engine, aq)
-    return roi._Earned(credit=run_model(data, aq, by="campaign"), influenced=roi._influenced(data),
+    return roi._Earned(credit=run_model(data, aq, by="campaign"), influenced=gathered_influenced(data),
                        influenced_total=roi._influenced_total(data.by_campaign))
 
 
@@ -41,7 +56,7 @@ def test_the_roi_off_the_sorted_touches_is_the_roi_of_the_gathered_journeys(comm
                                     "half_life_days": 0.75})
     # When it is computed off the sorted touches, and again through gathered journeys
     ranges = run_query(spec).model_dump(mode="json", exclude={"data_as_of"})
-    monkeypatch.setattr(roi, "_earned", _gathered_earned)
+    monkeypatch.setattr(roi, "_earned", gathered_earned)
     gathered = run_query(spec).model_dump(mode="json", exclude={"data_as_of"})
     # Then every figure, the weights shown and the rows (the no-campaign one too) are the same
     assert ranges == gathered
@@ -76,8 +91,6 @@ def test_each_channel_is_credited_the_floats_of_the_gathered_journeys(committees
 
 
 def test_time_decay_refuses_a_half_life_that_is_not_positive():
-    import numpy as np
-
     none = np.zeros(0, dtype=np.int64)
     with pytest.raises(ValidationFailed, match="half-life"):
         time_decay_credit(none, none, np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int32), none, (), 0.0)

@@ -1,0 +1,54 @@
+"""Any attribution model's credit read straight off the level's sorted touches, without gathering journeys.
+
+Every journey is a run of its subject's sorted touches (`JourneyRanges`). The compiled loops in `kernels.ranges*`
+visit the runs in the order the gathered `Journeys` would hold them, number codes in the same order of first
+appearance, and do the same arithmetic in the same chunks as the gathered path (`build_journeys` → `run_model`):
+the figures are the same floats, for the codes the gathered path names (those some journey touched).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from smarketing.analytics.enums import AttributionModel
+from smarketing.analytics.queries.attribution_journeys import JourneyRanges, lead_epochs_of
+from smarketing.analytics.queries.attribution_linear import seen_only
+
+if TYPE_CHECKING:
+    from smarketing.analytics.kernels import Credit
+    from smarketing.analytics.queries.attribution import AttributionQuery
+
+
+def ranges_credit(engine: Any, r: JourneyRanges, spec: AttributionQuery,
+                  by: Literal["channel", "campaign"]) -> Credit:
+    """Credit by channel or campaign of the journeys `r` holds under the spec's model: `run_model` of the same
+    journeys gathered, to the last bit."""
+    from smarketing.analytics.kernels.ranges import (  # compiled loops; load when a query runs
+        end_touch_credit,
+        linear_credit,
+        time_decay_credit,
+        touches_and_reach,
+    )
+    from smarketing.analytics.kernels.ranges_markov import markov_ranges_credit
+    from smarketing.analytics.kernels.ranges_rules import position_credit
+    from smarketing.analytics.kernels.ranges_shapley import shapley_ranges_credit
+
+    st = r.touches
+    codes, names = (st.channel, st.channel_names) if by == "channel" else (st.campaign, st.campaign_names)
+    seen = touches_and_reach(r.lo, r.hi, codes, r.conversions > 0, len(names))[2]
+    m = spec.model
+    if m is AttributionModel.MARKOV:
+        return markov_ranges_credit(r.lo, r.hi, r.conversions, r.value, codes, names, seen, order=spec.order)
+    if m is AttributionModel.SHAPLEY:
+        return shapley_ranges_credit(r.lo, r.hi, r.conversions, r.value, codes, names, seen)
+    if m is AttributionModel.LINEAR:
+        full = linear_credit(r.lo, r.hi, r.conversions, r.value, codes, names)
+    elif m is AttributionModel.TIME_DECAY:
+        full = time_decay_credit(r.lo, r.hi, r.conversions, r.value, codes, st.t_epoch, names, spec.half_life_days)
+    elif m in (AttributionModel.FIRST_TOUCH, AttributionModel.LAST_TOUCH):
+        full = end_touch_credit(r.lo, r.hi, r.conversions, r.value, codes, names,
+                                last=m is AttributionModel.LAST_TOUCH)
+    else:
+        full = position_credit(r.lo, r.hi, r.conversions, r.value, lead_epochs_of(engine, spec.level, r.subjects),
+                               r.opened, codes, st.t_epoch, names, m, spec.weights)
+    return seen_only(full, seen)

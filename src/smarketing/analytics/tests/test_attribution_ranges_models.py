@@ -1,0 +1,121 @@
+"""The position-based models (U-shaped, W-shaped, full path, custom), Markov and Shapley read straight off the sorted
+touches (`queries.attribution_ranges`, which the roi uses) give the very figures of the gathered journeys
+(`build_journeys` → `run_model`): the same floats, the same names in the same order, the same weights — at both
+levels, with and without a window, for a period, for every conversion, and with the journeys cut into chunks as on a
+large CRM."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from smarketing.analytics.engine import open_engine
+from smarketing.analytics.kernels import loops
+from smarketing.analytics.kernels.ranges_rules import position_credit
+from smarketing.analytics.queries import roi
+from smarketing.analytics.queries.attribution import AttributionQuery, run_model
+from smarketing.analytics.queries.attribution_journeys import build_journeys, journey_ranges
+from smarketing.analytics.queries.attribution_ranges import ranges_credit
+from smarketing.analytics.queries.roi import RoiQuery
+from smarketing.analytics.registry import run_query
+from smarketing.analytics.tests.test_attribution_linear import committees  # noqa: F401 - the shared fixture
+from smarketing.analytics.tests.test_attribution_ranges import gathered_earned
+from smarketing.core.errors import ValidationFailed
+
+MODELS = [{"model": "u_shaped"}, {"model": "w_shaped"}, {"model": "full_path"},
+          {"model": "custom", "weights": (0.4, 0.2, 0.4)}, {"model": "custom", "weights": (0.3, 0.1, 0.2, 0.4)},
+          {"model": "custom", "weights": (0.5, 0.5)}, {"model": "markov"}, {"model": "markov", "order": 2},
+          {"model": "markov", "order": 3}, {"model": "shapley"}]
+PERIODS = [{}, {"window_days": 6.5}, {"start": date(2026, 1, 9), "end": date(2026, 1, 20)}]
+
+
+def _chunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Journeys cut into chunks by their touches, three threads' worth, as a large CRM's are (whatever the cores)."""
+    monkeypatch.setattr(loops, "PARALLEL_MIN_TOUCHES", 1)
+    monkeypatch.setattr(loops, "workers", lambda: 3)
+
+
+@pytest.fixture(params=["whole", "chunked"])
+def chunking(request, monkeypatch):
+    """Journeys credited in one piece, or in chunks."""
+    if request.param == "chunked":
+        _chunked(monkeypatch)
+    return request.param
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level", ["contact", "account"])
+@pytest.mark.parametrize("period", PERIODS, ids=["all", "window", "start-end"])
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: "-".join(str(v) for v in m.values()))
+def test_the_roi_off_the_sorted_touches_is_the_roi_of_the_gathered_journeys(committees, level, period,  # noqa: F811
+                                                                            model, chunking, monkeypatch):
+    # Given an ROI spec under a model that looks at positions, at the chain or at each journey's distinct campaigns
+    spec = RoiQuery.model_validate({**model, **period, "level": level})
+    # When it is computed off the sorted touches, and again through gathered journeys
+    ranges = run_query(spec).model_dump(mode="json", exclude={"data_as_of"})
+    monkeypatch.setattr(roi, "_earned", gathered_earned)
+    gathered = run_query(spec).model_dump(mode="json", exclude={"data_as_of"})
+    # Then every figure, the weights and method shown and the rows (the no-campaign one too) are the same
+    assert ranges == gathered
+    assert ranges["total"]["mqls"] > 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level", ["contact", "account"])
+@pytest.mark.parametrize("window_days", [None, 6.5])
+@pytest.mark.parametrize(("conversion", "credit"), [("mql", "conversions"), ("sql", "pipeline"),
+                                                    ("opportunity_created", "pipeline"),
+                                                    ("opportunity_won", "revenue")])
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: "-".join(str(v) for v in m.values()))
+def test_each_channel_and_campaign_is_credited_the_floats_of_the_gathered_journeys(
+        committees, level, window_days, conversion, credit, model, monkeypatch):  # noqa: F811
+    _chunked(monkeypatch)  # in one piece, the roi test above covers it
+    aq = AttributionQuery.model_validate({**model, "level": level, "conversion": conversion, "credit": credit,
+                                          "window_days": window_days})
+    with open_engine() as engine:
+        # When channels and campaigns are credited off the journeys' runs, and through the gathered journeys
+        r = journey_ranges(engine, aq)
+        data = build_journeys(engine, aq)
+        for by in ("channel", "campaign"):
+            off, gathered = ranges_credit(engine, r, aq, by), run_model(data, aq, by=by)
+            # Then the names are the gathered ones in their order, and every figure is the same float
+            assert off.names == gathered.names and off.names
+            assert off.conversions.tolist() == gathered.conversions.tolist()
+            assert off.value.tolist() == gathered.value.tolist()
+            assert off.weights == gathered.weights
+            _same_extra(off.extra, gathered.extra)
+    assert sum(gathered.conversions) > 0
+
+
+def _same_extra(mine: dict, theirs: dict) -> None:
+    assert mine.keys() == theirs.keys()
+    for k, v in mine.items():
+        assert (v.tolist() == theirs[k].tolist()) if isinstance(v, np.ndarray) else v == theirs[k], k
+
+
+def test_the_lead_and_opportunity_touches_are_found_inside_each_run():
+    # Given two journeys over one sorted touch array: [0, 4) at epochs 10, 20, 20, 30 and [4, 7) at 5, 6, 7
+    t_epoch = np.array([10, 20, 20, 30, 5, 6, 7], dtype=np.int64)
+    codes = np.array([0, 1, 2, 3, 0, 1, 2], dtype=np.int32)
+    lo, hi = np.array([0, 4]), np.array([4, 7])
+    one = np.ones(2)
+    # When W-shaped credit is given with, in the first, the lead at epoch 20 and the opportunity opened at 25 (each
+    # the last touch at or before it: position 2); nothing known in the second
+    credit = position_credit(lo, hi, one, one, np.array([20, -1]), np.array([25, -1]), codes, t_epoch,
+                             ("a", "b", "c", "d"), "w_shaped")
+    # Then the first gives 0.3 to its first touch, 0.3 + 0.3 to position 2 (both key roles) and the 0.1 middle to
+    # the two other touches; the second (3 touches) 0.3 to its first, halfway and last touch, scaled up to 1/3 each
+    first = {"a": 0.3, "b": 0.05, "c": 0.6, "d": 0.05}
+    second = {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3, "d": 0.0}
+    expected = [first[k] + second[k] for k in "abcd"]
+    assert np.allclose(credit.conversions, expected)
+    assert credit.weights["model"] == "w_shaped"
+
+
+def test_only_a_position_based_model_is_credited_by_positions():
+    none = np.zeros(0, dtype=np.int64)
+    with pytest.raises(ValidationFailed, match="not a position-based model"):
+        position_credit(none, none, np.zeros(0), np.zeros(0), none, none, np.zeros(0, dtype=np.int32), none, (),
+                        "linear")
