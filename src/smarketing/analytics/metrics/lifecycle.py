@@ -17,6 +17,8 @@ from smarketing.analytics.metrics.rows import (
     by_contact,
     count_in_period,
     empty_frame,
+    kept,
+    period_slice,
     shape,
     sorted_times,
 )
@@ -25,6 +27,7 @@ from smarketing.lifecycle.enums import Decision
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import numpy as np
     import pandas as pd
 
     from smarketing.lifecycle.models import StageChange
@@ -47,17 +50,26 @@ COHORT_STEPS: dict[str, int] = {
 }
 
 
+def _contact_entries(ctx: Context, stage: str) -> ir.Table:
+    """Stage changes of contacts into `stage` over the whole history, as measure rows (filters not applied)."""
+    sc = ctx.engine.table("stage_changes")
+    sc = sc.filter(sc.contact_id.notnull(), sc.to_stage == stage)
+    return shape(sc, row_id=sc.id, id=sc.contact_id, contact_id=sc.contact_id, occurred_at=sc.occurred_at)
+
+
 def stage_entries(ctx: Context, stage: str) -> Rows:
     """Stage changes of contacts into `stage` in the period; each entry is a row (re-entries count again)."""
-    sc = ctx.engine.table("stage_changes")
-    contacts = sc.filter(sc.contact_id.notnull())
-    sc = contacts.filter(sc.to_stage == stage, sc.occurred_at >= ctx.lo, sc.occurred_at < ctx.hi)
-    rows = shape(sc, row_id=sc.id, id=sc.contact_id, contact_id=sc.contact_id, occurred_at=sc.occurred_at)
+    def build() -> ir.Table:
+        rows = _contact_entries(ctx, stage)
+        return by_contact(ctx, rows.filter(rows.occurred_at >= ctx.lo, rows.occurred_at < ctx.hi))
+
     counted = None
     if not ctx.filters:
-        times = sorted_times(ctx, "contact_stage_entries", contacts, "to_stage", "occurred_at")
+        sc = ctx.engine.table("stage_changes")
+        times = sorted_times(ctx, "contact_stage_entries", sc.filter(sc.contact_id.notnull()), "to_stage",
+                             "occurred_at")
         counted = count_in_period(ctx, times.get(stage)) if times is not None else None
-    return Rows("contact", expr=by_contact(ctx, rows), counted=counted)
+    return Rows("contact", build=build, counted=counted)
 
 
 class _MqlEntry(NamedTuple):
@@ -77,27 +89,60 @@ def _utc_datetimes(times: pd.Series) -> list[datetime]:
     return list(stamps.to_pydatetime())
 
 
+def _decided(entries: pd.DataFrame) -> pd.DataFrame:
+    """MQL entries (measure rows) with `decision`: how sales answered each one so far ("" when undecided), as
+    `lifecycle.selectors_report.mql_outcomes` judges it."""
+    from smarketing.lifecycle.selectors_report import mql_outcomes
+
+    # Stand-ins carry what mql_outcomes reads (id, contact, time) without a second query: plain tuples, as building
+    # thousands of unsaved StageChange instances took longer than the query (a quarter's MQLs on a large CRM: 0.2 s
+    # of model initialisation).
+    changes = [_MqlEntry(int(pk), int(contact), when) for pk, contact, when in
+               zip(entries["row_id"], entries["contact_id"], _utc_datetimes(entries["occurred_at"]), strict=True)]
+    outcomes: dict[int, Any] = {}
+    for at in range(0, len(changes), _OUTCOMES_CHUNK):
+        outcomes.update(mql_outcomes(cast("list[StageChange]", changes[at:at + _OUTCOMES_CHUNK])))
+    return entries.assign(decision=[outcomes[c.pk].decision if c.pk in outcomes else "" for c in changes])
+
+
+# MQL entries judged per call of `mql_outcomes` (its queries name each entry's id and contact: under SQLite's limit
+# of bound parameters however long the history).
+_OUTCOMES_CHUNK = 10_000
+
+
+def _decided_history(ctx: Context) -> tuple[np.ndarray, pd.DataFrame] | None:
+    """Every MQL entry of the history with its decision, in order of time (then id), and their epoch microseconds:
+    an entry's decision does not depend on the period asked for, so a period's are a slice of these. Kept (`kept`)
+    where the engine's memo is carried to later computations and no filter applies; None otherwise."""
+    if ctx.filters:
+        return None
+
+    def read() -> tuple[np.ndarray, pd.DataFrame]:
+        import numpy as np  # NumPy and pandas load when a measure is computed, not at start-up
+        import pandas as pd
+
+        frame = ctx.engine.execute(_contact_entries(ctx, "mql"))
+        if frame.empty:
+            return np.zeros(0, dtype=np.int64), _decided(empty_frame())
+        frame = frame.sort_values(["occurred_at", "row_id"], kind="stable").reset_index(drop=True)
+        return pd.DatetimeIndex(frame["occurred_at"]).as_unit("us").asi8, _decided(frame)
+
+    return kept(ctx, "mql_decisions", read, carried_only=True)
+
+
 def _mql_decisions(ctx: Context) -> pd.DataFrame:
     """The period's MQL entries with `decision`: how sales answered each one so far ("" when undecided)."""
-
     if "mql_decisions" not in ctx.cache:
-        from smarketing.lifecycle.selectors_report import mql_outcomes
-
-        entries = stage_entries(ctx, "mql")
-        assert entries.expr is not None
-        frame = ctx.engine.execute(entries.expr)
-        if frame.empty:
-            frame = empty_frame()
-        # Stand-ins carry what mql_outcomes reads (id, contact, time) without a second query: plain tuples, as
-        # building thousands of unsaved StageChange instances took longer than the query (a quarter's MQLs on a
-        # large CRM: 0.2 s of model initialisation).
-        changes = [_MqlEntry(int(pk), int(contact), when) for pk, contact, when in
-                   zip(frame["row_id"], frame["contact_id"], _utc_datetimes(frame["occurred_at"]), strict=True)]
-        outcomes = mql_outcomes(cast("list[StageChange]", changes))
-        frame = frame.assign(decision=[outcomes[c.pk].decision if c.pk in outcomes else "" for c in changes])
+        history = _decided_history(ctx)
+        if history is not None:
+            micros, decided = history
+            frame = decided.iloc[period_slice(ctx, micros)].reset_index(drop=True)
+        else:
+            frame = ctx.engine.execute(stage_entries(ctx, "mql").query())
+            frame = _decided(empty_frame() if frame.empty else frame)
         ctx.cache["mql_decisions"] = frame
-    decided: pd.DataFrame = ctx.cache["mql_decisions"]
-    return decided
+    found: pd.DataFrame = ctx.cache["mql_decisions"]
+    return found
 
 
 def mql_decided(ctx: Context, decision: str) -> Rows:
@@ -144,25 +189,61 @@ def _step_at(per: ir.Table, step: int) -> ir.Column:
     return per.entered_at if step == 0 else per[f"reached_{step}"]
 
 
+def _cohort_steps(ctx: Context) -> tuple[np.ndarray, dict[int, np.ndarray]] | None:
+    """Unfiltered, on an embedded engine: the funnel timeline of every subject of the history (`_cohort_timeline`
+    before the period), as its entry instants sorted (epoch microseconds) and per later step the running count of
+    those subjects that reached it, so a period's cohort counts are two binary searches (`kept`). None otherwise."""
+    if ctx.filters:
+        return None
+
+    def read() -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        import numpy as np  # loads when a measure is computed, not at start-up
+
+        from smarketing.analytics.queries.common import epoch_micros
+
+        steps = [step for step in COHORT_STEPS.values() if step]
+        per = subject_timeline(ctx.engine, FunnelQuery(from_stage="lead", to_stage="customer"))
+        t = ctx.engine.to_arrow(per.select("entered_at", *(f"reached_{step}" for step in steps)))
+        entered = epoch_micros(t["entered_at"])
+        order = np.argsort(entered, kind="stable")
+        missing = np.iinfo(np.int64).max  # how epoch_micros reads a step not reached
+        reached = {step: np.concatenate(([0], np.cumsum(epoch_micros(t[f"reached_{step}"])[order] != missing)))
+                   for step in steps}
+        return entered[order], reached
+
+    return kept(ctx, "cohort_steps", read)
+
+
 def _cohort_counts(ctx: Context) -> dict[int, int]:
     """How many of the cohort reached each funnel step: one query for every step (a page shows them together, and
-    each step on its own would build the timeline of the whole history again)."""
+    each step on its own would build the timeline of the whole history again), or a slice of the kept steps."""
     if "cohort_counts" not in ctx.cache:
-        per = _cohort_timeline(ctx)
-        row = ctx.engine.execute(per.aggregate(**{f"s{step}": _step_at(per, step).count()
-                                                  for step in COHORT_STEPS.values()})).iloc[0]
-        ctx.cache["cohort_counts"] = {step: int(row[f"s{step}"]) for step in COHORT_STEPS.values()}
-    counts: dict[int, int] = ctx.cache["cohort_counts"]
-    return counts
+        kept_steps = _cohort_steps(ctx)
+        if kept_steps is not None:
+            entered, reached = kept_steps
+            span = period_slice(ctx, entered)
+            counts = {step: (span.stop - span.start if step == 0 else int(reached[step][span.stop] -
+                                                                            reached[step][span.start]))
+                      for step in COHORT_STEPS.values()}
+        else:
+            per = _cohort_timeline(ctx)
+            row = ctx.engine.execute(per.aggregate(**{f"s{step}": _step_at(per, step).count()
+                                                      for step in COHORT_STEPS.values()})).iloc[0]
+            counts = {step: int(row[f"s{step}"]) for step in COHORT_STEPS.values()}
+        ctx.cache["cohort_counts"] = counts
+    found: dict[int, int] = ctx.cache["cohort_counts"]
+    return found
 
 
 def funnel_cohort(ctx: Context, step: int) -> Rows:
     """Contacts whose first funnel stage falls in the period that reached funnel step `step` by now."""
-    per = _cohort_timeline(ctx)
-    at = _step_at(per, step)
-    per = per.filter(at.notnull())
-    return Rows("contact", expr=shape(per, row_id=per.subject, id=per.subject, contact_id=per.subject, occurred_at=at),
-                counted=_cohort_counts(ctx)[step])
+    def build() -> ir.Table:
+        per = _cohort_timeline(ctx)
+        at = _step_at(per, step)
+        per = per.filter(at.notnull())
+        return shape(per, row_id=per.subject, id=per.subject, contact_id=per.subject, occurred_at=at)
+
+    return Rows("contact", build=build, counted=_cohort_counts(ctx)[step])
 
 
 IMPLEMENTATIONS: dict[str, Callable[[Context], Rows]] = {

@@ -8,9 +8,10 @@ two row sets), so the records behind a figure always add up to it. Columns of ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from smarketing.analytics.metrics.periods import ReportingPeriod
 from smarketing.analytics.queries.common import ts_literal
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 COLUMNS = ("row_id", "id", "contact_id", "occurred_at", "amount")
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,29 +48,39 @@ class Context:
 
 @dataclass(frozen=True)
 class Rows:
-    """The rows a measure counts: `expr` (run on the engine) or `frame` (already in memory, e.g. from the ORM)."""
+    """The rows a measure counts: an engine expression (`expr`, or `build` to make it when the rows themselves are
+    needed) or `frame` (already in memory, e.g. from the ORM)."""
 
     kind: str  # contact | opportunity | touchpoint | feedback
     expr: ir.Table | None = None
     frame: pd.DataFrame | None = None
-    # How many rows `expr` holds, when counted already with its siblings in one query (the funnel cohort's steps).
+    # How many rows the expression holds, when counted already: with its siblings in one query (the funnel cohort's
+    # steps) or from what the engine keeps (`kept`).
     counted: int | None = None
+    # Builds the expression on first need: a count given in `counted` needs none, and building one costs
+    # milliseconds (a page's measures build dozens).
+    build: Callable[[], ir.Table] | None = None
+
+    def query(self) -> ir.Table:
+        """The engine expression of the rows."""
+        if self.expr is not None:
+            return self.expr
+        assert self.build is not None
+        return self.build()
 
     def total(self, engine: Any) -> int:
         if self.frame is not None:
             return len(self.frame)
         if self.counted is not None:
             return self.counted
-        assert self.expr is not None
-        return int(engine.execute(self.expr.count()).iloc[0, 0])
+        return int(engine.execute(self.query().count()).iloc[0, 0])
 
     def amount(self, engine: Any) -> float:
         import pandas as pd  # pandas loads when a measure is computed, not at start-up
 
         if self.frame is not None:
             return float(self.frame["amount"].fillna(0).sum())
-        assert self.expr is not None
-        value = engine.execute(self.expr.amount.sum()).iloc[0, 0]
+        value = engine.execute(self.query().amount.sum()).iloc[0, 0]
         return 0.0 if value is None or pd.isna(value) else float(value)
 
     def page(self, engine: Any, offset: int, limit: int) -> pd.DataFrame:
@@ -76,44 +88,67 @@ class Rows:
         if self.frame is not None:
             ordered = self.frame.sort_values(["occurred_at", "row_id"], kind="stable")
             return ordered.iloc[offset:offset + limit].reset_index(drop=True)
-        assert self.expr is not None
-        expr = self.expr.order_by([self.expr.occurred_at, self.expr.row_id]).limit(limit, offset=offset)
-        return engine.execute(expr)
+        expr = self.query()
+        return engine.execute(expr.order_by([expr.occurred_at, expr.row_id]).limit(limit, offset=offset))
+
+
+# The key an engine's memo holds (True) when a caller carries the memo on to later computations over the same store
+# (the web's figure tasks: `web.data.common._memo_carry`). Reads of the whole history that cost more than one
+# period's are kept (`kept(..., carried_only=True)`) only then: a one-off run (the CLI, the SLA report) reads its
+# period alone, as before.
+MEMO_CARRIED = "metrics:memo carried"
+
+
+def kept(ctx: Context, key: str, read: Callable[[], T], *, carried_only: bool = False) -> T | None:
+    """What `read()` returns (a read of the whole history, whatever the period), read once per embedded engine and
+    kept in its memo, so each period's figure is a slice of it; None on an engine that keeps no memo (a database's
+    own engine), and with `carried_only` on one whose memo is not carried to later computations (`MEMO_CARRIED`)."""
+    engine = ctx.engine
+    if not getattr(engine, "embedded", False) or (carried_only and not engine.memo.get(MEMO_CARRIED)):
+        return None
+    memo_key = ("metrics:kept", key)
+    if memo_key not in engine.memo:
+        engine.memo[memo_key] = read()
+    found: T = engine.memo[memo_key]
+    return found
 
 
 def sorted_times(ctx: Context, key: str, table: ir.Table, group: str, at: str) -> dict[Any, np.ndarray] | None:
     """Per value of `table`'s column `group`, the sorted epoch microseconds of its column `at`: read once per
-    embedded engine (kept in its memo, which the web carries between figure computations while the store is
-    unchanged), so a count of rows in a period is two binary searches instead of a query (the goals query counts
-    six measures for every month of its plan). None on an engine that keeps no memo (a database's own engine)."""
-    import numpy as np  # loads when a measure is computed, not at start-up
+    embedded engine (`kept`: the web carries it between figure computations while the store is unchanged), so a
+    count of rows in a period is two binary searches instead of a query (the goals query counts six measures for
+    every month of its plan). None on an engine that keeps no memo (a database's own engine)."""
 
-    from smarketing.analytics.queries.common import epoch_micros
+    def read() -> dict[Any, np.ndarray]:
+        import numpy as np  # loads when a measure is computed, not at start-up
 
-    engine = ctx.engine
-    if not getattr(engine, "embedded", False):
-        return None
-    memo_key = ("metrics:sorted_times", key)
-    if memo_key not in engine.memo:
-        t = engine.to_arrow(table.select(group, at))
+        from smarketing.analytics.queries.common import epoch_micros
+
+        t = ctx.engine.to_arrow(table.select(group, at))
         micros = epoch_micros(t[at])
         groups = t[group].to_numpy(zero_copy_only=False)
-        engine.memo[memo_key] = {g: np.sort(micros[groups == g]) for g in dict.fromkeys(groups.tolist())}
-    found: dict[Any, np.ndarray] = engine.memo[memo_key]
-    return found
+        return {g: np.sort(micros[groups == g]) for g in dict.fromkeys(groups.tolist())}
+
+    return kept(ctx, f"sorted_times:{key}", read)
 
 
-def count_in_period(ctx: Context, times: np.ndarray | None) -> int:
-    """How many of the sorted epoch microseconds `times` fall in [period start, period end), as the period's
-    timestamp literals bound them (microseconds, UTC)."""
+def period_slice(ctx: Context, times: np.ndarray) -> slice:
+    """The positions of the sorted epoch microseconds `times` that fall in [period start, period end), as the
+    period's timestamp literals bound them (microseconds, UTC)."""
     import numpy as np  # loads when a measure is computed, not at start-up
 
     from smarketing.analytics.queries.common import instant_micros
 
+    lo, hi = (instant_micros(t) for t in (ctx.period.start, ctx.period.end))
+    return slice(int(np.searchsorted(times, lo, side="left")), int(np.searchsorted(times, hi, side="left")))
+
+
+def count_in_period(ctx: Context, times: np.ndarray | None) -> int:
+    """How many of the sorted epoch microseconds `times` fall in the period (`period_slice`)."""
     if times is None:
         return 0
-    lo, hi = (instant_micros(t) for t in (ctx.period.start, ctx.period.end))
-    return int(np.searchsorted(times, hi, side="left") - np.searchsorted(times, lo, side="left"))
+    span = period_slice(ctx, times)
+    return span.stop - span.start
 
 
 def as_utc(value: Any) -> datetime | None:

@@ -9,26 +9,68 @@ as `lifecycle.sla.marketing_verdict` paces it — never the whole target before 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows
+from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows, kept, period_slice
 from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockKind, SlaEventKind
 from smarketing.playbook.schema import MarketingSLA
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
-def _period_events(ctx: Context) -> list[tuple[int, int, datetime, str, str]]:
+
+Event = tuple[int, int, datetime, str, str]  # id, contact, clock start, clock kind, event kind
+_EVENT_FIELDS = ("id", "contact_id", "clock__started_at", "clock_kind", "kind")
+_EVENT_COLUMNS = ["id", "contact_id", "started_at", "clock_kind", "kind"]
+# Bounds that hold every clock: the whole history through the same selector (`_history_events`).
+_EVER = (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC))
+
+
+def _events_frame(events: list[Event]) -> pd.DataFrame:
+    import pandas as pd  # pandas loads when a measure is computed, not at start-up
+
+    # The kinds as categories: each SLA figure picks its events by them, a comparison of codes, not of strings.
+    return pd.DataFrame(events, columns=_EVENT_COLUMNS).astype({"clock_kind": "category", "kind": "category"})
+
+
+def _history_events(ctx: Context) -> tuple[np.ndarray, pd.DataFrame] | None:
+    """The met and breached events of every sales clock (`sales_sla_events` from the first instant to the last),
+    in order of their clock's start, and those starts in epoch microseconds: the SQL of one period's events reads
+    all of them anyway (0.2 s on a large CRM), and a period's are a slice of these. Kept (`kept`) where the engine's
+    memo is carried to later computations (the lake mirrors the SLA events, so a new one changes the store); None
+    otherwise."""
+    from smarketing.analytics.queries.common import instant_micros
+    from smarketing.lifecycle.selectors_sla import sales_sla_events
+
+    def read() -> tuple[np.ndarray, pd.DataFrame]:
+        import numpy as np  # loads when a measure is computed, not at start-up
+
+        events: list[Event] = sorted(sales_sla_events(start=_EVER[0], end=_EVER[1]).order_by()
+                                     .values_list(*_EVENT_FIELDS), key=lambda e: (e[2], e[0]))
+        return np.array([instant_micros(e[2]) for e in events], dtype=np.int64), _events_frame(events)
+
+    return kept(ctx, "sales_sla_events", read, carried_only=True)
+
+
+def _period_events(ctx: Context) -> pd.DataFrame:
     """The met and breached events of the sales clocks started in the period (id, contact, clock start, clock kind,
     event kind): read once for the four SLA figures a page shows together."""
     from smarketing.lifecycle.selectors_sla import sales_sla_events
 
     if "sales_sla_events" not in ctx.cache:
-        ctx.cache["sales_sla_events"] = list(sales_sla_events(start=ctx.period.start, end=ctx.period.end)
-                                             .values_list("id", "contact_id", "clock__started_at", "clock_kind",
-                                                          "kind"))
-    events: list[tuple[int, int, datetime, str, str]] = ctx.cache["sales_sla_events"]
+        history = _history_events(ctx)
+        if history is not None:
+            starts, every = history
+            ctx.cache["sales_sla_events"] = every.iloc[period_slice(ctx, starts)]
+        else:
+            ctx.cache["sales_sla_events"] = _events_frame(list(
+                sales_sla_events(start=ctx.period.start, end=ctx.period.end).values_list(*_EVENT_FIELDS)))
+    events: pd.DataFrame = ctx.cache["sales_sla_events"]
     return events
 
 
@@ -36,9 +78,11 @@ def sales_events(ctx: Context, clock_kind: str, kinds: tuple[str, ...]) -> Rows:
     """Events of `kinds` (met, breached) on sales clocks of `clock_kind` started in the period; rows link the contact."""
     import pandas as pd  # pandas loads when a measure is computed, not at start-up
 
-    frame = pd.DataFrame([(pk, contact, contact, when, None) for pk, contact, when, clock, kind in _period_events(ctx)
-                          if clock == clock_kind and kind in kinds], columns=list(COLUMNS))
-    return Rows("contact", frame=frame)
+    events = _period_events(ctx)
+    events = events[(events["clock_kind"] == clock_kind) & events["kind"].isin(kinds)]
+    frame = pd.DataFrame({"row_id": events["id"], "id": events["contact_id"], "contact_id": events["contact_id"],
+                          "occurred_at": events["started_at"], "amount": None}, columns=list(COLUMNS))
+    return Rows("contact", frame=frame.reset_index(drop=True))
 
 
 def prorated_target(commitment: MarketingSLA, first: date, last: date, today: date) -> float:

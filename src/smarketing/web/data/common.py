@@ -318,6 +318,7 @@ def _memo_carry(engine: Any) -> None:
     page's figures, queued one after another, read and sorted the same touches once each. Carried while the store
     is unchanged, they are read once per store change. Costs the memory of those arrays between computations."""
     global _carried
+    from smarketing.analytics.metrics.rows import MEMO_CARRIED
     from smarketing.analytics.store.touches_cache import store_identity
 
     identity = store_identity(engine)
@@ -327,6 +328,9 @@ def _memo_carry(engine: Any) -> None:
         if _carried is not None and _carried[0] == identity:
             engine.memo = _carried[1]
         _carried = (identity, engine.memo)
+    # The measures keep reads of the whole history that every period slices (metrics.rows.kept) only in a memo
+    # that is carried on like this one.
+    engine.memo[MEMO_CARRIED] = True
 
 
 def inline() -> contextvars.Token[bool]:
