@@ -147,7 +147,10 @@ def subject_touches(engine: Any, level: Level) -> SubjectTouches:
         found = kept.touches
     else:
         read, contacts_read = _sorted_touches(engine, level, above=None if kept is None else kept.above)
-        found = read if kept is None else extended(kept.touches, read)
+        if kept is None:
+            found = read
+        else:
+            found = extended(without(kept.touches, _corrected_since(engine, kept.corrected_above)), read)
         touches_keep(engine, level, found, contacts_read=contacts_read or (kept is not None and kept.contacts_read))
     if memo is not None:
         memo["subject_touches", level] = found
@@ -203,10 +206,51 @@ def extended(kept: SubjectTouches, new: SubjectTouches) -> SubjectTouches:
         runs=_subject_runs(subject, t_epoch))
 
 
-def _recoded(codes: np.ndarray, names: tuple[str, ...], into: tuple[str, ...], dtype: Any) -> np.ndarray:
-    """Codes into `names` as codes into `into` (which holds every one of `names`)."""
+def _corrected_since(engine: Any, mark: int) -> np.ndarray:
+    """The ids of the touches corrected by corrections with an id above `mark` (history, appended to)."""
+    from smarketing.analytics.store import reader
+
+    con, store = engine.backend.con, engine.store
+    found = con.sql(reader.corrected_since_sql(con, "touchpoints", store.lake, store.manifests, mark)).fetchnumpy()
+    return np.asarray(next(iter(found.values())), dtype=np.int64)
+
+
+def without(kept: SubjectTouches, touch_ids: np.ndarray) -> SubjectTouches:
+    """`kept` without the touches of `touch_ids` (those it holds), its names cut to what the rest still use: what
+    a read of the rest gives."""
+    if touch_ids.shape[0] == 0:
+        return kept
+    keep = ~np.isin(kept.touch_id, touch_ids)
+    if keep.all():
+        return kept
+    subject, t_epoch = kept.subject[keep], kept.t_epoch[keep]
+    channel, channel_names = _used(kept.channel[keep], kept.channel_names, fixed=len(CHANNELS))
+    campaign, campaign_names = _used(kept.campaign[keep], kept.campaign_names, last_fixed=True)
+    return SubjectTouches(subject=subject, t_epoch=t_epoch, touch_id=kept.touch_id[keep], channel=channel,
+                          channel_names=channel_names, campaign=campaign, campaign_names=campaign_names,
+                          runs=_subject_runs(subject, t_epoch))
+
+
+def _used(codes: np.ndarray, names: tuple[str, ...], *, fixed: int = 0, last_fixed: bool = False
+          ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes and names without the names no code uses, but the first `fixed` (and the last, with `last_fixed`),
+    which a read always names."""
+    used = np.bincount(codes, minlength=len(names)) > 0
+    used[:fixed] = True
+    if last_fixed:
+        used[-1] = True
+    if used.all():
+        return codes, names
+    into = tuple(n for n, u in zip(names, used, strict=True) if u)
+    return _recoded(codes, names, into, codes.dtype, missing_ok=True), into
+
+
+def _recoded(codes: np.ndarray, names: tuple[str, ...], into: tuple[str, ...], dtype: Any, *,
+             missing_ok: bool = False) -> np.ndarray:
+    """Codes into `names` as codes into `into` (which holds every one of `names` the codes use; with `missing_ok`,
+    names no code uses may be missing from it)."""
     index = {name: i for i, name in enumerate(into)}
-    return np.array([index[n] for n in names], dtype=dtype)[codes]
+    return np.array([index.get(n, -1) if missing_ok else index[n] for n in names], dtype=dtype)[codes]
 
 
 def _campaign_index(campaign: pa.Array, order: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

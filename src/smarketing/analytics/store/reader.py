@@ -60,6 +60,12 @@ def dataset_sql(con: Any, name: str, lake: Lake, manifests: dict[str, Manifest])
     return f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM {main} AS t WHERE {where}"
 
 
+def corrected_since_sql(con: Any, name: str, lake: Lake, manifests: dict[str, Manifest], mark: int) -> str:
+    """The SELECT of the ids of dataset `name`'s rows corrected by a correction with an id above `mark`."""
+    table, key = CORRECTIONS[name]
+    return f"SELECT x.{key} FROM {source(con, lake, manifests[table])} AS x WHERE x.id > {int(mark)}"
+
+
 def skipped_warning(name: str, manifests: dict[str, Manifest]) -> str | None:
     """The engine's note for a dataset whose stored rows the lake flagged as unrepresentable."""
     import pyarrow as pa

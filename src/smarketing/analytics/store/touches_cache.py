@@ -5,11 +5,11 @@ on a large CRM that is most of a command's time (5M touches: ~0.3 s to read, ~0.
 figure and process did it again while the store had not changed. The first to compute them writes them here with
 what they were read from (the lake, the manifests of the tables touches come from, the level, the channel list)
 and the code that computes them. Any process reading the same store loads them instead (a copy from the page
-cache). When the store has only moved on by appending touches (the touchpoints' manifest of the same lineage with
-a higher high-water mark: a catch-up on a CRM written to all day), the process reads only the touches above the
-kept mark and merges them in (`touches.extended`), instead of reading and sorting every touch again. Anything
-else (a correction recorded, the contacts changed when the kept set took accounts from them, a store copied
-afresh, an upgrade) is read afresh. Older sets of a level are removed when a newer one is written.
+cache). When the store has only moved on by appending history (touchpoints and their corrections of the same
+lineage at higher high-water marks: a catch-up on a CRM written to all day), the process reads only the touches
+above the kept mark and merges them in (`touches.extended`), and takes out the touches corrected since
+(`touches.without`), instead of reading and sorting every touch again. Anything else (the contacts changed when
+the kept set took accounts from them, a store copied afresh, an upgrade) is read afresh. Older sets of a level are removed when a newer one is written.
 
 Files: `<data dir>/cache/touches/<level>-<hash>/` with one `.npy` per array and `meta.json`, written under a
 temporary name and renamed into place whole, so a reader never sees half a set (two writers: the second's rename
@@ -92,40 +92,48 @@ Reuse = Literal["same", "extend"]
 
 def reuse(kept: dict[str, Any], now: dict[str, Any]) -> Reuse | None:
     """Whether a set kept from source `kept` serves a reader of source `now`: as it is ("same"), once the touches
-    above its touchpoints' high-water mark are merged in ("extend"), or not at all (None).
+    and the corrections above its marks are applied ("extend"), or not at all (None).
 
-    Only appending touches leaves what was read before as it was: the touchpoints of the same unbroken copy
-    (lineage) up to the kept mark. A correction recorded since removes a touch; contacts changed since move a
-    touch that took its account from its contact (`contacts_read`); anything else of another code, lake or
-    channel list was read otherwise."""
-    from smarketing.analytics.store.layout import Manifest
-
+    History is only appended to: touchpoints and their corrections of the same unbroken copy (lineage) hold what
+    they held up to the kept marks. The contacts are a snapshot: changed since, they may move a touch that took its
+    account from its contact (`contacts_read`). Anything of another code, lake or channel list was read otherwise."""
     if any(kept.get(k) != now[k] for k in ("format", "code", "level", "channels", "lake")):
         return None
     was, tables = kept.get("tables", {}), now["tables"]
-    if was.get("touchpoint_corrections") != tables["touchpoint_corrections"]:
-        return None
     if kept.get("contacts_read", True) and was.get("contacts") != tables["contacts"]:
         return None
-    if was.get("touchpoints") == tables["touchpoints"]:
+    found = [_appended(was.get(name), tables[name]) for name in ("touchpoints", "touchpoint_corrections")]
+    if None in found:
+        return None
+    return "same" if found == ["same", "same"] else "extend"
+
+
+def _appended(was: str | None, now: str) -> Literal["same", "appended"] | None:
+    """How a history table's manifest `now` stands to the one a set was read from: the same, appended to since, or
+    another copy (None)."""
+    from smarketing.analytics.store.layout import Manifest
+
+    if was == now:
         return "same"
     try:
-        old, new = Manifest.from_json(was["touchpoints"]), Manifest.from_json(tables["touchpoints"])
-    except (KeyError, TypeError, ValueError):
+        old, new = Manifest.from_json(was or ""), Manifest.from_json(now)
+    except (TypeError, ValueError):
         return None
     if old.lineage and old.lineage == new.lineage and old.database == new.database \
             and new.high_water >= old.high_water:
-        return "extend"
+        return "appended"
     return None
 
 
 @dataclasses.dataclass(frozen=True)
 class Kept:
-    """A kept set that serves the reader: as it is, or once the touches with an id above `above` are merged in."""
+    """A kept set that serves the reader: as it is, or once the touches with an id above `above` are merged in and
+    the touches corrected by corrections with an id above `corrected_above` are taken out."""
 
     touches: SubjectTouches
     contacts_read: bool
     above: int | None  # None: the set is the store's touches as they are
+    corrected_above: int = 0
 
 
 def _name(source: dict[str, Any]) -> str:
@@ -186,8 +194,10 @@ def touches_load(engine: Any, level: str) -> Kept | None:
             return Kept(touches=touches, contacts_read=contacts_read, above=None)
         from smarketing.analytics.store.layout import Manifest
 
-        mark = Manifest.from_json(meta["source"]["tables"]["touchpoints"]).high_water
-        return Kept(touches=touches, contacts_read=contacts_read, above=mark)
+        tables = meta["source"]["tables"]
+        return Kept(touches=touches, contacts_read=contacts_read,
+                    above=Manifest.from_json(tables["touchpoints"]).high_water,
+                    corrected_above=Manifest.from_json(tables["touchpoint_corrections"]).high_water)
     return None
 
 

@@ -95,32 +95,41 @@ def _names(touches: Any) -> tuple[list[str], list[str]]:
     return ([touches.channel_names[c] for c in touches.channel], [touches.campaign_names[c] for c in touches.campaign])
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("level", ["contact", "account"])
-def test_touches_recorded_since_are_merged_into_the_kept_set_and_the_old_set_goes(company, lake, level,  # noqa: F811
-                                                                                  monkeypatch):
+@pytest.fixture
+def sorted_counts(monkeypatch) -> list[int]:
+    """How many rows each read of the touches sorted."""
+    counts: list[int] = []
+    sorted_rows = journey_kernels.sorted_rows
+    monkeypatch.setattr(journey_kernels, "sorted_rows", lambda *a: counts.append(a[0].shape[0]) or sorted_rows(*a))
+    return counts
+
+
+def _same_as_a_read_of_all(kept: Any, lake: Any, level: Literal["contact", "account"]) -> None:
+    """`kept` holds what a read of every touch gives (the kept sets removed first)."""
     import shutil
 
-    # given kept touches, and every sort counted with the rows it sorted
+    shutil.rmtree(lake)
+    afresh = _touches(level)
+    for name in ("subject", "t_epoch", "touch_id"):
+        assert np.array_equal(getattr(kept, name), getattr(afresh, name)), name
+    assert _names(kept) == _names(afresh)
+    assert kept.campaign_names == afresh.campaign_names and set(kept.channel_names) == set(afresh.channel_names)
+    assert np.array_equal(kept.runs.key, afresh.runs.key) and kept.runs.firsts.tolist() == afresh.runs.firsts.tolist()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("level", ["contact", "account"])
+def test_touches_recorded_since_are_merged_into_the_kept_set(company, lake, sorted_counts, level):  # noqa: F811
+    # given kept touches
     _touches(level)
-    sorted_counts: list[int] = []
-    sorted_rows = journey_kernels.sorted_rows
-    monkeypatch.setattr(journey_kernels, "sorted_rows",
-                        lambda *a: sorted_counts.append(a[0].shape[0]) or sorted_rows(*a))
     # when touches are recorded and the touches are read again
     new = _recorded_touches(level)
     after = _touches(level)
     # then only the new touches were read and sorted, and merged in: the very set a read of every touch gives
-    assert sorted_counts == [len(new)]
+    assert sorted_counts[-1] == len(new)
     assert {t.pk for t in new} <= set(after.touch_id.tolist())
-    shutil.rmtree(lake)
-    afresh = _touches(level)
-    assert sorted_counts[-1] == afresh.subject.shape[0] > len(new)
-    for name in ("subject", "t_epoch", "touch_id"):
-        assert np.array_equal(getattr(after, name), getattr(afresh, name)), name
-    assert _names(after) == _names(afresh)
-    assert after.campaign_names == afresh.campaign_names and set(after.channel_names) == set(afresh.channel_names)
-    assert np.array_equal(after.runs.key, afresh.runs.key) and after.runs.firsts.tolist() == afresh.runs.firsts.tolist()
+    _same_as_a_read_of_all(after, lake, level)
+    assert sorted_counts[-1] == after.subject.shape[0] > len(new)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -140,21 +149,29 @@ def test_the_extended_set_is_kept_and_the_old_set_goes(company, lake, sorts):  #
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_correction_recorded_since_reads_every_touch_afresh(company, lake, sorts, users):  # noqa: F811
+@pytest.mark.parametrize("level", ["contact", "account"])
+def test_touches_corrected_since_are_taken_out_of_the_kept_set(company, lake, users, sorted_counts,  # noqa: F811
+                                                               level):
     from smarketing.campaigns.models import Touchpoint
     from smarketing.campaigns.services import touchpoint_correct
 
-    # given kept touches
-    first = _touches("contact")
-    # when a touch is corrected away (a kept touch leaves the store's touches)
+    # given kept touches, among them the only touch of a campaign and the only one in a channel outside the list
+    lonely, odd = _recorded_touches(level)[2:4]
+    first = _touches(level)
+    assert {lonely.pk, odd.pk} <= set(first.touch_id.tolist())
+    # when a touch is corrected away, and the two others, and the touches are read again
     gone = Touchpoint.objects.order_by("id").first()
     assert gone is not None
-    touchpoint_correct(touchpoint_id=gone.pk, reason="a duplicate of the CRM's import", corrected_by=users["revops"])
-    after = _touches("contact")
-    # then every touch was read again, without the corrected one
-    assert len(sorts) == 2
-    assert gone.pk in first.touch_id and gone.pk not in after.touch_id
-    assert after.subject.shape[0] == first.subject.shape[0] - 1
+    for touch in (gone, lonely, odd):
+        touchpoint_correct(touchpoint_id=touch.pk, reason="a duplicate of the CRM's import",
+                           corrected_by=users["revops"])
+    after = _touches(level)
+    # then no touch was read again: the corrected ones were taken out, their campaign and channel with them
+    assert sorted_counts[-1] == 0
+    assert not {gone.pk, lonely.pk, odd.pk} & set(after.touch_id.tolist())
+    assert after.subject.shape[0] == first.subject.shape[0] - 3
+    assert str(lonely.campaign_id) not in after.campaign_names and "carrier pigeon" not in after.channel_names
+    _same_as_a_read_of_all(after, lake, level)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -221,7 +238,11 @@ def test_a_kept_set_serves_only_a_store_that_appended_touches_to_the_same_copy()
     assert reuse(source(kept), source(kept)) == "same"
     assert reuse(source(kept), source(kept, contacts="k2")) == "same"  # contacts not read: not a source
     assert reuse(source(kept), source(appended)) == "extend"
-    assert reuse(source(kept), source(appended, corrections="c2")) is None  # a touch may have left
+    corrections = Manifest("touchpoint_corrections", high_water=3, database="db", lineage="C1").to_json()
+    corrected = Manifest("touchpoint_corrections", high_water=5, database="db", lineage="C1").to_json()
+    recopied = Manifest("touchpoint_corrections", high_water=5, database="db", lineage="C2").to_json()
+    assert reuse(source(kept, corrections=corrections), source(kept, corrections=corrected)) == "extend"
+    assert reuse(source(kept, corrections=corrections), source(appended, corrections=recopied)) is None
     assert reuse(source(kept, read=True), source(appended, contacts="k2")) is None  # a touch may have moved
     assert reuse(source(kept), source(appended, code="v2")) is None  # other code
     copied_again = Manifest("touchpoints", files=["a", "b"], high_water=150, database="db", lineage="L2")
