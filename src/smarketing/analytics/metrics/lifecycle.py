@@ -65,9 +65,11 @@ def stage_entries(ctx: Context, stage: str) -> Rows:
 
     counted = None
     if not ctx.filters:
-        sc = ctx.engine.table("stage_changes")
-        times = sorted_times(ctx, "contact_stage_entries", sc.filter(sc.contact_id.notnull()), "to_stage",
-                             "occurred_at")
+        def of_contacts() -> ir.Table:
+            sc = ctx.engine.table("stage_changes")
+            return sc.filter(sc.contact_id.notnull())
+
+        times = sorted_times(ctx, "contact_stage_entries", of_contacts, "to_stage", "occurred_at")
         counted = count_in_period(ctx, times.get(stage)) if times is not None else None
     return Rows("contact", build=build, counted=counted)
 

@@ -31,8 +31,7 @@ def _counted(ctx: Context, at: str, groups: tuple[str, ...] | None) -> int | Non
     times when it keeps them and no filter applies (the amounts are always summed by the engine)."""
     if ctx.filters:
         return None
-    opp = ctx.engine.table("opportunities")
-    times = sorted_times(ctx, f"opportunities:{at}", opp, "outcome", at)
+    times = sorted_times(ctx, f"opportunities:{at}", lambda: ctx.engine.table("opportunities"), "outcome", at)
     if times is None:
         return None
     return sum(count_in_period(ctx, t) for g, t in times.items() if groups is None or g in groups)
@@ -40,16 +39,23 @@ def _counted(ctx: Context, at: str, groups: tuple[str, ...] | None) -> int | Non
 
 def opened(ctx: Context) -> Rows:
     """Opportunities opened in the period (amount = the opportunity's amount)."""
-    opp = ctx.engine.table("opportunities")
-    opp = opp.filter(opp.opened_at >= ctx.lo, opp.opened_at < ctx.hi)
-    return Rows("opportunity", expr=_rows(ctx, opp, "opened_at"), counted=_counted(ctx, "opened_at", None))
+
+    def build() -> Any:
+        opp = ctx.engine.table("opportunities")
+        return _rows(ctx, opp.filter(opp.opened_at >= ctx.lo, opp.opened_at < ctx.hi), "opened_at")
+
+    return Rows("opportunity", build=build, counted=_counted(ctx, "opened_at", None))
 
 
 def closed(ctx: Context, outcomes: tuple[str, ...]) -> Rows:
     """Opportunities closed in the period with one of `outcomes`."""
-    opp = ctx.engine.table("opportunities")
-    opp = opp.filter(opp.outcome.isin(list(outcomes)), opp.closed_at >= ctx.lo, opp.closed_at < ctx.hi)
-    return Rows("opportunity", expr=_rows(ctx, opp, "closed_at"), counted=_counted(ctx, "closed_at", outcomes))
+
+    def build() -> Any:
+        opp = ctx.engine.table("opportunities")
+        opp = opp.filter(opp.outcome.isin(list(outcomes)), opp.closed_at >= ctx.lo, opp.closed_at < ctx.hi)
+        return _rows(ctx, opp, "closed_at")
+
+    return Rows("opportunity", build=build, counted=_counted(ctx, "closed_at", outcomes))
 
 
 def won(ctx: Context) -> Rows:

@@ -113,18 +113,19 @@ def kept(ctx: Context, key: str, read: Callable[[], T], *, carried_only: bool = 
     return found
 
 
-def sorted_times(ctx: Context, key: str, table: ir.Table, group: str, at: str) -> dict[Any, np.ndarray] | None:
-    """Per value of `table`'s column `group`, the sorted epoch microseconds of its column `at`: read once per
-    embedded engine (`kept`: the web carries it between figure computations while the store is unchanged), so a
-    count of rows in a period is two binary searches instead of a query (the goals query counts six measures for
-    every month of its plan). None on an engine that keeps no memo (a database's own engine)."""
+def sorted_times(ctx: Context, key: str, table: Callable[[], ir.Table], group: str,
+                 at: str) -> dict[Any, np.ndarray] | None:
+    """Per value of the column `group` of the table `table()` builds, the sorted epoch microseconds of its column
+    `at`: read once per embedded engine (`kept`: the web carries it between figure computations while the store is
+    unchanged), so a count of rows in a period is two binary searches instead of a query (the goals query counts
+    six measures for every month of its plan). None on an engine that keeps no memo (a database's own engine)."""
 
     def read() -> dict[Any, np.ndarray]:
         import numpy as np  # loads when a measure is computed, not at start-up
 
         from smarketing.analytics.queries.common import epoch_micros
 
-        t = ctx.engine.to_arrow(table.select(group, at))
+        t = ctx.engine.to_arrow(table().select(group, at))
         micros = epoch_micros(t[at])
         groups = t[group].to_numpy(zero_copy_only=False)
         return {g: np.sort(micros[groups == g]) for g in dict.fromkeys(groups.tolist())}
