@@ -38,21 +38,34 @@ def _events_frame(events: list[Event]) -> pd.DataFrame:
     return pd.DataFrame(events, columns=_EVENT_COLUMNS).astype({"clock_kind": "category", "kind": "category"})
 
 
+def _micros(times: pd.Series) -> np.ndarray:
+    """Aware datetimes as int64 epoch microseconds, as `queries.common.instant_micros` reads each."""
+    import numpy as np  # NumPy and pandas load when a measure is computed, not at start-up
+    import pandas as pd
+
+    from smarketing.analytics.queries.common import instant_micros
+
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        return np.asarray(pd.DatetimeIndex(times).tz_convert("UTC").as_unit("us").asi8, dtype=np.int64)
+    return np.array([instant_micros(t) for t in times], dtype=np.int64)  # times pandas cannot hold in nanoseconds
+
+
 def _history_events(ctx: Context) -> tuple[np.ndarray, pd.DataFrame] | None:
     """The met and breached events of every sales clock (`sales_sla_events` from the first instant to the last),
     in order of their clock's start, and those starts in epoch microseconds: the SQL of one period's events reads
     all of them anyway (0.2 s on a large CRM), and a period's are a slice of these. Kept (`kept`) where the engine's
     memo is carried to later computations (the lake mirrors the SLA events, so a new one changes the store); None
     otherwise."""
-    from smarketing.analytics.queries.common import instant_micros
     from smarketing.lifecycle.selectors_sla import sales_sla_events
 
     def read() -> tuple[np.ndarray, pd.DataFrame]:
         import numpy as np  # loads when a measure is computed, not at start-up
 
-        events: list[Event] = sorted(sales_sla_events(start=_EVER[0], end=_EVER[1]).order_by()
-                                     .values_list(*_EVENT_FIELDS), key=lambda e: (e[2], e[0]))
-        return np.array([instant_micros(e[2]) for e in events], dtype=np.int64), _events_frame(events)
+        frame = _events_frame(list(sales_sla_events(start=_EVER[0], end=_EVER[1]).order_by()
+                                   .values_list(*_EVENT_FIELDS)))
+        starts = _micros(frame["started_at"])
+        order = np.lexsort((frame["id"].to_numpy(dtype=np.int64), starts))
+        return starts[order], frame.iloc[order].reset_index(drop=True)
 
     return kept(ctx, "sales_sla_events", read, carried_only=True)
 
