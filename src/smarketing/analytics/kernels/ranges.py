@@ -157,6 +157,64 @@ def touches_and_reach(lo: np.ndarray, hi: np.ndarray, codes: np.ndarray, convert
 
 
 @jit
+def seen_codes(lo: np.ndarray, hi: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """The codes that appear in the journeys `[lo, hi)`, in order of first appearance (the order the gathered path
+    codes them in); the pass stops once every code has appeared, which on real data is within the first journeys."""
+    found = np.zeros(n_codes, dtype=np.bool_)
+    seen = np.empty(n_codes, dtype=np.int64)
+    n_seen = 0
+    for j in range(lo.shape[0]):
+        for t in range(lo[j], hi[j]):
+            c = codes[t]
+            if not found[c]:
+                found[c] = True
+                seen[n_seen] = c
+                n_seen += 1
+        if n_seen == n_codes:
+            break
+    return seen[:n_seen]
+
+
+@jit
+def cut_runs(firsts: np.ndarray, n_touches: int, t_epoch: np.ndarray, run: np.ndarray, has: np.ndarray,
+             end: np.ndarray, start: np.ndarray, windowed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the run [lo, hi) of its subject's sorted touches (the subject's run `run[u]`, starting at
+    `firsts[run[u]]`) at or before `end[u]`, and, when `windowed`, at or after `start[u]`: two binary searches inside
+    the run. A unit whose subject has no touch (`has` false) gets [0, 0)."""
+    n = run.shape[0]
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.zeros(n, dtype=np.int64)
+    last_run = firsts.shape[0] - 1
+    for u in range(n):
+        if not has[u]:
+            continue
+        k = run[u]
+        a = firsts[k]
+        b = firsts[k + 1] if k < last_run else n_touches
+        low, high = a, b  # the first touch after `end`
+        while low < high:
+            mid = (low + high) // 2
+            if t_epoch[mid] <= end[u]:
+                low = mid + 1
+            else:
+                high = mid
+        h = low
+        first = a
+        if windowed:
+            low, high = a, b  # the first touch at or after `start`
+            while low < high:
+                mid = (low + high) // 2
+                if t_epoch[mid] < start[u]:
+                    low = mid + 1
+                else:
+                    high = mid
+            first = low
+        lo[u] = first
+        hi[u] = max(h, first)
+    return lo, hi
+
+
+@jit
 def influenced(lo: np.ndarray, hi: np.ndarray, codes: np.ndarray, value: np.ndarray, converting: np.ndarray,
                n_codes: int) -> np.ndarray:
     """Per code, the full value of every converting journey that touched it, each journey counted once."""

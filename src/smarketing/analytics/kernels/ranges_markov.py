@@ -1,17 +1,19 @@
 """Markov chain credit of journeys held as runs `[lo, hi)` of one sorted touch array, never gathered.
 
 The gathered path codes the journeys' touches in order of first appearance (so the chain's states are numbered in
-that order) and counts the order-1 chain per (state, next code) with `loops.count_chain`. Here the same codes are a
-table lookup per touch (`rank`), and the same counts come from one pass over the runs, chunked as the gathered
-journeys are: every count and every sum of value is the same float, so the solve (`markov.chain_credit`, the one
-the gathered path runs) gives the same figures. Higher orders gather only the coded touches and fit the chain as
-the gathered path does.
+that order) and counts the order-1 chain per (state, next code) with `loops.count_chain`. Here one pass over the
+runs, chunked as the gathered journeys are, counts the moves in the touches' own codes and finds the order of first
+appearance; renumbering the counts' rows and columns in that order gives the gathered path's counts, and every sum
+of value is added in the same order: the same floats, so the solve (`markov.chain_credit`, the one the gathered path
+runs) gives the same figures. Higher orders gather only the renumbered touches and fit the chain as the gathered
+path does.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from smarketing.analytics.kernels import loops
 from smarketing.analytics.kernels.journeys import Journeys
 from smarketing.analytics.kernels.loops import jit
 from smarketing.analytics.kernels.markov import (
@@ -21,35 +23,45 @@ from smarketing.analytics.kernels.markov import (
     fitted_chain,
     markov_credit,
 )
-from smarketing.analytics.kernels.ranges import in_journey_chunks
+from smarketing.analytics.kernels.ranges import seen_codes
 from smarketing.analytics.kernels.rules import AttributionWeightsInvalid, Credit
 
 
 @jit
-def _count_first_order(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, nulls: np.ndarray,
-                       value: np.ndarray, codes: np.ndarray, rank: np.ndarray, n_states: int, n_codes: int,
-                       j0: int, j1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`loops.count_chain` at order 1, dense, over the runs of journeys [j0, j1), each touch coded `rank[code]`."""
-    nxt = np.zeros((n_states, n_codes), dtype=np.float64)
-    exits = np.zeros((n_states, 3), dtype=np.float64)
+def _count_first_order(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray,
+                       codes: np.ndarray, n_codes: int, j0: int, j1: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`loops.count_chain` at order 1 over the runs of journeys [j0, j1), each one journey (conversions + nulls = 1),
+    in the touches' own codes (state = code + 1): the journeys moving from each state by each code, counted as
+    integers (the float counts the gathered path adds are these integers); `exits[s]` = (conversions, nulls, value)
+    ending in s and the totals (conversions, journeys, value), added in journey order; and the codes in order of
+    first appearance (-1 after the last)."""
+    moves = np.zeros((n_codes + 1, n_codes), dtype=np.int64)
+    exits = np.zeros((n_codes + 1, 3), dtype=np.float64)
     totals = np.zeros(3, dtype=np.float64)
+    found = np.zeros(n_codes, dtype=np.bool_)
+    first = np.full(n_codes, -1, dtype=np.int64)
+    n_found = 0
     for j in range(j0, j1):
         a, b = lo[j], hi[j]
         if a >= b:
             continue
-        m = conversions[j] + nulls[j]
         prev = 0
         for i in range(a, b):
-            c = rank[codes[i]]
-            nxt[prev, c] += m
+            c = codes[i]
+            moves[prev, c] += 1
+            if not found[c]:
+                found[c] = True
+                first[n_found] = c
+                n_found += 1
             prev = c + 1
         exits[prev, 0] += conversions[j]
-        exits[prev, 1] += nulls[j]
+        exits[prev, 1] += 1.0 - conversions[j]
         exits[prev, 2] += value[j]
         totals[0] += conversions[j]
-        totals[1] += m
+        totals[1] += 1.0
         totals[2] += value[j]
-    return nxt, exits, totals
+    return moves, exits, totals, first
 
 
 @jit
@@ -69,25 +81,43 @@ def _gather_coded(lo: np.ndarray, hi: np.ndarray, codes: np.ndarray, rank: np.nd
 
 
 def markov_ranges_credit(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray,
-                         codes: np.ndarray, names: tuple[str, ...], seen: np.ndarray, *, order: int = 1) -> Credit:
-    """Markov credit of every journey among `[lo, hi)` (converting or not) for the codes `seen` in some journey,
-    in order of first appearance (codes index `names`): the gathered path's figures (`markov_credit` of the gathered
-    journeys), to the last bit."""
+                         codes: np.ndarray, names: tuple[str, ...], *, order: int = 1) -> Credit:
+    """Markov credit of every journey among `[lo, hi)` (converting or not) for the codes that appear in some
+    journey, in order of first appearance (codes index `names`): the gathered path's figures (`markov_credit` of
+    the gathered journeys), to the last bit."""
     if order not in range(1, MAX_ORDER + 1):
         raise AttributionWeightsInvalid(f"Markov order must be 1, 2 or 3, got {order}", field="order")
-    c = int(seen.shape[0])
-    shown = tuple(names[i] for i in seen)
-    rank = np.zeros(max(len(names), 1), dtype=np.int32)
-    rank[seen] = np.arange(c, dtype=np.int32)
     conversions = np.ascontiguousarray(conversions, dtype=np.float64)
-    nulls = 1.0 - conversions
-    if order == 1 and (c + 1) * max(c, 1) <= DENSE_COUNTS_LIMIT:
-        nxt, exits, totals = in_journey_chunks(_count_first_order, lo, hi, conversions, nulls, value, codes, rank,
-                                               c + 1, c)
-        src, ch = np.nonzero(nxt)
-        empty = np.zeros(0, dtype=np.int64)
-        chain = fitted_chain(src, ch, nxt[src, ch], exits, totals, np.arange(c, dtype=np.int64), empty, 1, c)
-        return chain_credit(chain, shown, 1)
+    value = np.ascontiguousarray(value, dtype=np.float64)
+    n = len(names)
+    if order == 1 and (n + 1) * max(n, 1) <= DENSE_COUNTS_LIMIT and np.all((conversions == 0.0)
+                                                                          | (conversions == 1.0)):
+        return _first_order(lo, hi, conversions, value, codes, names)
+    seen = seen_codes(lo, hi, codes, n)
+    c = int(seen.shape[0])
+    rank = np.zeros(max(n, 1), dtype=np.int32)
+    rank[seen] = np.arange(c, dtype=np.int32)
     offsets, coded = _gather_coded(lo, hi, codes, rank)
-    return markov_credit(Journeys(offsets=offsets, codes=coded, names=shown, conversions=conversions, value=value,
-                                  nulls=nulls), order=order)
+    return markov_credit(Journeys(offsets=offsets, codes=coded, names=tuple(names[i] for i in seen),
+                                  conversions=conversions, value=value, nulls=1.0 - conversions), order=order)
+
+
+def _first_order(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value: np.ndarray, codes: np.ndarray,
+                 names: tuple[str, ...]) -> Credit:
+    """The order-1 chain counted off the runs in one pass, in the touches' codes, then renumbered in order of first
+    appearance: each state's row and each code's column hold the very sums the gathered path's do."""
+    n = len(names)
+    offsets = np.zeros(lo.shape[0] + 1, dtype=np.int64)
+    np.cumsum(hi - lo, out=offsets[1:])
+    parts = loops.in_chunks(_count_first_order, offsets, lo, hi, conversions, value, codes, n)
+    # The codes in order of first appearance: each chunk's own, in chunk order.
+    firsts = np.concatenate([p[3][p[3] >= 0] for p in parts])
+    seen = firsts[np.sort(np.unique(firsts, return_index=True)[1])] if firsts.shape[0] else firsts
+    moves, exits, totals = loops.add_up([p[:3] for p in parts])
+    c = int(seen.shape[0])
+    states = np.concatenate([[0], seen + 1])
+    nxt = moves[np.ix_(states, seen)].astype(np.float64)
+    src, ch = np.nonzero(nxt)
+    chain = fitted_chain(src, ch, nxt[src, ch], exits[states], totals, np.arange(c, dtype=np.int64),
+                         np.zeros(0, dtype=np.int64), 1, c)
+    return chain_credit(chain, tuple(names[i] for i in seen), 1)

@@ -31,6 +31,8 @@ def _shapley_loop(lo: np.ndarray, hi: np.ndarray, conversions: np.ndarray, value
     last = np.full(n_codes, -1, dtype=np.int64)
     entered = np.zeros(n_codes, dtype=np.int64)
     for j in range(lo.shape[0]):
+        if conversions[j] == 0.0 and value[j] == 0.0:
+            continue  # its terms are all zero, and adding a zero changes no sum
         distinct = 0
         for t in range(lo[j], hi[j]):
             c = rank[codes[t]]

@@ -115,26 +115,55 @@ def conversion_units(engine: Any, spec: AttributionQuery) -> ir.Table:
 
 def _lead_epochs(engine: Any, level: Level) -> tuple[np.ndarray, np.ndarray]:
     """Each subject's first MQL epoch, sorted by subject (an embedded engine keeps them, as the touches)."""
+    return _reach_epochs(engine, level, LEAD_STAGE)
+
+
+def _reach_epochs(engine: Any, level: Level, stage: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each subject's first arrival at `stage` (or a later one) in epoch seconds, sorted by subject. An embedded
+    engine keeps them, as the touches: they are the same whatever the period or model."""
     memo = engine.memo if engine.embedded else None
-    if memo is not None and ("lead_epochs", level) in memo:
-        cached: tuple[np.ndarray, np.ndarray] = memo["lead_epochs", level]
+    key = ("lead_epochs", level) if stage == LEAD_STAGE else ("reach_epochs", level, stage)
+    if memo is not None and key in memo:
+        cached: tuple[np.ndarray, np.ndarray] = memo[key]
         return cached
-    lead = engine.to_arrow(_first_reach(engine, level, LEAD_STAGE).mutate(
-        lead_epoch=lambda t: epoch(t.reached_at)).select("subject", "lead_epoch"))
-    s = lead["subject"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    e = lead["lead_epoch"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    reach = engine.to_arrow(_first_reach(engine, level, stage).mutate(
+        reach_epoch=lambda t: epoch(t.reached_at)).select("subject", "reach_epoch"))
+    s = reach["subject"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    e = reach["reach_epoch"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     order = np.argsort(s)
     found = (s[order], e[order])
     if memo is not None:
-        memo["lead_epochs", level] = found
+        memo[key] = found
     return found
+
+
+def _stage_units(engine: Any, spec: AttributionQuery) -> dict[str, np.ndarray] | None:
+    """The units of a stage conversion credited by conversions (each worth 1) from the kept first arrivals, without
+    a query: the rows `conversion_units` gives (a subject's first arrival in the period). None when the engine keeps
+    nothing or the units need the opportunities' amounts."""
+    if not engine.embedded or spec.opportunity_based or spec.credit != "conversions":
+        return None
+    s, e = _reach_epochs(engine, spec.level, spec.conversion)
+    # Whole seconds floored, against midnights (whole seconds): the same rows as the timestamps' comparison.
+    keep = np.ones(s.shape[0], dtype=bool)
+    if spec.start is not None:
+        keep &= e >= int(day_start(spec.start, spec.timezone).timestamp())
+    if spec.end is not None:
+        keep &= e < int(day_after(spec.end, spec.timezone).timestamp())
+    s, e = s[keep], e[keep]
+    n = s.shape[0]
+    return {"keys": s, "subjects": s, "conv": np.ones(n), "value": np.ones(n), "end": e.astype(np.float64),
+            "end_at": e, "opened": np.full(n, -1, dtype=np.int64), "opp_ids": np.full(n, -1, dtype=np.int64)}
 
 
 def _journey_ranges(st: SubjectTouches, subjects: np.ndarray, end: np.ndarray,
                     window_days: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per unit, the run [lo, hi) of the sorted touches that makes its journey: its subject's touches at or
-    before `end` (and at or after `end - window`), and the unit's band offset into the runs' key. One searchsorted
-    over the (subject rank, time) key."""
+    before `end` (and at or after `end - window`), and the unit's band offset into the runs' key. The subject's run
+    is found among the runs (one searchsorted over the subjects), the cut inside it by binary search: the touches
+    of the run and the keys' order agree, so this is the searchsorted over the (subject rank, time) key."""
+    from smarketing.analytics.kernels.ranges import cut_runs  # compiled; loads when a query runs
+
     n = subjects.shape[0]
     r = st.runs
     if r is None or n == 0:
@@ -143,14 +172,8 @@ def _journey_ranges(st: SubjectTouches, subjects: np.ndarray, end: np.ndarray,
     k = np.clip(np.searchsorted(r.subjects, subjects), 0, r.subjects.shape[0] - 1)
     has = r.subjects[k] == subjects
     band = k * r.span - r.tmin
-    hi = np.searchsorted(r.key, band + np.clip(end, r.tmin - 1, r.tmax), side="right")
-    if window_days is None:
-        lo = r.firsts[k]
-    else:
-        start = end - int(window_days * 86400)
-        lo = np.searchsorted(r.key, band + np.clip(start, r.tmin, r.tmax + 1), side="left")
-    lo = np.where(has, lo, 0)
-    hi = np.where(has, np.maximum(hi, lo), 0)
+    start = end if window_days is None else end - int(window_days * 86400)
+    lo, hi = cut_runs(r.firsts, st.t_epoch.shape[0], st.t_epoch, k, has, end, start, window_days is not None)
     return lo, hi, band
 
 
@@ -194,22 +217,32 @@ def _campaign_codes(st: SubjectTouches, take: np.ndarray) -> tuple[np.ndarray, t
     return _codes_first_seen(st.campaign[take], st.campaign_names)
 
 
-def _unit_arrays(ut: pa.Table, st: SubjectTouches) -> dict[str, np.ndarray]:
-    """The conversion units as arrays, plus one non-converting unit per subject with touches and no unit (its
-    key the negated subject, which never collides with a record id; it ends at the subject's last touch)."""
+def _unit_columns(ut: pa.Table) -> dict[str, np.ndarray]:
+    """The conversion units `conversion_units` gives as arrays."""
     def col(name: str, fill: int | None = None) -> np.ndarray:
         c = ut[name] if fill is None else ut[name].fill_null(fill)
         return c.to_numpy(zero_copy_only=False)
 
-    units = {"keys": col("unit_key").astype(np.int64), "subjects": col("subject").astype(np.int64),
-             "conv": col("converted").astype(np.float64), "value": col("value").astype(np.float64),
-             "end": col("end_epoch").astype(np.float64),
-             "end_at": col("end_epoch", -FAR_FUTURE).astype(np.int64),
-             "opened": col("opened_epoch", -1).astype(np.int64), "opp_ids": col("opportunity_id", -1).astype(np.int64)}
-    if st.subject.shape[0] == 0:
+    return {"keys": col("unit_key").astype(np.int64), "subjects": col("subject").astype(np.int64),
+            "conv": col("converted").astype(np.float64), "value": col("value").astype(np.float64),
+            "end": col("end_epoch").astype(np.float64),
+            "end_at": col("end_epoch", -FAR_FUTURE).astype(np.int64),
+            "opened": col("opened_epoch", -1).astype(np.int64), "opp_ids": col("opportunity_id", -1).astype(np.int64)}
+
+
+def _with_lonely(units: dict[str, np.ndarray], st: SubjectTouches) -> dict[str, np.ndarray]:
+    """The conversion units plus one non-converting unit per subject with touches and no unit (its key the negated
+    subject, which never collides with a record id; it ends at the subject's last touch)."""
+    r = st.runs
+    if r is None:
         return units
-    last = np.flatnonzero(np.r_[st.subject[1:] != st.subject[:-1], True])
-    lonely = last[~np.isin(st.subject[last], units["subjects"])]
+    # Which subjects' runs some unit covers: the runs are in subject order, so one searchsorted finds each unit's.
+    k = np.searchsorted(r.subjects, units["subjects"])
+    inside = k < r.subjects.shape[0]
+    k = k[inside]
+    covered = np.zeros(r.subjects.shape[0], dtype=bool)
+    covered[k[r.subjects[k] == units["subjects"][inside]]] = True
+    lonely = np.append(r.firsts[1:] - 1, st.subject.shape[0] - 1)[~covered]  # the uncovered runs' last touches
     subj, last_epoch = st.subject[lonely], st.t_epoch[lonely]
     n = subj.shape[0]
     lonely_units = {"keys": -subj, "subjects": subj, "conv": np.zeros(n), "value": np.zeros(n),
@@ -243,7 +276,10 @@ class JourneyRanges:
 def journey_ranges(engine: Any, spec: AttributionQuery) -> JourneyRanges:
     """Run the relational part on the engine and find each journey's run of the sorted touches."""
     st = subject_touches(engine, spec.level)
-    u = _unit_arrays(engine.to_arrow(conversion_units(engine, spec)), st)
+    units = _stage_units(engine, spec)
+    if units is None:
+        units = _unit_columns(engine.to_arrow(conversion_units(engine, spec)))
+    u = _with_lonely(units, st)
     order = np.argsort(u["keys"], kind="stable")
     conv = u["conv"][order]
     subjects = u["subjects"][order]

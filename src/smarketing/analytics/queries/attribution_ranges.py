@@ -26,8 +26,8 @@ def ranges_credit(engine: Any, r: JourneyRanges, spec: AttributionQuery,
     from smarketing.analytics.kernels.ranges import (  # compiled loops; load when a query runs
         end_touch_credit,
         linear_credit,
+        seen_codes,
         time_decay_credit,
-        touches_and_reach,
     )
     from smarketing.analytics.kernels.ranges_markov import markov_ranges_credit
     from smarketing.analytics.kernels.ranges_rules import position_credit
@@ -35,10 +35,10 @@ def ranges_credit(engine: Any, r: JourneyRanges, spec: AttributionQuery,
 
     st = r.touches
     codes, names = (st.channel, st.channel_names) if by == "channel" else (st.campaign, st.campaign_names)
-    seen = touches_and_reach(r.lo, r.hi, codes, r.conversions > 0, len(names))[2]
     m = spec.model
     if m is AttributionModel.MARKOV:
-        return markov_ranges_credit(r.lo, r.hi, r.conversions, r.value, codes, names, seen, order=spec.order)
+        return markov_ranges_credit(r.lo, r.hi, r.conversions, r.value, codes, names, order=spec.order)
+    seen = seen_codes(r.lo, r.hi, codes, len(names))
     if m is AttributionModel.SHAPLEY:
         return shapley_ranges_credit(r.lo, r.hi, r.conversions, r.value, codes, names, seen)
     if m is AttributionModel.LINEAR:

@@ -119,3 +119,36 @@ def test_only_a_position_based_model_is_credited_by_positions():
     with pytest.raises(ValidationFailed, match="not a position-based model"):
         position_credit(none, none, np.zeros(0), np.zeros(0), none, none, np.zeros(0, dtype=np.int32), none, (),
                         "linear")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level", ["contact", "account"])
+@pytest.mark.parametrize("conversion", ["mql", "sql"])
+@pytest.mark.parametrize("period", [{}, {"start": date(2026, 1, 9), "end": date(2026, 1, 12)},
+                                    {"start": date(2026, 1, 9), "end": date(2026, 1, 12),
+                                     "timezone": "Pacific/Kiritimati"}], ids=["all", "period", "period-utc+14"])
+def test_a_stage_conversion_s_units_come_from_the_kept_first_arrivals_as_from_the_query(committees, level,  # noqa: F811
+                                                                                       conversion, period):
+    from smarketing.analytics.queries import attribution_journeys as aj
+
+    aq = AttributionQuery.model_validate({"level": level, "conversion": conversion, "credit": "conversions",
+                                          **period})
+    with open_engine() as engine:
+        # When a stage conversion's units are read off each subject's kept first arrival, and by the units' query
+        kept = aj._stage_units(engine, aq)
+        queried = aj._unit_columns(engine.to_arrow(aj.conversion_units(engine, aq)))
+    # Then they are the same units, with the same figures
+    assert kept is not None and kept.keys() == queried.keys()
+    mine, theirs = np.argsort(kept["keys"]), np.argsort(queried["keys"])
+    for k in kept:
+        assert kept[k][mine].tolist() == queried[k][theirs].tolist(), k
+    assert kept["keys"].shape[0] > 0 or period
+
+
+@pytest.mark.django_db
+def test_units_worth_more_than_one_conversion_are_still_queried(committees):  # noqa: F811
+    from smarketing.analytics.queries import attribution_journeys as aj
+
+    with open_engine() as engine:
+        assert aj._stage_units(engine, AttributionQuery(conversion="mql", credit="pipeline")) is None
+        assert aj._stage_units(engine, AttributionQuery(conversion="opportunity_won", credit="conversions")) is None
