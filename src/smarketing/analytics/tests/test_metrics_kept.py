@@ -36,7 +36,7 @@ PLAN: list[tuple[datetime, str, timedelta]] = [
     (datetime(2026, 8, 12, 16, tzinfo=UTC), "accept", timedelta(days=10)),
     (datetime(2026, 8, 20, 16, tzinfo=UTC), "", timedelta(0)),
 ]
-PERIODS = ["2026-Q3", "2026-Q4", "2026-10", "2026-09-30..2026-10-01", "2026", "2026-09", "2025"]
+PERIODS = ["2026-Q3", "2026-Q4", "2026-09-30..2026-10-01", "2026", "2025"]
 FILTERS: list[dict[str, list[str]]] = [{}, {"source": ["webinar"], "segment": ["enterprise", "smb"]}]
 RECORDS = ["mqls_accepted", "mqls_awaiting_decision", "first_touch_within_sla", "decision_within_sla",
            "cohort_reached_mql"]
