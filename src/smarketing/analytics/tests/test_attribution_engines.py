@@ -22,7 +22,12 @@ SPECS: list[AttributionQuery | RoiQuery] = [
         {"model": "custom", "weights": (0.5, 0.2, 0.3), "level": "account", "start": "2026-01-15"},
     )
 ]
-SPECS.append(RoiQuery.model_validate({"model": "markov", "level": "account"}))
+SPECS += [RoiQuery.model_validate(spec) for spec in (
+    {"model": "markov", "level": "account"},
+    # DuckDB reads the MQLs and SQLs of a period off each subject's kept first arrival; the others query them.
+    {"model": "w_shaped", "start": "2026-01-02", "end": "2026-03-31", "timezone": "America/New_York"},
+    {"model": "shapley", "window_days": 20},
+)]
 
 
 def _results(engine_name: str, deal_id: int, specs: list | None = None) -> list[dict]:
