@@ -12,7 +12,8 @@ non-converting journeys, which data-driven models need to see what does not work
 
 Here: the spec, the models' credit as rows and the query kind. The sorted touches are in `touches`, the
 conversion units and their journeys in `attribution_journeys`, one deal's decomposition in
-`attribution_opportunity`, the linear model's shortcut in `attribution_linear`.
+`attribution_opportunity`, the linear model's shortcut in `attribution_linear`, every model's credit read off the
+sorted touches without gathering (the roi's) in `attribution_ranges`.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 A *journey* ends in one conversion unit — an opportunity (created or won) or a subject's first arrival at a
 lifecycle stage — and holds the subject's touches up to that moment (within `window_days` if given). The units are
-one ibis expression (DuckDB, PostgreSQL or Spark); the journeys are cut from the sorted touches (`touches`) by
-searchsorted, as ranges (`journey_ranges`) or gathered into the kernels' `Journeys` (`build_journeys`).
+one ibis expression (DuckDB, PostgreSQL or Spark); an embedded engine reads a stage conversion's units, when each
+is worth one conversion, off each subject's first arrival at the stage, which it keeps (the same rows). The
+journeys are cut from the sorted touches (`touches`) inside each subject's run, as ranges (`journey_ranges`) or
+gathered into the kernels' `Journeys` (`build_journeys`).
 """
 
 from __future__ import annotations
