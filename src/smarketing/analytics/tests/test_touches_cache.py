@@ -100,7 +100,12 @@ def sorted_counts(monkeypatch) -> list[int]:
     """How many rows each read of the touches sorted."""
     counts: list[int] = []
     sorted_rows = journey_kernels.sorted_rows
-    monkeypatch.setattr(journey_kernels, "sorted_rows", lambda *a: counts.append(a[0].shape[0]) or sorted_rows(*a))
+
+    def counted(*args: Any) -> Any:
+        counts.append(args[0].shape[0])
+        return sorted_rows(*args)
+
+    monkeypatch.setattr(journey_kernels, "sorted_rows", counted)
     return counts
 
 
