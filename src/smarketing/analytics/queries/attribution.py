@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from smarketing.analytics.enums import AttributionModel
-from smarketing.analytics.queries.attribution_journeys import JourneyData, build_journeys
+from smarketing.analytics.queries.attribution_journeys import JourneyData
 from smarketing.analytics.queries.common import STAGE_KEYS, check_timezone
 from smarketing.analytics.queries.touches import Level
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
@@ -172,17 +172,14 @@ def run_model(data: JourneyData, spec: AttributionQuery, *, by: Literal["channel
 @query_kind("attribution", spec=AttributionQuery, result=AttributionResult)
 def run_attribution(engine: Any, spec: AttributionQuery) -> AttributionResult:
     """Credit per channel and per campaign under one attribution model, with the model's weights."""
+    # The figures of the journeys gathered (`build_journeys` → `run_model`), read off the sorted touches.
     if spec.model is AttributionModel.LINEAR:
-        # The same figures, read off the sorted touches without gathering journeys.
         from smarketing.analytics.queries.attribution_linear import linear_attribution
 
         return linear_attribution(engine, spec)
-    data = build_journeys(engine, spec)
-    j = data.by_channel
-    ch = run_model(data, spec, by="channel")
-    cp = run_model(data, spec, by="campaign")
-    return attribution_result(spec, j.conversions, j.value, j.lengths, ch, cp, channels=credit_rows(ch, j),
-                              campaigns=credit_rows(cp, data.by_campaign, campaign_labels(engine, data.campaign_keys)))
+    from smarketing.analytics.queries.attribution_ranges import ranges_attribution
+
+    return ranges_attribution(engine, spec)
 
 
 def attribution_result(spec: AttributionQuery, conversions: np.ndarray, value: np.ndarray, lengths: np.ndarray,

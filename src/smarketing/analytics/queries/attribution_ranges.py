@@ -11,12 +11,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from smarketing.analytics.enums import AttributionModel
-from smarketing.analytics.queries.attribution_journeys import JourneyRanges, lead_epochs_of
+from smarketing.analytics.queries.attribution import (
+    AttributionQuery,
+    AttributionResult,
+    attribution_result,
+    campaign_labels,
+    rows_of,
+)
+from smarketing.analytics.queries.attribution_journeys import JourneyRanges, journey_ranges, lead_epochs_of
 from smarketing.analytics.queries.attribution_linear import seen_only
 
 if TYPE_CHECKING:
     from smarketing.analytics.kernels import Credit
-    from smarketing.analytics.queries.attribution import AttributionQuery
 
 
 def ranges_credit(engine: Any, r: JourneyRanges, spec: AttributionQuery,
@@ -52,3 +58,21 @@ def ranges_credit(engine: Any, r: JourneyRanges, spec: AttributionQuery,
         full = position_credit(r.lo, r.hi, r.conversions, r.value, lead_epochs_of(engine, spec.level, r.subjects),
                                r.opened, codes, st.t_epoch, names, m, spec.weights)
     return seen_only(full, seen)
+
+
+def ranges_attribution(engine: Any, spec: AttributionQuery) -> AttributionResult:
+    """The attribution query kind off the sorted touches (`run_attribution` hands every model but linear here):
+    each channel's and campaign's credit, touches and reach, the result of the same journeys gathered."""
+    from smarketing.analytics.kernels.ranges import touches_and_reach  # compiled; loads when a query runs
+
+    r = journey_ranges(engine, spec)
+    st = r.touches
+    ch, cp = ranges_credit(engine, r, spec, "channel"), ranges_credit(engine, r, spec, "campaign")
+    ch_touches, ch_reach, ch_seen = touches_and_reach(r.lo, r.hi, st.channel, r.conversions > 0,
+                                                      len(st.channel_names))
+    cp_touches, cp_reach, cp_seen = touches_and_reach(r.lo, r.hi, st.campaign, r.conversions > 0,
+                                                      len(st.campaign_names))
+    return attribution_result(
+        spec, r.conversions, r.value, r.lengths, ch, cp,
+        channels=rows_of(ch, ch_touches[ch_seen], ch_reach[ch_seen]),
+        campaigns=rows_of(cp, cp_touches[cp_seen], cp_reach[cp_seen], campaign_labels(engine, cp.names)))

@@ -1,5 +1,5 @@
 """The position-based models (U-shaped, W-shaped, full path, custom), Markov and Shapley read straight off the sorted
-touches (`queries.attribution_ranges`, which the roi uses) give the very figures of the gathered journeys
+touches (`queries.attribution_ranges`, which the roi and the attribution query kind use) give the very figures of the gathered journeys
 (`build_journeys` → `run_model`): the same floats, the same names in the same order, the same weights — at both
 levels, with and without a window, for a period, for every conversion, and with the journeys cut into chunks as on a
 large CRM."""
@@ -15,7 +15,13 @@ from smarketing.analytics.engine import open_engine
 from smarketing.analytics.kernels import loops
 from smarketing.analytics.kernels.ranges_rules import position_credit
 from smarketing.analytics.queries import roi
-from smarketing.analytics.queries.attribution import AttributionQuery, run_model
+from smarketing.analytics.queries.attribution import (
+    AttributionQuery,
+    attribution_result,
+    campaign_labels,
+    credit_rows,
+    run_model,
+)
 from smarketing.analytics.queries.attribution_journeys import build_journeys, journey_ranges
 from smarketing.analytics.queries.attribution_ranges import ranges_credit
 from smarketing.analytics.queries.roi import RoiQuery
@@ -152,3 +158,31 @@ def test_units_worth_more_than_one_conversion_are_still_queried(committees):  # 
     with open_engine() as engine:
         assert aj._stage_units(engine, AttributionQuery(conversion="mql", credit="pipeline")) is None
         assert aj._stage_units(engine, AttributionQuery(conversion="opportunity_won", credit="conversions")) is None
+
+
+def _gathered_attribution(engine, spec: AttributionQuery):
+    """The attribution query kind through gathered journeys (as it ran before it read the sorted touches)."""
+    data = build_journeys(engine, spec)
+    j = data.by_channel
+    ch, cp = run_model(data, spec, by="channel"), run_model(data, spec, by="campaign")
+    return attribution_result(spec, j.conversions, j.value, j.lengths, ch, cp, channels=credit_rows(ch, j),
+                              campaigns=credit_rows(cp, data.by_campaign, campaign_labels(engine, data.campaign_keys)))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level", ["contact", "account"])
+@pytest.mark.parametrize("period", PERIODS, ids=["all", "window", "start-end"])
+@pytest.mark.parametrize("model", [*MODELS, {"model": "time_decay", "half_life_days": 2.0}, {"model": "first_touch"},
+                                   {"model": "last_touch"}], ids=lambda m: "-".join(str(v) for v in m.values()))
+def test_the_attribution_query_off_the_sorted_touches_is_that_of_the_gathered_journeys(committees, level,  # noqa: F811
+                                                                                      period, model, monkeypatch):
+    _chunked(monkeypatch)
+    spec = AttributionQuery.model_validate({**model, **period, "level": level, "conversion": "opportunity_won",
+                                            "credit": "revenue"})
+    # When the attribution query kind runs, and the same spec through gathered journeys
+    with open_engine() as engine:
+        off = run_query(spec, engine=engine).model_dump(mode="json", exclude={"data_as_of"})
+        gathered = _gathered_attribution(engine, spec).model_dump(mode="json", exclude={"data_as_of"})
+    # Then every row (credit, share, weight, touches, reach, Shapley's split by order), total and weight is the same
+    assert off == gathered
+    assert off["channels"] and off["campaigns"]
