@@ -22,6 +22,9 @@ def preload() -> None:
 
     import smarketing.analytics.engine
     import smarketing.analytics.kernels.ranges
+    import smarketing.analytics.kernels.ranges_markov
+    import smarketing.analytics.kernels.ranges_rules
+    import smarketing.analytics.kernels.ranges_shapley
     import smarketing.analytics.paths
     import smarketing.analytics.store.reader
     import smarketing.analytics.store.sync  # noqa: F401
@@ -30,8 +33,9 @@ def preload() -> None:
     registry.all_kinds()  # imports every query module (and so the kernels and their Numba dispatchers)
     ibis.duckdb  # noqa: B018 - loads the backend and its SQL compilers; connect() is what opens a database
     _compile_commands()
-    for module in (kernels.journeys, kernels.loops, kernels.markov, kernels.paths, kernels.ranges, kernels.rules,
-                   kernels.shapley, smarketing.analytics.paths):
+    for module in (kernels.journeys, kernels.loops, kernels.markov, kernels.paths, kernels.ranges,
+                   kernels.ranges_markov, kernels.ranges_rules, kernels.ranges_shapley, kernels.rules, kernels.shapley,
+                   smarketing.analytics.paths):
         load_cached_kernels(module)
 
 
