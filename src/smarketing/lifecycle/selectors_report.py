@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Case, OuterRef, Q, Subquery, When
+
 from smarketing.campaigns.models import Touchpoint
 from smarketing.lifecycle.enums import Decision, Stage
 from smarketing.lifecycle.models import HandoffDecision, StageChange
@@ -47,12 +49,40 @@ def mql_outcomes(changes: list[StageChange]) -> dict[int, Outcome]:
     for c in undecided:
         nxt = min((row for row in later.get(c.contact_id or 0, []) if (row[0], row[1]) > (c.occurred_at, c.pk)),
                   default=None)
-        if nxt is None:
-            continue
-        if nxt[2] in ACCEPTED_STAGES:
-            out[c.pk] = Outcome(Decision.ACCEPT, "", "history")
-        elif nxt[2] in HISTORY_DECISION:
-            out[c.pk] = Outcome(HISTORY_DECISION[nxt[2]], nxt[3], "history")
+        outcome = None if nxt is None else _history_outcome(nxt[2], nxt[3])
+        if outcome is not None:
+            out[c.pk] = outcome
+    return out
+
+
+def _history_outcome(next_stage: str, reason_key: str) -> Outcome | None:
+    """How the stage an undecided MQL moved to next answers it (history from imports or the demo), or None."""
+    if next_stage in ACCEPTED_STAGES:
+        return Outcome(Decision.ACCEPT, "", "history")
+    if next_stage in HISTORY_DECISION:
+        return Outcome(HISTORY_DECISION[next_stage], reason_key, "history")
+    return None
+
+
+def mql_decision_list() -> list[tuple[int, str]]:
+    """Every MQL entry of a contact (its stage change id) with the decision `mql_outcomes` gives it ("" while
+    undecided), in one query over the whole history: the decision row joined, else the stage of the contact's next
+    change out of MQL. For a reader of every period at once (the scoreboard's kept decisions): no list of ids to
+    send, no model instances built."""
+    later = (StageChange.objects.filter(contact_id=OuterRef("contact_id"), from_stage=Stage.MQL)
+             .filter(Q(occurred_at__gt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"),
+                                                                     id__gt=OuterRef("id")))
+             .order_by("occurred_at", "id").values("to_stage")[:1])
+    rows = (StageChange.objects.filter(to_stage=Stage.MQL, contact__isnull=False).order_by()
+            .annotate(next_stage=Case(When(decisions__isnull=True, then=Subquery(later))))
+            .values_list("id", "decisions__decision", "next_stage"))
+    out = []
+    for pk, decision, next_stage in rows:
+        if decision is None:
+            # The reason key is not read: a decision, not its reason, is what this list gives.
+            outcome = _history_outcome(next_stage, "") if next_stage is not None else None
+            decision = outcome.decision if outcome is not None else ""
+        out.append((pk, decision))
     return out
 
 

@@ -59,10 +59,20 @@ def _history_events(ctx: Context) -> tuple[np.ndarray, pd.DataFrame] | None:
     from smarketing.lifecycle.selectors_sla import sales_sla_events
 
     def read() -> tuple[np.ndarray, pd.DataFrame]:
-        import numpy as np  # loads when a measure is computed, not at start-up
+        import numpy as np  # NumPy and pandas load when a measure is computed, not at start-up
+        import pandas as pd
+        from django.db.models import CharField
+        from django.db.models.functions import Cast
 
+        # The clock starts as the database's text, parsed by pandas at once: the driver's and Django's conversion of
+        # each of them to an aware datetime took most of the read (0.3 of 0.65 s on a large CRM). Unordered: the
+        # database's sort of the join costs more than NumPy's below.
+        fields = [*_EVENT_FIELDS]
+        fields[_EVENT_FIELDS.index("clock__started_at")] = "started_text"
         frame = _events_frame(list(sales_sla_events(start=_EVER[0], end=_EVER[1]).order_by()
-                                   .values_list(*_EVENT_FIELDS)))
+                                   .annotate(started_text=Cast("clock__started_at", CharField()))
+                                   .values_list(*fields)))
+        frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True, format="ISO8601")
         starts = _micros(frame["started_at"])
         order = np.lexsort((frame["id"].to_numpy(dtype=np.int64), starts))
         return starts[order], frame.iloc[order].reset_index(drop=True)
