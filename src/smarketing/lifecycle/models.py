@@ -134,7 +134,9 @@ class SlaClock(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["mql_change", "kind", "generation"], name="slaclock_unique")]
-        indexes = [models.Index(fields=["state", "deadline"]), models.Index(fields=["owner", "started_at"])]
+        # side + started_at: SLA compliance reads one side's clocks started in a period (sales_sla_events).
+        indexes = [models.Index(fields=["state", "deadline"]), models.Index(fields=["owner", "started_at"]),
+                   models.Index(fields=["side", "started_at"])]
         ordering = ["deadline", "id"]
 
     def __str__(self) -> str:
