@@ -103,7 +103,11 @@ def kept(ctx: Context, key: str, read: Callable[[], T], *, carried_only: bool = 
     """What `read()` returns (a read of the whole history, whatever the period), read once per embedded engine and
     kept in its memo, so each period's figure is a slice of it; None on an engine that keeps no memo (a database's
     own engine), and with `carried_only` on one whose memo is not carried to later computations (`MEMO_CARRIED`)."""
-    engine = ctx.engine
+    return kept_in(ctx.engine, key, read, carried_only=carried_only)
+
+
+def kept_in(engine: Any, key: str, read: Callable[[], T], *, carried_only: bool = False) -> T | None:
+    """`kept` for a query that has an engine but no measure context (the funnel query's whole-history timeline)."""
     if not getattr(engine, "embedded", False) or (carried_only and not engine.memo.get(MEMO_CARRIED)):
         return None
     memo_key = ("metrics:kept", key)

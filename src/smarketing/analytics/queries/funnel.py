@@ -179,12 +179,21 @@ def stage_events(engine: Any, level: Level) -> ir.Table:
 
 def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
     """One row per cohort subject: entered_at, reached_<k> per step, stage_in_at/stage_out_at (window applied)."""
-    import ibis  # ibis loads when a query runs, not at start-up
+    per = _whole_timeline(engine, spec)
+    if spec.start is not None:
+        per = per.filter(per.entered_at >= ts_literal(day_start(spec.start, spec.timezone)))
+    if spec.end is not None:
+        per = per.filter(per.entered_at < ts_literal(day_after(spec.end, spec.timezone)))
+    return _narrowed(engine, spec, per)
 
+
+def _whole_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
+    """`subject_timeline` over the whole history: every subject that entered, whenever (no dates, filters or
+    window)."""
     sc = stage_events(engine, spec.level)
     in_stage = {"stage_in_at": sc.occurred_at.min(where=sc.to_stage == spec.from_stage),
                 "stage_out_at": sc.occurred_at.min(where=sc.from_stage == spec.from_stage)}
-    if all(stage in FUNNEL_KEYS for stage in spec.steps):
+    if _all_funnel_stages(spec):
         # Reaching a later funnel stage implies having reached the entry one, so every reached_k is at or after
         # entered_at by construction: one pass over the history, no join back.
         aggs: dict[str, Any] = {"entered_at": sc.occurred_at.min(where=sc.to_stage.isin(reached_set(spec.from_stage))),
@@ -192,21 +201,26 @@ def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
         for k, stage in enumerate(spec.steps[1:], start=1):
             aggs[f"reached_{k}"] = sc.occurred_at.min(where=sc.to_stage.isin(reached_set(stage)))
         per = sc.group_by("subject").aggregate(**aggs)
-        per = per.filter(per.entered_at.notnull())
-    else:
-        entered = (sc.filter(sc.to_stage.isin(reached_set(spec.from_stage)))
-                   .group_by("subject").aggregate(entered_at=sc.occurred_at.min()))
-        j = sc.join(entered, "subject")
-        stays = sc.group_by("subject").aggregate(**in_stage)
-        j = j.filter(j.occurred_at >= j.entered_at)
-        aggs = {"entered_at": j.entered_at.min()}
-        for k, stage in enumerate(spec.steps[1:], start=1):
-            aggs[f"reached_{k}"] = j.occurred_at.min(where=j.to_stage.isin(reached_set(stage)))
-        per = j.group_by("subject").aggregate(**aggs).join(stays, "subject")
-    if spec.start is not None:
-        per = per.filter(per.entered_at >= ts_literal(day_start(spec.start, spec.timezone)))
-    if spec.end is not None:
-        per = per.filter(per.entered_at < ts_literal(day_after(spec.end, spec.timezone)))
+        return per.filter(per.entered_at.notnull())
+    entered = (sc.filter(sc.to_stage.isin(reached_set(spec.from_stage)))
+               .group_by("subject").aggregate(entered_at=sc.occurred_at.min()))
+    j = sc.join(entered, "subject")
+    stays = sc.group_by("subject").aggregate(**in_stage)
+    j = j.filter(j.occurred_at >= j.entered_at)
+    aggs = {"entered_at": j.entered_at.min()}
+    for k, stage in enumerate(spec.steps[1:], start=1):
+        aggs[f"reached_{k}"] = j.occurred_at.min(where=j.to_stage.isin(reached_set(stage)))
+    return j.group_by("subject").aggregate(**aggs).join(stays, "subject")
+
+
+def _all_funnel_stages(spec: FunnelQuery) -> bool:
+    return all(stage in FUNNEL_KEYS for stage in spec.steps)
+
+
+def _narrowed(engine: Any, spec: FunnelQuery, per: ir.Table) -> ir.Table:
+    """The cohort timeline `per` narrowed by the spec's filters, its steps cut at the window."""
+    import ibis  # ibis loads when a query runs, not at start-up
+
     for name, values in spec.filters.items():
         wanted = [v.replace("-", "") for v in values] if name == "cohort_month" else values
         keyed = _with_key(engine, spec.level, name, per, "filter_key")
@@ -219,6 +233,52 @@ def subject_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
             for k in range(1, len(spec.steps))
         })
     return per
+
+
+# The name the kept timeline's rows of one cohort are registered under in an engine's connection (`cohort_timeline`).
+KEPT_COHORT = "kept_funnel_cohort"
+
+
+def cohort_timeline(engine: Any, spec: FunnelQuery) -> ir.Table:
+    """`subject_timeline`, read where an embedded engine's memo is carried to later computations (the web's figure
+    tasks) from the whole history's timeline, kept for every period (`metrics.rows.kept`): the rows whose entry falls
+    in [start, end) by binary search, registered in the engine's connection, so the expression names no date and its
+    SQL is compiled once per process. The same rows as `subject_timeline` (only their order may differ)."""
+    import ibis  # ibis loads when a query runs, not at start-up
+    import numpy as np
+
+    from smarketing.analytics.metrics.rows import kept_in
+    from smarketing.analytics.queries.common import instant_micros
+
+    last = FUNNEL_KEYS[-1]
+    if not _all_funnel_stages(spec) or spec.from_stage == last:
+        return subject_timeline(engine, spec)
+    # Every later funnel stage is a step of the chain up to the last one, so one timeline per (level, from_stage)
+    # serves every to_stage: a spec's reached_<k> are its first columns.
+    chain = spec.model_copy(update={"to_stage": last, "start": None, "end": None, "filters": {}, "window_days": None})
+
+    def read() -> tuple[np.ndarray, Any, ibis.Schema]:
+        from smarketing.analytics.queries.common import epoch_micros
+
+        whole = _whole_timeline(engine, chain)
+        table = engine.to_arrow(whole).sort_by([("entered_at", "ascending"), ("subject", "ascending")])
+        return epoch_micros(table["entered_at"]), table, whole.schema()
+
+    kept = kept_in(engine, f"funnel_timeline:{spec.level}:{spec.from_stage}", read, carried_only=True)
+    if kept is None:
+        return subject_timeline(engine, spec)
+    entered, table, schema = kept
+    lo = 0 if spec.start is None else int(np.searchsorted(
+        entered, instant_micros(day_start(spec.start, spec.timezone)), side="left"))
+    hi = len(entered) if spec.end is None else int(np.searchsorted(
+        entered, instant_micros(day_after(spec.end, spec.timezone)), side="left"))
+    engine.backend.con.register(KEPT_COHORT, table.slice(lo, max(hi - lo, 0)))
+    if engine.store is not None and engine.frames is None:  # the store's datasets are unbound tables too
+        rows = ibis.table(schema, name=KEPT_COHORT)
+    else:
+        rows = engine.backend.table(KEPT_COHORT)
+    steps = [f"reached_{k}" for k in range(1, len(spec.steps))]
+    return _narrowed(engine, spec, rows.select("subject", "entered_at", "stage_in_at", "stage_out_at", *steps))
 
 
 def _with_key(engine: Any, level: Level, field: str, per: ir.Table, column: str) -> ir.Table:
@@ -352,7 +412,7 @@ def run_funnel(engine: Any, spec: FunnelQuery) -> FunnelResult:
     """Volume, conversion, velocity and value between two stages, optionally grouped."""
     # Both passes (overall and grouped) read the same timeline; it is not materialised in between, so each pass is
     # one expression over the datasets, whose SQL an engine may keep compiled.
-    per = subject_timeline(engine, spec)
+    per = cohort_timeline(engine, spec)
     total_frame = funnel_frame(engine, spec, grouped=False, per=per)
     total_row = total_frame.iloc[0] if len(total_frame) else _empty_row(spec)
     total = _group(spec, total_row, "all")

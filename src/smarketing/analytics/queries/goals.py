@@ -28,7 +28,7 @@ from smarketing.analytics.queries.common import (
     days_between,
     ts_literal,
 )
-from smarketing.analytics.queries.funnel import FunnelQuery, subject_timeline
+from smarketing.analytics.queries.funnel import FunnelQuery, cohort_timeline
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
 
@@ -225,7 +225,7 @@ def measure_rates(engine: Any, spec: GoalsQuery, period: Period, tz: str = "UTC"
     start = period.start - timedelta(days=spec.lookback_days)
     end = period.start - timedelta(days=1)
     fq = FunnelQuery(from_stage="lead", to_stage="customer", start=start, end=end, timezone=tz)
-    per = subject_timeline(engine, fq)
+    per = cohort_timeline(engine, fq)
     # steps: lead, mql, sal, sql, opportunity, customer → reached_1 = mql, reached_3 = sql, reached_4 = opp
     if spec.segment:
         con = engine.table("contacts")
