@@ -130,3 +130,30 @@ def test_what_a_carried_engine_keeps_gives_each_period_the_same_figures_and_reco
         == [2, 1, 1, 1]
     for name in ("first_touch_within_sla", "decision_within_sla"):
         assert 0 < q4[name]["numerator"] < q4[name]["denominator"], name
+
+
+@pytest.mark.django_db
+def test_corrected_history_gives_the_kept_decisions_of_each_period_alone(spread, users, monkeypatch):
+    from smarketing.lifecycle.services_corrections import stage_change_correct
+
+    # given, beside the spread, an imported MQL whose move to SAL RevOps corrected, and an MQL entry corrected itself
+    moved_on, mistaken = ContactFactory(lead_source="ads"), ContactFactory(lead_source="ads")
+    stage_change_record(contact=moved_on, to_stage="mql", occurred_at=Q4_START + timedelta(days=1),
+                        actor_kind="import")
+    wrong_sal = stage_change_record(contact=moved_on, to_stage="sal", occurred_at=Q4_START + timedelta(days=2),
+                                    actor_kind="import")
+    wrong_mql = stage_change_record(contact=mistaken, to_stage="mql", occurred_at=Q4_START + timedelta(days=1),
+                                    actor_kind="import")
+    for change in (wrong_sal, wrong_mql):
+        stage_change_correct(stage_change_id=change.pk, reason="recorded by mistake", corrected_by=users["revops"])
+    specs: list[Any] = [MetricsQuery(period=p) for p in PERIODS]
+    # when the figures come from what a carried engine keeps, from each period's own reads, and from the queries
+    kept, keys = _on_one_carried_engine(specs)
+    assert "mql_decisions" in keys
+    own = _each_on_its_own_engine(specs)
+    monkeypatch.setattr(Engine, "embedded", property(lambda self: False))
+    queried = _each_on_its_own_engine(specs)
+    # then they agree: the corrected entry is left out, the entry whose next move was corrected keeps that decision
+    assert kept == own == queried
+    q4 = {m["name"]: m["value"] for m in kept[PERIODS.index("2026-Q4")]["measures"]}
+    assert (q4["mqls_entered"], q4["mqls_accepted"], q4["mqls_awaiting_decision"]) == (6, 3, 1)
