@@ -12,6 +12,7 @@ Conversion is reaching the outcome step, so conforming and non-conforming journe
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +25,7 @@ from smarketing.analytics.queries.common import (
     day_start,
     epoch,
     epoch_micros,
+    instant_micros,
     ratio,
     ts_literal,
 )
@@ -164,8 +166,20 @@ def _ideal(spec: JourneysQuery) -> dict[str, list[JourneyStepIn]]:
             for name in JOURNEY_NAMES}
 
 
-def _existing_subjects(engine: Any, spec: JourneysQuery) -> set[int]:
-    """Subjects whose account has an expansion or renewal opportunity: their journey is the existing-customer one."""
+def _existing_subjects(engine: Any, spec: JourneysQuery) -> np.ndarray:
+    """Subjects whose account has an expansion or renewal opportunity (their journey is the existing-customer one),
+    sorted; kept where the engine's memo is carried, as they do not depend on the period."""
+    from smarketing.analytics.metrics.rows import kept_in
+
+    found = kept_in(engine, f"journey_existing:{spec.level}", lambda: _existing_read(engine, spec), carried_only=True)
+    return found if found is not None else _existing_read(engine, spec)
+
+
+def _existing_read(engine: Any, spec: JourneysQuery) -> np.ndarray:
+    return np.array(sorted(_existing_ids(engine, spec)), dtype=np.int64)
+
+
+def _existing_ids(engine: Any, spec: JourneysQuery) -> set[int]:
     opp = engine.table("opportunities")
     accounts = opp.filter(opp.type.isin(["expansion", "renewal"]), opp.account_id.notnull()).select(
         aid=opp.account_id).distinct()
@@ -179,9 +193,45 @@ def _existing_subjects(engine: Any, spec: JourneysQuery) -> set[int]:
 
 def fetch_arrays(engine: Any, ev: ir.Table) -> paths.EventArrays:
     """Coded, sorted event arrays pulled from the engine (codes assigned from the sorted distinct labels)."""
+    return _sorted_events(engine, ev).arrays()
+
+
+@dataclasses.dataclass(frozen=True)
+class _SortedEvents:
+    """Events in (subject, time, src, id) order: subject ids, epoch microseconds (a missing time reads as the
+    largest int64, `epoch_micros`), codes into the sorted distinct `labels`."""
+
+    subject: np.ndarray
+    micros: np.ndarray
+    code: np.ndarray
+    labels: list[str]
+
+    def arrays(self) -> paths.EventArrays:
+        from smarketing.analytics import paths  # loads when a query runs, not at start-up
+
+        return paths.EventArrays(subject=self.subject, ts=self.micros // 1_000_000,  # floored, as `epoch`
+                                 code=self.code, labels=self.labels)
+
+    def between(self, lo: int | None, hi: int | None) -> _SortedEvents:
+        """The events at or after `lo` and before `hi` (epoch microseconds; None: unbounded), as the engine's
+        filter on the time keeps them (a missing time is kept by neither bound), still in order; codes into the
+        sorted labels of the events kept, as a read of only those events codes them."""
+        keep = np.ones(self.micros.shape[0], dtype=bool) if lo is None else self.micros >= lo
+        if hi is not None:
+            keep &= self.micros < hi
+        elif lo is not None:
+            keep &= self.micros != np.iinfo(np.int64).max
+        code = self.code[keep]
+        present = np.flatnonzero(np.bincount(code, minlength=len(self.labels)))
+        rank = np.zeros(len(self.labels), dtype=np.int32)
+        rank[present] = np.arange(present.shape[0], dtype=np.int32)
+        return _SortedEvents(subject=self.subject[keep], micros=self.micros[keep], code=rank[code],
+                             labels=[self.labels[i] for i in present])
+
+
+def _sorted_events(engine: Any, ev: ir.Table) -> _SortedEvents:
     import pyarrow.compute as pc
 
-    from smarketing.analytics import paths  # loads when a query runs, not at start-up
     from smarketing.analytics.kernels.journeys import sort_order
 
     # Read unsorted and ordered here by (subject, time, src, id): the engine's ORDER BY carried the labels through
@@ -200,8 +250,25 @@ def fetch_arrays(engine: Any, ev: ir.Table) -> paths.EventArrays:
     rank = np.empty(len(seen), dtype=np.int32)
     rank[by_label] = np.arange(len(seen), dtype=np.int32)
     codes = rank[encoded.indices.to_numpy(zero_copy_only=False)] if len(seen) else np.zeros(0, dtype=np.int32)
-    return paths.EventArrays(subject=subject[order], ts=seconds[order],
-                             code=codes.astype(np.int32)[order], labels=[seen[i] for i in by_label])
+    return _SortedEvents(subject=subject[order], micros=micros[order], code=codes.astype(np.int32)[order],
+                         labels=[seen[i] for i in by_label])
+
+
+def _period_events(engine: Any, spec: JourneysQuery) -> paths.EventArrays:
+    """The spec's events: where the engine's memo is carried to later computations (the web's figure tasks), a
+    slice of every event of the level, read and sorted once per store (`metrics.rows.kept_in`: a page's new period
+    filters arrays instead of reading and sorting a million events again); otherwise the period's alone."""
+    from smarketing.analytics.metrics.rows import kept_in
+
+    every = kept_in(engine, f"journey_events:{spec.level}",
+                    lambda: _sorted_events(engine, events_table(engine, spec.model_copy(update={"start": None,
+                                                                                              "end": None}))),
+                    carried_only=True)
+    if every is None:
+        return fetch_arrays(engine, events_table(engine, spec))
+    lo = instant_micros(day_start(spec.start)) if spec.start is not None else None
+    hi = instant_micros(day_after(spec.end)) if spec.end is not None else None
+    return every.between(lo, hi).arrays()
 
 
 def _edges_engine(engine: Any, ev: ir.Table) -> tuple[list[Edge], dict[str, int], dict[str, int]]:
@@ -303,17 +370,17 @@ def run_journeys(engine: Any, spec: JourneysQuery) -> JourneysResult:
     ideal = _ideal(spec)
     outcome = next(s.kind for s in reversed(ideal.get("new_customer", [])) if not s.optional) \
         if "new_customer" in ideal else "stage:customer"
-    ev = events_table(engine, spec)
-    arrays = fetch_arrays(engine, ev)
     use_numpy = spec.kernel == "numpy" or (spec.kernel == "auto" and engine.embedded)
+    arrays = _period_events(engine, spec)
     if use_numpy:
         edges, starts, ends, top = _kernel_graph(arrays, spec.top, outcome)
     else:
+        ev = events_table(engine, spec)
         edges, starts, ends = _edges_engine(engine, ev)
         _, top = _paths_engine(engine, ev, spec.top, outcome)
     edges.sort(key=lambda e: (-e.count, e.source, e.target))
     subject_ids = arrays.subject[arrays.starts]
-    existing = np.isin(subject_ids, np.fromiter(_existing_subjects(engine, spec), dtype=np.int64))
+    existing = np.isin(subject_ids, _existing_subjects(engine, spec))
     conformance = [_conformance(arrays, name, steps, existing if name == "existing_customer" else ~existing)
                    for name, steps in ideal.items()]
     return JourneysResult(query=spec, kernel="numpy" if use_numpy else "engine", subjects=len(subject_ids),
