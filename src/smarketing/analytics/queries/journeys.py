@@ -221,11 +221,12 @@ class _SortedEvents:
             keep &= self.micros < hi
         elif lo is not None:
             keep &= self.micros != np.iinfo(np.int64).max
-        code = self.code[keep]
+        at = np.flatnonzero(keep)  # one pass over the mask, then a gather per array
+        code = self.code.take(at)
         present = np.flatnonzero(np.bincount(code, minlength=len(self.labels)))
         rank = np.zeros(len(self.labels), dtype=np.int32)
         rank[present] = np.arange(present.shape[0], dtype=np.int32)
-        return _SortedEvents(subject=self.subject[keep], micros=self.micros[keep], code=rank[code],
+        return _SortedEvents(subject=self.subject.take(at), micros=self.micros.take(at), code=rank.take(code),
                              labels=[self.labels[i] for i in present])
 
 
@@ -339,6 +340,12 @@ def _conformance(ev: paths.EventArrays, name: str, steps: list[JourneyStepIn], m
     outcome, checked = required[-1], required[:-1]
     index = {label: i for i, label in enumerate(ev.labels)}
     subjects = int(mask.sum())
+    if 2 * subjects < len(mask):
+        # Few subjects follow this journey (the existing customers): judge only their events. Each subject's verdict
+        # reads its own events alone, so it is the same; the labels (and so the codes) stay the period's.
+        events = np.repeat(mask, np.diff(ev.offsets))
+        ev = paths.EventArrays(subject=ev.subject[events], ts=ev.ts[events], code=ev.code[events], labels=ev.labels)
+        mask = np.ones(subjects, dtype=bool)
     converted = (paths.has_code(ev, index[outcome]) if outcome in index
                  else np.zeros(len(mask), dtype=bool))
     if any(k not in index for k in checked):
