@@ -34,7 +34,7 @@ HISTORY_DECISION: dict[str, str] = {Stage.RECYCLED: Decision.RECYCLE, Stage.DISQ
 
 def mql_outcomes(changes: list[StageChange]) -> dict[int, Outcome]:
     """Each MQL's outcome: its handoff decision, or else the stage it moved to next (history from imports or
-    the demo, where no decision row exists). Undecided MQLs are absent."""
+    the demo, where no decision row exists; a move RevOps corrected does not count). Undecided MQLs are absent."""
     ids = [c.pk for c in changes]
     out = {d.mql_change_id: Outcome(d.decision, d.reason_key)
            for d in HandoffDecision.objects.filter(mql_change__in=ids).only("mql_change_id", "decision", "reason_key")}
@@ -43,7 +43,8 @@ def mql_outcomes(changes: list[StageChange]) -> dict[int, Outcome]:
         return out
     later: dict[int, list[tuple[datetime, int, str, str]]] = defaultdict(list)
     for contact_id, when, pk, to_stage, details in (
-            StageChange.objects.filter(contact_id__in={c.contact_id for c in undecided}, from_stage=Stage.MQL)
+            StageChange.objects.filter(contact_id__in={c.contact_id for c in undecided}, from_stage=Stage.MQL,
+                                       correction__isnull=True)  # a corrected move is not history any more
             .values_list("contact_id", "occurred_at", "id", "to_stage", "details")):
         later[contact_id].append((when, pk, to_stage, (details or {}).get("reason_key", "")))
     for c in undecided:
@@ -69,7 +70,7 @@ def mql_decision_list() -> list[tuple[int, str]]:
     undecided), in one query over the whole history: the decision row joined, else the stage of the contact's next
     change out of MQL. For a reader of every period at once (the scoreboard's kept decisions): no list of ids to
     send, no model instances built."""
-    later = (StageChange.objects.filter(contact_id=OuterRef("contact_id"), from_stage=Stage.MQL)
+    later = (StageChange.objects.filter(contact_id=OuterRef("contact_id"), from_stage=Stage.MQL, correction__isnull=True)
              .filter(Q(occurred_at__gt=OuterRef("occurred_at")) | Q(occurred_at=OuterRef("occurred_at"),
                                                                      id__gt=OuterRef("id")))
              .order_by("occurred_at", "id").values("to_stage")[:1])
