@@ -161,6 +161,19 @@ def campaign_consistency_get(*, campaign_id: int, backend: str | None = None) ->
     return found[0]
 
 
+def consistency_data_version() -> str:
+    """A fingerprint of what message consistency reads (briefs, their launches, outreach, campaign names, the backend
+    setting): a touch or a stage change recorded does not change it, so a page need not score every outreach again."""
+    from django.db.models import Count, Max
+
+    from smarketing.campaigns.models import Campaign
+
+    briefs = CampaignBrief.objects.aggregate(n=Count("id"), v=Max("updated_at"))
+    return "|".join(str(p) for p in (briefs["n"], briefs["v"], Outreach.objects.aggregate(v=Max("id"))["v"],
+                                     Campaign.objects.aggregate(v=Max("updated_at"))["v"],
+                                     settings.SMARKETING.get("THEME_BACKEND")))
+
+
 def consistency_by_campaign(*, campaign_ids: Iterable[int] | None = None,
                             backend: str | None = None) -> dict[int, float | None]:
     """Campaign id -> consistency score (None without a brief or outreach), to show beside ROI."""

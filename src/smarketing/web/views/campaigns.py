@@ -28,6 +28,7 @@ from smarketing.campaigns.brief_selectors import (
     brief_signed_off,
     campaign_consistency_get,
     consistency_by_campaign,
+    consistency_data_version,
 )
 from smarketing.campaigns.selectors import (
     campaign_get,
@@ -112,7 +113,9 @@ class Performance:
 
 
 def _consistency() -> dict[int, float | None]:
-    return cached("consistency", "all", consistency_by_campaign)
+    # Versioned by what it reads, not by every touch or stage change: scoring each outreach takes ~0.7 s on the
+    # large demo (and loads scikit-learn), which a CRM written to all day would pay on the next page view.
+    return cached("consistency", "all", consistency_by_campaign, version=f"consistency:{consistency_data_version()}")
 
 
 def campaign_performance(*, period: Period, model: str, compare: bool = False) -> Performance:
