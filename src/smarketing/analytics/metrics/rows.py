@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from smarketing.analytics.metrics.periods import ReportingPeriod
-from smarketing.analytics.queries.common import ts_literal
+from smarketing.analytics.queries.common import kept_in, ts_literal
 from smarketing.analytics.queries.funnel import _with_key
 
 if TYPE_CHECKING:
@@ -92,29 +92,10 @@ class Rows:
         return engine.execute(expr.order_by([expr.occurred_at, expr.row_id]).limit(limit, offset=offset))
 
 
-# The key an engine's memo holds (True) when a caller carries the memo on to later computations over the same store
-# (the web's figure tasks: `web.data.common._memo_carry`). Reads of the whole history that cost more than one
-# period's are kept (`kept(..., carried_only=True)`) only then: a one-off run (the CLI, the SLA report) reads its
-# period alone, as before.
-MEMO_CARRIED = "metrics:memo carried"
-
-
 def kept(ctx: Context, key: str, read: Callable[[], T], *, carried_only: bool = False) -> T | None:
     """What `read()` returns (a read of the whole history, whatever the period), read once per embedded engine and
-    kept in its memo, so each period's figure is a slice of it; None on an engine that keeps no memo (a database's
-    own engine), and with `carried_only` on one whose memo is not carried to later computations (`MEMO_CARRIED`)."""
+    kept in its memo, so each period's figure is a slice of it (`queries.common.kept_in`)."""
     return kept_in(ctx.engine, key, read, carried_only=carried_only)
-
-
-def kept_in(engine: Any, key: str, read: Callable[[], T], *, carried_only: bool = False) -> T | None:
-    """`kept` for a query that has an engine but no measure context (the funnel query's whole-history timeline)."""
-    if not getattr(engine, "embedded", False) or (carried_only and not engine.memo.get(MEMO_CARRIED)):
-        return None
-    memo_key = ("metrics:kept", key)
-    if memo_key not in engine.memo:
-        engine.memo[memo_key] = read()
-    found: T = engine.memo[memo_key]
-    return found
 
 
 def sorted_times(ctx: Context, key: str, table: Callable[[], ir.Table], group: str,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smarketing.analytics.queries.common import day_after, day_start, epoch, reached_set, ts_literal
+from smarketing.analytics.queries.common import day_after, day_start, epoch, kept_in, reached_set, ts_literal
 from smarketing.analytics.queries.touches import Level, SubjectTouches, first_seen, subject_touches
 
 if TYPE_CHECKING:
@@ -115,28 +115,19 @@ def conversion_units(engine: Any, spec: AttributionQuery) -> ir.Table:
         opened_epoch=units.opened_epoch.cast("int64"), opportunity_id=units.opportunity_id.cast("int64"))
 
 
-def _lead_epochs(engine: Any, level: Level) -> tuple[np.ndarray, np.ndarray]:
-    """Each subject's first MQL epoch, sorted by subject (an embedded engine keeps them, as the touches)."""
-    return _reach_epochs(engine, level, LEAD_STAGE)
-
-
 def _reach_epochs(engine: Any, level: Level, stage: str) -> tuple[np.ndarray, np.ndarray]:
     """Each subject's first arrival at `stage` (or a later one) in epoch seconds, sorted by subject. An embedded
     engine keeps them, as the touches: they are the same whatever the period or model."""
-    memo = engine.memo if engine.embedded else None
-    key = ("lead_epochs", level) if stage == LEAD_STAGE else ("reach_epochs", level, stage)
-    if memo is not None and key in memo:
-        cached: tuple[np.ndarray, np.ndarray] = memo[key]
-        return cached
-    reach = engine.to_arrow(_first_reach(engine, level, stage).mutate(
-        reach_epoch=lambda t: epoch(t.reached_at)).select("subject", "reach_epoch"))
-    s = reach["subject"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    e = reach["reach_epoch"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    order = np.argsort(s)
-    found = (s[order], e[order])
-    if memo is not None:
-        memo[key] = found
-    return found
+    def read() -> tuple[np.ndarray, np.ndarray]:
+        reach = engine.to_arrow(_first_reach(engine, level, stage).mutate(
+            reach_epoch=lambda t: epoch(t.reached_at)).select("subject", "reach_epoch"))
+        s = reach["subject"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        e = reach["reach_epoch"].to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        order = np.argsort(s)
+        return s[order], e[order]
+
+    found = kept_in(engine, f"reach_epochs:{level}:{stage}", read)
+    return found if found is not None else read()
 
 
 def _stage_units(engine: Any, spec: AttributionQuery) -> dict[str, np.ndarray] | None:
@@ -323,7 +314,7 @@ def build_journeys(engine: Any, spec: AttributionQuery) -> JourneyData:
 
 def lead_epochs_of(engine: Any, level: Level, subjects: np.ndarray) -> np.ndarray:
     """Per unit of `subjects`, its subject's first MQL epoch (-1 when it never became one)."""
-    return _lookup(_lead_epochs(engine, level), subjects)
+    return _lookup(_reach_epochs(engine, level, LEAD_STAGE), subjects)
 
 
 def _lookup(lead: tuple[np.ndarray, np.ndarray], subjects: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from smarketing.analytics.queries.common import (
     day_after,
     day_start,
     days_between,
+    kept_in,
     ratio,
     reached_set,
     ts_literal,
@@ -254,7 +255,6 @@ def _kept_slice(engine: Any, spec: FunnelQuery) -> ibis.Schema | None:
     connection and return its schema; None where nothing is kept (see `cohort_timeline`)."""
     import numpy as np  # loads when a query runs, not at start-up
 
-    from smarketing.analytics.metrics.rows import kept_in
     from smarketing.analytics.queries.common import instant_micros
 
     last = FUNNEL_KEYS[-1]

@@ -26,6 +26,7 @@ from smarketing.analytics.queries.common import (
     epoch,
     epoch_micros,
     instant_micros,
+    kept_in,
     ratio,
     ts_literal,
 )
@@ -169,8 +170,6 @@ def _ideal(spec: JourneysQuery) -> dict[str, list[JourneyStepIn]]:
 def _existing_subjects(engine: Any, spec: JourneysQuery) -> np.ndarray:
     """Subjects whose account has an expansion or renewal opportunity (their journey is the existing-customer one),
     sorted; kept where the engine's memo is carried, as they do not depend on the period."""
-    from smarketing.analytics.metrics.rows import kept_in
-
     found = kept_in(engine, f"journey_existing:{spec.level}", lambda: _existing_read(engine, spec), carried_only=True)
     return found if found is not None else _existing_read(engine, spec)
 
@@ -257,10 +256,8 @@ def _sorted_events(engine: Any, ev: ir.Table) -> _SortedEvents:
 
 def _period_events(engine: Any, spec: JourneysQuery) -> paths.EventArrays:
     """The spec's events: where the engine's memo is carried to later computations (the web's figure tasks), a
-    slice of every event of the level, read and sorted once per store (`metrics.rows.kept_in`: a page's new period
+    slice of every event of the level, read and sorted once per store (`queries.common.kept_in`: a page's new period
     filters arrays instead of reading and sorting a million events again); otherwise the period's alone."""
-    from smarketing.analytics.metrics.rows import kept_in
-
     every = kept_in(engine, f"journey_events:{spec.level}",
                     lambda: _sorted_events(engine, events_table(engine, spec.model_copy(update={"start": None,
                                                                                               "end": None}))),

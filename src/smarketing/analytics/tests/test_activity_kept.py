@@ -12,7 +12,7 @@ import pytest
 
 from smarketing.analytics.engine import Engine, open_engine
 from smarketing.analytics.metrics import MeasureRecordsQuery, MetricsQuery, reporting_period
-from smarketing.analytics.metrics.rows import MEMO_CARRIED
+from smarketing.analytics.queries.common import MEMO_CARRIED
 from smarketing.analytics.registry import run_query
 from smarketing.analytics.tests.test_engines_agree import company  # noqa: F401 - the shared fixture
 from smarketing.testing.factories import ContactFactory, TouchpointFactory

@@ -12,7 +12,7 @@ import pytest
 from smarketing.analytics.builders import build_journeys
 from smarketing.analytics.datasets import EventFrames
 from smarketing.analytics.engine import open_engine
-from smarketing.analytics.metrics.rows import MEMO_CARRIED
+from smarketing.analytics.queries.common import MEMO_CARRIED
 from smarketing.analytics.queries.funnel import FunnelQuery
 from smarketing.analytics.queries.goals import GoalsQuery
 from smarketing.analytics.registry import run_query

@@ -13,7 +13,7 @@ import pytest
 
 from smarketing.analytics.engine import Engine, open_engine
 from smarketing.analytics.metrics import MeasureRecordsQuery, MetricsQuery, reporting_period
-from smarketing.analytics.metrics.rows import MEMO_CARRIED
+from smarketing.analytics.queries.common import MEMO_CARRIED
 from smarketing.analytics.registry import run_query
 from smarketing.campaigns.models import Touchpoint
 from smarketing.core import clock

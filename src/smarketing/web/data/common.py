@@ -318,7 +318,7 @@ def _memo_carry(engine: Any) -> None:
     page's figures, queued one after another, read and sorted the same touches once each. Carried while the store
     is unchanged, they are read once per store change. Costs the memory of those arrays between computations."""
     global _carried
-    from smarketing.analytics.metrics.rows import MEMO_CARRIED
+    from smarketing.analytics.queries.common import MEMO_CARRIED
     from smarketing.analytics.store.touches_cache import store_identity
 
     identity = store_identity(engine)

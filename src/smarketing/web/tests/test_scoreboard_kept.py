@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from smarketing.analytics.metrics import MetricsQuery
-from smarketing.analytics.metrics.rows import MEMO_CARRIED
+from smarketing.analytics.queries.common import MEMO_CARRIED
 from smarketing.analytics.registry import run_query
 from smarketing.analytics.tests.test_metrics_kept import PLAN, spread  # noqa: F401 - the shared fixture
 from smarketing.analytics.tests.test_touches_cache import lake  # noqa: F401 - the shared fixture
