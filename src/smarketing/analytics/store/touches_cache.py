@@ -9,7 +9,8 @@ cache). When the store has only moved on by appending history (touchpoints and t
 lineage at higher high-water marks: a catch-up on a CRM written to all day), the process reads only the touches
 above the kept mark and merges them in (`touches.extended`), and takes out the touches corrected since
 (`touches.without`), instead of reading and sorting every touch again. Anything else (the contacts changed when
-the kept set took accounts from them, a store copied afresh, an upgrade) is read afresh. Older sets of a level are removed when a newer one is written.
+the kept set took accounts from them, a store copied afresh, an upgrade) is read afresh. Older sets of a level are
+removed when a newer one is written.
 
 Files: `<data dir>/cache/touches/<level>-<hash>/` with one `.npy` per array and `meta.json`, written under a
 temporary name and renamed into place whole, so a reader never sees half a set (two writers: the second's rename
@@ -148,11 +149,11 @@ def _read(path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="c", allow_pickle=False).view(np.ndarray)
 
 
-def _load(where: Path) -> tuple[SubjectTouches, dict[str, Any]] | None:
+def _load(where: Path, meta: dict[str, Any]) -> SubjectTouches | None:
+    """The set in `where`, whose meta.json is `meta`."""
     from smarketing.analytics.queries.touches import SubjectRuns, SubjectTouches
 
     try:
-        meta = json.loads((where / "meta.json").read_text())
         arrays = {name: _read(where / f"{name}.npy") for name in _ARRAYS}
         runs = None
         if meta["runs"] is not None:
@@ -163,7 +164,7 @@ def _load(where: Path) -> tuple[SubjectTouches, dict[str, Any]] | None:
                                  campaign_names=tuple(meta["campaign_names"]), runs=runs)
     except (OSError, ValueError, KeyError, TypeError):
         return None  # a set removed as it was read, or damaged: not used
-    return touches, meta
+    return touches
 
 
 def touches_load(engine: Any, level: str) -> Kept | None:
@@ -173,7 +174,7 @@ def touches_load(engine: Any, level: str) -> Kept | None:
     if now is None:
         return None
     finish()  # a set this process is still writing is read once written, not computed again
-    candidates: list[tuple[int, Path, bool]] = []  # (0 same / 1 extend, folder, contacts_read)
+    candidates: list[tuple[int, str, Path, dict[str, Any]]] = []  # (0 same / 1 extend, name, folder, meta)
     with contextlib.suppress(OSError):
         for where in _folder().iterdir():
             if not where.name.startswith(f"{level}-"):
@@ -184,17 +185,18 @@ def touches_load(engine: Any, level: str) -> Kept | None:
                 continue
             how = reuse(meta.get("source", {}), now)
             if how is not None:
-                candidates.append((0 if how == "same" else 1, where, bool(meta["source"].get("contacts_read"))))
-    for rank, where, contacts_read in sorted(candidates):
-        loaded = _load(where)
-        if loaded is None:
+                candidates.append((0 if how == "same" else 1, where.name, where, meta))
+    for rank, _, where, meta in sorted(candidates, key=lambda c: c[:2]):
+        touches = _load(where, meta)
+        if touches is None:
             continue
-        touches, meta = loaded
+        source = meta["source"]
+        contacts_read = bool(source.get("contacts_read"))
         if rank == 0:
             return Kept(touches=touches, contacts_read=contacts_read, above=None)
         from smarketing.analytics.store.layout import Manifest
 
-        tables = meta["source"]["tables"]
+        tables = source["tables"]
         return Kept(touches=touches, contacts_read=contacts_read,
                     above=Manifest.from_json(tables["touchpoints"]).high_water,
                     corrected_above=Manifest.from_json(tables["touchpoint_corrections"]).high_water)
