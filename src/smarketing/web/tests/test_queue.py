@@ -43,9 +43,11 @@ def test_an_uncached_funnel_is_queued_once_and_the_page_says_it_is_being_compute
     assert first.context["data"].computing and second.context["data"].computing
     html = second.content.decode()
     assert "The funnel is being computed" in html and 'hx-trigger="smk-figures-ready"' in html
-    # and polls, twice a second, for exactly the figures it is waiting for
+    # and polls for exactly the figures it is waiting for: at once when it loads (the server holds that poll until
+    # they are ready or a few seconds passed), then twice a second
     keys = second.context["computing"]
-    assert len(keys) == len(kinds) and all(f"k={k}" in html for k in keys) and 'hx-trigger="every 500ms"' in html
+    assert len(keys) == len(kinds) and all(f"k={k}" in html for k in keys)
+    assert 'hx-trigger="load, every 500ms"' in html
 
 
 def test_the_ready_poll_answers_still_computing_until_the_worker_ran_then_tells_the_page_to_refresh(queued, login):

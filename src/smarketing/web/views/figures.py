@@ -15,12 +15,12 @@ from smarketing.web.data.common import FIGURE_KEY, SETTLED_MAX_KEYS, figures_set
 STILL_COMPUTING = 204
 STOP_POLLING = 286
 READY_EVENT = "smk-figures-ready"
-# A poll that finds figures still being computed looks again every LOOK_EVERY seconds for up to WAIT_FOR seconds
-# before answering 204: the page learns within a twentieth of a second that its figures are ready, instead of at
-# its next poll (a quarter of a second later on average, half a second at worst; and the half-second pause between
-# two polls is not lost while one poll covers the few seconds a page's figures take). A waiting poll holds one
-# server thread and each look is one indexed query, so at most WAITING_MAX polls wait at once; the others answer
-# at once.
+# The page polls as soon as it loads, then twice a second (web/_computing_poll.html). A poll that finds figures
+# still being computed looks again every LOOK_EVERY seconds for up to WAIT_FOR seconds before answering 204: the page
+# learns within a twentieth of a second that its figures are ready, instead of at its next poll (a quarter of a
+# second later on average, half a second at worst; the first poll of a page polling only every half second came
+# half a second after it loaded, whatever its figures took). A waiting poll holds one server thread and each look
+# is one indexed query, so at most WAITING_MAX polls wait at once; the others answer at once.
 WAIT_FOR = 4.0
 LOOK_EVERY = 0.05
 WAITING_MAX = 3
