@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows, by_contact, count_in_period, kept, shape
+from smarketing.analytics.queries.kept import TOUCH_TIMES_KEPT, Appended
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -15,21 +16,31 @@ if TYPE_CHECKING:
 def _touch_times(ctx: Context) -> np.ndarray | None:
     """Unfiltered, where the engine's memo is carried to later computations: the sorted epoch microseconds of every
     touchpoint of a contact (`kept`), so a period's count is two binary searches instead of a scan of millions of
-    touches per period. None otherwise (a one-off run counts its period alone)."""
+    touches per period; after touches were appended to the store, the kept times with the new ones merged in. None
+    otherwise (a one-off run counts its period alone)."""
     if ctx.filters:
         return None
 
-    def read() -> np.ndarray:
+    def read(above: int | None = None) -> np.ndarray:
         import numpy as np  # loads when a measure is computed, not at start-up
 
         from smarketing.analytics.queries.common import epoch_micros
 
         tp = ctx.engine.table("touchpoints")
-        t = ctx.engine.to_arrow(tp.filter(tp.contact_id.notnull()).select("occurred_at"))
+        tp = tp.filter(tp.contact_id.notnull())
+        if above is not None:
+            tp = tp.filter(tp.id > above)
+        t = ctx.engine.to_arrow(tp.select("occurred_at"))
         # A missing time reads as the largest int64 (epoch_micros), after every period, as the query never counts it.
         return np.sort(epoch_micros(t["occurred_at"]))
 
-    return kept(ctx, "touchpoint_times", read, carried_only=True)
+    def extend(times: np.ndarray, appended: Appended) -> np.ndarray:
+        import numpy as np  # loads when a measure is computed, not at start-up
+
+        new = read(above=appended.above["touchpoints"])
+        return np.insert(times, np.searchsorted(times, new), new)
+
+    return kept(ctx, TOUCH_TIMES_KEPT, read, extend=extend, carried_only=True)
 
 
 def touchpoints(ctx: Context) -> Rows:

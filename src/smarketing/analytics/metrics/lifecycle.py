@@ -23,6 +23,7 @@ from smarketing.analytics.metrics.rows import (
     sorted_times,
 )
 from smarketing.analytics.queries.funnel import FunnelQuery, subject_timeline
+from smarketing.analytics.queries.kept import COHORT_STEPS_KEPT, MQL_DECISIONS_KEPT
 from smarketing.lifecycle.enums import Decision
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ def stage_entries(ctx: Context, stage: str) -> Rows:
             sc = ctx.engine.table("stage_changes")
             return sc.filter(sc.contact_id.notnull())
 
-        times = sorted_times(ctx, "contact_stage_entries", of_contacts, "to_stage", "occurred_at")
+        times = sorted_times(ctx, "contact_stage_entries", of_contacts, "to_stage", "occurred_at",
+                             datasets=("stage_changes",))
         counted = count_in_period(ctx, times.get(stage)) if times is not None else None
     return Rows("contact", build=build, counted=counted)
 
@@ -137,7 +139,7 @@ def _decided_history(ctx: Context) -> tuple[np.ndarray, pd.DataFrame] | None:
         frame = frame.assign(decision=frame["row_id"].map(decided).fillna("").to_numpy(dtype=object))
         return pd.DatetimeIndex(frame["occurred_at"]).as_unit("us").asi8, frame
 
-    return kept(ctx, "mql_decisions", read, carried_only=True)
+    return kept(ctx, MQL_DECISIONS_KEPT, read, carried_only=True)
 
 
 def _mql_decisions(ctx: Context) -> pd.DataFrame:
@@ -221,7 +223,7 @@ def _cohort_steps(ctx: Context) -> tuple[np.ndarray, dict[int, np.ndarray]] | No
                    for step in steps}
         return entered[order], reached
 
-    return kept(ctx, "cohort_steps", read)
+    return kept(ctx, COHORT_STEPS_KEPT, read)
 
 
 def _cohort_counts(ctx: Context) -> dict[int, int]:

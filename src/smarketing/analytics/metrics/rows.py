@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from smarketing.analytics.metrics.periods import ReportingPeriod
-from smarketing.analytics.queries.common import kept_in, ts_literal
+from smarketing.analytics.queries.common import ts_literal
 from smarketing.analytics.queries.funnel import _with_key
+from smarketing.analytics.queries.kept import Appended, Kept, kept_in, sorted_times_kept
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -92,18 +93,20 @@ class Rows:
         return engine.execute(expr.order_by([expr.occurred_at, expr.row_id]).limit(limit, offset=offset))
 
 
-def kept(ctx: Context, key: str, read: Callable[[], T], *, carried_only: bool = False) -> T | None:
+def kept(ctx: Context, what: Kept, read: Callable[[], T], *, extend: Callable[[T, Appended], T] | None = None,
+         carried_only: bool = False) -> T | None:
     """What `read()` returns (a read of the whole history, whatever the period), read once per embedded engine and
-    kept in its memo, so each period's figure is a slice of it (`queries.common.kept_in`)."""
-    return kept_in(ctx.engine, key, read, carried_only=carried_only)
+    kept in its memo, so each period's figure is a slice of it (`queries.kept.kept_in`)."""
+    return kept_in(ctx.engine, what, read, extend=extend, carried_only=carried_only)
 
 
-def sorted_times(ctx: Context, key: str, table: Callable[[], ir.Table], group: str,
-                 at: str) -> dict[Any, np.ndarray] | None:
+def sorted_times(ctx: Context, key: str, table: Callable[[], ir.Table], group: str, at: str,
+                 datasets: tuple[str, ...] | None = None) -> dict[Any, np.ndarray] | None:
     """Per value of the column `group` of the table `table()` builds, the sorted epoch microseconds of its column
-    `at`: read once per embedded engine (`kept`: the web carries it between figure computations while the store is
-    unchanged), so a count of rows in a period is two binary searches instead of a query (the goals query counts
-    six measures for every month of its plan). None on an engine that keeps no memo (a database's own engine)."""
+    `at`: read once per embedded engine (`kept`: the web carries it between figure computations while the
+    `datasets` the table is built on are unchanged; any change of the store when not named), so a count of rows in
+    a period is two binary searches instead of a query (the goals query counts six measures for every month of its
+    plan). None on an engine that keeps no memo (a database's own engine)."""
 
     def read() -> dict[Any, np.ndarray]:
         import numpy as np  # loads when a measure is computed, not at start-up
@@ -115,7 +118,7 @@ def sorted_times(ctx: Context, key: str, table: Callable[[], ir.Table], group: s
         groups = t[group].to_numpy(zero_copy_only=False)
         return {g: np.sort(micros[groups == g]) for g in dict.fromkeys(groups.tolist())}
 
-    return kept(ctx, f"sorted_times:{key}", read)
+    return kept(ctx, sorted_times_kept(key, datasets), read)
 
 
 def period_slice(ctx: Context, times: np.ndarray) -> slice:

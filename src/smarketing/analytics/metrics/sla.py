@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from smarketing.analytics.metrics.rows import COLUMNS, Context, Rows, kept, period_slice
+from smarketing.analytics.queries.kept import SALES_SLA_EVENTS_KEPT
 from smarketing.lifecycle import sla as sla_rules
 from smarketing.lifecycle.enums import ClockKind, SlaEventKind
 from smarketing.playbook.schema import MarketingSLA
@@ -77,7 +78,7 @@ def _history_events(ctx: Context) -> tuple[np.ndarray, pd.DataFrame] | None:
         order = np.lexsort((frame["id"].to_numpy(dtype=np.int64), starts))
         return starts[order], frame.iloc[order].reset_index(drop=True)
 
-    return kept(ctx, "sales_sla_events", read, carried_only=True)
+    return kept(ctx, SALES_SLA_EVENTS_KEPT, read, carried_only=True)
 
 
 def _period_events(ctx: Context) -> pd.DataFrame:

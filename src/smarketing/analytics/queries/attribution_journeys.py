@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from smarketing.analytics.queries.common import day_after, day_start, epoch, kept_in, reached_set, ts_literal
+from smarketing.analytics.queries.common import day_after, day_start, epoch, reached_set, ts_literal
+from smarketing.analytics.queries.kept import kept_in, reach_epochs_kept
 from smarketing.analytics.queries.touches import Level, SubjectTouches, first_seen, subject_touches
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def _reach_epochs(engine: Any, level: Level, stage: str) -> tuple[np.ndarray, np
         order = np.argsort(s)
         return s[order], e[order]
 
-    found = kept_in(engine, f"reach_epochs:{level}:{stage}", read)
+    found = kept_in(engine, reach_epochs_kept(level, stage), read)
     return found if found is not None else read()
 
 

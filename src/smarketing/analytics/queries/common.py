@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+# Where the engine's memo keeper was before `queries.kept` (tests name the key from here).
+from smarketing.analytics.queries.kept import MEMO_CARRIED  # noqa: F401
 from smarketing.core.errors import ValidationFailed
 from smarketing.lifecycle.enums import FUNNEL_ORDER, Stage
 
@@ -17,25 +18,6 @@ if TYPE_CHECKING:
 SECONDS_PER_DAY = 86400.0
 FUNNEL_KEYS: list[str] = [s.value for s in FUNNEL_ORDER]
 STAGE_KEYS: list[str] = [s.value for s in Stage]
-T = TypeVar("T")
-# The key an engine's memo holds (True) when a caller carries the memo on to later computations over the same store
-# (the web's figure tasks: `web.data.common._memo_carry`). Reads of the whole history that cost more than one
-# period's are kept (`kept_in(..., carried_only=True)`) only then: a one-off run (the CLI, the SLA report) reads its
-# period alone, as before.
-MEMO_CARRIED = "metrics:memo carried"
-
-
-def kept_in(engine: Any, key: str, read: Callable[[], T], *, carried_only: bool = False) -> T | None:
-    """What `read()` returns (a read that does not depend on the period or model), read once per embedded engine
-    and kept in its memo; None on an engine that keeps no memo (a database's own engine), and with `carried_only`
-    on one whose memo is not carried to later computations (`MEMO_CARRIED`)."""
-    if not getattr(engine, "embedded", False) or (carried_only and not engine.memo.get(MEMO_CARRIED)):
-        return None
-    memo_key = ("metrics:kept", key)
-    if memo_key not in engine.memo:
-        engine.memo[memo_key] = read()
-    found: T = engine.memo[memo_key]
-    return found
 
 
 def epoch(ts: ir.TimestampValue) -> ir.IntegerValue:

@@ -23,11 +23,11 @@ from smarketing.analytics.queries.common import (
     day_after,
     day_start,
     days_between,
-    kept_in,
     ratio,
     reached_set,
     ts_literal,
 )
+from smarketing.analytics.queries.kept import funnel_timeline_kept, kept_in
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
 
@@ -271,7 +271,7 @@ def _kept_slice(engine: Any, spec: FunnelQuery) -> ibis.Schema | None:
         table = engine.to_arrow(whole).sort_by([("entered_at", "ascending"), ("subject", "ascending")])
         return epoch_micros(table["entered_at"]), table, whole.schema()
 
-    kept = kept_in(engine, f"funnel_timeline:{spec.level}:{spec.from_stage}", read, carried_only=True)
+    kept = kept_in(engine, funnel_timeline_kept(spec.level, spec.from_stage), read, carried_only=True)
     if kept is None:
         return None
     entered, table, schema = kept

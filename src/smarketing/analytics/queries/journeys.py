@@ -13,6 +13,7 @@ Conversion is reaching the outcome step, so conforming and non-conforming journe
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,10 +27,10 @@ from smarketing.analytics.queries.common import (
     epoch,
     epoch_micros,
     instant_micros,
-    kept_in,
     ratio,
     ts_literal,
 )
+from smarketing.analytics.queries.kept import Appended, journey_events_kept, journey_existing_kept, kept_in
 from smarketing.analytics.registry import QueryResult, QuerySpec, query_kind
 from smarketing.core.errors import ValidationFailed
 
@@ -120,12 +121,16 @@ class JourneysResult(QueryResult):
     conformance: list[Conformance]
 
 
-def events_table(engine: Any, spec: JourneysQuery) -> ir.Table:
-    """(subject, occurred_at, src, eid, activity): touches (src 0) and stage changes (src 1)."""
+def events_table(engine: Any, spec: JourneysQuery, above: Mapping[str, int] | None = None) -> ir.Table:
+    """(subject, occurred_at, src, eid, activity): touches (src 0) and stage changes (src 1); with `above`, only
+    those of the rows appended above these marks (table → high-water mark; a table not named: none of its rows)."""
     import ibis  # loads when a query runs, not at start-up
 
     sc = engine.table("stage_changes")
     tp = engine.table("touchpoints")
+    if above is not None:
+        sc, tp = (t.filter(t.id > above[name] if name in above else ibis.literal(False))
+                  for t, name in ((sc, "stage_changes"), (tp, "touchpoints")))
     if spec.level == "contact":
         sc = sc.filter(sc.contact_id.notnull()).select(subject=sc.contact_id, occurred_at=sc.occurred_at,
                                                         src=ibis.literal(1), eid=sc.id,
@@ -170,7 +175,8 @@ def _ideal(spec: JourneysQuery) -> dict[str, list[JourneyStepIn]]:
 def _existing_subjects(engine: Any, spec: JourneysQuery) -> np.ndarray:
     """Subjects whose account has an expansion or renewal opportunity (their journey is the existing-customer one),
     sorted; kept where the engine's memo is carried, as they do not depend on the period."""
-    found = kept_in(engine, f"journey_existing:{spec.level}", lambda: _existing_read(engine, spec), carried_only=True)
+    found = kept_in(engine, journey_existing_kept(spec.level), lambda: _existing_read(engine, spec),
+                    carried_only=True)
     return found if found is not None else _existing_read(engine, spec)
 
 
@@ -198,12 +204,14 @@ def fetch_arrays(engine: Any, ev: ir.Table) -> paths.EventArrays:
 @dataclasses.dataclass(frozen=True)
 class _SortedEvents:
     """Events in (subject, time, src, id) order: subject ids, epoch microseconds (a missing time reads as the
-    largest int64, `epoch_micros`), codes into the sorted distinct `labels`."""
+    largest int64, `epoch_micros`), codes into the sorted distinct `labels`, and (src, id) packed into one int64
+    (`tie`: what orders the events of one subject at one instant; None once cut to a period)."""
 
     subject: np.ndarray
     micros: np.ndarray
     code: np.ndarray
     labels: list[str]
+    tie: np.ndarray | None = None
 
     def arrays(self) -> paths.EventArrays:
         from smarketing.analytics import paths  # loads when a query runs, not at start-up
@@ -228,6 +236,29 @@ class _SortedEvents:
         return _SortedEvents(subject=self.subject.take(at), micros=self.micros.take(at), code=rank.take(code),
                              labels=[self.labels[i] for i in present])
 
+    def extended(self, new: _SortedEvents) -> _SortedEvents:
+        """These events with the `new` ones (none of them among these) merged in, coded by the sorted union of
+        their labels: what a read of all of them gives."""
+        from smarketing.analytics.kernels.journeys import interleave, merge_positions
+
+        if new.subject.shape[0] == 0:
+            return self
+        assert self.tie is not None and new.tie is not None
+        labels = sorted({*self.labels, *new.labels})
+        index = {label: k for k, label in enumerate(labels)}
+        code = self.code if labels == self.labels else \
+            np.array([index[x] for x in self.labels], dtype=np.int32).take(self.code)
+        new_code = np.array([index[x] for x in new.labels], dtype=np.int32).take(new.code)
+        # Microseconds order as (whole seconds, the rest) do: the order `_sorted_events` gives.
+        at = merge_positions(self.subject, self.micros, self.tie, new.subject, new.micros, new.tie)
+        return _SortedEvents(subject=interleave(self.subject, new.subject, at),
+                             micros=interleave(self.micros, new.micros, at), code=interleave(code, new_code, at),
+                             labels=labels, tie=interleave(self.tie, new.tie, at))
+
+
+# `_SortedEvents.tie`: the source above the id (ids stay below 2**62).
+_SRC_SHIFT = 62
+
 
 def _sorted_events(engine: Any, ev: ir.Table) -> _SortedEvents:
     import pyarrow.compute as pc
@@ -240,8 +271,9 @@ def _sorted_events(engine: Any, ev: ir.Table) -> _SortedEvents:
     subject = table.column("subject").to_numpy().astype(np.int64)
     micros = epoch_micros(table.column("occurred_at"))
     seconds = micros // 1_000_000  # floored, as `epoch` in the engines
-    order = sort_order(subject, seconds, micros - seconds * 1_000_000, table.column("src").to_numpy().astype(np.int64),
-                       table.column("eid").to_numpy().astype(np.int64))
+    src = table.column("src").to_numpy().astype(np.int64)
+    eid = table.column("eid").to_numpy().astype(np.int64)
+    order = sort_order(subject, seconds, micros - seconds * 1_000_000, src, eid)
     # Arrow codes the labels in one hash pass; ranking the few distinct ones gives the sorted codes (a NumPy unique
     # over the event strings sorted them all, most of the query's time). A missing label reads "None", as before.
     encoded = pc.dictionary_encode(table.column("activity").combine_chunks().fill_null("None"))
@@ -251,17 +283,21 @@ def _sorted_events(engine: Any, ev: ir.Table) -> _SortedEvents:
     rank[by_label] = np.arange(len(seen), dtype=np.int32)
     codes = rank[encoded.indices.to_numpy(zero_copy_only=False)] if len(seen) else np.zeros(0, dtype=np.int32)
     return _SortedEvents(subject=subject[order], micros=micros[order], code=codes.astype(np.int32)[order],
-                         labels=[seen[i] for i in by_label])
+                         labels=[seen[i] for i in by_label], tie=((src << _SRC_SHIFT) | eid)[order])
 
 
 def _period_events(engine: Any, spec: JourneysQuery) -> paths.EventArrays:
     """The spec's events: where the engine's memo is carried to later computations (the web's figure tasks), a
-    slice of every event of the level, read and sorted once per store (`queries.common.kept_in`: a page's new period
-    filters arrays instead of reading and sorting a million events again); otherwise the period's alone."""
-    every = kept_in(engine, f"journey_events:{spec.level}",
-                    lambda: _sorted_events(engine, events_table(engine, spec.model_copy(update={"start": None,
-                                                                                              "end": None}))),
-                    carried_only=True)
+    slice of every event of the level, read and sorted once per store (`queries.kept.kept_in`: a page's new period
+    filters arrays instead of reading and sorting a million events again; the touches and stage changes appended
+    to the store since are merged in); otherwise the period's alone."""
+    whole = spec.model_copy(update={"start": None, "end": None})
+
+    def extend(every: _SortedEvents, appended: Appended) -> _SortedEvents:
+        return every.extended(_sorted_events(engine, events_table(engine, whole, above=appended.above)))
+
+    every = kept_in(engine, journey_events_kept(spec.level), lambda: _sorted_events(engine, events_table(engine, whole)),
+                    extend=extend, carried_only=True)
     if every is None:
         return fetch_arrays(engine, events_table(engine, spec))
     lo = instant_micros(day_start(spec.start)) if spec.start is not None else None

@@ -310,15 +310,19 @@ def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
 
 
 def _memo_carry(engine: Any) -> None:
-    """Give the engine the memo of the last computation's engine when both read the very same store, and keep its
-    memo for the next one.
+    """Give the engine the memo of the last computation's engine when both read the very same store (or, when the
+    store changed since, the reads of the whole history it kept that the change left alone or only appended to),
+    and keep its memo for the next one.
 
     Why: the memo holds what every figure reads alike whatever its period or model (a level's sorted touches: a
     second of reading and sorting 5 million touches on a large CRM); each computation opens its own engine, so a
     page's figures, queued one after another, read and sorted the same touches once each. Carried while the store
-    is unchanged, they are read once per store change. Costs the memory of those arrays between computations."""
+    is unchanged, they are read once per store change; and of the reads of the whole history every period slices
+    (`analytics.queries.kept`), those whose tables a catch-up left alone go on, and those of tables it only appended
+    to (the touches, after touches were recorded) take in the new rows instead of reading everything again. Costs
+    the memory of those arrays between computations."""
     global _carried
-    from smarketing.analytics.queries.common import MEMO_CARRIED
+    from smarketing.analytics.queries.kept import MEMO_CARRIED, kept_carried
     from smarketing.analytics.store.touches_cache import store_identity
 
     identity = store_identity(engine)
@@ -327,6 +331,8 @@ def _memo_carry(engine: Any) -> None:
     with _carried_lock:
         if _carried is not None and _carried[0] == identity:
             engine.memo = _carried[1]
+        elif _carried is not None:
+            engine.memo.update(kept_carried(_carried[1], _carried[0], identity))
         _carried = (identity, engine.memo)
     # The measures keep reads of the whole history that every period slices (metrics.rows.kept) only in a memo
     # that is carried on like this one.
