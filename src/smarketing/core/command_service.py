@@ -7,7 +7,9 @@ in a 0700 folder, and the peer's user id is checked) and passes its stdin, stdou
 environment and arguments (see smarketing.core.command_client); the service forks, and the child runs the command
 on the caller's own terminal exactly as `smarketing.cli.run` runs it in a fresh process, then reports the exit
 status. Children share nothing with each other: each starts from the parent's state, and the parent never opens
-a database or analytics connection nor starts a thread, so a fork copies no connection and no lock.
+a database or analytics connection nor starts a thread, so a fork copies no connection and no lock. The one
+process it starts is the history store's fork server, which gives each child's catch-up its copier helpers as
+forks of a loaded process instead of fresh ones (see smarketing.analytics.store.copier); it stops with the service.
 
 The parent refuses (and the CLI runs the command itself) when the caller's settings environment, interpreter or
 protocol differ from its own, and stops when the product's code changed under it, so a service never answers with
@@ -36,6 +38,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from smarketing.analytics.store import copier
 from smarketing.core import background
 from smarketing.core.command_client import PROTOCOL
 
@@ -108,6 +111,8 @@ def command_service_run(*, socket_path: Path, run: Runner, log: Callable[[str], 
     stamp = code_stamp()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        # The children's store helpers are forks of one loaded process, not fresh ones (see analytics.store.copier).
+        copier.fork_server_start()
         with _private_umask():
             server.bind(str(socket_path))
         server.listen(64)
@@ -117,7 +122,8 @@ def command_service_run(*, socket_path: Path, run: Runner, log: Callable[[str], 
         sys.stdout.flush()
         sys.stderr.flush()
         gc.freeze()  # objects loaded so far are shared with children and stay shared (no refcount pages copied)
-        log(f"command service ready on {socket_path} (pid {os.getpid()})")
+        log(f"command service ready on {socket_path} (pid {os.getpid()}; store helpers forked by pid "
+            f"{copier.fork_server_pid()})")
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         while True:
             conn, _ = server.accept()
@@ -125,6 +131,7 @@ def command_service_run(*, socket_path: Path, run: Runner, log: Callable[[str], 
             # in such a hook is printed and dropped: the service would miss its SIGTERM and run on. Blocked around
             # the fork, a stop waits and is raised here, after it.
             signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+            copier.fork_server_pid()  # (started again if it stopped)
             if os.fork() == 0:
                 server.close()
                 _child(conn, identity=identity, stamp=stamp, run=run)
@@ -134,6 +141,7 @@ def command_service_run(*, socket_path: Path, run: Runner, log: Callable[[str], 
         pass
     finally:
         server.close()
+        copier.fork_server_stop()
         with contextlib.suppress(FileNotFoundError):
             socket_path.unlink()
         log("command service stopped")

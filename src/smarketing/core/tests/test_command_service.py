@@ -4,6 +4,7 @@ could answer differently: another configuration, a stale socket, changed code.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -194,3 +195,98 @@ def test_sigterm_stops_the_service_and_removes_its_socket(tmp_path):
     assert process.returncode == 0, out
     assert not socket_path.exists()
     assert "command service stopped" in out
+
+
+RECORD_TOUCHES = """
+import django, sys, time
+django.setup()
+from datetime import UTC, datetime, timedelta
+from smarketing.campaigns.services import touchpoints_record_many
+from smarketing.crm.models import Contact
+batches, n = int(sys.argv[1]), int(sys.argv[2])
+contacts = list(Contact.objects.order_by("id").values_list("id", "account_id")[:50])
+t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+print("ready", flush=True)
+for b in range(batches):
+    touchpoints_record_many(touchpoints=[
+        {"contact_id": contacts[i % len(contacts)][0], "account_id": contacts[i % len(contacts)][1],
+         "channel": "email", "kind": "email_click", "occurred_at": t0 + timedelta(minutes=b * n + i),
+         "source": "test", "source_id": f"b{b}-{i}"} for i in range(n)])
+    time.sleep(0.3)
+"""
+
+
+def _copier_helpers() -> dict[int, tuple[int, str]]:
+    """Every running process of a store helper started fresh (not forked): pid -> (parent pid, command line)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        words = [w.decode(errors="replace") for w in cmdline if w]
+        if "smarketing.analytics.store.copier" in words and "--fork-server" not in words:
+            found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), " ".join(words))
+    return found
+
+
+def _sync_pair(env: dict[str, str], fresh: dict[int, tuple[int, str]]) -> None:
+    """Two `store sync` commands at once, watching for store helpers started fresh meanwhile."""
+    commands = [subprocess.Popen([str(BIN / "smarketing"), "store", "sync", "--json"], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    while any(p.poll() is None for p in commands):
+        fresh.update(_copier_helpers())  # (a fresh helper lives a few tenths of a second at least)
+        time.sleep(0.005)
+    for p in commands:
+        assert p.returncode == 0, p.communicate()[1]
+
+
+def test_commands_catching_up_at_once_use_helpers_forked_by_the_service_and_copy_every_row_once(tmp_path):
+    # given a seeded demo with its store copied, and the service on it
+    env = _env(tmp_path)
+    alone = {**env, "SMARKETING_COMMAND_SERVICE": "off"}
+    assert _smarketing("migrate", env=alone).returncode == 0
+    seeded = _smarketing("seed", "--size", "small", env=alone, timeout=600)
+    assert seeded.returncode == 0, seeded.stderr
+    log = tmp_path / "service.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(BIN / "smarketing"), "service"], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
+        wait_for_text(log, "command service ready", 120, what="the command service", proc=process)
+        match = re.search(r"store helpers forked by pid (\d+)", log.read_text())
+        assert match, log.read_text()
+        fork_server = int(match.group(1))
+        # when touches are recorded, batch after batch, while pairs of commands catch the store up at once
+        writer = subprocess.Popen([str(BIN / "python"), "-c", RECORD_TOUCHES, "8", "100"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert writer.stdout is not None and writer.stdout.readline() == "ready\n", writer.communicate()[1]
+        fresh: dict[int, tuple[int, str]] = {}
+        while writer.poll() is None:
+            _sync_pair(env, fresh)
+        assert writer.returncode == 0, writer.communicate()[1]
+        _sync_pair(env, fresh)
+        # then every row is in the store once
+        status = json.loads(_smarketing("store", "status", "--json", env=alone).stdout)
+        assert [(r["table"], r["lake_rows"]) for r in status] == [(r["table"], r["database_rows"]) for r in status]
+        assert next(r for r in status if r["table"] == "touchpoints")["behind"] == 0
+        # and the commands' catch-ups copied with helpers forked by the service's fork server, none started afresh
+        text = log.read_text()
+        children = {int(pid) for pid in re.findall(r"^running `.*` \(pid (\d+)\)$", text, re.M)}
+        forked_for = [int(pid) for pid in re.findall(r"^store helper \d+ forked for pid (\d+)$", text, re.M)]
+        assert forked_for and set(forked_for) <= children, text
+        assert not {pid: p for pid, p in fresh.items() if p[0] in children}, fresh
+        assert not _gone(fork_server)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    # and the fork server stopped with the service
+    assert _gone(fork_server)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
