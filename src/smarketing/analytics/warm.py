@@ -110,3 +110,31 @@ def _compile_commands() -> None:
     run_journeys(engine, JourneysQuery(kernel="numpy", ideal_journeys={"new_customer": steps,
                                                                        "existing_customer": steps}))
     run_roi(engine, RoiQuery())
+
+
+# Custom position weights for the compile run (any valid ones: the kernels compile for their types, not values).
+_COMPILE_WEIGHTS = (0.4, 0.2, 0.4)
+
+
+def compile_kernels() -> dict[str, Any]:
+    """Run every analytics command once on the real data (each attribution model at both levels, each model's ROI,
+    the journeys), so Numba compiles each kernel they call and keeps it in its on-disk cache: a fresh install's first
+    command of a model would otherwise compile its kernels inside it (a second or two each on the small demo;
+    `make demo` has the worker do this in the background). Returns the runs made and the seconds they took."""
+    import time
+
+    from smarketing.analytics.engine import open_engine
+    from smarketing.analytics.enums import AttributionModel
+    from smarketing.analytics.registry import parse_spec, run_query
+
+    started = time.perf_counter()
+    runs: list[str] = []
+    with open_engine() as engine:
+        for model in AttributionModel:
+            weights = {"weights": _COMPILE_WEIGHTS} if model == AttributionModel.CUSTOM else {}
+            for kind, level in (("attribution", "contact"), ("attribution", "account"), ("roi", "contact")):
+                run_query(parse_spec(kind, {"model": model.value, "level": level, **weights}), engine=engine)
+                runs.append(f"{kind}:{model.value}:{level}")
+        run_query(parse_spec("journeys", {}), engine=engine)
+        runs.append("journeys")
+    return {"runs": runs, "seconds": round(time.perf_counter() - started, 2)}

@@ -96,16 +96,20 @@ def _warm_before_serving() -> None:
 def _queue_start_work() -> None:
     """Have the worker group feedback into themes (when no run exists yet) and warm this quarter's figures now, so
     the first pages show themes and answer at once."""
+    from smarketing.analytics.tasks import kernels_compile_task
     from smarketing.feedback.selectors import feedback_list
     from smarketing.feedback.tasks import themes_rebuild_task
     from smarketing.feedback.theme_selectors import theme_run_latest
     from smarketing.web.data.warm import warm_async
 
     # Why the priorities: SLA breaches due at start are acted on first (they may change the figures' data), then
-    # figures are warmed again if they did, then themes are found (the slowest, up to a minute with embeddings).
+    # figures are warmed again if they did, then every analytics command is run once so a fresh install's kernels
+    # are compiled before someone types a command (a second or two each otherwise), then themes are found (the
+    # slowest, up to a minute with embeddings).
     work = []
     if warm_async(priority=-10):
         work.append("this quarter's figures")
+    kernels_compile_task.using(priority=-15).enqueue()
     if theme_run_latest() is None and feedback_list().exists():
         themes_rebuild_task.using(priority=-20).enqueue()
         work.append("feedback themes")

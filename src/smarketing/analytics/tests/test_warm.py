@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from smarketing.analytics.tests.test_attribution_api import deal_world  # noqa: F401  (fixture)
+
 PRELOAD_THEN_REPORT = """
 import json, sys, threading
 import django
@@ -56,3 +58,16 @@ def test_preload_loads_the_commands_modules_and_leaves_no_connection_or_thread(t
     assert report["threads"] == ["MainThread"]
     assert report["django_connected"] is False
     assert report["duckdb_connections"] == 0
+
+
+def test_the_compile_run_runs_every_model_at_both_levels_their_roi_and_the_journeys(deal_world):  # noqa: F811
+    # Given a company with deals and touches
+    from smarketing.analytics.enums import AttributionModel
+    from smarketing.analytics.warm import compile_kernels
+
+    # When the worker's compile run goes through every command once (so each kernel is compiled on a fresh install)
+    done = compile_kernels()
+    # Then each model ran at both levels and for the ROI, and the journeys ran, each without an error
+    expected = {f"{kind}:{model.value}:{level}" for model in AttributionModel
+                for kind, level in (("attribution", "contact"), ("attribution", "account"), ("roi", "contact"))}
+    assert set(done["runs"]) == expected | {"journeys"} and len(done["runs"]) == len(expected) + 1

@@ -62,6 +62,13 @@ def test_demo_serves_and_runs_the_worker_until_stopped(tmp_path):
             assert typed.returncode == 0, typed.stderr
             assert '"conversion' in typed.stdout
             assert "ran `funnel --from mql --to customer --json`" in service_log.read_text()
+            # and a worker runs every analytics command once, so the kernels are compiled before one is typed
+            ended = re.compile(r"path=smarketing\.analytics\.tasks\.kernels_compile_task state=(SUCCESSFUL|FAILED)")
+            deadline = time.monotonic() + 240
+            while not ended.search(worker_log.read_text()) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            compiled = ended.search(worker_log.read_text())
+            assert compiled and compiled.group(1) == "SUCCESSFUL", worker_log.read_text()[-3000:]
         finally:
             # and stopping the demo stops its worker
             demo.send_signal(signal.SIGINT)
