@@ -265,6 +265,22 @@ def lake_delete(lake: Lake, table: str, rel_path: str) -> None:
         lake.filesystem().delete_file(path)
 
 
+def history_file_ids(rel_path: str) -> tuple[int, int] | None:
+    """The ids a history file may hold, (first, last), as its name says (`part-<first>-<last>.parquet`: a copied id
+    range, or the span of the files a compaction merged); None for a name that says none."""
+    parts = rel_path.rsplit("/", 1)[-1].removeprefix("part-").removesuffix(".parquet").split("-")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def manifest_above(manifest: Manifest, row_id: int) -> Manifest:
+    """The history manifest with only the files that may hold rows with an id above `row_id` (by their names): what
+    a reader of only the rows appended since a mark needs to open."""
+    files = [f for f in manifest.files if (ids := history_file_ids(f)) is None or ids[1] > row_id]
+    return Manifest(**{**manifest.__dict__, "files": files, "retired": []})
+
+
 def table_files(lake: Lake, manifest: Manifest) -> list[str]:
     """The manifest's files as full paths (what readers read)."""
     return [lake.path(manifest.table, f) for f in manifest.files]

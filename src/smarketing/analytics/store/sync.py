@@ -27,7 +27,7 @@ A lake copied from another database, or a mark row that is gone or changed (a fl
 start again from nothing. Deleting history rows other than the last one copied is not noticed by a catch-up
 (history is never deleted by the product; a contact's erasure cascades to it): `smarketing store status` compares
 counts and `smarketing store rebuild` starts over. Each catch-up adds one file per month it touched; a month that
-gathers COMPACT_AT files is merged into one by the catch-up that made it so (see `_compact`).
+gathers COMPACT_AT files has its newer files merged into one by the catch-up that made it so (see `_compact`).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from smarketing.analytics.store.layout import (
     LakeTable,
     Manifest,
     configured_lake,
+    history_file_ids,
     lake_delete,
     lake_files,
     manifest_read,
@@ -57,7 +58,7 @@ from smarketing.analytics.store.layout import (
 )
 
 CHUNK_IDS = 500_000  # history ids copied per step: bounds memory, and a crash loses at most one step's work
-COMPACT_AT = 16  # files in one month partition that a catch-up merges into one
+COMPACT_AT = 16  # files in one month partition that make a catch-up merge them (see parts_to_merge)
 # How long a catch-up waits for PostgreSQL transactions writing a history table before it leaves that table as it
 # is this time (a query must not hang behind a long import; the task queue's catch-up can afford to wait longer).
 QUERY_LOCK_TIMEOUT_MS = 500
@@ -245,28 +246,56 @@ def _history_finish(lake: Lake, plan: _Copy) -> None:
         plan.manifest = _compact(lake, plan.manifest, plan.table)
 
 
+def parts_to_merge(sized: list[tuple[str, int]]) -> list[str]:
+    """Which of a crowded month's files (name, bytes) a compaction merges: its newest files, in id order, after the
+    older ones that are each at least as large as all newer files together, which stay as they are.
+
+    Why: a CRM written to all day adds a small file to the current month at every catch-up. Merging the month
+    whole each COMPACT_AT catch-ups rewrites its large file around them (500,000 touches: about a second, inside
+    a command); merging the small ones costs a hundredth of that. The large file is merged again once the newer
+    files together outgrow it, so a month keeps few files (their sizes at least double going back). Should fewer
+    than half of COMPACT_AT be left to merge, the month is merged whole."""
+    ordered = sorted(sized, key=lambda item: (history_file_ids(item[0]) or (0, 0), item[0]))
+    newer = sum(size for _, size in ordered)
+    settled = 0
+    for _, size in ordered:
+        newer -= size
+        if size < newer:
+            break
+        settled += 1
+    chosen = ordered[settled:]
+    if len(chosen) < max(2, COMPACT_AT // 2):
+        chosen = ordered
+    return [name for name, _ in chosen]
+
+
 def _compact(lake: Lake, manifest: Manifest, table: LakeTable) -> Manifest:
-    """Merge the months that gathered COMPACT_AT files or more (each catch-up adds one file per month it touched).
+    """Merge the newer files (`parts_to_merge`) of each month that gathered COMPACT_AT files or more (each catch-up
+    adds one file per month it touched).
 
     The merged file is written first and the manifest then names it instead of its parts, which it keeps as
     `retired` until the next compaction (a query that opened them can finish); a crash in between leaves a file no
-    manifest names, which the next copy deletes. The rows, and so the marks, do not change.
+    manifest names, which the next copy deletes. The rows, and so the marks, do not change. A month's files hold
+    disjoint id ranges and only a run of its newest is merged, so a merged file's name (the span of its parts) is
+    never one a file of the month had.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     by_month: dict[str, list[str]] = {}
     for rel in manifest.files:
         by_month.setdefault(rel.split("/", 1)[0], []).append(rel)
     crowded = {month: files for month, files in by_month.items() if len(files) >= COMPACT_AT}
     if not crowded:
-        return manifest
+        return manifest  # (before loading Parquet's writer: most catch-ups compact nothing)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     fs = lake.filesystem()
     merged_away: list[str] = []
     files = list(manifest.files)
-    for month, parts in crowded.items():
-        ranges = [rel.rsplit("/", 1)[1].removeprefix("part-").removesuffix(".parquet").split("-") for rel in parts]
-        lo, hi = min(int(r[0]) for r in ranges), max(int(r[1]) for r in ranges)
+    for month, crowd in crowded.items():
+        infos = fs.get_file_info([lake.path(table.name, rel) for rel in crowd])
+        parts = parts_to_merge([(rel, info.size or 0) for rel, info in zip(crowd, infos, strict=True)])
+        ranges = [history_file_ids(rel) or (0, 0) for rel in parts]
+        lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
         rows = pa.concat_tables([pq.read_table(lake.path(table.name, rel), filesystem=fs) for rel in parts])
         rel = f"{month}/part-{lo:012d}-{hi:012d}.parquet"
         extract.write_parquet(lake, f"{table.name}/{rel}", rows.sort_by("id"), table)

@@ -409,3 +409,91 @@ def test_a_time_arrow_cannot_read_is_flagged_in_the_lake_not_a_failed_copy(lake)
     assert rows[offset]["occurred_at"] == datetime(2026, 3, 31, 23, 30, tzinfo=UTC) and rows[offset]["_ok"]
     assert rows[garbage]["occurred_at"] is None and not rows[garbage]["_ok"]
     assert sorted(f.split("/")[0] for f in state.manifests["touchpoints"].files) == ["month=2026-03", "month=none"]
+
+
+def test_a_reader_of_the_rows_above_a_mark_opens_only_the_files_that_may_hold_them():
+    from smarketing.analytics.store.layout import Manifest, history_file_ids, manifest_above
+
+    # given a history table's files: copied ranges, a month merged by a compaction, a name without a range
+    files = ["month=2026-10/part-000000000001-000000500000.parquet",
+             "month=2026-11/part-000000000001-000000501000.parquet",  # merged: its span reaches the newest rows
+             "month=2026-11/part-000000501001-000000502000.parquet",
+             "month=2026-10/part-000000500001-000000501000.parquet",
+             "month=2026-12/odd.parquet"]
+    manifest = Manifest("touchpoints", files=files, retired=["month=2026-11/part-000000000001-000000400000.parquet"],
+                        high_water=502000, lineage="L")
+    assert history_file_ids(files[2]) == (501001, 502000) and history_file_ids(files[4]) is None
+    # when a reader wants the rows above id 500,500
+    above = manifest_above(manifest, 500_500)
+    # then it opens the files whose names reach above it, and any file whose name says nothing
+    assert above.files == [files[1], files[2], files[3], files[4]]
+    assert manifest_above(manifest, 502_000).files == [files[4]]
+    assert (above.high_water, above.lineage) == (502000, "L") and manifest.files == files
+
+
+def _part(lo: int, hi: int) -> str:
+    return f"month=2026-11/part-{lo:012d}-{hi:012d}.parquet"
+
+
+@pytest.mark.parametrize(("sizes", "merged"), [
+    # copies of about one size (a month's first copy in ranges, or small copies only): all of them
+    ([100, 90, 110, 100], [0, 1, 2, 3]),
+    # a large merged file and small copies after it: the small ones
+    ([5000, 10, 10, 10], [1, 2, 3]),
+    # a file as large as the newer ones together stays too; once they outgrow it, it is merged with them
+    ([5000, 40, 10, 10, 10, 10], [2, 3, 4, 5]),
+    ([5000, 30, 10, 10, 10, 10], [1, 2, 3, 4, 5]),
+])
+def test_a_crowded_month_merges_its_newest_files_and_leaves_the_large_older_ones(sizes, merged, monkeypatch):
+    from smarketing.analytics.store import sync
+
+    monkeypatch.setattr(sync, "COMPACT_AT", 4)
+    names = [_part(1000 * k + 1, 1000 * (k + 1)) for k in range(len(sizes))]
+    shuffled = list(reversed(list(zip(names, sizes, strict=True))))  # (the manifest's order is not the ids')
+    assert sync.parts_to_merge(shuffled) == [names[k] for k in merged]
+
+
+def test_a_month_with_too_few_newer_files_to_merge_is_merged_whole(monkeypatch):
+    from smarketing.analytics.store import sync
+
+    monkeypatch.setattr(sync, "COMPACT_AT", 16)
+    # sizes that halve file after file: each older one outweighs all newer ones together
+    sizes = [2 ** (20 - k) for k in range(16)]
+    names = [_part(1000 * k + 1, 1000 * (k + 1)) for k in range(16)]
+    assert sync.parts_to_merge(list(zip(names, sizes, strict=True))) == names
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_month_merged_before_is_not_rewritten_for_the_small_copies_after_it(lake, monkeypatch):
+    from pathlib import Path
+
+    from smarketing.analytics.store import sync
+    from smarketing.campaigns.models import Touchpoint
+    from smarketing.campaigns.services import touchpoints_record_many
+
+    monkeypatch.setattr(sync, "COMPACT_AT", 4)
+    contact = ContactFactory()
+
+    def record(n: int, tag: str) -> None:
+        touchpoints_record_many(touchpoints=[
+            {"contact_id": contact.pk, "account_id": contact.account_id, "channel": "email", "kind": "email_click",
+             "occurred_at": T0 - timedelta(minutes=i), "source": "test", "source_id": f"{tag}-{i}"}
+            for i in range(n)])
+        store_catch_up(tables=["touchpoints"])
+
+    def march() -> list[str]:
+        return [f for f in manifest_read(lake, "touchpoints").files if f.startswith("month=2026-03/")]
+
+    # given a month holding one large copy
+    record(3000, "large")
+    large = march()
+    assert len(large) == 1
+    # when small copies land on it until it is crowded
+    for k in range(3):
+        record(1, f"s{k}")
+    # then the small ones were merged into one beside the large file, which was left as it was
+    after = manifest_read(lake, "touchpoints")
+    assert len(march()) == 2 and large[0] in march()
+    assert len(after.retired) == 3 and large[0] not in after.retired
+    assert all(Path(lake.path("touchpoints", f)).exists() for f in after.retired)
+    assert [r["id"] for r in lake_rows("touchpoints", ["id"])] == db_ids(Touchpoint)
