@@ -8,9 +8,10 @@ strings. One row may stand for many identical journeys (the aggregated path form
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -255,14 +256,33 @@ def merge_positions(subject: np.ndarray, time: np.ndarray, ids: np.ndarray, new_
     return at
 
 
-@loops.jit
+def interleave_columns(columns: Sequence[tuple[np.ndarray, np.ndarray]], at: np.ndarray,
+                       beside: Callable[[], Any] | None = None) -> list[Any]:
+    """`interleave` of several columns (rows, new rows) at the same positions, and `beside()` last when given: on the
+    kernel threads when the rows are many (each column's copy is bound by memory, not by one core's work)."""
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [(interleave, (rows, new_rows, at))
+                                                               for rows, new_rows in columns]
+    if beside is not None:
+        calls.append((beside, ()))
+    if len(calls) < 2 or not columns or columns[0][0].shape[0] < loops.PARALLEL_MIN_TOUCHES:
+        return [fn(*args) for fn, args in calls]
+    return loops._on_threads(calls)
+
+
 def interleave(rows: np.ndarray, new_rows: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """`rows` with `new_rows` placed at positions `at` (increasing, as `merge_positions` gives them): the stretches
-    between new rows are copied whole."""
-    n, m = rows.shape[0], new_rows.shape[0]
-    out = np.empty(n + m, dtype=rows.dtype)
+    """`rows` with `new_rows` placed at positions `at` (increasing, as `merge_positions` gives them)."""
+    # Allocated by NumPy, which asks the kernel for huge pages for large arrays: a compiled allocation is faulted in
+    # a small page at a time, which doubled the merge of a large history's columns (memory-bound copies).
+    out = np.empty(rows.shape[0] + new_rows.shape[0], dtype=rows.dtype)
+    _interleave_into(out, rows, new_rows, at)
+    return out
+
+
+@loops.jit
+def _interleave_into(out: np.ndarray, rows: np.ndarray, new_rows: np.ndarray, at: np.ndarray) -> None:
+    """Fill `out` with `rows` and `new_rows` at positions `at`: the stretches between new rows are copied whole."""
     done = taken = 0
-    for k in range(m):
+    for k in range(new_rows.shape[0]):
         p = at[k]
         count = p - done
         out[done:p] = rows[taken:taken + count]
@@ -270,4 +290,3 @@ def interleave(rows: np.ndarray, new_rows: np.ndarray, at: np.ndarray) -> np.nda
         out[p] = new_rows[k]
         done = p + 1
     out[done:] = rows[taken:]
-    return out

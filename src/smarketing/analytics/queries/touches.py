@@ -25,12 +25,35 @@ NO_CAMPAIGN = "(no campaign)"
 CHANNELS: tuple[str, ...] = tuple(str(c) for c in Channel.values)
 
 
-def _touches(engine: Any, level: Level) -> ir.Table:
-    """The touch columns a level's journeys need (the subject is resolved in `subject_touches`)."""
-    tp = engine.table("touchpoints")
+def _touches(engine: Any, level: Level, above: int | None = None) -> ir.Table:
+    """The touch columns a level's journeys need (the subject is resolved in `subject_touches`); with `above`, of
+    the touches with an id above it only."""
+    tp = engine.table("touchpoints") if above is None else _appended(engine, above)
+    if above is not None:
+        tp = tp.filter(tp.id > above)
     if level == "contact":
         return tp.filter(tp.contact_id.notnull()).select("id", "contact_id", "channel", "campaign_id", "occurred_at")
     return tp.select("id", "contact_id", "account_id", "channel", "campaign_id", "occurred_at")
+
+
+def _appended(engine: Any, above: int) -> ir.Table:
+    """The touchpoints dataset over only the lake files that may hold touches with an id above `above` (a history
+    file's name bounds its ids): extending kept touches by a catch-up's few rows opens the files it wrote (and a
+    month compacted since), not every file of the history. A remote lake reads the whole dataset."""
+    import ibis
+
+    from smarketing.analytics.datasets import SCHEMAS
+    from smarketing.analytics.store import reader
+    from smarketing.analytics.store.layout import manifest_above
+
+    store = engine.store
+    if not store.lake.is_local:  # (its files are registered by table name, which the whole dataset's view uses)
+        return engine.table("touchpoints")
+    manifests = {**store.manifests, "touchpoints": manifest_above(store.manifests["touchpoints"], above)}
+    con = engine.backend.con
+    con.execute(f'CREATE OR REPLACE VIEW "touchpoints_appended" AS '
+                f'{reader.dataset_sql(con, "touchpoints", store.lake, manifests)}')
+    return ibis.table(SCHEMAS["touchpoints"], name="touchpoints_appended")
 
 
 def _coded_touches(touches: ir.Table) -> ir.Table:
@@ -162,9 +185,7 @@ def _sorted_touches(engine: Any, level: Level, above: int | None = None) -> tupl
     account from its contact (so the contacts table was read)."""
     from smarketing.analytics.kernels.journeys import sorted_rows
 
-    touches = _touches(engine, level)
-    if above is not None:
-        touches = touches.filter(touches.id > above)
+    touches = _touches(engine, level, above)
     tt = engine.to_arrow(_coded_touches(touches))
     subject, has, contacts_read = _touch_subjects(engine, level, tt)
     if not has.all():
@@ -185,7 +206,7 @@ def _sorted_touches(engine: Any, level: Level, above: int | None = None) -> tupl
 def extended(kept: SubjectTouches, new: SubjectTouches) -> SubjectTouches:
     """`kept` with the touches `new` (none of them in `kept`) merged in: the same arrays a read of all of them would
     sort, coded by the union of their channel names (the kept ones first) and of their campaigns."""
-    from smarketing.analytics.kernels.journeys import interleave, merge_positions
+    from smarketing.analytics.kernels.journeys import interleave_columns, merge_positions
 
     if new.subject.shape[0] == 0:
         return kept
@@ -197,13 +218,15 @@ def extended(kept: SubjectTouches, new: SubjectTouches) -> SubjectTouches:
                     else _recoded(kept.campaign, kept.campaign_names, campaign_names, kept.campaign.dtype))
     campaign = _recoded(new.campaign, new.campaign_names, campaign_names, kept.campaign.dtype)
     at = merge_positions(kept.subject, kept.t_epoch, kept.touch_id, new.subject, new.t_epoch, new.touch_id)
-    subject = interleave(kept.subject, new.subject.astype(kept.subject.dtype), at)
-    t_epoch = interleave(kept.t_epoch, new.t_epoch.astype(kept.t_epoch.dtype), at)
+    # The subjects and times first; then the runs over them while the other columns are merged.
+    subject, t_epoch = interleave_columns([(kept.subject, new.subject.astype(kept.subject.dtype)),
+                                           (kept.t_epoch, new.t_epoch.astype(kept.t_epoch.dtype))], at)
+    touch_id, channel, campaign, runs = interleave_columns(
+        [(kept.touch_id, new.touch_id), (kept.channel, channel), (old_campaign, campaign)], at,
+        beside=lambda: _subject_runs(subject, t_epoch))
     return SubjectTouches(
-        subject=subject, t_epoch=t_epoch, touch_id=interleave(kept.touch_id, new.touch_id, at),
-        channel=interleave(kept.channel, channel, at), channel_names=channel_names,
-        campaign=interleave(old_campaign, campaign, at), campaign_names=campaign_names,
-        runs=_subject_runs(subject, t_epoch))
+        subject=subject, t_epoch=t_epoch, touch_id=touch_id, channel=channel, channel_names=channel_names,
+        campaign=campaign, campaign_names=campaign_names, runs=runs)
 
 
 def _corrected_since(engine: Any, mark: int) -> np.ndarray:

@@ -138,6 +138,25 @@ def test_touches_recorded_since_are_merged_into_the_kept_set(company, lake, sort
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("level", ["contact", "account"])
+def test_touches_recorded_since_in_a_month_compacted_since_are_merged_in(company, lake, sorted_counts, level,  # noqa: F811
+                                                                         monkeypatch):
+    from smarketing.analytics.store import sync
+    from smarketing.analytics.store.layout import configured_lake, manifest_read
+
+    # given kept touches, and a store that merges a month's files as soon as it has two
+    _touches(level)
+    monkeypatch.setattr(sync, "COMPACT_AT", 2)
+    # when touches are recorded (their catch-up merges their months: the new rows land in merged files) and read
+    new = _recorded_touches(level)
+    after = _touches(level)
+    assert manifest_read(configured_lake(), "touchpoints").retired  # (months were merged)
+    # then only the new touches were read (from the files that may hold them), and the set is a read of all
+    assert sorted_counts[-1] == len(new)
+    _same_as_a_read_of_all(after, lake, level)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_extended_set_is_kept_and_the_old_set_goes(company, lake, sorts):  # noqa: F811
     # given kept touches, extended by a process after touches were recorded
     _touches("contact")
@@ -258,8 +277,13 @@ def test_a_kept_set_serves_only_a_store_that_appended_touches_to_the_same_copy()
     assert reuse(source(kept), source(shrunk)) is None
 
 
-def test_merging_sorted_touches_gives_the_order_a_sort_of_all_gives():
+@pytest.mark.parametrize("on_threads", [False, True])
+def test_merging_sorted_touches_gives_the_order_a_sort_of_all_gives(on_threads, monkeypatch):
+    from smarketing.analytics.kernels import loops
     from smarketing.analytics.queries.touches import NO_CAMPAIGN, SubjectTouches, _subject_runs, extended
+
+    if on_threads:  # (a large history's columns are merged on the kernel threads, one column each)
+        monkeypatch.setattr(loops, "PARALLEL_MIN_TOUCHES", 0)
 
     rng = np.random.default_rng(5)
     n = 5000
