@@ -191,6 +191,11 @@ SMARKETING = {
 SMARKETING_WEBHOOK_ALLOW = ENV.webhook_allow
 # Pages compute a figure inside the request for a CRM up to this many contacts; above it the worker computes it.
 SMARKETING_FIGURES_INLINE_CONTACTS = ENV.figures_inline_contacts
+# After a catch-up of the history store, the worker computes again the figures viewed in the last 15 minutes (at
+# most 24, the latest viewed first), at most once per this many seconds (SMARKETING_FIGURES_REFRESH_SECONDS; 0: off).
+# Why 30: a lone write is refreshed right after its catch-up; a CRM written to all day costs the workers one round
+# of those figures per half minute, while its pages show numbers at most about that old.
+SMARKETING_FIGURES_REFRESH_SECONDS = ENV.figures_refresh_seconds
 # A task RUNNING for longer (or whose worker died on this host) is requeued; failed after this many runs.
 SMARKETING_TASK_STALE_MINUTES = ENV.task_stale_minutes
 SMARKETING_TASK_MAX_ATTEMPTS = ENV.task_max_attempts

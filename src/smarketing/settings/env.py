@@ -152,6 +152,8 @@ class Env:
     lake_url: str = ""
     analytics_store: str = "lake"
     figures_inline_contacts: int = 20_000
+    # Seconds between two background refreshes of the figures viewed recently, after the CRM changed (0: none).
+    figures_refresh_seconds: int = 30
     # Private, loopback and link-local webhook targets allowed anyway (host names, addresses, networks).
     webhook_allow: tuple[str, ...] = ()
     # A task RUNNING longer than this died with its worker and is requeued, failed after this many runs.
@@ -223,6 +225,7 @@ def load() -> Env:
         lake_url=_lake_url(data_dir),
         analytics_store=_choice("SMARKETING_ANALYTICS_STORE", "lake", {"lake", "live"}),
         figures_inline_contacts=_int("SMARKETING_FIGURES_INLINE_CONTACTS", 20_000),
+        figures_refresh_seconds=_int("SMARKETING_FIGURES_REFRESH_SECONDS", 30),
     )
 
 

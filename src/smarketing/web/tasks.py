@@ -33,3 +33,19 @@ def scoreboard_warm_task() -> dict[str, Any]:
     from smarketing.web.data.warm import warm
 
     return warm()
+
+
+@task(queue_name="default")
+def figures_refresh_task() -> dict[str, Any]:
+    """Queue again, for the current data, the figures pages showed recently (after the history store caught up)."""
+    from smarketing.web.data.refresh import figures_refresh
+
+    return figures_refresh()
+
+
+def store_caught_up_hook(copied: int) -> None:
+    """Registered in the store's CAUGHT_UP_HOOKS (`WebConfig.ready`): the figures viewed recently are refreshed soon.
+    Here, not in `web.data.refresh`, so registering it when Django sets up loads none of the pages' modules."""
+    from smarketing.web.data.refresh import figures_refresh_soon
+
+    figures_refresh_soon(copied)

@@ -5,6 +5,7 @@ row. Queries catch up for themselves too (engine.open_engine), so this only keep
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django_tasks import task
@@ -12,14 +13,21 @@ from django_tasks import task
 DEBOUNCE = timedelta(seconds=2)
 _lock = threading.Lock()
 _waiting_until: datetime | None = None  # run_after of a catch-up this process knows is still waiting
+# Called with the number of rows copied after each catch-up this task ran (registered in other apps' ready(): the
+# web refreshes the figures viewed recently). The task runs only after writes, so the data has moved even when a
+# query caught the store up first and left it nothing to copy.
+CAUGHT_UP_HOOKS: list[Callable[[int], object]] = []
 
 
 @task()
 def store_catch_up_task() -> int:
-    """Catch the history store up with the database; returns how many rows were copied."""
+    """Catch the history store up with the database, then run the hooks; returns how many rows were copied."""
     from smarketing.analytics.store.sync import store_catch_up
 
-    return sum(store_catch_up().copied.values())
+    copied = sum(store_catch_up().copied.values())
+    for hook in CAUGHT_UP_HOOKS:
+        hook(copied)
+    return copied
 
 
 def store_catch_up_soon() -> None:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from smarketing.campaigns.selectors import campaigns_data_version
 from smarketing.core import clock
@@ -50,6 +51,11 @@ RUN_INLINE = False
 # The worker's kind for a page figure (`page_figure`): this prefix and the figure's name.
 PAGE_KIND = "page:"
 _MEMO_MAX = 128
+# A page showing a figure notes when (`ComputedFigure.viewed_at`, read by `web.data.refresh`) at most this often per
+# process, so a view costs no write: the refresh only asks which figures were seen in the last minutes.
+VIEWED_EVERY = timedelta(minutes=1)
+_VIEWED_MAX = 1024
+_viewed_marks: OrderedDict[str, float] = OrderedDict()  # key -> when this process last noted a view (monotonic)
 _memo: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # this process's copy of rows it has read: key -> (version, value)
 _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_inline", default=False)
 # The keys of the figures this request found still being computed (the page polls `figures_settled` for them).
@@ -157,11 +163,13 @@ class _StoredMemo(_Stored):
         return True, self._value
 
 
-def store(*, key: str, name: str, version: str, value: Any = None, error: str = "") -> None:
-    """Write a computed value (or the domain error it raised) for a version, clearing its pending mark."""
+def store(*, key: str, name: str, version: str, value: Any = None, error: str = "", kind: str = "",
+          spec: str = "") -> None:
+    """Write a computed value (or the domain error it raised) for a version, clearing its pending mark; with the
+    query kind and spec that compute it, the worker can compute it again (`web.data.refresh`)."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) if not error else None
     fields = {"name": name[:80], "version": version, "value": data, "error": error, "computed_at": clock.now(),
-              "pending_version": "", "pending_since": None}
+              "pending_version": "", "pending_since": None, **_described(kind, spec)}
     try:
         with transaction.atomic():
             ComputedFigure.objects.update_or_create(key=key, defaults=fields)
@@ -171,19 +179,24 @@ def store(*, key: str, name: str, version: str, value: Any = None, error: str = 
         _remember(key, version, value)
 
 
-def claim(*, key: str, name: str, version: str) -> bool:
+def _described(kind: str, spec: str) -> dict[str, str]:
+    return {"kind": kind[:80], "spec": spec} if kind else {}
+
+
+def claim(*, key: str, name: str, version: str, kind: str = "", spec: str = "") -> bool:
     """Mark `key` as being computed for `version`; True for the one caller that should enqueue the computation."""
     now = clock.now()
     taken = (ComputedFigure.objects.filter(key=key).exclude(version=version, computed_at__isnull=False)
              .filter(~Q(pending_version=version) | Q(pending_since__lt=now - PENDING_TIMEOUT) | Q(pending_since=None))
-             .update(pending_version=version, pending_since=now))
+             .update(pending_version=version, pending_since=now, **_described(kind, spec)))
     if taken:
         return True
     if ComputedFigure.objects.filter(key=key).exists():
         return False  # computed for this version already, or being computed
     try:
         with transaction.atomic():
-            ComputedFigure.objects.create(key=key, name=name[:80], pending_version=version, pending_since=now)
+            ComputedFigure.objects.create(key=key, name=name[:80], pending_version=version, pending_since=now,
+                                          **_described(kind, spec))
     except IntegrityError:
         return False
     return True
@@ -224,15 +237,19 @@ def query_result(kind: str, data: dict[str, Any]) -> Any:
     key = figure_key(name, spec_json)
     ver, size = _version_and_size()
     stored = _load(key, ver)
-    found, value = stored.value_for(ver)
+    found, value = _shown(key, stored, ver)
     if found:
         return _noted(value)
     if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
-        return _noted(compute_query(kind=kind, spec_json=spec_json, version=ver))
-    if claim(key=key, name=name, version=ver):
+        try:
+            return _noted(compute_query(kind=kind, spec_json=spec_json, version=ver))
+        finally:
+            _viewed(key)
+    if claim(key=key, name=name, version=ver, kind=kind, spec=spec_json):
         from smarketing.web.tasks import figure_compute_task
 
         figure_compute_task.enqueue(kind, spec_json, ver)
+    _viewed(key)
     _computing.set((*_computing.get(), key))
     stale, old = stored.stale_value()
     return _noted(old) if stale else None
@@ -247,18 +264,53 @@ def page_figure(name: str, args: dict[str, Any]) -> Any:
     key = figure_key(f"query:{kind}", spec_json)
     ver, size = _version_and_size()
     stored = _load(key, ver)
-    found, value = stored.value_for(ver)
+    found, value = _shown(key, stored, ver)
     if found:
         return value
     if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
-        return compute_query(kind=kind, spec_json=spec_json, version=ver)
-    if claim(key=key, name=f"query:{kind}", version=ver):
+        try:
+            return compute_query(kind=kind, spec_json=spec_json, version=ver)
+        finally:
+            _viewed(key)
+    if claim(key=key, name=f"query:{kind}", version=ver, kind=kind, spec=spec_json):
         from smarketing.web.tasks import figure_compute_task
 
         figure_compute_task.enqueue(kind, spec_json, ver)
+    _viewed(key)
     _computing.set((*_computing.get(), key))
     stale, old = stored.stale_value()
     return old if stale else None
+
+
+def _shown(key: str, stored: _Stored, version: str) -> tuple[bool, Any]:
+    """The stored value for `version` (found, value), noting that the page shows it; a domain error stored for it
+    is raised, and noted too (its message is what the page shows)."""
+    try:
+        found, value = stored.value_for(version)
+    except DomainError:
+        _viewed(key)
+        raise
+    if found:
+        _viewed(key)
+    return found, value
+
+
+def _viewed(key: str) -> None:
+    """Note that a page showed (or waits for) this figure, in its row at most once a minute (`VIEWED_EVERY`) per
+    process, so a page view costs no write. The worker's own computations (`inline`: the warm-up) are no view."""
+    if _inline.get():
+        return
+    last = _viewed_marks.get(key)
+    if last is not None and time.monotonic() - last < VIEWED_EVERY.total_seconds():
+        return
+    # The wall clock, not the product's (which tests may freeze): the refresh runs in the worker, on its own clock.
+    now = timezone.now()
+    (ComputedFigure.objects.filter(key=key).filter(Q(viewed_at=None) | Q(viewed_at__lt=now - VIEWED_EVERY))
+     .update(viewed_at=now))
+    _viewed_marks[key] = time.monotonic()
+    _viewed_marks.move_to_end(key)
+    while len(_viewed_marks) > _VIEWED_MAX:
+        _viewed_marks.popitem(last=False)
 
 
 def _noted(result: Any) -> Any:
@@ -289,7 +341,7 @@ def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
         from smarketing.web.data.pages import PAGE_FIGURES
 
         value = PAGE_FIGURES[kind.removeprefix(PAGE_KIND)](json.loads(spec_json))
-        store(key=key, name=name, version=version, value=value)
+        store(key=key, name=name, version=version, value=value, kind=kind, spec=spec_json)
         return value
     from smarketing.analytics.engine import open_engine
     from smarketing.analytics.queries.roi import results_shared
@@ -303,9 +355,9 @@ def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
             _memo_carry(engine)
             result = run_query(spec, engine=engine)
     except DomainError as exc:
-        store(key=key, name=name, version=version, error=exc.message)
+        store(key=key, name=name, version=version, error=exc.message, kind=kind, spec=spec_json)
         raise
-    store(key=key, name=name, version=version, value=result)
+    store(key=key, name=name, version=version, value=result, kind=kind, spec=spec_json)
     return result
 
 
@@ -372,6 +424,7 @@ def clear(*, rows: bool = False) -> None:
     """Forget this process's copies and the memoised data version (and with `rows`, every shared row too)."""
     global _carried
     _memo.clear()
+    _viewed_marks.clear()
     _carried = None
     forget_version()
     if rows:
