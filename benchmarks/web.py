@@ -265,6 +265,85 @@ def measure_written(opener: urllib.request.OpenerDirector, base: str, warm_secon
         print(f"{path:12} {first:9.0f} {ready:8.1f}  {figure_seconds(database, asked)}", flush=True)
 
 
+def measure_later(opener: urllib.request.OpenerDirector, base: str, warm_seconds: float, database: Path,
+                  env: dict[str, str]) -> None:
+    """Each page visited a few seconds after the CRM was written to, as a user arriving later would: this quarter's
+    figures computed and viewed before the write, 1,000 touchpoints recorded, and the store caught up by the worker's
+    own debounced catch-up (no `store sync`: its end is what refreshes the figures viewed recently); each page is
+    opened 5 s after that catch-up ended. Prints each page's first response and ready seconds, the figures computed
+    for it, and the refresh: the figures the worker computed between the write and the first visit (kind and
+    seconds) and when the last of them was done. The write waits until the last refresh (an earlier section's) is
+    SMARKETING_FIGURES_REFRESH_SECONDS behind, as a lone write on a quiet CRM would."""
+    import json
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from store import ADD_TOUCHES  # benchmarks/store.py: the same 1,000 touches its catch-up figure times
+
+    later = 5.0  # seconds after the catch-up ended: "a few seconds after a write" as a user would arrive
+    pause = float(env.get("SMARKETING_FIGURES_REFRESH_SECONDS") or 30)
+
+    def utc(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    def rows(sql: str, *params: object) -> list[tuple[str | None, ...]]:
+        with sqlite3.connect(database) as db:
+            return db.execute(sql, params).fetchall()
+
+    def stamp(at: datetime) -> str:
+        return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    for path in FIRST_PAGES:  # computed (and viewed) for this quarter before the write
+        warm_up(opener, base + path, warm_seconds)
+    last = rows("SELECT computed_at FROM web_computedfigure WHERE key = 'refresh:figures'")
+    if last and last[0][0]:
+        time.sleep(max(0.0, pause - (datetime.now(UTC) - utc(last[0][0])).total_seconds()))
+    written = datetime.now(UTC)
+    subprocess.run([sys.executable, "-c", ADD_TOUCHES, "1000", f"later-{time.time_ns()}"], env=env, check=True,
+                   capture_output=True)
+    committed = (datetime.now(UTC) - written).total_seconds()
+    caught_up = None
+    t0 = time.perf_counter()
+    while caught_up is None and time.perf_counter() - t0 < warm_seconds:
+        done = rows("SELECT finished_at, return_value FROM django_tasks_database_dbtaskresult WHERE task_path LIKE "
+                    "'%store_catch_up_task' AND status = 'SUCCESSFUL' AND enqueued_at >= ? ORDER BY finished_at",
+                    stamp(written))
+        caught_up = utc(str(done[-1][0])) if done else None
+        time.sleep(0.1)
+    if caught_up is None:
+        print("\nthe worker's catch-up did not run: no later visit measured")
+        return
+    copied = done[-1][1]
+    time.sleep(max(0.0, later - (datetime.now(UTC) - caught_up).total_seconds()))
+    visited = datetime.now(UTC)
+    print(f"\nvisits {later:.0f} s after the worker's catch-up of 1,000 touchpoints (written in {committed:.1f} s, "
+          f"caught up {(caught_up - written).total_seconds():.1f} s after the write began, {copied} rows copied; "
+          f"this quarter computed and viewed before the write)\n")
+    header = f"{'page':12} {'first ms':>9} {'ready s':>8}  figures computed for it (s)"
+    print(header)
+    print("-" * len(header))
+    for path in FIRST_PAGES:
+        asked = datetime.now(UTC)
+        first, body = fetch(opener, base + path)
+        t1 = time.perf_counter()
+        complete = not pending(body)
+        while pending(body) and time.perf_counter() - t1 < warm_seconds:
+            body = wait_as_the_page_does(opener, base, body, warm_seconds)
+            body = fetch(opener, base + path)[1]
+        ready = 0.0 if complete else time.perf_counter() - t1 + first / 1000
+        print(f"{path:12} {first:9.0f} {ready:8.1f}  {figure_seconds(database, asked)}", flush=True)
+    refreshed = rows("SELECT args_kwargs, return_value, finished_at FROM django_tasks_database_dbtaskresult WHERE "
+                     "task_path LIKE '%figure_compute_task' AND enqueued_at >= ? AND enqueued_at < ? "
+                     "ORDER BY enqueued_at", stamp(written), stamp(visited))
+    kinds = [json.loads(str(args))["args"][0].removeprefix("page:") for args, _value, _finished in refreshed]
+    seconds = [(json.loads(str(value)) or {}).get("seconds") if value else None for _a, value, _f in refreshed]
+    parts = [f"{kind} {took:.2f}".replace(" 0.", " .") if took is not None else f"{kind} ?"
+             for kind, took in zip(kinds, seconds, strict=True)]
+    finished = [utc(str(f)) for _a, _v, f in refreshed if f]
+    last_done = f"{(max(finished) - caught_up).total_seconds():+.1f} s" if finished else "-"
+    print(f"\nrefreshed before the visits: {len(refreshed)} figures, {sum(took or 0 for took in seconds):.2f} s of worker "
+          f"time, the last done {last_done} after the catch-up: {' '.join(parts)}")
+
+
 def pct(values: list[float], q: float) -> float:
     if len(values) == 1:
         return values[0]
@@ -332,11 +411,12 @@ def main() -> None:
     ap.add_argument("--pages", default="", help="Comma-separated paths to measure (default: every page)")
     ap.add_argument("--sections", default="repeat,first",
                     help="repeat (repeated views once computed), first (first visits after a period or model change), "
-                         "written (first visits after the CRM was written to), comma-separated")
+                         "written (first visits after the CRM was written to), later (visits a few seconds after "
+                         "the worker caught up with a write), comma-separated")
     args = ap.parse_args()
     sections = {s.strip() for s in args.sections.split(",") if s.strip()}
-    if not sections or sections - {"repeat", "first", "written"}:
-        sys.exit("--sections takes repeat, first, written (comma-separated)")
+    if not sections or sections - {"repeat", "first", "written", "later"}:
+        sys.exit("--sections takes repeat, first, written, later (comma-separated)")
     args.requests = max(1, min(args.requests, 2000))
     args.concurrency = max(1, min(args.concurrency, 16))
 
@@ -379,6 +459,8 @@ def main() -> None:
             measure_first(opener, anonymous, base, args.warm_seconds, database)
         if "written" in sections:
             measure_written(opener, base, args.warm_seconds, database, env)
+        if "later" in sections:
+            measure_later(opener, base, args.warm_seconds, database, env)
         print(f"\nload average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     finally:
         for worker in workers:
