@@ -234,3 +234,22 @@ def test_the_store_catch_up_task_calls_the_web_refresh():
     from smarketing.web.tasks import store_caught_up_hook
 
     assert store_caught_up_hook in store_tasks.CAUGHT_UP_HOOKS
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("", 30), ("0", 0), ("120", 120)])
+def test_the_refresh_pause_setting(monkeypatch, tmp_path, value, seconds):
+    from smarketing.settings.env import load
+
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SMARKETING_FIGURES_REFRESH_SECONDS", value)
+    assert load().figures_refresh_seconds == seconds
+
+
+@pytest.mark.parametrize("value", ["-1", "soon"])
+def test_a_bad_refresh_pause_stops_start_up(monkeypatch, tmp_path, value):
+    from smarketing.settings.env import ConfigError, load
+
+    monkeypatch.setenv("SMARKETING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SMARKETING_FIGURES_REFRESH_SECONDS", value)
+    with pytest.raises(ConfigError, match="SMARKETING_FIGURES_REFRESH_SECONDS"):
+        load()
