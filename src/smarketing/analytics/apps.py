@@ -7,9 +7,10 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # New touchpoints reach the history store through one debounced catch-up on the task queue.
-        from smarketing.analytics.store.tasks import touchpoint_store_hook
-        from smarketing.campaigns.hooks import TOUCHPOINT_HOOKS
+        # Every write to a table the history store mirrors (touches, stage changes, decisions, SLA events, feedback,
+        # the CRM's records) reaches the store through one debounced catch-up on the task queue.
+        from django.db.backends.signals import connection_created
 
-        if touchpoint_store_hook not in TOUCHPOINT_HOOKS:
-            TOUCHPOINT_HOOKS.append(touchpoint_store_hook)
+        from smarketing.analytics.store.writes import notice_writes
+
+        connection_created.connect(notice_writes, dispatch_uid="smarketing.analytics.notice_writes")

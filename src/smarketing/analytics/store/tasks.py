@@ -1,6 +1,7 @@
 """The store catches up through the task queue after writes, debounced: one waiting catch-up serves every write
 committed before it starts, so a burst of writes (an import, a busy hour of touches) queues one task, not one per
-row. Queries catch up for themselves too (engine.open_engine), so this only keeps that step short."""
+row. Every committed write to a mirrored table asks for it (`store.writes`). Queries catch up for themselves too
+(engine.open_engine), so this only keeps that step short."""
 
 from __future__ import annotations
 
@@ -48,8 +49,3 @@ def store_catch_up_soon() -> None:
             waiting = now + DEBOUNCE
             store_catch_up_task.using(run_after=waiting).enqueue()
         _waiting_until = waiting
-
-
-def touchpoint_store_hook(touchpoint_id: int) -> None:
-    """Registered in campaigns' TOUCHPOINT_HOOKS (run on commit): the new touch reaches the store soon."""
-    store_catch_up_soon()

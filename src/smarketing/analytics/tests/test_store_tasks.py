@@ -61,3 +61,80 @@ def test_a_write_after_the_catch_up_started_queues_another(lake, monkeypatch):
     touchpoint_record(contact=contact, channel="email", kind="email_click", occurred_at=T0)
     # then a new one is queued for the later write
     assert len(_waiting()) == 1 and _waiting()[0].pk != first[0].pk
+
+
+@pytest.mark.parametrize(("sql", "table"), [
+    ('INSERT INTO "lifecycle_stagechange" ("contact_id") VALUES (%s)', "lifecycle_stagechange"),
+    ("INSERT OR IGNORE INTO crm_contact (id) VALUES (?)", "crm_contact"),
+    ('  update "crm_contact" SET "score" = %s WHERE "id" = %s', "crm_contact"),
+    ("DELETE FROM `feedback_feedbackitem` WHERE id = 1", "feedback_feedbackitem"),
+    ('SELECT "id" FROM "lifecycle_stagechange"', None),
+    ("SAVEPOINT s1", None),
+    ('WITH x AS (SELECT 1) SELECT * FROM x', None),
+])
+def test_the_table_a_statement_writes_is_read_off_its_sql(sql, table):
+    from smarketing.analytics.store.writes import table_written
+
+    assert table_written(sql) == table
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_write_to_a_mirrored_table_queues_one_catch_up_whatever_made_it(lake, django_user_model,
+                                                                             active_playbook):
+    from smarketing.crm.models import Contact
+    from smarketing.feedback.models import FeedbackItem
+    from smarketing.lifecycle.models import Notification
+    from smarketing.lifecycle.services import stage_change_record
+    from smarketing.testing.factories import FeedbackItemFactory
+
+    contact = ContactFactory()
+    DBTaskResult.objects.all().delete()
+    store_tasks._waiting_until = None
+
+    def queued_by(write) -> int:
+        DBTaskResult.objects.filter(task_path=store_tasks.store_catch_up_task.module_path).delete()
+        store_tasks._waiting_until = None  # as if the last catch-up had run
+        write()
+        return len(_waiting())
+
+    # a stage change recorded by the lifecycle's service, a queryset update of contacts, a bulk insert of feedback
+    assert queued_by(lambda: stage_change_record(to_stage="mql", contact=contact, occurred_at=T0)) == 1
+    assert queued_by(lambda: Contact.objects.filter(pk=contact.pk).update(first_name="Ann")) == 1
+    assert queued_by(lambda: FeedbackItem.objects.bulk_create([FeedbackItemFactory.build(contact=contact, account=contact.account)])) == 1
+    # and a write to a table the store does not mirror queues none
+    user = django_user_model.objects.create(username="nobody")
+    assert queued_by(lambda: Notification.objects.filter(user=user).update(read_at=T0)) == 0
+    assert queued_by(lambda: django_user_model.objects.filter(pk=user.pk).update(first_name="N")) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_queues_its_catch_up_once_after_it_commits(lake):
+    from django.db import transaction
+
+    from smarketing.crm.models import Contact
+
+    contact = ContactFactory()
+    DBTaskResult.objects.all().delete()
+    store_tasks._waiting_until = None
+    calls = []
+    original = store_tasks.store_catch_up_soon
+    with transaction.atomic():
+        for i in range(5):
+            Contact.objects.filter(pk=contact.pk).update(first_name=f"A{i}")
+        from django.db import connection
+
+        calls = [entry for entry in connection.run_on_commit if entry[1] is original]
+        # nothing is queued before the commit
+        assert _waiting() == []
+    # then one catch-up waits after it
+    assert len(calls) == 1 and len(_waiting()) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_analytics_on_the_live_tables_no_catch_up_is_queued(lake, settings):
+    from smarketing.crm.models import Contact
+
+    settings.SMARKETING = {**settings.SMARKETING, "ANALYTICS_STORE": "live"}
+    contact = ContactFactory()
+    Contact.objects.filter(pk=contact.pk).update(first_name="B")
+    assert _waiting() == []
