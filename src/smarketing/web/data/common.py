@@ -202,6 +202,28 @@ def claim(*, key: str, name: str, version: str, kind: str = "", spec: str = "") 
     return True
 
 
+# The priority of the figures a background refresh queues (`web.data.refresh`): below a page's (the queue's default),
+# so a figure someone waits for is computed before them.
+REFRESH_PRIORITY = -10
+PAGE_PRIORITY = 0
+
+
+def _queue_for_page(*, key: str, name: str, kind: str, spec_json: str, version: str) -> None:
+    """Queue a figure's computation for a page once (`claim`). One already queued by a background refresh, at its
+    lower priority, is raised to a page's: the page waits for that computation, not behind the rest of the refresh
+    (after a catch-up the refresh queues up to two dozen figures, and a page opened meanwhile waited for all)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from smarketing.web.tasks import figure_compute_task
+
+    if claim(key=key, name=name, version=version, kind=kind, spec=spec_json):
+        figure_compute_task.using(priority=PAGE_PRIORITY).enqueue(kind, spec_json, version)
+        return
+    (DBTaskResult.objects.filter(task_path=figure_compute_task.module_path, status="READY",
+                                 priority__lt=PAGE_PRIORITY, args_kwargs__args=[kind, spec_json, version])
+     .update(priority=PAGE_PRIORITY))
+
+
 def cached(name: str, spec: Any, compute: Callable[[], T], *, version: str | None = None) -> T:
     """Compute once per (name, spec, data version) inside the request; the value is shared through the table.
 
@@ -245,10 +267,7 @@ def query_result(kind: str, data: dict[str, Any]) -> Any:
             return _noted(compute_query(kind=kind, spec_json=spec_json, version=ver))
         finally:
             _viewed(key)
-    if claim(key=key, name=name, version=ver, kind=kind, spec=spec_json):
-        from smarketing.web.tasks import figure_compute_task
-
-        figure_compute_task.enqueue(kind, spec_json, ver)
+    _queue_for_page(key=key, name=name, kind=kind, spec_json=spec_json, version=ver)
     _viewed(key)
     _computing.set((*_computing.get(), key))
     stale, old = stored.stale_value()
@@ -272,10 +291,7 @@ def page_figure(name: str, args: dict[str, Any]) -> Any:
             return compute_query(kind=kind, spec_json=spec_json, version=ver)
         finally:
             _viewed(key)
-    if claim(key=key, name=f"query:{kind}", version=ver, kind=kind, spec=spec_json):
-        from smarketing.web.tasks import figure_compute_task
-
-        figure_compute_task.enqueue(kind, spec_json, ver)
+    _queue_for_page(key=key, name=f"query:{kind}", kind=kind, spec_json=spec_json, version=ver)
     _viewed(key)
     _computing.set((*_computing.get(), key))
     stale, old = stored.stale_value()

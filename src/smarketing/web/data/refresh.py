@@ -25,7 +25,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from smarketing.core import clock
-from smarketing.web.data.common import PENDING_TIMEOUT, STALE_FOR, claim, data_version, forget_version
+from smarketing.web.data.common import (
+    PENDING_TIMEOUT,
+    REFRESH_PRIORITY,
+    STALE_FOR,
+    claim,
+    data_version,
+    forget_version,
+)
 from smarketing.web.data.freshness import ViewedFigure, figures_to_refresh, refresh_start_at
 from smarketing.web.models import ComputedFigure
 
@@ -113,7 +120,7 @@ def figures_refresh() -> dict[str, Any]:
     queued = []
     for figure in due:
         if claim(key=figure.key, name=f"query:{figure.kind}", version=version, kind=figure.kind, spec=figure.spec):
-            figure_compute_task.enqueue(figure.kind, figure.spec, version)
+            figure_compute_task.using(priority=REFRESH_PRIORITY).enqueue(figure.kind, figure.spec, version)
             queued.append(figure.kind)
     log.info("refreshing %d figures viewed recently for the data version %s", len(queued), version)
     return {"version": version, "queued": queued}

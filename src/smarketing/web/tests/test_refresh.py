@@ -138,6 +138,30 @@ def test_a_page_opened_while_the_refresh_is_queued_waits_for_that_computation(qu
     assert not client.get("/", QUARTER).context["computing"]
 
 
+def test_a_page_opened_during_a_refresh_has_its_own_figures_computed_first(queued, login):
+    client = login("marketing")
+    keys = _computed_then_written(client, queued, ("/", "/journeys/"))
+    journeys_only = keys["/journeys/"] - keys["/"]
+    assert journeys_only
+    # when the refresh queued every figure viewed, below a page's priority
+    assert refresh.figures_refresh_soon(1)
+    _run(_ready("figures_refresh_task")[0])
+    queued_rows = _waiting("figure_compute_task")
+    assert queued_rows and {r.priority for r in queued_rows} == {common.REFRESH_PRIORITY}
+    # and journeys is opened meanwhile
+    common.clear()
+    assert set(client.get("/journeys/", QUARTER).context["computing"]) == keys["/journeys/"]
+    # then its figures are raised to a page's priority (none queued twice), the scoreboard's stay below
+    by_key = {common.figure_key(f"query:{r.args_kwargs['args'][0]}", r.args_kwargs["args"][1]): r.priority
+              for r in _waiting("figure_compute_task")}
+    assert len(by_key) == len(_waiting("figure_compute_task"))
+    assert {by_key[k] for k in keys["/journeys/"]} == {common.PAGE_PRIORITY}
+    assert {by_key[k] for k in keys["/"] - keys["/journeys/"]} == {common.REFRESH_PRIORITY}
+    # and the worker takes a journeys figure next
+    nxt = DBTaskResult.objects.ready().filter(task_path__endswith="figure_compute_task").get_locked()
+    assert nxt is not None and nxt.priority == common.PAGE_PRIORITY
+
+
 def test_one_refresh_waits_at_a_time_and_the_next_starts_a_pause_after_the_last(queued, login, settings):
     settings.SMARKETING_FIGURES_REFRESH_SECONDS = 30
     client = login("marketing")
