@@ -234,6 +234,24 @@ def measure_first(opener: urllib.request.OpenerDirector, anonymous: urllib.reque
           f"complete; slowest until every figure shows {max(readies):.1f} s")
 
 
+def visit_each_page(opener: urllib.request.OpenerDirector, base: str, warm_seconds: float, database: Path) -> None:
+    """Open each page once (this quarter), wait as the page does until every figure shows, and print its first
+    response, its ready seconds and the figures the worker computed for it."""
+    header = f"{'page':12} {'first ms':>9} {'ready s':>8}  figures computed for it (s)"
+    print(header)
+    print("-" * len(header))
+    for path in FIRST_PAGES:
+        asked = datetime.now(UTC)
+        first, body = fetch(opener, base + path)
+        t0 = time.perf_counter()
+        complete = not pending(body)
+        while pending(body) and time.perf_counter() - t0 < warm_seconds:
+            body = wait_as_the_page_does(opener, base, body, warm_seconds)
+            body = fetch(opener, base + path)[1]
+        ready = 0.0 if complete else time.perf_counter() - t0 + first / 1000
+        print(f"{path:12} {first:9.0f} {ready:8.1f}  {figure_seconds(database, asked)}", flush=True)
+
+
 def measure_written(opener: urllib.request.OpenerDirector, base: str, warm_seconds: float, database: Path,
                     env: dict[str, str]) -> None:
     """The first visit of each page after the CRM was written to: 1,000 touchpoints recorded and the store caught up
@@ -250,19 +268,7 @@ def measure_written(opener: urllib.request.OpenerDirector, base: str, warm_secon
     subprocess.run([str(BIN / "smarketing"), "store", "sync", "--json"], env=env, check=True, capture_output=True)
     print("\nfirst visit after the CRM was written to (1,000 touchpoints recorded, the store caught up; this quarter, "
           "computed before the write)\n")
-    header = f"{'page':12} {'first ms':>9} {'ready s':>8}  figures computed for it (s)"
-    print(header)
-    print("-" * len(header))
-    for path in FIRST_PAGES:
-        asked = datetime.now(UTC)
-        first, body = fetch(opener, base + path)
-        t0 = time.perf_counter()
-        complete = not pending(body)
-        while pending(body) and time.perf_counter() - t0 < warm_seconds:
-            body = wait_as_the_page_does(opener, base, body, warm_seconds)
-            body = fetch(opener, base + path)[1]
-        ready = 0.0 if complete else time.perf_counter() - t0 + first / 1000
-        print(f"{path:12} {first:9.0f} {ready:8.1f}  {figure_seconds(database, asked)}", flush=True)
+    visit_each_page(opener, base, warm_seconds, database)
 
 
 def measure_later(opener: urllib.request.OpenerDirector, base: str, warm_seconds: float, database: Path,
@@ -318,19 +324,7 @@ def measure_later(opener: urllib.request.OpenerDirector, base: str, warm_seconds
     print(f"\nvisits {later:.0f} s after the worker's catch-up of 1,000 touchpoints (written in {committed:.1f} s, "
           f"caught up {(caught_up - written).total_seconds():.1f} s after the write began, {copied} rows copied; "
           f"this quarter computed and viewed before the write)\n")
-    header = f"{'page':12} {'first ms':>9} {'ready s':>8}  figures computed for it (s)"
-    print(header)
-    print("-" * len(header))
-    for path in FIRST_PAGES:
-        asked = datetime.now(UTC)
-        first, body = fetch(opener, base + path)
-        t1 = time.perf_counter()
-        complete = not pending(body)
-        while pending(body) and time.perf_counter() - t1 < warm_seconds:
-            body = wait_as_the_page_does(opener, base, body, warm_seconds)
-            body = fetch(opener, base + path)[1]
-        ready = 0.0 if complete else time.perf_counter() - t1 + first / 1000
-        print(f"{path:12} {first:9.0f} {ready:8.1f}  {figure_seconds(database, asked)}", flush=True)
+    visit_each_page(opener, base, warm_seconds, database)
     refreshed = rows("SELECT args_kwargs, return_value, finished_at FROM django_tasks_database_dbtaskresult WHERE "
                      "task_path LIKE '%figure_compute_task' AND enqueued_at >= ? AND enqueued_at < ? "
                      "ORDER BY enqueued_at", stamp(written), stamp(visited))

@@ -14,6 +14,17 @@ ROOT = Path(__file__).resolve().parents[3]  # the checkout: src/smarketing/testi
 BIN = Path(sys.executable).parent
 
 
+def worker_database_url() -> str:
+    """The `DATABASE_URL` of the test's own database, for a worker or server process the test starts over it."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

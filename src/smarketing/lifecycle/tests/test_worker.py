@@ -26,24 +26,17 @@ from smarketing.lifecycle.services_webhooks import webhook_deliver, webhook_endp
 from smarketing.lifecycle.tasks import sla_check
 from smarketing.playbook.services import playbook_bootstrap
 from smarketing.team.services import user_create
+from smarketing.testing.servers import worker_database_url
 
 LEADS = 10
 CHUNK = 4
 PAST = datetime(2026, 1, 6, 15, tzinfo=UTC)  # long before any real "now" the worker sees
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(s['NAME']).resolve()}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def _start_worker(log: Path) -> subprocess.Popen[bytes]:
     if connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"]) + "mode=memory":
         pytest.skip("an in-memory SQLite test database is invisible to a worker subprocess")
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "smarketing.settings.test",
+    env = {**os.environ, "DATABASE_URL": worker_database_url(), "DJANGO_SETTINGS_MODULE": "smarketing.settings.test",
            "SMARKETING_WEBHOOK_ALLOW": "127.0.0.1"}
     return subprocess.Popen([sys.executable, "-m", "smarketing.cli", "worker", "--batch", "--interval", "0.1"],
                             env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)

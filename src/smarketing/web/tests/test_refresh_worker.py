@@ -20,20 +20,12 @@ from django_tasks_db.models import DBTaskResult
 from smarketing.analytics.store import tasks as store_tasks
 from smarketing.campaigns.services import touchpoint_record
 from smarketing.core import clock
-from smarketing.testing.servers import stop_process
+from smarketing.testing.servers import stop_process, worker_database_url
 from smarketing.web.data import common
 from smarketing.web.models import ComputedFigure
 
 QUARTER = {"period": "2026-Q4"}
 WAIT_S = 180.0  # the worker loads the analytics first (seconds), then computes each figure
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(s['NAME']).resolve()}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 @pytest.fixture
@@ -48,7 +40,7 @@ def lake_worker(monkeypatch, settings, tmp_path, world) -> Iterator[Path]:
     monkeypatch.setattr(common, "INLINE_MAX_CONTACTS", 0)
     monkeypatch.setattr(store_tasks, "_waiting_until", None)
     clock.freeze(None)  # the worker runs on the wall clock
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "smarketing.settings.test",
+    env = {**os.environ, "DATABASE_URL": worker_database_url(), "DJANGO_SETTINGS_MODULE": "smarketing.settings.test",
            "SMARKETING_LAKE_URL": str(lake), "SMARKETING_ANALYTICS_STORE": "lake",
            "SMARKETING_FIGURES_REFRESH_SECONDS": "2"}
     log = tmp_path / "worker.log"
