@@ -27,9 +27,17 @@ def _waiting() -> list[DBTaskResult]:
     return list(DBTaskResult.objects.filter(task_path=store_tasks.store_catch_up_task.module_path, status="READY"))
 
 
+def _forget_queued() -> None:
+    """Forget the catch-ups queued so far (the test's own set-up writes a contact, which queues one; a later write
+    more than a moment after it would rightly queue another), as if they had run."""
+    DBTaskResult.objects.filter(task_path=store_tasks.store_catch_up_task.module_path).delete()
+    store_tasks._waiting_until = None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_of_touches_queues_one_catch_up_that_copies_them_all(lake):
     contact = ContactFactory()
+    _forget_queued()
     # when touches are recorded one by one and in bulk
     for i in range(3):
         touchpoint_record(contact=contact, channel="email", kind="email_open", occurred_at=T0 + timedelta(hours=i))
@@ -52,6 +60,7 @@ def test_a_burst_of_touches_queues_one_catch_up_that_copies_them_all(lake):
 @pytest.mark.django_db(transaction=True)
 def test_a_write_after_the_catch_up_started_queues_another(lake, monkeypatch):
     contact = ContactFactory()
+    _forget_queued()
     touchpoint_record(contact=contact, channel="email", kind="email_open", occurred_at=T0)
     first = _waiting()
     assert len(first) == 1
@@ -88,19 +97,17 @@ def test_every_write_to_a_mirrored_table_queues_one_catch_up_whatever_made_it(la
     from smarketing.testing.factories import FeedbackItemFactory
 
     contact = ContactFactory()
-    DBTaskResult.objects.all().delete()
-    store_tasks._waiting_until = None
 
     def queued_by(write) -> int:
-        DBTaskResult.objects.filter(task_path=store_tasks.store_catch_up_task.module_path).delete()
-        store_tasks._waiting_until = None  # as if the last catch-up had run
+        _forget_queued()
         write()
         return len(_waiting())
 
     # a stage change recorded by the lifecycle's service, a queryset update of contacts, a bulk insert of feedback
     assert queued_by(lambda: stage_change_record(to_stage="mql", contact=contact, occurred_at=T0)) == 1
     assert queued_by(lambda: Contact.objects.filter(pk=contact.pk).update(first_name="Ann")) == 1
-    assert queued_by(lambda: FeedbackItem.objects.bulk_create([FeedbackItemFactory.build(contact=contact, account=contact.account)])) == 1
+    item = FeedbackItemFactory.build(contact=contact, account=contact.account)
+    assert queued_by(lambda: FeedbackItem.objects.bulk_create([item])) == 1
     # and a write to a table the store does not mirror queues none
     user = django_user_model.objects.create(username="nobody")
     assert queued_by(lambda: Notification.objects.filter(user=user).update(read_at=T0)) == 0
@@ -114,8 +121,7 @@ def test_a_transaction_queues_its_catch_up_once_after_it_commits(lake):
     from smarketing.crm.models import Contact
 
     contact = ContactFactory()
-    DBTaskResult.objects.all().delete()
-    store_tasks._waiting_until = None
+    _forget_queued()
     calls = []
     original = store_tasks.store_catch_up_soon
     with transaction.atomic():

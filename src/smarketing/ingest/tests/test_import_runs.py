@@ -166,7 +166,9 @@ def test_the_past_does_not_fire_scores_are_rebuilt_by_the_worker_afterwards(acti
     assert run.status == ImportStatus.SUCCEEDED
     # one rescoring for the whole import and the lost deal's reason sorted into themes, both queued; no deal
     # outcome act, SLA clock or notification for the past
-    paths = sorted(p.rsplit(".", 1)[-1] for p in DBTaskResult.objects.values_list("task_path", flat=True))
-    # (and the history store's catch-up, which every committed write to a table it mirrors queues)
-    assert paths == ["scores_rebuild_all_task", "store_catch_up_task", "themes_assign_new_task"]
+    # (the history store's debounced catch-up, which every committed write to a table it mirrors asks for, is left
+    # out: whether this import queues its own depends on one an earlier write queued a moment before)
+    paths = sorted(p.rsplit(".", 1)[-1] for p in DBTaskResult.objects.values_list("task_path", flat=True)
+                   if not p.endswith(".store_catch_up_task"))
+    assert paths == ["scores_rebuild_all_task", "themes_assign_new_task"]
     assert SlaClock.objects.count() == 0 and Notification.objects.count() == 0
