@@ -82,8 +82,14 @@ def register(app: typer.Typer) -> None:
             # A worker that stays loads the analytics once now (every query kind's SQL compiled, the cached kernels
             # loaded: seconds), so the first figure a page waits for is not the one that pays for it.
             from smarketing.analytics.warm import preload
+            from smarketing.web.data.warm import worker_warm
 
             preload()
+            # And reads what the pages' figures keep of the whole history (each worker its own), so the first
+            # figure of a new period is a slice of it.
+            warmed = worker_warm()
+            if warmed is not None:
+                typer.echo(f"read ahead what this quarter's figures keep ({warmed['seconds']:.1f} s)")
         args = ["--queue-name", queues, "--interval", str(interval), "--worker-id", worker_id_new()]
         if batch:
             args.append("--batch")

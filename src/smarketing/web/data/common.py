@@ -7,6 +7,7 @@ the task queue (`web.tasks.figure_compute_task`); a page that finds none shows "
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import json
@@ -16,7 +17,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -58,6 +59,8 @@ _VIEWED_MAX = 1024
 _viewed_marks: OrderedDict[str, float] = OrderedDict()  # key -> when this process last noted a view (monotonic)
 _memo: OrderedDict[str, tuple[str, Any]] = OrderedDict()  # this process's copy of rows it has read: key -> (version, value)
 _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_inline", default=False)
+# Set by a worker warming up (`recomputing`): figures are computed inline even when a value is stored.
+_recompute: contextvars.ContextVar[bool] = contextvars.ContextVar("smk_web_recompute", default=False)
 # The keys of the figures this request found still being computed (the page polls `figures_settled` for them).
 _computing: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("smk_web_computing", default=())
 _skipped: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("smk_web_skipped", default=())
@@ -231,9 +234,10 @@ def cached(name: str, spec: Any, compute: Callable[[], T], *, version: str | Non
     """
     key = figure_key(name, spec)
     ver = version or data_version()
-    found, value = _load(key, ver).value_for(ver)
-    if found:
-        return value  # type: ignore[no-any-return]
+    if not _recompute.get():
+        found, stored = _load(key, ver).value_for(ver)
+        if found:
+            return stored  # type: ignore[no-any-return]
     value = compute()
     store(key=key, name=name, version=ver, value=value)
     return value
@@ -259,7 +263,7 @@ def query_result(kind: str, data: dict[str, Any]) -> Any:
     key = figure_key(name, spec_json)
     ver, size = _version_and_size()
     stored = _load(key, ver)
-    found, value = _shown(key, stored, ver)
+    found, value = (False, None) if _recompute.get() else _shown(key, stored, ver)
     if found:
         return _noted(value)
     if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
@@ -283,7 +287,7 @@ def page_figure(name: str, args: dict[str, Any]) -> Any:
     key = figure_key(f"query:{kind}", spec_json)
     ver, size = _version_and_size()
     stored = _load(key, ver)
-    found, value = _shown(key, stored, ver)
+    found, value = (False, None) if _recompute.get() else _shown(key, stored, ver)
     if found:
         return value
     if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
@@ -350,7 +354,7 @@ def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
     key, name = figure_key(f"query:{kind}", spec_json), f"query:{kind}"
     # Why look first: a query queued by a page may have been computed since, inside another one (the metrics' roi is
     # the scoreboard's own roi), or by a page that ran it inline; running it again would double the wait.
-    found, value = _load(key, version).value_for(version)
+    found, value = (False, None) if _recompute.get() else _load(key, version).value_for(version)
     if found:
         return value
     if kind.startswith(PAGE_KIND):
@@ -414,6 +418,19 @@ def inline() -> contextvars.Token[bool]:
 
 def inline_reset(token: contextvars.Token[bool]) -> None:
     _inline.reset(token)
+
+
+@contextlib.contextmanager
+def recomputing() -> Iterator[None]:
+    """Compute every figure asked for inside this context, inline, even when a value is stored for the data version
+    (and store it again): a worker starting reads, through the carried memo, what the figures keep of the whole
+    history (`web.data.warm.worker_warm`). No view is noted."""
+    inline_token, recompute_token = _inline.set(True), _recompute.set(True)
+    try:
+        yield
+    finally:
+        _recompute.reset(recompute_token)
+        _inline.reset(inline_token)
 
 
 def pending() -> tuple[str, ...]:

@@ -107,6 +107,33 @@ def warm() -> dict[str, Any]:
     return {"period": period.key, "cohort": fun.cohort_size}
 
 
+def worker_warm() -> dict[str, Any] | None:
+    """In a worker about to take tasks, on a CRM whose figures the worker computes: this quarter's scoreboard and
+    journeys computed once more, inline, through the memo the worker carries from one figure to the next
+    (`common.recomputing`), so the worker reads now what the figures keep of the whole history (each level's touches,
+    funnel timelines, MQL decisions, SLA events, journey events) and the first figure of a new period a page asks it
+    for is a slice of them. Each worker keeps its own: on the large demo a worker that had not read the journey events
+    took 1.8 s for a journeys figure the other worker computed in 0.1 s. None when the pages compute their figures
+    themselves (a small CRM) or there is nothing to compute yet (no active playbook)."""
+    import time
+
+    from smarketing.core.errors import DomainError
+    from smarketing.web.data import common, pages
+    from smarketing.web.periods import current_quarter_key, parse_period
+
+    if common.contact_count() <= common.INLINE_MAX_CONTACTS:
+        return None
+    started = time.perf_counter()
+    try:
+        with common.recomputing():
+            result = warm()
+            pages.journeys(period=parse_period(current_quarter_key()))
+    except DomainError as exc:
+        log.info("the worker read nothing ahead: %s", exc.message)
+        return None
+    return {**result, "seconds": round(time.perf_counter() - started, 2)}
+
+
 def warm_async(*, priority: int = 0) -> bool:
     """Queue a warm-up unless one is already queued for the current data; returns whether one was queued."""
     from smarketing.web.data.common import claim, data_version
