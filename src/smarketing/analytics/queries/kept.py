@@ -124,17 +124,14 @@ def kept_fate(was: Mapping[str, str], now: Mapping[str, str], appendable: Collec
     """What becomes of a value read from tables whose manifests were `was` (table → manifest JSON), for a reader of
     the store whose manifests are `now`: kept as it is ("same"), extended by the rows appended to its `appendable`
     tables (`Appended`), or read afresh (None: any other table changed, or one copied anew)."""
-    from smarketing.analytics.store.layout import Manifest
-
-    # The kept touches' own judgement of a history table appended to (same lineage and database, higher mark).
-    from smarketing.analytics.store.touches_cache import _appended
+    from smarketing.analytics.store.layout import Manifest, manifest_appended
 
     above: dict[str, int] = {}
     for table, manifest in was.items():
         new = now.get(table, "")
         if new == manifest:
             continue
-        if table not in appendable or _appended(manifest, new) != "appended":
+        if table not in appendable or manifest_appended(manifest, new) != "appended":
             return None
         above[table] = Manifest.from_json(manifest).high_water
     return Appended(above) if above else "same"

@@ -204,6 +204,22 @@ class Manifest:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+def manifest_appended(was: str | None, now: str) -> Literal["same", "appended"] | None:
+    """How a history table's manifest `now` (JSON) stands to one a reader read earlier (`was`): the same, appended to
+    since (the same unbroken copy and database at a mark as high or higher: every row read then is still there and
+    the rows above its mark are the new ones), or another copy (None). Kept touches and kept reads judge by it."""
+    if was == now:
+        return "same"
+    try:
+        old, new = Manifest.from_json(was or ""), Manifest.from_json(now)
+    except (TypeError, ValueError):
+        return None
+    if old.lineage and old.lineage == new.lineage and old.database == new.database \
+            and new.high_water >= old.high_water:
+        return "appended"
+    return None
+
+
 def manifest_read(lake: Lake, table: str) -> Manifest:
     """The table's manifest, or an empty one when the table was never copied."""
     path = lake.path(table, MANIFEST)

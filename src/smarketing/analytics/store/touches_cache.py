@@ -103,27 +103,12 @@ def reuse(kept: dict[str, Any], now: dict[str, Any]) -> Reuse | None:
     was, tables = kept.get("tables", {}), now["tables"]
     if kept.get("contacts_read", True) and was.get("contacts") != tables["contacts"]:
         return None
-    found = [_appended(was.get(name), tables[name]) for name in ("touchpoints", "touchpoint_corrections")]
+    from smarketing.analytics.store.layout import manifest_appended
+
+    found = [manifest_appended(was.get(name), tables[name]) for name in ("touchpoints", "touchpoint_corrections")]
     if None in found:
         return None
     return "same" if found == ["same", "same"] else "extend"
-
-
-def _appended(was: str | None, now: str) -> Literal["same", "appended"] | None:
-    """How a history table's manifest `now` stands to the one a set was read from: the same, appended to since, or
-    another copy (None)."""
-    from smarketing.analytics.store.layout import Manifest
-
-    if was == now:
-        return "same"
-    try:
-        old, new = Manifest.from_json(was or ""), Manifest.from_json(now)
-    except (TypeError, ValueError):
-        return None
-    if old.lineage and old.lineage == new.lineage and old.database == new.database \
-            and new.high_water >= old.high_water:
-        return "appended"
-    return None
 
 
 @dataclasses.dataclass(frozen=True)
