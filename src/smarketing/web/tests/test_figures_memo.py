@@ -13,6 +13,7 @@ import pytest
 from smarketing.analytics.queries.roi import RoiQuery
 from smarketing.analytics.tests.test_engines_agree import company  # noqa: F401 - the shared fixture
 from smarketing.analytics.tests.test_touches_cache import lake, sorts  # noqa: F401 - shared fixtures
+from smarketing.core import background
 from smarketing.web.data import common
 
 
@@ -36,6 +37,7 @@ def test_a_pages_figures_read_the_touches_once_while_the_store_is_unchanged(comp
     assert len(sorts) == 1
     # and their figures are those of a computation that reads everything afresh (no figure, memo or kept touches)
     common.clear(rows=True)
+    background.finish()  # the kept touches being written in the background are written before the folder goes
     shutil.rmtree(settings.DATA_DIR / "cache")
     assert _roi(date(2025, 1, 1), date(2026, 12, 31), model="time_decay") == decay
     assert len(sorts) == 2
