@@ -150,6 +150,9 @@ class _Stored:
 
 
 def _load(key: str, version: str) -> _Stored:
+    """What is stored for a key (this process's copy first); nothing while recomputing (`recomputing`)."""
+    if _recompute.get():
+        return _Stored(None)
     memo = _memo.get(key)
     if memo is not None and memo[0] == version:
         row = ComputedFigure(key=key, version=version, computed_at=clock.now())
@@ -234,10 +237,9 @@ def cached(name: str, spec: Any, compute: Callable[[], T], *, version: str | Non
     """
     key = figure_key(name, spec)
     ver = version or data_version()
-    if not _recompute.get():
-        found, stored = _load(key, ver).value_for(ver)
-        if found:
-            return stored  # type: ignore[no-any-return]
+    found, value = _load(key, ver).value_for(ver)
+    if found:
+        return value  # type: ignore[no-any-return]
     value = compute()
     store(key=key, name=name, version=ver, value=value)
     return value
@@ -263,7 +265,7 @@ def query_result(kind: str, data: dict[str, Any]) -> Any:
     key = figure_key(name, spec_json)
     ver, size = _version_and_size()
     stored = _load(key, ver)
-    found, value = (False, None) if _recompute.get() else _shown(key, stored, ver)
+    found, value = _shown(key, stored, ver)
     if found:
         return _noted(value)
     if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
@@ -287,7 +289,7 @@ def page_figure(name: str, args: dict[str, Any]) -> Any:
     key = figure_key(f"query:{kind}", spec_json)
     ver, size = _version_and_size()
     stored = _load(key, ver)
-    found, value = (False, None) if _recompute.get() else _shown(key, stored, ver)
+    found, value = _shown(key, stored, ver)
     if found:
         return value
     if RUN_INLINE or _inline.get() or size <= INLINE_MAX_CONTACTS:
@@ -354,7 +356,7 @@ def compute_query(*, kind: str, spec_json: str, version: str) -> Any:
     key, name = figure_key(f"query:{kind}", spec_json), f"query:{kind}"
     # Why look first: a query queued by a page may have been computed since, inside another one (the metrics' roi is
     # the scoreboard's own roi), or by a page that ran it inline; running it again would double the wait.
-    found, value = (False, None) if _recompute.get() else _load(key, version).value_for(version)
+    found, value = _load(key, version).value_for(version)
     if found:
         return value
     if kind.startswith(PAGE_KIND):
