@@ -150,8 +150,8 @@ def _manifests(engine: Any, tables: frozenset[str] | None) -> dict[str, str] | N
     store = getattr(engine, "store", None)
     if store is None or getattr(engine, "frames", None) is not None:
         return None
-    names = store.manifests if tables is None else tables
-    return {name: store.manifests[name].to_json() if name in store.manifests else "" for name in names}
+    written = store.manifests_json
+    return dict(written) if tables is None else {name: written.get(name, "") for name in tables}
 
 
 def kept_in(engine: Any, kept: Kept, read: Callable[[], T], *, extend: Callable[[T, Appended], T] | None = None,

@@ -32,6 +32,7 @@ gathers COMPACT_AT files has its newer files merged into one by the catch-up tha
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -80,6 +81,13 @@ class StoreState:
     caught_up_at: datetime | None = None
     # ... except in these tables, whose writers held them longer than the catch-up could wait.
     lagging: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def manifests_json(self) -> dict[str, str]:
+        """Each table's manifest as JSON, written once per state: what a reader compares to tell whether what it
+        read before still holds (`touches_cache.store_identity`, `queries.kept`), asked for by every kept read of
+        every figure."""
+        return {name: manifest.to_json() for name, manifest in self.manifests.items()}
 
     @property
     def as_of(self) -> datetime:

@@ -50,7 +50,7 @@ def store_identity(engine: Any) -> tuple[str, tuple[tuple[str, str], ...]] | Non
     store = getattr(engine, "store", None)
     if store is None or not getattr(engine, "embedded", False) or getattr(engine, "frames", None) is not None:
         return None
-    return store.lake.url, tuple(sorted((name, m.to_json()) for name, m in store.manifests.items()))
+    return store.lake.url, tuple(sorted(store.manifests_json.items()))
 
 
 def _folder() -> Path:

@@ -26,7 +26,8 @@ from smarketing.analytics.queries.kept import (
     reach_epochs_kept,
     sorted_times_kept,
 )
-from smarketing.analytics.store.layout import TABLES, Manifest
+from smarketing.analytics.store.layout import TABLES, Lake, Manifest
+from smarketing.analytics.store.sync import StoreState
 
 LAKE = "/lake"
 DECLARED: list[Kept] = [
@@ -136,7 +137,7 @@ class _Engine:
     frames = None
 
     def __init__(self, manifests: dict[str, str], memo: dict[Any, Any]) -> None:
-        self.store = type("Store", (), {"manifests": {t: Manifest.from_json(m) for t, m in manifests.items()}})()
+        self.store = StoreState(Lake(LAKE), {t: Manifest.from_json(m) for t, m in manifests.items()}, {})
         self.memo = memo
 
 
